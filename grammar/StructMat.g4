@@ -1,0 +1,68 @@
+// StructMat: a language for structured linear layers.
+// One expression grammar serves dimensions, scalars and matrices; the binder decides which an
+// expression is (an integer in `blocks: 2 * 16`, a scale in `2.0 * lowrank(rank: 8)`, a matrix
+// product in `perm(reverse) * diag()`), so precedence is the same everywhere.
+grammar StructMat;
+
+@lexer::header {#pragma warning disable RS1035}
+@parser::header {#pragma warning disable RS1035}
+
+compilationUnit
+    : namespaceDecl? declaration* EOF
+    ;
+
+namespaceDecl
+    : 'namespace' qualifiedName ';'
+    ;
+
+qualifiedName
+    : IDENT ('.' IDENT)*
+    ;
+
+declaration
+    : constDecl
+    | layerDecl
+    ;
+
+constDecl
+    : 'const' IDENT '=' expr ';'
+    ;
+
+layerDecl
+    : 'layer' IDENT ':' inDim=expr '->' outDim=expr '=' body=expr ';'
+    ;
+
+expr
+    : '-' expr                          # negateExpr
+    | 'frozen' expr                     # frozenExpr
+    | expr op=('*' | '/') expr          # multiplicativeExpr
+    | expr op=('+' | '-') expr          # additiveExpr
+    | '(' expr ')'                      # parenExpr
+    | IDENT '(' argumentList? ')'       # callExpr
+    | IDENT                             # nameExpr
+    | INT                               # intExpr
+    | FLOAT                             # floatExpr
+    ;
+
+argumentList
+    : argument (',' argument)*
+    ;
+
+argument
+    : IDENT ':' expr                    # namedArgument
+    | inDim=expr '->' outDim=expr       # shapeArgument
+    | expr                              # positionalArgument
+    ;
+
+INT     : [0-9]+ ;
+FLOAT   : [0-9]+ '.' [0-9]* EXPONENT? | '.' [0-9]+ EXPONENT? | [0-9]+ EXPONENT ;
+IDENT   : [a-zA-Z_] [a-zA-Z_0-9]* ;
+
+fragment EXPONENT : [eE] [+-]? [0-9]+ ;
+
+// `///` comments document the declaration that follows; they stay in the token stream on the
+// hidden channel so the AST builder can attach them. Listed before LINE_COMMENT so `///` wins.
+DOC_COMMENT  : '///' ~[\r\n]* -> channel(HIDDEN) ;
+LINE_COMMENT : '//' ~[\r\n]* -> skip ;
+BLOCK_COMMENT: '/*' .*? '*/' -> skip ;
+WS           : [ \t\r\n\u000C]+ -> skip ;
