@@ -64,18 +64,18 @@ public sealed class LowerLayer
                 return LowerMonarch(monarch, input, path);
             case BoundProduct product:
             {
-                var factors = FlattenProduct(product);
+                var factors = ExpressionPaths.Factors(product);
                 var value = input;
                 // y = F0 (F1 (… (Fn x))): apply the rightmost factor first.
                 for (var k = factors.Count - 1; k >= 0; k--)
                 {
-                    value = Lower(factors[k], value, Join(path, "factors." + k.ToString(CultureInfo.InvariantCulture)));
+                    value = Lower(factors[k], value, ExpressionPaths.Factor(path, k));
                 }
                 return value;
             }
             case BoundSum sum:
             {
-                var terms = sum.Terms.Select((t, k) => Lower(t, input, Join(path, "terms." + k.ToString(CultureInfo.InvariantCulture)))).ToList();
+                var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
                 var total = terms[0];
                 for (var k = 1; k < terms.Count; k++)
                 {
@@ -110,14 +110,6 @@ public sealed class LowerLayer
         return Permute(t3, m.L, m.S, $"{name}: y = t3 viewed as ({m.L}, {m.S}), transposed");
     }
 
-    private static List<BoundExpression> FlattenProduct(BoundExpression expression)
-    {
-        if (expression is not BoundProduct product) return new List<BoundExpression> { expression };
-        var factors = FlattenProduct(product.Left);
-        factors.AddRange(FlattenProduct(product.Right));
-        return factors;
-    }
-
     private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment)
     {
         var output = NewValue(groups * blockOut, "t");
@@ -146,7 +138,7 @@ public sealed class LowerLayer
         return id;
     }
 
-    private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+    private static string Join(string path, string name) => ExpressionPaths.Join(path, name);
 
     private static string Describe(string path, string structure) => path.Length == 0 ? structure : $"{path} ({structure})";
 }
