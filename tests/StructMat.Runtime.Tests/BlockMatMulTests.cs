@@ -23,6 +23,7 @@ public class BlockMatMulTests
         (5, 1, 9, 33),
         (9, 8, 16, 16),
         (6, 2, 19, 8),
+        (3, 2, 5, 70), // wide blocks: the forward takes its dot-product form
     ];
 
     /// <summary>Above the 2^16 multiply-add threshold, with a batch that is not a multiple of the row tile.</summary>
@@ -189,11 +190,12 @@ public class BlockMatMulTests
     }
 
     [Theory]
-    [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous)]
-    [InlineData(BlockLayout.Strided, BlockLayout.Strided)]
-    public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout)
+    [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous, 37)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83)]
+    public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn)
     {
-        const int batch = 53, groups = 8, blockOut = 40, blockIn = 37;
+        const int batch = 53, groups = 8, blockOut = 40;
         int inWidth = groups * blockIn, outWidth = groups * blockOut;
         var x = TestData.Uniform(batch * inWidth, 31);
         var dy = TestData.Uniform(batch * outWidth, 32);

@@ -25,6 +25,9 @@ public static unsafe class CpuKernels
     /// <summary>Rows handled together so that one load of a weight row serves four activation rows.</summary>
     private const int RowTile = 4;
 
+    /// <summary>Forward blocks at least this wide use dot products; narrower ones use axpy updates.</summary>
+    private const int DotFormMinimumLength = 64;
+
     /// <summary>
     /// <c>y[b, outIdx(g,o)] = (accumulate ? y[b, outIdx(g,o)] : 0) + alpha · Σ_i W[g,o,i] · x[b, inIdx(g,i)]</c>.
     /// </summary>
@@ -38,10 +41,33 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(w, y, nameof(w), nameof(y));
         if (batch == 0 || shape.OutWidth == 0) return;
 
-        fixed (float* px = x, py = y, pw = w)
+        if (blockIn >= DotFormMinimumLength)
         {
-            var args = new MatMulArgs(px, py, pw, shape, alpha, accumulate);
-            ForEachRowRange(batch, shape.WorkPerRow, args, static (in MatMulArgs a, int start, int end) => ForwardRows(a, start, end));
+            fixed (float* px = x, py = y, pw = w)
+            {
+                var args = new MatMulArgs(px, py, pw, shape, alpha, accumulate);
+                ForEachRowRange(batch, shape.WorkPerRow, args, static (in MatMulArgs a, int start, int end) => ForwardRows(a, start, end));
+            }
+            return;
+        }
+
+        // Short blocks: a dot product of length blockIn would spend more on its horizontal sum than on its
+        // multiply-adds, so the product runs as axpy updates over whole output blocks instead, which is the
+        // transposed kernel applied to Wᵀ [groups, blockIn, blockOut] with the roles of the layouts swapped.
+        float[] transposed = ArrayPool<float>.Shared.Rent((int)shape.WorkPerRow);
+        try
+        {
+            fixed (float* px = x, py = y, pw = w, pwT = transposed)
+            {
+                TransposeRows(pw, pwT, groups, blockOut, blockIn, accumulate: false);
+                var swapped = new BlockShape(groups, blockIn, blockOut, outLayout, inLayout);
+                var args = new MatMulArgs(px, py, pwT, swapped, alpha, accumulate);
+                ForEachRowRange(batch, shape.WorkPerRow, args, static (in MatMulArgs a, int start, int end) => TransposedRows(a, start, end));
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(transposed);
         }
     }
 
