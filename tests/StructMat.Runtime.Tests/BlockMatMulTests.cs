@@ -176,6 +176,19 @@ public class BlockMatMulTests
     }
 
     [Fact]
+    public void Empty_blocks_give_an_empty_sum()
+    {
+        // blockIn = 0: every output is alpha · (empty sum) = 0, added to y when accumulating.
+        var y = TestData.Filled(2 * 3 * 4, float.NaN);
+        CpuKernels.BlockMatMul([], y, [], 2, 3, 4, 0, BlockLayout.Strided, BlockLayout.Strided, 2f, accumulate: false);
+        Assert.All(y, v => Assert.Equal(0f, v));
+
+        var dx = TestData.Filled(2 * 3 * 5, 1.5f);
+        CpuKernels.BlockMatMulTransposed([], dx, [], 2, 3, 0, 5, BlockLayout.Contiguous, BlockLayout.Strided, 2f, accumulate: true);
+        Assert.All(dx, v => Assert.Equal(1.5f, v));
+    }
+
+    [Fact]
     public void BlockMatMul_leaves_elements_past_the_used_prefix_untouched()
     {
         const int batch = 3, groups = 2, blockOut = 3, blockIn = 4;

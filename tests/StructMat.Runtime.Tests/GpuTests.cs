@@ -95,6 +95,15 @@ public sealed class GpuTests : IDisposable
     }
 
     [Fact]
+    public void KernelCache_retries_a_load_that_failed()
+    {
+        string key = "flaky-" + Guid.NewGuid();
+        Assert.Throws<InvalidOperationException>(() => KernelCache.GetOrLoad<object>(_cpu, key, _ => throw new InvalidOperationException("compile failed")));
+        var loaded = KernelCache.GetOrLoad(_cpu, key, _ => "loaded");
+        Assert.Equal("loaded", loaded);
+    }
+
+    [Fact]
     public void KernelCache_rejects_a_key_reused_with_another_kernel_type()
     {
         string key = "typed-" + Guid.NewGuid();

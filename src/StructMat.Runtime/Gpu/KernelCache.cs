@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using ILGPU.Runtime;
 
@@ -28,8 +29,18 @@ public static class KernelCache
         var kernels = Kernels.GetValue(accelerator, static _ => new ConcurrentDictionary<string, object>(StringComparer.Ordinal));
         // Lazy makes the load run once even when two threads miss at the same time
         // (ConcurrentDictionary.GetOrAdd alone may run the factory twice).
-        var entry = kernels.GetOrAdd(key, _ => new Lazy<object>(() => load(accelerator) ?? throw new InvalidOperationException($"The loader for kernel '{key}' returned null.")));
-        object kernel = ((Lazy<object>)entry).Value;
+        var entry = (Lazy<object>)kernels.GetOrAdd(key, _ => new Lazy<object>(() => load(accelerator) ?? throw new InvalidOperationException($"The loader for kernel '{key}' returned null.")));
+        object kernel;
+        try
+        {
+            kernel = entry.Value;
+        }
+        catch
+        {
+            // Lazy would replay a failed load forever; forget it so that a later call tries again.
+            kernels.TryRemove(new KeyValuePair<string, object>(key, entry));
+            throw;
+        }
         return kernel as TKernel
             ?? throw new InvalidCastException($"Kernel '{key}' is cached as {kernel.GetType()}, not {typeof(TKernel)}.");
     }
