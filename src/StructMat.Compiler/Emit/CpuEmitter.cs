@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.IR;
 
@@ -38,18 +39,7 @@ internal static class CpuEmitter
 
     private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names)
     {
-        var declared = false;
-        foreach (var value in program.Values)
-        {
-            if (names.ContainsKey(value.Id)) continue;
-            if (!declared)
-            {
-                w.Comment("Intermediates, in workspace slots from the buffer plan (values that are never live together share one).");
-                declared = true;
-            }
-            names[value.Id] = value.Name;
-            w.Line($"var {value.Name} = _workspace.Get({plan.Slot(value.Id)}, batch * {value.Width});");
-        }
+        EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
         foreach (var op in program.Ops)
         {
             w.Line();
@@ -99,6 +89,28 @@ internal static class CpuEmitter
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
+        }
+    }
+
+    /// <summary>
+    /// Takes each workspace slot once, at the widest value the buffer plan puts in it, and slices every
+    /// intermediate out of its slot. (Asking per value could grow a slot, and so free its old buffer, while
+    /// an earlier value still points into it.)
+    /// </summary>
+    internal static void EmitWorkspace(SourceWriter w, IrProgram program, BufferPlan plan, Dictionary<int, string> names,
+        string viewType, System.Func<int, string, string> getSlot, string slice)
+    {
+        var values = program.Values.Where(v => !names.ContainsKey(v.Id)).ToList();
+        if (values.Count == 0) return;
+        w.Comment("Intermediates live in workspace slots; values the buffer plan never holds live together share one.");
+        foreach (var slot in values.Select(v => plan.Slot(v.Id)).Distinct().OrderBy(s => s))
+        {
+            w.Line($"{viewType} slot{slot} = {getSlot(slot, "batch * " + plan.SlotWidths[slot])};");
+        }
+        foreach (var value in values)
+        {
+            names[value.Id] = value.Name;
+            w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
         }
     }
 

@@ -148,11 +148,7 @@ internal static class GpuEmitter
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        foreach (var value in program.Values.Where(v => !names.ContainsKey(v.Id)))
-        {
-            names[value.Id] = value.Name;
-            w.Line($"var {value.Name} = _workspace.Get({plan.Slot(value.Id)}, (long)batch * {value.Width});");
-        }
+        CpuEmitter.EmitWorkspace(w, program, plan, names, "ArrayView<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
             var kernel = kernelOf[op];
