@@ -209,7 +209,8 @@ public sealed partial class Binder
                     break;
             }
         }
-        foreach (var missing in spec.Arguments.Where(a => a.Required && !result.Values.ContainsKey(a.Name)))
+        // After a misspelt or surplus argument, "missing argument" would only repeat the same mistake.
+        foreach (var missing in spec.Arguments.Where(a => ok && a.Required && !result.Values.ContainsKey(a.Name)))
         {
             Report(DiagnosticDescriptors.MissingArgument, callSpan, spec.Name, missing.Name, missing.Example);
             ok = false;

@@ -199,6 +199,13 @@ public sealed partial class Binder
             return factor is null || operand is null ? null : new BoundScale(factor.Value.Value, operand, product.Span);
         }
 
+        // A misplaced bias has no shape to lend the other factor; report it alone rather than a cascade.
+        if (IsBias(product.Left) || IsBias(product.Right))
+        {
+            Report(DiagnosticDescriptors.MisplacedBias, (IsBias(product.Left) ? product.Left : product.Right).Span, "here it is inside an expression");
+            return null;
+        }
+
         // y = A (B x): A's input is B's output, the middle dimension m.
         var left = ShapeProbe.Of(product.Left, this);
         var right = ShapeProbe.Of(product.Right, this);
