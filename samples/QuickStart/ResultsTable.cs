@@ -16,6 +16,7 @@ internal static class ResultsTable
         {
             output.WriteLine($"| {r.Model,-8} | {r.Parameters,12:N0} | {r.FlopsPerExample,14:N0} | {r.TrainingTime.TotalSeconds,11:F1} s | {r.TestAccuracy,12:P2} |");
         }
+        output.WriteLine("FLOPs/example: forward multiply-adds per example, the sum of the layers' FlopsPerRow (cost model).");
         foreach (var r in results.Skip(1))
         {
             output.WriteLine(
