@@ -46,25 +46,25 @@ public static class Differentiate
                 case MatMulOp m:
                     var dOut = G(m.Output);
                     backward.Add(new MatMulTransposedOp(dOut, G(m.Input), m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                        m.Alpha, Accumulate(G(m.Input)), "d(" + m.Comment + ") / dx"));
+                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment));
                     if (layer.Parameter(m.Weight).Trainable)
                     {
                         backward.Add(new WeightGradientOp(dOut, m.Input, m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                            m.Alpha, "d(" + m.Comment + ") / dW"));
+                            m.Alpha, "weight gradient of " + m.Comment));
                     }
                     break;
                 case PermuteOp p:
-                    backward.Add(new PermuteOp(G(p.Output), G(p.Input), p.Cols, p.Rows, Accumulate(G(p.Input)), "inverse of: " + p.Comment));
+                    backward.Add(new PermuteOp(G(p.Output), G(p.Input), p.Cols, p.Rows, Accumulate(G(p.Input)), "gradient of " + p.Comment + " (the inverse transpose)"));
                     break;
                 case ScaleOp s:
-                    backward.Add(new ScaleOp(G(s.Output), G(s.Input), s.Alpha, Accumulate(G(s.Input)), "d(" + s.Comment + ")"));
+                    backward.Add(new ScaleOp(G(s.Output), G(s.Input), s.Alpha, Accumulate(G(s.Input)), "gradient of " + s.Comment));
                     break;
                 case AddOp a:
-                    backward.Add(new ScaleOp(G(a.Output), G(a.Left), 1f, Accumulate(G(a.Left)), "d(" + a.Comment + ") / d(left)"));
-                    backward.Add(new ScaleOp(G(a.Output), G(a.Right), 1f, Accumulate(G(a.Right)), "d(" + a.Comment + ") / d(right)"));
+                    backward.Add(new ScaleOp(G(a.Output), G(a.Left), 1f, Accumulate(G(a.Left)), "gradient of " + a.Comment + ", left"));
+                    backward.Add(new ScaleOp(G(a.Output), G(a.Right), 1f, Accumulate(G(a.Right)), "gradient of " + a.Comment + ", right"));
                     break;
                 case BiasOp b:
-                    if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "d(bias) = column sums of dy"));
+                    if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
                     break;
                 default:
                     throw new System.InvalidOperationException($"No adjoint for {op.GetType().Name}");

@@ -31,4 +31,18 @@ public static class IrOps
         BiasGradientOp => null,
         _ => throw new System.InvalidOperationException($"Unknown op {op.GetType().Name}"),
     };
+
+    /// <summary>The one-line explanation lowering or autodiff attached to an op.</summary>
+    public static string Comment(IrOp op) => op switch
+    {
+        MatMulOp m => m.Comment,
+        MatMulTransposedOp t => t.Comment,
+        WeightGradientOp w => w.Comment,
+        PermuteOp p => p.Comment,
+        ScaleOp s => s.Comment,
+        AddOp a => a.Comment,
+        BiasOp b => b.Comment,
+        BiasGradientOp g => g.Comment,
+        _ => throw new System.InvalidOperationException($"Unknown op {op.GetType().Name}"),
+    };
 }

@@ -28,8 +28,8 @@ public sealed class LowerLayer
         var output = lowering.Lower(layer.Body, input, path: "");
         if (layer.HasBias)
         {
-            var bias = lowering.NewParameter("bias", new[] { layer.Shape.Out }, trainable: true, InitKind.Zero, 0, 0, $"bias [{layer.Shape.Out}]");
-            lowering._ops.Add(new BiasOp(output, bias, "y += bias"));
+            var bias = lowering.NewParameter("bias", new[] { layer.Shape.Out }, trainable: true, InitKind.Zero, 0, 0, "trainable bias");
+            lowering._ops.Add(new BiasOp(output, bias, "add the bias"));
         }
         var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
         return new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null);
@@ -43,7 +43,7 @@ public sealed class LowerLayer
             {
                 var (i, o) = (dense.Shape.In, dense.Shape.Out);
                 var w = NewParameter(Join(path, "weight"), new[] { o, i }, !dense.Frozen, InitKind.MuP, i, o, $"dense {i} -> {o}");
-                return MatMul(input, w, 1, o, i, $"{Describe(path, "dense")}: y = W x, W [{o}, {i}]");
+                return MatMul(input, w, 1, o, i, $"{Describe(path, "dense")}: W [{o}, {i}]");
             }
             case BoundLowRank lowRank:
             {
@@ -51,31 +51,31 @@ public sealed class LowerLayer
                 var a = NewParameter(Join(path, "lora_A"), new[] { r, i }, !lowRank.Frozen, InitKind.MuP, i, r, $"lowrank down-projection {i} -> {r}");
                 var b = NewParameter(Join(path, "lora_B"), new[] { o, r }, !lowRank.Frozen, lowRank.ZeroInitB ? InitKind.Zero : InitKind.MuP, r, o,
                     $"lowrank up-projection {r} -> {o}");
-                var t = MatMul(input, a, 1, r, i, $"{Describe(path, "lowrank")}: t = A x, A [{r}, {i}]");
-                return MatMul(t, b, 1, o, r, $"{Describe(path, "lowrank")}: y = B t, B [{o}, {r}]");
+                var t = MatMul(input, a, 1, r, i, $"{Describe(path, "lowrank")}: down-projection A [{r}, {i}]");
+                return MatMul(t, b, 1, o, r, $"{Describe(path, "lowrank")}: up-projection B [{o}, {r}]");
             }
             case BoundBlockDiagonal block:
             {
                 var (g, bo, bi) = (block.Blocks, block.BlockOut, block.BlockIn);
                 var w = NewParameter(Join(path, "weight"), new[] { g, bo, bi }, !block.Frozen, InitKind.MuP, bi, bo, $"blockdiag {g} blocks of {bo}x{bi}");
-                return MatMul(input, w, g, bo, bi, $"{Describe(path, "blockdiag")}: {g} blocks, y_g = W_g x_g, W [{g}, {bo}, {bi}]");
+                return MatMul(input, w, g, bo, bi, $"{Describe(path, "blockdiag")}: {g} blocks of {bo}x{bi}");
             }
             case BoundMonarch monarch:
                 return LowerMonarch(monarch, input, path);
             case BoundProduct product:
             {
-                var factors = FlattenProduct(product);
+                var factors = ExpressionPaths.Factors(product);
                 var value = input;
                 // y = F0 (F1 (… (Fn x))): apply the rightmost factor first.
                 for (var k = factors.Count - 1; k >= 0; k--)
                 {
-                    value = Lower(factors[k], value, Join(path, "factors." + k.ToString(CultureInfo.InvariantCulture)));
+                    value = Lower(factors[k], value, ExpressionPaths.Factor(path, k));
                 }
                 return value;
             }
             case BoundSum sum:
             {
-                var terms = sum.Terms.Select((t, k) => Lower(t, input, Join(path, "terms." + k.ToString(CultureInfo.InvariantCulture)))).ToList();
+                var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
                 var total = terms[0];
                 for (var k = 1; k < terms.Count; k++)
                 {
@@ -90,7 +90,7 @@ public sealed class LowerLayer
                 var inner = Lower(scale.Operand, input, path);
                 var scaled = NewValue(scale.Shape.Out, "scaled");
                 _ops.Add(new ScaleOp(inner, scaled, (float)scale.Factor, Accumulate: false,
-                    $"{Describe(path, "scale")}: y = {((float)scale.Factor).ToString("R", CultureInfo.InvariantCulture)} · t"));
+                    $"{Describe(path, "scale")}: times {((float)scale.Factor).ToString("R", CultureInfo.InvariantCulture)}"));
                 return scaled;
             }
             default:
@@ -104,18 +104,10 @@ public sealed class LowerLayer
         var name = Describe(path, "monarch");
         var w1 = NewParameter(Join(path, "blkdiag1"), new[] { m.K, m.Q, m.P }, !m.Frozen, InitKind.MuP, m.P, m.Q, $"monarch first block-diagonal factor, {m.K} blocks of {m.Q}x{m.P}");
         var w2 = NewParameter(Join(path, "blkdiag2"), new[] { m.L, m.S, m.R }, !m.Frozen, InitKind.MuP, m.R, m.S, $"monarch second block-diagonal factor, {m.L} blocks of {m.S}x{m.R}");
-        var t1 = MatMul(input, w1, m.K, m.Q, m.P, $"{name}: t1 = blockdiag(blkdiag1) x, {m.K} blocks of {m.Q}x{m.P}");
-        var t2 = Permute(t1, m.R, m.L, $"{name}: t2 = t1 viewed as ({m.R}, {m.L}), transposed");
-        var t3 = MatMul(t2, w2, m.L, m.S, m.R, $"{name}: t3 = blockdiag(blkdiag2) t2, {m.L} blocks of {m.S}x{m.R}");
-        return Permute(t3, m.L, m.S, $"{name}: y = t3 viewed as ({m.L}, {m.S}), transposed");
-    }
-
-    private static List<BoundExpression> FlattenProduct(BoundExpression expression)
-    {
-        if (expression is not BoundProduct product) return new List<BoundExpression> { expression };
-        var factors = FlattenProduct(product.Left);
-        factors.AddRange(FlattenProduct(product.Right));
-        return factors;
+        var t1 = MatMul(input, w1, m.K, m.Q, m.P, $"{name}: first factor blockdiag(blkdiag1), {m.K} blocks of {m.Q}x{m.P}");
+        var t2 = Permute(t1, m.R, m.L, $"{name}: view as ({m.R}, {m.L}) and transpose");
+        var t3 = MatMul(t2, w2, m.L, m.S, m.R, $"{name}: second factor blockdiag(blkdiag2), {m.L} blocks of {m.S}x{m.R}");
+        return Permute(t3, m.L, m.S, $"{name}: view as ({m.L}, {m.S}) and transpose");
     }
 
     private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment)
@@ -146,7 +138,7 @@ public sealed class LowerLayer
         return id;
     }
 
-    private static string Join(string path, string name) => path.Length == 0 ? name : path + "." + name;
+    private static string Join(string path, string name) => ExpressionPaths.Join(path, name);
 
     private static string Describe(string path, string structure) => path.Length == 0 ? structure : $"{path} ({structure})";
 }
