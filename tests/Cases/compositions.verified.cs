@@ -9,9 +9,9 @@
 //       dense 6 -> 8
 //       lowrank 12 -> 6, rank 2: B·A
 //   parameters: 84 (84 trainable); dense: 96 (87.5 % of dense)
+//     factors.0.weight [8, 6]: dense 6 -> 8
 //     factors.1.lora_A [2, 12]: lowrank down-projection 12 -> 2
 //     factors.1.lora_B [6, 2]: lowrank up-projection 2 -> 6
-//     factors.0.weight [8, 6]: dense 6 -> 8
 //   multiply-adds per row: 84; dense: 96 (87.5 % of dense)
 // 
 // Mixture : 16 -> 16
@@ -54,10 +54,10 @@
 //         0.25 times
 //           dense 12 -> 12
 //   parameters: 384 (384 trainable); dense: 144 (266.67 % of dense)
-//     terms.0.factors.1.weight [3, 4, 4]: blockdiag 3 blocks of 4x4
 //     terms.0.factors.0.terms.0.weight [12, 12]: dense 12 -> 12
 //     terms.0.factors.0.terms.1.lora_A [2, 12]: lowrank down-projection 12 -> 2
 //     terms.0.factors.0.terms.1.lora_B [12, 2]: lowrank up-projection 2 -> 12
+//     terms.0.factors.1.weight [3, 4, 4]: blockdiag 3 blocks of 4x4
 //     terms.1.weight [12, 12]: dense 12 -> 12
 //   multiply-adds per row: 384; dense: 144 (266.67 % of dense)
 // 
@@ -67,10 +67,10 @@
 //       monarch 16 -> 16: 4 blocks of 4x4, transpose (4, 4), 4 blocks of 4x4, transpose (4, 4)
 //       monarch 16 -> 16: 2 blocks of 8x8, transpose (8, 2), 2 blocks of 8x8, transpose (2, 8)
 //   parameters: 384 (384 trainable); dense: 256 (150 % of dense)
-//     factors.1.blkdiag1 [2, 8, 8]: monarch first block-diagonal factor, 2 blocks of 8x8
-//     factors.1.blkdiag2 [2, 8, 8]: monarch second block-diagonal factor, 2 blocks of 8x8
 //     factors.0.blkdiag1 [4, 4, 4]: monarch first block-diagonal factor, 4 blocks of 4x4
 //     factors.0.blkdiag2 [4, 4, 4]: monarch second block-diagonal factor, 4 blocks of 4x4
+//     factors.1.blkdiag1 [2, 8, 8]: monarch first block-diagonal factor, 2 blocks of 8x8
+//     factors.1.blkdiag2 [2, 8, 8]: monarch second block-diagonal factor, 2 blocks of 8x8
 //   multiply-adds per row: 384; dense: 256 (150 % of dense)
 // 
 // FrozenFactor : 12 -> 6
@@ -79,8 +79,8 @@
 //       blockdiag 12 -> 6: 3 blocks of 2x4
 //       frozen dense 12 -> 12
 //   parameters: 168 (24 trainable); dense: 72 (233.33 % of dense)
-//     factors.1.weight [12, 12] frozen: dense 12 -> 12
 //     factors.0.weight [3, 2, 4]: blockdiag 3 blocks of 2x4
+//     factors.1.weight [12, 12] frozen: dense 12 -> 12
 //   multiply-adds per row: 168; dense: 72 (233.33 % of dense)
 
 #nullable enable
@@ -101,7 +101,7 @@ namespace StructMat.Tests.Cases;
 /// <summary>
 /// A product whose middle dimension (6) comes from the explicit shape of its right factor.
 /// </summary>
-/// <remarks>Parameter tensors (names as saved): <c>factors.1.lora_A [2, 12]</c>, <c>factors.1.lora_B [6, 2]</c>, <c>factors.0.weight [8, 6]</c>.</remarks>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 6]</c>, <c>factors.1.lora_A [2, 12]</c>, <c>factors.1.lora_B [6, 2]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class Chain : IStructuredLayer
 {
@@ -110,10 +110,10 @@ public sealed partial class Chain : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Chain(int seed = 0)
     {
+        Factors0Weight = new Parameter("factors.0.weight", new[] { 8, 6 }, trainable: true);
         Factors1LoraA = new Parameter("factors.1.lora_A", new[] { 2, 12 }, trainable: true);
         Factors1LoraB = new Parameter("factors.1.lora_B", new[] { 6, 2 }, trainable: true);
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 8, 6 }, trainable: true);
-        Parameters = new[] { Factors1LoraA, Factors1LoraB, Factors0Weight };
+        Parameters = new[] { Factors0Weight, Factors1LoraA, Factors1LoraB };
         Initialize(new Random(seed));
     }
 
@@ -132,14 +132,14 @@ public sealed partial class Chain : IStructuredLayer
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
+    /// <summary><c>factors.0.weight [8, 6]</c>: dense 6 -&gt; 8.</summary>
+    public Parameter Factors0Weight { get; }
+
     /// <summary><c>factors.1.lora_A [2, 12]</c>: lowrank down-projection 12 -&gt; 2.</summary>
     public Parameter Factors1LoraA { get; }
 
     /// <summary><c>factors.1.lora_B [6, 2]</c>: lowrank up-projection 2 -&gt; 6.</summary>
     public Parameter Factors1LoraB { get; }
-
-    /// <summary><c>factors.0.weight [8, 6]</c>: dense 6 -&gt; 8.</summary>
-    public Parameter Factors0Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
@@ -148,9 +148,9 @@ public sealed partial class Chain : IStructuredLayer
     public void Initialize(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
+        Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 8, random);
         Initializers.MuP(Factors1LoraA.Data, fanIn: 12, fanOut: 2, random);
         Initializers.MuP(Factors1LoraB.Data, fanIn: 2, fanOut: 6, random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
@@ -360,12 +360,12 @@ public sealed partial class Chain : IStructuredLayer
     {
         private readonly Chain _layer;
         private readonly DeviceWorkspace _workspace;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Weight;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0WeightGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraA;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraAGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraB;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraBGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0WeightGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -383,15 +383,15 @@ public sealed partial class Chain : IStructuredLayer
             _layer = layer;
             Accelerator = accelerator;
             _workspace = new DeviceWorkspace(accelerator, 3);
+            _factors0Weight = accelerator.Allocate1D<float>(48);
+            _factors0WeightGradient = accelerator.Allocate1D<float>(48);
+            _factors0WeightGradient.MemSetToZero();
             _factors1LoraA = accelerator.Allocate1D<float>(24);
             _factors1LoraAGradient = accelerator.Allocate1D<float>(24);
             _factors1LoraAGradient.MemSetToZero();
             _factors1LoraB = accelerator.Allocate1D<float>(12);
             _factors1LoraBGradient = accelerator.Allocate1D<float>(12);
             _factors1LoraBGradient.MemSetToZero();
-            _factors0Weight = accelerator.Allocate1D<float>(48);
-            _factors0WeightGradient = accelerator.Allocate1D<float>(48);
-            _factors0WeightGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
@@ -418,25 +418,25 @@ public sealed partial class Chain : IStructuredLayer
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters()
         {
+            _factors0Weight.View.CopyFromCPU(_layer.Factors0Weight.Data);
             _factors1LoraA.View.CopyFromCPU(_layer.Factors1LoraA.Data);
             _factors1LoraB.View.CopyFromCPU(_layer.Factors1LoraB.Data);
-            _factors0Weight.View.CopyFromCPU(_layer.Factors0Weight.Data);
         }
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
         public void DownloadGradients()
         {
+            _factors0WeightGradient.View.CopyToCPU(_layer.Factors0Weight.Gradient!);
             _factors1LoraAGradient.View.CopyToCPU(_layer.Factors1LoraA.Gradient!);
             _factors1LoraBGradient.View.CopyToCPU(_layer.Factors1LoraB.Gradient!);
-            _factors0WeightGradient.View.CopyToCPU(_layer.Factors0Weight.Gradient!);
         }
 
         /// <summary>Sets the device gradients to zero.</summary>
         public void ZeroGrad()
         {
+            _factors0WeightGradient.MemSetToZero();
             _factors1LoraAGradient.MemSetToZero();
             _factors1LoraBGradient.MemSetToZero();
-            _factors0WeightGradient.MemSetToZero();
         }
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
@@ -494,12 +494,12 @@ public sealed partial class Chain : IStructuredLayer
         public void Dispose()
         {
             _workspace.Dispose();
+            _factors0Weight.Dispose();
+            _factors0WeightGradient.Dispose();
             _factors1LoraA.Dispose();
             _factors1LoraAGradient.Dispose();
             _factors1LoraB.Dispose();
             _factors1LoraBGradient.Dispose();
-            _factors0Weight.Dispose();
-            _factors0WeightGradient.Dispose();
         }
     }
 }
@@ -1480,7 +1480,7 @@ public sealed partial class Lora : IStructuredLayer
 /// <summary>
 /// A sum inside a product, a difference, and a negative scale.
 /// </summary>
-/// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.1.weight [3, 4, 4]</c>, <c>terms.0.factors.0.terms.0.weight [12, 12]</c>, <c>terms.0.factors.0.terms.1.lora_A [2, 12]</c>, <c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>, <c>terms.1.weight [12, 12]</c>.</remarks>
+/// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.terms.0.weight [12, 12]</c>, <c>terms.0.factors.0.terms.1.lora_A [2, 12]</c>, <c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>, <c>terms.0.factors.1.weight [3, 4, 4]</c>, <c>terms.1.weight [12, 12]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class Nested : IStructuredLayer
 {
@@ -1489,12 +1489,12 @@ public sealed partial class Nested : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Nested(int seed = 0)
     {
-        Terms0Factors1Weight = new Parameter("terms.0.factors.1.weight", new[] { 3, 4, 4 }, trainable: true);
         Terms0Factors0Terms0Weight = new Parameter("terms.0.factors.0.terms.0.weight", new[] { 12, 12 }, trainable: true);
         Terms0Factors0Terms1LoraA = new Parameter("terms.0.factors.0.terms.1.lora_A", new[] { 2, 12 }, trainable: true);
         Terms0Factors0Terms1LoraB = new Parameter("terms.0.factors.0.terms.1.lora_B", new[] { 12, 2 }, trainable: true);
+        Terms0Factors1Weight = new Parameter("terms.0.factors.1.weight", new[] { 3, 4, 4 }, trainable: true);
         Terms1Weight = new Parameter("terms.1.weight", new[] { 12, 12 }, trainable: true);
-        Parameters = new[] { Terms0Factors1Weight, Terms0Factors0Terms0Weight, Terms0Factors0Terms1LoraA, Terms0Factors0Terms1LoraB, Terms1Weight };
+        Parameters = new[] { Terms0Factors0Terms0Weight, Terms0Factors0Terms1LoraA, Terms0Factors0Terms1LoraB, Terms0Factors1Weight, Terms1Weight };
         Initialize(new Random(seed));
     }
 
@@ -1513,9 +1513,6 @@ public sealed partial class Nested : IStructuredLayer
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary><c>terms.0.factors.1.weight [3, 4, 4]</c>: blockdiag 3 blocks of 4x4.</summary>
-    public Parameter Terms0Factors1Weight { get; }
-
     /// <summary><c>terms.0.factors.0.terms.0.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
     public Parameter Terms0Factors0Terms0Weight { get; }
 
@@ -1524,6 +1521,9 @@ public sealed partial class Nested : IStructuredLayer
 
     /// <summary><c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>: lowrank up-projection 2 -&gt; 12.</summary>
     public Parameter Terms0Factors0Terms1LoraB { get; }
+
+    /// <summary><c>terms.0.factors.1.weight [3, 4, 4]</c>: blockdiag 3 blocks of 4x4.</summary>
+    public Parameter Terms0Factors1Weight { get; }
 
     /// <summary><c>terms.1.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
     public Parameter Terms1Weight { get; }
@@ -1535,10 +1535,10 @@ public sealed partial class Nested : IStructuredLayer
     public void Initialize(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Factors1Weight.Data, fanIn: 4, fanOut: 4, random);
         Initializers.MuP(Terms0Factors0Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
         Initializers.MuP(Terms0Factors0Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
         Initializers.MuP(Terms0Factors0Terms1LoraB.Data, fanIn: 2, fanOut: 12, random);
+        Initializers.MuP(Terms0Factors1Weight.Data, fanIn: 4, fanOut: 4, random);
         Initializers.MuP(Terms1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
@@ -1853,14 +1853,14 @@ public sealed partial class Nested : IStructuredLayer
     {
         private readonly Nested _layer;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1WeightGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms0Weight;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms0WeightGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraA;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraAGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraB;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraBGradient;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1Weight;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1WeightGradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1Weight;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1WeightGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
@@ -1886,9 +1886,6 @@ public sealed partial class Nested : IStructuredLayer
             _layer = layer;
             Accelerator = accelerator;
             _workspace = new DeviceWorkspace(accelerator, 3);
-            _terms0Factors1Weight = accelerator.Allocate1D<float>(48);
-            _terms0Factors1WeightGradient = accelerator.Allocate1D<float>(48);
-            _terms0Factors1WeightGradient.MemSetToZero();
             _terms0Factors0Terms0Weight = accelerator.Allocate1D<float>(144);
             _terms0Factors0Terms0WeightGradient = accelerator.Allocate1D<float>(144);
             _terms0Factors0Terms0WeightGradient.MemSetToZero();
@@ -1898,6 +1895,9 @@ public sealed partial class Nested : IStructuredLayer
             _terms0Factors0Terms1LoraB = accelerator.Allocate1D<float>(24);
             _terms0Factors0Terms1LoraBGradient = accelerator.Allocate1D<float>(24);
             _terms0Factors0Terms1LoraBGradient.MemSetToZero();
+            _terms0Factors1Weight = accelerator.Allocate1D<float>(48);
+            _terms0Factors1WeightGradient = accelerator.Allocate1D<float>(48);
+            _terms0Factors1WeightGradient.MemSetToZero();
             _terms1Weight = accelerator.Allocate1D<float>(144);
             _terms1WeightGradient = accelerator.Allocate1D<float>(144);
             _terms1WeightGradient.MemSetToZero();
@@ -1939,30 +1939,30 @@ public sealed partial class Nested : IStructuredLayer
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters()
         {
-            _terms0Factors1Weight.View.CopyFromCPU(_layer.Terms0Factors1Weight.Data);
             _terms0Factors0Terms0Weight.View.CopyFromCPU(_layer.Terms0Factors0Terms0Weight.Data);
             _terms0Factors0Terms1LoraA.View.CopyFromCPU(_layer.Terms0Factors0Terms1LoraA.Data);
             _terms0Factors0Terms1LoraB.View.CopyFromCPU(_layer.Terms0Factors0Terms1LoraB.Data);
+            _terms0Factors1Weight.View.CopyFromCPU(_layer.Terms0Factors1Weight.Data);
             _terms1Weight.View.CopyFromCPU(_layer.Terms1Weight.Data);
         }
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
         public void DownloadGradients()
         {
-            _terms0Factors1WeightGradient.View.CopyToCPU(_layer.Terms0Factors1Weight.Gradient!);
             _terms0Factors0Terms0WeightGradient.View.CopyToCPU(_layer.Terms0Factors0Terms0Weight.Gradient!);
             _terms0Factors0Terms1LoraAGradient.View.CopyToCPU(_layer.Terms0Factors0Terms1LoraA.Gradient!);
             _terms0Factors0Terms1LoraBGradient.View.CopyToCPU(_layer.Terms0Factors0Terms1LoraB.Gradient!);
+            _terms0Factors1WeightGradient.View.CopyToCPU(_layer.Terms0Factors1Weight.Gradient!);
             _terms1WeightGradient.View.CopyToCPU(_layer.Terms1Weight.Gradient!);
         }
 
         /// <summary>Sets the device gradients to zero.</summary>
         public void ZeroGrad()
         {
-            _terms0Factors1WeightGradient.MemSetToZero();
             _terms0Factors0Terms0WeightGradient.MemSetToZero();
             _terms0Factors0Terms1LoraAGradient.MemSetToZero();
             _terms0Factors0Terms1LoraBGradient.MemSetToZero();
+            _terms0Factors1WeightGradient.MemSetToZero();
             _terms1WeightGradient.MemSetToZero();
         }
 
@@ -2033,14 +2033,14 @@ public sealed partial class Nested : IStructuredLayer
         public void Dispose()
         {
             _workspace.Dispose();
-            _terms0Factors1Weight.Dispose();
-            _terms0Factors1WeightGradient.Dispose();
             _terms0Factors0Terms0Weight.Dispose();
             _terms0Factors0Terms0WeightGradient.Dispose();
             _terms0Factors0Terms1LoraA.Dispose();
             _terms0Factors0Terms1LoraAGradient.Dispose();
             _terms0Factors0Terms1LoraB.Dispose();
             _terms0Factors0Terms1LoraBGradient.Dispose();
+            _terms0Factors1Weight.Dispose();
+            _terms0Factors1WeightGradient.Dispose();
             _terms1Weight.Dispose();
             _terms1WeightGradient.Dispose();
         }
@@ -2050,7 +2050,7 @@ public sealed partial class Nested : IStructuredLayer
 /// <summary>
 /// Two Monarch factors in a row.
 /// </summary>
-/// <remarks>Parameter tensors (names as saved): <c>factors.1.blkdiag1 [2, 8, 8]</c>, <c>factors.1.blkdiag2 [2, 8, 8]</c>, <c>factors.0.blkdiag1 [4, 4, 4]</c>, <c>factors.0.blkdiag2 [4, 4, 4]</c>.</remarks>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.blkdiag1 [4, 4, 4]</c>, <c>factors.0.blkdiag2 [4, 4, 4]</c>, <c>factors.1.blkdiag1 [2, 8, 8]</c>, <c>factors.1.blkdiag2 [2, 8, 8]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class Deep : IStructuredLayer
 {
@@ -2059,11 +2059,11 @@ public sealed partial class Deep : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Deep(int seed = 0)
     {
-        Factors1Blkdiag1 = new Parameter("factors.1.blkdiag1", new[] { 2, 8, 8 }, trainable: true);
-        Factors1Blkdiag2 = new Parameter("factors.1.blkdiag2", new[] { 2, 8, 8 }, trainable: true);
         Factors0Blkdiag1 = new Parameter("factors.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true);
         Factors0Blkdiag2 = new Parameter("factors.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true);
-        Parameters = new[] { Factors1Blkdiag1, Factors1Blkdiag2, Factors0Blkdiag1, Factors0Blkdiag2 };
+        Factors1Blkdiag1 = new Parameter("factors.1.blkdiag1", new[] { 2, 8, 8 }, trainable: true);
+        Factors1Blkdiag2 = new Parameter("factors.1.blkdiag2", new[] { 2, 8, 8 }, trainable: true);
+        Parameters = new[] { Factors0Blkdiag1, Factors0Blkdiag2, Factors1Blkdiag1, Factors1Blkdiag2 };
         Initialize(new Random(seed));
     }
 
@@ -2082,17 +2082,17 @@ public sealed partial class Deep : IStructuredLayer
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary><c>factors.1.blkdiag1 [2, 8, 8]</c>: monarch first block-diagonal factor, 2 blocks of 8x8.</summary>
-    public Parameter Factors1Blkdiag1 { get; }
-
-    /// <summary><c>factors.1.blkdiag2 [2, 8, 8]</c>: monarch second block-diagonal factor, 2 blocks of 8x8.</summary>
-    public Parameter Factors1Blkdiag2 { get; }
-
     /// <summary><c>factors.0.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
     public Parameter Factors0Blkdiag1 { get; }
 
     /// <summary><c>factors.0.blkdiag2 [4, 4, 4]</c>: monarch second block-diagonal factor, 4 blocks of 4x4.</summary>
     public Parameter Factors0Blkdiag2 { get; }
+
+    /// <summary><c>factors.1.blkdiag1 [2, 8, 8]</c>: monarch first block-diagonal factor, 2 blocks of 8x8.</summary>
+    public Parameter Factors1Blkdiag1 { get; }
+
+    /// <summary><c>factors.1.blkdiag2 [2, 8, 8]</c>: monarch second block-diagonal factor, 2 blocks of 8x8.</summary>
+    public Parameter Factors1Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
@@ -2101,10 +2101,10 @@ public sealed partial class Deep : IStructuredLayer
     public void Initialize(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors1Blkdiag1.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.MuP(Factors1Blkdiag2.Data, fanIn: 8, fanOut: 8, random);
         Initializers.MuP(Factors0Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
         Initializers.MuP(Factors0Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
+        Initializers.MuP(Factors1Blkdiag1.Data, fanIn: 8, fanOut: 8, random);
+        Initializers.MuP(Factors1Blkdiag2.Data, fanIn: 8, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
@@ -2367,14 +2367,14 @@ public sealed partial class Deep : IStructuredLayer
     {
         private readonly Deep _layer;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2Gradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag1;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag1Gradient;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag2;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag2Gradient;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1Gradient;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2Gradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -2395,18 +2395,18 @@ public sealed partial class Deep : IStructuredLayer
             _layer = layer;
             Accelerator = accelerator;
             _workspace = new DeviceWorkspace(accelerator, 4);
-            _factors1Blkdiag1 = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag1Gradient = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag1Gradient.MemSetToZero();
-            _factors1Blkdiag2 = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag2Gradient = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag2Gradient.MemSetToZero();
             _factors0Blkdiag1 = accelerator.Allocate1D<float>(64);
             _factors0Blkdiag1Gradient = accelerator.Allocate1D<float>(64);
             _factors0Blkdiag1Gradient.MemSetToZero();
             _factors0Blkdiag2 = accelerator.Allocate1D<float>(64);
             _factors0Blkdiag2Gradient = accelerator.Allocate1D<float>(64);
             _factors0Blkdiag2Gradient.MemSetToZero();
+            _factors1Blkdiag1 = accelerator.Allocate1D<float>(128);
+            _factors1Blkdiag1Gradient = accelerator.Allocate1D<float>(128);
+            _factors1Blkdiag1Gradient.MemSetToZero();
+            _factors1Blkdiag2 = accelerator.Allocate1D<float>(128);
+            _factors1Blkdiag2Gradient = accelerator.Allocate1D<float>(128);
+            _factors1Blkdiag2Gradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
@@ -2439,28 +2439,28 @@ public sealed partial class Deep : IStructuredLayer
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters()
         {
-            _factors1Blkdiag1.View.CopyFromCPU(_layer.Factors1Blkdiag1.Data);
-            _factors1Blkdiag2.View.CopyFromCPU(_layer.Factors1Blkdiag2.Data);
             _factors0Blkdiag1.View.CopyFromCPU(_layer.Factors0Blkdiag1.Data);
             _factors0Blkdiag2.View.CopyFromCPU(_layer.Factors0Blkdiag2.Data);
+            _factors1Blkdiag1.View.CopyFromCPU(_layer.Factors1Blkdiag1.Data);
+            _factors1Blkdiag2.View.CopyFromCPU(_layer.Factors1Blkdiag2.Data);
         }
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
         public void DownloadGradients()
         {
-            _factors1Blkdiag1Gradient.View.CopyToCPU(_layer.Factors1Blkdiag1.Gradient!);
-            _factors1Blkdiag2Gradient.View.CopyToCPU(_layer.Factors1Blkdiag2.Gradient!);
             _factors0Blkdiag1Gradient.View.CopyToCPU(_layer.Factors0Blkdiag1.Gradient!);
             _factors0Blkdiag2Gradient.View.CopyToCPU(_layer.Factors0Blkdiag2.Gradient!);
+            _factors1Blkdiag1Gradient.View.CopyToCPU(_layer.Factors1Blkdiag1.Gradient!);
+            _factors1Blkdiag2Gradient.View.CopyToCPU(_layer.Factors1Blkdiag2.Gradient!);
         }
 
         /// <summary>Sets the device gradients to zero.</summary>
         public void ZeroGrad()
         {
-            _factors1Blkdiag1Gradient.MemSetToZero();
-            _factors1Blkdiag2Gradient.MemSetToZero();
             _factors0Blkdiag1Gradient.MemSetToZero();
             _factors0Blkdiag2Gradient.MemSetToZero();
+            _factors1Blkdiag1Gradient.MemSetToZero();
+            _factors1Blkdiag2Gradient.MemSetToZero();
         }
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
@@ -2530,14 +2530,14 @@ public sealed partial class Deep : IStructuredLayer
         public void Dispose()
         {
             _workspace.Dispose();
-            _factors1Blkdiag1.Dispose();
-            _factors1Blkdiag1Gradient.Dispose();
-            _factors1Blkdiag2.Dispose();
-            _factors1Blkdiag2Gradient.Dispose();
             _factors0Blkdiag1.Dispose();
             _factors0Blkdiag1Gradient.Dispose();
             _factors0Blkdiag2.Dispose();
             _factors0Blkdiag2Gradient.Dispose();
+            _factors1Blkdiag1.Dispose();
+            _factors1Blkdiag1Gradient.Dispose();
+            _factors1Blkdiag2.Dispose();
+            _factors1Blkdiag2Gradient.Dispose();
         }
     }
 }
@@ -2545,7 +2545,7 @@ public sealed partial class Deep : IStructuredLayer
 /// <summary>
 /// Frozen factor in a product: gradients flow through it to the input but it gets none.
 /// </summary>
-/// <remarks>Parameter tensors (names as saved): <c>factors.1.weight [12, 12]</c>, <c>factors.0.weight [3, 2, 4]</c>.</remarks>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [3, 2, 4]</c>, <c>factors.1.weight [12, 12]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class FrozenFactor : IStructuredLayer
 {
@@ -2554,9 +2554,9 @@ public sealed partial class FrozenFactor : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FrozenFactor(int seed = 0)
     {
-        Factors1Weight = new Parameter("factors.1.weight", new[] { 12, 12 }, trainable: false);
         Factors0Weight = new Parameter("factors.0.weight", new[] { 3, 2, 4 }, trainable: true);
-        Parameters = new[] { Factors1Weight, Factors0Weight };
+        Factors1Weight = new Parameter("factors.1.weight", new[] { 12, 12 }, trainable: false);
+        Parameters = new[] { Factors0Weight, Factors1Weight };
         Initialize(new Random(seed));
     }
 
@@ -2575,11 +2575,11 @@ public sealed partial class FrozenFactor : IStructuredLayer
 
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary><c>factors.1.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
-    public Parameter Factors1Weight { get; }
-
     /// <summary><c>factors.0.weight [3, 2, 4]</c>: blockdiag 3 blocks of 2x4.</summary>
     public Parameter Factors0Weight { get; }
+
+    /// <summary><c>factors.1.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
+    public Parameter Factors1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
@@ -2588,8 +2588,8 @@ public sealed partial class FrozenFactor : IStructuredLayer
     public void Initialize(Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
         Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 2, random);
+        Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
@@ -2729,9 +2729,9 @@ public sealed partial class FrozenFactor : IStructuredLayer
     {
         private readonly FrozenFactor _layer;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Weight;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Weight;
         private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0WeightGradient;
+        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Weight;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -2745,10 +2745,10 @@ public sealed partial class FrozenFactor : IStructuredLayer
             _layer = layer;
             Accelerator = accelerator;
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _factors1Weight = accelerator.Allocate1D<float>(144);
             _factors0Weight = accelerator.Allocate1D<float>(24);
             _factors0WeightGradient = accelerator.Allocate1D<float>(24);
             _factors0WeightGradient.MemSetToZero();
+            _factors1Weight = accelerator.Allocate1D<float>(144);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
@@ -2767,8 +2767,8 @@ public sealed partial class FrozenFactor : IStructuredLayer
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters()
         {
-            _factors1Weight.View.CopyFromCPU(_layer.Factors1Weight.Data);
             _factors0Weight.View.CopyFromCPU(_layer.Factors0Weight.Data);
+            _factors1Weight.View.CopyFromCPU(_layer.Factors1Weight.Data);
         }
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
@@ -2823,9 +2823,9 @@ public sealed partial class FrozenFactor : IStructuredLayer
         public void Dispose()
         {
             _workspace.Dispose();
-            _factors1Weight.Dispose();
             _factors0Weight.Dispose();
             _factors0WeightGradient.Dispose();
+            _factors1Weight.Dispose();
         }
     }
 }

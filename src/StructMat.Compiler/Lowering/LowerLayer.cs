@@ -16,6 +16,8 @@ public sealed class LowerLayer
     private readonly List<IrValue> _values = new();
     private readonly List<IrParameter> _parameters = new();
     private readonly List<IrOp> _ops = new();
+    private readonly Dictionary<int, (int Position, int Id)> _sourcePosition = new();
+    private int _currentPosition;
 
     private LowerLayer()
     {
@@ -28,15 +30,17 @@ public sealed class LowerLayer
         var output = lowering.Lower(layer.Body, input, path: "");
         if (layer.HasBias)
         {
+            lowering._currentPosition = int.MaxValue;
             var bias = lowering.NewParameter("bias", new[] { layer.Shape.Out }, trainable: true, InitKind.Zero, 0, 0, "trainable bias");
             lowering._ops.Add(new BiasOp(output, bias, "add the bias"));
         }
         var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
-        return new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null);
+        return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null));
     }
 
     private int Lower(BoundExpression expression, int input, string path)
     {
+        _currentPosition = expression.Span.Start;
         switch (expression)
         {
             case BoundDense dense:
@@ -131,9 +135,28 @@ public sealed class LowerLayer
         return id;
     }
 
+    /// <summary>
+    /// Products lower right to left (the rightmost factor applies first); parameters are renumbered so
+    /// they are listed as written in the .smx file, the bias last.
+    /// </summary>
+    private IrLayer InSourceOrder(IrLayer layer)
+    {
+        var order = layer.Parameters.OrderBy(p => _sourcePosition[p.Id]).Select(p => p.Id).ToList();
+        int Map(int id) => order.IndexOf(id);
+        var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k }).ToEquatableArray();
+        var ops = layer.Forward.Ops.Select(op => op switch
+        {
+            MatMulOp m => m with { Weight = Map(m.Weight) },
+            BiasOp b => b with { Bias = Map(b.Bias) },
+            _ => op,
+        }).ToEquatableArray();
+        return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };
+    }
+
     private int NewParameter(string name, int[] shape, bool trainable, InitKind init, int fanIn, int fanOut, string description)
     {
         var id = _parameters.Count;
+        _sourcePosition[id] = (_currentPosition, id);
         _parameters.Add(new IrParameter(id, name, shape.ToEquatableArray(), trainable, init, fanIn, fanOut, description));
         return id;
     }
