@@ -26,7 +26,23 @@ public static class SmxCompiler
 {
     public const string Version = "0.1.0";
 
+    /// <summary>Stack for the compile thread: recursion follows expression depth, which <c>SizeLimits</c> bounds.</summary>
+    private const int StackSize = 64 * 1024 * 1024;
+
+    /// <summary>At most this many diagnostics per file, then SMX0006.</summary>
+    public const int MaxDiagnostics = 100;
+
     public static CompilationResult Compile(string text, string sourceName, bool dump = false)
+    {
+        // A dedicated thread with a known, large stack: the caller's (a compiler server thread) may be small.
+        CompilationResult? result = null;
+        var thread = new System.Threading.Thread(() => result = CompileOnThisThread(text, sourceName, dump), StackSize);
+        thread.Start();
+        thread.Join();
+        return result!;
+    }
+
+    private static CompilationResult CompileOnThisThread(string text, string sourceName, bool dump)
     {
         var diagnostics = new List<Diagnostic>();
         var dumps = dump ? new StringBuilder() : null;
@@ -80,8 +96,16 @@ public static class SmxCompiler
         }
     }
 
-    private static CompilationResult Result(string? source, List<Diagnostic> diagnostics, StringBuilder? dumps) =>
-        new(source, diagnostics.ToEquatableArray(), dumps?.ToString());
+    private static CompilationResult Result(string? source, List<Diagnostic> diagnostics, StringBuilder? dumps)
+    {
+        if (diagnostics.Count > MaxDiagnostics)
+        {
+            var last = diagnostics[MaxDiagnostics - 1];
+            diagnostics = diagnostics.Take(MaxDiagnostics).ToList();
+            diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.TooManyErrors, last.Span, MaxDiagnostics));
+        }
+        return new(source, diagnostics.ToEquatableArray(), dumps?.ToString());
+    }
 
     private static BoundNotImplemented? FindNotImplemented(BoundExpression expression) => expression switch
     {

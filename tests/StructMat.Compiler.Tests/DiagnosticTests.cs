@@ -49,6 +49,61 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void SMX0002_character_outside_the_BMP_is_one_unexpected_character_and_good_layers_survive()
+    {
+        var result = SmxCompiler.Compile("layer L : 4 -> 4 = dense; \U0001F600", "test.smx");
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal("SMX0002", d.Id);
+        Assert.Equal("Unexpected character '\U0001F600' (U+1F600)", d.Message);
+        At(d, 1, 27, 2);
+        Assert.Contains("class L", result.Source);
+    }
+
+    [Fact]
+    public void SMX0004_nesting_deeper_than_the_limit_is_refused_not_a_stack_overflow()
+    {
+        var source = "layer L : 8 -> 8 = " + new string('(', 5000) + "dense" + new string(')', 5000) + ";";
+        var d = Single(source, "SMX0004");
+        Assert.Equal("Expression nested more than 200 levels deep", d.Message);
+        At(d, 1, 20 + 200, 1); // the 201st '('
+    }
+
+    [Fact]
+    public void SMX0004_long_prefix_chains_count_as_nesting()
+    {
+        var d = Single("layer L : 8 -> 8 = " + string.Concat(System.Linq.Enumerable.Repeat("-", 5000)) + "dense;", "SMX0004");
+        At(d, 1, 20 + 200, 1);
+    }
+
+    [Fact]
+    public void SMX0005_declaration_with_too_many_operators()
+    {
+        var source = "layer L : 8 -> 8 = dense" + string.Concat(System.Linq.Enumerable.Repeat(" + dense", 5000)) + ";";
+        var d = Single(source, "SMX0005");
+        Assert.Equal("Declaration has more than 1000 operators; split it into several layers", d.Message);
+        At(d, 1, 24 + 1000 * 8 + 2, 1); // "layer L : 8 -> 8 = dense" is 24 characters; the 1001st '+'
+    }
+
+    [Fact]
+    public void SMX0006_diagnostics_are_capped()
+    {
+        var source = string.Concat(System.Linq.Enumerable.Range(0, 300).Select(i => $"layer L{i} : 8 -> 8 = lowrank(rank: 9);\n"));
+        var result = SmxCompiler.Compile(source, "test.smx");
+        Assert.Equal(101, result.Diagnostics.Count);
+        Assert.All(result.Diagnostics.Take(100), d => Assert.Equal("SMX0104", d.Id));
+        Assert.Equal("SMX0006", result.Diagnostics[100].Id);
+        Assert.Equal("Too many errors: stopped after 100", result.Diagnostics[100].Message);
+    }
+
+    [Fact]
+    public void A_layer_of_200_nested_parentheses_still_compiles()
+    {
+        var result = SmxCompiler.Compile("layer L : 8 -> 8 = " + new string('(', 200) + "dense" + new string(')', 200) + ";", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        Assert.NotNull(result.Source);
+    }
+
+    [Fact]
     public void SMX0101_unknown_name()
     {
         var d = Single("layer A : 4 -> 4 = dens;", "SMX0101");

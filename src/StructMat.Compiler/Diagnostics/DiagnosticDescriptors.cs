@@ -23,6 +23,15 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidNumber = new(
         "SMX0003", "Invalid number", "'{0}' is not a valid number: {1}", Severity.Error, Syntax);
 
+    public static readonly DiagnosticDescriptor NestingTooDeep = new(
+        "SMX0004", "Expression nested too deeply", "Expression nested more than {0} levels deep", Severity.Error, Syntax);
+
+    public static readonly DiagnosticDescriptor ExpressionTooLong = new(
+        "SMX0005", "Declaration too long", "Declaration has more than {0} operators; split it into several layers", Severity.Error, Syntax);
+
+    public static readonly DiagnosticDescriptor TooManyErrors = new(
+        "SMX0006", "Too many errors", "Too many errors: stopped after {0}", Severity.Error, Syntax);
+
     // ── 0100–0199: binding and shapes ──────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor UnknownName = new(
         "SMX0101", "Unknown name", "Unknown name '{0}': not a constant declared above, nor a structure ({1})", Severity.Error, Binding);
@@ -120,7 +129,7 @@ public static class DiagnosticDescriptors
     /// <summary>Every descriptor, in id order (tests check ids are unique and documented).</summary>
     public static readonly DiagnosticDescriptor[] All =
     {
-        SyntaxError, UnexpectedCharacter, InvalidNumber,
+        SyntaxError, UnexpectedCharacter, InvalidNumber, NestingTooDeep, ExpressionTooLong, TooManyErrors,
         UnknownName, DuplicateDeclaration, BlocksDoNotDivide, RankTooLarge, ProductShapeMismatch,
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,

@@ -13,11 +13,18 @@ public static class SmxParser
         var diagnostics = new List<Diagnostic>();
         var listener = new SyntaxErrorListener(diagnostics);
 
-        var lexer = new StructMatLexer(new AntlrInputStream(text));
+        var lexer = new SmxLexer(new AntlrInputStream(text));
         lexer.RemoveErrorListeners();
         lexer.AddErrorListener(listener);
 
         var tokens = new CommonTokenStream(lexer);
+        tokens.Fill();
+        if (SizeLimits.Check(tokens.GetTokens()) is { } tooLarge)
+        {
+            // Refuse before parsing: recursion depth in the parser and in every later stage follows these sizes.
+            diagnostics.Add(tooLarge);
+            return (new CompilationUnitSyntax(null, EquatableArray<DeclarationSyntax>.Empty, tooLarge.Span), diagnostics);
+        }
         var parser = new StructMatParser(tokens);
         parser.RemoveErrorListeners();
         parser.AddErrorListener(listener);
