@@ -1,0 +1,54 @@
+using System.Linq;
+using Xunit;
+
+namespace StructMat.Compiler.Tests;
+
+/// <summary>The normative "language core" block of the design, verbatim: every form must be accepted.</summary>
+public class LanguageCoreTests
+{
+    private const string DesignBlock = """
+        // samples/QuickStart/layers.smx
+        namespace QuickStart.Layers;
+
+        const d = 1024;
+
+        /// Token mixer: Monarch with 32 blocks (2·d·√d parameters instead of d²).
+        layer Mixer : d -> d = monarch(blocks: 32) + bias;
+
+        layer Bottleneck : 4096 -> 1024 = lowrank(rank: 64);
+        layer Blocks     : 1024 -> 1024 = blockdiag(blocks: 16);
+        layer Pixelfly   : 2048 -> 2048 = blocksparse(block: 32, pattern: butterfly) + lowrank(rank: 32);
+        layer Kron       : 1024 -> 1024 = kron(dense(32 -> 32), lowrank(32 -> 32, rank: 4));
+        layer Btt        : 4096 -> 4096 = btt(rank: 4);
+        layer Butterfly  : 1024 -> 1024 = butterfly();
+        layer Lora       : 4096 -> 4096 = frozen dense + 2.0 * lowrank(rank: 8);
+        layer Hra        : 768  -> 768  = frozen dense * householder(reflections: 8);
+        layer LoKr       : 4096 -> 4096 = frozen dense + kron(dense(64 -> 64), dense(64 -> 64));
+        layer Chain      : 1024 -> 1024 = perm(reverse) * diag() * monarch(blocks: 32);
+        """;
+
+    [Fact]
+    public void Every_form_parses_and_binds_and_only_later_milestones_report_not_implemented()
+    {
+        var result = SmxCompiler.Compile(DesignBlock, "layers.smx");
+
+        // Structures of later milestones are shape-checked, then reported as SMX0301 at the structure.
+        var notImplemented = result.Diagnostics.Select(d => (d.Id, Line: d.Span.StartLine + 1, d.Message.Split('\'')[1])).ToList();
+        Assert.Equal(new[]
+        {
+            ("SMX0301", 11, "blocksparse"),
+            ("SMX0301", 12, "kron"),
+            ("SMX0301", 13, "btt"),
+            ("SMX0301", 14, "butterfly"),
+            ("SMX0301", 16, "householder"),
+            ("SMX0301", 17, "kron"),
+            ("SMX0301", 18, "perm"),
+        }, notImplemented);
+
+        // The implemented ones are generated.
+        foreach (var layer in new[] { "Mixer", "Bottleneck", "Blocks", "Lora" })
+        {
+            Assert.Contains($"public sealed partial class {layer} : IStructuredLayer", result.Source);
+        }
+    }
+}
