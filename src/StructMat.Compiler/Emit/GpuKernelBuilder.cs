@@ -28,7 +28,7 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index("g", "i", m.Groups, m.BlockIn, m.InLayout)}];",
                     Store("output", $"b * {outW} + j", m.Alpha, m.Accumulate),
                 };
-                return new GpuKernel($"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {m.Alpha:R} {m.Accumulate}",
+                return new GpuKernel($"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}",
                     "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(),
                     $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate)}");
             }
@@ -45,7 +45,7 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {t.BlockOut} + o) * {t.BlockIn} + i] * outputGradient[b * {outW} + {Index("g", "o", t.Groups, t.BlockOut, t.OutLayout)}];",
                     Store("inputGradient", $"b * {inW} + k", t.Alpha, t.Accumulate),
                 };
-                return new GpuKernel($"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {t.Alpha:R} {t.Accumulate}",
+                return new GpuKernel($"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}",
                     "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(),
                     $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate)}");
             }
@@ -63,7 +63,7 @@ internal static class GpuKernelBuilder
                     $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index("g", "i", g.Groups, g.BlockIn, g.InLayout)}];",
                     Store("weightGradient", "e", g.Alpha, accumulate: true),
                 };
-                return new GpuKernel($"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {g.Alpha:R}",
+                return new GpuKernel($"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {CSharp.Float(g.Alpha)}",
                     "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body,
                     $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch");
             }
@@ -82,7 +82,7 @@ internal static class GpuKernelBuilder
                     new[] { $"{View} input", $"{View} output" }, body, $"row transpose of [{p.Rows}, {p.Cols}]");
             }
             case ScaleOp s:
-                return new GpuKernel($"scale {s.Alpha:R} {s.Accumulate}", "ScaleKernel" + number, "Index1D",
+                return new GpuKernel($"scale {CSharp.Float(s.Alpha)} {s.Accumulate}", "ScaleKernel" + number, "Index1D",
                     new[] { $"{View} input", $"{View} output" },
                     new[] { Store("output", "index", s.Alpha, s.Accumulate, "input[index]") }, $"elementwise scale");
             case AddOp:

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.IR;
@@ -10,30 +11,20 @@ namespace StructMat.Compiler.Passes;
 /// </summary>
 public static class EliminateCopies
 {
-    public static IrProgram Run(IrProgram program, int[] externals)
+    public static IrProgram Run(IrProgram program, int[] externals) => RewriteToFixpoint.Run(program, (ops, du, k) => Eliminate(externals, ops, du, k));
+
+    private static bool Eliminate(int[] externals, List<IrOp> ops, DefUse du, int k)
     {
-        var changed = true;
-        while (changed)
+        if (ops[k] is not ScaleOp { Alpha: 1f, Accumulate: false } copy || externals.Contains(copy.Output)) return false;
+        if (du.Writers(copy.Output).Count != 1) return false;
+        // The source must not be overwritten while the copy's readers still need it.
+        var lastReader = du.Readers(copy.Output).DefaultIfEmpty(k).Max();
+        if (du.Writers(copy.Input).Any(w => w > k && w <= lastReader)) return false;
+        for (var n = k + 1; n < ops.Count; n++)
         {
-            changed = false;
-            var ops = program.Ops.ToList();
-            var du = new DefUse(ops);
-            for (var k = 0; k < ops.Count && !changed; k++)
-            {
-                if (ops[k] is not ScaleOp { Alpha: 1f, Accumulate: false } copy || externals.Contains(copy.Output)) continue;
-                if (du.Writers(copy.Output).Count != 1) continue;
-                // The source must not be overwritten while the copy's readers still need it.
-                var lastReader = du.Readers(copy.Output).DefaultIfEmpty(k).Max();
-                if (du.Writers(copy.Input).Any(w => w > k && w <= lastReader)) continue;
-                for (var n = k + 1; n < ops.Count; n++)
-                {
-                    ops[n] = Rename.Reads(ops[n], copy.Output, copy.Input);
-                }
-                ops.RemoveAt(k);
-                changed = true;
-            }
-            program = program with { Ops = ops.ToEquatableArray() };
+            ops[n] = Rename.Reads(ops[n], copy.Output, copy.Input);
         }
-        return program;
+        ops.RemoveAt(k);
+        return true;
     }
 }

@@ -1,4 +1,4 @@
-using System.Linq;
+using System.Collections.Generic;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.IR;
 
@@ -12,43 +12,33 @@ namespace StructMat.Compiler.Passes;
 /// </summary>
 public static class FoldPermutations
 {
-    public static IrProgram Run(IrProgram program)
+    public static IrProgram Run(IrProgram program) => RewriteToFixpoint.Run(program, (ops, du, k) => Fold(program, ops, du, k));
+
+    private static bool Fold(IrProgram program, List<IrOp> ops, DefUse du, int k)
     {
-        var changed = true;
-        while (changed)
+        if (ops[k] is not PermuteOp { Accumulate: false } p) return false;
+
+        // Into the consumer: out = W · transpose(x) reads x strided.
+        var readers = du.Readers(p.Output);
+        if (p.Output != program.Output && du.Writers(p.Output).Count == 1 && readers.Count == 1
+            && ops[readers[0]] is MatMulOp { InLayout: Layout.Contiguous } consumer
+            && consumer.Groups == p.Cols && consumer.BlockIn == p.Rows && consumer.Input == p.Output)
         {
-            changed = false;
-            var ops = program.Ops.ToList();
-            var du = new DefUse(ops);
-            for (var k = 0; k < ops.Count && !changed; k++)
-            {
-                if (ops[k] is not PermuteOp { Accumulate: false } p) continue;
-
-                // Into the consumer: out = W · transpose(x) reads x strided.
-                var readers = du.Readers(p.Output);
-                if (p.Output != program.Output && du.Writers(p.Output).Count == 1 && readers.Count == 1
-                    && ops[readers[0]] is MatMulOp { InLayout: Layout.Contiguous } consumer
-                    && consumer.Groups == p.Cols && consumer.BlockIn == p.Rows && consumer.Input == p.Output)
-                {
-                    ops[readers[0]] = consumer with { Input = p.Input, InLayout = Layout.Strided };
-                    ops.RemoveAt(k);
-                    changed = true;
-                    continue;
-                }
-
-                // Into the producer: transpose(W · x) is W · x written strided.
-                var writers = du.Writers(p.Input);
-                if (p.Input != program.Input && writers.Count == 1 && du.Readers(p.Input).Count == 1
-                    && ops[writers[0]] is MatMulOp { OutLayout: Layout.Contiguous, Accumulate: false } producer
-                    && producer.Groups == p.Rows && producer.BlockOut == p.Cols)
-                {
-                    ops[writers[0]] = producer with { Output = p.Output, OutLayout = Layout.Strided };
-                    ops.RemoveAt(k);
-                    changed = true;
-                }
-            }
-            program = program with { Ops = ops.ToEquatableArray() };
+            ops[readers[0]] = consumer with { Input = p.Input, InLayout = Layout.Strided };
+            ops.RemoveAt(k);
+            return true;
         }
-        return program;
+
+        // Into the producer: transpose(W · x) is W · x written strided.
+        var writers = du.Writers(p.Input);
+        if (p.Input != program.Input && writers.Count == 1 && du.Readers(p.Input).Count == 1
+            && ops[writers[0]] is MatMulOp { OutLayout: Layout.Contiguous, Accumulate: false } producer
+            && producer.Groups == p.Rows && producer.BlockOut == p.Cols)
+        {
+            ops[writers[0]] = producer with { Output = p.Output, OutLayout = Layout.Strided };
+            ops.RemoveAt(k);
+            return true;
+        }
+        return false;
     }
 }

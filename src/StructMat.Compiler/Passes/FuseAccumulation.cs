@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.IR;
@@ -10,31 +11,20 @@ namespace StructMat.Compiler.Passes;
 /// </summary>
 public static class FuseAccumulation
 {
-    public static IrProgram Run(IrProgram program)
+    public static IrProgram Run(IrProgram program) => RewriteToFixpoint.Run(program, (ops, du, k) => Fuse(program, ops, du, k));
+
+    private static bool Fuse(IrProgram program, List<IrOp> ops, DefUse du, int k)
     {
-        var changed = true;
-        while (changed)
+        if (ops[k] is not AddOp add || add.Left == add.Right) return false;
+        var producers = du.Writers(add.Left).Concat(du.Writers(add.Right)).OrderBy(i => i).ToList();
+        var fusable = new[] { add.Left, add.Right }.All(v => v != program.Input && du.Writers(v).Count > 0 && du.Readers(v).All(r => r == k))
+            && producers.All(i => i < k && Retarget.CanRetarget(ops[i], 1f));
+        if (!fusable) return false;
+        for (var n = 0; n < producers.Count; n++)
         {
-            changed = false;
-            var ops = program.Ops.ToList();
-            var du = new DefUse(ops);
-            for (var k = 0; k < ops.Count && !changed; k++)
-            {
-                if (ops[k] is not AddOp add || add.Left == add.Right) continue;
-                var producers = du.Writers(add.Left).Concat(du.Writers(add.Right)).OrderBy(i => i).ToList();
-                var fusable = new[] { add.Left, add.Right }.All(v =>
-                        v != program.Input && du.Writers(v).Count > 0 && du.Readers(v).All(r => r == k))
-                    && producers.All(i => i < k && Retarget.CanRetarget(ops[i], 1f));
-                if (!fusable) continue;
-                for (var n = 0; n < producers.Count; n++)
-                {
-                    ops[producers[n]] = Retarget.To(ops[producers[n]], add.Output, 1f, accumulate: n > 0);
-                }
-                ops.RemoveAt(k);
-                changed = true;
-            }
-            program = program with { Ops = ops.ToEquatableArray() };
+            ops[producers[n]] = Retarget.To(ops[producers[n]], add.Output, 1f, accumulate: n > 0);
         }
-        return program;
+        ops.RemoveAt(k);
+        return true;
     }
 }

@@ -15,8 +15,6 @@ public sealed record OptimizedLayer(IrLayer Layer, BufferPlan ForwardPlan, Buffe
     public IrProgram Backward => Layer.Backward!;
 
     /// <summary>The values a backward program receives from outside: x, dy, dx.</summary>
-    public int[] BackwardExternals => BackwardExternalsOf(Layer);
-
     internal static int[] BackwardExternalsOf(IrLayer layer) =>
         new[] { layer.Forward.Input, OutputGradientOf(layer.Backward!), layer.Backward!.Output };
 

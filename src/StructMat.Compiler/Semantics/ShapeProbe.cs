@@ -22,7 +22,7 @@ internal readonly record struct ShapeProbe(int? In, int? Out, bool Square)
                 {
                     var i = binder.EvaluateDimension(shape.InFeatures, "", report: false);
                     var o = binder.EvaluateDimension(shape.OutFeatures, "", report: false);
-                    return new ShapeProbe(i, o, spec.SquareOnly || i is not null && i == o && spec.SquareOnly);
+                    return new ShapeProbe(i, o, spec.SquareOnly);
                 }
                 if (spec == Primitives.Kron && call.Arguments.Count == 2)
                 {
