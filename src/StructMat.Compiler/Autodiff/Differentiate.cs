@@ -1,0 +1,98 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.Analysis;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Autodiff;
+
+/// <summary>
+/// Reverse-mode differentiation of a forward program. Every forward op is linear in its activation,
+/// so each has a closed-form adjoint: a matmul gives a transposed matmul (input gradient) and a
+/// weight gradient, a transpose gives the inverse transpose, a scale the same scale, an add two
+/// copies, a bias a column sum. The first write of a gradient overwrites and later ones accumulate.
+/// The backward program starts by recomputing just the forward values the weight gradients read.
+/// </summary>
+public static class Differentiate
+{
+    public static IrProgram Run(IrLayer layer)
+    {
+        var forward = layer.Forward;
+        var values = forward.Values.ToList();
+        var nextId = values.Max(v => v.Id) + 1;
+        int NewValue(int width, string name)
+        {
+            values.Add(new IrValue(nextId, width, name));
+            return nextId++;
+        }
+
+        var gradient = new Dictionary<int, int>
+        {
+            [forward.Output] = NewValue(layer.OutFeatures, BackwardValues.OutputGradient),
+            [forward.Input] = NewValue(layer.InFeatures, BackwardValues.InputGradient),
+        };
+        int G(int v)
+        {
+            if (!gradient.TryGetValue(v, out var g)) gradient[v] = g = NewValue(forward.Value(v).Width, "d" + forward.Value(v).Name);
+            return g;
+        }
+        var written = new HashSet<int> { gradient[forward.Output] };
+        bool Accumulate(int g) => !written.Add(g);
+
+        var backward = new List<IrOp>();
+        foreach (var op in forward.Ops.Reverse())
+        {
+            switch (op)
+            {
+                case MatMulOp m:
+                    var dOut = G(m.Output);
+                    backward.Add(new MatMulTransposedOp(dOut, G(m.Input), m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
+                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment));
+                    if (layer.Parameter(m.Weight).Trainable)
+                    {
+                        backward.Add(new WeightGradientOp(dOut, m.Input, m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
+                            m.Alpha, "weight gradient of " + m.Comment));
+                    }
+                    break;
+                case PermuteOp p:
+                    backward.Add(new PermuteOp(G(p.Output), G(p.Input), p.Cols, p.Rows, Accumulate(G(p.Input)), "gradient of " + p.Comment + " (the inverse transpose)"));
+                    break;
+                case ScaleOp s:
+                    backward.Add(new ScaleOp(G(s.Output), G(s.Input), s.Alpha, Accumulate(G(s.Input)), "gradient of " + s.Comment));
+                    break;
+                case AddOp a:
+                    backward.Add(new ScaleOp(G(a.Output), G(a.Left), 1f, Accumulate(G(a.Left)), "gradient of " + a.Comment + ", left"));
+                    backward.Add(new ScaleOp(G(a.Output), G(a.Right), 1f, Accumulate(G(a.Right)), "gradient of " + a.Comment + ", right"));
+                    break;
+                case BiasOp b:
+                    if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
+                    break;
+                default:
+                    throw new System.InvalidOperationException($"No adjoint for {op.GetType().Name}");
+            }
+        }
+
+        var recompute = Recompute(forward, backward);
+        var program = new IrProgram(values.ToEquatableArray(), recompute.Concat(backward).ToEquatableArray(), forward.Input, gradient[forward.Input]);
+        return program;
+    }
+
+    /// <summary>The forward ops (in order) that produce the activations the backward ops read.</summary>
+    private static List<IrOp> Recompute(IrProgram forward, List<IrOp> backward)
+    {
+        var forwardValues = new HashSet<int>(forward.Values.Select(v => v.Id));
+        var needed = new HashSet<int>(backward.SelectMany(IrOps.Reads).Where(forwardValues.Contains));
+        needed.Remove(forward.Input);
+        var du = new DefUse(forward.Ops);
+        var keep = new SortedSet<int>();
+        var work = new Stack<int>(needed);
+        while (work.Count > 0)
+        {
+            foreach (var writer in du.Writers(work.Pop()))
+            {
+                if (!keep.Add(writer)) continue;
+                foreach (var read in IrOps.Reads(forward.Ops[writer]).Where(r => r != forward.Input)) work.Push(read);
+            }
+        }
+        return keep.Select(k => forward.Ops[k]).ToList();
+    }
+}

@@ -1,0 +1,127 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.Analysis;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>Emits <c>Forward</c> and <c>Backward</c> for the CPU: one call into the SIMD micro-kernels per IR op.</summary>
+internal static class CpuEmitter
+{
+    public static void Emit(SourceWriter w, LayerModel model)
+    {
+        var forward = model.Optimized.Forward;
+        var backward = model.Optimized.Backward;
+        var outputGradient = Passes.OptimizedLayer.OutputGradientOf(backward);
+
+        w.Line("/// <summary><c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).</summary>");
+        w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
+        {
+            w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+            w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+            var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
+            EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
+        });
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
+        w.Line("/// <see cref=\"Parameter.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
+        w.Line("/// </summary>");
+        w.Block("public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)", () =>
+        {
+            w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+            w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
+            w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+            var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
+            EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names);
+        });
+    }
+
+    private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names)
+    {
+        EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
+        foreach (var op in program.Ops)
+        {
+            w.Line();
+            EmitOp(w, model, op, v => names[v], program);
+        }
+    }
+
+    private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program)
+    {
+        string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
+        string Acc(bool accumulate) => accumulate ? "true" : "false";
+        switch (op)
+        {
+            case MatMulOp m:
+                w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate));
+                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {model.Property(m.Weight)}.Data, batch, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
+                break;
+            case MatMulTransposedOp t:
+                w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
+                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {model.Property(t.Weight)}.Data, batch, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
+                break;
+            case WeightGradientOp g:
+                w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true));
+                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {model.Property(g.Weight)}.Gradient!, batch, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
+                break;
+            case PermuteOp p:
+                w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));
+                w.Line($"CpuKernels.Transpose({name(p.Input)}, {name(p.Output)}, batch, {p.Rows}, {p.Cols}, accumulate: {Acc(p.Accumulate)});");
+                break;
+            case ScaleOp s:
+                w.Comment(s.Comment + (s.Accumulate ? " (accumulating)" : ""));
+                w.Line($"CpuKernels.Scale({name(s.Input)}, {name(s.Output)}, batch * {program.Value(s.Output).Width}, {CSharp.Float(s.Alpha)}, accumulate: {Acc(s.Accumulate)});");
+                break;
+            case AddOp a:
+                w.Comment(a.Comment);
+                var width = program.Value(a.Output).Width;
+                w.Line($"CpuKernels.Scale({name(a.Left)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: false);");
+                w.Line($"CpuKernels.Scale({name(a.Right)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: true);");
+                break;
+            case BiasOp b:
+                w.Comment(b.Comment);
+                w.Line($"CpuKernels.AddBias({name(b.Target)}, {model.Property(b.Bias)}.Data, batch, {program.Value(b.Target).Width});");
+                break;
+            case BiasGradientOp bg:
+                w.Comment(bg.Comment);
+                w.Line($"CpuKernels.BiasGradient({name(bg.OutputGradient)}, {model.Property(bg.Bias)}.Gradient!, batch, {program.Value(bg.OutputGradient).Width});");
+                break;
+            default:
+                throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
+        }
+    }
+
+    /// <summary>
+    /// Takes each workspace slot once, at the widest value the buffer plan puts in it, and slices every
+    /// intermediate out of its slot. (Asking per value could grow a slot, and so free its old buffer, while
+    /// an earlier value still points into it.)
+    /// </summary>
+    internal static void EmitWorkspace(SourceWriter w, IrProgram program, BufferPlan plan, Dictionary<int, string> names,
+        string viewType, System.Func<int, string, string> getSlot, string slice)
+    {
+        var values = program.Values.Where(v => !names.ContainsKey(v.Id)).ToList();
+        if (values.Count == 0) return;
+        w.Comment("Intermediates live in workspace slots; values the buffer plan never holds live together share one.");
+        foreach (var slot in values.Select(v => plan.Slot(v.Id)).Distinct().OrderBy(s => s))
+        {
+            w.Line($"{viewType} slot{slot} = {getSlot(slot, "batch * " + plan.SlotWidths[slot])};");
+        }
+        foreach (var value in values)
+        {
+            names[value.Id] = value.Name;
+            w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
+        }
+    }
+
+    /// <summary>What the layouts and flags mean, so the comment says where the permutation went.</summary>
+    internal static string Suffix(Layout input, Layout output, float alpha, bool accumulate)
+    {
+        var parts = new List<string>();
+        if (input == Layout.Strided) parts.Add("input read strided (permutation folded)");
+        if (output == Layout.Strided) parts.Add("output written strided (permutation folded)");
+        if (alpha != 1f) parts.Add("scaled by " + CSharp.Float(alpha));
+        if (accumulate) parts.Add("accumulating");
+        return parts.Count == 0 ? "" : "; " + string.Join(", ", parts);
+    }
+}

@@ -1,0 +1,89 @@
+using StructMat.Compiler.Lowering;
+using StructMat.Compiler.Semantics;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>
+/// Emits <c>ToDenseDouble()</c>: the layer's weight built in float64 straight from the bound tree (each
+/// structure's definition, sums and products of dense matrices), independent of the IR the fast paths
+/// run, so tests can use it as the oracle.
+/// </summary>
+internal static class DenseEmitter
+{
+    public static void Emit(SourceWriter w, LayerModel model)
+    {
+        w.Line($"/// <summary>The dense weight [{model.Bound.Shape.Out}, {model.Bound.Shape.In}] (bias excluded), built in float64 from the structure's definition.</summary>");
+        w.Block("public double[] ToDenseDouble()", () =>
+        {
+            var counter = 0;
+            var result = Emit(w, model, model.Bound.Body, "", ref counter);
+            w.Line($"return {result};");
+        });
+        w.Line();
+        w.Line("/// <summary><see cref=\"ToDenseDouble\"/> rounded to float32.</summary>");
+        w.Line("public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);");
+    }
+
+    private static string Emit(SourceWriter w, LayerModel model, BoundExpression expression, string path, ref int counter)
+    {
+        string Param(string name) => model.PropertyOfPath(ExpressionPaths.Join(path, name)) + ".Data";
+        var (i, o) = (expression.Shape.In, expression.Shape.Out);
+        string code;
+        switch (expression)
+        {
+            case BoundDense:
+                w.Comment($"{Where(path)}dense {i} -> {o}: W");
+                code = $"DenseMath.FromFloat({Param("weight")})";
+                break;
+            case BoundLowRank lowRank:
+                w.Comment($"{Where(path)}lowrank {i} -> {o}: B·A");
+                code = $"DenseMath.MatMul(DenseMath.FromFloat({Param("lora_B")}), DenseMath.FromFloat({Param("lora_A")}), {o}, {lowRank.Rank}, {i})";
+                break;
+            case BoundBlockDiagonal block:
+                w.Comment($"{Where(path)}blockdiag {i} -> {o}: {block.Blocks} diagonal blocks");
+                code = $"DenseMath.BlockDiagonal({Param("weight")}, {block.Blocks}, {block.BlockOut}, {block.BlockIn})";
+                break;
+            case BoundMonarch m:
+                w.Comment($"{Where(path)}monarch {i} -> {o}: fly's blockdiag_butterfly_multiply as a matrix");
+                code = $"DenseMath.Monarch({Param("blkdiag1")}, {m.K}, {m.Q}, {m.P}, {Param("blkdiag2")}, {m.L}, {m.S}, {m.R})";
+                break;
+            case BoundSum sum:
+            {
+                var terms = new string[sum.Terms.Count];
+                for (var k = 0; k < terms.Length; k++) terms[k] = Emit(w, model, sum.Terms[k], ExpressionPaths.Term(path, k), ref counter);
+                w.Comment($"{Where(path)}sum of {terms.Length} terms");
+                code = terms[0];
+                for (var k = 1; k < terms.Length; k++) code = $"DenseMath.Add({code}, {terms[k]})";
+                break;
+            }
+            case BoundProduct product:
+            {
+                var factors = ExpressionPaths.Factors(product);
+                var names = new string[factors.Count];
+                for (var k = 0; k < names.Length; k++) names[k] = Emit(w, model, factors[k], ExpressionPaths.Factor(path, k), ref counter);
+                w.Comment($"{Where(path)}product of {names.Length} factors, left to right");
+                code = names[0];
+                var rows = factors[0].Shape.Out;
+                for (var k = 1; k < names.Length; k++)
+                {
+                    code = $"DenseMath.MatMul({code}, {names[k]}, {rows}, {factors[k].Shape.Out}, {factors[k].Shape.In})";
+                }
+                break;
+            }
+            case BoundScale scale:
+            {
+                var inner = Emit(w, model, scale.Operand, path, ref counter);
+                w.Comment($"{Where(path)}scaled by {CSharp.Double(scale.Factor)}");
+                code = $"DenseMath.Scale({inner}, {CSharp.Double(scale.Factor)})";
+                break;
+            }
+            default:
+                throw new System.InvalidOperationException($"No dense form for {expression.GetType().Name}");
+        }
+        var name = "m" + counter++;
+        w.Line($"var {name} = {code};");
+        return name;
+    }
+
+    private static string Where(string path) => path.Length == 0 ? "" : path + ": ";
+}

@@ -1,0 +1,182 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.Analysis;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>
+/// Emits the GPU path: one specialised ILGPU kernel per distinct IR op (static methods of the layer
+/// class), and the nested <c>Gpu</c> class that owns device parameters, gradients and workspace and
+/// launches the kernels in program order. Kernels are loaded once per accelerator (KernelCache).
+/// </summary>
+internal static class GpuEmitter
+{
+    public static void Emit(SourceWriter w, LayerModel model)
+    {
+        var forward = model.Optimized.Forward;
+        var backward = model.Optimized.Backward;
+        var kernels = new List<GpuKernel>();
+        var kernelOf = new Dictionary<IrOp, GpuKernel>();
+        foreach (var (program, op) in forward.Ops.Select(o => (forward, o)).Concat(backward.Ops.Select(o => (backward, o))))
+        {
+            var candidate = GpuKernelBuilder.For(op, program, kernels.Count);
+            var existing = kernels.FirstOrDefault(k => k.Key == candidate.Key);
+            if (existing is null) kernels.Add(existing = candidate);
+            kernelOf[op] = existing; // equal ops are the same arithmetic, so sharing by value is right
+        }
+
+        foreach (var kernel in kernels)
+        {
+            w.Comment($"ILGPU kernel: {kernel.Description}.");
+            w.Block($"private static void {kernel.Method}({kernel.IndexType} index, {string.Join(", ", kernel.Parameters)})", () =>
+            {
+                foreach (var line in kernel.Body) w.Line(line);
+            });
+            w.Line();
+        }
+
+        w.Line("/// <summary>Uploads this layer's parameters to <paramref name=\"accelerator\"/> and returns its GPU twin.</summary>");
+        w.Line($"public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);");
+        w.Line();
+        EmitGpuClass(w, model, kernels, kernelOf);
+    }
+
+    private static void EmitGpuClass(SourceWriter w, LayerModel model, List<GpuKernel> kernels, Dictionary<IrOp, GpuKernel> kernelOf)
+    {
+        var parameters = model.Ir.Parameters;
+        w.Line("/// <summary>");
+        w.Line($"/// <see cref=\"{model.ClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
+        w.Line("/// <see cref=\"UploadParameters\"/> and <see cref=\"DownloadGradients\"/> move them to and from the host layer.");
+        w.Line("/// </summary>");
+        w.Block("public sealed class Gpu : IDisposable", () =>
+        {
+            w.Line($"private readonly {model.ClassName} _layer;");
+            w.Line("private readonly DeviceWorkspace _workspace;");
+            foreach (var p in parameters)
+            {
+                w.Line($"private readonly MemoryBuffer1D<float, Stride1D.Dense> _{Field(model, p.Id)};");
+                if (p.Trainable) w.Line($"private readonly MemoryBuffer1D<float, Stride1D.Dense> _{Field(model, p.Id)}Gradient;");
+            }
+            foreach (var k in kernels)
+            {
+                w.Line($"private readonly {k.DelegateType} _{char.ToLowerInvariant(k.Method[0])}{k.Method.Substring(1)};");
+            }
+            w.Line();
+            w.Block($"internal Gpu({model.ClassName} layer, Accelerator accelerator)", () =>
+            {
+                w.Line("ArgumentNullException.ThrowIfNull(layer);");
+                w.Line("ArgumentNullException.ThrowIfNull(accelerator);");
+                w.Line("_layer = layer;");
+                w.Line("Accelerator = accelerator;");
+                w.Line($"_workspace = new DeviceWorkspace(accelerator, {System.Math.Max(1, model.WorkspaceSlots)});");
+                foreach (var p in parameters)
+                {
+                    w.Line($"_{Field(model, p.Id)} = accelerator.Allocate1D<float>({p.Length});");
+                    if (p.Trainable)
+                    {
+                        w.Line($"_{Field(model, p.Id)}Gradient = accelerator.Allocate1D<float>({p.Length});");
+                        w.Line($"_{Field(model, p.Id)}Gradient.MemSetToZero();");
+                    }
+                }
+                foreach (var k in kernels)
+                {
+                    w.Line($"_{char.ToLowerInvariant(k.Method[0])}{k.Method.Substring(1)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
+                    w.Line($"    a => a.LoadAutoGroupedStreamKernel<{k.IndexType}, {string.Join(", ", k.ParameterTypes())}>({k.Method}));");
+                }
+                w.Line("UploadParameters();");
+            });
+            w.Line();
+            w.Line("public Accelerator Accelerator { get; }");
+            w.Line();
+            w.Line("/// <summary>Copies the host layer's parameter values to the device.</summary>");
+            w.Block("public void UploadParameters()", () =>
+            {
+                foreach (var p in parameters) w.Line($"_{Field(model, p.Id)}.View.CopyFromCPU(_layer.{model.Property(p.Id)}.Data);");
+            });
+            w.Line();
+            w.Line("/// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>");
+            w.Block("public void DownloadGradients()", () =>
+            {
+                foreach (var p in parameters.Where(p => p.Trainable)) w.Line($"_{Field(model, p.Id)}Gradient.View.CopyToCPU(_layer.{model.Property(p.Id)}.Gradient!);");
+            });
+            w.Line();
+            w.Line("/// <summary>Sets the device gradients to zero.</summary>");
+            w.Block("public void ZeroGrad()", () =>
+            {
+                foreach (var p in parameters.Where(p => p.Trainable)) w.Line($"_{Field(model, p.Id)}Gradient.MemSetToZero();");
+            });
+            w.Line();
+            var forward = model.Optimized.Forward;
+            var backward = model.Optimized.Backward;
+            w.Line("/// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>");
+            w.Block("public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)", () =>
+            {
+                w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+                w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+                w.Line("if (batch == 0) return;");
+                var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
+                EmitLaunches(w, model, forward, model.Optimized.ForwardPlan, names, kernelOf);
+            });
+            w.Line();
+            w.Line("/// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>");
+            w.Block("public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)", () =>
+            {
+                w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+                w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
+                w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+                w.Line("if (batch == 0) return;");
+                var names = new Dictionary<int, string>
+                {
+                    [forward.Input] = "x", [Passes.OptimizedLayer.OutputGradientOf(backward)] = "dy", [backward.Output] = "dx",
+                };
+                EmitLaunches(w, model, backward, model.Optimized.BackwardPlan, names, kernelOf);
+            });
+            w.Line();
+            w.Block("public void Dispose()", () =>
+            {
+                w.Line("_workspace.Dispose();");
+                foreach (var p in parameters)
+                {
+                    w.Line($"_{Field(model, p.Id)}.Dispose();");
+                    if (p.Trainable) w.Line($"_{Field(model, p.Id)}Gradient.Dispose();");
+                }
+            });
+        });
+    }
+
+    private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
+        Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
+    {
+        CpuEmitter.EmitWorkspace(w, program, plan, names, "ArrayView<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
+        foreach (var op in program.Ops)
+        {
+            var kernel = kernelOf[op];
+            var field = "_" + char.ToLowerInvariant(kernel.Method[0]) + kernel.Method.Substring(1);
+            string V(int id) => names[id];
+            string P(int id) => "_" + Field(model, id) + ".View";
+            string G(int id) => "_" + Field(model, id) + "Gradient.View";
+            int Width(int id) => program.Value(id).Width;
+            var launch = op switch
+            {
+                MatMulOp m => $"{field}(new Index2D(batch, {m.Groups * m.BlockOut}), {V(m.Input)}, {P(m.Weight)}, {V(m.Output)});",
+                MatMulTransposedOp t => $"{field}(new Index2D(batch, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {P(t.Weight)}, {V(t.InputGradient)});",
+                WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {G(g.Weight)}, batch);",
+                PermuteOp p => $"{field}(new Index2D(batch, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
+                ScaleOp s => $"{field}(batch * {Width(s.Output)}, {V(s.Input)}, {V(s.Output)});",
+                AddOp a => $"{field}(batch * {Width(a.Output)}, {V(a.Left)}, {V(a.Right)}, {V(a.Output)});",
+                BiasOp b => $"{field}(new Index2D(batch, {Width(b.Target)}), {V(b.Target)}, {P(b.Bias)});",
+                BiasGradientOp bg => $"{field}({Width(bg.OutputGradient)}, {V(bg.OutputGradient)}, {G(bg.Bias)}, batch);",
+                _ => throw new System.InvalidOperationException($"No launch for {op.GetType().Name}"),
+            };
+            w.Comment(IrOps.Comment(op));
+            w.Line(launch);
+        }
+    }
+
+    private static string Field(LayerModel model, int parameter)
+    {
+        var name = model.Property(parameter);
+        return char.ToLowerInvariant(name[0]) + name.Substring(1);
+    }
+}

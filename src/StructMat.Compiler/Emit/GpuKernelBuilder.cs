@@ -1,0 +1,132 @@
+using System.Collections.Generic;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>
+/// Builds the ILGPU kernel for each IR op. One thread per output element; sizes are literals so the
+/// GPU compiler sees constant loop bounds. Identical ops share one kernel (keyed by their arithmetic).
+/// </summary>
+internal static class GpuKernelBuilder
+{
+    private const string View = "ArrayView<float>";
+
+    public static GpuKernel For(IrOp op, IrProgram program, int number)
+    {
+        switch (op)
+        {
+            case MatMulOp m:
+            {
+                var (inW, outW) = (m.Groups * m.BlockIn, m.Groups * m.BlockOut);
+                var body = new List<string>
+                {
+                    "int b = index.X;",
+                    "int j = index.Y;",
+                    $"{Decompose("j", "g", "o", m.Groups, m.BlockOut, m.OutLayout)}",
+                    "float sum = 0.0f;",
+                    $"for (int i = 0; i < {m.BlockIn}; i++)",
+                    $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index("g", "i", m.Groups, m.BlockIn, m.InLayout)}];",
+                    Store("output", $"b * {outW} + j", m.Alpha, m.Accumulate),
+                };
+                return new GpuKernel($"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {m.Alpha:R} {m.Accumulate}",
+                    "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(),
+                    $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate)}");
+            }
+            case MatMulTransposedOp t:
+            {
+                var (inW, outW) = (t.Groups * t.BlockIn, t.Groups * t.BlockOut);
+                var body = new List<string>
+                {
+                    "int b = index.X;",
+                    "int k = index.Y;",
+                    $"{Decompose("k", "g", "i", t.Groups, t.BlockIn, t.InLayout)}",
+                    "float sum = 0.0f;",
+                    $"for (int o = 0; o < {t.BlockOut}; o++)",
+                    $"    sum += weight[(g * {t.BlockOut} + o) * {t.BlockIn} + i] * outputGradient[b * {outW} + {Index("g", "o", t.Groups, t.BlockOut, t.OutLayout)}];",
+                    Store("inputGradient", $"b * {inW} + k", t.Alpha, t.Accumulate),
+                };
+                return new GpuKernel($"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {t.Alpha:R} {t.Accumulate}",
+                    "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(),
+                    $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate)}");
+            }
+            case WeightGradientOp g:
+            {
+                var (inW, outW) = (g.Groups * g.BlockIn, g.Groups * g.BlockOut);
+                var body = new[]
+                {
+                    "int e = index;",
+                    $"int g = e / {g.BlockOut * g.BlockIn};",
+                    $"int o = e / {g.BlockIn} % {g.BlockOut};",
+                    $"int i = e % {g.BlockIn};",
+                    "float sum = 0.0f;",
+                    "for (int b = 0; b < batch; b++)",
+                    $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index("g", "i", g.Groups, g.BlockIn, g.InLayout)}];",
+                    Store("weightGradient", "e", g.Alpha, accumulate: true),
+                };
+                return new GpuKernel($"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {g.Alpha:R}",
+                    "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body,
+                    $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch");
+            }
+            case PermuteOp p:
+            {
+                var width = p.Rows * p.Cols;
+                var body = new[]
+                {
+                    "int b = index.X;",
+                    "int j = index.Y;",
+                    $"int c = j / {p.Rows};",
+                    $"int r = j % {p.Rows};",
+                    Store("output", $"b * {width} + j", 1f, p.Accumulate, $"input[b * {width} + r * {p.Cols} + c]"),
+                };
+                return new GpuKernel($"transpose {p.Rows} {p.Cols} {p.Accumulate}", "TransposeKernel" + number, "Index2D",
+                    new[] { $"{View} input", $"{View} output" }, body, $"row transpose of [{p.Rows}, {p.Cols}]");
+            }
+            case ScaleOp s:
+                return new GpuKernel($"scale {s.Alpha:R} {s.Accumulate}", "ScaleKernel" + number, "Index1D",
+                    new[] { $"{View} input", $"{View} output" },
+                    new[] { Store("output", "index", s.Alpha, s.Accumulate, "input[index]") }, $"elementwise scale");
+            case AddOp:
+                return new GpuKernel("add", "AddKernel" + number, "Index1D",
+                    new[] { $"{View} left", $"{View} right", $"{View} output" },
+                    new[] { "output[index] = left[index] + right[index];" }, "elementwise add");
+            case BiasOp b:
+            {
+                var width = program.Value(b.Target).Width;
+                return new GpuKernel($"bias {width}", "BiasKernel" + number, "Index2D", new[] { $"{View} target", $"{View} bias" },
+                    new[] { $"target[index.X * {width} + index.Y] += bias[index.Y];" }, "bias add");
+            }
+            case BiasGradientOp bg:
+            {
+                var width = program.Value(bg.OutputGradient).Width;
+                return new GpuKernel($"biasgrad {width}", "BiasGradientKernel" + number, "Index1D",
+                    new[] { $"{View} outputGradient", $"{View} biasGradient", "int batch" },
+                    new[]
+                    {
+                        "int j = index;",
+                        "float sum = 0.0f;",
+                        "for (int b = 0; b < batch; b++)",
+                        $"    sum += outputGradient[b * {width} + j];",
+                        "biasGradient[j] += sum;",
+                    }, "bias gradient: column sums");
+            }
+            default:
+                throw new System.InvalidOperationException($"No GPU kernel for {op.GetType().Name}");
+        }
+    }
+
+    /// <summary>Splits a row position into (group, element) for a layout.</summary>
+    private static string Decompose(string position, string group, string element, int groups, int blockSize, Layout layout) =>
+        layout == Layout.Contiguous
+            ? $"int {group} = {position} / {blockSize}, {element} = {position} % {blockSize};"
+            : $"int {group} = {position} % {groups}, {element} = {position} / {groups};";
+
+    /// <summary>The row position of (group, element) for a layout.</summary>
+    private static string Index(string group, string element, int groups, int blockSize, Layout layout) =>
+        layout == Layout.Contiguous ? $"{group} * {blockSize} + {element}" : $"{element} * {groups} + {group}";
+
+    private static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")
+    {
+        var scaled = alpha == 1f ? value : $"{CSharp.Float(alpha)} * {value}";
+        return accumulate ? $"{target}[{at}] += {scaled};" : $"{target}[{at}] = {scaled};";
+    }
+}

@@ -1,0 +1,101 @@
+using System.Linq;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>Emits one layer class: parameters, costs, initialisation, then the CPU, dense and GPU parts.</summary>
+internal static class LayerEmitter
+{
+    public static void Emit(SourceWriter w, LayerModel model)
+    {
+        var layer = model.Bound;
+        w.Line("/// <summary>");
+        foreach (var line in (layer.Documentation ?? $"The layer {layer.Name} : {layer.Shape.In} -> {layer.Shape.Out}.").Split('\n'))
+        {
+            w.Line("/// " + CSharp.Xml(line));
+        }
+        w.Line("/// </summary>");
+        w.Line("/// <remarks>Parameter tensors (names as saved): " +
+               string.Join(", ", model.Ir.Parameters.Select(p => $"<c>{p.Name} [{string.Join(", ", p.Shape)}]</c>")) + ".</remarks>");
+        w.Line($"[GeneratedCode(\"StructMat\", \"{SmxCompiler.Version}\")]");
+        w.Block($"public sealed partial class {model.ClassName} : IStructuredLayer", () =>
+        {
+            w.Line($"private readonly Workspace _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
+            w.Line();
+            EmitConstructor(w, model);
+            w.Line();
+            EmitMembers(w, model);
+            w.Line();
+            EmitInitialize(w, model);
+            w.Line();
+            w.Line("/// <summary>Sets every parameter gradient to zero.</summary>");
+            w.Block("public void ZeroGrad()", () =>
+            {
+                w.Line("foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);");
+            });
+            w.Line();
+            CpuEmitter.Emit(w, model);
+            w.Line();
+            DenseEmitter.Emit(w, model);
+            w.Line();
+            GpuEmitter.Emit(w, model);
+        });
+    }
+
+    private static void EmitConstructor(SourceWriter w, LayerModel model)
+    {
+        w.Line("/// <summary>Creates the layer with its default initialisation, drawn from <paramref name=\"seed\"/>.</summary>");
+        w.Block($"public {model.ClassName}(int seed = 0)", () =>
+        {
+            foreach (var p in model.Ir.Parameters)
+            {
+                w.Line($"{model.Property(p.Id)} = new Parameter({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")});");
+            }
+            w.Line($"Parameters = new[] {{ {string.Join(", ", model.Ir.Parameters.Select(p => model.Property(p.Id)))} }};");
+            w.Line("Initialize(new Random(seed));");
+        });
+    }
+
+    private static void EmitMembers(SourceWriter w, LayerModel model)
+    {
+        var (i, o) = (model.Bound.Shape.In, model.Bound.Shape.Out);
+        w.Line($"public int InFeatures => {i};");
+        w.Line();
+        w.Line($"public int OutFeatures => {o};");
+        w.Line();
+        w.Line($"public long ParameterCount => {model.ParameterCount};");
+        w.Line();
+        w.Line($"public long TrainableParameterCount => {model.TrainableParameterCount};");
+        w.Line();
+        w.Line($"public long FlopsPerRow => {model.Optimized.FlopsPerRow};");
+        w.Line();
+        w.Line("/// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>");
+        w.Line($"public long DenseFlopsPerRow => {(long)i * o};");
+        w.Line();
+        w.Line("public IReadOnlyList<Parameter> Parameters { get; }");
+        foreach (var p in model.Ir.Parameters)
+        {
+            w.Line();
+            w.Line($"/// <summary><c>{p.Name} [{string.Join(", ", p.Shape)}]</c>{(p.Trainable ? "" : " (frozen)")}: {CSharp.Xml(p.Description)}.</summary>");
+            w.Line($"public Parameter {model.Property(p.Id)} {{ get; }}");
+        }
+    }
+
+    private static void EmitInitialize(SourceWriter w, LayerModel model)
+    {
+        w.Line("/// <summary>");
+        w.Line("/// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in");
+        w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.");
+        w.Line("/// </summary>");
+        w.Block("public void Initialize(Random random)", () =>
+        {
+            w.Line("ArgumentNullException.ThrowIfNull(random);");
+            foreach (var p in model.Ir.Parameters)
+            {
+                w.Line(p.Init == InitKind.Zero
+                    ? $"Initializers.Zero({model.Property(p.Id)}.Data);"
+                    : $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);");
+            }
+        });
+    }
+}

@@ -1,0 +1,84 @@
+using System.Linq;
+
+namespace StructMat.Compiler.IR;
+
+// The IR: straight-line programs over row-batched activations. Every value is a [batch, Width]
+// float32 buffer; every op is linear in its activation input. Records carry explicit ids, so side
+// tables (liveness, buffer slots) key on ids, never on structurally equal nodes.
+// Every record must be immutable and structurally equatable.
+
+/// <summary>Where element <c>i</c> of block <c>g</c> lives in a row: contiguous <c>g·size+i</c> or strided <c>i·groups+g</c>.</summary>
+public enum Layout
+{
+    Contiguous,
+    Strided,
+}
+
+public enum InitKind
+{
+    /// <summary>µP-style per-factor normal: std = (1/√fan_in)·min(1, √(fan_out/fan_in)).</summary>
+    MuP,
+
+    /// <summary>Zeros (bias; LoRA's <c>lora_B</c> next to a frozen base).</summary>
+    Zero,
+}
+
+/// <summary>An activation: <c>[batch, Width]</c>.</summary>
+public sealed record IrValue(int Id, int Width, string Name);
+
+/// <summary>A parameter tensor with its saved name (its path in the layer expression), shape and initialisation.</summary>
+public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape, bool Trainable, InitKind Init, int FanIn, int FanOut, string Description)
+{
+    public long Length => Shape.Aggregate(1L, (a, d) => a * d);
+}
+
+public abstract record IrOp;
+
+/// <summary>
+/// <c>out[b, outIdx(g,o)] (+)= Alpha · Σ_i W[g,o,i] · in[b, inIdx(g,i)]</c>, W as [Groups, BlockOut, BlockIn].
+/// One group is a plain dense matmul; strided layouts are folded permutations.
+/// </summary>
+public sealed record MatMulOp(int Input, int Output, int Weight, int Groups, int BlockOut, int BlockIn,
+    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp;
+
+/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. its input: <c>dIn[b, inIdx(g,i)] (+)= Alpha · Σ_o W[g,o,i] · dOut[b, outIdx(g,o)]</c>.</summary>
+public sealed record MatMulTransposedOp(int OutputGradient, int InputGradient, int Weight, int Groups, int BlockOut, int BlockIn,
+    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp;
+
+/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. W: <c>dW[g,o,i] += Alpha · Σ_b dOut[b, outIdx(g,o)] · in[b, inIdx(g,i)]</c>.</summary>
+public sealed record WeightGradientOp(int OutputGradient, int Input, int Weight, int Groups, int BlockOut, int BlockIn,
+    Layout InLayout, Layout OutLayout, float Alpha, string Comment) : IrOp;
+
+/// <summary>Transposes each row viewed as [Rows, Cols]: <c>out[b, c·Rows + r] (+)= in[b, r·Cols + c]</c>.</summary>
+public sealed record PermuteOp(int Input, int Output, int Rows, int Cols, bool Accumulate, string Comment) : IrOp;
+
+/// <summary><c>out (+)= Alpha · in</c>, elementwise.</summary>
+public sealed record ScaleOp(int Input, int Output, float Alpha, bool Accumulate, string Comment) : IrOp;
+
+/// <summary><c>out = left + right</c>, elementwise.</summary>
+public sealed record AddOp(int Left, int Right, int Output, string Comment) : IrOp;
+
+/// <summary><c>target[b, j] += bias[j]</c>, in place.</summary>
+public sealed record BiasOp(int Target, int Bias, string Comment) : IrOp;
+
+/// <summary><c>dBias[j] += Σ_b dTarget[b, j]</c>.</summary>
+public sealed record BiasGradientOp(int OutputGradient, int Bias, string Comment) : IrOp;
+
+/// <summary>A straight-line program from value <see cref="Input"/> to value <see cref="Output"/>.</summary>
+public sealed record IrProgram(EquatableArray<IrValue> Values, EquatableArray<IrOp> Ops, int Input, int Output)
+{
+    public IrValue Value(int id) => Values.First(v => v.Id == id);
+}
+
+/// <summary>A layer in IR: parameters, the forward program, and (after autodiff) the backward program.</summary>
+public sealed record IrLayer(string Name, int InFeatures, int OutFeatures, EquatableArray<IrParameter> Parameters, IrProgram Forward, IrProgram? Backward)
+{
+    public IrParameter Parameter(int id) => Parameters.First(p => p.Id == id);
+}
+
+/// <summary>Backward programs name their extra inputs: the output gradient (dy) and the input gradient (dx).</summary>
+public static class BackwardValues
+{
+    public const string OutputGradient = "dy";
+    public const string InputGradient = "dx";
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace StructMat.Compiler.IR;
+
+/// <summary>
+/// Checks the invariants every pass must keep: values are written before they are read, the first
+/// write of a value overwrites (later ones may accumulate), widths match each op's arithmetic, and
+/// parameter shapes match the ops that use them. Run after every pass; a failure is a compiler bug.
+/// </summary>
+public static class IrVerifier
+{
+    public static void Verify(IrLayer layer, IrProgram program, string stage, IEnumerable<int> externals)
+    {
+        var defined = new HashSet<int>(externals);
+        int Width(int id) => program.Values.FirstOrDefault(v => v.Id == id)?.Width
+            ?? throw Fail(stage, $"value %{id} is not in the value table");
+
+        for (var k = 0; k < program.Ops.Count; k++)
+        {
+            var op = program.Ops[k];
+            foreach (var read in IrOps.Reads(op))
+            {
+                if (!defined.Contains(read)) throw Fail(stage, $"op {k} ({op.GetType().Name}) reads %{read} before it is written");
+            }
+            switch (op)
+            {
+                case MatMulOp m:
+                    Expect(stage, k, Width(m.Input) == m.Groups * m.BlockIn && Width(m.Output) == m.Groups * m.BlockOut, "matmul widths");
+                    ExpectWeight(layer, stage, k, m.Weight, (long)m.Groups * m.BlockOut * m.BlockIn);
+                    break;
+                case MatMulTransposedOp t:
+                    Expect(stage, k, Width(t.InputGradient) == t.Groups * t.BlockIn && Width(t.OutputGradient) == t.Groups * t.BlockOut, "transposed matmul widths");
+                    ExpectWeight(layer, stage, k, t.Weight, (long)t.Groups * t.BlockOut * t.BlockIn);
+                    break;
+                case WeightGradientOp w:
+                    Expect(stage, k, Width(w.Input) == w.Groups * w.BlockIn && Width(w.OutputGradient) == w.Groups * w.BlockOut, "weight-gradient widths");
+                    Expect(stage, k, layer.Parameter(w.Weight).Trainable, "weight gradient of a frozen parameter");
+                    break;
+                case PermuteOp p:
+                    Expect(stage, k, Width(p.Input) == p.Rows * p.Cols && Width(p.Output) == p.Rows * p.Cols, "permute widths");
+                    break;
+                case ScaleOp s:
+                    Expect(stage, k, Width(s.Input) == Width(s.Output), "scale widths");
+                    break;
+                case AddOp a:
+                    Expect(stage, k, Width(a.Left) == Width(a.Output) && Width(a.Right) == Width(a.Output), "add widths");
+                    break;
+                case BiasOp b:
+                    Expect(stage, k, layer.Parameter(b.Bias).Length == Width(b.Target), "bias width");
+                    break;
+                case BiasGradientOp g:
+                    Expect(stage, k, layer.Parameter(g.Bias).Length == Width(g.OutputGradient), "bias-gradient width");
+                    break;
+            }
+            if (IrOps.Writes(op) is { } written)
+            {
+                var accumulates = IrOps.Reads(op).Contains(written) && op is not BiasOp;
+                if (!defined.Contains(written) && accumulates) throw Fail(stage, $"op {k} accumulates into %{written} before anything wrote it");
+                defined.Add(written);
+            }
+        }
+        if (!defined.Contains(program.Output)) throw Fail(stage, $"the output %{program.Output} is never written");
+    }
+
+    private static void ExpectWeight(IrLayer layer, string stage, int op, int weight, long length) =>
+        Expect(stage, op, layer.Parameter(weight).Length == length, $"weight {layer.Parameter(weight).Name} has {layer.Parameter(weight).Length} elements, the op needs {length}");
+
+    private static void Expect(string stage, int op, bool condition, string what)
+    {
+        if (!condition) throw Fail(stage, $"op {op}: {what}");
+    }
+
+    private static InvalidOperationException Fail(string stage, string message) =>
+        new($"IR verification failed after {stage}: {message}");
+}

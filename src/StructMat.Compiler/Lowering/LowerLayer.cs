@@ -1,0 +1,167 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using StructMat.Compiler.IR;
+using StructMat.Compiler.Semantics;
+
+namespace StructMat.Compiler.Lowering;
+
+/// <summary>
+/// Lowers a bound layer to a naive forward IR program: every structure becomes block matmuls,
+/// permutations, scales and adds on fresh values. The passes make it fast; this stays obvious.
+/// Parameter names are paths in the expression (<c>terms.1.lora_A</c>), as the design fixes them.
+/// </summary>
+public sealed class LowerLayer
+{
+    private readonly List<IrValue> _values = new();
+    private readonly List<IrParameter> _parameters = new();
+    private readonly List<IrOp> _ops = new();
+    private readonly Dictionary<int, (int Position, int Id)> _sourcePosition = new();
+    private int _currentPosition;
+
+    private LowerLayer()
+    {
+    }
+
+    public static IrLayer Run(BoundLayer layer)
+    {
+        var lowering = new LowerLayer();
+        var input = lowering.NewValue(layer.Shape.In, "x");
+        var output = lowering.Lower(layer.Body, input, path: "");
+        if (layer.HasBias)
+        {
+            lowering._currentPosition = int.MaxValue;
+            var bias = lowering.NewParameter("bias", new[] { layer.Shape.Out }, trainable: true, InitKind.Zero, 0, 0, "trainable bias");
+            lowering._ops.Add(new BiasOp(output, bias, "add the bias"));
+        }
+        var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
+        return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null));
+    }
+
+    private int Lower(BoundExpression expression, int input, string path)
+    {
+        _currentPosition = expression.Span.Start;
+        switch (expression)
+        {
+            case BoundDense dense:
+            {
+                var (i, o) = (dense.Shape.In, dense.Shape.Out);
+                var w = NewParameter(Join(path, "weight"), new[] { o, i }, !dense.Frozen, InitKind.MuP, i, o, $"dense {i} -> {o}");
+                return MatMul(input, w, 1, o, i, $"{Describe(path, "dense")}: W [{o}, {i}]");
+            }
+            case BoundLowRank lowRank:
+            {
+                var (i, o, r) = (lowRank.Shape.In, lowRank.Shape.Out, lowRank.Rank);
+                var a = NewParameter(Join(path, "lora_A"), new[] { r, i }, !lowRank.Frozen, InitKind.MuP, i, r, $"lowrank down-projection {i} -> {r}");
+                var b = NewParameter(Join(path, "lora_B"), new[] { o, r }, !lowRank.Frozen, lowRank.ZeroInitB ? InitKind.Zero : InitKind.MuP, r, o,
+                    $"lowrank up-projection {r} -> {o}");
+                var t = MatMul(input, a, 1, r, i, $"{Describe(path, "lowrank")}: down-projection A [{r}, {i}]");
+                return MatMul(t, b, 1, o, r, $"{Describe(path, "lowrank")}: up-projection B [{o}, {r}]");
+            }
+            case BoundBlockDiagonal block:
+            {
+                var (g, bo, bi) = (block.Blocks, block.BlockOut, block.BlockIn);
+                var w = NewParameter(Join(path, "weight"), new[] { g, bo, bi }, !block.Frozen, InitKind.MuP, bi, bo, $"blockdiag {g} blocks of {bo}x{bi}");
+                return MatMul(input, w, g, bo, bi, $"{Describe(path, "blockdiag")}: {g} blocks of {bo}x{bi}");
+            }
+            case BoundMonarch monarch:
+                return LowerMonarch(monarch, input, path);
+            case BoundProduct product:
+            {
+                var factors = ExpressionPaths.Factors(product);
+                var value = input;
+                // y = F0 (F1 (… (Fn x))): apply the rightmost factor first.
+                for (var k = factors.Count - 1; k >= 0; k--)
+                {
+                    value = Lower(factors[k], value, ExpressionPaths.Factor(path, k));
+                }
+                return value;
+            }
+            case BoundSum sum:
+            {
+                var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
+                var total = terms[0];
+                for (var k = 1; k < terms.Count; k++)
+                {
+                    var next = NewValue(sum.Shape.Out, "sum");
+                    _ops.Add(new AddOp(total, terms[k], next, $"{Describe(path, "sum")}: add term {k}"));
+                    total = next;
+                }
+                return total;
+            }
+            case BoundScale scale:
+            {
+                var inner = Lower(scale.Operand, input, path);
+                var scaled = NewValue(scale.Shape.Out, "scaled");
+                _ops.Add(new ScaleOp(inner, scaled, (float)scale.Factor, Accumulate: false,
+                    $"{Describe(path, "scale")}: times {((float)scale.Factor).ToString("R", CultureInfo.InvariantCulture)}"));
+                return scaled;
+            }
+            default:
+                throw new System.InvalidOperationException($"Cannot lower {expression.GetType().Name}; the generator reports unimplemented structures before lowering.");
+        }
+    }
+
+    // fly's blockdiag_butterfly_multiply: x [k·p] → blkdiag1 → view (r, l), transpose → blkdiag2 → view (l, s), transpose.
+    private int LowerMonarch(BoundMonarch m, int input, string path)
+    {
+        var name = Describe(path, "monarch");
+        var w1 = NewParameter(Join(path, "blkdiag1"), new[] { m.K, m.Q, m.P }, !m.Frozen, InitKind.MuP, m.P, m.Q, $"monarch first block-diagonal factor, {m.K} blocks of {m.Q}x{m.P}");
+        var w2 = NewParameter(Join(path, "blkdiag2"), new[] { m.L, m.S, m.R }, !m.Frozen, InitKind.MuP, m.R, m.S, $"monarch second block-diagonal factor, {m.L} blocks of {m.S}x{m.R}");
+        var t1 = MatMul(input, w1, m.K, m.Q, m.P, $"{name}: first factor blockdiag(blkdiag1), {m.K} blocks of {m.Q}x{m.P}");
+        var t2 = Permute(t1, m.R, m.L, $"{name}: view as ({m.R}, {m.L}) and transpose");
+        var t3 = MatMul(t2, w2, m.L, m.S, m.R, $"{name}: second factor blockdiag(blkdiag2), {m.L} blocks of {m.S}x{m.R}");
+        return Permute(t3, m.L, m.S, $"{name}: view as ({m.L}, {m.S}) and transpose");
+    }
+
+    private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment)
+    {
+        var output = NewValue(groups * blockOut, "t");
+        _ops.Add(new MatMulOp(input, output, weight, groups, blockOut, blockIn, Layout.Contiguous, Layout.Contiguous, 1f, false, comment));
+        return output;
+    }
+
+    private int Permute(int input, int rows, int cols, string comment)
+    {
+        var output = NewValue(rows * cols, "t");
+        _ops.Add(new PermuteOp(input, output, rows, cols, false, comment));
+        return output;
+    }
+
+    private int NewValue(int width, string name)
+    {
+        var id = _values.Count;
+        _values.Add(new IrValue(id, width, name == "x" ? name : name + id.ToString(CultureInfo.InvariantCulture)));
+        return id;
+    }
+
+    /// <summary>
+    /// Products lower right to left (the rightmost factor applies first); parameters are renumbered so
+    /// they are listed as written in the .smx file, the bias last.
+    /// </summary>
+    private IrLayer InSourceOrder(IrLayer layer)
+    {
+        var order = layer.Parameters.OrderBy(p => _sourcePosition[p.Id]).Select(p => p.Id).ToList();
+        int Map(int id) => order.IndexOf(id);
+        var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k }).ToEquatableArray();
+        var ops = layer.Forward.Ops.Select(op => op switch
+        {
+            MatMulOp m => m with { Weight = Map(m.Weight) },
+            BiasOp b => b with { Bias = Map(b.Bias) },
+            _ => op,
+        }).ToEquatableArray();
+        return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };
+    }
+
+    private int NewParameter(string name, int[] shape, bool trainable, InitKind init, int fanIn, int fanOut, string description)
+    {
+        var id = _parameters.Count;
+        _sourcePosition[id] = (_currentPosition, id);
+        _parameters.Add(new IrParameter(id, name, shape.ToEquatableArray(), trainable, init, fanIn, fanOut, description));
+        return id;
+    }
+
+    private static string Join(string path, string name) => ExpressionPaths.Join(path, name);
+
+    private static string Describe(string path, string structure) => path.Length == 0 ? structure : $"{path} ({structure})";
+}

@@ -1,0 +1,54 @@
+using System.Linq;
+using StructMat.Compiler.Analysis;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Passes;
+
+/// <summary>
+/// Folds a row transpose into the block matmul next to it, as a strided layout: a transpose of
+/// [Rows, Cols] read by a matmul with Cols groups of Rows inputs is that matmul reading strided; one
+/// that transposes a matmul's [groups, blockOut] output is that matmul writing strided. Monarch's
+/// two permutations vanish this way into index arithmetic.
+/// </summary>
+public static class FoldPermutations
+{
+    public static IrProgram Run(IrProgram program)
+    {
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            var ops = program.Ops.ToList();
+            var du = new DefUse(ops);
+            for (var k = 0; k < ops.Count && !changed; k++)
+            {
+                if (ops[k] is not PermuteOp { Accumulate: false } p) continue;
+
+                // Into the consumer: out = W · transpose(x) reads x strided.
+                var readers = du.Readers(p.Output);
+                if (p.Output != program.Output && du.Writers(p.Output).Count == 1 && readers.Count == 1
+                    && ops[readers[0]] is MatMulOp { InLayout: Layout.Contiguous } consumer
+                    && consumer.Groups == p.Cols && consumer.BlockIn == p.Rows && consumer.Input == p.Output)
+                {
+                    ops[readers[0]] = consumer with { Input = p.Input, InLayout = Layout.Strided };
+                    ops.RemoveAt(k);
+                    changed = true;
+                    continue;
+                }
+
+                // Into the producer: transpose(W · x) is W · x written strided.
+                var writers = du.Writers(p.Input);
+                if (p.Input != program.Input && writers.Count == 1 && du.Readers(p.Input).Count == 1
+                    && ops[writers[0]] is MatMulOp { OutLayout: Layout.Contiguous, Accumulate: false } producer
+                    && producer.Groups == p.Rows && producer.BlockOut == p.Cols)
+                {
+                    ops[writers[0]] = producer with { Output = p.Output, OutLayout = Layout.Strided };
+                    ops.RemoveAt(k);
+                    changed = true;
+                }
+            }
+            program = program with { Ops = ops.ToEquatableArray() };
+        }
+        return program;
+    }
+}

@@ -1,0 +1,43 @@
+using System.Linq;
+using StructMat.Compiler.Analysis;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Passes;
+
+/// <summary>Folds <c>u = c · t</c> into the op that alone produces <c>t</c> (its alpha), when nothing else reads <c>t</c>.</summary>
+public static class FoldScales
+{
+    public static IrProgram Run(IrProgram program)
+    {
+        var changed = true;
+        while (changed)
+        {
+            changed = false;
+            var ops = program.Ops.ToList();
+            var du = new DefUse(ops);
+            for (var k = 0; k < ops.Count && !changed; k++)
+            {
+                if (ops[k] is not ScaleOp { Accumulate: false } scale || scale.Input == program.Input) continue;
+                var writers = du.Writers(scale.Input);
+                if (writers.Count == 1 && du.Readers(scale.Input).Count == 1 && writers[0] < k
+                    && Retarget.CanRetarget(ops[writers[0]], scale.Alpha) && !IsAccumulating(ops[writers[0]]))
+                {
+                    ops[writers[0]] = Retarget.To(ops[writers[0]], scale.Output, scale.Alpha, accumulate: false);
+                    ops.RemoveAt(k);
+                    changed = true;
+                }
+            }
+            program = program with { Ops = ops.ToEquatableArray() };
+        }
+        return program;
+    }
+
+    private static bool IsAccumulating(IrOp op) => op switch
+    {
+        MatMulOp m => m.Accumulate,
+        MatMulTransposedOp t => t.Accumulate,
+        ScaleOp s => s.Accumulate,
+        PermuteOp p => p.Accumulate,
+        _ => true,
+    };
+}

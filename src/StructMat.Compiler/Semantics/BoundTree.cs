@@ -1,0 +1,86 @@
+using StructMat.Compiler.Diagnostics;
+
+namespace StructMat.Compiler.Semantics;
+
+// The bound tree: every node knows its matrix shape; names and constants are resolved.
+// Every node must be immutable and structurally equatable (the generator caches on equality).
+
+/// <summary>A matrix shape: maps <see cref="In"/> features to <see cref="Out"/> features (weight [Out, In]).</summary>
+public readonly record struct MatrixShape(int In, int Out)
+{
+    public override string ToString() => $"{In} -> {Out}";
+}
+
+public abstract record BoundExpression(MatrixShape Shape, SourceSpan Span);
+
+/// <summary>A leaf structure that owns parameters; <see cref="Frozen"/> parameters are never trained.</summary>
+public abstract record BoundPrimitive(MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundExpression(Shape, Span)
+{
+    /// <summary>The structure's name as written in .smx (<c>monarch</c>).</summary>
+    public abstract string Kind { get; }
+}
+
+/// <summary><c>dense</c>: <c>weight [out, in]</c>.</summary>
+public sealed record BoundDense(MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "dense";
+}
+
+/// <summary><c>lowrank(rank: r)</c>: <c>W = lora_B · lora_A</c>, <c>lora_A [r, in]</c>, <c>lora_B [out, r]</c>.</summary>
+public sealed record BoundLowRank(MatrixShape Shape, int Rank, bool ZeroInitB, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "lowrank";
+}
+
+/// <summary><c>blockdiag(blocks: b)</c>: <c>weight [b, out/b, in/b]</c>.</summary>
+public sealed record BoundBlockDiagonal(MatrixShape Shape, int Blocks, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "blockdiag";
+
+    public int BlockIn => Shape.In / Blocks;
+
+    public int BlockOut => Shape.Out / Blocks;
+}
+
+/// <summary>
+/// <c>monarch(blocks: b)</c> with fly's <c>MonarchLinear</c> shapes: <c>blkdiag1 [k, q, p]</c>,
+/// <c>blkdiag2 [l, s, r]</c> with k = l = b, p = in/b, s = out/b and q = r = min(in, out)/b.
+/// </summary>
+public sealed record BoundMonarch(MatrixShape Shape, int Blocks, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "monarch";
+
+    public int K => Blocks;
+
+    public int P => Shape.In / Blocks;
+
+    public int Q => Shape.In < Shape.Out ? Shape.In / Blocks : Shape.Out / Blocks;
+
+    public int L => Blocks;
+
+    public int S => Shape.Out / Blocks;
+
+    public int R => Q;
+}
+
+/// <summary>A structure of the language that this compiler cannot generate code for yet (reported as SMX0301).</summary>
+public sealed record BoundNotImplemented(string Structure, MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => Structure;
+}
+
+/// <summary><c>Left * Right</c>: <c>y = Left (Right x)</c>.</summary>
+public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, SourceSpan Span)
+    : BoundExpression(new MatrixShape(Right.Shape.In, Left.Shape.Out), Span);
+
+/// <summary><c>t0 + t1 + …</c></summary>
+public sealed record BoundSum(EquatableArray<BoundExpression> Terms, SourceSpan Span) : BoundExpression(Terms[0].Shape, Span);
+
+/// <summary><c>c * X</c></summary>
+public sealed record BoundScale(double Factor, BoundExpression Operand, SourceSpan Span) : BoundExpression(Operand.Shape, Span);
+
+/// <summary>A bound <c>layer</c>: its body without the bias, and whether it ends in <c>+ bias</c>.</summary>
+public sealed record BoundLayer(string Name, string? Documentation, MatrixShape Shape, BoundExpression Body, bool HasBias, SourceSpan NameSpan, SourceSpan Span);
+
+/// <summary>What binding produced for one file.</summary>
+public sealed record BoundFile(string Namespace, EquatableArray<BoundLayer> Layers);

@@ -1,0 +1,94 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using StructMat.Compiler.Diagnostics;
+using StructMat.Compiler.Emit;
+using StructMat.Compiler.Lowering;
+using StructMat.Compiler.Passes;
+using StructMat.Compiler.Semantics;
+using StructMat.Compiler.Syntax;
+
+namespace StructMat.Compiler;
+
+/// <summary>What compiling one .smx file produced. Immutable and equatable, so the generator can cache it.</summary>
+public sealed record CompilationResult(string? Source, EquatableArray<Diagnostic> Diagnostics, string? Dump)
+{
+    public bool HasErrors => Diagnostics.Any(d => d.IsError);
+}
+
+/// <summary>
+/// The compiler's front door: .smx text in, C# source, diagnostics and (on request) stage dumps out.
+/// Stages: parse → bind and check shapes → lower → passes and autodiff → emit. Layers that bind
+/// cleanly are generated even when others have errors, so one mistake does not cascade into C# errors.
+/// </summary>
+public static class SmxCompiler
+{
+    public const string Version = "0.1.0";
+
+    public static CompilationResult Compile(string text, string sourceName, bool dump = false)
+    {
+        var diagnostics = new List<Diagnostic>();
+        var dumps = dump ? new StringBuilder() : null;
+        try
+        {
+            var (unit, syntaxDiagnostics) = SmxParser.Parse(text);
+            diagnostics.AddRange(syntaxDiagnostics);
+            dumps?.Append("=== ast ===\n").Append(SyntaxDumper.Dump(unit));
+
+            var (file, bindDiagnostics) = Binder.Bind(unit);
+            diagnostics.AddRange(bindDiagnostics);
+            dumps?.Append("=== bound ===\n").Append(BoundDumper.Dump(file));
+
+            foreach (var part in (file.Namespace.Split('.')).Where(CSharp.IsKeyword))
+            {
+                diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, unit.Span, part, "namespace"));
+                return Result(null, diagnostics, dumps);
+            }
+
+            var models = new List<LayerModel>();
+            foreach (var layer in file.Layers)
+            {
+                if (CSharp.IsKeyword(layer.Name))
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, layer.NameSpan, layer.Name, "class"));
+                    continue;
+                }
+                var unimplemented = FindNotImplemented(layer.Body);
+                if (unimplemented is not null)
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NotImplementedYet, unimplemented.Span, unimplemented.Structure, layer.Name));
+                    continue;
+                }
+                var ir = LowerLayer.Run(layer);
+                if (ir.Parameters.All(p => !p.Trainable))
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NothingTrainable, layer.NameSpan, layer.Name));
+                }
+                var optimized = PassPipeline.Run(ir, dumps is null ? null : (stage, text) =>
+                    dumps.Append("=== ").Append(layer.Name).Append(": ").Append(stage).Append(" ===\n").Append(text));
+                models.Add(new LayerModel(file.Namespace, layer, optimized));
+            }
+            var source = models.Count == 0 ? null : FileEmitter.Emit(sourceName, file.Namespace, models);
+            return Result(source, diagnostics, dumps);
+        }
+        catch (Exception e)
+        {
+            // Never let an exception escape: the generator would only show a CS8785 warning and emit nothing.
+            diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.InternalError, SourceSpan.None, e.GetType().Name + ": " + e.Message));
+            return Result(null, diagnostics, dumps);
+        }
+    }
+
+    private static CompilationResult Result(string? source, List<Diagnostic> diagnostics, StringBuilder? dumps) =>
+        new(source, diagnostics.ToEquatableArray(), dumps?.ToString());
+
+    private static BoundNotImplemented? FindNotImplemented(BoundExpression expression) => expression switch
+    {
+        BoundNotImplemented n => n,
+        BoundSum s => s.Terms.Select(FindNotImplemented).FirstOrDefault(n => n is not null),
+        BoundProduct p => FindNotImplemented(p.Left) ?? FindNotImplemented(p.Right),
+        BoundScale c => FindNotImplemented(c.Operand),
+        _ => null,
+    };
+}

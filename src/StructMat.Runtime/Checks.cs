@@ -1,0 +1,18 @@
+using System;
+
+namespace StructMat.Runtime;
+
+/// <summary>Argument checks shared by generated layers, with messages that name the argument and the numbers.</summary>
+public static class Checks
+{
+    /// <summary>Throws unless <paramref name="batch"/> ≥ 0 and a <c>[batch, features]</c> activation fits in <paramref name="length"/> elements.</summary>
+    public static void Activation(long length, int batch, int features, string argument)
+    {
+        if (batch < 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "batch must not be negative.");
+        var needed = (long)batch * features;
+        if (needed > int.MaxValue)
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch · {features} = {needed} exceeds the 32-bit index range.");
+        if (length < needed)
+            throw new ArgumentException($"'{argument}' holds {length} floats, but batch {batch} × {features} features needs {needed}.", argument);
+    }
+}

@@ -1,0 +1,34 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace StructMat.Runtime.Gpu;
+
+/// <summary>The device-memory counterpart of <see cref="Workspace"/>: one buffer per buffer-plan slot, grown on demand.</summary>
+public sealed class DeviceWorkspace : IDisposable
+{
+    private readonly Accelerator _accelerator;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _slots;
+
+    public DeviceWorkspace(Accelerator accelerator, int slots)
+    {
+        _accelerator = accelerator;
+        _slots = new MemoryBuffer1D<float, Stride1D.Dense>?[slots];
+    }
+
+    public ArrayView<float> Get(int slot, long length)
+    {
+        ref var buffer = ref _slots[slot];
+        if (buffer is null || buffer.Length < length)
+        {
+            buffer?.Dispose();
+            buffer = _accelerator.Allocate1D<float>(Math.Max(1, length));
+        }
+        return buffer.View.SubView(0, length);
+    }
+
+    public void Dispose()
+    {
+        foreach (var buffer in _slots) buffer?.Dispose();
+    }
+}

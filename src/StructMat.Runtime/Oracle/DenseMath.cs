@@ -1,0 +1,156 @@
+using System;
+
+namespace StructMat.Runtime.Oracle;
+
+/// <summary>
+/// Float64 dense helpers for the oracle (<c>ToDenseDouble()</c> of generated layers). Written for clarity:
+/// each function follows its mathematical definition and shares no code with the fast kernels, so that the
+/// oracle can catch their mistakes. Matrices are row-major.
+/// </summary>
+public static class DenseMath
+{
+    /// <summary>Widens float32 weights to float64.</summary>
+    public static double[] FromFloat(ReadOnlySpan<float> w)
+    {
+        var result = new double[w.Length];
+        for (int k = 0; k < w.Length; k++) result[k] = w[k];
+        return result;
+    }
+
+    /// <summary><c>a [rows, inner] · b [inner, cols]</c> → <c>[rows, cols]</c>.</summary>
+    public static double[] MatMul(double[] a, double[] b, int rows, int inner, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        NonNegative(rows, nameof(rows));
+        NonNegative(inner, nameof(inner));
+        NonNegative(cols, nameof(cols));
+        ExactLength(a.Length, (long)rows * inner, nameof(a), "rows * inner");
+        ExactLength(b.Length, (long)inner * cols, nameof(b), "inner * cols");
+        var c = new double[checked(rows * cols)];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+            {
+                double sum = 0;
+                for (int k = 0; k < inner; k++) sum += a[i * inner + k] * b[k * cols + j];
+                c[i * cols + j] = sum;
+            }
+        return c;
+    }
+
+    /// <summary>Elementwise <c>a + b</c>.</summary>
+    public static double[] Add(double[] a, double[] b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Length != b.Length)
+            throw new ArgumentException($"{nameof(b)} has {b.Length} elements but {nameof(a)} has {a.Length}.", nameof(b));
+        var c = new double[a.Length];
+        for (int k = 0; k < a.Length; k++) c[k] = a[k] + b[k];
+        return c;
+    }
+
+    /// <summary>Elementwise <c>c · a</c>.</summary>
+    public static double[] Scale(double[] a, double c)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        var result = new double[a.Length];
+        for (int k = 0; k < a.Length; k++) result[k] = c * a[k];
+        return result;
+    }
+
+    /// <summary>
+    /// The dense <c>[groups·blockOut, groups·blockIn]</c> matrix with block <c>g</c> = <c>w[g] [blockOut, blockIn]</c>
+    /// on the diagonal (<c>torch.block_diag(*w)</c>).
+    /// </summary>
+    public static double[] BlockDiagonal(ReadOnlySpan<float> w, int groups, int blockOut, int blockIn)
+    {
+        NonNegative(groups, nameof(groups));
+        NonNegative(blockOut, nameof(blockOut));
+        NonNegative(blockIn, nameof(blockIn));
+        ExactLength(w.Length, (long)groups * blockOut * blockIn, nameof(w), "groups * blockOut * blockIn");
+        int rows = groups * blockOut, cols = groups * blockIn;
+        var dense = new double[checked(rows * cols)];
+        for (int g = 0; g < groups; g++)
+            for (int o = 0; o < blockOut; o++)
+                for (int i = 0; i < blockIn; i++)
+                    dense[(g * blockOut + o) * cols + g * blockIn + i] = w[(g * blockOut + o) * blockIn + i];
+        return dense;
+    }
+
+    /// <summary>
+    /// The dense <c>[s·l, k·p]</c> matrix <c>M</c> with <c>M·x = blockdiag_butterfly_multiply(x, blkdiag1, blkdiag2)</c>
+    /// as defined by HazyResearch/fly (<c>blockdiag_butterfly_multiply_reference</c>, version 2), for
+    /// <c>blkdiag1 [k, q, p]</c> and <c>blkdiag2 [l, s, r]</c> with <c>l·r = k·q</c>:
+    /// <list type="number">
+    /// <item><c>out1[k, q] = Σ_p blkdiag1[k, q, p] · x[k·p_size + p]</c> (x viewed as [k, p]);</item>
+    /// <item>out1 flattened as (k q), then read as (r l) and transposed to <c>[l, r]</c>: <c>mid[l, r] = out1flat[r·l_size + l]</c>;</item>
+    /// <item><c>out2[s, l] = Σ_r blkdiag2[l, s, r] · mid[l, r]</c>, flattened as (s l): <c>y[s·l_size + l]</c>.</item>
+    /// </list>
+    /// Column <c>j</c> of <c>M</c> is that formula applied to the unit vector <c>e_j</c>.
+    /// </summary>
+    public static double[] Monarch(ReadOnlySpan<float> blkdiag1, int k, int q, int p, ReadOnlySpan<float> blkdiag2, int l, int s, int r)
+    {
+        Positive(k, nameof(k));
+        Positive(q, nameof(q));
+        Positive(p, nameof(p));
+        Positive(l, nameof(l));
+        Positive(s, nameof(s));
+        Positive(r, nameof(r));
+        ExactLength(blkdiag1.Length, (long)k * q * p, nameof(blkdiag1), "k * q * p");
+        ExactLength(blkdiag2.Length, (long)l * s * r, nameof(blkdiag2), "l * s * r");
+        if ((long)l * r != (long)k * q)
+            throw new ArgumentException($"The butterfly needs l * r == k * q, got l * r = {(long)l * r} and k * q = {(long)k * q}.", nameof(r));
+
+        int inFeatures = checked(k * p), outFeatures = checked(s * l), middle = k * q;
+        var dense = new double[checked(outFeatures * inFeatures)];
+        var x = new double[inFeatures];
+        var out1Flat = new double[middle];
+        var mid = new double[middle];
+        for (int column = 0; column < inFeatures; column++)
+        {
+            Array.Clear(x);
+            x[column] = 1.0;
+
+            // Step 1: the first block-diagonal factor on x viewed as [k, p]; out1 flattened as (k q).
+            for (int kk = 0; kk < k; kk++)
+                for (int qq = 0; qq < q; qq++)
+                {
+                    double sum = 0;
+                    for (int pp = 0; pp < p; pp++) sum += blkdiag1[(kk * q + qq) * p + pp] * x[kk * p + pp];
+                    out1Flat[kk * q + qq] = sum;
+                }
+
+            // Step 2: 'b (r l) -> b l r'.
+            for (int ll = 0; ll < l; ll++)
+                for (int rr = 0; rr < r; rr++)
+                    mid[ll * r + rr] = out1Flat[rr * l + ll];
+
+            // Step 3: the second factor, 'lsr,blr->bsl', flattened as (s l).
+            for (int ss = 0; ss < s; ss++)
+                for (int ll = 0; ll < l; ll++)
+                {
+                    double sum = 0;
+                    for (int rr = 0; rr < r; rr++) sum += blkdiag2[(ll * s + ss) * r + rr] * mid[ll * r + rr];
+                    dense[(ss * l + ll) * inFeatures + column] = sum;
+                }
+        }
+        return dense;
+    }
+
+    private static void NonNegative(int value, string name)
+    {
+        if (value < 0) throw new ArgumentException($"{name} must be non-negative, got {value}.", name);
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0) throw new ArgumentException($"{name} must be positive, got {value}.", name);
+    }
+
+    private static void ExactLength(int actual, long expected, string name, string what)
+    {
+        if (actual != expected)
+            throw new ArgumentException($"{name} has {actual} elements but {what} = {expected}.", name);
+    }
+}

@@ -1,0 +1,336 @@
+using System.Linq;
+using StructMat.Compiler.Diagnostics;
+using Xunit;
+
+namespace StructMat.Compiler.Tests;
+
+/// <summary>
+/// One test per catalogued diagnostic: the id, the exact message, and the 1-based line/column and
+/// length of the span it points at. Each source has exactly one problem.
+/// </summary>
+public class DiagnosticTests
+{
+    private static Diagnostic Single(string source, string id)
+    {
+        var result = SmxCompiler.Compile(source, "test.smx");
+        var diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        return diagnostic;
+    }
+
+    private static void At(Diagnostic d, int line, int column, int length)
+    {
+        Assert.Equal((line, column, length), (d.Span.StartLine + 1, d.Span.StartColumn + 1, d.Span.Length));
+    }
+
+    [Fact]
+    public void SMX0001_syntax_error_at_the_unexpected_token()
+    {
+        var d = Single("layer A : 4 -> 4 = dense + ;", "SMX0001");
+        Assert.StartsWith("Syntax error: ", d.Message);
+        Assert.Contains("';'", d.Message);
+        At(d, 1, 28, 1);
+    }
+
+    [Fact]
+    public void SMX0002_unexpected_character()
+    {
+        var d = Single("layer A : 4 -> 4 = dense # ;\n", "SMX0002");
+        Assert.Equal("Unexpected character '#'", d.Message);
+        At(d, 1, 26, 1);
+    }
+
+    [Fact]
+    public void SMX0003_number_too_large()
+    {
+        var d = Single("const big = 99999999999999999999999;", "SMX0003");
+        Assert.Equal("'99999999999999999999999' is not a valid number: too large", d.Message);
+        At(d, 1, 13, 23);
+    }
+
+    [Fact]
+    public void SMX0101_unknown_name()
+    {
+        var d = Single("layer A : 4 -> 4 = dens;", "SMX0101");
+        Assert.Equal("Unknown name 'dens': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, kron, householder, btt, diag, perm)", d.Message);
+        At(d, 1, 20, 4);
+    }
+
+    [Fact]
+    public void SMX0102_duplicate_declaration()
+    {
+        var d = Single("layer A : 4 -> 4 = dense;\nlayer A : 4 -> 4 = dense;", "SMX0102");
+        Assert.Equal("'A' is already declared in this file", d.Message);
+        At(d, 2, 7, 1);
+    }
+
+    [Fact]
+    public void SMX0103_blocks_do_not_divide_input()
+    {
+        var d = Single("layer B : 64 -> 64 = blockdiag(blocks: 5);", "SMX0103");
+        Assert.Equal("blockdiag: 5 blocks do not divide the input dimension 64", d.Message);
+        At(d, 1, 32, 9);
+    }
+
+    [Fact]
+    public void SMX0103_monarch_blocks_do_not_divide_output()
+    {
+        var d = Single("layer M : 64 -> 60 = monarch(blocks: 8);", "SMX0103");
+        Assert.Equal("monarch: 8 blocks do not divide the output dimension 60", d.Message);
+        At(d, 1, 30, 9);
+    }
+
+    [Fact]
+    public void SMX0104_rank_exceeds_min_in_out()
+    {
+        var d = Single("layer L : 8 -> 6 = lowrank(rank: 7);", "SMX0104");
+        Assert.Equal("lowrank: rank 7 exceeds min(in, out) = min(8, 6) = 6", d.Message);
+        At(d, 1, 28, 7);
+    }
+
+    [Fact]
+    public void SMX0105_product_inner_dimensions_differ()
+    {
+        var d = Single("layer P : 4 -> 6 = dense(4 -> 6) * dense(4 -> 5);", "SMX0105");
+        Assert.Equal("Product A * B needs A's input to equal B's output, but A is 4 -> 6 and B is 4 -> 5", d.Message);
+        At(d, 1, 34, 1);
+    }
+
+    [Fact]
+    public void SMX0106_sum_terms_differ()
+    {
+        var d = Single("layer S : 4 -> 4 = dense(4 -> 4) + lowrank(5 -> 4, rank: 1);", "SMX0106");
+        Assert.Equal("Sum terms must have the same shape, but one is 4 -> 4 and another is 5 -> 4", d.Message);
+        At(d, 1, 36, 24);
+    }
+
+    [Fact]
+    public void SMX0107_cannot_infer_middle_dimension()
+    {
+        var result = SmxCompiler.Compile("layer C : 4 -> 8 = dense * dense;", "test.smx");
+        Assert.All(result.Diagnostics, d => Assert.Equal("SMX0107", d.Id));
+        var d = result.Diagnostics.First();
+        Assert.Equal("Cannot infer the output dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)", d.Message);
+        At(d, 1, 28, 5);
+    }
+
+    [Fact]
+    public void SMX0108_square_only_structure_in_a_rectangular_place()
+    {
+        var d = Single("layer Q : 4 -> 8 = butterfly();", "SMX0108");
+        Assert.Equal("butterfly is square-only, but here it must map 4 -> 8", d.Message);
+        At(d, 1, 20, 11);
+    }
+
+    [Fact]
+    public void SMX0109_unknown_argument()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank(rnk: 2);", "SMX0109");
+        Assert.Equal("lowrank has no argument 'rnk'; it accepts an explicit shape (in -> out) and 'rank'", d.Message);
+        At(d, 1, 28, 3);
+    }
+
+    [Fact]
+    public void SMX0110_missing_argument()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank();", "SMX0110");
+        Assert.Equal("lowrank needs the argument 'rank', e.g. lowrank(rank: 8)", d.Message);
+        At(d, 1, 20, 9);
+    }
+
+    [Fact]
+    public void SMX0111_duplicate_argument()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank(rank: 1, rank: 2);", "SMX0111");
+        Assert.Equal("Argument 'rank' is given more than once", d.Message);
+        At(d, 1, 37, 7);
+    }
+
+    [Fact]
+    public void SMX0112_shape_argument_not_first()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank(rank: 1, 8 -> 8);", "SMX0112");
+        Assert.Equal("Argument 'in -> out' of lowrank must be the first argument", d.Message);
+        At(d, 1, 37, 6);
+    }
+
+    [Fact]
+    public void SMX0113_non_positive_rank()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank(rank: 0);", "SMX0113");
+        Assert.Equal("Lowrank: 'rank' must be a positive integer, but it is 0", d.Message);
+        At(d, 1, 34, 1);
+    }
+
+    [Fact]
+    public void SMX0114_explicit_shape_conflicts_with_layer()
+    {
+        var d = Single("layer D : 4 -> 4 = dense(4 -> 5);", "SMX0114");
+        Assert.Equal("dense is declared 4 -> 5, but its context needs 4 -> 4", d.Message);
+        At(d, 1, 26, 6);
+    }
+
+    [Fact]
+    public void SMX0115_bias_inside_a_product()
+    {
+        var d = Single("layer D : 4 -> 4 = dense * bias;", "SMX0115");
+        Assert.Equal("'bias' is allowed once, as a term of the layer's top-level sum (`... + bias`); here it is inside an expression", d.Message);
+        At(d, 1, 28, 4);
+    }
+
+    [Fact]
+    public void SMX0115_bias_twice()
+    {
+        var d = Single("layer D : 4 -> 4 = dense + bias + bias;", "SMX0115");
+        Assert.EndsWith("here it appears a second time", d.Message);
+        At(d, 1, 35, 4);
+    }
+
+    [Fact]
+    public void SMX0116_number_where_a_structure_is_expected()
+    {
+        var d = Single("layer D : 4 -> 4 = 2.0;", "SMX0116");
+        Assert.Equal("Expected a structure (a matrix), but this is the number 2.0", d.Message);
+        At(d, 1, 20, 3);
+    }
+
+    [Fact]
+    public void SMX0117_structure_where_a_number_is_expected()
+    {
+        var d = Single("const c = dense;", "SMX0117");
+        Assert.Equal("Expected a number, but this is a structure", d.Message);
+        At(d, 1, 11, 5);
+    }
+
+    [Fact]
+    public void SMX0118_parameter_tensor_exceeds_32_bit_indexing()
+    {
+        var d = Single("layer Huge : 65536 -> 65536 = dense;", "SMX0118");
+        Assert.Equal("A parameter tensor of dense does not fit in a 32-bit index (4294967296 > 2147483647)", d.Message);
+        At(d, 1, 31, 5);
+    }
+
+    [Fact]
+    public void SMX0119_division_by_zero()
+    {
+        var d = Single("const c = 4 / 0;", "SMX0119");
+        Assert.Equal("Division by zero", d.Message);
+        At(d, 1, 13, 1);
+    }
+
+    [Fact]
+    public void SMX0120_division_of_structures()
+    {
+        var d = Single("layer D : 4 -> 4 = dense / dense;", "SMX0120");
+        Assert.Equal("Operator '/' is not defined on structures (use '+' for sums, '*' for products, 'c * X' to scale)", d.Message);
+        At(d, 1, 26, 1);
+    }
+
+    [Fact]
+    public void SMX0121_butterfly_size_not_power_of_two()
+    {
+        var d = Single("layer B : 12 -> 12 = butterfly();", "SMX0121");
+        Assert.Equal("butterfly needs a power-of-two size, but it is 12", d.Message);
+        At(d, 1, 22, 11);
+    }
+
+    [Fact]
+    public void SMX0122_more_reflections_than_size()
+    {
+        var d = Single("layer H : 8 -> 8 = householder(reflections: 9);", "SMX0122");
+        Assert.Equal("householder: 9 reflections exceed the size n = 8", d.Message);
+        At(d, 1, 32, 14);
+    }
+
+    [Fact]
+    public void SMX0123_kron_dimensions_do_not_multiply_out()
+    {
+        var d = Single("layer K : 16 -> 16 = kron(dense(4 -> 4), dense(2 -> 2));", "SMX0123");
+        Assert.Equal("kron: factors 4 -> 4 and 2 -> 2 give 8 -> 8, but the context needs 16 -> 16", d.Message);
+        At(d, 1, 22, 34);
+    }
+
+    [Fact]
+    public void SMX0124_unknown_permutation_kind()
+    {
+        var d = Single("layer P : 8 -> 8 = perm(sideways);", "SMX0124");
+        Assert.Equal("perm: 'kind': 'sideways' is not one of reverse, bitreversal, shuffle, random", d.Message);
+        At(d, 1, 25, 8);
+    }
+
+    [Fact]
+    public void SMX0125_fractional_rank()
+    {
+        var d = Single("layer L : 8 -> 8 = lowrank(rank: 2.5);", "SMX0125");
+        Assert.Equal("Lowrank: 'rank' must be an integer, but it is 2.5", d.Message);
+        At(d, 1, 34, 3);
+    }
+
+    [Fact]
+    public void SMX0126_redundant_frozen_is_a_warning()
+    {
+        var d = Single("layer F : 4 -> 4 = frozen (frozen dense) + lowrank(rank: 1);", "SMX0126");
+        Assert.Equal(Severity.Warning, d.Severity);
+        Assert.Equal("'frozen' is applied to something already frozen", d.Message);
+        At(d, 1, 28, 12);
+    }
+
+    [Fact]
+    public void SMX0201_layer_with_nothing_trainable_is_a_warning()
+    {
+        var d = Single("layer F : 4 -> 4 = frozen dense;", "SMX0201");
+        Assert.Equal(Severity.Warning, d.Severity);
+        Assert.Equal("Layer 'F' has no trainable parameters: every part is frozen", d.Message);
+        At(d, 1, 7, 1);
+    }
+
+    [Fact]
+    public void SMX0301_structure_of_a_later_milestone()
+    {
+        var d = Single("layer B : 8 -> 8 = butterfly();", "SMX0301");
+        Assert.Equal("'butterfly' is part of the language but not implemented yet; layer 'B' generates no code", d.Message);
+        At(d, 1, 20, 11);
+    }
+
+    [Fact]
+    public void SMX0302_layer_named_like_a_csharp_keyword()
+    {
+        var d = Single("layer class : 4 -> 4 = dense;", "SMX0302");
+        Assert.Equal("'class' is a C# keyword and cannot name a generated class", d.Message);
+        At(d, 1, 7, 5);
+    }
+
+    [Fact]
+    public void SMX0901_internal_failure_becomes_a_diagnostic_not_an_exception()
+    {
+        var result = SmxCompiler.Compile(null!, "test.smx");
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal("SMX0901", d.Id);
+        Assert.StartsWith("Internal StructMat compiler error: ", d.Message);
+        Assert.Null(result.Source);
+    }
+
+    [Fact]
+    public void Catalog_ids_are_unique_and_in_their_stage_ranges()
+    {
+        var ids = DiagnosticDescriptors.All.Select(d => d.Id).ToList();
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        foreach (var d in DiagnosticDescriptors.All)
+        {
+            var number = int.Parse(d.Id.Substring(3));
+            var expected = d.Stage switch
+            {
+                "syntax" => (1, 99), "binding" => (100, 199), "lowering" => (200, 299), "codegen" => (300, 399), _ => (900, 999),
+            };
+            Assert.InRange(number, expected.Item1, expected.Item2);
+        }
+    }
+
+    [Fact]
+    public void Several_errors_in_one_file_are_all_reported()
+    {
+        var result = SmxCompiler.Compile("layer A : 8 -> 8 = lowrank(rank: 9);\nlayer B : 8 -> 8 = blockdiag(blocks: 3);\nlayer C : 4 -> 4 = dense;", "t.smx");
+        Assert.Equal(new[] { "SMX0104", "SMX0103" }, result.Diagnostics.Select(d => d.Id));
+        Assert.Contains("class C", result.Source); // the good layer is still generated
+    }
+}

@@ -1,0 +1,97 @@
+using System;
+using System.Linq;
+using StructMat.Runtime;
+using StructMat.Tests.Cases;
+using Xunit;
+
+namespace StructMat.Layers.Tests;
+
+/// <summary>The design's normative parameter layouts, initialisation rules and fly's Monarch semantics.</summary>
+public class LayoutTests
+{
+    private static string Describe(IStructuredLayer layer) =>
+        string.Join("; ", layer.Parameters.Select(p => $"{p.Name} [{string.Join(", ", p.Shape)}]{(p.Trainable ? "" : " frozen")}"));
+
+    [Fact]
+    public void Parameter_names_and_shapes_follow_the_design()
+    {
+        Assert.Equal("weight [8, 12]; bias [8]", Describe(new DenseBias()));
+        Assert.Equal("lora_A [3, 12]; lora_B [10, 3]", Describe(new LowRank()));
+        Assert.Equal("weight [4, 2, 3]; bias [8]", Describe(new Blocks()));
+        // fly MonarchLinear: in < out → blkdiag1 [b, in/b, in/b], blkdiag2 [b, out/b, in/b].
+        Assert.Equal("blkdiag1 [4, 3, 3]; blkdiag2 [4, 5, 3]", Describe(new MonarchUp()));
+        // in >= out → blkdiag1 [b, out/b, in/b], blkdiag2 [b, out/b, out/b].
+        Assert.Equal("blkdiag1 [4, 3, 5]; blkdiag2 [4, 3, 3]; bias [12]", Describe(new MonarchDown()));
+        Assert.Equal("terms.0.weight [16, 16] frozen; terms.1.lora_A [4, 16]; terms.1.lora_B [16, 4]", Describe(new Lora()));
+        Assert.Equal("factors.0.weight [3, 2, 4]; factors.1.weight [12, 12] frozen", Describe(new FrozenFactor()));
+    }
+
+    [Fact]
+    public void Lora_update_starts_at_zero_so_the_layer_starts_as_its_frozen_base()
+    {
+        var layer = new Lora(seed: 3);
+        Assert.All(layer.Terms1LoraB.Data, v => Assert.Equal(0f, v));
+        Assert.Contains(layer.Terms1LoraA.Data, v => v != 0f);
+        var expected = layer.Terms0Weight.Data.Select(v => (double)v).ToArray();
+        Assert.Equal(expected, layer.ToDenseDouble());
+    }
+
+    [Fact]
+    public void Default_initialisation_is_seeded_and_uses_per_factor_scaling()
+    {
+        Assert.Equal(new MonarchSquare(seed: 5).Blkdiag1.Data, new MonarchSquare(seed: 5).Blkdiag1.Data);
+        Assert.NotEqual(new MonarchSquare(seed: 5).Blkdiag1.Data, new MonarchSquare(seed: 6).Blkdiag1.Data);
+        Assert.All(new DenseBias().Bias.Data, v => Assert.Equal(0f, v));
+        // dense 12 -> 8: std = (1/√12)·min(1, √(8/12)) ≈ 0.2357; 96 samples: the sample std lies well within ±50 %.
+        var w = new DenseBias(seed: 1).Weight.Data;
+        var std = Math.Sqrt(w.Select(v => (double)v * v).Average());
+        Assert.InRange(std, 0.2357 * 0.5, 0.2357 * 1.5);
+    }
+
+    [Fact]
+    public void Frozen_parameters_have_no_gradient_buffer()
+    {
+        var layer = new Lora();
+        Assert.Null(layer.Terms0Weight.Gradient);
+        Assert.Equal(16 * 4 + 4 * 16, layer.TrainableParameterCount);
+        Assert.Equal(16 * 16 + 16 * 4 + 4 * 16, layer.ParameterCount);
+    }
+
+    [Fact]
+    public void Monarch_forward_matches_fly_blockdiag_butterfly_multiply_written_out()
+    {
+        // fly (version 2): out1 = einsum('kqp,bkp->bkq', w1, x.view(b,k,p)); view (b, r, l) → transpose to (b, l, r);
+        // out2 = einsum('lsr,blr->bsl', w2, out1); flatten (s l). Written here with plain loops, in float64.
+        foreach (var layer in new IStructuredLayer[] { LayerCatalog.CreateRandomized("MonarchUp"), LayerCatalog.CreateRandomized("MonarchDown"), LayerCatalog.CreateRandomized("MonarchTwoBlocks") })
+        {
+            var w1 = layer.Parameters.Single(p => p.Name == "blkdiag1");
+            var w2 = layer.Parameters.Single(p => p.Name == "blkdiag2");
+            var (k, q, p) = (w1.Shape[0], w1.Shape[1], w1.Shape[2]);
+            var (l, s, r) = (w2.Shape[0], w2.Shape[1], w2.Shape[2]);
+            var bias = layer.Parameters.FirstOrDefault(t => t.Name == "bias")?.Data;
+            const int batch = 3;
+            var x = Oracle.RandomVector(batch * layer.InFeatures, seed: 21);
+            var y = new float[batch * layer.OutFeatures];
+            layer.Forward(x, y, batch);
+
+            var expected = new double[batch * s * l];
+            for (var b = 0; b < batch; b++)
+            {
+                var out1 = new double[k * q];
+                for (var kk = 0; kk < k; kk++)
+                for (var qq = 0; qq < q; qq++)
+                for (var pp = 0; pp < p; pp++)
+                    out1[kk * q + qq] += w1.Data[(kk * q + qq) * p + pp] * (double)x[b * k * p + kk * p + pp];
+                // out1 viewed as (r, l): element (rr, ll) = out1[rr * l + ll]; transposed to (l, r).
+                for (var ll = 0; ll < l; ll++)
+                for (var ss = 0; ss < s; ss++)
+                {
+                    double sum = 0;
+                    for (var rr = 0; rr < r; rr++) sum += w2.Data[(ll * s + ss) * r + rr] * out1[rr * l + ll];
+                    expected[b * s * l + ss * l + ll] = sum + (bias?[ss * l + ll] ?? 0);
+                }
+            }
+            Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"{layer.GetType().Name}: {Oracle.RelativeError(y, expected):E2}");
+        }
+    }
+}

@@ -1,0 +1,243 @@
+using System;
+using System.Collections.Generic;
+using StructMat.Runtime.Kernels;
+using Xunit;
+
+namespace StructMat.Runtime.Tests;
+
+/// <summary>
+/// The three block products against naive float64 loops written from their definitions in CpuKernels' contract:
+/// every layout combination, accumulate on and off, alpha, batch 0/1/odd, groups 1 (plain dense), and sizes
+/// large enough to take the parallel path.
+/// </summary>
+public class BlockMatMulTests
+{
+    private static readonly BlockLayout[] Layouts = [BlockLayout.Contiguous, BlockLayout.Strided];
+
+    /// <summary>(batch, groups, blockOut, blockIn): empty batch, single row, odd batch, dense, tails of every SIMD width.</summary>
+    private static readonly (int Batch, int Groups, int BlockOut, int BlockIn)[] SmallShapes =
+    [
+        (0, 3, 4, 5),
+        (1, 3, 4, 5),
+        (7, 4, 3, 17),
+        (5, 1, 9, 33),
+        (9, 8, 16, 16),
+        (6, 2, 19, 8),
+        (3, 2, 5, 70), // wide blocks: the forward takes its dot-product form
+    ];
+
+    /// <summary>Above the 2^16 multiply-add threshold, with a batch that is not a multiple of the row tile.</summary>
+    private static readonly (int Batch, int Groups, int BlockOut, int BlockIn)[] ParallelShapes =
+    [
+        (67, 16, 32, 32),
+        (45, 1, 96, 130),
+    ];
+
+    public static IEnumerable<object[]> Cases(bool parallel)
+    {
+        int seed = 1;
+        foreach (var (batch, groups, blockOut, blockIn) in parallel ? ParallelShapes : SmallShapes)
+            foreach (var inLayout in Layouts)
+                foreach (var outLayout in Layouts)
+                    foreach (bool accumulate in new[] { false, true })
+                        yield return [batch, groups, blockOut, blockIn, inLayout, outLayout, (seed / 2) % 2 == 0 ? 1f : -0.75f, accumulate, seed++];
+    }
+
+    public static IEnumerable<object[]> SmallCases() => Cases(parallel: false);
+
+    public static IEnumerable<object[]> ParallelCases() => Cases(parallel: true);
+
+    [Theory]
+    [MemberData(nameof(SmallCases))]
+    [MemberData(nameof(ParallelCases))]
+    public void BlockMatMul_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    {
+        int inWidth = groups * blockIn, outWidth = groups * blockOut;
+        var x = TestData.Uniform(batch * inWidth, seed);
+        var w = TestData.Uniform(groups * blockOut * blockIn, seed + 1000);
+        // Without accumulate the old contents must be ignored entirely, NaN included.
+        var y = accumulate ? TestData.Uniform(batch * outWidth, seed + 2000) : TestData.Filled(batch * outWidth, float.NaN);
+
+        var expected = new double[y.Length];
+        var bound = new double[y.Length];
+        for (int b = 0; b < batch; b++)
+            for (int g = 0; g < groups; g++)
+                for (int o = 0; o < blockOut; o++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int i = 0; i < blockIn; i++)
+                    {
+                        double term = (double)w[(g * blockOut + o) * blockIn + i] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i)];
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+                    int index = b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o);
+                    double old = accumulate ? y[index] : 0;
+                    expected[index] = old + alpha * sum;
+                    bound[index] = Math.Abs(old) + Math.Abs(alpha) * magnitude;
+                }
+
+        CpuKernels.BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+
+        TestData.AssertWithinRoundoff(expected, bound, y, blockIn);
+    }
+
+    [Theory]
+    [MemberData(nameof(SmallCases))]
+    [MemberData(nameof(ParallelCases))]
+    public void BlockMatMulTransposed_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    {
+        int inWidth = groups * blockIn, outWidth = groups * blockOut;
+        var dy = TestData.Uniform(batch * outWidth, seed);
+        var w = TestData.Uniform(groups * blockOut * blockIn, seed + 1000);
+        var dx = accumulate ? TestData.Uniform(batch * inWidth, seed + 2000) : TestData.Filled(batch * inWidth, float.NaN);
+
+        var expected = new double[dx.Length];
+        var bound = new double[dx.Length];
+        for (int b = 0; b < batch; b++)
+            for (int g = 0; g < groups; g++)
+                for (int i = 0; i < blockIn; i++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int o = 0; o < blockOut; o++)
+                    {
+                        double term = (double)w[(g * blockOut + o) * blockIn + i] * dy[b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o)];
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+                    int index = b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i);
+                    double old = accumulate ? dx[index] : 0;
+                    expected[index] = old + alpha * sum;
+                    bound[index] = Math.Abs(old) + Math.Abs(alpha) * magnitude;
+                }
+
+        CpuKernels.BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+
+        TestData.AssertWithinRoundoff(expected, bound, dx, blockOut);
+    }
+
+    [Theory]
+    [MemberData(nameof(SmallCases))]
+    [MemberData(nameof(ParallelCases))]
+    public void BlockWeightGradient_accumulates_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    {
+        _ = accumulate; // the weight gradient always accumulates; the flag only doubles the seeds tried
+        int inWidth = groups * blockIn, outWidth = groups * blockOut;
+        var dy = TestData.Uniform(batch * outWidth, seed);
+        var x = TestData.Uniform(batch * inWidth, seed + 1000);
+        var dw = TestData.Uniform(groups * blockOut * blockIn, seed + 2000);
+
+        var expected = new double[dw.Length];
+        var bound = new double[dw.Length];
+        for (int g = 0; g < groups; g++)
+            for (int o = 0; o < blockOut; o++)
+                for (int i = 0; i < blockIn; i++)
+                {
+                    double sum = 0, magnitude = 0;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        double term = (double)dy[b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o)] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i)];
+                        sum += term;
+                        magnitude += Math.Abs(term);
+                    }
+                    int index = (g * blockOut + o) * blockIn + i;
+                    expected[index] = dw[index] + alpha * sum;
+                    bound[index] = Math.Abs(dw[index]) + Math.Abs(alpha) * magnitude;
+                }
+
+        CpuKernels.BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
+
+        TestData.AssertWithinRoundoff(expected, bound, dw, batch);
+    }
+
+    [Fact]
+    public void BlockMatMul_strided_layouts_fold_the_monarch_permutation()
+    {
+        // Monarch with k = l = 4 blocks: the second factor reads out1 viewed as (r l) -> (l r) and writes (s l),
+        // which are exactly the strided layouts with groups = l. Compared with the float64 oracle built from fly's formula.
+        const int k = 4, q = 3, p = 5, l = 4, s = 2, r = 3, batch = 3;
+        var w1 = TestData.Uniform(k * q * p, 11);
+        var w2 = TestData.Uniform(l * s * r, 12);
+        var x = TestData.Uniform(batch * k * p, 13);
+        var middle = new float[batch * k * q];
+        var y = new float[batch * s * l];
+
+        CpuKernels.BlockMatMul(x, middle, w1, batch, k, q, p, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f, accumulate: false);
+        CpuKernels.BlockMatMul(middle, y, w2, batch, l, s, r, BlockLayout.Strided, BlockLayout.Strided, 1f, accumulate: false);
+
+        var dense = Oracle.DenseMath.Monarch(w1, k, q, p, w2, l, s, r);
+        for (int b = 0; b < batch; b++)
+            for (int row = 0; row < s * l; row++)
+            {
+                double expected = 0;
+                for (int col = 0; col < k * p; col++) expected += dense[row * k * p + col] * x[b * k * p + col];
+                Assert.Equal(expected, y[b * s * l + row], 5);
+            }
+    }
+
+    [Fact]
+    public void Empty_blocks_give_an_empty_sum()
+    {
+        // blockIn = 0: every output is alpha · (empty sum) = 0, added to y when accumulating.
+        var y = TestData.Filled(2 * 3 * 4, float.NaN);
+        CpuKernels.BlockMatMul([], y, [], 2, 3, 4, 0, BlockLayout.Strided, BlockLayout.Strided, 2f, accumulate: false);
+        Assert.All(y, v => Assert.Equal(0f, v));
+
+        var dx = TestData.Filled(2 * 3 * 5, 1.5f);
+        CpuKernels.BlockMatMulTransposed([], dx, [], 2, 3, 0, 5, BlockLayout.Contiguous, BlockLayout.Strided, 2f, accumulate: true);
+        Assert.All(dx, v => Assert.Equal(1.5f, v));
+    }
+
+    [Fact]
+    public void BlockMatMul_leaves_elements_past_the_used_prefix_untouched()
+    {
+        const int batch = 3, groups = 2, blockOut = 3, blockIn = 4;
+        var x = TestData.Uniform(batch * groups * blockIn + 5, 21);
+        var w = TestData.Uniform(groups * blockOut * blockIn + 5, 22);
+        var y = TestData.Filled(batch * groups * blockOut + 7, 42f);
+
+        CpuKernels.BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, BlockLayout.Strided, BlockLayout.Strided, 1f, accumulate: false);
+
+        Assert.NotEqual(42f, y[0]);
+        for (int k = batch * groups * blockOut; k < y.Length; k++) Assert.Equal(42f, y[k]);
+    }
+
+    [Theory]
+    [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous, 37)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83)]
+    public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn)
+    {
+        const int batch = 53, groups = 8, blockOut = 40;
+        int inWidth = groups * blockIn, outWidth = groups * blockOut;
+        var x = TestData.Uniform(batch * inWidth, 31);
+        var dy = TestData.Uniform(batch * outWidth, 32);
+        var w = TestData.Uniform(groups * blockOut * blockIn, 33);
+
+        var y1 = new float[batch * outWidth];
+        var y2 = new float[batch * outWidth];
+        CpuKernels.BlockMatMul(x, y1, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
+        CpuKernels.BlockMatMul(x, y2, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
+        Assert.Equal(y1, y2);
+
+        // The parallel, four-row-tiled call must equal row-by-row single calls bit for bit.
+        var dx1 = new float[batch * inWidth];
+        CpuKernels.BlockMatMulTransposed(dy, dx1, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
+        for (int b = 0; b < batch; b++)
+        {
+            var yRow = new float[outWidth];
+            CpuKernels.BlockMatMul(x.AsSpan(b * inWidth, inWidth), yRow, w, 1, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
+            Assert.Equal(y1.AsSpan(b * outWidth, outWidth).ToArray(), yRow);
+
+            var dxRow = new float[inWidth];
+            CpuKernels.BlockMatMulTransposed(dy.AsSpan(b * outWidth, outWidth), dxRow, w, 1, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
+            Assert.Equal(dx1.AsSpan(b * inWidth, inWidth).ToArray(), dxRow);
+        }
+
+        var dw1 = new float[w.Length];
+        var dw2 = new float[w.Length];
+        CpuKernels.BlockWeightGradient(dy, x, dw1, batch, groups, blockOut, blockIn, inLayout, outLayout, 1f);
+        CpuKernels.BlockWeightGradient(dy, x, dw2, batch, groups, blockOut, blockIn, inLayout, outLayout, 1f);
+        Assert.Equal(dw1, dw2);
+    }
+}

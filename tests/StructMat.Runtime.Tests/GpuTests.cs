@@ -1,0 +1,113 @@
+using System;
+using System.Threading;
+using System.Threading.Tasks;
+using ILGPU;
+using ILGPU.Runtime;
+using StructMat.Runtime.Gpu;
+using Xunit;
+
+namespace StructMat.Runtime.Tests;
+
+/// <summary>The kernel cache and device helpers, on the ILGPU CPU accelerator (always available).</summary>
+public sealed class GpuTests : IDisposable
+{
+    private readonly Context _context = Devices.CreateContext();
+    private readonly Accelerator _cpu;
+
+    public GpuTests() => _cpu = Devices.CreateCpuAccelerator(_context);
+
+    public void Dispose()
+    {
+        _cpu.Dispose();
+        _context.Dispose();
+    }
+
+    private static void AddOne(Index1D index, ArrayView<float> data) => data[index] += 1f;
+
+    [Fact]
+    public void CreateCpuAccelerator_gives_a_cpu_accelerator()
+    {
+        Assert.Equal(AcceleratorType.CPU, _cpu.AcceleratorType);
+    }
+
+    [Fact]
+    public void TryCreateCudaAccelerator_returns_a_cuda_accelerator_or_null_without_throwing()
+    {
+        using var cuda = Devices.TryCreateCudaAccelerator(_context);
+        if (cuda is not null) Assert.Equal(AcceleratorType.Cuda, cuda.AcceleratorType);
+    }
+
+    [Fact]
+    public void KernelCache_loads_a_kernel_once_per_accelerator_and_key()
+    {
+        int loads = 0;
+        Action<Index1D, ArrayView<float>> Load(Accelerator accelerator)
+        {
+            Interlocked.Increment(ref loads);
+            return accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>>(AddOne);
+        }
+
+        string key = "add-one-" + Guid.NewGuid();
+        var first = KernelCache.GetOrLoad(_cpu, key, Load);
+        var second = KernelCache.GetOrLoad(_cpu, key, Load);
+        Assert.Same(first, second);
+        Assert.Equal(1, loads);
+
+        using var buffer = _cpu.Allocate1D(new float[] { 1f, 2f, 3f });
+        second((int)buffer.Length, buffer.View);
+        _cpu.Synchronize();
+        Assert.Equal(new[] { 2f, 3f, 4f }, buffer.GetAsArray1D());
+
+        KernelCache.GetOrLoad(_cpu, key + "-other", Load);
+        Assert.Equal(2, loads);
+        using var otherAccelerator = Devices.CreateCpuAccelerator(_context);
+        KernelCache.GetOrLoad(otherAccelerator, key, Load);
+        Assert.Equal(3, loads);
+    }
+
+    [Fact]
+    public async Task KernelCache_loads_once_under_concurrent_first_calls()
+    {
+        int loads = 0;
+        string key = "concurrent-" + Guid.NewGuid();
+        var results = new object[16];
+        using var start = new ManualResetEventSlim();
+        var tasks = new Task[results.Length];
+        for (int t = 0; t < tasks.Length; t++)
+        {
+            int slot = t;
+            tasks[t] = Task.Run(() =>
+            {
+                start.Wait();
+                results[slot] = KernelCache.GetOrLoad(_cpu, key, _ =>
+                {
+                    Interlocked.Increment(ref loads);
+                    Thread.Sleep(20); // widen the window in which a second loader could start
+                    return new object();
+                });
+            });
+        }
+        start.Set();
+        await Task.WhenAll(tasks);
+
+        Assert.Equal(1, loads);
+        Assert.All(results, r => Assert.Same(results[0], r));
+    }
+
+    [Fact]
+    public void KernelCache_retries_a_load_that_failed()
+    {
+        string key = "flaky-" + Guid.NewGuid();
+        Assert.Throws<InvalidOperationException>(() => KernelCache.GetOrLoad<object>(_cpu, key, _ => throw new InvalidOperationException("compile failed")));
+        var loaded = KernelCache.GetOrLoad(_cpu, key, _ => "loaded");
+        Assert.Equal("loaded", loaded);
+    }
+
+    [Fact]
+    public void KernelCache_rejects_a_key_reused_with_another_kernel_type()
+    {
+        string key = "typed-" + Guid.NewGuid();
+        KernelCache.GetOrLoad(_cpu, key, _ => "a string");
+        Assert.Throws<InvalidCastException>(() => KernelCache.GetOrLoad(_cpu, key, _ => new object[1]));
+    }
+}

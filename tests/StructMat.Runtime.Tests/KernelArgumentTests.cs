@@ -1,0 +1,92 @@
+using System;
+using StructMat.Runtime.Kernels;
+using Xunit;
+
+namespace StructMat.Runtime.Tests;
+
+/// <summary>Bad arguments throw an ArgumentException naming the argument, before any memory is touched.</summary>
+public class KernelArgumentTests
+{
+    private const int Batch = 2, Groups = 3, BlockOut = 4, BlockIn = 5;
+    private static readonly float[] X = new float[Batch * Groups * BlockIn];
+    private static readonly float[] Y = new float[Batch * Groups * BlockOut];
+    private static readonly float[] W = new float[Groups * BlockOut * BlockIn];
+
+    private static void AssertNames(string parameter, Action action)
+    {
+        var e = Assert.Throws<ArgumentException>(action);
+        Assert.Equal(parameter, e.ParamName);
+    }
+
+    [Fact]
+    public void BlockMatMul_rejects_short_spans_negative_sizes_undefined_layouts_and_overlap()
+    {
+        var c = BlockLayout.Contiguous;
+        AssertNames("x", () => CpuKernels.BlockMatMul(X.AsSpan(1), new float[Y.Length], W, Batch, Groups, BlockOut, BlockIn, c, c, 1f, false));
+        AssertNames("y", () => CpuKernels.BlockMatMul(X, new float[Y.Length - 1], W, Batch, Groups, BlockOut, BlockIn, c, c, 1f, false));
+        AssertNames("w", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W.AsSpan(1), Batch, Groups, BlockOut, BlockIn, c, c, 1f, false));
+        AssertNames("batch", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, -1, Groups, BlockOut, BlockIn, c, c, 1f, false));
+        AssertNames("groups", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, Batch, -3, BlockOut, BlockIn, c, c, 1f, false));
+        AssertNames("blockOut", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, Batch, Groups, -4, BlockIn, c, c, 1f, false));
+        AssertNames("blockIn", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, Batch, Groups, BlockOut, -5, c, c, 1f, false));
+        AssertNames("inLayout", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, Batch, Groups, BlockOut, BlockIn, (BlockLayout)7, c, 1f, false));
+        AssertNames("outLayout", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, Batch, Groups, BlockOut, BlockIn, c, (BlockLayout)(-1), 1f, false));
+        AssertNames("blockIn", () => CpuKernels.BlockMatMul(X, new float[Y.Length], W, 0, 1 << 16, 1, 1 << 16, c, c, 1f, false));
+        var shared = new float[200];
+        AssertNames("y", () => CpuKernels.BlockMatMul(shared.AsSpan(0, X.Length), shared.AsSpan(10, Y.Length), W, Batch, Groups, BlockOut, BlockIn, c, c, 1f, false));
+    }
+
+    [Fact]
+    public void BlockMatMul_with_an_empty_batch_accepts_empty_activations()
+    {
+        CpuKernels.BlockMatMul([], [], W, 0, Groups, BlockOut, BlockIn, BlockLayout.Strided, BlockLayout.Contiguous, 1f, false);
+        CpuKernels.BlockMatMulTransposed([], [], W, 0, Groups, BlockOut, BlockIn, BlockLayout.Strided, BlockLayout.Contiguous, 1f, false);
+        var dw = new float[W.Length];
+        CpuKernels.BlockWeightGradient([], [], dw, 0, Groups, BlockOut, BlockIn, BlockLayout.Strided, BlockLayout.Contiguous, 1f);
+        Assert.All(dw, v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void BlockMatMulTransposed_rejects_short_spans_and_overlap()
+    {
+        var s = BlockLayout.Strided;
+        AssertNames("dy", () => CpuKernels.BlockMatMulTransposed(Y.AsSpan(1), new float[X.Length], W, Batch, Groups, BlockOut, BlockIn, s, s, 1f, false));
+        AssertNames("dx", () => CpuKernels.BlockMatMulTransposed(Y, new float[X.Length - 1], W, Batch, Groups, BlockOut, BlockIn, s, s, 1f, false));
+        AssertNames("w", () => CpuKernels.BlockMatMulTransposed(Y, new float[X.Length], W.AsSpan(0, 3), Batch, Groups, BlockOut, BlockIn, s, s, 1f, false));
+        var weights = (float[])W.Clone();
+        AssertNames("dx", () => CpuKernels.BlockMatMulTransposed(Y, weights.AsSpan(0, X.Length), weights, Batch, Groups, BlockOut, BlockIn, s, s, 1f, false));
+    }
+
+    [Fact]
+    public void BlockWeightGradient_rejects_short_spans_and_overlap()
+    {
+        var c = BlockLayout.Contiguous;
+        AssertNames("dy", () => CpuKernels.BlockWeightGradient(Y.AsSpan(2), X, new float[W.Length], Batch, Groups, BlockOut, BlockIn, c, c, 1f));
+        AssertNames("x", () => CpuKernels.BlockWeightGradient(Y, X.AsSpan(2), new float[W.Length], Batch, Groups, BlockOut, BlockIn, c, c, 1f));
+        AssertNames("dw", () => CpuKernels.BlockWeightGradient(Y, X, new float[W.Length - 1], Batch, Groups, BlockOut, BlockIn, c, c, 1f));
+        var shared = new float[200];
+        AssertNames("dw", () => CpuKernels.BlockWeightGradient(Y, shared.AsSpan(0, X.Length), shared.AsSpan(5, W.Length), Batch, Groups, BlockOut, BlockIn, c, c, 1f));
+    }
+
+    [Fact]
+    public void Elementwise_kernels_reject_short_spans_and_negative_sizes()
+    {
+        AssertNames("x", () => CpuKernels.Transpose(new float[11], new float[12], 2, 2, 3, false));
+        AssertNames("y", () => CpuKernels.Transpose(new float[12], new float[11], 2, 2, 3, false));
+        AssertNames("rows", () => CpuKernels.Transpose(new float[12], new float[12], 2, -2, 3, false));
+        var shared = new float[30];
+        AssertNames("y", () => CpuKernels.Transpose(shared.AsSpan(0, 12), shared.AsSpan(6, 12), 2, 2, 3, false));
+
+        AssertNames("length", () => CpuKernels.Scale(new float[3], new float[3], -1, 1f, false));
+        AssertNames("y", () => CpuKernels.Scale(new float[3], new float[2], 3, 1f, false));
+        AssertNames("y", () => CpuKernels.Scale(shared.AsSpan(0, 5), shared.AsSpan(1, 5), 5, 1f, false));
+
+        AssertNames("bias", () => CpuKernels.AddBias(new float[6], new float[2], 2, 3));
+        AssertNames("y", () => CpuKernels.AddBias(new float[5], new float[3], 2, 3));
+        AssertNames("width", () => CpuKernels.AddBias(new float[6], new float[3], 2, -3));
+
+        AssertNames("dbias", () => CpuKernels.BiasGradient(new float[6], new float[2], 2, 3));
+        AssertNames("dy", () => CpuKernels.BiasGradient(new float[5], new float[3], 2, 3));
+        AssertNames("batch", () => CpuKernels.BiasGradient(new float[6], new float[3], -2, 3));
+    }
+}
