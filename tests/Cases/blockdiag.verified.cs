@@ -188,12 +188,8 @@ public sealed partial class Blocks : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Blocks _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _weightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _bias;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _biasGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel1;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel2;
@@ -203,16 +199,9 @@ public sealed partial class Blocks : IStructuredLayer
         internal Gpu(Blocks layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 1);
-            _weight = accelerator.Allocate1D<float>(24);
-            _weightGradient = accelerator.Allocate1D<float>(24);
-            _weightGradient.MemSetToZero();
-            _bias = accelerator.Allocate1D<float>(8);
-            _biasGradient = accelerator.Allocate1D<float>(8);
-            _biasGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Blocks.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _biasKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Blocks.BiasKernel1",
@@ -223,31 +212,18 @@ public sealed partial class Blocks : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Blocks.WeightGradientKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _weight.View.CopyFromCPU(_layer.Weight.Data);
-            _bias.View.CopyFromCPU(_layer.Bias.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _weightGradient.View.CopyToCPU(_layer.Weight.Gradient!);
-            _biasGradient.View.CopyToCPU(_layer.Bias.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _weightGradient.MemSetToZero();
-            _biasGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -256,9 +232,9 @@ public sealed partial class Blocks : IStructuredLayer
             Checks.Activation(y.Length, batch, 8, nameof(y));
             if (batch == 0) return;
             // blockdiag: 4 blocks of 2x3
-            _matMulKernel0(new Index2D(batch, 8), x, _weight.View, y);
+            _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(0 /* weight */), y);
             // add the bias
-            _biasKernel1(new Index2D(batch, 8), y, _bias.View);
+            _biasKernel1(new Index2D(batch, 8), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -269,20 +245,17 @@ public sealed partial class Blocks : IStructuredLayer
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
             if (batch == 0) return;
             // bias gradient: column sums of dy
-            _biasGradientKernel2(8, dy, _biasGradient.View, batch);
+            _biasGradientKernel2(8, dy, _parameters.Gradient(1 /* bias */), batch);
             // input gradient of blockdiag: 4 blocks of 2x3
-            _matMulTransposedKernel3(new Index2D(batch, 12), dy, _weight.View, dx);
+            _matMulTransposedKernel3(new Index2D(batch, 12), dy, _parameters.Value(0 /* weight */), dx);
             // weight gradient of blockdiag: 4 blocks of 2x3
-            _weightGradientKernel4(24, dy, x, _weightGradient.View, batch);
+            _weightGradientKernel4(24, dy, x, _parameters.Gradient(0 /* weight */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _weight.Dispose();
-            _weightGradient.Dispose();
-            _bias.Dispose();
-            _biasGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }

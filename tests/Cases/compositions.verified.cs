@@ -358,14 +358,8 @@ public sealed partial class Chain : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Chain _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0WeightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraA;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraAGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraB;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1LoraBGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -379,19 +373,9 @@ public sealed partial class Chain : IStructuredLayer
         internal Gpu(Chain layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
-            _factors0Weight = accelerator.Allocate1D<float>(48);
-            _factors0WeightGradient = accelerator.Allocate1D<float>(48);
-            _factors0WeightGradient.MemSetToZero();
-            _factors1LoraA = accelerator.Allocate1D<float>(24);
-            _factors1LoraAGradient = accelerator.Allocate1D<float>(24);
-            _factors1LoraAGradient.MemSetToZero();
-            _factors1LoraB = accelerator.Allocate1D<float>(12);
-            _factors1LoraBGradient = accelerator.Allocate1D<float>(12);
-            _factors1LoraBGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
@@ -410,34 +394,18 @@ public sealed partial class Chain : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel8",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _factors0Weight.View.CopyFromCPU(_layer.Factors0Weight.Data);
-            _factors1LoraA.View.CopyFromCPU(_layer.Factors1LoraA.Data);
-            _factors1LoraB.View.CopyFromCPU(_layer.Factors1LoraB.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _factors0WeightGradient.View.CopyToCPU(_layer.Factors0Weight.Gradient!);
-            _factors1LoraAGradient.View.CopyToCPU(_layer.Factors1LoraA.Gradient!);
-            _factors1LoraBGradient.View.CopyToCPU(_layer.Factors1LoraB.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _factors0WeightGradient.MemSetToZero();
-            _factors1LoraAGradient.MemSetToZero();
-            _factors1LoraBGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -451,11 +419,11 @@ public sealed partial class Chain : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 2);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new Index2D(batch, 2), x, _factors1LoraA.View, t1);
+            _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(new Index2D(batch, 6), t1, _factors1LoraB.View, t2);
+            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(2 /* factors.1.lora_B */), t2);
             // factors.0 (dense): W [8, 6]
-            _matMulKernel2(new Index2D(batch, 8), t2, _factors0Weight.View, y);
+            _matMulKernel2(new Index2D(batch, 8), t2, _parameters.Value(0 /* factors.0.weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -474,32 +442,27 @@ public sealed partial class Chain : IStructuredLayer
             var dt2 = slot2.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 2);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new Index2D(batch, 2), x, _factors1LoraA.View, t1);
+            _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(new Index2D(batch, 6), t1, _factors1LoraB.View, t2);
+            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(2 /* factors.1.lora_B */), t2);
             // input gradient of factors.0 (dense): W [8, 6]
-            _matMulTransposedKernel3(new Index2D(batch, 6), dy, _factors0Weight.View, dt2);
+            _matMulTransposedKernel3(new Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.weight */), dt2);
             // weight gradient of factors.0 (dense): W [8, 6]
-            _weightGradientKernel4(48, dy, t2, _factors0WeightGradient.View, batch);
+            _weightGradientKernel4(48, dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (lowrank): up-projection B [6, 2]
-            _matMulTransposedKernel5(new Index2D(batch, 2), dt2, _factors1LoraB.View, dt1);
+            _matMulTransposedKernel5(new Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
             // weight gradient of factors.1 (lowrank): up-projection B [6, 2]
-            _weightGradientKernel6(12, dt2, t1, _factors1LoraBGradient.View, batch);
+            _weightGradientKernel6(12, dt2, t1, _parameters.Gradient(2 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel7(new Index2D(batch, 12), dt1, _factors1LoraA.View, dx);
+            _matMulTransposedKernel7(new Index2D(batch, 12), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx);
             // weight gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel8(24, dt1, x, _factors1LoraAGradient.View, batch);
+            _weightGradientKernel8(24, dt1, x, _parameters.Gradient(1 /* factors.1.lora_A */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _factors0Weight.Dispose();
-            _factors0WeightGradient.Dispose();
-            _factors1LoraA.Dispose();
-            _factors1LoraAGradient.Dispose();
-            _factors1LoraB.Dispose();
-            _factors1LoraBGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -896,20 +859,8 @@ public sealed partial class Mixture : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Mixture _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Blkdiag2Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraA;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraAGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraB;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraBGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms2Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms2WeightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _bias;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _biasGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -931,28 +882,9 @@ public sealed partial class Mixture : IStructuredLayer
         internal Gpu(Mixture layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
-            _terms0Blkdiag1 = accelerator.Allocate1D<float>(64);
-            _terms0Blkdiag1Gradient = accelerator.Allocate1D<float>(64);
-            _terms0Blkdiag1Gradient.MemSetToZero();
-            _terms0Blkdiag2 = accelerator.Allocate1D<float>(64);
-            _terms0Blkdiag2Gradient = accelerator.Allocate1D<float>(64);
-            _terms0Blkdiag2Gradient.MemSetToZero();
-            _terms1LoraA = accelerator.Allocate1D<float>(32);
-            _terms1LoraAGradient = accelerator.Allocate1D<float>(32);
-            _terms1LoraAGradient.MemSetToZero();
-            _terms1LoraB = accelerator.Allocate1D<float>(32);
-            _terms1LoraBGradient = accelerator.Allocate1D<float>(32);
-            _terms1LoraBGradient.MemSetToZero();
-            _terms2Weight = accelerator.Allocate1D<float>(128);
-            _terms2WeightGradient = accelerator.Allocate1D<float>(128);
-            _terms2WeightGradient.MemSetToZero();
-            _bias = accelerator.Allocate1D<float>(16);
-            _biasGradient = accelerator.Allocate1D<float>(16);
-            _biasGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel1",
@@ -987,43 +919,18 @@ public sealed partial class Mixture : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel15));
             _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel16",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _terms0Blkdiag1.View.CopyFromCPU(_layer.Terms0Blkdiag1.Data);
-            _terms0Blkdiag2.View.CopyFromCPU(_layer.Terms0Blkdiag2.Data);
-            _terms1LoraA.View.CopyFromCPU(_layer.Terms1LoraA.Data);
-            _terms1LoraB.View.CopyFromCPU(_layer.Terms1LoraB.Data);
-            _terms2Weight.View.CopyFromCPU(_layer.Terms2Weight.Data);
-            _bias.View.CopyFromCPU(_layer.Bias.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _terms0Blkdiag1Gradient.View.CopyToCPU(_layer.Terms0Blkdiag1.Gradient!);
-            _terms0Blkdiag2Gradient.View.CopyToCPU(_layer.Terms0Blkdiag2.Gradient!);
-            _terms1LoraAGradient.View.CopyToCPU(_layer.Terms1LoraA.Gradient!);
-            _terms1LoraBGradient.View.CopyToCPU(_layer.Terms1LoraB.Gradient!);
-            _terms2WeightGradient.View.CopyToCPU(_layer.Terms2Weight.Gradient!);
-            _biasGradient.View.CopyToCPU(_layer.Bias.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _terms0Blkdiag1Gradient.MemSetToZero();
-            _terms0Blkdiag2Gradient.MemSetToZero();
-            _terms1LoraAGradient.MemSetToZero();
-            _terms1LoraBGradient.MemSetToZero();
-            _terms2WeightGradient.MemSetToZero();
-            _biasGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -1036,17 +943,17 @@ public sealed partial class Mixture : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _terms0Blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1);
             // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _terms0Blkdiag2.View, y);
+            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new Index2D(batch, 2), x, _terms1LoraA.View, t5);
+            _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _matMulKernel3(new Index2D(batch, 16), t5, _terms1LoraB.View, y);
+            _matMulKernel3(new Index2D(batch, 16), t5, _parameters.Value(3 /* terms.1.lora_B */), y);
             // terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulKernel4(new Index2D(batch, 16), x, _terms2Weight.View, y);
+            _matMulKernel4(new Index2D(batch, 16), x, _parameters.Value(4 /* terms.2.weight */), y);
             // add the bias
-            _biasKernel5(new Index2D(batch, 16), y, _bias.View);
+            _biasKernel5(new Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1065,48 +972,37 @@ public sealed partial class Mixture : IStructuredLayer
             var dt5 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _terms0Blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new Index2D(batch, 2), x, _terms1LoraA.View, t5);
+            _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // bias gradient: column sums of dy
-            _biasGradientKernel6(16, dy, _biasGradient.View, batch);
+            _biasGradientKernel6(16, dy, _parameters.Gradient(5 /* bias */), batch);
             // input gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _terms2Weight.View, dx);
+            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _parameters.Value(4 /* terms.2.weight */), dx);
             // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel8(128, dy, x, _terms2WeightGradient.View, batch);
+            _weightGradientKernel8(128, dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel9(new Index2D(batch, 2), dy, _terms1LoraB.View, dt5);
+            _matMulTransposedKernel9(new Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel10(32, dy, t5, _terms1LoraBGradient.View, batch);
+            _weightGradientKernel10(32, dy, t5, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel11(new Index2D(batch, 16), dt5, _terms1LoraA.View, dx);
+            _matMulTransposedKernel11(new Index2D(batch, 16), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel12(32, dt5, x, _terms1LoraAGradient.View, batch);
+            _weightGradientKernel12(32, dt5, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel13(new Index2D(batch, 16), dy, _terms0Blkdiag2.View, dt1);
+            _matMulTransposedKernel13(new Index2D(batch, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1);
             // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel14(64, dy, t1, _terms0Blkdiag2Gradient.View, batch);
+            _weightGradientKernel14(64, dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
             // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel15(new Index2D(batch, 16), dt1, _terms0Blkdiag1.View, dx);
+            _matMulTransposedKernel15(new Index2D(batch, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx);
             // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel16(64, dt1, x, _terms0Blkdiag1Gradient.View, batch);
+            _weightGradientKernel16(64, dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _terms0Blkdiag1.Dispose();
-            _terms0Blkdiag1Gradient.Dispose();
-            _terms0Blkdiag2.Dispose();
-            _terms0Blkdiag2Gradient.Dispose();
-            _terms1LoraA.Dispose();
-            _terms1LoraAGradient.Dispose();
-            _terms1LoraB.Dispose();
-            _terms1LoraBGradient.Dispose();
-            _terms2Weight.Dispose();
-            _terms2WeightGradient.Dispose();
-            _bias.Dispose();
-            _biasGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -1349,13 +1245,8 @@ public sealed partial class Lora : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Lora _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraA;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraAGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraB;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1LoraBGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -1368,17 +1259,9 @@ public sealed partial class Lora : IStructuredLayer
         internal Gpu(Lora layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _terms0Weight = accelerator.Allocate1D<float>(256);
-            _terms1LoraA = accelerator.Allocate1D<float>(64);
-            _terms1LoraAGradient = accelerator.Allocate1D<float>(64);
-            _terms1LoraAGradient.MemSetToZero();
-            _terms1LoraB = accelerator.Allocate1D<float>(64);
-            _terms1LoraBGradient = accelerator.Allocate1D<float>(64);
-            _terms1LoraBGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel1",
@@ -1395,32 +1278,18 @@ public sealed partial class Lora : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _terms0Weight.View.CopyFromCPU(_layer.Terms0Weight.Data);
-            _terms1LoraA.View.CopyFromCPU(_layer.Terms1LoraA.Data);
-            _terms1LoraB.View.CopyFromCPU(_layer.Terms1LoraB.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _terms1LoraAGradient.View.CopyToCPU(_layer.Terms1LoraA.Gradient!);
-            _terms1LoraBGradient.View.CopyToCPU(_layer.Terms1LoraB.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _terms1LoraAGradient.MemSetToZero();
-            _terms1LoraBGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -1432,11 +1301,11 @@ public sealed partial class Lora : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
-            _matMulKernel0(new Index2D(batch, 16), x, _terms0Weight.View, y);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.weight */), y);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(new Index2D(batch, 4), x, _terms1LoraA.View, t2);
+            _matMulKernel1(new Index2D(batch, 4), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [16, 4]
-            _matMulKernel2(new Index2D(batch, 16), t2, _terms1LoraB.View, y);
+            _matMulKernel2(new Index2D(batch, 16), t2, _parameters.Value(2 /* terms.1.lora_B */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1452,27 +1321,23 @@ public sealed partial class Lora : IStructuredLayer
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(new Index2D(batch, 4), x, _terms1LoraA.View, t2);
+            _matMulKernel1(new Index2D(batch, 4), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _matMulTransposedKernel3(new Index2D(batch, 4), dy, _terms1LoraB.View, dt2);
+            _matMulTransposedKernel3(new Index2D(batch, 4), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _weightGradientKernel4(64, dy, t2, _terms1LoraBGradient.View, batch);
+            _weightGradientKernel4(64, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _matMulTransposedKernel5(new Index2D(batch, 16), dt2, _terms1LoraA.View, dx);
+            _matMulTransposedKernel5(new Index2D(batch, 16), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _weightGradientKernel6(64, dt2, x, _terms1LoraAGradient.View, batch);
+            _weightGradientKernel6(64, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [16, 16]
-            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _terms0Weight.View, dx);
+            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.weight */), dx);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _terms0Weight.Dispose();
-            _terms1LoraA.Dispose();
-            _terms1LoraAGradient.Dispose();
-            _terms1LoraB.Dispose();
-            _terms1LoraBGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -1851,18 +1716,8 @@ public sealed partial class Nested : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Nested _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms0Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms0WeightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraA;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraAGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraB;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors0Terms1LoraBGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms0Factors1WeightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _terms1WeightGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -1882,25 +1737,9 @@ public sealed partial class Nested : IStructuredLayer
         internal Gpu(Nested layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
-            _terms0Factors0Terms0Weight = accelerator.Allocate1D<float>(144);
-            _terms0Factors0Terms0WeightGradient = accelerator.Allocate1D<float>(144);
-            _terms0Factors0Terms0WeightGradient.MemSetToZero();
-            _terms0Factors0Terms1LoraA = accelerator.Allocate1D<float>(24);
-            _terms0Factors0Terms1LoraAGradient = accelerator.Allocate1D<float>(24);
-            _terms0Factors0Terms1LoraAGradient.MemSetToZero();
-            _terms0Factors0Terms1LoraB = accelerator.Allocate1D<float>(24);
-            _terms0Factors0Terms1LoraBGradient = accelerator.Allocate1D<float>(24);
-            _terms0Factors0Terms1LoraBGradient.MemSetToZero();
-            _terms0Factors1Weight = accelerator.Allocate1D<float>(48);
-            _terms0Factors1WeightGradient = accelerator.Allocate1D<float>(48);
-            _terms0Factors1WeightGradient.MemSetToZero();
-            _terms1Weight = accelerator.Allocate1D<float>(144);
-            _terms1WeightGradient = accelerator.Allocate1D<float>(144);
-            _terms1WeightGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel1",
@@ -1931,40 +1770,18 @@ public sealed partial class Nested : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
             _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel14",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _terms0Factors0Terms0Weight.View.CopyFromCPU(_layer.Terms0Factors0Terms0Weight.Data);
-            _terms0Factors0Terms1LoraA.View.CopyFromCPU(_layer.Terms0Factors0Terms1LoraA.Data);
-            _terms0Factors0Terms1LoraB.View.CopyFromCPU(_layer.Terms0Factors0Terms1LoraB.Data);
-            _terms0Factors1Weight.View.CopyFromCPU(_layer.Terms0Factors1Weight.Data);
-            _terms1Weight.View.CopyFromCPU(_layer.Terms1Weight.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _terms0Factors0Terms0WeightGradient.View.CopyToCPU(_layer.Terms0Factors0Terms0Weight.Gradient!);
-            _terms0Factors0Terms1LoraAGradient.View.CopyToCPU(_layer.Terms0Factors0Terms1LoraA.Gradient!);
-            _terms0Factors0Terms1LoraBGradient.View.CopyToCPU(_layer.Terms0Factors0Terms1LoraB.Gradient!);
-            _terms0Factors1WeightGradient.View.CopyToCPU(_layer.Terms0Factors1Weight.Gradient!);
-            _terms1WeightGradient.View.CopyToCPU(_layer.Terms1Weight.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _terms0Factors0Terms0WeightGradient.MemSetToZero();
-            _terms0Factors0Terms1LoraAGradient.MemSetToZero();
-            _terms0Factors0Terms1LoraBGradient.MemSetToZero();
-            _terms0Factors1WeightGradient.MemSetToZero();
-            _terms1WeightGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -1978,15 +1795,15 @@ public sealed partial class Nested : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 12), x, _terms0Factors1Weight.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1);
             // terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulKernel1(new Index2D(batch, 12), t1, _terms0Factors0Terms0Weight.View, y);
+            _matMulKernel1(new Index2D(batch, 12), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new Index2D(batch, 2), t1, _terms0Factors0Terms1LoraA.View, t3);
+            _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulKernel3(new Index2D(batch, 12), t3, _terms0Factors0Terms1LoraB.View, y);
+            _matMulKernel3(new Index2D(batch, 12), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y);
             // terms.1 (dense): W [12, 12]
-            _matMulKernel4(new Index2D(batch, 12), x, _terms1Weight.View, y);
+            _matMulKernel4(new Index2D(batch, 12), x, _parameters.Value(4 /* terms.1.weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2005,44 +1822,35 @@ public sealed partial class Nested : IStructuredLayer
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 12), x, _terms0Factors1Weight.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new Index2D(batch, 2), t1, _terms0Factors0Terms1LoraA.View, t3);
+            _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // input gradient of terms.1 (dense): W [12, 12]
-            _matMulTransposedKernel5(new Index2D(batch, 12), dy, _terms1Weight.View, dx);
+            _matMulTransposedKernel5(new Index2D(batch, 12), dy, _parameters.Value(4 /* terms.1.weight */), dx);
             // weight gradient of terms.1 (dense): W [12, 12]
-            _weightGradientKernel6(144, dy, x, _terms1WeightGradient.View, batch);
+            _weightGradientKernel6(144, dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulTransposedKernel7(new Index2D(batch, 2), dy, _terms0Factors0Terms1LoraB.View, dt3);
+            _matMulTransposedKernel7(new Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _weightGradientKernel8(24, dy, t3, _terms0Factors0Terms1LoraBGradient.View, batch);
+            _weightGradientKernel8(24, dy, t3, _parameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(new Index2D(batch, 12), dt3, _terms0Factors0Terms1LoraA.View, dt1);
+            _matMulTransposedKernel9(new Index2D(batch, 12), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _weightGradientKernel10(24, dt3, t1, _terms0Factors0Terms1LoraAGradient.View, batch);
+            _weightGradientKernel10(24, dt3, t1, _parameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel11(new Index2D(batch, 12), dy, _terms0Factors0Terms0Weight.View, dt1);
+            _matMulTransposedKernel11(new Index2D(batch, 12), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1);
             // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _weightGradientKernel12(144, dy, t1, _terms0Factors0Terms0WeightGradient.View, batch);
+            _weightGradientKernel12(144, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
             // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulTransposedKernel13(new Index2D(batch, 12), dt1, _terms0Factors1Weight.View, dx);
+            _matMulTransposedKernel13(new Index2D(batch, 12), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx);
             // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _weightGradientKernel14(48, dt1, x, _terms0Factors1WeightGradient.View, batch);
+            _weightGradientKernel14(48, dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _terms0Factors0Terms0Weight.Dispose();
-            _terms0Factors0Terms0WeightGradient.Dispose();
-            _terms0Factors0Terms1LoraA.Dispose();
-            _terms0Factors0Terms1LoraAGradient.Dispose();
-            _terms0Factors0Terms1LoraB.Dispose();
-            _terms0Factors0Terms1LoraBGradient.Dispose();
-            _terms0Factors1Weight.Dispose();
-            _terms0Factors1WeightGradient.Dispose();
-            _terms1Weight.Dispose();
-            _terms1WeightGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -2365,16 +2173,8 @@ public sealed partial class Deep : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly Deep _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Blkdiag2Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Blkdiag2Gradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -2391,22 +2191,9 @@ public sealed partial class Deep : IStructuredLayer
         internal Gpu(Deep layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 4);
-            _factors0Blkdiag1 = accelerator.Allocate1D<float>(64);
-            _factors0Blkdiag1Gradient = accelerator.Allocate1D<float>(64);
-            _factors0Blkdiag1Gradient.MemSetToZero();
-            _factors0Blkdiag2 = accelerator.Allocate1D<float>(64);
-            _factors0Blkdiag2Gradient = accelerator.Allocate1D<float>(64);
-            _factors0Blkdiag2Gradient.MemSetToZero();
-            _factors1Blkdiag1 = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag1Gradient = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag1Gradient.MemSetToZero();
-            _factors1Blkdiag2 = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag2Gradient = accelerator.Allocate1D<float>(128);
-            _factors1Blkdiag2Gradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
@@ -2431,37 +2218,18 @@ public sealed partial class Deep : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
             _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel11",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _factors0Blkdiag1.View.CopyFromCPU(_layer.Factors0Blkdiag1.Data);
-            _factors0Blkdiag2.View.CopyFromCPU(_layer.Factors0Blkdiag2.Data);
-            _factors1Blkdiag1.View.CopyFromCPU(_layer.Factors1Blkdiag1.Data);
-            _factors1Blkdiag2.View.CopyFromCPU(_layer.Factors1Blkdiag2.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _factors0Blkdiag1Gradient.View.CopyToCPU(_layer.Factors0Blkdiag1.Gradient!);
-            _factors0Blkdiag2Gradient.View.CopyToCPU(_layer.Factors0Blkdiag2.Gradient!);
-            _factors1Blkdiag1Gradient.View.CopyToCPU(_layer.Factors1Blkdiag1.Gradient!);
-            _factors1Blkdiag2Gradient.View.CopyToCPU(_layer.Factors1Blkdiag2.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _factors0Blkdiag1Gradient.MemSetToZero();
-            _factors0Blkdiag2Gradient.MemSetToZero();
-            _factors1Blkdiag1Gradient.MemSetToZero();
-            _factors1Blkdiag2Gradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -2476,13 +2244,13 @@ public sealed partial class Deep : IStructuredLayer
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _factors1Blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(new Index2D(batch, 16), t1, _factors1Blkdiag2.View, t4);
+            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(new Index2D(batch, 16), t4, _factors0Blkdiag1.View, t5);
+            _matMulKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5);
             // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel3(new Index2D(batch, 16), t5, _factors0Blkdiag2.View, y);
+            _matMulKernel3(new Index2D(batch, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2504,40 +2272,33 @@ public sealed partial class Deep : IStructuredLayer
             var dt4 = slot2.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _factors1Blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(new Index2D(batch, 16), t1, _factors1Blkdiag2.View, t4);
+            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(new Index2D(batch, 16), t4, _factors0Blkdiag1.View, t5);
+            _matMulKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5);
             // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel4(new Index2D(batch, 16), dy, _factors0Blkdiag2.View, dt5);
+            _matMulTransposedKernel4(new Index2D(batch, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5);
             // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel5(64, dy, t5, _factors0Blkdiag2Gradient.View, batch);
+            _weightGradientKernel5(64, dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
             // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel6(new Index2D(batch, 16), dt5, _factors0Blkdiag1.View, dt4);
+            _matMulTransposedKernel6(new Index2D(batch, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4);
             // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel7(64, dt5, t4, _factors0Blkdiag1Gradient.View, batch);
+            _weightGradientKernel7(64, dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
             // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulTransposedKernel8(new Index2D(batch, 16), dt4, _factors1Blkdiag2.View, dt1);
+            _matMulTransposedKernel8(new Index2D(batch, 16), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1);
             // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _weightGradientKernel9(128, dt4, t1, _factors1Blkdiag2Gradient.View, batch);
+            _weightGradientKernel9(128, dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
             // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulTransposedKernel10(new Index2D(batch, 16), dt1, _factors1Blkdiag1.View, dx);
+            _matMulTransposedKernel10(new Index2D(batch, 16), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx);
             // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _weightGradientKernel11(128, dt1, x, _factors1Blkdiag1Gradient.View, batch);
+            _weightGradientKernel11(128, dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _factors0Blkdiag1.Dispose();
-            _factors0Blkdiag1Gradient.Dispose();
-            _factors0Blkdiag2.Dispose();
-            _factors0Blkdiag2Gradient.Dispose();
-            _factors1Blkdiag1.Dispose();
-            _factors1Blkdiag1Gradient.Dispose();
-            _factors1Blkdiag2.Dispose();
-            _factors1Blkdiag2Gradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -2727,11 +2488,8 @@ public sealed partial class FrozenFactor : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly FrozenFactor _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0Weight;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors0WeightGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _factors1Weight;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -2741,14 +2499,9 @@ public sealed partial class FrozenFactor : IStructuredLayer
         internal Gpu(FrozenFactor layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _factors0Weight = accelerator.Allocate1D<float>(24);
-            _factors0WeightGradient = accelerator.Allocate1D<float>(24);
-            _factors0WeightGradient.MemSetToZero();
-            _factors1Weight = accelerator.Allocate1D<float>(144);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
@@ -2759,29 +2512,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
             _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _factors0Weight.View.CopyFromCPU(_layer.Factors0Weight.Data);
-            _factors1Weight.View.CopyFromCPU(_layer.Factors1Weight.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _factors0WeightGradient.View.CopyToCPU(_layer.Factors0Weight.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _factors0WeightGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -2793,9 +2535,9 @@ public sealed partial class FrozenFactor : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _factors1Weight.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(1 /* factors.1.weight */), t1);
             // factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulKernel1(new Index2D(batch, 6), t1, _factors0Weight.View, y);
+            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2811,21 +2553,19 @@ public sealed partial class FrozenFactor : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _factors1Weight.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(1 /* factors.1.weight */), t1);
             // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulTransposedKernel2(new Index2D(batch, 12), dy, _factors0Weight.View, dt1);
+            _matMulTransposedKernel2(new Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.weight */), dt1);
             // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _weightGradientKernel3(24, dy, t1, _factors0WeightGradient.View, batch);
+            _weightGradientKernel3(24, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _factors1Weight.View, dx);
+            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _parameters.Value(1 /* factors.1.weight */), dx);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _factors0Weight.Dispose();
-            _factors0WeightGradient.Dispose();
-            _factors1Weight.Dispose();
+            _parameters.Dispose();
         }
     }
 }

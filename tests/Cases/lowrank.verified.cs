@@ -223,12 +223,8 @@ public sealed partial class LowRank : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly LowRank _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _loraA;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _loraAGradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _loraB;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _loraBGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -239,16 +235,9 @@ public sealed partial class LowRank : IStructuredLayer
         internal Gpu(LowRank layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _loraA = accelerator.Allocate1D<float>(36);
-            _loraAGradient = accelerator.Allocate1D<float>(36);
-            _loraAGradient.MemSetToZero();
-            _loraB = accelerator.Allocate1D<float>(30);
-            _loraBGradient = accelerator.Allocate1D<float>(30);
-            _loraBGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulKernel1",
@@ -261,31 +250,18 @@ public sealed partial class LowRank : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
             _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.WeightGradientKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _loraA.View.CopyFromCPU(_layer.LoraA.Data);
-            _loraB.View.CopyFromCPU(_layer.LoraB.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _loraAGradient.View.CopyToCPU(_layer.LoraA.Gradient!);
-            _loraBGradient.View.CopyToCPU(_layer.LoraB.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _loraAGradient.MemSetToZero();
-            _loraBGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -297,9 +273,9 @@ public sealed partial class LowRank : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 3);
             // lowrank: down-projection A [3, 12]
-            _matMulKernel0(new Index2D(batch, 3), x, _loraA.View, t1);
+            _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* lora_A */), t1);
             // lowrank: up-projection B [10, 3]
-            _matMulKernel1(new Index2D(batch, 10), t1, _loraB.View, y);
+            _matMulKernel1(new Index2D(batch, 10), t1, _parameters.Value(1 /* lora_B */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -315,24 +291,21 @@ public sealed partial class LowRank : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 3);
             var dt1 = slot1.SubView(0, batch * 3);
             // lowrank: down-projection A [3, 12]
-            _matMulKernel0(new Index2D(batch, 3), x, _loraA.View, t1);
+            _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* lora_A */), t1);
             // input gradient of lowrank: up-projection B [10, 3]
-            _matMulTransposedKernel2(new Index2D(batch, 3), dy, _loraB.View, dt1);
+            _matMulTransposedKernel2(new Index2D(batch, 3), dy, _parameters.Value(1 /* lora_B */), dt1);
             // weight gradient of lowrank: up-projection B [10, 3]
-            _weightGradientKernel3(30, dy, t1, _loraBGradient.View, batch);
+            _weightGradientKernel3(30, dy, t1, _parameters.Gradient(1 /* lora_B */), batch);
             // input gradient of lowrank: down-projection A [3, 12]
-            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _loraA.View, dx);
+            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _parameters.Value(0 /* lora_A */), dx);
             // weight gradient of lowrank: down-projection A [3, 12]
-            _weightGradientKernel5(36, dt1, x, _loraAGradient.View, batch);
+            _weightGradientKernel5(36, dt1, x, _parameters.Gradient(0 /* lora_A */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _loraA.Dispose();
-            _loraAGradient.Dispose();
-            _loraB.Dispose();
-            _loraBGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }

@@ -276,14 +276,8 @@ public sealed partial class MonarchSquare : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly MonarchSquare _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _bias;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _biasGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel2;
@@ -296,19 +290,9 @@ public sealed partial class MonarchSquare : IStructuredLayer
         internal Gpu(MonarchSquare layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _blkdiag1 = accelerator.Allocate1D<float>(64);
-            _blkdiag1Gradient = accelerator.Allocate1D<float>(64);
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2 = accelerator.Allocate1D<float>(64);
-            _blkdiag2Gradient = accelerator.Allocate1D<float>(64);
-            _blkdiag2Gradient.MemSetToZero();
-            _bias = accelerator.Allocate1D<float>(16);
-            _biasGradient = accelerator.Allocate1D<float>(16);
-            _biasGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchSquare.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchSquare.MatMulKernel1",
@@ -325,34 +309,18 @@ public sealed partial class MonarchSquare : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchSquare.WeightGradientKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _blkdiag1.View.CopyFromCPU(_layer.Blkdiag1.Data);
-            _blkdiag2.View.CopyFromCPU(_layer.Blkdiag2.Data);
-            _bias.View.CopyFromCPU(_layer.Bias.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _blkdiag1Gradient.View.CopyToCPU(_layer.Blkdiag1.Gradient!);
-            _blkdiag2Gradient.View.CopyToCPU(_layer.Blkdiag2.Gradient!);
-            _biasGradient.View.CopyToCPU(_layer.Bias.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2Gradient.MemSetToZero();
-            _biasGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -364,11 +332,11 @@ public sealed partial class MonarchSquare : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _blkdiag2.View, y);
+            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(1 /* blkdiag2 */), y);
             // add the bias
-            _biasKernel2(new Index2D(batch, 16), y, _bias.View);
+            _biasKernel2(new Index2D(batch, 16), y, _parameters.Value(2 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -384,28 +352,23 @@ public sealed partial class MonarchSquare : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(16, dy, _biasGradient.View, batch);
+            _biasGradientKernel3(16, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel4(new Index2D(batch, 16), dy, _blkdiag2.View, dt1);
+            _matMulTransposedKernel4(new Index2D(batch, 16), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel5(64, dy, t1, _blkdiag2Gradient.View, batch);
+            _weightGradientKernel5(64, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel6(new Index2D(batch, 16), dt1, _blkdiag1.View, dx);
+            _matMulTransposedKernel6(new Index2D(batch, 16), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel7(64, dt1, x, _blkdiag1Gradient.View, batch);
+            _weightGradientKernel7(64, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _blkdiag1.Dispose();
-            _blkdiag1Gradient.Dispose();
-            _blkdiag2.Dispose();
-            _blkdiag2Gradient.Dispose();
-            _bias.Dispose();
-            _biasGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -607,12 +570,8 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly MonarchTwoBlocks _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2Gradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -623,16 +582,9 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
         internal Gpu(MonarchTwoBlocks layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _blkdiag1 = accelerator.Allocate1D<float>(128);
-            _blkdiag1Gradient = accelerator.Allocate1D<float>(128);
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2 = accelerator.Allocate1D<float>(128);
-            _blkdiag2Gradient = accelerator.Allocate1D<float>(128);
-            _blkdiag2Gradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchTwoBlocks.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchTwoBlocks.MatMulKernel1",
@@ -645,31 +597,18 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
             _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchTwoBlocks.WeightGradientKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _blkdiag1.View.CopyFromCPU(_layer.Blkdiag1.Data);
-            _blkdiag2.View.CopyFromCPU(_layer.Blkdiag2.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _blkdiag1Gradient.View.CopyToCPU(_layer.Blkdiag1.Gradient!);
-            _blkdiag2Gradient.View.CopyToCPU(_layer.Blkdiag2.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2Gradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -681,9 +620,9 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(new Index2D(batch, 16), t1, _blkdiag2.View, y);
+            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(1 /* blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -699,24 +638,21 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulTransposedKernel2(new Index2D(batch, 16), dy, _blkdiag2.View, dt1);
+            _matMulTransposedKernel2(new Index2D(batch, 16), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _weightGradientKernel3(128, dy, t1, _blkdiag2Gradient.View, batch);
+            _weightGradientKernel3(128, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulTransposedKernel4(new Index2D(batch, 16), dt1, _blkdiag1.View, dx);
+            _matMulTransposedKernel4(new Index2D(batch, 16), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _weightGradientKernel5(128, dt1, x, _blkdiag1Gradient.View, batch);
+            _weightGradientKernel5(128, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _blkdiag1.Dispose();
-            _blkdiag1Gradient.Dispose();
-            _blkdiag2.Dispose();
-            _blkdiag2Gradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -918,12 +854,8 @@ public sealed partial class MonarchUp : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly MonarchUp _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2Gradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -934,16 +866,9 @@ public sealed partial class MonarchUp : IStructuredLayer
         internal Gpu(MonarchUp layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _blkdiag1 = accelerator.Allocate1D<float>(36);
-            _blkdiag1Gradient = accelerator.Allocate1D<float>(36);
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2 = accelerator.Allocate1D<float>(60);
-            _blkdiag2Gradient = accelerator.Allocate1D<float>(60);
-            _blkdiag2Gradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchUp.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchUp.MatMulKernel1",
@@ -956,31 +881,18 @@ public sealed partial class MonarchUp : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
             _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchUp.WeightGradientKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _blkdiag1.View.CopyFromCPU(_layer.Blkdiag1.Data);
-            _blkdiag2.View.CopyFromCPU(_layer.Blkdiag2.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _blkdiag1Gradient.View.CopyToCPU(_layer.Blkdiag1.Gradient!);
-            _blkdiag2Gradient.View.CopyToCPU(_layer.Blkdiag2.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2Gradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -992,9 +904,9 @@ public sealed partial class MonarchUp : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new Index2D(batch, 12), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulKernel1(new Index2D(batch, 20), t1, _blkdiag2.View, y);
+            _matMulKernel1(new Index2D(batch, 20), t1, _parameters.Value(1 /* blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1010,24 +922,21 @@ public sealed partial class MonarchUp : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new Index2D(batch, 12), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulTransposedKernel2(new Index2D(batch, 12), dy, _blkdiag2.View, dt1);
+            _matMulTransposedKernel2(new Index2D(batch, 12), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _weightGradientKernel3(60, dy, t1, _blkdiag2Gradient.View, batch);
+            _weightGradientKernel3(60, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _blkdiag1.View, dx);
+            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _weightGradientKernel5(36, dt1, x, _blkdiag1Gradient.View, batch);
+            _weightGradientKernel5(36, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _blkdiag1.Dispose();
-            _blkdiag1Gradient.Dispose();
-            _blkdiag2.Dispose();
-            _blkdiag2Gradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }
@@ -1256,14 +1165,8 @@ public sealed partial class MonarchDown : IStructuredLayer
     /// </summary>
     public sealed class Gpu : IDisposable
     {
-        private readonly MonarchDown _layer;
+        private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag1Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _blkdiag2Gradient;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _bias;
-        private readonly MemoryBuffer1D<float, Stride1D.Dense> _biasGradient;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel2;
@@ -1276,19 +1179,9 @@ public sealed partial class MonarchDown : IStructuredLayer
         internal Gpu(MonarchDown layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
-            ArgumentNullException.ThrowIfNull(accelerator);
-            _layer = layer;
-            Accelerator = accelerator;
+            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+            _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
-            _blkdiag1 = accelerator.Allocate1D<float>(60);
-            _blkdiag1Gradient = accelerator.Allocate1D<float>(60);
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2 = accelerator.Allocate1D<float>(36);
-            _blkdiag2Gradient = accelerator.Allocate1D<float>(36);
-            _blkdiag2Gradient.MemSetToZero();
-            _bias = accelerator.Allocate1D<float>(12);
-            _biasGradient = accelerator.Allocate1D<float>(12);
-            _biasGradient.MemSetToZero();
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchDown.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchDown.MatMulKernel1",
@@ -1305,34 +1198,18 @@ public sealed partial class MonarchDown : IStructuredLayer
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.MonarchDown.WeightGradientKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            UploadParameters();
         }
 
         public Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
-        public void UploadParameters()
-        {
-            _blkdiag1.View.CopyFromCPU(_layer.Blkdiag1.Data);
-            _blkdiag2.View.CopyFromCPU(_layer.Blkdiag2.Data);
-            _bias.View.CopyFromCPU(_layer.Bias.Data);
-        }
+        public void UploadParameters() => _parameters.Upload();
 
         /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
-        public void DownloadGradients()
-        {
-            _blkdiag1Gradient.View.CopyToCPU(_layer.Blkdiag1.Gradient!);
-            _blkdiag2Gradient.View.CopyToCPU(_layer.Blkdiag2.Gradient!);
-            _biasGradient.View.CopyToCPU(_layer.Bias.Gradient!);
-        }
+        public void DownloadGradients() => _parameters.DownloadGradients();
 
         /// <summary>Sets the device gradients to zero.</summary>
-        public void ZeroGrad()
-        {
-            _blkdiag1Gradient.MemSetToZero();
-            _blkdiag2Gradient.MemSetToZero();
-            _biasGradient.MemSetToZero();
-        }
+        public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
@@ -1344,11 +1221,11 @@ public sealed partial class MonarchDown : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-            _matMulKernel0(new Index2D(batch, 12), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3
-            _matMulKernel1(new Index2D(batch, 12), t1, _blkdiag2.View, y);
+            _matMulKernel1(new Index2D(batch, 12), t1, _parameters.Value(1 /* blkdiag2 */), y);
             // add the bias
-            _biasKernel2(new Index2D(batch, 12), y, _bias.View);
+            _biasKernel2(new Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1364,28 +1241,23 @@ public sealed partial class MonarchDown : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-            _matMulKernel0(new Index2D(batch, 12), x, _blkdiag1.View, t1);
+            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // bias gradient: column sums of dy
-            _biasGradientKernel3(12, dy, _biasGradient.View, batch);
+            _biasGradientKernel3(12, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3
-            _matMulTransposedKernel4(new Index2D(batch, 12), dy, _blkdiag2.View, dt1);
+            _matMulTransposedKernel4(new Index2D(batch, 12), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3
-            _weightGradientKernel5(36, dy, t1, _blkdiag2Gradient.View, batch);
+            _weightGradientKernel5(36, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-            _matMulTransposedKernel6(new Index2D(batch, 20), dt1, _blkdiag1.View, dx);
+            _matMulTransposedKernel6(new Index2D(batch, 20), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-            _weightGradientKernel7(60, dt1, x, _blkdiag1Gradient.View, batch);
+            _weightGradientKernel7(60, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
-            _blkdiag1.Dispose();
-            _blkdiag1Gradient.Dispose();
-            _blkdiag2.Dispose();
-            _blkdiag2Gradient.Dispose();
-            _bias.Dispose();
-            _biasGradient.Dispose();
+            _parameters.Dispose();
         }
     }
 }

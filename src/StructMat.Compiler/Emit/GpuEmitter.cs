@@ -44,68 +44,42 @@ internal static class GpuEmitter
 
     private static void EmitGpuClass(SourceWriter w, LayerModel model, List<GpuKernel> kernels, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        var parameters = model.Ir.Parameters;
         w.Line("/// <summary>");
         w.Line($"/// <see cref=\"{model.ClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
         w.Line("/// <see cref=\"UploadParameters\"/> and <see cref=\"DownloadGradients\"/> move them to and from the host layer.");
         w.Line("/// </summary>");
         w.Block("public sealed class Gpu : IDisposable", () =>
         {
-            w.Line($"private readonly {model.ClassName} _layer;");
+            w.Line("private readonly DeviceParameters _parameters;");
             w.Line("private readonly DeviceWorkspace _workspace;");
-            foreach (var p in parameters)
-            {
-                w.Line($"private readonly MemoryBuffer1D<float, Stride1D.Dense> _{Field(model, p.Id)};");
-                if (p.Trainable) w.Line($"private readonly MemoryBuffer1D<float, Stride1D.Dense> _{Field(model, p.Id)}Gradient;");
-            }
             foreach (var k in kernels)
             {
-                w.Line($"private readonly {k.DelegateType} _{char.ToLowerInvariant(k.Method[0])}{k.Method.Substring(1)};");
+                w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
             }
             w.Line();
             w.Block($"internal Gpu({model.ClassName} layer, Accelerator accelerator)", () =>
             {
                 w.Line("ArgumentNullException.ThrowIfNull(layer);");
-                w.Line("ArgumentNullException.ThrowIfNull(accelerator);");
-                w.Line("_layer = layer;");
-                w.Line("Accelerator = accelerator;");
+                w.Line("Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));");
+                w.Line("_parameters = new DeviceParameters(accelerator, layer.Parameters);");
                 w.Line($"_workspace = new DeviceWorkspace(accelerator, {System.Math.Max(1, model.WorkspaceSlots)});");
-                foreach (var p in parameters)
-                {
-                    w.Line($"_{Field(model, p.Id)} = accelerator.Allocate1D<float>({p.Length});");
-                    if (p.Trainable)
-                    {
-                        w.Line($"_{Field(model, p.Id)}Gradient = accelerator.Allocate1D<float>({p.Length});");
-                        w.Line($"_{Field(model, p.Id)}Gradient.MemSetToZero();");
-                    }
-                }
                 foreach (var k in kernels)
                 {
-                    w.Line($"_{char.ToLowerInvariant(k.Method[0])}{k.Method.Substring(1)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
+                    w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
                     w.Line($"    a => a.LoadAutoGroupedStreamKernel<{k.IndexType}, {string.Join(", ", k.ParameterTypes())}>({k.Method}));");
                 }
-                w.Line("UploadParameters();");
             });
             w.Line();
             w.Line("public Accelerator Accelerator { get; }");
             w.Line();
             w.Line("/// <summary>Copies the host layer's parameter values to the device.</summary>");
-            w.Block("public void UploadParameters()", () =>
-            {
-                foreach (var p in parameters) w.Line($"_{Field(model, p.Id)}.View.CopyFromCPU(_layer.{model.Property(p.Id)}.Data);");
-            });
+            w.Line("public void UploadParameters() => _parameters.Upload();");
             w.Line();
             w.Line("/// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>");
-            w.Block("public void DownloadGradients()", () =>
-            {
-                foreach (var p in parameters.Where(p => p.Trainable)) w.Line($"_{Field(model, p.Id)}Gradient.View.CopyToCPU(_layer.{model.Property(p.Id)}.Gradient!);");
-            });
+            w.Line("public void DownloadGradients() => _parameters.DownloadGradients();");
             w.Line();
             w.Line("/// <summary>Sets the device gradients to zero.</summary>");
-            w.Block("public void ZeroGrad()", () =>
-            {
-                foreach (var p in parameters.Where(p => p.Trainable)) w.Line($"_{Field(model, p.Id)}Gradient.MemSetToZero();");
-            });
+            w.Line("public void ZeroGrad() => _parameters.ZeroGrad();");
             w.Line();
             var forward = model.Optimized.Forward;
             var backward = model.Optimized.Backward;
@@ -136,14 +110,12 @@ internal static class GpuEmitter
             w.Block("public void Dispose()", () =>
             {
                 w.Line("_workspace.Dispose();");
-                foreach (var p in parameters)
-                {
-                    w.Line($"_{Field(model, p.Id)}.Dispose();");
-                    if (p.Trainable) w.Line($"_{Field(model, p.Id)}Gradient.Dispose();");
-                }
+                w.Line("_parameters.Dispose();");
             });
         });
     }
+
+    private static string KernelField(GpuKernel kernel) => "_" + char.ToLowerInvariant(kernel.Method[0]) + kernel.Method.Substring(1);
 
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
@@ -152,10 +124,10 @@ internal static class GpuEmitter
         foreach (var op in program.Ops)
         {
             var kernel = kernelOf[op];
-            var field = "_" + char.ToLowerInvariant(kernel.Method[0]) + kernel.Method.Substring(1);
+            var field = KernelField(kernel);
             string V(int id) => names[id];
-            string P(int id) => "_" + Field(model, id) + ".View";
-            string G(int id) => "_" + Field(model, id) + "Gradient.View";
+            string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
+            string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
             int Width(int id) => program.Value(id).Width;
             var launch = op switch
             {
@@ -172,11 +144,5 @@ internal static class GpuEmitter
             w.Comment(IrOps.Comment(op));
             w.Line(launch);
         }
-    }
-
-    private static string Field(LayerModel model, int parameter)
-    {
-        var name = model.Property(parameter);
-        return char.ToLowerInvariant(name[0]) + name.Substring(1);
     }
 }
