@@ -3,9 +3,18 @@ using StructMat.Compiler.IR;
 
 namespace StructMat.Compiler.Analysis;
 
-/// <summary>Forward multiply-adds per input row: Σ over block matmuls of groups·blockOut·blockIn.</summary>
+/// <summary>
+/// Forward multiply-adds per input row: a block matmul costs groups·blockOut·blockIn, a diagonal n,
+/// a Householder chain 2·n·r (a dot product and an update per reflection); permutations, transposes,
+/// adds and biases cost none.
+/// </summary>
 public static class CostModel
 {
-    public static long FlopsPerRow(IrProgram forward) =>
-        forward.Ops.OfType<MatMulOp>().Sum(m => (long)m.Groups * m.BlockOut * m.BlockIn);
+    public static long FlopsPerRow(IrProgram forward) => forward.Ops.Sum(op => op switch
+    {
+        MatMulOp m => (long)m.Groups * m.BlockOut * m.BlockIn,
+        DiagonalOp d => forward.Value(d.Output).Width,
+        HouseholderOp h => 2L * h.N * h.R,
+        _ => 0L,
+    });
 }

@@ -63,6 +63,26 @@ public static class Differentiate
                     backward.Add(new ScaleOp(G(a.Output), G(a.Left), 1f, Accumulate(G(a.Left)), "gradient of " + a.Comment + ", left"));
                     backward.Add(new ScaleOp(G(a.Output), G(a.Right), 1f, Accumulate(G(a.Right)), "gradient of " + a.Comment + ", right"));
                     break;
+                case DiagonalOp d:
+                    backward.Add(new DiagonalOp(G(d.Output), G(d.Input), d.Weight, Accumulate(G(d.Input)), "input gradient of " + d.Comment));
+                    if (layer.Parameter(d.Weight).Trainable)
+                    {
+                        backward.Add(new DiagonalGradientOp(G(d.Output), d.Input, d.Weight, "weight gradient of " + d.Comment));
+                    }
+                    break;
+                case GatherOp g:
+                    // y[j] = x[map[j]]  ⇒  dx[map[j]] = dy[j], a gather with the inverse map.
+                    backward.Add(g with { Input = G(g.Output), Output = G(g.Input), Inverse = !g.Inverse, Accumulate = Accumulate(G(g.Input)),
+                        Comment = "input gradient of " + g.Comment + " (the inverse map)" });
+                    break;
+                case HouseholderOp h when !h.Transposed:
+                    backward.Add(h with { Input = G(h.Output), Output = G(h.Input), Transposed = true, Accumulate = Accumulate(G(h.Input)),
+                        Comment = "input gradient of " + h.Comment + " (Hᵀ: the reflections in reverse order)" });
+                    if (layer.Parameter(h.Weight).Trainable)
+                    {
+                        backward.Add(new HouseholderGradientOp(G(h.Output), h.Input, h.Weight, h.N, h.R, "weight gradient of " + h.Comment));
+                    }
+                    break;
                 case BiasOp b:
                     if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
                     break;

@@ -111,6 +111,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor RedundantFrozen = new(
         "SMX0126", "Redundant frozen", "'frozen' is applied to something already frozen", Severity.Warning, Binding);
 
+    public static readonly DiagnosticDescriptor NotEven = new(
+        "SMX0127", "Size not even", "{0} needs an even size, but it is {1}", Severity.Error, Binding);
+
     // ── 0200–0299: lowering and autodiff ────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor NothingTrainable = new(
         "SMX0201", "Nothing to train", "Layer '{0}' has no trainable parameters: every part is frozen", Severity.Warning, Lowering);
@@ -134,7 +137,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven,
         NothingTrainable,
         NotImplementedYet, NamespaceInvalid,
         InternalError,

@@ -87,6 +87,26 @@ internal static class CpuEmitter
                 w.Comment(bg.Comment);
                 w.Line($"CpuKernels.BiasGradient({name(bg.OutputGradient)}, {model.Property(bg.Bias)}.Gradient!, batch, {program.Value(bg.OutputGradient).Width});");
                 break;
+            case DiagonalOp d:
+                w.Comment(d.Comment + (d.Accumulate ? " (accumulating)" : ""));
+                w.Line($"ElementKernels.Diagonal({name(d.Input)}, {name(d.Output)}, {model.Property(d.Weight)}.Data, batch, {program.Value(d.Output).Width}, accumulate: {Acc(d.Accumulate)});");
+                break;
+            case DiagonalGradientOp dg:
+                w.Comment(dg.Comment);
+                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {model.Property(dg.Weight)}.Gradient!, batch, {program.Value(dg.Input).Width});");
+                break;
+            case GatherOp g:
+                w.Comment(g.Comment + (g.Accumulate ? " (accumulating)" : ""));
+                w.Line($"ElementKernels.Gather({name(g.Input)}, {name(g.Output)}, {IndexMaps.Field(g)}, batch, {g.Width}, accumulate: {Acc(g.Accumulate)});");
+                break;
+            case HouseholderOp h:
+                w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));
+                w.Line($"HouseholderKernels.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {model.Property(h.Weight)}.Data, batch, {h.N}, {h.R}, accumulate: {Acc(h.Accumulate)});");
+                break;
+            case HouseholderGradientOp hg:
+                w.Comment(hg.Comment);
+                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {model.Property(hg.Weight)}.Gradient!, batch, {hg.N}, {hg.R});");
+                break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
         }

@@ -47,6 +47,18 @@ internal static class DenseEmitter
                 w.Comment($"{Where(path)}monarch {i} -> {o}: fly's blockdiag_butterfly_multiply as a matrix");
                 code = $"DenseMath.Monarch({Param("blkdiag1")}, {m.K}, {m.Q}, {m.P}, {Param("blkdiag2")}, {m.L}, {m.S}, {m.R})";
                 break;
+            case BoundDiagonal:
+                w.Comment($"{Where(path)}diag {i} -> {o}");
+                code = $"DenseMath.Diagonal({Param("diag")})";
+                break;
+            case BoundPermutation permutation:
+                w.Comment($"{Where(path)}perm {i} -> {o}: the permutation matrix of the index map");
+                code = $"DenseMath.Permutation({PermutationDefinition(permutation)})";
+                break;
+            case BoundHouseholder householder:
+                w.Comment($"{Where(path)}householder {i} -> {o}: H_1 … H_{householder.Reflections} as explicit products");
+                code = $"DenseMath.Householder({Param("hra_u")}, {i}, {householder.Reflections})";
+                break;
             case BoundSum sum:
             {
                 var terms = new string[sum.Terms.Count];
@@ -84,6 +96,14 @@ internal static class DenseEmitter
         w.Line($"var {name} = {code};");
         return name;
     }
+
+    private static string PermutationDefinition(BoundPermutation p) => p.Permutation switch
+    {
+        PermutationKind.Reverse => $"Permutations.Reverse({p.Shape.In})",
+        PermutationKind.BitReversal => $"Permutations.BitReversal({p.Shape.In})",
+        PermutationKind.Shuffle => $"Permutations.PerfectShuffle({p.Shape.In})",
+        _ => $"Permutations.Random({p.Shape.In}, seed: {p.Seed})",
+    };
 
     private static string Where(string path) => path.Length == 0 ? "" : path + ": ";
 }

@@ -50,6 +50,15 @@ internal static class ExplanationEmitter
             case BoundMonarch m:
                 yield return $"{indent}{Frozen(m)}monarch {m.Shape}: {m.K} blocks of {m.Q}x{m.P}, transpose ({m.R}, {m.L}), {m.L} blocks of {m.S}x{m.R}, transpose ({m.L}, {m.S})";
                 break;
+            case BoundDiagonal d:
+                yield return $"{indent}{Frozen(d)}diag {d.Shape}";
+                break;
+            case BoundPermutation p:
+                yield return $"{indent}perm {p.Shape}: {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == PermutationKind.Random ? ", seed " + p.Seed : "")} (an index map)";
+                break;
+            case BoundHouseholder h:
+                yield return $"{indent}{Frozen(h)}householder {h.Shape}: {h.Reflections} reflections H_1 … H_{h.Reflections}";
+                break;
             case BoundSum s:
                 yield return $"{indent}sum of {s.Terms.Count} terms";
                 foreach (var line in s.Terms.SelectMany(t => Tree(t, indent + "  "))) yield return line;

@@ -20,6 +20,7 @@ internal static class GpuEmitter
         var kernelOf = new Dictionary<IrOp, GpuKernel>();
         foreach (var (program, op) in forward.Ops.Select(o => (forward, o)).Concat(backward.Ops.Select(o => (backward, o))))
         {
+            if (op is HouseholderOp or HouseholderGradientOp) continue; // launched through the runtime's HouseholderDevice
             var candidate = GpuKernelBuilder.For(op, program, kernels.Count);
             var existing = kernels.FirstOrDefault(k => k.Key == candidate.Key);
             if (existing is null) kernels.Add(existing = candidate);
@@ -52,6 +53,11 @@ internal static class GpuEmitter
         {
             w.Line("private readonly DeviceParameters _parameters;");
             w.Line("private readonly DeviceWorkspace _workspace;");
+            foreach (var map in IndexMaps.Distinct(model))
+            {
+                w.Line($"private readonly MemoryBuffer1D<int, Stride1D.Dense> {MapField(map)};");
+            }
+            if (UsesHouseholder(model)) w.Line("private readonly HouseholderDevice _householder;");
             foreach (var k in kernels)
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
@@ -62,7 +68,12 @@ internal static class GpuEmitter
                 w.Line("ArgumentNullException.ThrowIfNull(layer);");
                 w.Line("Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));");
                 w.Line("_parameters = new DeviceParameters(accelerator, layer.Parameters);");
-                w.Line($"_workspace = new DeviceWorkspace(accelerator, {System.Math.Max(1, model.WorkspaceSlots)});");
+                w.Line($"_workspace = new DeviceWorkspace(accelerator, {WorkspaceSlots(model)});");
+                foreach (var map in IndexMaps.Distinct(model))
+                {
+                    w.Line($"{MapField(map)} = accelerator.Allocate1D({IndexMaps.Field(map)});");
+                }
+                if (UsesHouseholder(model)) w.Line("_householder = new HouseholderDevice(accelerator);");
                 foreach (var k in kernels)
                 {
                     w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
@@ -111,8 +122,22 @@ internal static class GpuEmitter
             {
                 w.Line("_workspace.Dispose();");
                 w.Line("_parameters.Dispose();");
+                foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
             });
         });
+    }
+
+    private static bool UsesHouseholder(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is HouseholderOp);
+
+    /// <summary>The planned slots, plus three scratch slots for Householder chains (which run in place on a copy).</summary>
+    private static int WorkspaceSlots(LayerModel model) => System.Math.Max(1, model.WorkspaceSlots) + (UsesHouseholder(model) ? 3 : 0);
+
+    private static string Scratch(LayerModel model, int k, string length) => $"_workspace.Get({System.Math.Max(1, model.WorkspaceSlots) + k}, {length})";
+
+    private static string MapField(GatherOp map)
+    {
+        var name = IndexMaps.Field(map);
+        return "_" + char.ToLowerInvariant(name[0]) + name.Substring(1);
     }
 
     private static string KernelField(GpuKernel kernel) => "_" + char.ToLowerInvariant(kernel.Method[0]) + kernel.Method.Substring(1);
@@ -123,6 +148,12 @@ internal static class GpuEmitter
         CpuEmitter.EmitWorkspace(w, program, plan, names, "ArrayView<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
+            if (op is HouseholderOp or HouseholderGradientOp)
+            {
+                w.Comment(IrOps.Comment(op));
+                w.Line(HouseholderLaunch(model, op, names));
+                continue;
+            }
             var kernel = kernelOf[op];
             var field = KernelField(kernel);
             string V(int id) => names[id];
@@ -139,10 +170,27 @@ internal static class GpuEmitter
                 AddOp a => $"{field}(batch * {Width(a.Output)}, {V(a.Left)}, {V(a.Right)}, {V(a.Output)});",
                 BiasOp b => $"{field}(new Index2D(batch, {Width(b.Target)}), {V(b.Target)}, {P(b.Bias)});",
                 BiasGradientOp bg => $"{field}({Width(bg.OutputGradient)}, {V(bg.OutputGradient)}, {G(bg.Bias)}, batch);",
+                DiagonalOp d => $"{field}(new Index2D(batch, {Width(d.Output)}), {V(d.Input)}, {P(d.Weight)}, {V(d.Output)});",
+                DiagonalGradientOp dg => $"{field}({Width(dg.Input)}, {V(dg.OutputGradient)}, {V(dg.Input)}, {G(dg.Weight)}, batch);",
+                GatherOp g => $"{field}(new Index2D(batch, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
                 _ => throw new System.InvalidOperationException($"No launch for {op.GetType().Name}"),
             };
             w.Comment(IrOps.Comment(op));
             w.Line(launch);
         }
+    }
+
+    private static string HouseholderLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)
+    {
+        string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
+        string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
+        return op switch
+        {
+            HouseholderOp h => $"_householder.Apply({names[h.Input]}, {names[h.Output]}, {P(h.Weight)}, {Scratch(model, 0, $"(long)batch * {h.N}")}, batch, {h.N}, {h.R}, " +
+                               $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
+            HouseholderGradientOp g => $"_householder.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, " +
+                                       $"{Scratch(model, 0, $"(long)batch * {g.N}")}, {Scratch(model, 1, $"(long)batch * {g.N}")}, {Scratch(model, 2, $"(long)batch * {g.N * g.R}")}, batch, {g.N}, {g.R});",
+            _ => throw new System.InvalidOperationException(op.GetType().Name),
+        };
     }
 }

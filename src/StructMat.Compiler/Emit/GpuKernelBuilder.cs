@@ -109,6 +109,33 @@ internal static class GpuKernelBuilder
                         "biasGradient[j] += sum;",
                     }, "bias gradient: column sums");
             }
+            case DiagonalOp d:
+            {
+                var width = program.Value(d.Output).Width;
+                return new GpuKernel($"diag {width} {d.Accumulate}", "DiagonalKernel" + number, "Index2D",
+                    new[] { $"{View} input", $"{View} diagonal", $"{View} output" },
+                    new[] { Store("output", $"index.X * {width} + index.Y", 1f, d.Accumulate, $"diagonal[index.Y] * input[index.X * {width} + index.Y]") },
+                    "elementwise product with the diagonal");
+            }
+            case DiagonalGradientOp dg:
+            {
+                var width = program.Value(dg.Input).Width;
+                return new GpuKernel($"diaggrad {width}", "DiagonalGradientKernel" + number, "Index1D",
+                    new[] { $"{View} outputGradient", $"{View} input", $"{View} diagonalGradient", "int batch" },
+                    new[]
+                    {
+                        "int j = index;",
+                        "float sum = 0.0f;",
+                        "for (int b = 0; b < batch; b++)",
+                        $"    sum += outputGradient[b * {width} + j] * input[b * {width} + j];",
+                        "diagonalGradient[j] += sum;",
+                    }, "diagonal gradient: column sums of dy ⊙ x");
+            }
+            case GatherOp g:
+                return new GpuKernel($"gather {g.Width} {g.Accumulate}", "GatherKernel" + number, "Index2D",
+                    new[] { $"{View} input", "ArrayView<int> map", $"{View} output" },
+                    new[] { Store("output", $"index.X * {g.Width} + index.Y", 1f, g.Accumulate, $"input[index.X * {g.Width} + map[index.Y]]") },
+                    "permutation as an index map: output j reads input map[j]");
             default:
                 throw new System.InvalidOperationException($"No GPU kernel for {op.GetType().Name}");
         }

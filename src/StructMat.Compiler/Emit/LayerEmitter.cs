@@ -21,6 +21,7 @@ internal static class LayerEmitter
         w.Block($"public sealed partial class {model.ClassName} : IStructuredLayer", () =>
         {
             w.Line($"private readonly Workspace _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
+            IndexMaps.EmitFields(w, model);
             w.Line();
             EmitConstructor(w, model);
             w.Line();
@@ -85,16 +86,21 @@ internal static class LayerEmitter
     {
         w.Line("/// <summary>");
         w.Line("/// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in");
-        w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.");
+        w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals");
+        w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         w.Line("/// </summary>");
         w.Block("public void Initialize(Random random)", () =>
         {
             w.Line("ArgumentNullException.ThrowIfNull(random);");
             foreach (var p in model.Ir.Parameters)
             {
-                w.Line(p.Init == InitKind.Zero
-                    ? $"Initializers.Zero({model.Property(p.Id)}.Data);"
-                    : $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);");
+                w.Line(p.Init switch
+                {
+                    InitKind.Zero => $"Initializers.Zero({model.Property(p.Id)}.Data);",
+                    InitKind.Ones => $"Initializers.Ones({model.Property(p.Id)}.Data);",
+                    InitKind.HouseholderIdentity => $"Initializers.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
+                    _ => $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
+                });
             }
         });
     }

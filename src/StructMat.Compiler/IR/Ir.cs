@@ -21,6 +21,12 @@ public enum InitKind
 
     /// <summary>Zeros (bias; LoRA's <c>lora_B</c> next to a frozen base).</summary>
     Zero,
+
+    /// <summary>Ones (a diagonal starts as the identity).</summary>
+    Ones,
+
+    /// <summary>PEFT HRA's symmetric init: reflection vectors in equal pairs, so H starts as the identity.</summary>
+    HouseholderIdentity,
 }
 
 /// <summary>An activation: <c>[batch, Width]</c>.</summary>
@@ -63,6 +69,24 @@ public sealed record BiasOp(int Target, int Bias, string Comment) : IrOp;
 
 /// <summary><c>dBias[j] += Σ_b dTarget[b, j]</c>.</summary>
 public sealed record BiasGradientOp(int OutputGradient, int Bias, string Comment) : IrOp;
+
+/// <summary><c>out (+)= d ⊙ in</c> with the parameter vector d.</summary>
+public sealed record DiagonalOp(int Input, int Output, int Weight, bool Accumulate, string Comment) : IrOp;
+
+/// <summary><c>dd[j] += Σ_b dOut[b, j] · in[b, j]</c>.</summary>
+public sealed record DiagonalGradientOp(int OutputGradient, int Input, int Weight, string Comment) : IrOp;
+
+/// <summary>
+/// <c>out[b, j] (+)= in[b, map[j]]</c>: a permutation as an index map (<see cref="Semantics.PermutationKind"/>,
+/// seed, size), or its inverse.
+/// </summary>
+public sealed record GatherOp(int Input, int Output, Semantics.PermutationKind Permutation, int Seed, int Width, bool Inverse, bool Accumulate, string Comment) : IrOp;
+
+/// <summary><c>out (+)= H in</c> (or <c>Hᵀ in</c>) with <c>H = H_1 … H_R</c> from <c>hra_u [N, R]</c>, as R reflections.</summary>
+public sealed record HouseholderOp(int Input, int Output, int Weight, int N, int R, bool Transposed, bool Accumulate, string Comment) : IrOp;
+
+/// <summary><c>du += ∂(Σ dOutᵀ H in)/∂u</c>, through the normalisation of each reflection vector.</summary>
+public sealed record HouseholderGradientOp(int OutputGradient, int Input, int Weight, int N, int R, string Comment) : IrOp;
 
 /// <summary>A straight-line program from value <see cref="Input"/> to value <see cref="Output"/>.</summary>
 public sealed record IrProgram(EquatableArray<IrValue> Values, EquatableArray<IrOp> Ops, int Input, int Output)

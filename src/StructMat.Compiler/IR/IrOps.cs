@@ -15,6 +15,11 @@ public static class IrOps
         AddOp a => new[] { a.Left, a.Right },
         BiasOp b => new[] { b.Target },
         BiasGradientOp g => new[] { g.OutputGradient },
+        DiagonalOp d => d.Accumulate ? new[] { d.Input, d.Output } : new[] { d.Input },
+        DiagonalGradientOp dg => new[] { dg.OutputGradient, dg.Input },
+        GatherOp p => p.Accumulate ? new[] { p.Input, p.Output } : new[] { p.Input },
+        HouseholderOp h => h.Accumulate ? new[] { h.Input, h.Output } : new[] { h.Input },
+        HouseholderGradientOp hg => new[] { hg.OutputGradient, hg.Input },
         _ => throw new System.InvalidOperationException($"Unknown op {op.GetType().Name}"),
     };
 
@@ -29,6 +34,11 @@ public static class IrOps
         AddOp a => a.Output,
         BiasOp b => b.Target,
         BiasGradientOp => null,
+        DiagonalOp d => d.Output,
+        DiagonalGradientOp => null,
+        GatherOp p => p.Output,
+        HouseholderOp h => h.Output,
+        HouseholderGradientOp => null,
         _ => throw new System.InvalidOperationException($"Unknown op {op.GetType().Name}"),
     };
 
@@ -43,6 +53,11 @@ public static class IrOps
         AddOp a => a.Comment,
         BiasOp b => b.Comment,
         BiasGradientOp g => g.Comment,
+        DiagonalOp d => d.Comment,
+        DiagonalGradientOp dg => dg.Comment,
+        GatherOp p => p.Comment,
+        HouseholderOp h => h.Comment,
+        HouseholderGradientOp hg => hg.Comment,
         _ => throw new System.InvalidOperationException($"Unknown op {op.GetType().Name}"),
     };
 }

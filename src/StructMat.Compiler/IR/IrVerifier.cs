@@ -50,6 +50,21 @@ public static class IrVerifier
                 case BiasOp b:
                     Expect(stage, k, layer.Parameter(b.Bias).Length == Width(b.Target), "bias width");
                     break;
+                case DiagonalOp d:
+                    Expect(stage, k, Width(d.Input) == Width(d.Output) && layer.Parameter(d.Weight).Length == Width(d.Output), "diagonal widths");
+                    break;
+                case DiagonalGradientOp dg:
+                    Expect(stage, k, Width(dg.Input) == Width(dg.OutputGradient) && layer.Parameter(dg.Weight).Trainable, "diagonal-gradient widths or frozen parameter");
+                    break;
+                case GatherOp p:
+                    Expect(stage, k, Width(p.Input) == p.Width && Width(p.Output) == p.Width, "gather widths");
+                    break;
+                case HouseholderOp h:
+                    Expect(stage, k, Width(h.Input) == h.N && Width(h.Output) == h.N && layer.Parameter(h.Weight).Length == (long)h.N * h.R, "householder widths");
+                    break;
+                case HouseholderGradientOp hg:
+                    Expect(stage, k, Width(hg.Input) == hg.N && Width(hg.OutputGradient) == hg.N && layer.Parameter(hg.Weight).Trainable, "householder-gradient widths or frozen parameter");
+                    break;
                 case BiasGradientOp g:
                     Expect(stage, k, layer.Parameter(g.Bias).Length == Width(g.OutputGradient), "bias-gradient width");
                     break;

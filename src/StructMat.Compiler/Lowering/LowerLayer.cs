@@ -66,6 +66,33 @@ public sealed class LowerLayer
             }
             case BoundMonarch monarch:
                 return LowerMonarch(monarch, input, path);
+            case BoundDiagonal diagonal:
+            {
+                var n = diagonal.Shape.In;
+                var d = NewParameter(Join(path, "diag"), new[] { n }, !diagonal.Frozen, InitKind.Ones, n, n, $"diagonal {n}");
+                var output = NewValue(n, "t");
+                _ops.Add(new DiagonalOp(input, output, d, false, $"{Describe(path, "diag")}: y = d ⊙ x"));
+                return output;
+            }
+            case BoundPermutation permutation:
+            {
+                var n = permutation.Shape.In;
+                var output = NewValue(n, "t");
+                var seed = permutation.Permutation == PermutationKind.Random ? $", seed {permutation.Seed}" : "";
+                _ops.Add(new GatherOp(input, output, permutation.Permutation, permutation.Seed, n, Inverse: false, Accumulate: false,
+                    $"{Describe(path, "perm")}: y[j] = x[map[j]], {permutation.Permutation.ToString().ToLowerInvariant()}{seed}"));
+                return output;
+            }
+            case BoundHouseholder householder:
+            {
+                var (n, r) = (householder.Shape.In, householder.Reflections);
+                var u = NewParameter(Join(path, "hra_u"), new[] { n, r }, !householder.Frozen, InitKind.HouseholderIdentity, n, r,
+                    $"householder reflection vectors, {r} columns of length {n}");
+                var output = NewValue(n, "t");
+                _ops.Add(new HouseholderOp(input, output, u, n, r, Transposed: false, Accumulate: false,
+                    $"{Describe(path, "householder")}: y = H_1 … H_{r} x, {r} reflections"));
+                return output;
+            }
             case BoundProduct product:
             {
                 var factors = ExpressionPaths.Factors(product);
@@ -148,6 +175,8 @@ public sealed class LowerLayer
         {
             MatMulOp m => m with { Weight = Map(m.Weight) },
             BiasOp b => b with { Bias = Map(b.Bias) },
+            DiagonalOp d => d with { Weight = Map(d.Weight) },
+            HouseholderOp h => h with { Weight = Map(h.Weight) },
             _ => op,
         }).ToEquatableArray();
         return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };

@@ -29,6 +29,9 @@ public static class FoldScales
         MatMulTransposedOp t => t.Accumulate,
         ScaleOp s => s.Accumulate,
         PermuteOp p => p.Accumulate,
+        DiagonalOp d => d.Accumulate,
+        GatherOp g => g.Accumulate,
+        HouseholderOp h => h.Accumulate,
         _ => true,
     };
 }

@@ -17,6 +17,11 @@ internal static class Rename
             ScaleOp s => s with { Input = R(s.Input) },
             AddOp a => a with { Left = R(a.Left), Right = R(a.Right) },
             BiasGradientOp g => g with { OutputGradient = R(g.OutputGradient) },
+            DiagonalOp d => d with { Input = R(d.Input) },
+            DiagonalGradientOp dg => dg with { OutputGradient = R(dg.OutputGradient), Input = R(dg.Input) },
+            GatherOp p => p with { Input = R(p.Input) },
+            HouseholderOp h => h with { Input = R(h.Input) },
+            HouseholderGradientOp hg => hg with { OutputGradient = R(hg.OutputGradient), Input = R(hg.Input) },
             _ => op,
         };
     }

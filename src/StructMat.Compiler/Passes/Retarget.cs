@@ -8,7 +8,7 @@ internal static class Retarget
     public static bool CanRetarget(IrOp op, float alphaFactor) => op switch
     {
         MatMulOp or MatMulTransposedOp or ScaleOp => true,
-        PermuteOp => alphaFactor == 1f,
+        PermuteOp or DiagonalOp or GatherOp or HouseholderOp => alphaFactor == 1f,
         _ => false,
     };
 
@@ -18,6 +18,9 @@ internal static class Retarget
         MatMulTransposedOp t => t with { InputGradient = output, Alpha = t.Alpha * alphaFactor, Accumulate = accumulate },
         ScaleOp s => s with { Output = output, Alpha = s.Alpha * alphaFactor, Accumulate = accumulate },
         PermuteOp p when alphaFactor == 1f => p with { Output = output, Accumulate = accumulate },
+        DiagonalOp d when alphaFactor == 1f => d with { Output = output, Accumulate = accumulate },
+        GatherOp g when alphaFactor == 1f => g with { Output = output, Accumulate = accumulate },
+        HouseholderOp h when alphaFactor == 1f => h with { Output = output, Accumulate = accumulate },
         _ => throw new System.InvalidOperationException($"Cannot retarget {op.GetType().Name}"),
     };
 }

@@ -117,15 +117,17 @@ public sealed partial class Binder
                     Report(DiagnosticDescriptors.ReflectionsTooMany, SpanOf("reflections"), reflections, shape.In);
                     return null;
                 }
-                return new BoundNotImplemented(spec.Name, shape, frozen, span);
+                return new BoundHouseholder(shape, reflections, frozen, span);
 
             case "blocksparse":
                 if (Integer("block") is not { } block || !Divides(spec, block, shape, SpanOf("block"), asBlockSize: true)) return null;
                 return CheckOption(spec, arguments, "pattern") ? new BoundNotImplemented(spec.Name, shape, frozen, span) : null;
 
             case "perm":
-                if (arguments.Values.ContainsKey("seed") && Integer("seed") is null) return null;
-                return CheckOption(spec, arguments, "kind") ? new BoundNotImplemented(spec.Name, shape, frozen, span) : null;
+                return BindPermutation(spec, arguments, shape, span);
+
+            case "diag":
+                return new BoundDiagonal(shape, frozen, span);
 
             case "btt":
                 if (Integer("rank") is null) return null;
@@ -135,6 +137,45 @@ public sealed partial class Binder
             default:
                 return new BoundNotImplemented(spec.Name, shape, frozen, span);
         }
+    }
+
+    private BoundExpression? BindPermutation(PrimitiveSpec spec, Arguments arguments, MatrixShape shape, SourceSpan span)
+    {
+        var seed = 0;
+        if (arguments.Values.TryGetValue("seed", out var seedArgument))
+        {
+            if (Evaluate(seedArgument.Value, report: true) is not { } value) return null;
+            if (!value.IsInteger || value.Value < 0 || value.Value > int.MaxValue)
+            {
+                Report(DiagnosticDescriptors.NotInteger, seedArgument.Span, "perm: 'seed'", value);
+                return null;
+            }
+            seed = (int)value.Value;
+        }
+        if (!CheckOption(spec, arguments, "kind")) return null;
+        var kind = ((NameSyntax)arguments.Values["kind"].Value).Name switch
+        {
+            "reverse" => PermutationKind.Reverse,
+            "bitreversal" => PermutationKind.BitReversal,
+            "shuffle" => PermutationKind.Shuffle,
+            _ => PermutationKind.Random,
+        };
+        if (kind == PermutationKind.BitReversal && (shape.In & (shape.In - 1)) != 0)
+        {
+            Report(DiagnosticDescriptors.NotPowerOfTwo, span, "perm(bitreversal)", shape.In);
+            return null;
+        }
+        if (kind == PermutationKind.Shuffle && shape.In % 2 != 0)
+        {
+            Report(DiagnosticDescriptors.NotEven, span, "perm(shuffle)", shape.In);
+            return null;
+        }
+        if (kind != PermutationKind.Random && seedArgument.Value is not null)
+        {
+            Report(DiagnosticDescriptors.UnknownArgument, seedArgument.Span, $"perm({((NameSyntax)arguments.Values["kind"].Value).Name})", "seed", "no seed (only perm(random, seed: …) takes one)");
+            return null;
+        }
+        return new BoundPermutation(shape, kind, seed, span);
     }
 
     // kron(A, B) with torch.kron semantics: (A ⊗ B) maps A.in·B.in -> A.out·B.out.

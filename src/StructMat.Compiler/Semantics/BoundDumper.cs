@@ -32,6 +32,12 @@ public static class BoundDumper
             case BoundMonarch m:
                 text.Append($"monarch blocks={m.Blocks} blkdiag1=[{m.K}, {m.Q}, {m.P}] blkdiag2=[{m.L}, {m.S}, {m.R}]");
                 break;
+            case BoundPermutation p:
+                text.Append($"perm {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == PermutationKind.Random ? " seed=" + p.Seed : "")}");
+                break;
+            case BoundHouseholder h:
+                text.Append($"householder reflections={h.Reflections}");
+                break;
             case BoundPrimitive p:
                 text.Append(p.Kind);
                 break;

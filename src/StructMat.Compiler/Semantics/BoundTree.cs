@@ -63,6 +63,36 @@ public sealed record BoundMonarch(MatrixShape Shape, int Blocks, bool Frozen, So
     public int R => Q;
 }
 
+/// <summary><c>diag()</c>: <c>diag [n]</c>, <c>y = d ⊙ x</c>.</summary>
+public sealed record BoundDiagonal(MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "diag";
+}
+
+/// <summary>The permutations <c>perm(kind)</c> offers; each is an index map, never a matrix.</summary>
+public enum PermutationKind
+{
+    Reverse,
+    BitReversal,
+    Shuffle,
+    Random,
+}
+
+/// <summary><c>perm(kind, seed)</c>: <c>y[j] = x[map[j]]</c>; no parameters.</summary>
+public sealed record BoundPermutation(MatrixShape Shape, PermutationKind Permutation, int Seed, SourceSpan Span) : BoundPrimitive(Shape, Frozen: true, Span)
+{
+    public override string Kind => "perm";
+}
+
+/// <summary>
+/// <c>householder(reflections: r)</c>: <c>hra_u [n, r]</c>, <c>H = H_1 H_2 … H_r</c>, <c>H_i = I − 2 û_i û_iᵀ</c>
+/// (PEFT HRA, no Gram–Schmidt), applied as r reflections, never as a matrix.
+/// </summary>
+public sealed record BoundHouseholder(MatrixShape Shape, int Reflections, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "householder";
+}
+
 /// <summary>A structure of the language that this compiler cannot generate code for yet (reported as SMX0301).</summary>
 public sealed record BoundNotImplemented(string Structure, MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
 {

@@ -50,16 +50,16 @@ public static class Primitives
         new ArgumentSpec("left", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"),
         new ArgumentSpec("right", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"));
 
-    public static readonly PrimitiveSpec Householder = new("householder", true, false,
+    public static readonly PrimitiveSpec Householder = new("householder", true, true,
         new ArgumentSpec("reflections", ArgumentKind.Integer, true, "householder(reflections: 8)"));
 
     public static readonly PrimitiveSpec Btt = new("btt", false, false,
         new ArgumentSpec("rank", ArgumentKind.Integer, true, "btt(rank: 4)"),
         new ArgumentSpec("cores", ArgumentKind.Integer, false, "btt(rank: 4, cores: 2)"));
 
-    public static readonly PrimitiveSpec Diagonal = new("diag", true, false);
+    public static readonly PrimitiveSpec Diagonal = new("diag", true, true);
 
-    public static readonly PrimitiveSpec Permutation = new("perm", true, false,
+    public static readonly PrimitiveSpec Permutation = new("perm", true, true,
         new ArgumentSpec("kind", ArgumentKind.Option, true, "perm(reverse)", "reverse", "bitreversal", "shuffle", "random"),
         new ArgumentSpec("seed", ArgumentKind.Integer, false, "perm(random, seed: 7)"));
 

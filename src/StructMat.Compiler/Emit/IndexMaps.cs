@@ -1,0 +1,37 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.IR;
+using StructMat.Compiler.Semantics;
+
+namespace StructMat.Compiler.Emit;
+
+/// <summary>
+/// Permutations become index maps computed once per layer type: a static <c>int[]</c> field per distinct
+/// map (and its inverse, for backward), built by the runtime's <c>Permutations</c> definitions.
+/// </summary>
+internal static class IndexMaps
+{
+    public static string Field(GatherOp op) =>
+        $"{op.Permutation}Map{op.Width}{(op.Permutation == PermutationKind.Random ? "Seed" + op.Seed : "")}{(op.Inverse ? "Inverse" : "")}";
+
+    public static IEnumerable<GatherOp> Distinct(LayerModel model) =>
+        model.Optimized.Forward.Ops.Concat(model.Optimized.Backward.Ops).OfType<GatherOp>()
+            .GroupBy(Field).Select(g => g.First()).OrderBy(op => op.Inverse).ThenBy(Field);
+
+    public static void EmitFields(SourceWriter w, LayerModel model)
+    {
+        foreach (var op in Distinct(model))
+        {
+            var definition = op.Inverse
+                ? $"Permutations.Inverse({Field(op with { Inverse = false })})"
+                : op.Permutation switch
+                {
+                    PermutationKind.Reverse => $"Permutations.Reverse({op.Width})",
+                    PermutationKind.BitReversal => $"Permutations.BitReversal({op.Width})",
+                    PermutationKind.Shuffle => $"Permutations.PerfectShuffle({op.Width})",
+                    _ => $"Permutations.Random({op.Width}, seed: {op.Seed})",
+                };
+            w.Line($"private static readonly int[] {Field(op)} = {definition};");
+        }
+    }
+}
