@@ -143,7 +143,8 @@ public sealed partial class Chain : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -524,7 +525,8 @@ public sealed partial class Mixture : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -1052,7 +1054,8 @@ public sealed partial class Lora : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -1395,7 +1398,8 @@ public sealed partial class Nested : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -1904,7 +1908,8 @@ public sealed partial class Deep : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -2344,7 +2349,8 @@ public sealed partial class FrozenFactor : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {

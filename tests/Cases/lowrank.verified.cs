@@ -67,7 +67,8 @@ public sealed partial class LowRank : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {

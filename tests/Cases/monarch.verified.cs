@@ -97,7 +97,8 @@ public sealed partial class MonarchSquare : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -414,7 +415,8 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -698,7 +700,8 @@ public sealed partial class MonarchUp : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
@@ -986,7 +989,8 @@ public sealed partial class MonarchDown : IStructuredLayer
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
-    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero.
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
     public void Initialize(Random random)
     {
