@@ -117,15 +117,16 @@ public class NumericTests
     }
 
     /// <summary>
-    /// dL/dθ by central differences of the float64 loss. Every structure here is multilinear in its
-    /// parameters, so the loss is affine in any single coordinate and the difference quotient is exact
-    /// up to rounding; dividing by the actual float32 step keeps that true.
+    /// dL/dθ by central differences of the float64 loss, dividing by the actual float32 step. Most
+    /// structures are multilinear in their parameters, so the loss is affine in any one coordinate and
+    /// the quotient is exact up to rounding; Householder vectors enter through a normalisation, where
+    /// the O(h²) truncation error at h = 1e-3 stays near 1e-6, far under the tolerance.
     /// </summary>
     private static double CentralDifference(IStructuredLayer layer, float[] x, float[] dy, RefGetter coordinate)
     {
         ref var value = ref coordinate();
         var original = value;
-        var step = 1e-2f * Math.Max(1f, Math.Abs(original));
+        var step = 1e-3f * Math.Max(1f, Math.Abs(original));
         value = original + step;
         var plus = value;
         var lossPlus = Oracle.Loss(layer, x, dy, Batch);
