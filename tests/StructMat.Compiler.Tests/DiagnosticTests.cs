@@ -331,6 +331,30 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void SMX0127_shuffle_of_an_odd_size()
+    {
+        var d = Single("layer P : 7 -> 7 = perm(shuffle) * dense;", "SMX0127");
+        Assert.Equal("perm(shuffle) needs an even size, but it is 7", d.Message);
+        At(d, 1, 20, 13);
+    }
+
+    [Fact]
+    public void SMX0121_bit_reversal_of_a_size_that_is_not_a_power_of_two()
+    {
+        var d = Single("layer P : 12 -> 12 = perm(bitreversal) * dense;", "SMX0121");
+        Assert.Equal("perm(bitreversal) needs a power-of-two size, but it is 12", d.Message);
+        At(d, 1, 22, 17);
+    }
+
+    [Fact]
+    public void SMX0109_seed_on_a_permutation_that_is_not_random()
+    {
+        var d = Single("layer P : 8 -> 8 = perm(reverse, seed: 3) * dense;", "SMX0109");
+        Assert.Equal("perm(reverse) has no argument 'seed'; it accepts no seed (only perm(random, seed: …) takes one)", d.Message);
+        At(d, 1, 34, 7);
+    }
+
+    [Fact]
     public void SMX0201_layer_with_nothing_trainable_is_a_warning()
     {
         var d = Single("layer F : 4 -> 4 = frozen dense;", "SMX0201");
