@@ -40,4 +40,50 @@ public static class Initializers
 
     /// <summary>Sets every element to zero (LoRA's <c>B</c>, biases).</summary>
     public static void Zero(Span<float> w) => w.Clear();
+
+    /// <summary>Sets every element to one (a diagonal factor that starts as the identity).</summary>
+    public static void Ones(Span<float> w) => w.Fill(1f);
+
+    /// <summary>
+    /// PEFT HRA's symmetric initialisation of <c>hra_u [n, r]</c> (row-major, column <c>i</c> = <c>u_i</c>), written to
+    /// the first <c>n·r</c> elements of <paramref name="u"/>:
+    /// <list type="bullet">
+    /// <item>even <paramref name="r"/>: a <c>[n, r/2]</c> tensor is drawn uniform in <c>[−bound, bound)</c> with
+    /// <c>bound = 1/√(r/2)</c> (<c>kaiming_uniform_(a=√5)</c>: fan_in of a 2-D <c>[rows, cols]</c> tensor is
+    /// <c>cols</c>, and gain <c>√(2/(1+5))</c> times <c>√(3/fan_in)</c> is <c>1/√fan_in</c>), and each drawn column is
+    /// written twice side by side (<c>torch.repeat_interleave(half, 2, dim=1)</c>: columns <c>2i</c> and <c>2i+1</c>
+    /// are equal). Equal neighbours give <c>H_{2i+1} H_{2i+2} = I</c>, so <c>H = I</c> exactly in exact arithmetic.</item>
+    /// <item>odd <paramref name="r"/>: the symmetric trick is impossible (PEFT warns); all <c>[n, r]</c> values are
+    /// drawn independently with <c>bound = 1/√r</c>, and <c>H</c> is then NOT the identity.</item>
+    /// </list>
+    /// Values are drawn in row-major order of the drawn tensor from <paramref name="rng"/>; the distribution matches
+    /// PyTorch's, the individual numbers do not (a different generator).
+    /// </summary>
+    public static void HouseholderIdentity(Span<float> u, int n, int r, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (n <= 0) throw new ArgumentException($"{nameof(n)} must be positive, got {n}.", nameof(n));
+        if (r <= 0) throw new ArgumentException($"{nameof(r)} must be positive, got {r}.", nameof(r));
+        long size = (long)n * r;
+        if (u.Length < size)
+            throw new ArgumentException($"{nameof(u)} has {u.Length} elements but n * r = {size} are required.", nameof(u));
+
+        if (r % 2 == 0)
+        {
+            int half = r / 2;
+            double bound = 1.0 / Math.Sqrt(half);
+            for (int k = 0; k < n; k++)
+                for (int c = 0; c < half; c++)
+                {
+                    float v = (float)((2.0 * rng.NextDouble() - 1.0) * bound);
+                    u[k * r + 2 * c] = v;
+                    u[k * r + 2 * c + 1] = v;
+                }
+        }
+        else
+        {
+            double bound = 1.0 / Math.Sqrt(r);
+            for (int k = 0; k < (int)size; k++) u[k] = (float)((2.0 * rng.NextDouble() - 1.0) * bound);
+        }
+    }
 }

@@ -138,6 +138,71 @@ public static class DenseMath
         return dense;
     }
 
+    /// <summary>The dense <c>n×n</c> matrix with <c>d</c> on the diagonal (<c>torch.diag(d)</c>).</summary>
+    public static double[] Diagonal(ReadOnlySpan<float> d)
+    {
+        int n = d.Length;
+        var dense = new double[checked(n * n)];
+        for (int j = 0; j < n; j++) dense[j * n + j] = d[j];
+        return dense;
+    }
+
+    /// <summary>
+    /// The dense <c>n×n</c> permutation matrix of an index map: <c>P[j, map[j]] = 1</c>, so <c>(P·x)[j] = x[map[j]]</c>
+    /// (a gather). Throws unless <paramref name="map"/> is a permutation of <c>[0, n)</c>.
+    /// </summary>
+    public static double[] Permutation(ReadOnlySpan<int> map)
+    {
+        int n = map.Length;
+        var dense = new double[checked(n * n)];
+        var seen = new bool[n];
+        for (int j = 0; j < n; j++)
+        {
+            int source = map[j];
+            if (source < 0 || source >= n)
+                throw new ArgumentException($"{nameof(map)}[{j}] = {source} is outside [0, {n}).", nameof(map));
+            if (seen[source])
+                throw new ArgumentException($"{nameof(map)} is not a permutation: {source} appears twice.", nameof(map));
+            seen[source] = true;
+            dense[j * n + source] = 1.0;
+        }
+        return dense;
+    }
+
+    /// <summary>
+    /// The dense <c>n×n</c> matrix <c>H = H_1 H_2 … H_r</c> of PEFT HRA for <c>u = hra_u [n, r]</c> (column <c>i</c> is
+    /// <c>u_i</c>): <c>H_i = I − 2 û_i û_iᵀ</c>, <c>û_i = u_i/‖u_i‖</c>, built by explicit <c>n×n</c> products
+    /// from the left. A zero column is the identity reflection (the kernels' convention).
+    /// </summary>
+    public static double[] Householder(ReadOnlySpan<float> u, int n, int r)
+    {
+        NonNegative(n, nameof(n));
+        NonNegative(r, nameof(r));
+        ExactLength(u.Length, (long)n * r, nameof(u), "n * r");
+        var h = Identity(n);
+        for (int i = 0; i < r; i++)
+        {
+            double normSquared = 0;
+            for (int k = 0; k < n; k++) normSquared += (double)u[k * r + i] * u[k * r + i];
+            var reflection = Identity(n);
+            if (normSquared > 0)
+            {
+                for (int a = 0; a < n; a++)
+                    for (int b = 0; b < n; b++)
+                        reflection[a * n + b] -= 2.0 * u[a * r + i] * u[b * r + i] / normSquared;
+            }
+            h = MatMul(h, reflection, n, n, n);
+        }
+        return h;
+    }
+
+    private static double[] Identity(int n)
+    {
+        var identity = new double[checked(n * n)];
+        for (int k = 0; k < n; k++) identity[k * n + k] = 1.0;
+        return identity;
+    }
+
     private static void NonNegative(int value, string name)
     {
         if (value < 0) throw new ArgumentException($"{name} must be non-negative, got {value}.", name);
