@@ -1,0 +1,44 @@
+using System;
+using StructMat.Runtime;
+using StructMat.Tests.Large;
+using Xunit;
+
+namespace StructMat.Layers.Tests;
+
+/// <summary>
+/// Householder chains and permutations must never be formed as n×n matrices. At n = 4096 such a matrix
+/// is 64 MiB of float32; a warmed-up forward and backward must allocate under a sixteenth of that. (They
+/// do allocate: the Householder gradient keeps float64 partial sums per row chunk, O(chunks·n·r).)
+/// </summary>
+public class MaterialisationTests
+{
+    private const int N = 4096;
+    private const int Batch = 4;
+    private const long DenseBytes = (long)N * N * sizeof(float);
+
+    [Fact]
+    public void Householder_chain_forward_and_backward_allocate_far_less_than_an_n_by_n_matrix() =>
+        AssertSmallAllocations(new BigReflections());
+
+    [Fact]
+    public void Permutations_forward_and_backward_allocate_far_less_than_an_n_by_n_matrix() =>
+        AssertSmallAllocations(new BigPermutations());
+
+    private static void AssertSmallAllocations(IStructuredLayer layer)
+    {
+        var x = Oracle.RandomVector(Batch * N, seed: 31);
+        var dy = Oracle.RandomVector(Batch * N, seed: 32);
+        var y = new float[Batch * N];
+        var dx = new float[Batch * N];
+        layer.Forward(x, y, Batch); // warm up: workspaces, pools, index maps
+        layer.Backward(x, dy, dx, Batch);
+
+        var before = GC.GetTotalAllocatedBytes(precise: true);
+        layer.Forward(x, y, Batch);
+        layer.Backward(x, dy, dx, Batch);
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+
+        Assert.True(allocated < DenseBytes / 16, $"{layer.GetType().Name} allocated {allocated:N0} bytes; an n×n matrix is {DenseBytes:N0}");
+        Assert.True(layer.ParameterCount < (long)N * N / 64);
+    }
+}
