@@ -112,6 +112,7 @@ public static class SmxCompiler
         BoundNotImplemented n => n,
         BoundSum s => s.Terms.Select(FindNotImplemented).FirstOrDefault(n => n is not null),
         BoundProduct p => FindNotImplemented(p.Left) ?? FindNotImplemented(p.Right),
+        BoundKron k => FindNotImplemented(k.Left) ?? FindNotImplemented(k.Right),
         BoundScale c => FindNotImplemented(c.Operand),
         _ => null,
     };

@@ -46,15 +46,15 @@ public static class Differentiate
                 case MatMulOp m:
                     var dOut = G(m.Output);
                     backward.Add(new MatMulTransposedOp(dOut, G(m.Input), m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment));
+                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment) { SubRows = m.SubRows });
                     if (layer.Parameter(m.Weight).Trainable)
                     {
                         backward.Add(new WeightGradientOp(dOut, m.Input, m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                            m.Alpha, "weight gradient of " + m.Comment));
+                            m.Alpha, "weight gradient of " + m.Comment) { SubRows = m.SubRows });
                     }
                     break;
                 case PermuteOp p:
-                    backward.Add(new PermuteOp(G(p.Output), G(p.Input), p.Cols, p.Rows, Accumulate(G(p.Input)), "gradient of " + p.Comment + " (the inverse transpose)"));
+                    backward.Add(new PermuteOp(G(p.Output), G(p.Input), p.Cols, p.Rows, Accumulate(G(p.Input)), "gradient of " + p.Comment + " (the inverse transpose)") { SubRows = p.SubRows });
                     break;
                 case ScaleOp s:
                     backward.Add(new ScaleOp(G(s.Output), G(s.Input), s.Alpha, Accumulate(G(s.Input)), "gradient of " + s.Comment));
@@ -64,10 +64,10 @@ public static class Differentiate
                     backward.Add(new ScaleOp(G(a.Output), G(a.Right), 1f, Accumulate(G(a.Right)), "gradient of " + a.Comment + ", right"));
                     break;
                 case DiagonalOp d:
-                    backward.Add(new DiagonalOp(G(d.Output), G(d.Input), d.Weight, Accumulate(G(d.Input)), "input gradient of " + d.Comment));
+                    backward.Add(new DiagonalOp(G(d.Output), G(d.Input), d.Weight, Accumulate(G(d.Input)), "input gradient of " + d.Comment) { SubRows = d.SubRows });
                     if (layer.Parameter(d.Weight).Trainable)
                     {
-                        backward.Add(new DiagonalGradientOp(G(d.Output), d.Input, d.Weight, "weight gradient of " + d.Comment));
+                        backward.Add(new DiagonalGradientOp(G(d.Output), d.Input, d.Weight, "weight gradient of " + d.Comment) { SubRows = d.SubRows });
                     }
                     break;
                 case GatherOp g:
@@ -80,7 +80,7 @@ public static class Differentiate
                         Comment = "input gradient of " + h.Comment + " (Hᵀ: the reflections in reverse order)" });
                     if (layer.Parameter(h.Weight).Trainable)
                     {
-                        backward.Add(new HouseholderGradientOp(G(h.Output), h.Input, h.Weight, h.N, h.R, "weight gradient of " + h.Comment));
+                        backward.Add(new HouseholderGradientOp(G(h.Output), h.Input, h.Weight, h.N, h.R, "weight gradient of " + h.Comment) { SubRows = h.SubRows });
                     }
                     break;
                 case BiasOp b:

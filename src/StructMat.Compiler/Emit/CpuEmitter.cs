@@ -51,23 +51,25 @@ internal static class CpuEmitter
     {
         string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
+        // Rows the kernel sees: each batch row is SubRows rows inside kron.
+        var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
         switch (op)
         {
             case MatMulOp m:
                 w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate));
-                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {model.Property(m.Weight)}.Data, batch, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
+                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {model.Property(m.Weight)}.Data, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
                 break;
             case MatMulTransposedOp t:
                 w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
-                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {model.Property(t.Weight)}.Data, batch, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
+                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {model.Property(t.Weight)}.Data, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
                 break;
             case WeightGradientOp g:
                 w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true));
-                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {model.Property(g.Weight)}.Gradient!, batch, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
+                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {model.Property(g.Weight)}.Gradient!, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));
-                w.Line($"CpuKernels.Transpose({name(p.Input)}, {name(p.Output)}, batch, {p.Rows}, {p.Cols}, accumulate: {Acc(p.Accumulate)});");
+                w.Line($"CpuKernels.Transpose({name(p.Input)}, {name(p.Output)}, {batch}, {p.Rows}, {p.Cols}, accumulate: {Acc(p.Accumulate)});");
                 break;
             case ScaleOp s:
                 w.Comment(s.Comment + (s.Accumulate ? " (accumulating)" : ""));
@@ -89,23 +91,23 @@ internal static class CpuEmitter
                 break;
             case DiagonalOp d:
                 w.Comment(d.Comment + (d.Accumulate ? " (accumulating)" : ""));
-                w.Line($"ElementKernels.Diagonal({name(d.Input)}, {name(d.Output)}, {model.Property(d.Weight)}.Data, batch, {program.Value(d.Output).Width}, accumulate: {Acc(d.Accumulate)});");
+                w.Line($"ElementKernels.Diagonal({name(d.Input)}, {name(d.Output)}, {model.Property(d.Weight)}.Data, {batch}, {program.Value(d.Output).Width / d.SubRows}, accumulate: {Acc(d.Accumulate)});");
                 break;
             case DiagonalGradientOp dg:
                 w.Comment(dg.Comment);
-                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {model.Property(dg.Weight)}.Gradient!, batch, {program.Value(dg.Input).Width});");
+                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {model.Property(dg.Weight)}.Gradient!, {batch}, {program.Value(dg.Input).Width / dg.SubRows});");
                 break;
             case GatherOp g:
                 w.Comment(g.Comment + (g.Accumulate ? " (accumulating)" : ""));
-                w.Line($"ElementKernels.Gather({name(g.Input)}, {name(g.Output)}, {IndexMaps.Field(g)}, batch, {g.Width}, accumulate: {Acc(g.Accumulate)});");
+                w.Line($"ElementKernels.Gather({name(g.Input)}, {name(g.Output)}, {IndexMaps.Field(g)}, {batch}, {g.Width}, accumulate: {Acc(g.Accumulate)});");
                 break;
             case HouseholderOp h:
                 w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));
-                w.Line($"HouseholderKernels.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {model.Property(h.Weight)}.Data, batch, {h.N}, {h.R}, accumulate: {Acc(h.Accumulate)});");
+                w.Line($"HouseholderKernels.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {model.Property(h.Weight)}.Data, {batch}, {h.N}, {h.R}, accumulate: {Acc(h.Accumulate)});");
                 break;
             case HouseholderGradientOp hg:
                 w.Comment(hg.Comment);
-                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {model.Property(hg.Weight)}.Gradient!, batch, {hg.N}, {hg.R});");
+                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {model.Property(hg.Weight)}.Gradient!, {batch}, {hg.N}, {hg.R});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");

@@ -82,6 +82,14 @@ internal static class DenseEmitter
                 }
                 break;
             }
+            case BoundKron kron:
+            {
+                var left = Emit(w, model, kron.Left, ExpressionPaths.Join(path, "kron.0"), ref counter);
+                var right = Emit(w, model, kron.Right, ExpressionPaths.Join(path, "kron.1"), ref counter);
+                w.Comment($"{Where(path)}kron {i} -> {o}: torch.kron of the two factors");
+                code = $"DenseMath.Kron({left}, {kron.Left.Shape.Out}, {kron.Left.Shape.In}, {right}, {kron.Right.Shape.Out}, {kron.Right.Shape.In})";
+                break;
+            }
             case BoundScale scale:
             {
                 var inner = Emit(w, model, scale.Operand, path, ref counter);

@@ -68,6 +68,10 @@ internal static class ExplanationEmitter
                 yield return $"{indent}product of {factors.Count} factors (the rightmost applies first)";
                 foreach (var line in factors.SelectMany(f => Tree(f, indent + "  "))) yield return line;
                 break;
+            case BoundKron k:
+                yield return $"{indent}kron {k.Shape}: Kronecker product, applied by the vec-trick";
+                foreach (var line in Tree(k.Left, indent + "  ").Concat(Tree(k.Right, indent + "  "))) yield return line;
+                break;
             case BoundScale c:
                 yield return $"{indent}{CSharp.Double(c.Factor)} times";
                 foreach (var line in Tree(c.Operand, indent + "  ")) yield return line;

@@ -160,19 +160,20 @@ internal static class GpuEmitter
             string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
             string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
             int Width(int id) => program.Value(id).Width;
+            var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}"; // rows the kernel sees (kron sub-rows)
             var launch = op switch
             {
-                MatMulOp m => $"{field}(new Index2D(batch, {m.Groups * m.BlockOut}), {V(m.Input)}, {P(m.Weight)}, {V(m.Output)});",
-                MatMulTransposedOp t => $"{field}(new Index2D(batch, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {P(t.Weight)}, {V(t.InputGradient)});",
-                WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {G(g.Weight)}, batch);",
-                PermuteOp p => $"{field}(new Index2D(batch, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
+                MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {P(m.Weight)}, {V(m.Output)});",
+                MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {P(t.Weight)}, {V(t.InputGradient)});",
+                WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {G(g.Weight)}, {batch});",
+                PermuteOp p => $"{field}(new Index2D({batch}, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
                 ScaleOp s => $"{field}(batch * {Width(s.Output)}, {V(s.Input)}, {V(s.Output)});",
                 AddOp a => $"{field}(batch * {Width(a.Output)}, {V(a.Left)}, {V(a.Right)}, {V(a.Output)});",
                 BiasOp b => $"{field}(new Index2D(batch, {Width(b.Target)}), {V(b.Target)}, {P(b.Bias)});",
                 BiasGradientOp bg => $"{field}({Width(bg.OutputGradient)}, {V(bg.OutputGradient)}, {G(bg.Bias)}, batch);",
-                DiagonalOp d => $"{field}(new Index2D(batch, {Width(d.Output)}), {V(d.Input)}, {P(d.Weight)}, {V(d.Output)});",
-                DiagonalGradientOp dg => $"{field}({Width(dg.Input)}, {V(dg.OutputGradient)}, {V(dg.Input)}, {G(dg.Weight)}, batch);",
-                GatherOp g => $"{field}(new Index2D(batch, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
+                DiagonalOp d => $"{field}(new Index2D({batch}, {Width(d.Output) / d.SubRows}), {V(d.Input)}, {P(d.Weight)}, {V(d.Output)});",
+                DiagonalGradientOp dg => $"{field}({Width(dg.Input) / dg.SubRows}, {V(dg.OutputGradient)}, {V(dg.Input)}, {G(dg.Weight)}, {batch});",
+                GatherOp g => $"{field}(new Index2D({batch}, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
                 _ => throw new System.InvalidOperationException($"No launch for {op.GetType().Name}"),
             };
             w.Comment(IrOps.Comment(op));
@@ -184,12 +185,13 @@ internal static class GpuEmitter
     {
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
+        var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
         return op switch
         {
-            HouseholderOp h => $"_householder.Apply({names[h.Input]}, {names[h.Output]}, {P(h.Weight)}, {Scratch(model, 0, $"(long)batch * {h.N}")}, batch, {h.N}, {h.R}, " +
+            HouseholderOp h => $"_householder.Apply({names[h.Input]}, {names[h.Output]}, {P(h.Weight)}, {Scratch(model, 0, $"(long){batch} * {h.N}")}, {batch}, {h.N}, {h.R}, " +
                                $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
             HouseholderGradientOp g => $"_householder.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, " +
-                                       $"{Scratch(model, 0, $"(long)batch * {g.N}")}, {Scratch(model, 1, $"(long)batch * {g.N}")}, {Scratch(model, 2, $"(long)batch * {g.N * g.R}")}, batch, {g.N}, {g.R});",
+                                       $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
             _ => throw new System.InvalidOperationException(op.GetType().Name),
         };
     }

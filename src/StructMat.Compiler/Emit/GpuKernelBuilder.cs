@@ -111,7 +111,7 @@ internal static class GpuKernelBuilder
             }
             case DiagonalOp d:
             {
-                var width = program.Value(d.Output).Width;
+                var width = program.Value(d.Output).Width / d.SubRows;
                 return new GpuKernel($"diag {width} {d.Accumulate}", "DiagonalKernel" + number, "Index2D",
                     new[] { $"{View} input", $"{View} diagonal", $"{View} output" },
                     new[] { Store("output", $"index.X * {width} + index.Y", 1f, d.Accumulate, $"diagonal[index.Y] * input[index.X * {width} + index.Y]") },
@@ -119,7 +119,7 @@ internal static class GpuKernelBuilder
             }
             case DiagonalGradientOp dg:
             {
-                var width = program.Value(dg.Input).Width;
+                var width = program.Value(dg.Input).Width / dg.SubRows;
                 return new GpuKernel($"diaggrad {width}", "DiagonalGradientKernel" + number, "Index1D",
                     new[] { $"{View} outputGradient", $"{View} input", $"{View} diagonalGradient", "int batch" },
                     new[]

@@ -38,7 +38,15 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
 
-public abstract record IrOp;
+/// <summary>
+/// An op. <see cref="SubRows"/> is how many sub-rows each batch row is processed as: a value of width
+/// k·w is also k rows of width w (the same memory), which is how <c>kron</c> applies its factors.
+/// Elementwise ops (scale, add, bias) ignore it.
+/// </summary>
+public abstract record IrOp
+{
+    public int SubRows { get; init; } = 1;
+}
 
 /// <summary>
 /// <c>out[b, outIdx(g,o)] (+)= Alpha · Σ_i W[g,o,i] · in[b, inIdx(g,i)]</c>, W as [Groups, BlockOut, BlockIn].

@@ -22,7 +22,9 @@ public static class IrDumper
         text.Append("input %").Append(program.Input).Append(", output %").Append(program.Output).AppendLine();
         foreach (var op in program.Ops)
         {
-            text.AppendLine(Op(layer, op));
+            text.Append(Op(layer, op));
+            if (op.SubRows != 1) text.Append(" subrows=").Append(op.SubRows);
+            text.AppendLine();
         }
         return text.ToString();
     }

@@ -27,19 +27,19 @@ public static class IrVerifier
             switch (op)
             {
                 case MatMulOp m:
-                    Expect(stage, k, Width(m.Input) == m.Groups * m.BlockIn && Width(m.Output) == m.Groups * m.BlockOut, "matmul widths");
+                    Expect(stage, k, Width(m.Input) == m.SubRows * m.Groups * m.BlockIn && Width(m.Output) == m.SubRows * m.Groups * m.BlockOut, "matmul widths");
                     ExpectWeight(layer, stage, k, m.Weight, (long)m.Groups * m.BlockOut * m.BlockIn);
                     break;
                 case MatMulTransposedOp t:
-                    Expect(stage, k, Width(t.InputGradient) == t.Groups * t.BlockIn && Width(t.OutputGradient) == t.Groups * t.BlockOut, "transposed matmul widths");
+                    Expect(stage, k, Width(t.InputGradient) == t.SubRows * t.Groups * t.BlockIn && Width(t.OutputGradient) == t.SubRows * t.Groups * t.BlockOut, "transposed matmul widths");
                     ExpectWeight(layer, stage, k, t.Weight, (long)t.Groups * t.BlockOut * t.BlockIn);
                     break;
                 case WeightGradientOp w:
-                    Expect(stage, k, Width(w.Input) == w.Groups * w.BlockIn && Width(w.OutputGradient) == w.Groups * w.BlockOut, "weight-gradient widths");
+                    Expect(stage, k, Width(w.Input) == w.SubRows * w.Groups * w.BlockIn && Width(w.OutputGradient) == w.SubRows * w.Groups * w.BlockOut, "weight-gradient widths");
                     Expect(stage, k, layer.Parameter(w.Weight).Trainable, "weight gradient of a frozen parameter");
                     break;
                 case PermuteOp p:
-                    Expect(stage, k, Width(p.Input) == p.Rows * p.Cols && Width(p.Output) == p.Rows * p.Cols, "permute widths");
+                    Expect(stage, k, Width(p.Input) == op.SubRows * p.Rows * p.Cols && Width(p.Output) == op.SubRows * p.Rows * p.Cols, "permute widths");
                     break;
                 case ScaleOp s:
                     Expect(stage, k, Width(s.Input) == Width(s.Output), "scale widths");
@@ -51,19 +51,19 @@ public static class IrVerifier
                     Expect(stage, k, layer.Parameter(b.Bias).Length == Width(b.Target), "bias width");
                     break;
                 case DiagonalOp d:
-                    Expect(stage, k, Width(d.Input) == Width(d.Output) && layer.Parameter(d.Weight).Length == Width(d.Output), "diagonal widths");
+                    Expect(stage, k, Width(d.Input) == Width(d.Output) && d.SubRows * layer.Parameter(d.Weight).Length == Width(d.Output), "diagonal widths");
                     break;
                 case DiagonalGradientOp dg:
-                    Expect(stage, k, Width(dg.Input) == Width(dg.OutputGradient) && layer.Parameter(dg.Weight).Trainable, "diagonal-gradient widths or frozen parameter");
+                    Expect(stage, k, Width(dg.Input) == Width(dg.OutputGradient) && dg.SubRows * layer.Parameter(dg.Weight).Length == Width(dg.Input) && layer.Parameter(dg.Weight).Trainable, "diagonal-gradient widths or frozen parameter");
                     break;
                 case GatherOp p:
-                    Expect(stage, k, Width(p.Input) == p.Width && Width(p.Output) == p.Width, "gather widths");
+                    Expect(stage, k, Width(p.Input) == p.SubRows * p.Width && Width(p.Output) == p.SubRows * p.Width, "gather widths");
                     break;
                 case HouseholderOp h:
-                    Expect(stage, k, Width(h.Input) == h.N && Width(h.Output) == h.N && layer.Parameter(h.Weight).Length == (long)h.N * h.R, "householder widths");
+                    Expect(stage, k, Width(h.Input) == h.SubRows * h.N && Width(h.Output) == h.SubRows * h.N && layer.Parameter(h.Weight).Length == (long)h.N * h.R, "householder widths");
                     break;
                 case HouseholderGradientOp hg:
-                    Expect(stage, k, Width(hg.Input) == hg.N && Width(hg.OutputGradient) == hg.N && layer.Parameter(hg.Weight).Trainable, "householder-gradient widths or frozen parameter");
+                    Expect(stage, k, Width(hg.Input) == hg.SubRows * hg.N && Width(hg.OutputGradient) == hg.SubRows * hg.N && layer.Parameter(hg.Weight).Trainable, "householder-gradient widths or frozen parameter");
                     break;
                 case BiasGradientOp g:
                     Expect(stage, k, layer.Parameter(g.Bias).Length == Width(g.OutputGradient), "bias-gradient width");

@@ -19,6 +19,9 @@ public sealed class LowerLayer
     private readonly Dictionary<int, (int Position, int Id)> _sourcePosition = new();
     private int _currentPosition;
 
+    // How many sub-rows each batch row is processed as (inside kron); every value and op created is scaled by it.
+    private int _subRows = 1;
+
     private LowerLayer()
     {
     }
@@ -32,7 +35,7 @@ public sealed class LowerLayer
         {
             lowering._currentPosition = int.MaxValue;
             var bias = lowering.NewParameter("bias", new[] { layer.Shape.Out }, trainable: true, InitKind.Zero, 0, 0, "trainable bias");
-            lowering._ops.Add(new BiasOp(output, bias, "add the bias"));
+            lowering.Add(new BiasOp(output, bias, "add the bias"));
         }
         var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
         return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null));
@@ -71,7 +74,7 @@ public sealed class LowerLayer
                 var n = diagonal.Shape.In;
                 var d = NewParameter(Join(path, "diag"), new[] { n }, !diagonal.Frozen, InitKind.Ones, n, n, $"diagonal {n}");
                 var output = NewValue(n, "t");
-                _ops.Add(new DiagonalOp(input, output, d, false, $"{Describe(path, "diag")}: y = d ⊙ x"));
+                Add(new DiagonalOp(input, output, d, false, $"{Describe(path, "diag")}: y = d ⊙ x"));
                 return output;
             }
             case BoundPermutation permutation:
@@ -79,7 +82,7 @@ public sealed class LowerLayer
                 var n = permutation.Shape.In;
                 var output = NewValue(n, "t");
                 var seed = permutation.Permutation == PermutationKind.Random ? $", seed {permutation.Seed}" : "";
-                _ops.Add(new GatherOp(input, output, permutation.Permutation, permutation.Seed, n, Inverse: false, Accumulate: false,
+                Add(new GatherOp(input, output, permutation.Permutation, permutation.Seed, n, Inverse: false, Accumulate: false,
                     $"{Describe(path, "perm")}: y[j] = x[map[j]], {permutation.Permutation.ToString().ToLowerInvariant()}{seed}"));
                 return output;
             }
@@ -89,7 +92,7 @@ public sealed class LowerLayer
                 var u = NewParameter(Join(path, "hra_u"), new[] { n, r }, !householder.Frozen, InitKind.HouseholderIdentity, n, r,
                     $"householder reflection vectors, {r} columns of length {n}");
                 var output = NewValue(n, "t");
-                _ops.Add(new HouseholderOp(input, output, u, n, r, Transposed: false, Accumulate: false,
+                Add(new HouseholderOp(input, output, u, n, r, Transposed: false, Accumulate: false,
                     $"{Describe(path, "householder")}: y = H_1 … H_{r} x, {r} reflections"));
                 return output;
             }
@@ -104,6 +107,8 @@ public sealed class LowerLayer
                 }
                 return value;
             }
+            case BoundKron kron:
+                return LowerKron(kron, input, path);
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
@@ -111,7 +116,7 @@ public sealed class LowerLayer
                 for (var k = 1; k < terms.Count; k++)
                 {
                     var next = NewValue(sum.Shape.Out, "sum");
-                    _ops.Add(new AddOp(total, terms[k], next, $"{Describe(path, "sum")}: add term {k}"));
+                    Add(new AddOp(total, terms[k], next, $"{Describe(path, "sum")}: add term {k}"));
                     total = next;
                 }
                 return total;
@@ -120,13 +125,29 @@ public sealed class LowerLayer
             {
                 var inner = Lower(scale.Operand, input, path);
                 var scaled = NewValue(scale.Shape.Out, "scaled");
-                _ops.Add(new ScaleOp(inner, scaled, (float)scale.Factor, Accumulate: false,
+                Add(new ScaleOp(inner, scaled, (float)scale.Factor, Accumulate: false,
                     $"{Describe(path, "scale")}: times {((float)scale.Factor).ToString("R", CultureInfo.InvariantCulture)}"));
                 return scaled;
             }
             default:
                 throw new System.InvalidOperationException($"Cannot lower {expression.GetType().Name}; the generator reports unimplemented structures before lowering.");
         }
+    }
+
+    // The vec-trick: x viewed as [a_in, b_in]; B applied to each of the a_in rows, transpose to [b_out, a_in],
+    // A applied to each of the b_out rows, transpose back to [a_out, b_out] (torch.kron's index i·b_out + j).
+    private int LowerKron(BoundKron kron, int input, string path)
+    {
+        var (a, b) = (kron.Left, kron.Right);
+        var outer = _subRows;
+        _subRows = outer * a.Shape.In;
+        var t1 = Lower(b, input, Join(path, "kron.1"));
+        _subRows = outer;
+        var t2 = Permute(t1, a.Shape.In, b.Shape.Out, $"{Describe(path, "kron")}: view as ({a.Shape.In}, {b.Shape.Out}) and transpose");
+        _subRows = outer * b.Shape.Out;
+        var t3 = Lower(a, t2, Join(path, "kron.0"));
+        _subRows = outer;
+        return Permute(t3, b.Shape.Out, a.Shape.Out, $"{Describe(path, "kron")}: view as ({b.Shape.Out}, {a.Shape.Out}) and transpose back");
     }
 
     // fly's blockdiag_butterfly_multiply: x [k·p] → blkdiag1 → view (r, l), transpose → blkdiag2 → view (l, s), transpose.
@@ -141,24 +162,26 @@ public sealed class LowerLayer
         return Permute(t3, m.L, m.S, $"{name}: view as ({m.L}, {m.S}) and transpose");
     }
 
+    private void Add(IrOp op) => _ops.Add(op with { SubRows = _subRows });
+
     private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment)
     {
         var output = NewValue(groups * blockOut, "t");
-        _ops.Add(new MatMulOp(input, output, weight, groups, blockOut, blockIn, Layout.Contiguous, Layout.Contiguous, 1f, false, comment));
+        Add(new MatMulOp(input, output, weight, groups, blockOut, blockIn, Layout.Contiguous, Layout.Contiguous, 1f, false, comment));
         return output;
     }
 
     private int Permute(int input, int rows, int cols, string comment)
     {
         var output = NewValue(rows * cols, "t");
-        _ops.Add(new PermuteOp(input, output, rows, cols, false, comment));
+        Add(new PermuteOp(input, output, rows, cols, false, comment));
         return output;
     }
 
     private int NewValue(int width, string name)
     {
         var id = _values.Count;
-        _values.Add(new IrValue(id, width, name == "x" ? name : name + id.ToString(CultureInfo.InvariantCulture)));
+        _values.Add(new IrValue(id, width * _subRows, name == "x" ? name : name + id.ToString(CultureInfo.InvariantCulture)));
         return id;
     }
 

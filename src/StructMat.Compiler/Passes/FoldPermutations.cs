@@ -22,7 +22,7 @@ public static class FoldPermutations
         var readers = du.Readers(p.Output);
         if (p.Output != program.Output && du.Writers(p.Output).Count == 1 && readers.Count == 1
             && ops[readers[0]] is MatMulOp { InLayout: Layout.Contiguous } consumer
-            && consumer.Groups == p.Cols && consumer.BlockIn == p.Rows && consumer.Input == p.Output)
+            && consumer.Groups == p.Cols && consumer.BlockIn == p.Rows && consumer.Input == p.Output && consumer.SubRows == p.SubRows)
         {
             ops[readers[0]] = consumer with { Input = p.Input, InLayout = Layout.Strided };
             ops.RemoveAt(k);
@@ -33,7 +33,7 @@ public static class FoldPermutations
         var writers = du.Writers(p.Input);
         if (p.Input != program.Input && writers.Count == 1 && du.Readers(p.Input).Count == 1
             && ops[writers[0]] is MatMulOp { OutLayout: Layout.Contiguous, Accumulate: false } producer
-            && producer.Groups == p.Rows && producer.BlockOut == p.Cols)
+            && producer.Groups == p.Rows && producer.BlockOut == p.Cols && producer.SubRows == p.SubRows)
         {
             ops[writers[0]] = producer with { Output = p.Output, OutLayout = Layout.Strided };
             ops.RemoveAt(k);

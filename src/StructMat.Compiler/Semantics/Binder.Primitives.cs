@@ -196,7 +196,7 @@ public sealed partial class Binder
                 inDim?.ToString() ?? "?", outDim?.ToString() ?? "?");
             return null;
         }
-        return new BoundNotImplemented("kron", shape, frozen, span);
+        return new BoundKron(left, right, span);
     }
 
     private Arguments? MatchArguments(PrimitiveSpec spec, EquatableArray<ArgumentSyntax> syntax, SourceSpan callSpan)

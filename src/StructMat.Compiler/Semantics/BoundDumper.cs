@@ -47,6 +47,9 @@ public static class BoundDumper
             case BoundProduct:
                 text.Append("product");
                 break;
+            case BoundKron:
+                text.Append("kron");
+                break;
             case BoundScale s:
                 text.Append("scale ").Append(CSharp.Double(s.Factor));
                 break;
@@ -62,6 +65,10 @@ public static class BoundDumper
             case BoundProduct p:
                 Node(text, p.Left, indent + "  ");
                 Node(text, p.Right, indent + "  ");
+                break;
+            case BoundKron k:
+                Node(text, k.Left, indent + "  ");
+                Node(text, k.Right, indent + "  ");
                 break;
             case BoundScale s:
                 Node(text, s.Operand, indent + "  ");

@@ -99,6 +99,13 @@ public sealed record BoundNotImplemented(string Structure, MatrixShape Shape, bo
     public override string Kind => Structure;
 }
 
+/// <summary>
+/// <c>kron(Left, Right)</c> with <c>torch.kron</c> semantics, maps Left.in·Right.in to Left.out·Right.out;
+/// applied by the vec-trick, never formed.
+/// </summary>
+public sealed record BoundKron(BoundExpression Left, BoundExpression Right, SourceSpan Span)
+    : BoundExpression(new MatrixShape(Left.Shape.In * Right.Shape.In, Left.Shape.Out * Right.Shape.Out), Span);
+
 /// <summary><c>Left * Right</c>: <c>y = Left (Right x)</c>.</summary>
 public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, SourceSpan Span)
     : BoundExpression(new MatrixShape(Right.Shape.In, Left.Shape.Out), Span);

@@ -218,4 +218,24 @@ public static class DenseMath
         if (actual != expected)
             throw new ArgumentException($"{name} has {actual} elements but {what} = {expected}.", name);
     }
+
+    /// <summary>
+    /// torch.kron of a [aRows, aCols] and b [bRows, bCols]: K[i·bRows + j, p·bCols + q] = a[i, p]·b[j, q],
+    /// a [aRows·bRows, aCols·bCols] matrix.
+    /// </summary>
+    public static double[] Kron(double[] a, int aRows, int aCols, double[] b, int bRows, int bCols)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Length != (long)aRows * aCols) throw new ArgumentException($"a has {a.Length} elements, not {aRows}·{aCols}.", nameof(a));
+        if (b.Length != (long)bRows * bCols) throw new ArgumentException($"b has {b.Length} elements, not {bRows}·{bCols}.", nameof(b));
+        var cols = aCols * bCols;
+        var k = new double[aRows * bRows * cols];
+        for (var i = 0; i < aRows; i++)
+        for (var p = 0; p < aCols; p++)
+        for (var j = 0; j < bRows; j++)
+        for (var q = 0; q < bCols; q++)
+            k[(i * bRows + j) * cols + p * bCols + q] = a[i * aCols + p] * b[j * bCols + q];
+        return k;
+    }
 }
