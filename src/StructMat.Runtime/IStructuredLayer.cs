@@ -39,4 +39,7 @@ public interface IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     float[] ToDense();
+
+    /// <summary>The equivalent dense weight for inference (adapters folded into their base); bit-for-bit <see cref="ToDense"/>.</summary>
+    float[] Merge();
 }

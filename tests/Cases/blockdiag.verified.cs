@@ -127,6 +127,12 @@ public sealed partial class Blocks : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 4 groups of 2x3.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {

@@ -239,6 +239,12 @@ public sealed partial class Chain : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -650,6 +656,12 @@ public sealed partial class Mixture : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -1141,6 +1153,12 @@ public sealed partial class Lora : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 1 groups of 16x16.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -1525,6 +1543,12 @@ public sealed partial class Nested : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 3 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -2021,6 +2045,12 @@ public sealed partial class Deep : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 2 groups of 8x8.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -2423,6 +2453,12 @@ public sealed partial class FrozenFactor : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

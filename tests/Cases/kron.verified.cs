@@ -262,6 +262,12 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 1 groups of 2x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -684,6 +690,12 @@ public sealed partial class KronRectangular : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 4x5.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -1156,6 +1168,12 @@ public sealed partial class KronNested : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 2 groups of 2x2.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -1683,6 +1701,12 @@ public sealed partial class LoKr : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -2127,6 +2151,12 @@ public sealed partial class KronStructured : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -2563,6 +2593,12 @@ public sealed partial class KronInContext : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

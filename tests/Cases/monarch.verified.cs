@@ -178,6 +178,12 @@ public sealed partial class MonarchSquare : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -489,6 +495,12 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: block matmul, 2 groups of 8x8.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
@@ -773,6 +785,12 @@ public sealed partial class MonarchUp : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 3x3.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -1069,6 +1087,12 @@ public sealed partial class MonarchDown : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 3x5.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

@@ -219,6 +219,12 @@ public sealed partial class Diagonal : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel0(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
     {
@@ -436,6 +442,12 @@ public sealed partial class Reversed : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -682,6 +694,12 @@ public sealed partial class BitReversed : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
@@ -968,6 +986,12 @@ public sealed partial class Shuffled : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 3x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -1326,6 +1350,12 @@ public sealed partial class RandomPermutations : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
     {
@@ -1543,6 +1573,12 @@ public sealed partial class Reflections : IStructuredLayer
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
 
@@ -1707,6 +1743,12 @@ public sealed partial class FullReflections : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: bias add.
     private static void BiasKernel0(Index2D index, ArrayView<float> target, ArrayView<float> bias)
@@ -1908,6 +1950,12 @@ public sealed partial class Hra : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -2166,6 +2214,12 @@ public sealed partial class PermutedMonarch : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -2551,6 +2605,12 @@ public sealed partial class Mixed : IStructuredLayer
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
     public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

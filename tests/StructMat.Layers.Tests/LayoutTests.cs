@@ -24,6 +24,12 @@ public class LayoutTests
         Assert.Equal("blkdiag1 [4, 3, 5]; blkdiag2 [4, 3, 3]; bias [12]", Describe(new MonarchDown()));
         Assert.Equal("terms.0.weight [16, 16] frozen; terms.1.lora_A [4, 16]; terms.1.lora_B [16, 4]", Describe(new Lora()));
         Assert.Equal("factors.0.weight [3, 2, 4]; factors.1.weight [12, 12] frozen", Describe(new FrozenFactor()));
+        // PEFT HRA: hra_u [n, r]. Kronecker factors carry kron.0. / kron.1. prefixes.
+        Assert.Equal("factors.0.weight [12, 12] frozen; factors.1.hra_u [12, 4]", Describe(new Hra()));
+        Assert.Equal("kron.0.weight [3, 3]; kron.1.lora_A [2, 4]; kron.1.lora_B [4, 2]", Describe(new KronDenseLowRank()));
+        Assert.Equal("terms.0.weight [12, 12] frozen; terms.1.kron.0.weight [3, 3]; terms.1.kron.1.weight [4, 4]", Describe(new LoKr()));
+        Assert.Equal("kron.0.kron.0.weight [2, 2]; kron.0.kron.1.weight [3, 2, 2]; kron.1.blkdiag1 [2, 2, 2]; kron.1.blkdiag2 [2, 2, 2]", Describe(new KronNested()));
+        Assert.Equal("factors.1.diag [16]; factors.2.blkdiag1 [4, 4, 4]; factors.2.blkdiag2 [4, 4, 4]", Describe(new PermutedMonarch()));
     }
 
     [Fact]
@@ -34,6 +40,38 @@ public class LayoutTests
         Assert.Contains(layer.Terms1LoraA.Data, v => v != 0f);
         var expected = layer.Terms0Weight.Data.Select(v => (double)v).ToArray();
         Assert.Equal(expected, layer.ToDenseDouble());
+    }
+
+    [Fact]
+    public void Hra_starts_as_its_frozen_base_because_reflections_come_in_equal_pairs()
+    {
+        var layer = new Hra(seed: 4);
+        var u = layer.Factors1HraU.Data; // [12, 4]: columns 0 = 1 and 2 = 3
+        for (var k = 0; k < 12; k++)
+        {
+            Assert.Equal(u[k * 4 + 0], u[k * 4 + 1]);
+            Assert.Equal(u[k * 4 + 2], u[k * 4 + 3]);
+        }
+        Assert.Contains(u, v => v != 0f);
+        var dense = layer.ToDenseDouble();
+        var baseWeight = layer.Factors0Weight.Data;
+        for (var i = 0; i < dense.Length; i++) Assert.Equal(baseWeight[i], dense[i], 1e-6);
+    }
+
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Merged_dense_weights_reproduce_the_structured_forward_pass(string name)
+    {
+        var layer = LayerCatalog.CreateRandomized(name);
+        var merged = layer.Merge();
+        Assert.Equal(layer.ToDense(), merged); // the documented contract: bit-for-bit ToDense
+
+        const int batch = 3;
+        var x = Oracle.RandomVector(batch * layer.InFeatures, seed: 41);
+        var y = new float[batch * layer.OutFeatures];
+        layer.Forward(x, y, batch);
+        var expected = Oracle.Forward(layer, Array.ConvertAll(merged, v => (double)v), x, batch);
+        Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"{name}: {Oracle.RelativeError(y, expected):E2}");
     }
 
     [Fact]

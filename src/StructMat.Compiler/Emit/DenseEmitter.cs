@@ -22,6 +22,12 @@ internal static class DenseEmitter
         w.Line();
         w.Line("/// <summary><see cref=\"ToDenseDouble\"/> rounded to float32.</summary>");
         w.Line("public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):");
+        w.Line("/// bit-for-bit <see cref=\"ToDense\"/>, which composes every part exactly in float64 before one rounding.");
+        w.Line("/// </summary>");
+        w.Line("public float[] Merge() => ToDense();");
     }
 
     private static string Emit(SourceWriter w, LayerModel model, BoundExpression expression, string path, ref int counter)
