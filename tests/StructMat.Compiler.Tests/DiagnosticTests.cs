@@ -366,9 +366,9 @@ public class DiagnosticTests
     [Fact]
     public void SMX0301_structure_of_a_later_milestone()
     {
-        var d = Single("layer B : 8 -> 8 = butterfly();", "SMX0301");
-        Assert.Equal("'butterfly' is part of the language but not implemented yet; layer 'B' generates no code", d.Message);
-        At(d, 1, 20, 11);
+        var d = Single("layer B : 8 -> 8 = btt(rank: 2);", "SMX0301");
+        Assert.Equal("'btt' is part of the language but not implemented yet; layer 'B' generates no code", d.Message);
+        At(d, 1, 20, 12);
     }
 
     [Fact]

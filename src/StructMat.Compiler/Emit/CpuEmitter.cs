@@ -51,21 +51,26 @@ internal static class CpuEmitter
     {
         string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
+        // A weight slice when the op uses part of a tensor (butterfly factors share `twiddle`).
+        string Weights(int weight, int offset, long length, string member) =>
+            offset == 0 && length == model.Ir.Parameter(weight).Length
+                ? $"{model.Property(weight)}.{member}"
+                : $"{model.Property(weight)}.{member}.AsSpan({offset}, {length})";
         // Rows the kernel sees: each batch row is SubRows rows inside kron.
         var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
         switch (op)
         {
             case MatMulOp m:
                 w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate));
-                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {model.Property(m.Weight)}.Data, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
+                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
                 break;
             case MatMulTransposedOp t:
                 w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
-                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {model.Property(t.Weight)}.Data, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
+                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
                 break;
             case WeightGradientOp g:
                 w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true));
-                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {model.Property(g.Weight)}.Gradient!, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
+                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {Weights(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn, "Gradient!")}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));

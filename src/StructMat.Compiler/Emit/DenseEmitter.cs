@@ -65,6 +65,10 @@ internal static class DenseEmitter
                 w.Comment($"{Where(path)}householder {i} -> {o}: H_1 … H_{householder.Reflections} as explicit products");
                 code = $"DenseMath.Householder({Param("hra_u")}, {i}, {householder.Reflections})";
                 break;
+            case BoundButterfly butterfly:
+                w.Comment($"{Where(path)}butterfly {i} -> {o}: the product of its {butterfly.Factors} sparse factors");
+                code = $"DenseMath.Butterfly({Param("twiddle")}, {i})";
+                break;
             case BoundSum sum:
             {
                 var terms = new string[sum.Terms.Count];

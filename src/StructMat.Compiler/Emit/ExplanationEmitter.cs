@@ -59,6 +59,9 @@ internal static class ExplanationEmitter
             case BoundHouseholder h:
                 yield return $"{indent}{Frozen(h)}householder {h.Shape}: {h.Reflections} reflections H_1 … H_{h.Reflections}";
                 break;
+            case BoundButterfly b:
+                yield return $"{indent}{Frozen(b)}butterfly {b.Shape}: {b.Factors} factors of {b.Shape.In / 2} 2x2 blocks, strides 1, 2, …, {b.Shape.In / 2}";
+                break;
             case BoundSum s:
                 yield return $"{indent}sum of {s.Terms.Count} terms";
                 foreach (var line in s.Terms.SelectMany(t => Tree(t, indent + "  "))) yield return line;

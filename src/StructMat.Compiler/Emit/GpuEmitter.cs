@@ -159,13 +159,16 @@ internal static class GpuEmitter
             string V(int id) => names[id];
             string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
             string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
+            // A slice of the tensor when the op uses part of it (butterfly factors share `twiddle`).
+            string Slice(string view, int id, int offset, long length) =>
+                offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
             var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}"; // rows the kernel sees (kron sub-rows)
             var launch = op switch
             {
-                MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {P(m.Weight)}, {V(m.Output)});",
-                MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {P(t.Weight)}, {V(t.InputGradient)});",
-                WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {G(g.Weight)}, {batch});",
+                MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
+                MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)});",
+                WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
                 PermuteOp p => $"{field}(new Index2D({batch}, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
                 ScaleOp s => $"{field}(batch * {Width(s.Output)}, {V(s.Input)}, {V(s.Output)});",
                 AddOp a => $"{field}(batch * {Width(a.Output)}, {V(a.Left)}, {V(a.Right)}, {V(a.Output)});",

@@ -53,15 +53,27 @@ public abstract record IrOp
 /// One group is a plain dense matmul; strided layouts are folded permutations.
 /// </summary>
 public sealed record MatMulOp(int Input, int Output, int Weight, int Groups, int BlockOut, int BlockIn,
-    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp;
+    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp
+{
+    /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
+    public int WeightOffset { get; init; }
+}
 
 /// <summary>Backward of <see cref="MatMulOp"/> w.r.t. its input: <c>dIn[b, inIdx(g,i)] (+)= Alpha · Σ_o W[g,o,i] · dOut[b, outIdx(g,o)]</c>.</summary>
 public sealed record MatMulTransposedOp(int OutputGradient, int InputGradient, int Weight, int Groups, int BlockOut, int BlockIn,
-    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp;
+    Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp
+{
+    /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
+    public int WeightOffset { get; init; }
+}
 
 /// <summary>Backward of <see cref="MatMulOp"/> w.r.t. W: <c>dW[g,o,i] += Alpha · Σ_b dOut[b, outIdx(g,o)] · in[b, inIdx(g,i)]</c>.</summary>
 public sealed record WeightGradientOp(int OutputGradient, int Input, int Weight, int Groups, int BlockOut, int BlockIn,
-    Layout InLayout, Layout OutLayout, float Alpha, string Comment) : IrOp;
+    Layout InLayout, Layout OutLayout, float Alpha, string Comment) : IrOp
+{
+    /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
+    public int WeightOffset { get; init; }
+}
 
 /// <summary>Transposes each row viewed as [Rows, Cols]: <c>out[b, c·Rows + r] (+)= in[b, r·Cols + c]</c>.</summary>
 public sealed record PermuteOp(int Input, int Output, int Rows, int Cols, bool Accumulate, string Comment) : IrOp;

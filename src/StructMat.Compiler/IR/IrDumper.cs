@@ -24,6 +24,8 @@ public static class IrDumper
         {
             text.Append(Op(layer, op));
             if (op.SubRows != 1) text.Append(" subrows=").Append(op.SubRows);
+            var offset = op switch { MatMulOp m => m.WeightOffset, MatMulTransposedOp t => t.WeightOffset, WeightGradientOp w => w.WeightOffset, _ => 0 };
+            if (offset != 0) text.Append(" weight_offset=").Append(offset);
             text.AppendLine();
         }
         return text.ToString();

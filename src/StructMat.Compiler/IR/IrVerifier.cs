@@ -28,11 +28,11 @@ public static class IrVerifier
             {
                 case MatMulOp m:
                     Expect(stage, k, Width(m.Input) == m.SubRows * m.Groups * m.BlockIn && Width(m.Output) == m.SubRows * m.Groups * m.BlockOut, "matmul widths");
-                    ExpectWeight(layer, stage, k, m.Weight, (long)m.Groups * m.BlockOut * m.BlockIn);
+                    ExpectWeight(layer, stage, k, m.Weight, m.WeightOffset + (long)m.Groups * m.BlockOut * m.BlockIn);
                     break;
                 case MatMulTransposedOp t:
                     Expect(stage, k, Width(t.InputGradient) == t.SubRows * t.Groups * t.BlockIn && Width(t.OutputGradient) == t.SubRows * t.Groups * t.BlockOut, "transposed matmul widths");
-                    ExpectWeight(layer, stage, k, t.Weight, (long)t.Groups * t.BlockOut * t.BlockIn);
+                    ExpectWeight(layer, stage, k, t.Weight, t.WeightOffset + (long)t.Groups * t.BlockOut * t.BlockIn);
                     break;
                 case WeightGradientOp w:
                     Expect(stage, k, Width(w.Input) == w.SubRows * w.Groups * w.BlockIn && Width(w.OutputGradient) == w.SubRows * w.Groups * w.BlockOut, "weight-gradient widths");
@@ -79,8 +79,9 @@ public static class IrVerifier
         if (!defined.Contains(program.Output)) throw Fail(stage, $"the output %{program.Output} is never written");
     }
 
-    private static void ExpectWeight(IrLayer layer, string stage, int op, int weight, long length) =>
-        Expect(stage, op, layer.Parameter(weight).Length == length, $"weight {layer.Parameter(weight).Name} has {layer.Parameter(weight).Length} elements, the op needs {length}");
+    /// <summary>The op's weights end at <paramref name="end"/>: the whole tensor, or (butterfly) within it.</summary>
+    private static void ExpectWeight(IrLayer layer, string stage, int op, int weight, long end) =>
+        Expect(stage, op, layer.Parameter(weight).Length >= end, $"weight {layer.Parameter(weight).Name} has {layer.Parameter(weight).Length} elements, the op needs {end}");
 
     private static void Expect(string stage, int op, bool condition, string what)
     {

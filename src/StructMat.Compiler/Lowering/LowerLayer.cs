@@ -109,6 +109,8 @@ public sealed class LowerLayer
             }
             case BoundKron kron:
                 return LowerKron(kron, input, path);
+            case BoundButterfly butterfly:
+                return LowerButterfly(butterfly, input, path);
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
@@ -150,6 +152,32 @@ public sealed class LowerLayer
         return Permute(t3, b.Shape.Out, a.Shape.Out, $"{Describe(path, "kron")}: view as ({b.Shape.Out}, {a.Shape.Out}) and transpose back");
     }
 
+    // Factor k (stride s = 2^k, applied in increasing order) pairs x[g·2s + j] with x[g·2s + s + j]. Viewing each
+    // 2s-block as [2, s] and transposing it to [s, 2] puts every pair side by side, so the factor is a
+    // block-diagonal matmul of n/2 2x2 blocks (twiddle slice k, as [n/2, 2, 2]) between two transposes.
+    private int LowerButterfly(BoundButterfly butterfly, int input, string path)
+    {
+        var n = butterfly.Shape.In;
+        var name = Describe(path, "butterfly");
+        var twiddle = NewParameter(Join(path, "twiddle"), new[] { butterfly.Factors, n / 2, 2, 2 }, !butterfly.Frozen, InitKind.MuP, 2, 2,
+            $"butterfly twiddles, {butterfly.Factors} factors of {n / 2} 2x2 blocks");
+        var value = input;
+        var outer = _subRows;
+        for (var k = 0; k < butterfly.Factors; k++)
+        {
+            var stride = 1 << k;
+            var blocks = n / (2 * stride);
+            _subRows = outer * blocks;
+            var paired = stride == 1 ? value : Permute(value, 2, stride, $"{name}: factor {k}, pair elements {stride} apart");
+            _subRows = outer;
+            var mixed = MatMul(paired, twiddle, n / 2, 2, 2, $"{name}: factor {k} (stride {stride}), {n / 2} 2x2 blocks", k * (n / 2) * 4);
+            _subRows = outer * blocks;
+            value = stride == 1 ? mixed : Permute(mixed, stride, 2, $"{name}: factor {k}, back to stride {stride}");
+            _subRows = outer;
+        }
+        return value;
+    }
+
     // fly's blockdiag_butterfly_multiply: x [k·p] → blkdiag1 → view (r, l), transpose → blkdiag2 → view (l, s), transpose.
     private int LowerMonarch(BoundMonarch m, int input, string path)
     {
@@ -164,10 +192,10 @@ public sealed class LowerLayer
 
     private void Add(IrOp op) => _ops.Add(op with { SubRows = _subRows });
 
-    private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment)
+    private int MatMul(int input, int weight, int groups, int blockOut, int blockIn, string comment, int weightOffset = 0)
     {
         var output = NewValue(groups * blockOut, "t");
-        Add(new MatMulOp(input, output, weight, groups, blockOut, blockIn, Layout.Contiguous, Layout.Contiguous, 1f, false, comment));
+        Add(new MatMulOp(input, output, weight, groups, blockOut, blockIn, Layout.Contiguous, Layout.Contiguous, 1f, false, comment) { WeightOffset = weightOffset });
         return output;
     }
 

@@ -103,12 +103,12 @@ public sealed partial class Binder
                     : null;
 
             case "butterfly":
-                if ((shape.In & (shape.In - 1)) != 0)
+                if ((shape.In & (shape.In - 1)) != 0 || shape.In < 2)
                 {
-                    Report(DiagnosticDescriptors.NotPowerOfTwo, span, "butterfly", shape.In);
+                    Report(DiagnosticDescriptors.NotPowerOfTwo, span, shape.In < 2 ? "butterfly (of at least 2)" : "butterfly", shape.In);
                     return null;
                 }
-                return new BoundNotImplemented(spec.Name, shape, frozen, span);
+                return new BoundButterfly(shape, frozen, span);
 
             case "householder":
                 if (Integer("reflections") is not { } reflections) return null;

@@ -93,6 +93,26 @@ public sealed record BoundHouseholder(MatrixShape Shape, int Reflections, bool F
     public override string Kind => "householder";
 }
 
+/// <summary>
+/// <c>butterfly()</c>: <c>twiddle [log2 n, n/2, 2, 2]</c>, y = B_{L−1} ⋯ B_1 B_0 x with factor k of stride
+/// s = 2^k (stride 1 first), as HazyResearch/butterfly's <c>butterfly_multiply</c> with increasing stride:
+/// y[g·2s + a·s + j] = Σ_c twiddle[k, g·s + j, a, c] · x[g·2s + c·s + j].
+/// </summary>
+public sealed record BoundButterfly(MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "butterfly";
+
+    public int Factors
+    {
+        get
+        {
+            var log = 0;
+            while (1 << log < Shape.In) log++;
+            return log;
+        }
+    }
+}
+
 /// <summary>A structure of the language that this compiler cannot generate code for yet (reported as SMX0301).</summary>
 public sealed record BoundNotImplemented(string Structure, MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
 {

@@ -40,7 +40,7 @@ public static class Primitives
     public static readonly PrimitiveSpec Monarch = new("monarch", false, true,
         new ArgumentSpec("blocks", ArgumentKind.Integer, true, "monarch(blocks: 32)"));
 
-    public static readonly PrimitiveSpec Butterfly = new("butterfly", true, false);
+    public static readonly PrimitiveSpec Butterfly = new("butterfly", true, true);
 
     public static readonly PrimitiveSpec BlockSparse = new("blocksparse", false, false,
         new ArgumentSpec("block", ArgumentKind.Integer, true, "blocksparse(block: 32, pattern: butterfly)"),

@@ -238,4 +238,31 @@ public static class DenseMath
             k[(i * bRows + j) * cols + p * bCols + q] = a[i * aCols + p] * b[j * bCols + q];
         return k;
     }
+
+    /// <summary>
+    /// The butterfly matrix of <c>twiddle [log2 n, n/2, 2, 2]</c>, as HazyResearch/butterfly's
+    /// <c>butterfly_multiply</c> with increasing stride: M = B_{L−1} ⋯ B_0 with factor k of stride s = 2^k,
+    /// B_k[g·2s + a·s + j, g·2s + c·s + j] = twiddle[k, g·s + j, a, c].
+    /// </summary>
+    public static double[] Butterfly(ReadOnlySpan<float> twiddle, int n)
+    {
+        if (n < 2 || (n & (n - 1)) != 0) throw new ArgumentException($"n = {n} is not a power of two ≥ 2.", nameof(n));
+        var factors = System.Numerics.BitOperations.Log2((uint)n);
+        if (twiddle.Length != factors * (n / 2) * 4)
+            throw new ArgumentException($"twiddle has {twiddle.Length} elements, not {factors}·{n / 2}·2·2.", nameof(twiddle));
+        var m = new double[n * n];
+        for (var i = 0; i < n; i++) m[i * n + i] = 1;
+        for (var k = 0; k < factors; k++)
+        {
+            var s = 1 << k;
+            var factor = new double[n * n];
+            for (var g = 0; g < n / (2 * s); g++)
+            for (var j = 0; j < s; j++)
+            for (var a = 0; a < 2; a++)
+            for (var c = 0; c < 2; c++)
+                factor[(g * 2 * s + a * s + j) * n + g * 2 * s + c * s + j] = twiddle[((k * (n / 2) + g * s + j) * 2 + a) * 2 + c];
+            m = MatMul(factor, m, n, n, n);
+        }
+        return m;
+    }
 }
