@@ -36,12 +36,11 @@ public class LanguageCoreTests
         var notImplemented = result.Diagnostics.Select(d => (d.Id, Line: d.Span.StartLine + 1, d.Message.Split('\'')[1])).ToList();
         Assert.Equal(new[]
         {
-            ("SMX0301", 11, "blocksparse"),
             ("SMX0301", 13, "btt"),
         }, notImplemented);
 
         // The implemented ones are generated.
-        foreach (var layer in new[] { "Mixer", "Bottleneck", "Blocks", "Kron", "Butterfly", "Lora", "Hra", "LoKr", "Chain" })
+        foreach (var layer in new[] { "Mixer", "Bottleneck", "Blocks", "Pixelfly", "Kron", "Butterfly", "Lora", "Hra", "LoKr", "Chain" })
         {
             Assert.Contains($"public sealed partial class {layer} : IStructuredLayer", result.Source);
         }

@@ -69,6 +69,10 @@ internal static class DenseEmitter
                 w.Comment($"{Where(path)}butterfly {i} -> {o}: the product of its {butterfly.Factors} sparse factors");
                 code = $"DenseMath.Butterfly({Param("twiddle")}, {i})";
                 break;
+            case BoundBlockSparse sparse:
+                w.Comment($"{Where(path)}blocksparse {i} -> {o}: the flat block butterfly pattern, filled block by block");
+                code = $"DenseMath.FlatBlockButterfly({Param("blocks")}, {i}, {sparse.Block})";
+                break;
             case BoundSum sum:
             {
                 var terms = new string[sum.Terms.Count];
@@ -120,6 +124,7 @@ internal static class DenseEmitter
         PermutationKind.Reverse => $"Permutations.Reverse({p.Shape.In})",
         PermutationKind.BitReversal => $"Permutations.BitReversal({p.Shape.In})",
         PermutationKind.Shuffle => $"Permutations.PerfectShuffle({p.Shape.In})",
+        PermutationKind.BlockXor => throw new System.InvalidOperationException("perm() has no block-xor kind"),
         _ => $"Permutations.Random({p.Shape.In}, seed: {p.Seed})",
     };
 

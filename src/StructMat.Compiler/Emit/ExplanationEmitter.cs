@@ -62,6 +62,9 @@ internal static class ExplanationEmitter
             case BoundButterfly b:
                 yield return $"{indent}{Frozen(b)}butterfly {b.Shape}: {b.Factors} factors of {b.Shape.In / 2} 2x2 blocks, strides 1, 2, …, {b.Shape.In / 2}";
                 break;
+            case BoundBlockSparse b:
+                yield return $"{indent}{Frozen(b)}blocksparse {b.Shape}: flat block butterfly, {b.BlocksPerSide} blocks of {b.Block}x{b.Block} per side, {b.Distances.Count()} block diagonals";
+                break;
             case BoundSum s:
                 yield return $"{indent}sum of {s.Terms.Count} terms";
                 foreach (var line in s.Terms.SelectMany(t => Tree(t, indent + "  "))) yield return line;

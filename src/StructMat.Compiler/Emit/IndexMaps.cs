@@ -11,8 +11,12 @@ namespace StructMat.Compiler.Emit;
 /// </summary>
 internal static class IndexMaps
 {
-    public static string Field(GatherOp op) =>
-        $"{op.Permutation}Map{op.Width}{(op.Permutation == PermutationKind.Random ? "Seed" + op.Seed : "")}{(op.Inverse ? "Inverse" : "")}";
+    public static string Field(GatherOp op) => op.Permutation switch
+    {
+        PermutationKind.Random => $"RandomMap{op.Width}Seed{op.Seed}",
+        PermutationKind.BlockXor => $"BlockXorMap{op.Width}Block{op.Block}Distance{op.Seed}",
+        _ => $"{op.Permutation}Map{op.Width}",
+    } + (op.Inverse ? "Inverse" : "");
 
     public static IEnumerable<GatherOp> Distinct(LayerModel model) =>
         model.Optimized.Forward.Ops.Concat(model.Optimized.Backward.Ops).OfType<GatherOp>()
@@ -29,6 +33,7 @@ internal static class IndexMaps
                     PermutationKind.Reverse => $"Permutations.Reverse({op.Width})",
                     PermutationKind.BitReversal => $"Permutations.BitReversal({op.Width})",
                     PermutationKind.Shuffle => $"Permutations.PerfectShuffle({op.Width})",
+                    PermutationKind.BlockXor => $"Permutations.BlockXor({op.Width}, block: {op.Block}, distance: {op.Seed})",
                     _ => $"Permutations.Random({op.Width}, seed: {op.Seed})",
                 };
             w.Line($"private static readonly int[] {Field(op)} = {definition};");

@@ -100,7 +100,11 @@ public sealed record DiagonalGradientOp(int OutputGradient, int Input, int Weigh
 /// <c>out[b, j] (+)= in[b, map[j]]</c>: a permutation as an index map (<see cref="Semantics.PermutationKind"/>,
 /// seed, size), or its inverse.
 /// </summary>
-public sealed record GatherOp(int Input, int Output, Semantics.PermutationKind Permutation, int Seed, int Width, bool Inverse, bool Accumulate, string Comment) : IrOp;
+public sealed record GatherOp(int Input, int Output, Semantics.PermutationKind Permutation, int Seed, int Width, bool Inverse, bool Accumulate, string Comment) : IrOp
+{
+    /// <summary>For <see cref="Semantics.PermutationKind.BlockXor"/>: the block size (the XOR distance is in <see cref="Seed"/>).</summary>
+    public int Block { get; init; }
+}
 
 /// <summary><c>out (+)= H in</c> (or <c>Hᵀ in</c>) with <c>H = H_1 … H_R</c> from <c>hra_u [N, R]</c>, as R reflections.</summary>
 public sealed record HouseholderOp(int Input, int Output, int Weight, int N, int R, bool Transposed, bool Accumulate, string Comment) : IrOp;

@@ -48,7 +48,7 @@ public static class IrDumper
             BiasGradientOp g => $"grad({P(g.Bias)}) += colsum %{g.OutputGradient}",
             DiagonalOp d => $"%{d.Output}{Acc(d.Accumulate)} diag %{d.Input}, {P(d.Weight)}",
             DiagonalGradientOp dg => $"grad({P(dg.Weight)}) += colsum %{dg.OutputGradient} * %{dg.Input}",
-            GatherOp p => $"%{p.Output}{Acc(p.Accumulate)} gather %{p.Input} {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == Semantics.PermutationKind.Random ? " seed=" + p.Seed : "")}{(p.Inverse ? " inverse" : "")}",
+            GatherOp p => $"%{p.Output}{Acc(p.Accumulate)} gather %{p.Input} {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == Semantics.PermutationKind.Random ? " seed=" + p.Seed : "")}{(p.Permutation == Semantics.PermutationKind.BlockXor ? $" block={p.Block} distance={p.Seed}" : "")}{(p.Inverse ? " inverse" : "")}",
             HouseholderOp h => $"%{h.Output}{Acc(h.Accumulate)} householder{(h.Transposed ? "_t" : "")} %{h.Input}, {P(h.Weight)} n={h.N} r={h.R}",
             HouseholderGradientOp hg => $"grad({P(hg.Weight)}) += householder_grad %{hg.OutputGradient}, %{hg.Input} n={hg.N} r={hg.R}",
             _ => op.ToString(),

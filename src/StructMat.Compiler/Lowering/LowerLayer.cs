@@ -111,6 +111,8 @@ public sealed class LowerLayer
                 return LowerKron(kron, input, path);
             case BoundButterfly butterfly:
                 return LowerButterfly(butterfly, input, path);
+            case BoundBlockSparse sparse:
+                return LowerBlockSparse(sparse, input, path);
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
@@ -150,6 +152,41 @@ public sealed class LowerLayer
         var t3 = Lower(a, t2, Join(path, "kron.0"));
         _subRows = outer;
         return Permute(t3, b.Shape.Out, a.Shape.Out, $"{Describe(path, "kron")}: view as ({b.Shape.Out}, {a.Shape.Out}) and transpose back");
+    }
+
+    // The flat block butterfly as a sum over its block diagonals: for each XOR distance d, swap blocks i and
+    // i XOR d, then one block-diagonal matmul with that diagonal's slice of `blocks`; the terms accumulate.
+    private int LowerBlockSparse(BoundBlockSparse sparse, int input, string path)
+    {
+        var (n, b, nb) = (sparse.Shape.In, sparse.Block, sparse.BlocksPerSide);
+        var name = Describe(path, "blocksparse");
+        var distances = sparse.Distances.ToList();
+        var blocks = NewParameter(Join(path, "blocks"), new[] { nb * distances.Count, b, b }, !sparse.Frozen, InitKind.MuP, b * distances.Count, b,
+            $"flat block butterfly, {distances.Count} block diagonals of {nb} blocks of {b}x{b}");
+        int? total = null;
+        for (var m = 0; m < distances.Count; m++)
+        {
+            var d = distances[m];
+            var swapped = input;
+            if (d != 0)
+            {
+                swapped = NewValue(n, "t");
+                Add(new GatherOp(input, swapped, PermutationKind.BlockXor, d, n, Inverse: false, Accumulate: false,
+                    $"{name}: block i reads block i XOR {d}") { Block = b });
+            }
+            var term = MatMul(swapped, blocks, nb, b, b, $"{name}: block diagonal XOR {d}, {nb} blocks of {b}x{b}", m * nb * b * b);
+            if (total is { } sum)
+            {
+                var next = NewValue(n, "sum");
+                Add(new AddOp(sum, term, next, $"{name}: add block diagonal XOR {d}"));
+                total = next;
+            }
+            else
+            {
+                total = term;
+            }
+        }
+        return total!.Value;
     }
 
     // Factor k (stride s = 2^k, applied in increasing order) pairs x[g·2s + j] with x[g·2s + s + j]. Viewing each

@@ -121,7 +121,19 @@ public sealed partial class Binder
 
             case "blocksparse":
                 if (Integer("block") is not { } block || !Divides(spec, block, shape, SpanOf("block"), asBlockSize: true)) return null;
-                return CheckOption(spec, arguments, "pattern") ? new BoundNotImplemented(spec.Name, shape, frozen, span) : null;
+                if (!CheckOption(spec, arguments, "pattern")) return null;
+                if (shape.In != shape.Out)
+                {
+                    Report(DiagnosticDescriptors.NotSquare, span, "blocksparse(pattern: butterfly)", shape.In, shape.Out);
+                    return null;
+                }
+                var blocksPerSide = shape.In / block;
+                if ((blocksPerSide & (blocksPerSide - 1)) != 0)
+                {
+                    Report(DiagnosticDescriptors.NotPowerOfTwo, SpanOf("block"), $"blocksparse(pattern: butterfly): the number of blocks per side (n / block = {shape.In} / {block})", blocksPerSide);
+                    return null;
+                }
+                return new BoundBlockSparse(shape, block, frozen, span);
 
             case "perm":
                 return BindPermutation(spec, arguments, shape, span);

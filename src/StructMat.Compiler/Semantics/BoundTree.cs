@@ -76,6 +76,9 @@ public enum PermutationKind
     BitReversal,
     Shuffle,
     Random,
+
+    /// <summary>Whole blocks swapped: block i reads block i XOR distance (the flat block butterfly pattern).</summary>
+    BlockXor,
 }
 
 /// <summary><c>perm(kind, seed)</c>: <c>y[j] = x[map[j]]</c>; no parameters.</summary>
@@ -109,6 +112,28 @@ public sealed record BoundButterfly(MatrixShape Shape, bool Frozen, SourceSpan S
             var log = 0;
             while (1 << log < Shape.In) log++;
             return log;
+        }
+    }
+}
+
+/// <summary>
+/// <c>blocksparse(block: b, pattern: butterfly)</c>, Pixelated Butterfly's flat block butterfly: with nb = n/b
+/// blocks per side, block (i, j) is nonzero iff j = i XOR d for d ∈ {0, 1, 2, 4, …, nb/2}. Parameter
+/// <c>blocks [nb·(1 + log2 nb), b, b]</c>, d-major: <c>blocks[m·nb + i]</c> is block (i, i XOR d_m), d_0 = 0, d_m = 2^(m−1).
+/// </summary>
+public sealed record BoundBlockSparse(MatrixShape Shape, int Block, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+{
+    public override string Kind => "blocksparse";
+
+    public int BlocksPerSide => Shape.In / Block;
+
+    /// <summary>The XOR distances of the pattern's block diagonals: 0, 1, 2, 4, …, nb/2.</summary>
+    public System.Collections.Generic.IEnumerable<int> Distances
+    {
+        get
+        {
+            yield return 0;
+            for (var d = 1; d < BlocksPerSide; d <<= 1) yield return d;
         }
     }
 }

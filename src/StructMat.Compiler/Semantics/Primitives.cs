@@ -42,7 +42,7 @@ public static class Primitives
 
     public static readonly PrimitiveSpec Butterfly = new("butterfly", true, true);
 
-    public static readonly PrimitiveSpec BlockSparse = new("blocksparse", false, false,
+    public static readonly PrimitiveSpec BlockSparse = new("blocksparse", false, true,
         new ArgumentSpec("block", ArgumentKind.Integer, true, "blocksparse(block: 32, pattern: butterfly)"),
         new ArgumentSpec("pattern", ArgumentKind.Option, true, "blocksparse(block: 32, pattern: butterfly)", "butterfly"));
 

@@ -84,6 +84,25 @@ public static class Permutations
         return map;
     }
 
+    /// <summary>
+    /// Swaps whole blocks: n = blocks·<paramref name="block"/>, and output block i reads input block i XOR
+    /// <paramref name="distance"/> (element e of a block stays element e). Its own inverse. Used for the flat
+    /// block butterfly pattern of <c>blocksparse</c>.
+    /// </summary>
+    public static int[] BlockXor(int n, int block, int distance)
+    {
+        if (block <= 0 || n <= 0 || n % block != 0) throw new ArgumentException($"block {block} must divide n = {n}.", nameof(block));
+        var blocks = n / block;
+        if ((blocks & (blocks - 1)) != 0) throw new ArgumentException($"{blocks} blocks is not a power of two.", nameof(block));
+        if (distance < 0 || distance >= blocks) throw new ArgumentOutOfRangeException(nameof(distance), distance, $"must be in [0, {blocks}).");
+        var map = new int[n];
+        for (var i = 0; i < blocks; i++)
+        {
+            for (var e = 0; e < block; e++) map[i * block + e] = (i ^ distance) * block + e;
+        }
+        return map;
+    }
+
     /// <summary>The inverse map: <c>inverse[map[j]] = j</c>. Throws unless <paramref name="map"/> is a permutation of <c>[0, map.Length)</c>.</summary>
     public static int[] Inverse(ReadOnlySpan<int> map)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 
 namespace StructMat.Runtime.Oracle;
@@ -262,6 +263,30 @@ public static class DenseMath
             for (var c = 0; c < 2; c++)
                 factor[(g * 2 * s + a * s + j) * n + g * 2 * s + c * s + j] = twiddle[((k * (n / 2) + g * s + j) * 2 + a) * 2 + c];
             m = MatMul(factor, m, n, n, n);
+        }
+        return m;
+    }
+
+    /// <summary>
+    /// The flat block butterfly matrix of <c>blocksparse(block, pattern: butterfly)</c>: nb = n/block blocks per side,
+    /// block (i, i XOR d_m) = <c>blocks[m·nb + i]</c> for d_0 = 0, d_m = 2^(m−1) &lt; nb; every other block is zero.
+    /// </summary>
+    public static double[] FlatBlockButterfly(ReadOnlySpan<float> blocks, int n, int block)
+    {
+        if (block <= 0 || n % block != 0) throw new ArgumentException($"block {block} must divide n = {n}.", nameof(block));
+        var nb = n / block;
+        var distances = new List<int> { 0 };
+        for (var d = 1; d < nb; d <<= 1) distances.Add(d);
+        if (blocks.Length != distances.Count * nb * block * block)
+            throw new ArgumentException($"blocks has {blocks.Length} elements, not {distances.Count}·{nb}·{block}·{block}.", nameof(blocks));
+        var m = new double[n * n];
+        for (var diagonal = 0; diagonal < distances.Count; diagonal++)
+        for (var i = 0; i < nb; i++)
+        {
+            var j = i ^ distances[diagonal];
+            for (var r = 0; r < block; r++)
+            for (var c = 0; c < block; c++)
+                m[(i * block + r) * n + j * block + c] = blocks[((diagonal * nb + i) * block + r) * block + c];
         }
         return m;
     }
