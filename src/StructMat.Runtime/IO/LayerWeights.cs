@@ -1,0 +1,22 @@
+using System;
+using System.Collections.Generic;
+
+namespace StructMat.Runtime.IO;
+
+/// <summary>Saves and loads a layer's parameters (frozen ones included) as <c>.safetensors</c>, under the design's names.</summary>
+public static class LayerWeights
+{
+    /// <summary>Writes every parameter of <paramref name="layer"/> to <paramref name="path"/> (see <see cref="SafeTensors.Save(string, IEnumerable{Parameter}, IReadOnlyDictionary{string, string}?)"/>).</summary>
+    public static void SaveSafeTensors(this IStructuredLayer layer, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        SafeTensors.Save(path, layer.Parameters, metadata);
+    }
+
+    /// <summary>Fills every parameter of <paramref name="layer"/> from <paramref name="path"/> (see <see cref="SafeTensors.Load(string, IReadOnlyList{Parameter}, bool)"/>).</summary>
+    public static void LoadSafeTensors(this IStructuredLayer layer, string path, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        SafeTensors.Load(path, layer.Parameters, strict);
+    }
+}
