@@ -23,6 +23,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 
@@ -31,7 +32,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [4, 2, 3]</c>, <c>bias [8]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Blocks : IStructuredLayer
+public sealed partial class Blocks : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(1);
 
@@ -132,6 +133,16 @@ public sealed partial class Blocks : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [8, 12] in Frobenius norm: its diagonal blocks.
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 96) throw new ArgumentException($"dense has {dense.Length} elements, not 8·12.", nameof(dense));
+        return Projections.BlockDiagonal(dense, 8, 12, 4, Weight.Data);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 2x3.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

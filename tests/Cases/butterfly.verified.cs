@@ -64,6 +64,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 

@@ -95,6 +95,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 

@@ -23,6 +23,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 
@@ -31,7 +32,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [8, 12]</c>, <c>bias [8]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class DenseBias : IStructuredLayer
+public sealed partial class DenseBias : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(1);
 
@@ -132,6 +133,17 @@ public sealed partial class DenseBias : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [8, 12] in Frobenius norm: a copy.
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 96) throw new ArgumentException($"dense has {dense.Length} elements, not 8·12.", nameof(dense));
+        dense.CopyTo(Weight.Data);
+        return 0.0;
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

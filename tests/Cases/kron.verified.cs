@@ -97,6 +97,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 
@@ -544,7 +545,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 2]</c>, <c>kron.1.weight [4, 5]</c>, <c>bias [12]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronRectangular : IStructuredLayer
+public sealed partial class KronRectangular : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(3);
 
@@ -696,6 +697,16 @@ public sealed partial class KronRectangular : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [12, 10] in Frobenius norm: the nearest Kronecker product (Van Loan–Pitsianis).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 120) throw new ArgumentException($"dense has {dense.Length} elements, not 12·10.", nameof(dense));
+        return Projections.Kron(dense, 3, 2, 4, 5, Kron0Weight.Data, Kron1Weight.Data);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 4x5.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

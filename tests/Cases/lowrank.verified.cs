@@ -23,6 +23,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 
@@ -31,7 +32,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>lora_A [3, 12]</c>, <c>lora_B [10, 3]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LowRank : IStructuredLayer
+public sealed partial class LowRank : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
 
@@ -146,6 +147,16 @@ public sealed partial class LowRank : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [10, 12] in Frobenius norm: the truncated SVD (Eckart–Young).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 120) throw new ArgumentException($"dense has {dense.Length} elements, not 10·12.", nameof(dense));
+        return Projections.LowRank(dense, 10, 12, 3, LoraA.Data, LoraB.Data);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 3x12.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

@@ -49,6 +49,7 @@ using StructMat.Runtime.Gpu;
 using StructMat.Runtime.Init;
 using StructMat.Runtime.Kernels;
 using StructMat.Runtime.Oracle;
+using StructMat.Runtime.Projection;
 
 namespace StructMat.Tests.Cases;
 
@@ -57,7 +58,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 4, 4]</c>, <c>blkdiag2 [4, 4, 4]</c>, <c>bias [16]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchSquare : IStructuredLayer
+public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
 
@@ -183,6 +184,16 @@ public sealed partial class MonarchSquare : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [16, 16] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 256) throw new ArgumentException($"dense has {dense.Length} elements, not 16·16.", nameof(dense));
+        return Projections.Monarch(dense, 16, 16, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -385,7 +396,7 @@ public sealed partial class MonarchSquare : IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [2, 8, 8]</c>, <c>blkdiag2 [2, 8, 8]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchTwoBlocks : IStructuredLayer
+public sealed partial class MonarchTwoBlocks : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
 
@@ -500,6 +511,16 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [16, 16] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 256) throw new ArgumentException($"dense has {dense.Length} elements, not 16·16.", nameof(dense));
+        return Projections.Monarch(dense, 16, 16, 2, Blkdiag1.Data, Blkdiag2.Data);
+    }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -676,7 +697,7 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 3]</c>, <c>blkdiag2 [4, 5, 3]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchUp : IStructuredLayer
+public sealed partial class MonarchUp : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
 
@@ -791,6 +812,16 @@ public sealed partial class MonarchUp : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [20, 12] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 240) throw new ArgumentException($"dense has {dense.Length} elements, not 20·12.", nameof(dense));
+        return Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 3x3.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
@@ -967,7 +998,7 @@ public sealed partial class MonarchUp : IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 5]</c>, <c>blkdiag2 [4, 3, 3]</c>, <c>bias [12]</c>.</remarks>
 [GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchDown : IStructuredLayer
+public sealed partial class MonarchDown : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
 
@@ -1093,6 +1124,16 @@ public sealed partial class MonarchDown : IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>
+    /// Sets the parameters to the structure nearest <paramref name="dense"/> [12, 20] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
+    /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
+    /// </summary>
+    public double Project(ReadOnlySpan<float> dense)
+    {
+        if (dense.Length != 240) throw new ArgumentException($"dense has {dense.Length} elements, not 12·20.", nameof(dense));
+        return Projections.Monarch(dense, 12, 20, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 3x5.
     private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)

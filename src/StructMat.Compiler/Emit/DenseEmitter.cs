@@ -28,6 +28,7 @@ internal static class DenseEmitter
         w.Line("/// bit-for-bit <see cref=\"ToDense\"/>, which composes every part exactly in float64 before one rounding.");
         w.Line("/// </summary>");
         w.Line("public float[] Merge() => ToDense();");
+        ProjectionEmitter.Emit(w, model);
     }
 
     private static string Emit(SourceWriter w, LayerModel model, BoundExpression expression, string path, ref int counter)

@@ -24,6 +24,7 @@ public static class FileEmitter
                  {
                      "System", "System.CodeDom.Compiler", "System.Collections.Generic", "ILGPU", "ILGPU.Runtime", "StructMat.Runtime",
                      "StructMat.Runtime.Gpu", "StructMat.Runtime.Init", "StructMat.Runtime.Kernels", "StructMat.Runtime.Oracle",
+                     "StructMat.Runtime.Projection",
                  })
         {
             w.Line($"using {u};");

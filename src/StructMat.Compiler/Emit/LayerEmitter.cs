@@ -18,7 +18,8 @@ internal static class LayerEmitter
         w.Line("/// <remarks>Parameter tensors (names as saved): " +
                string.Join(", ", model.Ir.Parameters.Select(p => $"<c>{p.Name} [{string.Join(", ", p.Shape)}]</c>")) + ".</remarks>");
         w.Line($"[GeneratedCode(\"StructMat\", \"{SmxCompiler.Version}\")]");
-        w.Block($"public sealed partial class {model.ClassName} : IStructuredLayer", () =>
+        var interfaces = ProjectionEmitter.IsProjectable(model) ? "IStructuredLayer, IProjectable" : "IStructuredLayer";
+        w.Block($"public sealed partial class {model.ClassName} : {interfaces}", () =>
         {
             w.Line($"private readonly Workspace _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
             IndexMaps.EmitFields(w, model);
