@@ -19,7 +19,7 @@ public class ProjectionTests
     public void The_projectable_structures_have_Project()
     {
         Assert.Equal(
-            new[] { "Blocks", "DenseBias", "KronRectangular", "LowRank", "MonarchDown", "MonarchSquare", "MonarchTwoBlocks", "MonarchUp" },
+            new[] { "Blocks", "DenseBias", "FlyMonarch", "KronRectangular", "LowRank", "MonarchDown", "MonarchSquare", "MonarchTwoBlocks", "MonarchUp" },
             Projectable.Select(row => (string)row[0]).OrderBy(n => n, StringComparer.Ordinal));
     }
 
