@@ -87,6 +87,18 @@ public class LayoutTests
     }
 
     [Fact]
+    public void Seeded_frozen_matrices_are_shared_across_layers_while_the_rest_follows_the_layer_seed()
+    {
+        var a = new Vera(seed: 1);
+        var b = new VeraTwin(seed: 2);
+        Assert.Equal(a.Terms1Factors1Weight.Data, b.Terms1Factors1Weight.Data); // dense(4 -> 8, seed: 1)
+        Assert.Equal(a.Terms1Factors3Weight.Data, b.Terms1Factors3Weight.Data); // dense(8 -> 4, seed: 2)
+        Assert.NotEqual(a.Terms1Factors1Weight.Data, a.Terms1Factors3Weight.Data.Take(32).ToArray());
+        Assert.NotEqual(a.Terms0Weight.Data, b.Terms0Weight.Data);             // the unseeded base follows the layer seed
+        Assert.Equal(4 + 8, a.TrainableParameterCount);                       // only the two diagonals train
+    }
+
+    [Fact]
     public void Frozen_parameters_have_no_gradient_buffer()
     {
         var layer = new Lora();

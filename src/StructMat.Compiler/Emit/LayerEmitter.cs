@@ -100,6 +100,7 @@ internal static class LayerEmitter
                     InitKind.Zero => $"Initializers.Zero({model.Property(p.Id)}.Data);",
                     InitKind.Ones => $"Initializers.Ones({model.Property(p.Id)}.Data);",
                     InitKind.HouseholderIdentity => $"Initializers.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
+                    _ when p.Seed is { } seed => $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, new Random({seed})); // shared: seed {seed}, not the layer's",
                     _ => $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
                 });
             }

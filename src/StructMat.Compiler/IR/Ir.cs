@@ -35,6 +35,9 @@ public sealed record IrValue(int Id, int Width, string Name);
 /// <summary>A parameter tensor with its saved name (its path in the layer expression), shape and initialisation.</summary>
 public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape, bool Trainable, InitKind Init, int FanIn, int FanOut, string Description)
 {
+    /// <summary>When set, the tensor is initialised from this seed alone (not the layer's), so layers can share it.</summary>
+    public int? Seed { get; init; }
+
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
 

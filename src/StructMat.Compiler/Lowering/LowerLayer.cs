@@ -49,7 +49,9 @@ public sealed class LowerLayer
             case BoundDense dense:
             {
                 var (i, o) = (dense.Shape.In, dense.Shape.Out);
-                var w = NewParameter(Join(path, "weight"), new[] { o, i }, !dense.Frozen, InitKind.MuP, i, o, $"dense {i} -> {o}");
+                var w = NewParameter(Join(path, "weight"), new[] { o, i }, !dense.Frozen, InitKind.MuP, i, o,
+                    dense.Seed is { } seed ? $"dense {i} -> {o}, initialised from seed {seed}" : $"dense {i} -> {o}");
+                if (dense.Seed is { } shared) _parameters[w] = _parameters[w] with { Seed = shared };
                 return MatMul(input, w, 1, o, i, $"{Describe(path, "dense")}: W [{o}, {i}]");
             }
             case BoundLowRank lowRank:

@@ -56,7 +56,8 @@ public sealed partial class Binder
         if (arguments.ExplicitFailed) return null;
         if (shapeIn is null || shapeOut is null)
         {
-            var extra = spec.Arguments.Length == 0 ? "" : ", " + spec.Arguments[0].Name + ": …";
+            var required = spec.Arguments.FirstOrDefault(a => a.Required);
+            var extra = required is null ? "" : ", " + required.Name + ": …";
             Report(DiagnosticDescriptors.CannotInferShape, span, shapeIn is null ? "input" : "output", spec.Name, extra);
             return null;
         }
@@ -73,7 +74,8 @@ public sealed partial class Binder
         switch (spec.Name)
         {
             case "dense":
-                return CheckSize(spec, span, (long)shape.In * shape.Out) ? new BoundDense(shape, frozen, span) : null;
+                if (!TrySeed(spec, arguments, out var seed)) return null;
+                return CheckSize(spec, span, (long)shape.In * shape.Out) ? new BoundDense(shape, frozen, span) { Seed = seed } : null;
 
             case "lowrank":
                 if (Integer("rank") is not { } rank) return null;
@@ -153,18 +155,8 @@ public sealed partial class Binder
 
     private BoundExpression? BindPermutation(PrimitiveSpec spec, Arguments arguments, MatrixShape shape, SourceSpan span)
     {
-        var seed = 0;
-        if (arguments.Values.TryGetValue("seed", out var seedArgument))
-        {
-            if (Evaluate(seedArgument.Value, report: true) is not { } value) return null;
-            if (!value.IsInteger || value.Value < 0 || value.Value > int.MaxValue)
-            {
-                Report(DiagnosticDescriptors.NotInteger, seedArgument.Span, "perm: 'seed'", value);
-                return null;
-            }
-            seed = (int)value.Value;
-        }
-        if (!CheckOption(spec, arguments, "kind")) return null;
+        if (!TrySeed(spec, arguments, out var seed) || !CheckOption(spec, arguments, "kind")) return null;
+        arguments.Values.TryGetValue("seed", out var seedArgument);
         var kind = ((NameSyntax)arguments.Values["kind"].Value).Name switch
         {
             "reverse" => PermutationKind.Reverse,
@@ -187,7 +179,22 @@ public sealed partial class Binder
             Report(DiagnosticDescriptors.UnknownArgument, seedArgument.Span, $"perm({((NameSyntax)arguments.Values["kind"].Value).Name})", "seed", "no seed (only perm(random, seed: …) takes one)");
             return null;
         }
-        return new BoundPermutation(shape, kind, seed, span);
+        return new BoundPermutation(shape, kind, seed ?? 0, span);
+    }
+
+    /// <summary>The optional <c>seed</c> argument: a non-negative 32-bit integer, or null when absent. False after reporting.</summary>
+    private bool TrySeed(PrimitiveSpec spec, Arguments arguments, out int? seed)
+    {
+        seed = null;
+        if (!arguments.Values.TryGetValue("seed", out var argument)) return true;
+        if (Evaluate(argument.Value, report: true) is not { } value) return false;
+        if (!value.IsInteger || value.Value < 0 || value.Value > int.MaxValue)
+        {
+            Report(DiagnosticDescriptors.NotInteger, argument.Span, $"{spec.Name}: 'seed'", value);
+            return false;
+        }
+        seed = (int)value.Value;
+        return true;
     }
 
     // kron(A, B) with torch.kron semantics: (A ⊗ B) maps A.in·B.in -> A.out·B.out.

@@ -20,9 +20,14 @@ public abstract record BoundPrimitive(MatrixShape Shape, bool Frozen, SourceSpan
     public abstract string Kind { get; }
 }
 
-/// <summary><c>dense</c>: <c>weight [out, in]</c>.</summary>
+/// <summary>
+/// <c>dense</c>: <c>weight [out, in]</c>. With <c>dense(seed: k)</c> the weight is initialised from seed k alone, so
+/// every layer naming the same seed starts with the same matrix (VeRA's shared frozen random matrices).
+/// </summary>
 public sealed record BoundDense(MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
 {
+    public int? Seed { get; init; }
+
     public override string Kind => "dense";
 }
 

@@ -29,7 +29,8 @@ public sealed record PrimitiveSpec(string Name, bool SquareOnly, bool Implemente
 
 public static class Primitives
 {
-    public static readonly PrimitiveSpec Dense = new("dense", SquareOnly: false, Implemented: true);
+    public static readonly PrimitiveSpec Dense = new("dense", SquareOnly: false, Implemented: true,
+        new ArgumentSpec("seed", ArgumentKind.Integer, false, "frozen dense(seed: 7)"));
 
     public static readonly PrimitiveSpec LowRank = new("lowrank", false, true,
         new ArgumentSpec("rank", ArgumentKind.Integer, true, "lowrank(rank: 8)"));
