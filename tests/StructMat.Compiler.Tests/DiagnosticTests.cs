@@ -355,6 +355,46 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void SMX0121_flat_block_butterfly_needs_a_power_of_two_number_of_blocks()
+    {
+        var d = Single("layer S : 24 -> 24 = blocksparse(block: 4, pattern: butterfly);", "SMX0121");
+        Assert.Equal("blocksparse(pattern: butterfly): the number of blocks per side (n / block = 24 / 4) needs a power-of-two size, but it is 6", d.Message);
+        At(d, 1, 34, 8);
+    }
+
+    [Fact]
+    public void SMX0108_flat_block_butterfly_is_square()
+    {
+        var d = Single("layer S : 16 -> 8 = blocksparse(block: 4, pattern: butterfly);", "SMX0108");
+        Assert.Equal("blocksparse(pattern: butterfly) is square-only, but here it must map 16 -> 8", d.Message);
+        At(d, 1, 21, 41);
+    }
+
+    [Fact]
+    public void SMX0103_block_size_does_not_divide()
+    {
+        var d = Single("layer S : 16 -> 16 = blocksparse(block: 5, pattern: butterfly);", "SMX0103");
+        Assert.Equal("blocksparse: blocks of size 5 do not divide the input dimension 16", d.Message);
+        At(d, 1, 34, 8);
+    }
+
+    [Fact]
+    public void SMX0124_unknown_sparsity_pattern()
+    {
+        var d = Single("layer S : 16 -> 16 = blocksparse(block: 4, pattern: random);", "SMX0124");
+        Assert.Equal("blocksparse: 'pattern': 'random' is not one of butterfly", d.Message);
+        At(d, 1, 44, 15);
+    }
+
+    [Fact]
+    public void SMX0121_butterfly_of_size_one()
+    {
+        var d = Single("layer B : 1 -> 1 = butterfly();", "SMX0121");
+        Assert.Equal("butterfly (of at least 2) needs a power-of-two size, but it is 1", d.Message);
+        At(d, 1, 20, 11);
+    }
+
+    [Fact]
     public void SMX0201_layer_with_nothing_trainable_is_a_warning()
     {
         var d = Single("layer F : 4 -> 4 = frozen dense;", "SMX0201");

@@ -40,7 +40,7 @@ public static class DiagnosticDescriptors
         "SMX0102", "Duplicate declaration", "'{0}' is already declared in this file", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor BlocksDoNotDivide = new(
-        "SMX0103", "Blocks do not divide a dimension", "{0}: {1} blocks do not divide the {2} dimension {3}", Severity.Error, Binding);
+        "SMX0103", "Blocks do not divide a dimension", "{0}: {1} do not divide the {2} dimension {3}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor RankTooLarge = new(
         "SMX0104", "Rank too large", "lowrank: rank {0} exceeds min(in, out) = min({1}, {2}) = {3}", Severity.Error, Binding);

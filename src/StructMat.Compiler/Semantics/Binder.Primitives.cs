@@ -305,7 +305,7 @@ public sealed partial class Binder
                 if (asBlockSize)
                     Report(DiagnosticDescriptors.BlocksDoNotDivide, span, spec.Name, $"blocks of size {blocks}", side, size);
                 else
-                    Report(DiagnosticDescriptors.BlocksDoNotDivide, span, spec.Name, blocks, side, size);
+                    Report(DiagnosticDescriptors.BlocksDoNotDivide, span, spec.Name, $"{blocks} blocks", side, size);
                 return false;
             }
         }
