@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using StructMat.Runtime;
@@ -44,10 +45,10 @@ public class WeightsTests
     public void A_PEFT_LoRA_file_loads_with_the_PEFT_name_map_and_gives_PEFT_outputs()
     {
         var layer = new PeftLora();
-        var tensors = SafeTensors.Read(Fixture("lora_peft.safetensors"));
-        tensors["base_layer.weight"].Data.CopyTo(layer.Terms0Weight.Data, 0);
-        tensors["lora_A.weight"].Data.CopyTo(layer.Terms1LoraA.Data, 0);
-        tensors["lora_B.weight"].Data.CopyTo(layer.Terms1LoraB.Data, 0);
+        layer.LoadSafeTensors(Fixture("lora_peft.safetensors"), new Dictionary<string, string>
+        {
+            ["base_layer.weight"] = "terms.0.weight", ["lora_A.weight"] = "terms.1.lora_A", ["lora_B.weight"] = "terms.1.lora_B",
+        });
         AssertReproduces(layer, "lora_peft_io.safetensors");
     }
 
@@ -55,9 +56,10 @@ public class WeightsTests
     public void A_PEFT_HRA_file_loads_with_the_PEFT_name_map_and_gives_PEFT_outputs()
     {
         var layer = new PeftHra();
-        var tensors = SafeTensors.Read(Fixture("hra_peft.safetensors"));
-        tensors["base_layer.weight"].Data.CopyTo(layer.Factors0Weight.Data, 0);
-        tensors["hra_u"].Data.CopyTo(layer.Factors1HraU.Data, 0);
+        layer.LoadSafeTensors(Fixture("hra_peft.safetensors"), new Dictionary<string, string>
+        {
+            ["base_layer.weight"] = "factors.0.weight", ["hra_u"] = "factors.1.hra_u",
+        });
         AssertReproduces(layer, "hra_peft_io.safetensors");
     }
 

@@ -19,4 +19,14 @@ public static class LayerWeights
         ArgumentNullException.ThrowIfNull(layer);
         SafeTensors.Load(path, layer.Parameters, strict);
     }
+
+    /// <summary>
+    /// Fills every parameter from a file whose tensors have other names, e.g. a PEFT adapter:
+    /// <c>{ ["base_layer.weight"] = "terms.0.weight", ["lora_A.weight"] = "terms.1.lora_A", ["lora_B.weight"] = "terms.1.lora_B" }</c>.
+    /// </summary>
+    public static void LoadSafeTensors(this IStructuredLayer layer, string path, IReadOnlyDictionary<string, string> fileNames, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        SafeTensors.Load(path, layer.Parameters, fileNames, strict);
+    }
 }

@@ -478,6 +478,26 @@ public static class SafeTensors
         Assign(Read(stream), parameters, strict, "the stream");
     }
 
+    /// <summary>
+    /// <see cref="Load(string, IReadOnlyList{Parameter}, bool)"/> for files whose tensors are named differently (e.g.
+    /// PEFT's <c>base_layer.weight</c>): <paramref name="fileNames"/> maps file tensor names to parameter names; tensors
+    /// it does not mention keep their own name.
+    /// </summary>
+    public static void Load(string path, IReadOnlyList<Parameter> parameters, IReadOnlyDictionary<string, string> fileNames, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(fileNames);
+        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in Read(path))
+        {
+            var target = fileNames.TryGetValue(name, out var mapped) ? mapped : name;
+            if (!renamed.TryAdd(target, tensor))
+                throw new InvalidDataException($"Safetensors '{path}': two tensors map to the parameter name '{target}'.");
+        }
+        Assign(renamed, parameters, strict, $"'{path}'");
+    }
+
     private static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
