@@ -70,12 +70,6 @@ public static class SmxCompiler
                     diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, layer.NameSpan, layer.Name, "class"));
                     continue;
                 }
-                var unimplemented = FindNotImplemented(layer.Body);
-                if (unimplemented is not null)
-                {
-                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NotImplementedYet, unimplemented.Span, unimplemented.Structure, layer.Name));
-                    continue;
-                }
                 var ir = LowerLayer.Run(layer);
                 if (ir.Parameters.All(p => !p.Trainable))
                 {
@@ -106,14 +100,4 @@ public static class SmxCompiler
         }
         return new(source, diagnostics.ToEquatableArray(), dumps?.ToString());
     }
-
-    private static BoundNotImplemented? FindNotImplemented(BoundExpression expression) => expression switch
-    {
-        BoundNotImplemented n => n,
-        BoundSum s => s.Terms.Select(FindNotImplemented).FirstOrDefault(n => n is not null),
-        BoundProduct p => FindNotImplemented(p.Left) ?? FindNotImplemented(p.Right),
-        BoundKron k => FindNotImplemented(k.Left) ?? FindNotImplemented(k.Right),
-        BoundScale c => FindNotImplemented(c.Operand),
-        _ => null,
-    };
 }

@@ -404,11 +404,11 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void SMX0301_structure_of_a_later_milestone()
+    public void SMX0303_btt_with_other_than_two_cores()
     {
-        var d = Single("layer B : 8 -> 8 = btt(rank: 2);", "SMX0301");
-        Assert.Equal("'btt' is part of the language but not implemented yet; layer 'B' generates no code", d.Message);
-        At(d, 1, 20, 12);
+        var d = Single("layer B : 8 -> 8 = btt(rank: 2, cores: 3);", "SMX0303");
+        Assert.Equal("btt with 3 cores is not supported: Compute Better Spent's block tensor-train has 2", d.Message);
+        At(d, 1, 33, 8);
     }
 
     [Fact]

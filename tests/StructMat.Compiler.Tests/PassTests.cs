@@ -166,6 +166,27 @@ public class PassTests
     }
 
     [Fact]
+    public void Btt_factorisation_follows_compute_better_spent()
+    {
+        // factorize(n, 2): primes ascending, each multiplies the smaller number (ties: the first), then sorted.
+        Assert.Equal((16, 48), BoundBtt.Factorize(768));
+        Assert.Equal((2, 6), BoundBtt.Factorize(12));
+        Assert.Equal((2, 10), BoundBtt.Factorize(20));
+        Assert.Equal((1, 7), BoundBtt.Factorize(7));
+    }
+
+    [Fact]
+    public void Btt_lowers_to_two_block_matmuls_the_second_reading_strided()
+    {
+        var layer = Lower("layer B : 12 -> 20 = btt(rank: 2);");
+        Assert.Equal(new[]
+        {
+            "%1 = matmul %0, cores.0 groups=6 block=4x2 in=Contiguous out=Contiguous",
+            "%2 = matmul %1, cores.1 groups=2 block=10x12 in=Strided out=Contiguous",
+        }, Ops(layer, layer.Forward));
+    }
+
+    [Fact]
     public void CostModel_counts_multiply_adds_of_the_block_matmuls()
     {
         // monarch 12 -> 20, 4 blocks: blkdiag1 4·3·3 = 36, blkdiag2 4·5·3 = 60.

@@ -11,6 +11,7 @@ namespace StructMat.Layers.Tests;
 /// is 64 MiB of float32; a warmed-up forward and backward must allocate under a sixteenth of that. (They
 /// do allocate: the Householder gradient keeps float64 partial sums per row chunk, O(chunks·n·r).)
 /// </summary>
+[Collection(nameof(MaterialisationTests))]
 public class MaterialisationTests
 {
     private const int N = 4096;
@@ -55,4 +56,13 @@ public class MaterialisationTests
         // And the structure itself is sparse (the flat block butterfly of 64-blocks keeps 7 of 64 block diagonals, 11 %).
         Assert.True(layer.ParameterCount < (long)N * N / 4);
     }
+}
+
+/// <summary>
+/// Allocation counts are process-wide (the kernels allocate on worker threads too), so these tests must not
+/// share the process with other tests running in parallel: xunit runs this collection on its own.
+/// </summary>
+[CollectionDefinition(nameof(MaterialisationTests), DisableParallelization = true)]
+public sealed class MaterialisationCollection
+{
 }

@@ -457,6 +457,8 @@ public sealed class SafeTensorsTests : IDisposable
         public void ZeroGrad() { }
         public double[] ToDenseDouble() => throw new NotSupportedException();
         public float[] ToDense() => throw new NotSupportedException();
+
+        public float[] Merge() => throw new NotSupportedException();
     }
 
     /// <summary>A stream that cannot seek and reports no length, like a network stream.</summary>

@@ -119,11 +119,11 @@ public static class DiagnosticDescriptors
         "SMX0201", "Nothing to train", "Layer '{0}' has no trainable parameters: every part is frozen", Severity.Warning, Lowering);
 
     // ── 0300–0399: code generation limits ──────────────────────────────────────────────
-    public static readonly DiagnosticDescriptor NotImplementedYet = new(
-        "SMX0301", "Structure not implemented yet", "'{0}' is part of the language but not implemented yet; layer '{1}' generates no code", Severity.Error, CodeGen);
-
     public static readonly DiagnosticDescriptor NamespaceInvalid = new(
         "SMX0302", "Invalid C# name", "'{0}' is a C# keyword and cannot name a generated {1}", Severity.Error, CodeGen);
+
+    public static readonly DiagnosticDescriptor UnsupportedCores = new(
+        "SMX0303", "Unsupported number of BTT cores", "btt with {0} cores is not supported: Compute Better Spent's block tensor-train has 2", Severity.Error, CodeGen);
 
     // ── 0900–0999: internal ─────────────────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor InternalError = new(
@@ -139,7 +139,7 @@ public static class DiagnosticDescriptors
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
         UnknownOption, NotInteger, RedundantFrozen, NotEven,
         NothingTrainable,
-        NotImplementedYet, NamespaceInvalid,
+        NamespaceInvalid, UnsupportedCores,
         InternalError,
     };
 }

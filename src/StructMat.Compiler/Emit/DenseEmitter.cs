@@ -74,6 +74,10 @@ internal static class DenseEmitter
                 w.Comment($"{Where(path)}blocksparse {i} -> {o}: the flat block butterfly pattern, filled block by block");
                 code = $"DenseMath.FlatBlockButterfly({Param("blocks")}, {i}, {sparse.Block})";
                 break;
+            case BoundBtt btt:
+                w.Comment($"{Where(path)}btt {i} -> {o}: Σ over the rank index of the two cores, entry by entry");
+                code = $"DenseMath.BlockTensorTrain({Param("cores.0")}, {Param("cores.1")}, {btt.M0}, {btt.M1}, {btt.N0}, {btt.N1}, {btt.Rank})";
+                break;
             case BoundSum sum:
             {
                 var terms = new string[sum.Terms.Count];

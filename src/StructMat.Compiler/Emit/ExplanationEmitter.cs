@@ -65,6 +65,9 @@ internal static class ExplanationEmitter
             case BoundBlockSparse b:
                 yield return $"{indent}{Frozen(b)}blocksparse {b.Shape}: flat block butterfly, {b.BlocksPerSide} blocks of {b.Block}x{b.Block} per side, {b.Distances.Count()} block diagonals";
                 break;
+            case BoundBtt t:
+                yield return $"{indent}{Frozen(t)}btt {t.Shape}, rank {t.Rank}: in = {t.M0}·{t.M1}, out = {t.N0}·{t.N1}, two cores";
+                break;
             case BoundSum s:
                 yield return $"{indent}sum of {s.Terms.Count} terms";
                 foreach (var line in s.Terms.SelectMany(t => Tree(t, indent + "  "))) yield return line;

@@ -115,6 +115,22 @@ public sealed class LowerLayer
                 return LowerButterfly(butterfly, input, path);
             case BoundBlockSparse sparse:
                 return LowerBlockSparse(sparse, input, path);
+            case BoundBtt btt:
+            {
+                // Core 0 maps each i1-block of m0 inputs to (α, j0) outputs; core 1 maps, for each j0, the (i1, α)
+                // entries, which sit at stride n0 in core 0's output (i.e. read strided), to the n1 outputs j1.
+                var (r, m0, m1, n0, n1) = (btt.Rank, btt.M0, btt.M1, btt.N0, btt.N1);
+                var name = Describe(path, "btt");
+                var c0 = NewParameter(Join(path, "cores.0"), new[] { m1, r * n0, m0 }, !btt.Frozen, InitKind.MuP, m0, r * n0,
+                    $"btt core 0: {m1} blocks of {r * n0}x{m0}");
+                var c1 = NewParameter(Join(path, "cores.1"), new[] { n0, n1, m1 * r }, !btt.Frozen, InitKind.MuP, m1 * r, n1,
+                    $"btt core 1: {n0} blocks of {n1}x{m1 * r}");
+                var t = MatMul(input, c0, m1, r * n0, m0, $"{name}: core 0, {m1} blocks of {r * n0}x{m0}");
+                var y = NewValue(n0 * n1, "t");
+                Add(new MatMulOp(t, y, c1, n0, n1, m1 * r, Layout.Strided, Layout.Contiguous, 1f, false,
+                    $"{name}: core 1, {n0} blocks of {n1}x{m1 * r}"));
+                return y;
+            }
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();

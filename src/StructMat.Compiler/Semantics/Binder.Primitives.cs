@@ -144,12 +144,25 @@ public sealed partial class Binder
                 return new BoundDiagonal(shape, frozen, span);
 
             case "btt":
-                if (Integer("rank") is null) return null;
-                if (arguments.Values.ContainsKey("cores") && Integer("cores") is null) return null;
-                return new BoundNotImplemented(spec.Name, shape, frozen, span);
+                if (Integer("rank") is not { } bttRank) return null;
+                if (arguments.Values.ContainsKey("cores"))
+                {
+                    var cores = Integer("cores");
+                    if (cores is null) return null;
+                    if (cores != 2)
+                    {
+                        Report(DiagnosticDescriptors.UnsupportedCores, SpanOf("cores"), cores);
+                        return null;
+                    }
+                }
+                var (m0, m1) = BoundBtt.Factorize(shape.In);
+                var (n0, n1) = BoundBtt.Factorize(shape.Out);
+                return CheckSize(spec, span, (long)m1 * bttRank * n0 * m0) && CheckSize(spec, span, (long)n0 * n1 * m1 * bttRank)
+                    ? new BoundBtt(shape, bttRank, m0, m1, n0, n1, frozen, span)
+                    : null;
 
             default:
-                return new BoundNotImplemented(spec.Name, shape, frozen, span);
+                throw new System.InvalidOperationException($"The primitive table has '{spec.Name}' but the binder does not.");
         }
     }
 

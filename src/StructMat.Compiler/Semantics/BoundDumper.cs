@@ -35,6 +35,9 @@ public static class BoundDumper
             case BoundPermutation p:
                 text.Append($"perm {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == PermutationKind.Random ? " seed=" + p.Seed : "")}");
                 break;
+            case BoundBtt t:
+                text.Append($"btt rank={t.Rank} in={t.M0}x{t.M1} out={t.N0}x{t.N1}");
+                break;
             case BoundHouseholder h:
                 text.Append($"householder reflections={h.Reflections}");
                 break;

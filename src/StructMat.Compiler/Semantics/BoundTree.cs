@@ -143,10 +143,34 @@ public sealed record BoundBlockSparse(MatrixShape Shape, int Block, bool Frozen,
     }
 }
 
-/// <summary>A structure of the language that this compiler cannot generate code for yet (reported as SMX0301).</summary>
-public sealed record BoundNotImplemented(string Structure, MatrixShape Shape, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
+/// <summary>
+/// <c>btt(rank: r)</c>, Compute Better Spent's block tensor-train with 2 cores: in = m0·m1, out = n0·n1 (their
+/// <c>factorize</c>), W[j0·n1 + j1, i1·m0 + i0] = Σ_α C0[i1, α·n0 + j0, i0] · C1[j0, j1, i1·r + α], stored as
+/// <c>cores.0 [m1, r·n0, m0]</c> and <c>cores.1 [n0, n1, m1·r]</c> (blocks [out, in], as every StructMat block).
+/// </summary>
+public sealed record BoundBtt(MatrixShape Shape, int Rank, int M0, int M1, int N0, int N1, bool Frozen, SourceSpan Span) : BoundPrimitive(Shape, Frozen, Span)
 {
-    public override string Kind => Structure;
+    public override string Kind => "btt";
+
+    /// <summary>
+    /// Compute Better Spent's <c>factorize(n, 2)</c>: each prime factor (ascending, with multiplicity) multiplies the
+    /// currently smallest of the two numbers (ties: the first), then the pair is sorted.
+    /// </summary>
+    public static (int Small, int Large) Factorize(int n)
+    {
+        var numbers = new[] { 1, 1 };
+        var rest = n;
+        for (var prime = 2; (long)prime * prime <= rest; prime++)
+        {
+            while (rest % prime == 0)
+            {
+                numbers[numbers[1] < numbers[0] ? 1 : 0] *= prime;
+                rest /= prime;
+            }
+        }
+        if (rest > 1) numbers[numbers[1] < numbers[0] ? 1 : 0] *= rest;
+        return (System.Math.Min(numbers[0], numbers[1]), System.Math.Max(numbers[0], numbers[1]));
+    }
 }
 
 /// <summary>

@@ -54,7 +54,7 @@ public static class Primitives
     public static readonly PrimitiveSpec Householder = new("householder", true, true,
         new ArgumentSpec("reflections", ArgumentKind.Integer, true, "householder(reflections: 8)"));
 
-    public static readonly PrimitiveSpec Btt = new("btt", false, false,
+    public static readonly PrimitiveSpec Btt = new("btt", false, true,
         new ArgumentSpec("rank", ArgumentKind.Integer, true, "btt(rank: 4)"),
         new ArgumentSpec("cores", ArgumentKind.Integer, false, "btt(rank: 4, cores: 2)"));
 

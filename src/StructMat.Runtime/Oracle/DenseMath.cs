@@ -290,4 +290,30 @@ public static class DenseMath
         }
         return m;
     }
+
+    /// <summary>
+    /// The block tensor-train (Compute Better Spent, 2 cores) as a dense [n0·n1, m0·m1] matrix:
+    /// W[j0·n1 + j1, i1·m0 + i0] = Σ_α core0[i1, α·n0 + j0, i0] · core1[j0, j1, i1·r + α], with
+    /// <c>core0 [m1, r·n0, m0]</c> and <c>core1 [n0, n1, m1·r]</c>.
+    /// </summary>
+    public static double[] BlockTensorTrain(ReadOnlySpan<float> core0, ReadOnlySpan<float> core1, int m0, int m1, int n0, int n1, int rank)
+    {
+        if (core0.Length != m1 * rank * n0 * m0) throw new ArgumentException($"core0 has {core0.Length} elements, not {m1}·{rank * n0}·{m0}.", nameof(core0));
+        if (core1.Length != n0 * n1 * m1 * rank) throw new ArgumentException($"core1 has {core1.Length} elements, not {n0}·{n1}·{m1 * rank}.", nameof(core1));
+        var cols = m0 * m1;
+        var w = new double[n0 * n1 * cols];
+        for (var j0 = 0; j0 < n0; j0++)
+        for (var j1 = 0; j1 < n1; j1++)
+        for (var i1 = 0; i1 < m1; i1++)
+        for (var i0 = 0; i0 < m0; i0++)
+        {
+            double sum = 0;
+            for (var a = 0; a < rank; a++)
+            {
+                sum += (double)core0[(i1 * rank * n0 + a * n0 + j0) * m0 + i0] * core1[(j0 * n1 + j1) * (m1 * rank) + i1 * rank + a];
+            }
+            w[(j0 * n1 + j1) * cols + i1 * m0 + i0] = sum;
+        }
+        return w;
+    }
 }
