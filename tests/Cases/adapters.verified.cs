@@ -929,8 +929,8 @@ public sealed partial class LoraRect : IStructuredLayer
     public LoraRect(int seed = 0)
     {
         Terms0Weight = new Parameter("terms.0.weight", new[] { 6, 12 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true, learningRateMultiplier: 1.5f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

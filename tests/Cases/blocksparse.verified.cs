@@ -858,8 +858,8 @@ public sealed partial class Pixelfly : IStructuredLayer
     public Pixelfly(int seed = 0)
     {
         Terms0Blocks = new Parameter("terms.0.blocks", new[] { 32, 2, 2 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
         Parameters = new[] { Terms0Blocks, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

@@ -68,8 +68,8 @@ public sealed partial class Btt : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Btt(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 6, 4, 2 }, trainable: true);
-        Cores1 = new Parameter("cores.1", new[] { 2, 10, 12 }, trainable: true);
+        Cores0 = new Parameter("cores.0", new[] { 6, 4, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Cores1 = new Parameter("cores.1", new[] { 2, 10, 12 }, trainable: true, learningRateMultiplier: 0.5f);
         Bias = new Parameter("bias", new[] { 20 }, trainable: true);
         Parameters = new[] { Cores0, Cores1, Bias };
         Initialize(new Random(seed));
@@ -396,8 +396,8 @@ public sealed partial class BttRankOne : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttRankOne(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 4, 4, 4 }, trainable: true);
-        Cores1 = new Parameter("cores.1", new[] { 4, 4, 4 }, trainable: true);
+        Cores0 = new Parameter("cores.0", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Cores1 = new Parameter("cores.1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Cores0, Cores1 };
         Initialize(new Random(seed));
     }
@@ -687,8 +687,8 @@ public sealed partial class BttPrime : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttPrime(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 7, 3, 2 }, trainable: true);
-        Cores1 = new Parameter("cores.1", new[] { 1, 7, 21 }, trainable: true);
+        Cores0 = new Parameter("cores.0", new[] { 7, 3, 2 }, trainable: true, learningRateMultiplier: 3.5f);
+        Cores1 = new Parameter("cores.1", new[] { 1, 7, 21 }, trainable: true, learningRateMultiplier: 0.33333334f);
         Parameters = new[] { Cores0, Cores1 };
         Initialize(new Random(seed));
     }
@@ -978,10 +978,10 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttPlusLowRank(int seed = 0)
     {
-        Terms0Cores0 = new Parameter("terms.0.cores.0", new[] { 6, 12, 6 }, trainable: true);
-        Terms0Cores1 = new Parameter("terms.0.cores.1", new[] { 6, 6, 12 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 36 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 36, 3 }, trainable: true);
+        Terms0Cores0 = new Parameter("terms.0.cores.0", new[] { 6, 12, 6 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms0Cores1 = new Parameter("terms.0.cores.1", new[] { 6, 6, 12 }, trainable: true, learningRateMultiplier: 1.5f);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 36 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 36, 3 }, trainable: true, learningRateMultiplier: 6.0f);
         Parameters = new[] { Terms0Cores0, Terms0Cores1, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

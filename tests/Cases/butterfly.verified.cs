@@ -788,8 +788,8 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public ButterflyProduct(int seed = 0)
     {
-        Factors0LoraA = new Parameter("factors.0.lora_A", new[] { 3, 8 }, trainable: true);
-        Factors0LoraB = new Parameter("factors.0.lora_B", new[] { 8, 3 }, trainable: true);
+        Factors0LoraA = new Parameter("factors.0.lora_A", new[] { 3, 8 }, trainable: true, learningRateMultiplier: 0.5f);
+        Factors0LoraB = new Parameter("factors.0.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.3333334f);
         Factors1Twiddle = new Parameter("factors.1.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
         Factors2Weight = new Parameter("factors.2.weight", new[] { 8, 12 }, trainable: true);
         Parameters = new[] { Factors0LoraA, Factors0LoraB, Factors1Twiddle, Factors2Weight };
@@ -1920,8 +1920,8 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     public ButterflyPlusLowRank(int seed = 0)
     {
         Terms0Twiddle = new Parameter("terms.0.twiddle", new[] { 5, 16, 2, 2 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 32 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 32, 4 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 32 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 32, 4 }, trainable: true, learningRateMultiplier: 4.0f);
         Parameters = new[] { Terms0Twiddle, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

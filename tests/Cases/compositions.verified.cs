@@ -112,8 +112,8 @@ public sealed partial class Chain : IStructuredLayer
     public Chain(int seed = 0)
     {
         Factors0Weight = new Parameter("factors.0.weight", new[] { 8, 6 }, trainable: true);
-        Factors1LoraA = new Parameter("factors.1.lora_A", new[] { 2, 12 }, trainable: true);
-        Factors1LoraB = new Parameter("factors.1.lora_B", new[] { 6, 2 }, trainable: true);
+        Factors1LoraA = new Parameter("factors.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Factors1LoraB = new Parameter("factors.1.lora_B", new[] { 6, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Factors0Weight, Factors1LoraA, Factors1LoraB };
         Initialize(new Random(seed));
     }
@@ -487,10 +487,10 @@ public sealed partial class Mixture : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Mixture(int seed = 0)
     {
-        Terms0Blkdiag1 = new Parameter("terms.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true);
-        Terms0Blkdiag2 = new Parameter("terms.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true);
+        Terms0Blkdiag1 = new Parameter("terms.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Blkdiag2 = new Parameter("terms.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
         Terms2Weight = new Parameter("terms.2.weight", new[] { 2, 8, 8 }, trainable: true);
         Bias = new Parameter("bias", new[] { 16 }, trainable: true);
         Parameters = new[] { Terms0Blkdiag1, Terms0Blkdiag2, Terms1LoraA, Terms1LoraB, Terms2Weight, Bias };
@@ -1035,8 +1035,8 @@ public sealed partial class Lora : IStructuredLayer
     public Lora(int seed = 0)
     {
         Terms0Weight = new Parameter("terms.0.weight", new[] { 16, 16 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }
@@ -1377,8 +1377,8 @@ public sealed partial class Nested : IStructuredLayer
     public Nested(int seed = 0)
     {
         Terms0Factors0Terms0Weight = new Parameter("terms.0.factors.0.terms.0.weight", new[] { 12, 12 }, trainable: true);
-        Terms0Factors0Terms1LoraA = new Parameter("terms.0.factors.0.terms.1.lora_A", new[] { 2, 12 }, trainable: true);
-        Terms0Factors0Terms1LoraB = new Parameter("terms.0.factors.0.terms.1.lora_B", new[] { 12, 2 }, trainable: true);
+        Terms0Factors0Terms1LoraA = new Parameter("terms.0.factors.0.terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0Factors0Terms1LoraB = new Parameter("terms.0.factors.0.terms.1.lora_B", new[] { 12, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Terms0Factors1Weight = new Parameter("terms.0.factors.1.weight", new[] { 3, 4, 4 }, trainable: true);
         Terms1Weight = new Parameter("terms.1.weight", new[] { 12, 12 }, trainable: true);
         Parameters = new[] { Terms0Factors0Terms0Weight, Terms0Factors0Terms1LoraA, Terms0Factors0Terms1LoraB, Terms0Factors1Weight, Terms1Weight };
@@ -1896,8 +1896,8 @@ public sealed partial class Deep : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Deep(int seed = 0)
     {
-        Factors0Blkdiag1 = new Parameter("factors.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true);
-        Factors0Blkdiag2 = new Parameter("factors.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true);
+        Factors0Blkdiag1 = new Parameter("factors.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors0Blkdiag2 = new Parameter("factors.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Factors1Blkdiag1 = new Parameter("factors.1.blkdiag1", new[] { 2, 8, 8 }, trainable: true);
         Factors1Blkdiag2 = new Parameter("factors.1.blkdiag2", new[] { 2, 8, 8 }, trainable: true);
         Parameters = new[] { Factors0Blkdiag1, Factors0Blkdiag2, Factors1Blkdiag1, Factors1Blkdiag2 };

@@ -62,8 +62,8 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FlyMonarch(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true);
+        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true, learningRateMultiplier: 2.0f);
+        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true, learningRateMultiplier: 2.0f);
         Bias = new Parameter("bias", new[] { 20 }, trainable: true);
         Parameters = new[] { Blkdiag1, Blkdiag2, Bias };
         Initialize(new Random(seed));
@@ -401,8 +401,8 @@ public sealed partial class PeftLora : IStructuredLayer
     public PeftLora(int seed = 0)
     {
         Terms0Weight = new Parameter("terms.0.weight", new[] { 8, 10 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.6666666f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

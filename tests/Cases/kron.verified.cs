@@ -114,7 +114,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     public KronDenseLowRank(int seed = 0)
     {
         Kron0Weight = new Parameter("kron.0.weight", new[] { 3, 3 }, trainable: true);
-        Kron1LoraA = new Parameter("kron.1.lora_A", new[] { 2, 4 }, trainable: true);
+        Kron1LoraA = new Parameter("kron.1.lora_A", new[] { 2, 4 }, trainable: true, learningRateMultiplier: 0.5f);
         Kron1LoraB = new Parameter("kron.1.lora_B", new[] { 4, 2 }, trainable: true);
         Parameters = new[] { Kron0Weight, Kron1LoraA, Kron1LoraB };
         Initialize(new Random(seed));
@@ -2410,8 +2410,8 @@ public sealed partial class KronInContext : IStructuredLayer
         Terms0Factors0Weight = new Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
         Terms0Factors1Kron0Weight = new Parameter("terms.0.factors.1.kron.0.weight", new[] { 3, 3 }, trainable: true);
         Terms0Factors1Kron1Weight = new Parameter("terms.0.factors.1.kron.1.weight", new[] { 4, 4 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Terms0Factors0Weight, Terms0Factors1Kron0Weight, Terms0Factors1Kron1Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

@@ -39,8 +39,8 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LowRank(int seed = 0)
     {
-        LoraA = new Parameter("lora_A", new[] { 3, 12 }, trainable: true);
-        LoraB = new Parameter("lora_B", new[] { 10, 3 }, trainable: true);
+        LoraA = new Parameter("lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        LoraB = new Parameter("lora_B", new[] { 10, 3 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { LoraA, LoraB };
         Initialize(new Random(seed));
     }

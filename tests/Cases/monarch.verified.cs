@@ -65,8 +65,8 @@ public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public MonarchSquare(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 4, 4 }, trainable: true);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 4, 4 }, trainable: true);
+        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Bias = new Parameter("bias", new[] { 16 }, trainable: true);
         Parameters = new[] { Blkdiag1, Blkdiag2, Bias };
         Initialize(new Random(seed));
@@ -704,8 +704,8 @@ public sealed partial class MonarchUp : IStructuredLayer, IProjectable
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public MonarchUp(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true);
+        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true, learningRateMultiplier: 2.0f);
+        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Blkdiag1, Blkdiag2 };
         Initialize(new Random(seed));
     }
@@ -1005,8 +1005,8 @@ public sealed partial class MonarchDown : IStructuredLayer, IProjectable
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public MonarchDown(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 5 }, trainable: true);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 3, 3 }, trainable: true);
+        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 5 }, trainable: true, learningRateMultiplier: 2.0f);
+        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 3, 3 }, trainable: true, learningRateMultiplier: 3.3333333f);
         Bias = new Parameter("bias", new[] { 12 }, trainable: true);
         Parameters = new[] { Blkdiag1, Blkdiag2, Bias };
         Initialize(new Random(seed));

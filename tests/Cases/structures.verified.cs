@@ -853,8 +853,8 @@ public sealed partial class Shuffled : IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Shuffled(int seed = 0)
     {
-        Terms0Factors1LoraA = new Parameter("terms.0.factors.1.lora_A", new[] { 3, 12 }, trainable: true);
-        Terms0Factors1LoraB = new Parameter("terms.0.factors.1.lora_B", new[] { 12, 3 }, trainable: true);
+        Terms0Factors1LoraA = new Parameter("terms.0.factors.1.lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0Factors1LoraB = new Parameter("terms.0.factors.1.lora_B", new[] { 12, 3 }, trainable: true, learningRateMultiplier: 2.0f);
         Terms1Diag = new Parameter("terms.1.diag", new[] { 12 }, trainable: true);
         Parameters = new[] { Terms0Factors1LoraA, Terms0Factors1LoraB, Terms1Diag };
         Initialize(new Random(seed));
@@ -2077,8 +2077,8 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     public PermutedMonarch(int seed = 0)
     {
         Factors1Diag = new Parameter("factors.1.diag", new[] { 16 }, trainable: true);
-        Factors2Blkdiag1 = new Parameter("factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true);
-        Factors2Blkdiag2 = new Parameter("factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true);
+        Factors2Blkdiag1 = new Parameter("factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors2Blkdiag2 = new Parameter("factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Factors1Diag, Factors2Blkdiag1, Factors2Blkdiag2 };
         Initialize(new Random(seed));
     }
@@ -2463,8 +2463,8 @@ public sealed partial class Mixed : IStructuredLayer
     {
         Terms0Factors0Weight = new Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
         Terms0Factors1HraU = new Parameter("terms.0.factors.1.hra_u", new[] { 12, 3 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true);
+        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Terms0Factors0Weight, Terms0Factors1HraU, Terms1LoraA, Terms1LoraB };
         Initialize(new Random(seed));
     }

@@ -99,6 +99,25 @@ public class LayoutTests
     }
 
     [Fact]
+    public void Learning_rate_multipliers_follow_compute_better_spent()
+    {
+        // (D / fan_in) / c per tensor, D the structure's input width, c its number of matrices.
+        float Multiplier(IStructuredLayer layer, string name) => layer.Parameters.Single(p => p.Name == name).LearningRateMultiplier;
+        var lowRank = new LowRank();                        // 12 -> 10, rank 3
+        Assert.Equal(12f / 12 / 2, Multiplier(lowRank, "lora_A"));
+        Assert.Equal(12f / 3 / 2, Multiplier(lowRank, "lora_B"));
+        var monarch = new MonarchUp();                      // 12 -> 20, 4 blocks: fan-ins 3 and 3
+        Assert.Equal(12f / 3 / 2, Multiplier(monarch, "blkdiag1"));
+        Assert.Equal(12f / 3 / 2, Multiplier(monarch, "blkdiag2"));
+        var btt = new Btt();                                // m0 = 2, m1 = 6, rank 2: m1/2 and m0/(2r)
+        Assert.Equal(6f / 2, Multiplier(btt, "cores.0"));
+        Assert.Equal(2f / (2 * 2), Multiplier(btt, "cores.1"));
+        Assert.Equal(1f, Multiplier(btt, "bias"));
+        Assert.All(new DenseBias().Parameters, p => Assert.Equal(1f, p.LearningRateMultiplier));
+        Assert.All(new Blocks().Parameters, p => Assert.Equal(1f, p.LearningRateMultiplier)); // outside the paper's structures
+    }
+
+    [Fact]
     public void Frozen_parameters_have_no_gradient_buffer()
     {
         var layer = new Lora();

@@ -38,6 +38,9 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
     /// <summary>When set, the tensor is initialised from this seed alone (not the layer's), so layers can share it.</summary>
     public int? Seed { get; init; }
 
+    /// <summary>Per-factor learning-rate multiplier the optimisers apply (structure-aware µP; 1 for a dense layer).</summary>
+    public float LearningRateMultiplier { get; init; } = 1f;
+
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
 

@@ -13,7 +13,8 @@ public static class IrDumper
         foreach (var p in layer.Parameters)
         {
             text.Append("param ").Append(p.Name).Append(" [").Append(string.Join(", ", p.Shape)).Append(']')
-                .Append(p.Trainable ? "" : " frozen").Append(" init=").Append(p.Init).AppendLine();
+                .Append(p.Trainable ? "" : " frozen").Append(" init=").Append(p.Init)
+                .Append(p.LearningRateMultiplier == 1f ? "" : " lr×" + p.LearningRateMultiplier.ToString("R", CultureInfo.InvariantCulture)).AppendLine();
         }
         foreach (var v in program.Values)
         {

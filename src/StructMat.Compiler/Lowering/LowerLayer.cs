@@ -56,6 +56,7 @@ public sealed class LowerLayer
             }
             case BoundLowRank lowRank:
             {
+                using var scope = new LearningRateScope(this, lowRank.Shape.In, matrices: 2);
                 var (i, o, r) = (lowRank.Shape.In, lowRank.Shape.Out, lowRank.Rank);
                 var a = NewParameter(Join(path, "lora_A"), new[] { r, i }, !lowRank.Frozen, InitKind.MuP, i, r, $"lowrank down-projection {i} -> {r}");
                 var b = NewParameter(Join(path, "lora_B"), new[] { o, r }, !lowRank.Frozen, lowRank.ZeroInitB ? InitKind.Zero : InitKind.MuP, r, o,
@@ -70,7 +71,10 @@ public sealed class LowerLayer
                 return MatMul(input, w, g, bo, bi, $"{Describe(path, "blockdiag")}: {g} blocks of {bo}x{bi}");
             }
             case BoundMonarch monarch:
+            {
+                using var scope = new LearningRateScope(this, monarch.Shape.In, matrices: 2);
                 return LowerMonarch(monarch, input, path);
+            }
             case BoundDiagonal diagonal:
             {
                 var n = diagonal.Shape.In;
@@ -117,6 +121,7 @@ public sealed class LowerLayer
                 return LowerBlockSparse(sparse, input, path);
             case BoundBtt btt:
             {
+                using var scope = new LearningRateScope(this, btt.Shape.In, matrices: 2);
                 // Core 0 maps each i1-block of m0 inputs to (α, j0) outputs; core 1 maps, for each j0, the (i1, α)
                 // entries, which sit at stride n0 in core 0's output (i.e. read strided), to the n1 outputs j1.
                 var (r, m0, m1, n0, n1) = (btt.Rank, btt.M0, btt.M1, btt.N0, btt.N1);
@@ -288,11 +293,34 @@ public sealed class LowerLayer
         return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };
     }
 
+    /// <summary>
+    /// Compute Better Spent's structure-aware learning rate: inside a structure of input width D with c matrix
+    /// tensors, a tensor of fan-in f gets (D / f) / c, which keeps feature updates the size a dense layer's would
+    /// have (a dense layer gets 1). Applied to the structures that paper defines: lowrank, monarch, btt.
+    /// </summary>
+    private sealed class LearningRateScope : System.IDisposable
+    {
+        private readonly LowerLayer _owner;
+        private readonly (int Width, int Matrices)? _previous;
+
+        public LearningRateScope(LowerLayer owner, int width, int matrices)
+        {
+            _owner = owner;
+            _previous = owner._learningRateScope;
+            owner._learningRateScope = (width, matrices);
+        }
+
+        public void Dispose() => _owner._learningRateScope = _previous;
+    }
+
+    private (int Width, int Matrices)? _learningRateScope;
+
     private int NewParameter(string name, int[] shape, bool trainable, InitKind init, int fanIn, int fanOut, string description)
     {
         var id = _parameters.Count;
         _sourcePosition[id] = (_currentPosition, id);
-        _parameters.Add(new IrParameter(id, name, shape.ToEquatableArray(), trainable, init, fanIn, fanOut, description));
+        var multiplier = _learningRateScope is { } scope ? (float)((double)scope.Width / fanIn / scope.Matrices) : 1f;
+        _parameters.Add(new IrParameter(id, name, shape.ToEquatableArray(), trainable, init, fanIn, fanOut, description) { LearningRateMultiplier = multiplier });
         return id;
     }
 
