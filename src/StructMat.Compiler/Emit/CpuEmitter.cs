@@ -57,7 +57,7 @@ internal static class CpuEmitter
                 ? $"{model.Property(weight)}.{member}"
                 : $"{model.Property(weight)}.{member}.AsSpan({offset}, {length})";
         // Rows the kernel sees: each batch row is SubRows rows inside kron.
-        var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
+        var batch = CpuEmitter.Rows(op);
         switch (op)
         {
             case MatMulOp m:
@@ -140,6 +140,9 @@ internal static class CpuEmitter
             w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
         }
     }
+
+    /// <summary>The row count a kernel sees for an op: <c>batch</c>, times the op's sub-rows inside <c>kron</c>.</summary>
+    internal static string Rows(IrOp op) => op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
 
     /// <summary>What the layouts and flags mean, so the comment says where the permutation went.</summary>
     internal static string Suffix(Layout input, Layout output, float alpha, bool accumulate)

@@ -163,7 +163,7 @@ internal static class GpuEmitter
             string Slice(string view, int id, int offset, long length) =>
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
-            var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}"; // rows the kernel sees (kron sub-rows)
+            var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
             var launch = op switch
             {
                 MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
@@ -188,7 +188,7 @@ internal static class GpuEmitter
     {
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
-        var batch = op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
+        var batch = CpuEmitter.Rows(op);
         return op switch
         {
             HouseholderOp h => $"_householder.Apply({names[h.Input]}, {names[h.Output]}, {P(h.Weight)}, {Scratch(model, 0, $"(long){batch} * {h.N}")}, {batch}, {h.N}, {h.R}, " +
