@@ -74,6 +74,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class Vera : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("Vera.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Vera(int seed = 0)
@@ -138,7 +139,10 @@ public sealed partial class Vera : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
@@ -169,12 +173,14 @@ public sealed partial class Vera : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -362,11 +368,13 @@ public sealed partial class Vera : IStructuredLayer
     /// <summary>
     /// <see cref="Vera"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Vera.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
@@ -425,6 +433,9 @@ public sealed partial class Vera : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 8, nameof(x));
             Checks.Activation(y.Length, batch, 8, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
@@ -450,6 +461,10 @@ public sealed partial class Vera : IStructuredLayer
             Checks.Activation(x.Length, batch, 8, nameof(x));
             Checks.Activation(dy.Length, batch, 8, nameof(dy));
             Checks.Activation(dx.Length, batch, 8, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
@@ -499,6 +514,7 @@ public sealed partial class Vera : IStructuredLayer
 public sealed partial class VeraTwin : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("VeraTwin.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public VeraTwin(int seed = 0)
@@ -563,7 +579,10 @@ public sealed partial class VeraTwin : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
@@ -594,12 +613,14 @@ public sealed partial class VeraTwin : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -787,11 +808,13 @@ public sealed partial class VeraTwin : IStructuredLayer
     /// <summary>
     /// <see cref="VeraTwin"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("VeraTwin.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
@@ -850,6 +873,9 @@ public sealed partial class VeraTwin : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 8, nameof(x));
             Checks.Activation(y.Length, batch, 8, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
@@ -875,6 +901,10 @@ public sealed partial class VeraTwin : IStructuredLayer
             Checks.Activation(x.Length, batch, 8, nameof(x));
             Checks.Activation(dy.Length, batch, 8, nameof(dy));
             Checks.Activation(dx.Length, batch, 8, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
@@ -924,6 +954,7 @@ public sealed partial class VeraTwin : IStructuredLayer
 public sealed partial class LoraRect : IStructuredLayer
 {
     private readonly Workspace _workspace = new(2);
+    private readonly ExclusiveUse _backwardInUse = new("LoraRect.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LoraRect(int seed = 0)
@@ -978,7 +1009,10 @@ public sealed partial class LoraRect : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -1000,12 +1034,14 @@ public sealed partial class LoraRect : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 4);
@@ -1158,11 +1194,13 @@ public sealed partial class LoraRect : IStructuredLayer
     /// <summary>
     /// <see cref="LoraRect"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("LoraRect.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -1212,6 +1250,9 @@ public sealed partial class LoraRect : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 6, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
@@ -1230,6 +1271,10 @@ public sealed partial class LoraRect : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 6, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);

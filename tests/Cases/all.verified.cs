@@ -59,6 +59,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class AllStructures : IStructuredLayer
 {
     private readonly Workspace _workspace = new(10);
+    private readonly ExclusiveUse _backwardInUse = new("AllStructures.Backward");
     private static readonly int[] BlockXorMap16Block4Distance1 = Permutations.BlockXor(16, block: 4, distance: 1);
     private static readonly int[] BlockXorMap16Block4Distance2 = Permutations.BlockXor(16, block: 4, distance: 2);
     private static readonly int[] ReverseMap16 = Permutations.Reverse(16);
@@ -169,7 +170,10 @@ public sealed partial class AllStructures : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
@@ -272,12 +276,14 @@ public sealed partial class AllStructures : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -1028,11 +1034,13 @@ public sealed partial class AllStructures : IStructuredLayer
     /// <summary>
     /// <see cref="AllStructures"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("AllStructures.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
@@ -1207,6 +1215,9 @@ public sealed partial class AllStructures : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
@@ -1284,6 +1295,10 @@ public sealed partial class AllStructures : IStructuredLayer
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);

@@ -60,6 +60,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class FlatButterfly : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("FlatButterfly.Backward");
     private static readonly int[] BlockXorMap16Block4Distance1 = Permutations.BlockXor(16, block: 4, distance: 1);
     private static readonly int[] BlockXorMap16Block4Distance2 = Permutations.BlockXor(16, block: 4, distance: 2);
     private static readonly int[] BlockXorMap16Block4Distance1Inverse = Permutations.Inverse(BlockXorMap16Block4Distance1);
@@ -113,7 +114,10 @@ public sealed partial class FlatButterfly : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
@@ -145,12 +149,14 @@ public sealed partial class FlatButterfly : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -306,11 +312,13 @@ public sealed partial class FlatButterfly : IStructuredLayer
     /// <summary>
     /// <see cref="FlatButterfly"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("FlatButterfly.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1Inverse;
@@ -371,6 +379,9 @@ public sealed partial class FlatButterfly : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -396,6 +407,10 @@ public sealed partial class FlatButterfly : IStructuredLayer
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -449,6 +464,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
 public sealed partial class FlatButterflyOdd : IStructuredLayer
 {
     private readonly Workspace _workspace = new(4);
+    private readonly ExclusiveUse _backwardInUse = new("FlatButterflyOdd.Backward");
     private static readonly int[] BlockXorMap24Block3Distance1 = Permutations.BlockXor(24, block: 3, distance: 1);
     private static readonly int[] BlockXorMap24Block3Distance2 = Permutations.BlockXor(24, block: 3, distance: 2);
     private static readonly int[] BlockXorMap24Block3Distance4 = Permutations.BlockXor(24, block: 3, distance: 4);
@@ -499,7 +515,10 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
@@ -535,12 +554,14 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -692,11 +713,13 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
     /// <summary>
     /// <see cref="FlatButterflyOdd"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("FlatButterflyOdd.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance1;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance2;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance4;
@@ -755,6 +778,9 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 24, nameof(x));
             Checks.Activation(y.Length, batch, 24, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
@@ -783,6 +809,10 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
             Checks.Activation(x.Length, batch, 24, nameof(x));
             Checks.Activation(dy.Length, batch, 24, nameof(dy));
             Checks.Activation(dx.Length, batch, 24, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
@@ -847,6 +877,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
 public sealed partial class Pixelfly : IStructuredLayer
 {
     private readonly Workspace _workspace = new(5);
+    private readonly ExclusiveUse _backwardInUse = new("Pixelfly.Backward");
     private static readonly int[] BlockXorMap16Block2Distance1 = Permutations.BlockXor(16, block: 2, distance: 1);
     private static readonly int[] BlockXorMap16Block2Distance2 = Permutations.BlockXor(16, block: 2, distance: 2);
     private static readonly int[] BlockXorMap16Block2Distance4 = Permutations.BlockXor(16, block: 2, distance: 4);
@@ -907,7 +938,10 @@ public sealed partial class Pixelfly : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
@@ -950,12 +984,14 @@ public sealed partial class Pixelfly : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -1203,11 +1239,13 @@ public sealed partial class Pixelfly : IStructuredLayer
     /// <summary>
     /// <see cref="Pixelfly"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Pixelfly.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance1;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance2;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance4;
@@ -1284,6 +1322,9 @@ public sealed partial class Pixelfly : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -1317,6 +1358,10 @@ public sealed partial class Pixelfly : IStructuredLayer
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -1394,6 +1439,7 @@ public sealed partial class Pixelfly : IStructuredLayer
 public sealed partial class OneBlock : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("OneBlock.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneBlock(int seed = 0)
@@ -1438,7 +1484,10 @@ public sealed partial class OneBlock : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
@@ -1451,12 +1500,14 @@ public sealed partial class OneBlock : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1525,11 +1576,13 @@ public sealed partial class OneBlock : IStructuredLayer
     /// <summary>
     /// <see cref="OneBlock"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("OneBlock.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel2;
@@ -1564,6 +1617,9 @@ public sealed partial class OneBlock : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 6, nameof(x));
             Checks.Activation(y.Length, batch, 6, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
             _matMulKernel0(new Index2D(batch, 6), x, _parameters.Value(0 /* blocks */), y);
@@ -1575,6 +1631,10 @@ public sealed partial class OneBlock : IStructuredLayer
             Checks.Activation(x.Length, batch, 6, nameof(x));
             Checks.Activation(dy.Length, batch, 6, nameof(dy));
             Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
             _matMulTransposedKernel1(new Index2D(batch, 6), dy, _parameters.Value(0 /* blocks */), dx);

@@ -109,6 +109,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class KronDenseLowRank : IStructuredLayer
 {
     private readonly Workspace _workspace = new(4);
+    private readonly ExclusiveUse _backwardInUse = new("KronDenseLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronDenseLowRank(int seed = 0)
@@ -163,7 +164,10 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -195,12 +199,14 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 6);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -406,11 +412,13 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     /// <summary>
     /// <see cref="KronDenseLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
@@ -469,6 +477,9 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -495,6 +506,10 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
@@ -548,6 +563,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
 public sealed partial class KronRectangular : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("KronRectangular.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronRectangular(int seed = 0)
@@ -602,7 +618,10 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
@@ -633,12 +652,14 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -844,11 +865,13 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     /// <summary>
     /// <see cref="KronRectangular"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("KronRectangular.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -910,6 +933,9 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         {
             Checks.Activation(x.Length, batch, 10, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -935,6 +961,10 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             Checks.Activation(x.Length, batch, 10, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -981,6 +1011,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
 public sealed partial class KronNested : IStructuredLayer
 {
     private readonly Workspace _workspace = new(5);
+    private readonly ExclusiveUse _backwardInUse = new("KronNested.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronNested(int seed = 0)
@@ -1040,7 +1071,10 @@ public sealed partial class KronNested : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 48, nameof(x));
@@ -1084,12 +1118,14 @@ public sealed partial class KronNested : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 48, nameof(x));
         Checks.Activation(dy.Length, batch, 48, nameof(dy));
         Checks.Activation(dx.Length, batch, 48, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 48);
         Span<float> slot1 = _workspace.Get(1, batch * 48);
@@ -1380,11 +1416,13 @@ public sealed partial class KronNested : IStructuredLayer
     /// <summary>
     /// <see cref="KronNested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("KronNested.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
@@ -1458,6 +1496,9 @@ public sealed partial class KronNested : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 48, nameof(x));
             Checks.Activation(y.Length, batch, 48, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
@@ -1493,6 +1534,10 @@ public sealed partial class KronNested : IStructuredLayer
             Checks.Activation(x.Length, batch, 48, nameof(x));
             Checks.Activation(dy.Length, batch, 48, nameof(dy));
             Checks.Activation(dx.Length, batch, 48, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
@@ -1564,6 +1609,7 @@ public sealed partial class KronNested : IStructuredLayer
 public sealed partial class LoKr : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("LoKr.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LoKr(int seed = 0)
@@ -1618,7 +1664,10 @@ public sealed partial class LoKr : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -1649,12 +1698,14 @@ public sealed partial class LoKr : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1852,11 +1903,13 @@ public sealed partial class LoKr : IStructuredLayer
     /// <summary>
     /// <see cref="LoKr"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("LoKr.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
@@ -1915,6 +1968,9 @@ public sealed partial class LoKr : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -1940,6 +1996,10 @@ public sealed partial class LoKr : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -1986,6 +2046,7 @@ public sealed partial class LoKr : IStructuredLayer
 public sealed partial class KronStructured : IStructuredLayer
 {
     private readonly Workspace _workspace = new(4);
+    private readonly ExclusiveUse _backwardInUse = new("KronStructured.Backward");
     private static readonly int[] ShuffleMap6 = Permutations.PerfectShuffle(6);
     private static readonly int[] ShuffleMap6Inverse = Permutations.Inverse(ShuffleMap6);
 
@@ -2042,7 +2103,10 @@ public sealed partial class KronStructured : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
@@ -2078,12 +2142,14 @@ public sealed partial class KronStructured : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -2253,11 +2319,13 @@ public sealed partial class KronStructured : IStructuredLayer
     /// <summary>
     /// <see cref="KronStructured"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("KronStructured.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6Inverse;
         private readonly HouseholderDevice _householder;
@@ -2313,6 +2381,9 @@ public sealed partial class KronStructured : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 24, nameof(x));
             Checks.Activation(y.Length, batch, 24, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
@@ -2342,6 +2413,10 @@ public sealed partial class KronStructured : IStructuredLayer
             Checks.Activation(x.Length, batch, 24, nameof(x));
             Checks.Activation(dy.Length, batch, 24, nameof(dy));
             Checks.Activation(dx.Length, batch, 24, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
@@ -2403,6 +2478,7 @@ public sealed partial class KronStructured : IStructuredLayer
 public sealed partial class KronInContext : IStructuredLayer
 {
     private readonly Workspace _workspace = new(4);
+    private readonly ExclusiveUse _backwardInUse = new("KronInContext.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronInContext(int seed = 0)
@@ -2467,7 +2543,10 @@ public sealed partial class KronInContext : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -2506,12 +2585,14 @@ public sealed partial class KronInContext : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -2822,11 +2903,13 @@ public sealed partial class KronInContext : IStructuredLayer
     /// <summary>
     /// <see cref="KronInContext"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("KronInContext.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
@@ -2903,6 +2986,9 @@ public sealed partial class KronInContext : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 8, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -2934,6 +3020,10 @@ public sealed partial class KronInContext : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 8, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);

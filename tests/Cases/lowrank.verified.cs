@@ -35,6 +35,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class LowRank : IStructuredLayer, IProjectable
 {
     private readonly Workspace _workspace = new(2);
+    private readonly ExclusiveUse _backwardInUse = new("LowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LowRank(int seed = 0)
@@ -84,7 +85,10 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -103,12 +107,14 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 10, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         Span<float> slot1 = _workspace.Get(1, batch * 3);
@@ -238,11 +244,13 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     /// <summary>
     /// <see cref="LowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("LowRank.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
@@ -286,6 +294,9 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 10, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
@@ -302,6 +313,10 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 10, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);

@@ -127,6 +127,7 @@ namespace StructMat.Tests.Cases;
 public sealed partial class Diagonal : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("Diagonal.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Diagonal(int seed = 0)
@@ -176,7 +177,10 @@ public sealed partial class Diagonal : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -192,12 +196,14 @@ public sealed partial class Diagonal : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
         CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
@@ -264,11 +270,13 @@ public sealed partial class Diagonal : IStructuredLayer
     /// <summary>
     /// <see cref="Diagonal"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Diagonal.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel1;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel2;
@@ -306,6 +314,9 @@ public sealed partial class Diagonal : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // diag: y = d ⊙ x
             _diagonalKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* diag */), y);
@@ -319,6 +330,10 @@ public sealed partial class Diagonal : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
             _biasGradientKernel2(12, dy, _parameters.Gradient(1 /* bias */), batch);
@@ -344,6 +359,7 @@ public sealed partial class Diagonal : IStructuredLayer
 public sealed partial class Reversed : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("Reversed.Backward");
     private static readonly int[] ReverseMap12 = Permutations.Reverse(12);
     private static readonly int[] ReverseMap12Inverse = Permutations.Inverse(ReverseMap12);
 
@@ -390,7 +406,10 @@ public sealed partial class Reversed : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -409,12 +428,14 @@ public sealed partial class Reversed : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -499,11 +520,13 @@ public sealed partial class Reversed : IStructuredLayer
     /// <summary>
     /// <see cref="Reversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Reversed.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
@@ -545,6 +568,9 @@ public sealed partial class Reversed : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -561,6 +587,10 @@ public sealed partial class Reversed : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -591,6 +621,7 @@ public sealed partial class Reversed : IStructuredLayer
 public sealed partial class BitReversed : IStructuredLayer
 {
     private readonly Workspace _workspace = new(2);
+    private readonly ExclusiveUse _backwardInUse = new("BitReversed.Backward");
     private static readonly int[] BitReversalMap16 = Permutations.BitReversal(16);
     private static readonly int[] BitReversalMap16Inverse = Permutations.Inverse(BitReversalMap16);
 
@@ -637,7 +668,10 @@ public sealed partial class BitReversed : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
@@ -656,12 +690,14 @@ public sealed partial class BitReversed : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -751,11 +787,13 @@ public sealed partial class BitReversed : IStructuredLayer
     /// <summary>
     /// <see cref="BitReversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("BitReversed.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel0;
@@ -797,6 +835,9 @@ public sealed partial class BitReversed : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -813,6 +854,10 @@ public sealed partial class BitReversed : IStructuredLayer
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -847,6 +892,7 @@ public sealed partial class BitReversed : IStructuredLayer
 public sealed partial class Shuffled : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("Shuffled.Backward");
     private static readonly int[] ShuffleMap12 = Permutations.PerfectShuffle(12);
     private static readonly int[] ShuffleMap12Inverse = Permutations.Inverse(ShuffleMap12);
 
@@ -903,7 +949,10 @@ public sealed partial class Shuffled : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -930,12 +979,14 @@ public sealed partial class Shuffled : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1102,11 +1153,13 @@ public sealed partial class Shuffled : IStructuredLayer
     /// <summary>
     /// <see cref="Shuffled"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Shuffled.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
@@ -1166,6 +1219,9 @@ public sealed partial class Shuffled : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
@@ -1188,6 +1244,10 @@ public sealed partial class Shuffled : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
@@ -1232,6 +1292,7 @@ public sealed partial class Shuffled : IStructuredLayer
 public sealed partial class RandomPermutations : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("RandomPermutations.Backward");
     private static readonly int[] RandomMap10Seed7 = Permutations.Random(10, seed: 7);
     private static readonly int[] RandomMap10Seed8 = Permutations.Random(10, seed: 8);
     private static readonly int[] RandomMap10Seed7Inverse = Permutations.Inverse(RandomMap10Seed7);
@@ -1280,7 +1341,10 @@ public sealed partial class RandomPermutations : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
@@ -1304,12 +1368,14 @@ public sealed partial class RandomPermutations : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
         Checks.Activation(dy.Length, batch, 10, nameof(dy));
         Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 10);
         Span<float> slot1 = _workspace.Get(1, batch * 10);
@@ -1385,11 +1451,13 @@ public sealed partial class RandomPermutations : IStructuredLayer
     /// <summary>
     /// <see cref="RandomPermutations"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("RandomPermutations.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed7;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed8;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed7Inverse;
@@ -1432,6 +1500,9 @@ public sealed partial class RandomPermutations : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 10, nameof(x));
             Checks.Activation(y.Length, batch, 10, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
@@ -1452,6 +1523,10 @@ public sealed partial class RandomPermutations : IStructuredLayer
             Checks.Activation(x.Length, batch, 10, nameof(x));
             Checks.Activation(dy.Length, batch, 10, nameof(dy));
             Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
@@ -1492,6 +1567,7 @@ public sealed partial class RandomPermutations : IStructuredLayer
 public sealed partial class Reflections : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("Reflections.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Reflections(int seed = 0)
@@ -1536,7 +1612,10 @@ public sealed partial class Reflections : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -1549,12 +1628,14 @@ public sealed partial class Reflections : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
 
         // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
         HouseholderKernels.ApplyTransposed(dy, dx, HraU.Data, batch, 12, 5, accumulate: false);
@@ -1586,11 +1667,13 @@ public sealed partial class Reflections : IStructuredLayer
     /// <summary>
     /// <see cref="Reflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Reflections.Gpu");
         private readonly HouseholderDevice _householder;
 
         internal Gpu(Reflections layer, Accelerator accelerator)
@@ -1618,6 +1701,9 @@ public sealed partial class Reflections : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // householder: y = H_1 … H_5 x, 5 reflections
             _householder.Apply(x, y, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: false, accumulate: false);
@@ -1629,6 +1715,10 @@ public sealed partial class Reflections : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dy, dx, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 5, transposed: true, accumulate: false);
@@ -1652,6 +1742,7 @@ public sealed partial class Reflections : IStructuredLayer
 public sealed partial class FullReflections : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("FullReflections.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FullReflections(int seed = 0)
@@ -1701,7 +1792,10 @@ public sealed partial class FullReflections : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).</summary>
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
@@ -1717,12 +1811,14 @@ public sealed partial class FullReflections : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
         CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 6);
@@ -1773,11 +1869,13 @@ public sealed partial class FullReflections : IStructuredLayer
     /// <summary>
     /// <see cref="FullReflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("FullReflections.Gpu");
         private readonly HouseholderDevice _householder;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel0;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel1;
@@ -1811,6 +1909,9 @@ public sealed partial class FullReflections : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 6, nameof(x));
             Checks.Activation(y.Length, batch, 6, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // householder: y = H_1 … H_6 x, 6 reflections
             _householder.Apply(x, y, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: false, accumulate: false);
@@ -1824,6 +1925,10 @@ public sealed partial class FullReflections : IStructuredLayer
             Checks.Activation(x.Length, batch, 6, nameof(x));
             Checks.Activation(dy.Length, batch, 6, nameof(dy));
             Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
             _biasGradientKernel1(6, dy, _parameters.Gradient(1 /* bias */), batch);
@@ -1849,6 +1954,7 @@ public sealed partial class FullReflections : IStructuredLayer
 public sealed partial class Hra : IStructuredLayer
 {
     private readonly Workspace _workspace = new(1);
+    private readonly ExclusiveUse _backwardInUse = new("Hra.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Hra(int seed = 0)
@@ -1898,7 +2004,10 @@ public sealed partial class Hra : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -1917,12 +2026,14 @@ public sealed partial class Hra : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -1988,11 +2099,13 @@ public sealed partial class Hra : IStructuredLayer
     /// <summary>
     /// <see cref="Hra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Hra.Gpu");
         private readonly HouseholderDevice _householder;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
@@ -2026,6 +2139,9 @@ public sealed partial class Hra : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 12, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -2042,6 +2158,10 @@ public sealed partial class Hra : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 12, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -2070,6 +2190,7 @@ public sealed partial class Hra : IStructuredLayer
 public sealed partial class PermutedMonarch : IStructuredLayer
 {
     private readonly Workspace _workspace = new(4);
+    private readonly ExclusiveUse _backwardInUse = new("PermutedMonarch.Backward");
     private static readonly int[] ReverseMap16 = Permutations.Reverse(16);
     private static readonly int[] ReverseMap16Inverse = Permutations.Inverse(ReverseMap16);
 
@@ -2126,7 +2247,10 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
@@ -2154,12 +2278,14 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2324,11 +2450,13 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     /// <summary>
     /// <see cref="PermutedMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
@@ -2385,6 +2513,9 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -2408,6 +2539,10 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
@@ -2457,6 +2592,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
 public sealed partial class Mixed : IStructuredLayer
 {
     private readonly Workspace _workspace = new(3);
+    private readonly ExclusiveUse _backwardInUse = new("Mixed.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Mixed(int seed = 0)
@@ -2516,7 +2652,10 @@ public sealed partial class Mixed : IStructuredLayer
         foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
     }
 
-    /// <summary><c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).</summary>
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
@@ -2542,12 +2681,14 @@ public sealed partial class Mixed : IStructuredLayer
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -2730,11 +2871,13 @@ public sealed partial class Mixed : IStructuredLayer
     /// <summary>
     /// <see cref="Mixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
     public sealed class Gpu : IDisposable
     {
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
+        private readonly ExclusiveUse _inUse = new("Mixed.Gpu");
         private readonly HouseholderDevice _householder;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
@@ -2789,6 +2932,9 @@ public sealed partial class Mixed : IStructuredLayer
         {
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 8, nameof(y));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
@@ -2810,6 +2956,10 @@ public sealed partial class Mixed : IStructuredLayer
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 8, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);

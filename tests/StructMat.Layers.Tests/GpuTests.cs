@@ -69,18 +69,21 @@ public class GpuTests : IClassFixture<AcceleratorFixture>
         _accelerator.Synchronize();
         Invoke(gpu, "DownloadGradients");
 
-        AssertClose($"{name}: y", yBuffer.GetAsArray1D(), y);
-        AssertClose($"{name}: dx", dxBuffer.GetAsArray1D(), dx);
+        // Errors are relative to the largest value this layer computed: a gradient that is exactly 0 in the
+        // CPU path's float64 arithmetic (hra_u for n = 1, where H = −1 for every u) is ~5e-8 in float32.
         var trainable = layer.Parameters.Where(p => p.Trainable).ToList();
-        for (var n = 0; n < trainable.Count; n++) AssertClose($"{name}: grad {trainable[n].Name}", trainable[n].Gradient!, cpuGradients[n]);
+        var scale = new[] { y, dx }.Concat(cpuGradients).SelectMany(t => t).Select(Math.Abs).DefaultIfEmpty(0f).Max();
+        AssertClose($"{name}: y", yBuffer.GetAsArray1D(), y, scale);
+        AssertClose($"{name}: dx", dxBuffer.GetAsArray1D(), dx, scale);
+        for (var n = 0; n < trainable.Count; n++) AssertClose($"{name}: grad {trainable[n].Name}", trainable[n].Gradient!, cpuGradients[n], scale);
     }
 
     private static void Invoke(object target, string method, params object[] arguments) =>
         target.GetType().GetMethod(method)!.Invoke(target, arguments);
 
-    private static void AssertClose(string what, float[] actual, float[] expected)
+    private static void AssertClose(string what, float[] actual, float[] expected, float scale)
     {
-        var error = Oracle.RelativeError(actual, expected.Select(v => (double)v).ToArray());
-        Assert.True(error < Tolerance, $"{what}: relative error {error:E2}");
+        var error = actual.Zip(expected, (a, e) => Math.Abs((double)a - e)).DefaultIfEmpty(0).Max() / Math.Max(scale, 1e-30);
+        Assert.True(error < Tolerance, $"{what}: error {error:E2} relative to the layer's largest value; actual [{string.Join(", ", actual.Take(4))}], expected [{string.Join(", ", expected.Take(4))}]");
     }
 }

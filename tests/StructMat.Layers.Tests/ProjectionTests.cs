@@ -19,7 +19,11 @@ public class ProjectionTests
     public void The_projectable_structures_have_Project()
     {
         Assert.Equal(
-            new[] { "Blocks", "DenseBias", "FlyMonarch", "KronRectangular", "LowRank", "MonarchDown", "MonarchSquare", "MonarchTwoBlocks", "MonarchUp" },
+            new[]
+            {
+                "Blocks", "DenseBias", "FlyMonarch", "KronRectangular", "LowRank", "MonarchDown", "MonarchSquare", "MonarchTwoBlocks", "MonarchUp",
+                "OneBlocks", "OneDense", "OneLowRank", "OneMonarch",
+            },
             Projectable.Select(row => (string)row[0]).OrderBy(n => n, StringComparer.Ordinal));
     }
 

@@ -14,7 +14,10 @@ internal static class CpuEmitter
         var backward = model.Optimized.Backward;
         var outputGradient = Passes.OptimizedLayer.OutputGradientOf(backward);
 
-        w.Line("/// <summary><c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).</summary>");
+        w.Line("/// <summary>");
+        w.Line("/// <c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).");
+        w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
+        w.Line("/// </summary>");
         w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
         {
             w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
@@ -26,12 +29,14 @@ internal static class CpuEmitter
         w.Line("/// <summary>");
         w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
         w.Line("/// <see cref=\"Parameter.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
+        w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
         w.Line("/// </summary>");
         w.Block("public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)", () =>
         {
             w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
             w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
             w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+            w.Line("using var exclusive = _backwardInUse.Enter();");
             var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
             EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names);
         });

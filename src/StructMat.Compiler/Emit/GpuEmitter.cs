@@ -48,11 +48,13 @@ internal static class GpuEmitter
         w.Line("/// <summary>");
         w.Line($"/// <see cref=\"{model.ClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
         w.Line("/// <see cref=\"UploadParameters\"/> and <see cref=\"DownloadGradients\"/> move them to and from the host layer.");
+        w.Line("/// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.");
         w.Line("/// </summary>");
         w.Block("public sealed class Gpu : IDisposable", () =>
         {
             w.Line("private readonly DeviceParameters _parameters;");
             w.Line("private readonly DeviceWorkspace _workspace;");
+            w.Line($"private readonly ExclusiveUse _inUse = new({CSharp.String(model.ClassName + ".Gpu")});");
             foreach (var map in IndexMaps.Distinct(model))
             {
                 w.Line($"private readonly MemoryBuffer1D<int, Stride1D.Dense> {MapField(map)};");
@@ -99,6 +101,9 @@ internal static class GpuEmitter
             {
                 w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
                 w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+                w.Line("DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));");
+                w.Line("DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));");
+                w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
                 EmitLaunches(w, model, forward, model.Optimized.ForwardPlan, names, kernelOf);
@@ -110,6 +115,10 @@ internal static class GpuEmitter
                 w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
                 w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
                 w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+                w.Line("DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));");
+                w.Line("DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));");
+                w.Line("DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));");
+                w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string>
                 {

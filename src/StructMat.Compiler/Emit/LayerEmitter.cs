@@ -22,6 +22,7 @@ internal static class LayerEmitter
         w.Block($"public sealed partial class {model.ClassName} : {interfaces}", () =>
         {
             w.Line($"private readonly Workspace _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
+            w.Line($"private readonly ExclusiveUse _backwardInUse = new({CSharp.String(model.ClassName + ".Backward")});");
             IndexMaps.EmitFields(w, model);
             w.Line();
             EmitConstructor(w, model);

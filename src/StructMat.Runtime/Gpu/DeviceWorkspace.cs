@@ -27,6 +27,15 @@ public sealed class DeviceWorkspace : IDisposable
         return buffer.View.SubView(0, length);
     }
 
+    /// <summary>Throws unless <paramref name="view"/> lives on <paramref name="accelerator"/> (a view of another device would be read as garbage).</summary>
+    public static void CheckOwnership(ArrayView<float> view, Accelerator accelerator, string argument)
+    {
+        if (view.IsValid && view.Length > 0 && !ReferenceEquals(view.GetAccelerator(), accelerator))
+        {
+            throw new ArgumentException($"'{argument}' is memory of accelerator '{view.GetAccelerator().Name}', but this layer runs on '{accelerator.Name}'.", argument);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var buffer in _slots) buffer?.Dispose();

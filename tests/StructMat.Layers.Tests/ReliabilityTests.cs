@@ -1,0 +1,100 @@
+using System;
+using System.Linq;
+using System.Reflection;
+using System.Threading.Tasks;
+using ILGPU;
+using ILGPU.Runtime;
+using StructMat.Runtime;
+using StructMat.Runtime.Gpu;
+using Xunit;
+
+namespace StructMat.Layers.Tests;
+
+/// <summary>Concurrency guards, accelerator ownership, and non-finite values.</summary>
+public class ReliabilityTests : IClassFixture<AcceleratorFixture>
+{
+    private readonly AcceleratorFixture _fixture;
+
+    public ReliabilityTests(AcceleratorFixture fixture) => _fixture = fixture;
+
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Forward_from_many_threads_at_once_matches_sequential_results(string name)
+    {
+        var layer = LayerCatalog.CreateRandomized(name);
+        const int batch = 3, inputs = 16;
+        var xs = Enumerable.Range(0, inputs).Select(k => Oracle.RandomVector(batch * layer.InFeatures, seed: 100 + k)).ToArray();
+        var expected = xs.Select(x =>
+        {
+            var y = new float[batch * layer.OutFeatures];
+            layer.Forward(x, y, batch);
+            return y;
+        }).ToArray();
+
+        var actual = new float[inputs][];
+        Parallel.For(0, inputs * 8, new ParallelOptions { MaxDegreeOfParallelism = 8 }, k =>
+        {
+            var y = new float[batch * layer.OutFeatures];
+            layer.Forward(xs[k % inputs], y, batch);
+            if (k >= inputs * 7) actual[k % inputs] = y;
+        });
+
+        for (var k = 0; k < inputs; k++) Assert.Equal(expected[k], actual[k]);
+    }
+
+    [Fact]
+    public void A_second_concurrent_Backward_is_refused_instead_of_racing_on_the_gradients()
+    {
+        var layer = LayerCatalog.CreateRandomized("MonarchSquare");
+        var guard = (ExclusiveUse)layer.GetType().GetField("_backwardInUse", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(layer)!;
+        var x = new float[16];
+        using (guard.Enter()) // as if another thread were inside Backward
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => layer.Backward(x, new float[16], new float[16], 1));
+            Assert.Contains("MonarchSquare.Backward is already running on another thread", error.Message);
+        }
+        layer.Backward(x, new float[16], new float[16], 1); // released: works again
+    }
+
+    [Fact]
+    public void The_gpu_twin_refuses_concurrent_calls_and_memory_of_another_accelerator()
+    {
+        var layer = new StructMat.Tests.Cases.MonarchSquare();
+        using var gpu = layer.ToAccelerator(_fixture.Accelerator);
+        using var x = _fixture.Accelerator.Allocate1D<float>(16);
+        using var y = _fixture.Accelerator.Allocate1D<float>(16);
+
+        var guard = (ExclusiveUse)gpu.GetType().GetField("_inUse", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(gpu)!;
+        using (guard.Enter())
+        {
+            Assert.Throws<InvalidOperationException>(() => gpu.Forward(x.View, y.View, 1));
+        }
+
+        using var other = Devices.CreateCpuAccelerator(_fixture.Context);
+        using var foreign = other.Allocate1D<float>(16);
+        var error = Assert.Throws<ArgumentException>(() => gpu.Forward(foreign.View, y.View, 1));
+        Assert.Equal("x", error.ParamName);
+        gpu.Forward(x.View, y.View, 1); // its own memory works
+    }
+
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Non_finite_inputs_propagate_without_exceptions(string name)
+    {
+        var layer = LayerCatalog.CreateRandomized(name);
+        const int batch = 2;
+        var x = Oracle.RandomVector(batch * layer.InFeatures, seed: 61);
+        x[0] = float.NaN;
+        x[^1] = float.PositiveInfinity;
+        var y = new float[batch * layer.OutFeatures];
+        layer.Forward(x, y, batch);
+        Assert.Contains(y, v => !float.IsFinite(v));
+
+        var dy = Oracle.RandomVector(batch * layer.OutFeatures, seed: 62);
+        dy[0] = float.NegativeInfinity;
+        var dx = new float[x.Length];
+        layer.ZeroGrad();
+        layer.Backward(x, dy, dx, batch);
+        Assert.Contains(dx, v => !float.IsFinite(v));
+    }
+}
