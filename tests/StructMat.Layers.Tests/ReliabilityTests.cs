@@ -77,6 +77,21 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
         gpu.Forward(x.View, y.View, 1); // its own memory works
     }
 
+    [Fact]
+    public void The_gpu_twin_checks_buffer_lengths_and_batch_naming_the_argument()
+    {
+        var layer = new StructMat.Tests.Cases.MonarchUp(); // 12 -> 20
+        using var gpu = layer.ToAccelerator(_fixture.Accelerator);
+        using var x = _fixture.Accelerator.Allocate1D<float>(2 * 12);
+        using var y = _fixture.Accelerator.Allocate1D<float>(2 * 20);
+        using var shortBuffer = _fixture.Accelerator.Allocate1D<float>(2 * 12 - 1);
+        Assert.Equal("x", Assert.Throws<ArgumentException>(() => gpu.Forward(shortBuffer.View, y.View, 2)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => gpu.Forward(x.View, x.View, 2)).ParamName);
+        Assert.Equal("dx", Assert.Throws<ArgumentException>(() => gpu.Backward(x.View, y.View, shortBuffer.View, 2)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => gpu.Forward(x.View, y.View, -1));
+        gpu.Forward(x.View, y.View, 0); // an empty batch is a no-op
+    }
+
     [Theory]
     [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
     public void Non_finite_inputs_propagate_without_exceptions(string name)

@@ -63,6 +63,44 @@ public class WeightsTests
         AssertReproduces(layer, "hra_peft_io.safetensors");
     }
 
+    [Fact]
+    public void A_failed_load_leaves_a_live_layer_unchanged_and_names_the_problem()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"structmat-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            LayerCatalog.CreateRandomized("MonarchSquare", seed: 3).SaveSafeTensors(path);
+            var live = LayerCatalog.CreateRandomized("MonarchSquare", seed: 4);
+            var before = live.Parameters.Select(p => (float[])p.Data.Clone()).ToList();
+            void AssertUnchanged()
+            {
+                for (var p = 0; p < before.Count; p++) Assert.Equal(before[p], live.Parameters[p].Data);
+            }
+
+            // Truncated: the header promises more bytes than the file has.
+            var bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes.AsSpan(0, bytes.Length - 7).ToArray());
+            Assert.Throws<InvalidDataException>(() => live.LoadSafeTensors(path));
+            AssertUnchanged();
+
+            // Another layer's weights: the missing tensors are named.
+            LayerCatalog.CreateRandomized("DenseBias").SaveSafeTensors(path);
+            var error = Assert.Throws<InvalidDataException>(() => live.LoadSafeTensors(path));
+            Assert.Contains("missing tensors: blkdiag1, blkdiag2", error.Message);
+            AssertUnchanged();
+
+            // Same names, wrong shape: the tensor and both shapes are named.
+            LayerCatalog.CreateRandomized("MonarchDown").SaveSafeTensors(path); // blkdiag1, blkdiag2, bias of 20 -> 12
+            error = Assert.Throws<InvalidDataException>(() => live.LoadSafeTensors(path));
+            Assert.Contains("'blkdiag1' expected shape [4, 4, 4], file has [4, 3, 5]", error.Message);
+            AssertUnchanged();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
     public void Every_layer_round_trips_through_safetensors(string name)
