@@ -15,4 +15,17 @@ public static class Checks
         if (length < needed)
             throw new ArgumentException($"'{argument}' holds {length} floats, but batch {batch} × {features} features needs {needed}.", argument);
     }
+
+    /// <summary>
+    /// Throws unless <paramref name="batch"/> rows of the layer's widest intermediate (<paramref name="widestRow"/>
+    /// floats) stay within 32-bit indexing; intermediates can be wider than the layer's input and output.
+    /// </summary>
+    public static void Batch(int batch, int widestRow)
+    {
+        if ((long)batch * widestRow > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch,
+                $"batch · {widestRow} (the layer's widest intermediate row) = {(long)batch * widestRow} exceeds the 32-bit index range.");
+        }
+    }
 }

@@ -176,6 +176,7 @@ public sealed partial class AllStructures : IStructuredLayer
     /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
+        Checks.Batch(batch, 32);
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -280,6 +281,7 @@ public sealed partial class AllStructures : IStructuredLayer
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
+        Checks.Batch(batch, 32);
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
@@ -1213,6 +1215,7 @@ public sealed partial class AllStructures : IStructuredLayer
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
         {
+            Checks.Batch(batch, 32);
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(y.Length, batch, 16, nameof(y));
             DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
@@ -1292,6 +1295,7 @@ public sealed partial class AllStructures : IStructuredLayer
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
         public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
         {
+            Checks.Batch(batch, 32);
             Checks.Activation(x.Length, batch, 16, nameof(x));
             Checks.Activation(dy.Length, batch, 16, nameof(dy));
             Checks.Activation(dx.Length, batch, 16, nameof(dx));

@@ -125,6 +125,7 @@ public sealed partial class Btt : IStructuredLayer
     /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
+        Checks.Batch(batch, 24);
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 20, nameof(y));
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -148,6 +149,7 @@ public sealed partial class Btt : IStructuredLayer
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
+        Checks.Batch(batch, 24);
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(dy.Length, batch, 20, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
@@ -344,6 +346,7 @@ public sealed partial class Btt : IStructuredLayer
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
         {
+            Checks.Batch(batch, 24);
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(y.Length, batch, 20, nameof(y));
             DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
@@ -364,6 +367,7 @@ public sealed partial class Btt : IStructuredLayer
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
         public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
         {
+            Checks.Batch(batch, 24);
             Checks.Activation(x.Length, batch, 12, nameof(x));
             Checks.Activation(dy.Length, batch, 20, nameof(dy));
             Checks.Activation(dx.Length, batch, 12, nameof(dx));
@@ -769,6 +773,7 @@ public sealed partial class BttPrime : IStructuredLayer
     /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
+        Checks.Batch(batch, 21);
         Checks.Activation(x.Length, batch, 14, nameof(x));
         Checks.Activation(y.Length, batch, 7, nameof(y));
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -789,6 +794,7 @@ public sealed partial class BttPrime : IStructuredLayer
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
+        Checks.Batch(batch, 21);
         Checks.Activation(x.Length, batch, 14, nameof(x));
         Checks.Activation(dy.Length, batch, 7, nameof(dy));
         Checks.Activation(dx.Length, batch, 14, nameof(dx));
@@ -960,6 +966,7 @@ public sealed partial class BttPrime : IStructuredLayer
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
         {
+            Checks.Batch(batch, 21);
             Checks.Activation(x.Length, batch, 14, nameof(x));
             Checks.Activation(y.Length, batch, 7, nameof(y));
             DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
@@ -978,6 +985,7 @@ public sealed partial class BttPrime : IStructuredLayer
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
         public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
         {
+            Checks.Batch(batch, 21);
             Checks.Activation(x.Length, batch, 14, nameof(x));
             Checks.Activation(dy.Length, batch, 7, nameof(dy));
             Checks.Activation(dx.Length, batch, 14, nameof(dx));
@@ -1085,6 +1093,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     /// </summary>
     public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
+        Checks.Batch(batch, 72);
         Checks.Activation(x.Length, batch, 36, nameof(x));
         Checks.Activation(y.Length, batch, 36, nameof(y));
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1112,6 +1121,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     /// </summary>
     public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
     {
+        Checks.Batch(batch, 72);
         Checks.Activation(x.Length, batch, 36, nameof(x));
         Checks.Activation(dy.Length, batch, 36, nameof(dy));
         Checks.Activation(dx.Length, batch, 36, nameof(dx));
@@ -1397,6 +1407,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
         public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
         {
+            Checks.Batch(batch, 72);
             Checks.Activation(x.Length, batch, 36, nameof(x));
             Checks.Activation(y.Length, batch, 36, nameof(y));
             DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
@@ -1420,6 +1431,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
         public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
         {
+            Checks.Batch(batch, 72);
             Checks.Activation(x.Length, batch, 36, nameof(x));
             Checks.Activation(dy.Length, batch, 36, nameof(dy));
             Checks.Activation(dx.Length, batch, 36, nameof(dx));

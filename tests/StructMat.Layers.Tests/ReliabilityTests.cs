@@ -78,6 +78,22 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
     }
 
     [Fact]
+    public void A_batch_whose_intermediates_overflow_32_bit_indexing_is_rejected_before_any_work()
+    {
+        // Btt 12 -> 20 has a 24-wide intermediate: batch 100,000,000 fits x (1.2e9) and y (2.0e9) but not 2.4e9.
+        var layer = new StructMat.Tests.Cases.Btt();
+        const int batch = 100_000_000;
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => layer.Forward(new float[1], new float[1], batch));
+        Assert.Equal("batch", error.ParamName);
+        Assert.Contains("widest intermediate", error.Message);
+        error = Assert.Throws<ArgumentOutOfRangeException>(() => layer.Backward(new float[1], new float[1], new float[1], batch));
+        Assert.Equal("batch", error.ParamName);
+        // A layer without wider intermediates reports the overflow of its own input or output.
+        error = Assert.Throws<ArgumentOutOfRangeException>(() => new StructMat.Tests.Cases.DenseBias().Forward(new float[1], new float[1], int.MaxValue / 4));
+        Assert.Equal("batch", error.ParamName);
+    }
+
+    [Fact]
     public void The_gpu_twin_checks_buffer_lengths_and_batch_naming_the_argument()
     {
         var layer = new StructMat.Tests.Cases.MonarchUp(); // 12 -> 20

@@ -20,6 +20,7 @@ internal static class CpuEmitter
         w.Line("/// </summary>");
         w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
         {
+            EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
             w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
             w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
             var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
@@ -33,6 +34,7 @@ internal static class CpuEmitter
         w.Line("/// </summary>");
         w.Block("public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)", () =>
         {
+            EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
             w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
             w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
             w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
@@ -144,6 +146,13 @@ internal static class CpuEmitter
             names[value.Id] = value.Name;
             w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
         }
+    }
+
+    /// <summary>Intermediates wider than the layer's input and output need their own 32-bit check on batch.</summary>
+    internal static void EmitBatchCheck(SourceWriter w, BufferPlan plan, Semantics.MatrixShape shape)
+    {
+        var widest = plan.SlotWidths.DefaultIfEmpty(0).Max();
+        if (widest > System.Math.Max(shape.In, shape.Out)) w.Line($"Checks.Batch(batch, {widest});");
     }
 
     /// <summary>The row count a kernel sees for an op: <c>batch</c>, times the op's sub-rows inside <c>kron</c>.</summary>

@@ -99,6 +99,7 @@ internal static class GpuEmitter
             w.Line("/// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>");
             w.Block("public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)", () =>
             {
+                CpuEmitter.EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
                 w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
                 w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
                 w.Line("DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));");
@@ -112,6 +113,7 @@ internal static class GpuEmitter
             w.Line("/// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>");
             w.Block("public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)", () =>
             {
+                CpuEmitter.EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
                 w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
                 w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
                 w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
