@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using StructMat.Runtime;
 using StructMat.Tests.Large;
 using Xunit;
@@ -37,6 +38,32 @@ public class MaterialisationTests
     [Fact]
     public void Kron_forward_and_backward_allocate_far_less_than_an_n_by_n_matrix() =>
         AssertSmallAllocations(new BigKron());
+
+    [Fact]
+    public void Large_layers_give_bit_identical_results_run_after_run_on_the_parallel_path()
+    {
+        // n = 4096 at batch 8 is far above the kernels' parallel threshold, so rows are split over threads.
+        foreach (var layer in new IStructuredLayer[] { new BigBlockSparse(), new BigKron(), new BigButterfly(), new BigReflections() })
+        {
+            var x = Oracle.RandomVector(8 * N, seed: 71);
+            var dy = Oracle.RandomVector(8 * N, seed: 72);
+            var first = Run(layer, x, dy);
+            var second = Run(layer, x, dy);
+            Assert.Equal(first.Y, second.Y);
+            Assert.Equal(first.Dx, second.Dx);
+            Assert.Equal(first.Gradients, second.Gradients);
+        }
+
+        static (float[] Y, float[] Dx, float[] Gradients) Run(IStructuredLayer layer, float[] x, float[] dy)
+        {
+            var y = new float[x.Length];
+            var dx = new float[x.Length];
+            layer.ZeroGrad();
+            layer.Forward(x, y, 8);
+            layer.Backward(x, dy, dx, 8);
+            return (y, dx, layer.Parameters.Where(p => p.Trainable).SelectMany(p => p.Gradient!).ToArray());
+        }
+    }
 
     private static void AssertSmallAllocations(IStructuredLayer layer)
     {
