@@ -93,6 +93,29 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
         Assert.Equal("batch", error.ParamName);
     }
 
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Every_generated_method_rejects_bad_arguments_by_name(string name)
+    {
+        var layer = LayerCatalog.Create(name);
+        var (n, m) = (layer.InFeatures, layer.OutFeatures);
+        string Param(Action call) => Assert.ThrowsAny<ArgumentException>(call).ParamName!;
+        Assert.Equal("x", Param(() => layer.Forward(new float[2 * n - 1], new float[2 * m], 2)));
+        Assert.Equal("y", Param(() => layer.Forward(new float[2 * n], new float[2 * m - 1], 2)));
+        Assert.Equal("batch", Param(() => layer.Forward(new float[n], new float[m], -1)));
+        Assert.Equal("x", Param(() => layer.Backward(new float[2 * n - 1], new float[2 * m], new float[2 * n], 2)));
+        Assert.Equal("dy", Param(() => layer.Backward(new float[2 * n], new float[2 * m - 1], new float[2 * n], 2)));
+        Assert.Equal("dx", Param(() => layer.Backward(new float[2 * n], new float[2 * m], new float[2 * n - 1], 2)));
+        string NullParam(string method)
+        {
+            var wrapped = Assert.Throws<TargetInvocationException>(() => layer.GetType().GetMethod(method)!.Invoke(layer, new object?[] { null }));
+            return Assert.IsType<ArgumentNullException>(wrapped.InnerException).ParamName!;
+        }
+        Assert.Equal("random", NullParam("Initialize"));
+        Assert.Equal("accelerator", NullParam("ToAccelerator"));
+        if (layer is IProjectable projectable) Assert.Equal("dense", Param(() => projectable.Project(new float[n * m + 1])));
+    }
+
     [Fact]
     public void The_gpu_twin_checks_buffer_lengths_and_batch_naming_the_argument()
     {
