@@ -15,7 +15,13 @@ namespace StructMat.Compiler;
 public sealed record CompilationResult(string? Source, EquatableArray<Diagnostic> Diagnostics, string? Dump)
 {
     public bool HasErrors => Diagnostics.Any(d => d.IsError);
+
+    /// <summary>The classes <see cref="Source"/> declares, so a host can check names across files.</summary>
+    public EquatableArray<GeneratedClass> Classes { get; init; }
 }
+
+/// <summary>A generated layer class: its namespace, name and where the layer is declared.</summary>
+public sealed record GeneratedClass(string Namespace, string Name, SourceSpan NameSpan);
 
 /// <summary>
 /// The compiler's front door: .smx text in, C# source, diagnostics and (on request) stage dumps out.
@@ -80,7 +86,10 @@ public static class SmxCompiler
                 models.Add(new LayerModel(file.Namespace, layer, optimized));
             }
             var source = models.Count == 0 ? null : FileEmitter.Emit(sourceName, file.Namespace, models);
-            return Result(source, diagnostics, dumps);
+            return Result(source, diagnostics, dumps) with
+            {
+                Classes = models.Select(m => new GeneratedClass(m.Namespace, m.ClassName, m.Bound.NameSpan)).ToEquatableArray(),
+            };
         }
         catch (Exception e)
         {

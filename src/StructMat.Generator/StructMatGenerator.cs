@@ -52,6 +52,34 @@ public sealed class StructMatGenerator : IIncrementalGenerator
         {
             foreach (var diagnostic in file.Diagnostics) output.ReportDiagnostic(ToRoslyn(file.Path, diagnostic));
         });
+
+        // Each file compiles alone, so a layer declared in two files of one namespace is only visible across
+        // them: report it at every declaration after the first (files in path order), besides C#'s CS0101.
+        var classes = compiled
+            .Select((file, _) => new FileClasses(file.Path, file.Result.Classes))
+            .Collect()
+            .WithTrackingName(TrackingNames.Classes);
+        context.RegisterSourceOutput(classes, static (output, files) =>
+        {
+            var first = new System.Collections.Generic.Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var file in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+            {
+                foreach (var type in file.Classes)
+                {
+                    var key = type.Namespace + "." + type.Name;
+                    if (first.TryGetValue(key, out var owner))
+                    {
+                        var message = $"'{type.Name}' is already declared in namespace {type.Namespace} by {System.IO.Path.GetFileName(owner)}";
+                        output.ReportDiagnostic(ToRoslyn(file.Path, new SmxDiagnostic(SmxDescriptors.DuplicateDeclaration.Id, message,
+                            StructMat.Compiler.Diagnostics.Severity.Error, type.NameSpan)));
+                    }
+                    else
+                    {
+                        first[key] = file.Path;
+                    }
+                }
+            }
+        });
     }
 
     private static CompiledFile Compile(AdditionalText file, Settings settings, System.Threading.CancellationToken cancellationToken)
@@ -131,6 +159,7 @@ public static class TrackingNames
     public const string Compiled = nameof(Compiled);
     public const string Sources = nameof(Sources);
     public const string Diagnostics = nameof(Diagnostics);
+    public const string Classes = nameof(Classes);
 }
 
 // Pipeline values: each must be immutable and structurally equatable.
@@ -141,3 +170,5 @@ internal sealed record CompiledFile(string Path, string HintName, CompilationRes
 internal sealed record GeneratedSource(string HintName, string? Text, string? Dump);
 
 internal sealed record FileDiagnostics(string Path, EquatableArray<SmxDiagnostic> Diagnostics);
+
+internal sealed record FileClasses(string Path, EquatableArray<GeneratedClass> Classes);
