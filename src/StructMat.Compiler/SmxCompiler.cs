@@ -83,7 +83,13 @@ public static class SmxCompiler
                 }
                 var optimized = PassPipeline.Run(ir, dumps is null ? null : (stage, text) =>
                     dumps.Append("=== ").Append(layer.Name).Append(": ").Append(stage).Append(" ===\n").Append(text));
-                models.Add(new LayerModel(file.Namespace, layer, optimized));
+                var model = new LayerModel(file.Namespace, layer, optimized);
+                if (ReservedNames.Clash(model) is { } clash)
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameClash, layer.NameSpan, layer.Name, clash));
+                    continue;
+                }
+                models.Add(model);
             }
             var source = models.Count == 0 ? null : FileEmitter.Emit(sourceName, file.Namespace, models);
             return Result(source, diagnostics, dumps) with

@@ -411,6 +411,37 @@ public class DiagnosticTests
         At(d, 1, 33, 8);
     }
 
+    [Theory]
+    [InlineData("Forward", "the member 'Forward' every layer has")]
+    [InlineData("Gpu", "the member 'Gpu' every layer has")]
+    [InlineData("Parameter", "the type 'Parameter' the generated code uses")]
+    [InlineData("IStructuredLayer", "the type 'IStructuredLayer' the generated code uses")]
+    [InlineData("Weight", "its parameter property 'Weight'")]
+    [InlineData("MatMulKernel0", "the names of generated kernels, index maps and fields")]
+    [InlineData("_workspace", "the names of generated kernels, index maps and fields")]
+    public void SMX0304_layer_name_clashing_with_generated_code(string name, string clash)
+    {
+        var d = Single($"layer {name} : 4 -> 4 = dense;", "SMX0304");
+        Assert.Equal($"Layer name '{name}' clashes with {clash} in the generated class; rename the layer", d.Message);
+        At(d, 1, 7, name.Length);
+    }
+
+    [Fact]
+    public void SMX0304_a_layer_named_like_its_bias_property()
+    {
+        var d = Single("layer Bias : 4 -> 4 = dense + bias;", "SMX0304");
+        Assert.Equal("Layer name 'Bias' clashes with its parameter property 'Bias' in the generated class; rename the layer", d.Message);
+    }
+
+    [Fact]
+    public void An_all_lowercase_layer_name_is_accepted_and_its_CS8981_is_suppressed_in_the_generated_file()
+    {
+        var result = SmxCompiler.Compile("layer mixer : 4 -> 4 = dense;", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains("#pragma warning disable CS8981", result.Source);
+        Assert.DoesNotContain("#pragma", SmxCompiler.Compile("layer Mixer : 4 -> 4 = dense;", "test.smx").Source);
+    }
+
     [Fact]
     public void SMX0302_layer_named_like_a_csharp_keyword()
     {

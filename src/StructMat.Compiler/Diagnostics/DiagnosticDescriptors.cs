@@ -125,6 +125,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnsupportedCores = new(
         "SMX0303", "Unsupported number of BTT cores", "btt with {0} cores is not supported: Compute Better Spent's block tensor-train has 2", Severity.Error, CodeGen);
 
+    public static readonly DiagnosticDescriptor NameClash = new(
+        "SMX0304", "Layer name clashes with generated code", "Layer name '{0}' clashes with {1} in the generated class; rename the layer", Severity.Error, CodeGen);
+
     // ── 0900–0999: internal ─────────────────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor InternalError = new(
         "SMX0901", "Internal compiler error", "Internal StructMat compiler error: {0}. Please report it with the .smx file.", Severity.Error, Internal);
@@ -139,7 +142,7 @@ public static class DiagnosticDescriptors
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
         UnknownOption, NotInteger, RedundantFrozen, NotEven,
         NothingTrainable,
-        NamespaceInvalid, UnsupportedCores,
+        NamespaceInvalid, UnsupportedCores, NameClash,
         InternalError,
     };
 }

@@ -18,6 +18,10 @@ internal static class LayerEmitter
         w.Line("/// <remarks>Parameter tensors (names as saved): " +
                string.Join(", ", model.Ir.Parameters.Select(p => $"<c>{p.Name} [{string.Join(", ", p.Shape)}]</c>")) + ".</remarks>");
         w.Line($"[GeneratedCode(\"StructMat\", \"{SmxCompiler.Version}\")]");
+        if (ReservedNames.IsAllLowerCase(model.ClassName))
+        {
+            w.Line("#pragma warning disable CS8981 // the layer's name, as written in the .smx file, is all lower case");
+        }
         var interfaces = ProjectionEmitter.IsProjectable(model) ? "IStructuredLayer, IProjectable" : "IStructuredLayer";
         w.Block($"public sealed partial class {model.ClassName} : {interfaces}", () =>
         {
