@@ -62,10 +62,18 @@ public static class SmxCompiler
             diagnostics.AddRange(bindDiagnostics);
             dumps?.Append("=== bound ===\n").Append(BoundDumper.Dump(file));
 
-            foreach (var part in (file.Namespace.Split('.')).Where(CSharp.IsKeyword))
+            foreach (var part in file.Namespace.Split('.'))
             {
-                diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, unit.Span, part, "namespace"));
-                return Result(null, diagnostics, dumps);
+                if (CSharp.IsKeyword(part))
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, unit.NamespaceSpan, part, "namespace"));
+                    return Result(null, diagnostics, dumps);
+                }
+                if (ReservedNames.NamespaceClash(part) is { } clash)
+                {
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameClash, unit.NamespaceSpan, "Namespace part", part, clash));
+                    return Result(null, diagnostics, dumps);
+                }
             }
 
             var models = new List<LayerModel>();
@@ -86,7 +94,7 @@ public static class SmxCompiler
                 var model = new LayerModel(file.Namespace, layer, optimized);
                 if (ReservedNames.Clash(model) is { } clash)
                 {
-                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameClash, layer.NameSpan, layer.Name, clash));
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameClash, layer.NameSpan, "Layer name", layer.Name, clash));
                     continue;
                 }
                 models.Add(model);

@@ -412,17 +412,17 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("Forward", "the member 'Forward' every layer has")]
-    [InlineData("Gpu", "the member 'Gpu' every layer has")]
-    [InlineData("Parameter", "the type 'Parameter' the generated code uses")]
-    [InlineData("IStructuredLayer", "the type 'IStructuredLayer' the generated code uses")]
-    [InlineData("Weight", "its parameter property 'Weight'")]
+    [InlineData("Forward", "the member 'Forward' every generated layer has")]
+    [InlineData("Gpu", "the member 'Gpu' every generated layer has")]
+    [InlineData("Parameter", "the type 'Parameter' that generated code uses")]
+    [InlineData("IStructuredLayer", "the type 'IStructuredLayer' that generated code uses")]
+    [InlineData("Weight", "the layer's parameter property 'Weight'")]
     [InlineData("MatMulKernel0", "the names of generated kernels, index maps and fields")]
     [InlineData("_workspace", "the names of generated kernels, index maps and fields")]
     public void SMX0304_layer_name_clashing_with_generated_code(string name, string clash)
     {
         var d = Single($"layer {name} : 4 -> 4 = dense;", "SMX0304");
-        Assert.Equal($"Layer name '{name}' clashes with {clash} in the generated class; rename the layer", d.Message);
+        Assert.Equal($"Layer name '{name}' clashes with {clash}; rename it", d.Message);
         At(d, 1, 7, name.Length);
     }
 
@@ -430,7 +430,60 @@ public class DiagnosticTests
     public void SMX0304_a_layer_named_like_its_bias_property()
     {
         var d = Single("layer Bias : 4 -> 4 = dense + bias;", "SMX0304");
-        Assert.Equal("Layer name 'Bias' clashes with its parameter property 'Bias' in the generated class; rename the layer", d.Message);
+        Assert.Equal("Layer name 'Bias' clashes with the layer's parameter property 'Bias'; rename it", d.Message);
+    }
+
+    [Fact]
+    public void SMX0304_namespace_part_clashing_with_a_runtime_type()
+    {
+        var d = Single("namespace App.Random;\nlayer L : 4 -> 4 = dense;", "SMX0304");
+        Assert.Equal("Namespace part 'Random' clashes with the type 'Random' that generated code uses; rename it", d.Message);
+        At(d, 1, 11, 10);
+    }
+
+    [Theory]
+    [InlineData("required")]
+    [InlineData("record")]
+    [InlineData("scoped")]
+    [InlineData("var")]
+    public void SMX0302_contextual_keywords_cannot_name_a_layer(string name)
+    {
+        var d = Single($"layer {name} : 4 -> 4 = dense;", "SMX0302");
+        Assert.Equal($"'{name}' is a C# keyword and cannot name a generated class", d.Message);
+    }
+
+    [Fact]
+    public void SMX0128_scale_that_is_not_a_finite_float32()
+    {
+        var d = Single("layer L : 4 -> 4 = 1e308 * 1e308 * dense;", "SMX0128");
+        Assert.Equal("The scale ∞ is not a finite float32 number (|c| ≤ 3.4028235E+38)", d.Message.Replace("Infinity", "∞"));
+        At(d, 1, 20, 13);
+        Assert.Equal("SMX0128", Single("const alpha = 16;\nconst r = 1e-39;\nlayer L : 4 -> 4 = alpha / r * dense;", "SMX0128").Id);
+    }
+
+    [Fact]
+    public void Broken_arguments_after_a_syntax_error_are_skipped_not_an_internal_error()
+    {
+        var result = SmxCompiler.Compile("layer Vera 2 3kron((,)*", "test.smx");
+        Assert.NotEmpty(result.Diagnostics);
+        Assert.All(result.Diagnostics, d => Assert.Equal("SMX0001", d.Id));
+    }
+
+    [Fact]
+    public void A_layer_without_parameters_generates_compilable_code()
+    {
+        var result = SmxCompiler.Compile("layer P : 4 -> 4 = perm(reverse);", "test.smx");
+        Assert.Equal("SMX0201", Assert.Single(result.Diagnostics).Id);
+        Assert.Contains("Parameters = Array.Empty<Parameter>();", result.Source);
+    }
+
+    [Fact]
+    public void Doc_comments_with_unicode_line_separators_stay_on_one_line()
+    {
+        var result = SmxCompiler.Compile("/// a\u2028b\u2029c\u0085d\nlayer D : 4 -> 4 = dense;", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains("/// a b c d", result.Source);
+        Assert.DoesNotContain('\u2028', result.Source!);
     }
 
     [Fact]

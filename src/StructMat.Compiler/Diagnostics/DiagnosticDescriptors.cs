@@ -114,6 +114,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NotEven = new(
         "SMX0127", "Size not even", "{0} needs an even size, but it is {1}", Severity.Error, Binding);
 
+    public static readonly DiagnosticDescriptor ScaleOutOfRange = new(
+        "SMX0128", "Scale out of range", "The scale {0} is not a finite float32 number (|c| ≤ 3.4028235E+38)", Severity.Error, Binding);
+
     // ── 0200–0299: lowering and autodiff ────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor NothingTrainable = new(
         "SMX0201", "Nothing to train", "Layer '{0}' has no trainable parameters: every part is frozen", Severity.Warning, Lowering);
@@ -126,7 +129,7 @@ public static class DiagnosticDescriptors
         "SMX0303", "Unsupported number of BTT cores", "btt with {0} cores is not supported: Compute Better Spent's block tensor-train has 2", Severity.Error, CodeGen);
 
     public static readonly DiagnosticDescriptor NameClash = new(
-        "SMX0304", "Layer name clashes with generated code", "Layer name '{0}' clashes with {1} in the generated class; rename the layer", Severity.Error, CodeGen);
+        "SMX0304", "Name clashes with generated code", "{0} '{1}' clashes with {2}; rename it", Severity.Error, CodeGen);
 
     // ── 0900–0999: internal ─────────────────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor InternalError = new(
@@ -140,7 +143,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash,
         InternalError,

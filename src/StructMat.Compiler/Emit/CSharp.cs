@@ -18,7 +18,16 @@ public static class CSharp
         "using", "virtual", "void", "volatile", "while",
     };
 
-    public static bool IsKeyword(string name) => Keywords.Contains(name);
+    // Contextual keywords: some cannot name a type at all (record, required, scoped, file, var, …); all are reserved here.
+    private static readonly string[] ContextualKeywords =
+    {
+        "add", "alias", "allows", "and", "args", "ascending", "async", "await", "by", "descending", "dynamic", "equals", "extension",
+        "field", "file", "from", "get", "global", "group", "init", "into", "join", "let", "managed", "nameof", "nint", "not", "notnull",
+        "nuint", "on", "or", "orderby", "partial", "record", "remove", "required", "scoped", "select", "set", "unmanaged", "value",
+        "var", "when", "where", "with", "yield",
+    };
+
+    public static bool IsKeyword(string name) => Keywords.Contains(name) || ContextualKeywords.Contains(name);
 
     /// <summary><c>terms.1.lora_A</c> → <c>Terms1LoraA</c>.</summary>
     public static string PascalCase(string path)
@@ -49,6 +58,9 @@ public static class CSharp
 
     public static string Double(double value)
     {
+        if (double.IsPositiveInfinity(value)) return "double.PositiveInfinity";
+        if (double.IsNegativeInfinity(value)) return "double.NegativeInfinity";
+        if (double.IsNaN(value)) return "double.NaN";
         var text = value.ToString("R", CultureInfo.InvariantCulture);
         return text.Contains("E") || text.Contains(".") ? text : text + ".0";
     }
@@ -61,6 +73,10 @@ public static class CSharp
     /// <summary>A string literal.</summary>
     public static string String(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
-    /// <summary>Text for an XML doc comment.</summary>
-    public static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+    /// <summary>Text for an XML doc comment line: escaped, and without the characters C# treats as line ends (U+2028 …).</summary>
+    public static string Xml(string text) => OneLine(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+
+    /// <summary>Text for a <c>//</c> comment: every character C# ends a line at becomes a space.</summary>
+    public static string OneLine(string text) =>
+        text.Replace('\r', ' ').Replace('\n', ' ').Replace('\u0085', ' ').Replace('\u2028', ' ').Replace('\u2029', ' ');
 }

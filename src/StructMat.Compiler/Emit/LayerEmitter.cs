@@ -59,7 +59,9 @@ internal static class LayerEmitter
                 var multiplier = p.LearningRateMultiplier == 1f ? "" : $", learningRateMultiplier: {CSharp.Float(p.LearningRateMultiplier)}";
                 w.Line($"{model.Property(p.Id)} = new Parameter({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier});");
             }
-            w.Line($"Parameters = new[] {{ {string.Join(", ", model.Ir.Parameters.Select(p => model.Property(p.Id)))} }};");
+            w.Line(model.Ir.Parameters.Count == 0
+                ? "Parameters = Array.Empty<Parameter>();"
+                : $"Parameters = new[] {{ {string.Join(", ", model.Ir.Parameters.Select(p => model.Property(p.Id)))} }};");
             w.Line("Initialize(new Random(seed));");
         });
     }

@@ -34,12 +34,15 @@ public static class ReservedNames
     public static string? Clash(LayerModel layer)
     {
         var name = layer.ClassName;
-        if (Members.Contains(name)) return $"the member '{name}' every layer has";
-        if (Types.Contains(name)) return $"the type '{name}' the generated code uses";
-        if (layer.Ir.Parameters.Any(p => layer.Property(p.Id) == name)) return $"its parameter property '{name}'";
+        if (Members.Contains(name)) return $"the member '{name}' every generated layer has";
+        if (Types.Contains(name)) return $"the type '{name}' that generated code uses";
+        if (layer.Ir.Parameters.Any(p => layer.Property(p.Id) == name)) return $"the layer's parameter property '{name}'";
         if (GeneratedMember.IsMatch(name)) return "the names of generated kernels, index maps and fields";
         return null;
     }
+
+    /// <summary>What a namespace part would clash with (a runtime type the generated code names unqualified), or null.</summary>
+    public static string? NamespaceClash(string part) => Types.Contains(part) ? $"the type '{part}' that generated code uses" : null;
 
     /// <summary>C# warns (CS8981) on type names of only lower-case ASCII letters, which it reserves for keywords.</summary>
     public static bool IsAllLowerCase(string name) => name.All(c => c is >= 'a' and <= 'z');

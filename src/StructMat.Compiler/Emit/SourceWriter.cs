@@ -21,7 +21,7 @@ public sealed class SourceWriter
         return this;
     }
 
-    public SourceWriter Comment(string comment) => Line("// " + comment);
+    public SourceWriter Comment(string comment) => Line("// " + CSharp.OneLine(comment));
 
     /// <summary>Writes <paramref name="header"/> and an opening brace, runs <paramref name="body"/>, closes the brace.</summary>
     public SourceWriter Block(string header, Action body, string close = "}")

@@ -195,6 +195,11 @@ public sealed partial class Binder
         {
             var (factorSyntax, operandSyntax) = IsNumeric(product.Left) ? (product.Left, product.Right) : (product.Right, product.Left);
             var factor = Evaluate(factorSyntax, report: true);
+            if (factor is { } c && !(System.Math.Abs(c.Value) <= float.MaxValue))
+            {
+                Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, c);
+                factor = null;
+            }
             var operand = BindMatrix(operandSyntax, inDim, outDim, frozen, loraContext);
             return factor is null || operand is null ? null : new BoundScale(factor.Value.Value, operand, product.Span);
         }

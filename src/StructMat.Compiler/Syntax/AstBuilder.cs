@@ -33,7 +33,10 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
             .Where(d => d is not null && d.Name.Length > 0)
             .Select(d => d!)
             .ToEquatableArray();
-        return new CompilationUnitSyntax(name, declarations, Spans.Of(context));
+        return new CompilationUnitSyntax(name, declarations, Spans.Of(context))
+        {
+            NamespaceSpan = ns is null ? new SourceSpan(0, 0, 0, 0, 0, 0) : Spans.Of(ns),
+        };
     }
 
     // constDecl : 'const' IDENT '=' expr ';' ;
@@ -72,7 +75,10 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     // expr : IDENT '(' argumentList? ')' # callExpr
     public override SyntaxNode VisitCallExpr(StructMatParser.CallExprContext context)
     {
-        var arguments = context.argumentList()?.argument().Select(a => (ArgumentSyntax)Visit(a)).ToEquatableArray()
+        // After a syntax error ANTLR's recovery can leave an argument it could not parse: keep an error node in its place.
+        var arguments = context.argumentList()?.argument()
+                .Select(a => Visit(a) as ArgumentSyntax ?? new PositionalArgumentSyntax(new ErrorExpression(Spans.Of(a)), Spans.Of(a)))
+                .ToEquatableArray()
             ?? EquatableArray<ArgumentSyntax>.Empty;
         return new CallSyntax(TextOf(context.IDENT()), SpanOf(context.IDENT(), context), arguments, Spans.Of(context));
     }

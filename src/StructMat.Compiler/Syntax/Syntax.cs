@@ -9,7 +9,11 @@ public abstract record SyntaxNode(SourceSpan Span);
 
 /// <summary><c>namespace N; declaration*</c>. <see cref="Namespace"/> is null when the file has none.</summary>
 public sealed record CompilationUnitSyntax(string? Namespace, EquatableArray<DeclarationSyntax> Declarations, SourceSpan Span)
-    : SyntaxNode(Span);
+    : SyntaxNode(Span)
+{
+    /// <summary>Where the namespace's name is written (the start of the file when there is none).</summary>
+    public SourceSpan NamespaceSpan { get; init; }
+}
 
 public abstract record DeclarationSyntax(string Name, SourceSpan NameSpan, string? Documentation, SourceSpan Span)
     : SyntaxNode(Span);
