@@ -11,7 +11,7 @@ using SmxDescriptors = StructMat.Compiler.Diagnostics.DiagnosticDescriptors;
 namespace StructMat.Generator.Tests.Fuzzing;
 
 /// <summary>A property that did not hold for one input.</summary>
-internal sealed record FuzzFailure(FuzzCase Case, string Property, string Detail)
+internal sealed record FuzzFailure(FuzzCase Case, string Property, string Detail, IReadOnlyList<string>? CSharpIds = null)
 {
     public override string ToString() => $"case {Case.Index} ({Case.Strategy}, {Case.Text.Length} chars): {Property}: {Detail}";
 }
@@ -52,14 +52,18 @@ internal sealed class FuzzChecker
     public int WithErrors { get; private set; }
     public int CompiledWithCSharp { get; private set; }
     public long Characters { get; private set; }
+    public TimeSpan SmxTime { get; private set; }
+    public TimeSpan CSharpTime { get; private set; }
     public List<FuzzFailure> Failures { get; } = new();
 
     /// <summary>Checks a chunk of inputs: the SMX properties in parallel, then C# compilation of the clean ones in batches.</summary>
     public void CheckAll(IReadOnlyList<FuzzCase> cases)
     {
         var results = new (CompilationResult? Result, List<FuzzFailure> Failures)[cases.Count];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Parallel.For(0, cases.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
             k => results[k] = CheckSmx(cases[k]));
+        SmxTime += clock.Elapsed;
         for (var k = 0; k < cases.Count; k++)
         {
             Cases++;
@@ -180,7 +184,9 @@ internal sealed class FuzzChecker
             batch.Add((fuzzCase, source, ns));
         }
         _pending.Clear();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         foreach (var batch in batches) CompileBatch(batch.Select(x => (x.Case, x.Source)).ToList());
+        CSharpTime += clock.Elapsed;
     }
 
     private void CompileBatch(List<(FuzzCase Case, string Source)> batch)
@@ -200,7 +206,8 @@ internal sealed class FuzzChecker
             if (alone.Count > 0)
             {
                 Failures.Add(new FuzzFailure(batch[k].Case, "generated C# has errors or warnings",
-                    $"{alone.Count} diagnostics:\n  " + string.Join("\n  ", alone.Take(8).Select(d => d + "  [" + LineOf(trees[k], d) + "]"))));
+                    $"{alone.Count} diagnostics:\n  " + string.Join("\n  ", alone.Take(8).Select(d => d + "  [" + LineOf(trees[k], d) + "]")),
+                    alone.Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList()));
             }
         }
     }

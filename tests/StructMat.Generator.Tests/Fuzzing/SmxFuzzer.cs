@@ -67,9 +67,7 @@ internal sealed class SmxFuzzer
     {
         "Mixer", "Up", "Down", "Proj", "Chain", "Lora", "Vera", "Hra", "Kron", "Pixel", "Sparse", "Btt", "Rot", "Mlp", "Head",
         "Gate", "Q", "K", "V", "Out", "Emb", "Layer", "Dense", "Lowrank", "Monarch", "Attention", "Ffn", "A", "B", "X_1", "_Under",
-        "Value", "Parameters", "Forward", "Backward", "System", "Workspace", "Parameter", "Math", "Span", "Random", "ILGPU",
-        "Accelerator", "Checks", "Init", "Kernels", "Object", "String", "GeneratedCode", "IStructuredLayer", "IProjectable",
-        "Gpu", "Runtime", "StructMat", "Fuzz", "N0", "Dispose", "Equals", "GetHashCode", "ToString", "Seed", "InFeatures",
+        "Fuzz", "N0", "Value", "Seed", "System", "String", "Object",
     };
 
     private static readonly string[] HostileNames =
@@ -77,6 +75,10 @@ internal sealed class SmxFuzzer
         "class", "int", "void", "namespace", "var", "record", "async", "await", "dynamic", "nameof", "value", "partial", "file",
         "required", "scoped", "field", "global", "yield", "when", "where", "select", "mixer", "l", "x", "dense", "bias",
         "lowrank", "frozen", "layer", "const", "_", "__", "a1", "extension", "allows", "managed", "unmanaged", "notnull",
+        // Names the generated code itself uses (members, runtime types): see FuzzTests.KnownBugs.
+        "Parameters", "Forward", "Backward", "Workspace", "Parameter", "Math", "Span", "Random", "ILGPU", "Accelerator", "Checks",
+        "Init", "Kernels", "GeneratedCode", "IStructuredLayer", "IProjectable", "Gpu", "Runtime", "StructMat", "Dispose",
+        "Equals", "GetHashCode", "ToString", "InFeatures",
     };
 
     private sealed class ProgramBuilder
