@@ -50,7 +50,7 @@ public sealed class IncrementalAndCultureTests
         var withDump = driver.GetRunResult().Results[0].GeneratedSources;
         Assert.Equal(2, withDump.Length);
         var dump = Assert.Single(withDump, IsDump);
-        Assert.Equal("layers.smx.dump.g.cs", dump.HintName);
+        Assert.Equal(code.HintName.Replace(".g.cs", ".dump.g.cs", StringComparison.Ordinal), dump.HintName);
         Assert.Contains("=== ast ===", dump.SourceText.ToString());
         Assert.Equal(code.SourceText.ToString(), Assert.Single(withDump, s => !IsDump(s)).SourceText.ToString());
 
@@ -72,7 +72,8 @@ public sealed class IncrementalAndCultureTests
     {
         var a = new SmxFile(ProjectDir + "nets/a/layers.smx", "namespace N.A;\nlayer L : 8 -> 4 = dense;");
         var b = new SmxFile(ProjectDir + "nets/b/layers.smx", "namespace N.B;\nlayer L : 8 -> 4 = dense;");
-        var (driver, output, diagnostics) = Gen.Run(new[] { a, b }, Project(dump: false));
+        var input = Gen.Compilation("class Empty { }");
+        var (driver, output, diagnostics) = Gen.Run(new[] { a, b }, Project(dump: false), input);
         Assert.Empty(diagnostics);
         var sources = driver.GetRunResult().Results[0].GeneratedSources;
         Assert.Equal(new[] { "nets.a.layers.smx.g.cs", "nets.b.layers.smx.g.cs" }, sources.Select(s => s.HintName).OrderBy(h => h, StringComparer.Ordinal));
@@ -81,7 +82,7 @@ public sealed class IncrementalAndCultureTests
 
         // Edit a only: a's compile step is Modified, b's stays Cached, and both files are still generated.
         driver = driver.ReplaceAdditionalText(a, new SmxFile(a.Path, "namespace N.A;\nlayer L : 8 -> 4 = lowrank(rank: 2);"));
-        driver = driver.RunGeneratorsAndUpdateCompilation(output, out var output2, out var diagnostics2);
+        driver = driver.RunGeneratorsAndUpdateCompilation(input, out var output2, out var diagnostics2);
         Assert.Empty(diagnostics2);
 
         var steps = driver.GetRunResult().Results[0].TrackedSteps[TrackingNames.Compiled];

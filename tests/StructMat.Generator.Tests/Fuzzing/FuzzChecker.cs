@@ -53,6 +53,7 @@ internal sealed class FuzzChecker
     public int CompiledWithCSharp { get; private set; }
     public long Characters { get; private set; }
     public TimeSpan SmxTime { get; private set; }
+    public long CSharpCharacters { get; private set; }
     public TimeSpan CSharpTime { get; private set; }
     public List<FuzzFailure> Failures { get; } = new();
 
@@ -196,21 +197,34 @@ internal sealed class FuzzChecker
         var diagnostics = Compile(trees);
         if (diagnostics.Count == 0) return;
 
-        // Which cases to re-check alone: those whose tree has a diagnostic, or all of them if one has no location.
-        var suspects = diagnostics.Any(d => d.Location.SourceTree is null)
-            ? Enumerable.Range(0, batch.Count).ToList()
-            : diagnostics.Select(d => trees.IndexOf((SyntaxTree)d.Location.SourceTree!)).Distinct().OrderBy(k => k).ToList();
-        foreach (var k in suspects)
+        // A diagnostic in a case's own tree is that case's, unless it is one two files can cause together (duplicate
+        // types or members, ambiguities, conflicts with a namespace): then, and for diagnostics without a location,
+        // the case is compiled again on its own, so one case's problem is never blamed on another.
+        var byTree = new Dictionary<int, List<Diagnostic>>();
+        var recheck = new SortedSet<int>();
+        foreach (var d in diagnostics)
         {
-            var alone = batch.Count == 1 ? diagnostics : Compile(new List<SyntaxTree> { trees[k] });
-            if (alone.Count > 0)
-            {
-                Failures.Add(new FuzzFailure(batch[k].Case, "generated C# has errors or warnings",
-                    $"{alone.Count} diagnostics:\n  " + string.Join("\n  ", alone.Take(8).Select(d => d + "  [" + LineOf(trees[k], d) + "]")),
-                    alone.Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList()));
-            }
+            var k = d.Location.SourceTree is { } tree ? trees.IndexOf((SyntaxTree)tree) : -1;
+            if (k < 0) recheck.UnionWith(Enumerable.Range(0, batch.Count));
+            else if (CrossFileIds.Contains(d.Id)) recheck.Add(k);
+            else (byTree.TryGetValue(k, out var list) ? list : byTree[k] = new()).Add(d);
+        }
+        foreach (var k in recheck) byTree[k] = batch.Count == 1 ? diagnostics : Compile(new List<SyntaxTree> { trees[k] });
+        foreach (var (k, alone) in byTree.OrderBy(x => x.Key))
+        {
+            if (alone.Count == 0) continue;
+            Failures.Add(new FuzzFailure(batch[k].Case, "generated C# has errors or warnings",
+                $"{alone.Count} diagnostics:\n  " + string.Join("\n  ", alone.Take(8).Select(d => d + "  [" + LineOf(trees[k], d) + "]")),
+                alone.Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList()));
         }
     }
+
+    /// <summary>C# diagnostics that two otherwise correct files can cause together.</summary>
+    private static readonly HashSet<string> CrossFileIds = new(StringComparer.Ordinal)
+    {
+        "CS0101", "CS0102", "CS0104", "CS0111", "CS0260", "CS0262", "CS0263", "CS0434", "CS0435", "CS0436", "CS0437", "CS0438",
+        "CS0579", "CS8646", "CS0576", "CS0542", "CS0229", "CS0121", "CS0118", "CS0426", "CS0234", "CS0246", "CS0738", "CS0535",
+    };
 
     private static string LineOf(SyntaxTree tree, Diagnostic d)
     {
@@ -220,7 +234,17 @@ internal sealed class FuzzChecker
         return text.Length > 160 ? text.Substring(0, 160) + "…" : text;
     }
 
-    private static List<Diagnostic> Compile(List<SyntaxTree> trees) =>
-        CSharpCompilation.Create("Fuzz", trees, Gen.References, CompilationOptions).GetDiagnostics()
-            .Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+    /// <summary>An empty compilation whose bound references every batch shares (AddSyntaxTrees reuses them).</summary>
+    private static readonly Lazy<CSharpCompilation> Empty = new(() =>
+    {
+        var empty = CSharpCompilation.Create("Fuzz", null, Gen.References, CompilationOptions);
+        _ = empty.GetDiagnostics();
+        return empty;
+    });
+
+    private List<Diagnostic> Compile(List<SyntaxTree> trees)
+    {
+        CSharpCharacters += trees.Sum(t => (long)t.Length);
+        return Empty.Value.AddSyntaxTrees(trees).GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+    }
 }

@@ -70,7 +70,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var summary =
             $"seed {seed}: {checker.Cases} cases ({string.Join(", ", strategies.OrderBy(s => s.Key).Select(s => $"{s.Value} {s.Key}"))}), " +
             $"{checker.Characters:N0} chars; {checker.WithCode} produced code, {checker.WithErrors} had errors, " +
-            $"{checker.CompiledWithCSharp} compiled as C# (SMX {checker.SmxTime.TotalSeconds:F1} s, C# {checker.CSharpTime.TotalSeconds:F1} s); {unknown.Count} property failures, plus {known.Values.Sum()} explained by known bugs " +
+            $"{checker.CompiledWithCSharp} compiled as C# ({checker.CSharpCharacters / 1e6:F1} M chars; SMX {checker.SmxTime.TotalSeconds:F1} s, C# {checker.CSharpTime.TotalSeconds:F1} s); {unknown.Count} property failures, plus {known.Values.Sum()} explained by known bugs " +
             $"({string.Join(", ", known.Select(k => $"{k.Value} {k.Key}"))}); {clock.Elapsed.TotalSeconds:F1} s";
         output.WriteLine(summary);
         Console.Error.WriteLine("[fuzz] " + summary);
