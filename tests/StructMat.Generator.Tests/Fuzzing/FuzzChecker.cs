@@ -104,6 +104,15 @@ internal sealed class FuzzChecker
             failures.Add(new FuzzFailure(fuzzCase, "Compile returned no result", "result is null"));
             return (null, failures);
         }
+        failures.AddRange(CheckResult(fuzzCase, result));
+        return (result, failures);
+    }
+
+    /// <summary>The properties of one compilation result for its input text (separate so the checks themselves can be tested).</summary>
+    internal static List<FuzzFailure> CheckResult(FuzzCase fuzzCase, CompilationResult result)
+    {
+        var failures = new List<FuzzFailure>();
+        var text = fuzzCase.Text;
 
         if (result.Source is null && result.Diagnostics.Count == 0 && DeclaresLayer(text))
         {
@@ -142,11 +151,11 @@ internal sealed class FuzzChecker
             }
         }
 
-        if (!result.HasErrors && result.Source is null && DeclaresLayer(text))
+        if (!result.HasErrors && result.Source is null && result.Diagnostics.Count > 0 && DeclaresLayer(text))
         {
             failures.Add(new FuzzFailure(fuzzCase, "no error but no code", string.Join("; ", result.Diagnostics.Select(d => d.ToString()))));
         }
-        return (result, failures);
+        return failures;
     }
 
     /// <summary>Whether the text has a <c>layer</c> token outside comments (so an empty or constants-only file may yield nothing).</summary>

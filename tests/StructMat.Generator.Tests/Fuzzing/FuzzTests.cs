@@ -5,8 +5,11 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using StructMat.Compiler;
 using Xunit;
 using Xunit.Abstractions;
+using SmxDiagnostic = StructMat.Compiler.Diagnostics.Diagnostic;
+using SourceSpan = StructMat.Compiler.Diagnostics.SourceSpan;
 
 namespace StructMat.Generator.Tests.Fuzzing;
 
@@ -229,6 +232,28 @@ public sealed class FuzzTests(ITestOutputHelper output)
         Assert.Equal((3, 2), FuzzChecker.Position(lines, 9));
         Assert.True(FuzzChecker.DeclaresLayer("const x = 1; layer L : 1 -> 1 = dense;"));
         Assert.False(FuzzChecker.DeclaresLayer("// layer\n/* layer */ const layers = 1;"));
+
+        // Spans: a wrong line, a span past the end, an uncatalogued id, an internal error, and "no code, no diagnostic".
+        SmxDiagnostic At(string id, SourceSpan span) => new(id, "m", StructMat.Compiler.Diagnostics.Severity.Error, span);
+        var fuzzCase = new FuzzCase(0, "test", "ab\ncdef\n");
+        var result = new StructMat.Compiler.CompilationResult(null, new[]
+        {
+            At("SMX0103", new SourceSpan(3, 2, 1, 0, 1, 2)),   // right
+            At("SMX0103", new SourceSpan(4, 2, 0, 4, 0, 6)),   // offset 4 is line 1, column 1
+            At("SMX0104", new SourceSpan(8, 2, 1, 5, 1, 7)),   // ends past the text
+            At("SMX0104", new SourceSpan(3, 2, 1, 0, 1, 3)),   // end column off by one
+            At("SMX9999", new SourceSpan(0, 0, 0, 0, 0, 0)),
+            At("SMX0901", new SourceSpan(0, 0, 0, 0, 0, 0)),
+        }.ToEquatableArray(), null);
+        var failures = FuzzChecker.CheckResult(fuzzCase, result);
+        Assert.Equal(new[]
+        {
+            "span line/column inconsistent with its offsets", "span outside the text", "span line/column inconsistent with its offsets",
+            "uncatalogued diagnostic id", "internal compiler error",
+        }, failures.Select(f => f.Property));
+        Assert.Equal("no code and no diagnostic", Assert.Single(FuzzChecker.CheckResult(new FuzzCase(0, "t", "layer L : 4 -> 4 = dense;"),
+            new StructMat.Compiler.CompilationResult(null, default, null))).Property);
+        Assert.Empty(FuzzChecker.CheckResult(new FuzzCase(0, "t", "// nothing here\n"), new StructMat.Compiler.CompilationResult(null, default, null)));
 
         var checker = new FuzzChecker();
         var source = StructMat.Compiler.SmxCompiler.Compile("namespace W;\nlayer L : 4 -> 4 = dense;", "w.smx").Source!;
