@@ -122,13 +122,19 @@ public sealed class FuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
+    /// <summary>Replays known-bugs/&lt;bug&gt;*.smx; passes once the bug is fixed.</summary>
     private static void AssertKnownBugFixed(string bug)
     {
-        var failures = Replay(Path.Combine("known-bugs", bug + ".smx"));
+        var files = Directory.GetFiles(Path.Combine(RegressionDir, "known-bugs"), bug + "*.smx").OrderBy(f => f, StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(files);
+        var failures = files.SelectMany(f => Replay(Path.Combine("known-bugs", Path.GetFileName(f)))).ToList();
         Assert.True(failures.Count == 0, KnownBugs.Reasons[bug] + "\n" + string.Join("\n", failures));
     }
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.NameCollision): a layer named like a member or type the generated code uses (Forward, Parameters, Gpu, Parameter, IStructuredLayer, …) gets no SMX diagnostic and its C# does not compile.")]
+    [Fact(Skip = "Compiler bug (see KnownBugs.NonFiniteScale): `layer L : 4 -> 4 = 1e308 * 1e308 * dense;` is emitted as `DenseMath.Scale(m0, Infinity.0)`, error CS1003.")]
+    public void Known_bug_infinite_scale_is_emitted_as_Infinity() => AssertKnownBugFixed(KnownBugs.NonFiniteScale);
+
+    [Fact(Skip = "Compiler bug (see KnownBugs.NameCollision): a layer (or namespace part: namespace Parameter.X;) named like a member or type the generated code uses (Forward, Parameters, Gpu, Parameter, IStructuredLayer, …) gets no SMX diagnostic and its C# does not compile.")]
     public void Known_bug_layer_name_collides_with_generated_code() => AssertKnownBugFixed(KnownBugs.NameCollision);
 
     [Fact(Skip = "Compiler bug (see KnownBugs.LowercaseName): `layer mixer : 4 -> 4 = dense;` gets no SMX diagnostic and its C# has warning CS8981.")]

@@ -20,6 +20,7 @@ internal static class KnownBugs
     public const string DocLineSeparator = "doc-line-separator";
     public const string NullReference = "null-reference";
     public const string ContextualKeyword = "contextual-keyword";
+    public const string NonFiniteScale = "non-finite-scale";
 
     /// <summary>C# contextual keywords (and reserved-looking words) that <c>CSharp.IsKeyword</c> does not reject.</summary>
     private static readonly HashSet<string> ContextualKeywords = new(StringComparer.Ordinal)
@@ -33,9 +34,11 @@ internal static class KnownBugs
     /// <summary>Bug id → the reason its regression test is skipped.</summary>
     public static readonly IReadOnlyDictionary<string, string> Reasons = new Dictionary<string, string>(StringComparer.Ordinal)
     {
-        [NameCollision] = "Compiler bug: a layer named like a member or type the generated code uses (Forward, Backward, Parameters, " +
-                          "Gpu, Parameter, Workspace, IStructuredLayer, IProjectable, …) gets no SMX diagnostic, and the generated " +
-                          "C# fails (CS0542, CS0509, CS0738, CS1061, …). Input: known-bugs/name-collision.smx",
+        [NameCollision] = "Compiler bug: a layer or namespace part named like a member or type the generated code uses (Forward, " +
+                          "Backward, Parameters, Gpu, Parameter, Workspace, IStructuredLayer, IProjectable, …) gets no SMX diagnostic, " +
+                          "and the generated C# fails (CS0542, CS0509, CS0738, CS0118, CS1061, …). Inputs: known-bugs/name-collision*.smx",
+        [NonFiniteScale] = "Compiler bug: a scale that overflows to infinity (1e308 * 1e308 * dense, or alpha / r with r = 4.9e-324) " +
+                           "gets no SMX diagnostic and is emitted as `Infinity.0`, error CS1003. Input: known-bugs/non-finite-scale.smx",
         [LowercaseName] = "Compiler bug: a layer whose name is all lower-case ASCII (layer mixer : 4 -> 4 = dense;) gets no SMX " +
                           "diagnostic, and the generated class triggers C# warning CS8981. Input: known-bugs/lowercase-name.smx",
         [NoParameters] = "Compiler bug: a layer with no parameters at all (layer P : 4 -> 4 = perm(reverse);) only gets warning " +
@@ -70,6 +73,9 @@ internal static class KnownBugs
     private static IEnumerable<string> LayerNames(string text) =>
         Regex.Matches(text, @"(?<![A-Za-z0-9_])layer\s+([A-Za-z_][A-Za-z_0-9]*)").Select(m => m.Groups[1].Value);
 
+    private static IEnumerable<string> NamespaceParts(string text) =>
+        Regex.Matches(text, @"(?<![A-Za-z0-9_])namespace\s+([A-Za-z_][A-Za-z_0-9.]*)").SelectMany(m => m.Groups[1].Value.Split('.'));
+
     /// <summary>The known bug that explains this failure entirely, or null.</summary>
     public static string? Classify(FuzzFailure failure)
     {
@@ -81,7 +87,8 @@ internal static class KnownBugs
         if (failure.CSharpIds is not { Count: > 0 } ids) return null;
 
         var names = LayerNames(text).ToList();
-        if (names.Any(CollisionNames.Value.Contains)) return NameCollision;
+        if (names.Concat(NamespaceParts(text)).Any(CollisionNames.Value.Contains)) return NameCollision;
+        if (Regex.IsMatch(failure.Detail, @"\[[^\]]*\b(Infinity|NaN)\b")) return NonFiniteScale;
         if (names.Any(ContextualKeywords.Contains) && ids.Any(id => id != "CS8981")) return ContextualKeyword;
         if (Regex.IsMatch(text, "///[^\r\n]*[\u2028\u2029\u0085]")) return DocLineSeparator;
         var explained = ids.All(id => id switch
