@@ -206,19 +206,13 @@ internal sealed class FuzzChecker
         var diagnostics = Compile(trees);
         if (diagnostics.Count == 0) return;
 
-        // A diagnostic in a case's own tree is that case's, unless it is one two files can cause together (duplicate
-        // types or members, ambiguities, conflicts with a namespace): then, and for diagnostics without a location,
-        // the case is compiled again on its own, so one case's problem is never blamed on another.
-        var byTree = new Dictionary<int, List<Diagnostic>>();
-        var recheck = new SortedSet<int>();
-        foreach (var d in diagnostics)
-        {
-            var k = d.Location.SourceTree is { } tree ? trees.IndexOf((SyntaxTree)tree) : -1;
-            if (k < 0) recheck.UnionWith(Enumerable.Range(0, batch.Count));
-            else if (CrossFileIds.Contains(d.Id)) recheck.Add(k);
-            else (byTree.TryGetValue(k, out var list) ? list : byTree[k] = new()).Add(d);
-        }
-        foreach (var k in recheck) byTree[k] = batch.Count == 1 ? diagnostics : Compile(new List<SyntaxTree> { trees[k] });
+        // Every case with a diagnostic is compiled again on its own, and only what it does alone counts: cases share a
+        // compilation, and one case's names (a layer called Checks in a namespace that encloses another case's) can break
+        // another case's code. Cases without diagnostics in the batch have none alone either (adding files can only add them).
+        var suspects = diagnostics.Any(d => d.Location.SourceTree is null)
+            ? Enumerable.Range(0, batch.Count).ToList()
+            : diagnostics.Select(d => trees.IndexOf((SyntaxTree)d.Location.SourceTree!)).Distinct().OrderBy(k => k).ToList();
+        var byTree = suspects.ToDictionary(k => k, k => batch.Count == 1 ? diagnostics : Compile(new List<SyntaxTree> { trees[k] }));
         foreach (var (k, alone) in byTree.OrderBy(x => x.Key))
         {
             if (alone.Count == 0) continue;
@@ -227,13 +221,6 @@ internal sealed class FuzzChecker
                 alone.Select(d => d.Id).Distinct().OrderBy(id => id, StringComparer.Ordinal).ToList()));
         }
     }
-
-    /// <summary>C# diagnostics that two otherwise correct files can cause together.</summary>
-    private static readonly HashSet<string> CrossFileIds = new(StringComparer.Ordinal)
-    {
-        "CS0101", "CS0102", "CS0104", "CS0111", "CS0260", "CS0262", "CS0263", "CS0434", "CS0435", "CS0436", "CS0437", "CS0438",
-        "CS0579", "CS8646", "CS0576", "CS0542", "CS0229", "CS0121", "CS0118", "CS0426", "CS0234", "CS0246", "CS0738", "CS0535",
-    };
 
     private static string LineOf(SyntaxTree tree, Diagnostic d)
     {

@@ -40,6 +40,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var cases = EnvInt("STRUCTMAT_FUZZ_CASES", DefaultCases);
         var seed = EnvInt("STRUCTMAT_FUZZ_SEED", DefaultSeed);
         var minutes = EnvInt("STRUCTMAT_FUZZ_MINUTES", 0);
+        var first = EnvInt("STRUCTMAT_FUZZ_FIRST", 0);   // replay a slice of a long run: cases first … cases - 1
         Assert.True(cases > 0, "STRUCTMAT_FUZZ_CASES must be positive");
 
         var fuzzer = new SmxFuzzer(seed, Corpus(), cases);
@@ -48,7 +49,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
         var strategies = new Dictionary<string, int>(StringComparer.Ordinal);
         var known = new SortedDictionary<string, int>(StringComparer.Ordinal);
         var unknown = new List<FuzzFailure>();
-        for (var start = 0; start < cases; start += Chunk)
+        for (var start = first; start < cases; start += Chunk)
         {
             if (minutes > 0 && clock.Elapsed.TotalMinutes >= minutes) break;
             var chunk = Enumerable.Range(start, Math.Min(Chunk, cases - start)).Select(fuzzer.Generate).ToList();
@@ -64,7 +65,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
                     Save(failure, seed);
                 }
             }
-            if (minutes > 0 || cases > DefaultCases)
+            if (minutes > 0 || cases - first > DefaultCases)
             {
                 Console.Error.WriteLine($"[fuzz] {clock.Elapsed:mm\\:ss} {checker.Cases} cases, {unknown.Count} new failures, {known.Values.Sum()} known-bug failures");
             }
@@ -83,6 +84,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             summary + "\nFailures (inputs saved under tests/fuzz-regressions/; commit them):\n" +
             string.Join("\n", unknown.Take(20).Select(f => f.ToString())));
         // The generator must keep producing both valid programs and errors, or the properties test little.
+        Assert.True(checker.Cases > 0, summary);
         Assert.True(checker.CompiledWithCSharp * 5 >= checker.Cases, summary + "\nfewer than 20 % of the inputs reached the C# compiler");
         Assert.True(checker.WithErrors * 5 >= checker.Cases, summary + "\nfewer than 20 % of the inputs had errors");
     }
