@@ -80,7 +80,8 @@ public sealed class FuzzTests(ITestOutputHelper output)
         Console.Error.WriteLine("[fuzz] " + summary);
         foreach (var f in unknown.Take(50)) output.WriteLine(f.ToString());
 
-        Assert.True(unknown.Count == 0,
+        // The bugs KnownBugs recognises are fixed: a failure they explain is a regression now, and fails like any other.
+        Assert.True(unknown.Count == 0 && known.Count == 0,
             summary + "\nFailures (inputs saved under tests/fuzz-regressions/; commit them):\n" +
             string.Join("\n", unknown.Take(20).Select(f => f.ToString())));
         // The generator must keep producing both valid programs and errors, or the properties test little.
@@ -120,11 +121,11 @@ public sealed class FuzzTests(ITestOutputHelper output)
     public void Regression_inputs_keep_the_properties(string file)
     {
         // Failures wholly explained by a known, skipped bug (KnownBugs) are tolerated here; anything else fails.
-        var failures = Replay(file).Where(f => KnownBugs.Classify(f) is null).ToList();
+        var failures = Replay(file);
         Assert.True(failures.Count == 0, string.Join("\n", failures));
     }
 
-    /// <summary>Replays known-bugs/&lt;bug&gt;*.smx; passes once the bug is fixed.</summary>
+    /// <summary>Replays known-bugs/&lt;bug&gt;*.smx: bugs the fuzzer found, now fixed; each input must pass every property.</summary>
     private static void AssertKnownBugFixed(string bug)
     {
         var files = Directory.GetFiles(Path.Combine(RegressionDir, "known-bugs"), bug + "*.smx").OrderBy(f => f, StringComparer.Ordinal).ToList();
@@ -133,26 +134,26 @@ public sealed class FuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, KnownBugs.Reasons[bug] + "\n" + string.Join("\n", failures));
     }
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.NonFiniteScale): `layer L : 4 -> 4 = 1e308 * 1e308 * dense;` is emitted as `DenseMath.Scale(m0, Infinity.0)`, error CS1003.")]
-    public void Known_bug_infinite_scale_is_emitted_as_Infinity() => AssertKnownBugFixed(KnownBugs.NonFiniteScale);
+    [Fact]
+    public void Fixed_infinite_scale_is_a_diagnostic_not_Infinity_in_code() => AssertKnownBugFixed(KnownBugs.NonFiniteScale);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.NameCollision): a layer (or namespace part: namespace Parameter.X;) named like a member or type the generated code uses (Forward, Parameters, Gpu, Parameter, IStructuredLayer, …) gets no SMX diagnostic and its C# does not compile.")]
-    public void Known_bug_layer_name_collides_with_generated_code() => AssertKnownBugFixed(KnownBugs.NameCollision);
+    [Fact]
+    public void Fixed_names_clashing_with_generated_code_are_diagnostics() => AssertKnownBugFixed(KnownBugs.NameCollision);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.LowercaseName): `layer mixer : 4 -> 4 = dense;` gets no SMX diagnostic and its C# has warning CS8981.")]
-    public void Known_bug_lowercase_layer_name_gives_CS8981() => AssertKnownBugFixed(KnownBugs.LowercaseName);
+    [Fact]
+    public void Fixed_lowercase_layer_name_compiles_without_CS8981() => AssertKnownBugFixed(KnownBugs.LowercaseName);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.NoParameters): `layer P : 4 -> 4 = perm(reverse);` generates `Parameters = new[] {  };`, error CS0826.")]
-    public void Known_bug_layer_without_parameters_gives_CS0826() => AssertKnownBugFixed(KnownBugs.NoParameters);
+    [Fact]
+    public void Fixed_layer_without_parameters_compiles() => AssertKnownBugFixed(KnownBugs.NoParameters);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.DocLineSeparator): a `///` doc comment holding U+2028 breaks out of the generated C# comment (CS1585).")]
-    public void Known_bug_doc_comment_with_line_separator_breaks_generated_code() => AssertKnownBugFixed(KnownBugs.DocLineSeparator);
+    [Fact]
+    public void Fixed_doc_comment_with_line_separator_stays_a_comment() => AssertKnownBugFixed(KnownBugs.DocLineSeparator);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.ContextualKeyword): `layer required : 4 -> 4 = dense;` (or scoped, record) passes the keyword check and its C# does not compile.")]
-    public void Known_bug_contextual_keyword_layer_name() => AssertKnownBugFixed(KnownBugs.ContextualKeyword);
+    [Fact]
+    public void Fixed_contextual_keyword_layer_name_is_a_diagnostic() => AssertKnownBugFixed(KnownBugs.ContextualKeyword);
 
-    [Fact(Skip = "Compiler bug (see KnownBugs.NullReference): `layer Vera 2 3kron((,)*` throws NullReferenceException inside the compiler (SMX0901).")]
-    public void Known_bug_null_reference_on_broken_kron() => AssertKnownBugFixed(KnownBugs.NullReference);
+    [Fact]
+    public void Fixed_broken_kron_arguments_are_not_an_internal_error() => AssertKnownBugFixed(KnownBugs.NullReference);
 
     /// <summary>Replays one regression input through every property; returns the failures.</summary>
     internal static List<FuzzFailure> Replay(string file)
