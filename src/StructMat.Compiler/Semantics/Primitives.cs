@@ -18,7 +18,7 @@ public enum ArgumentKind
 public sealed record ArgumentSpec(string Name, ArgumentKind Kind, bool Required, string Example, params string[] Options);
 
 /// <summary>The structures of the language: their arguments, and whether they are square-only.</summary>
-public sealed record PrimitiveSpec(string Name, bool SquareOnly, bool Implemented, params ArgumentSpec[] Arguments)
+public sealed record PrimitiveSpec(string Name, bool SquareOnly, params ArgumentSpec[] Arguments)
 {
     public string Accepts => Arguments.Length == 0
         ? "only an explicit shape (in -> out)"
@@ -29,38 +29,38 @@ public sealed record PrimitiveSpec(string Name, bool SquareOnly, bool Implemente
 
 public static class Primitives
 {
-    public static readonly PrimitiveSpec Dense = new("dense", SquareOnly: false, Implemented: true,
+    public static readonly PrimitiveSpec Dense = new("dense", SquareOnly: false,
         new ArgumentSpec("seed", ArgumentKind.Integer, false, "frozen dense(seed: 7)"));
 
-    public static readonly PrimitiveSpec LowRank = new("lowrank", false, true,
+    public static readonly PrimitiveSpec LowRank = new("lowrank", false,
         new ArgumentSpec("rank", ArgumentKind.Integer, true, "lowrank(rank: 8)"));
 
-    public static readonly PrimitiveSpec BlockDiagonal = new("blockdiag", false, true,
+    public static readonly PrimitiveSpec BlockDiagonal = new("blockdiag", false,
         new ArgumentSpec("blocks", ArgumentKind.Integer, true, "blockdiag(blocks: 4)"));
 
-    public static readonly PrimitiveSpec Monarch = new("monarch", false, true,
+    public static readonly PrimitiveSpec Monarch = new("monarch", false,
         new ArgumentSpec("blocks", ArgumentKind.Integer, true, "monarch(blocks: 32)"));
 
-    public static readonly PrimitiveSpec Butterfly = new("butterfly", true, true);
+    public static readonly PrimitiveSpec Butterfly = new("butterfly", true);
 
-    public static readonly PrimitiveSpec BlockSparse = new("blocksparse", false, true,
+    public static readonly PrimitiveSpec BlockSparse = new("blocksparse", false,
         new ArgumentSpec("block", ArgumentKind.Integer, true, "blocksparse(block: 32, pattern: butterfly)"),
         new ArgumentSpec("pattern", ArgumentKind.Option, true, "blocksparse(block: 32, pattern: butterfly)", "butterfly"));
 
-    public static readonly PrimitiveSpec Kron = new("kron", false, false,
+    public static readonly PrimitiveSpec Kron = new("kron", false,
         new ArgumentSpec("left", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"),
         new ArgumentSpec("right", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"));
 
-    public static readonly PrimitiveSpec Householder = new("householder", true, true,
+    public static readonly PrimitiveSpec Householder = new("householder", true,
         new ArgumentSpec("reflections", ArgumentKind.Integer, true, "householder(reflections: 8)"));
 
-    public static readonly PrimitiveSpec Btt = new("btt", false, true,
+    public static readonly PrimitiveSpec Btt = new("btt", false,
         new ArgumentSpec("rank", ArgumentKind.Integer, true, "btt(rank: 4)"),
         new ArgumentSpec("cores", ArgumentKind.Integer, false, "btt(rank: 4, cores: 2)"));
 
-    public static readonly PrimitiveSpec Diagonal = new("diag", true, true);
+    public static readonly PrimitiveSpec Diagonal = new("diag", true);
 
-    public static readonly PrimitiveSpec Permutation = new("perm", true, true,
+    public static readonly PrimitiveSpec Permutation = new("perm", true,
         new ArgumentSpec("kind", ArgumentKind.Option, true, "perm(reverse)", "reverse", "bitreversal", "shuffle", "random"),
         new ArgumentSpec("seed", ArgumentKind.Integer, false, "perm(random, seed: 7)"));
 
