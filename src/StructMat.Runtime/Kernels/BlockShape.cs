@@ -71,6 +71,16 @@ internal static class KernelArguments
             throw new ArgumentException($"{name} is not a defined {nameof(BlockLayout)} ({(int)layout}).", name);
     }
 
+    /// <summary>Checks <c>batch, width ≥ 0</c> and that <c>batch · width</c> fits 32-bit indexing; returns that product.</summary>
+    public static int Rows(int batch, int width)
+    {
+        NonNegative(batch, nameof(batch));
+        NonNegative(width, nameof(width));
+        long size = (long)batch * width;
+        FitsInt32(size, nameof(batch), "batch * width");
+        return (int)size;
+    }
+
     public static void FitsInt32(long value, string name, string what)
     {
         if (value > int.MaxValue) throw new ArgumentException($"{what} = {value} exceeds 32-bit indexing.", name);

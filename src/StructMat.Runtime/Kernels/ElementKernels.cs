@@ -21,15 +21,12 @@ public static class ElementKernels
     /// </summary>
     public static void Diagonal(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> d, int batch, int width, bool accumulate)
     {
-        KernelArguments.NonNegative(batch, nameof(batch));
-        KernelArguments.NonNegative(width, nameof(width));
-        long size = (long)batch * width;
-        KernelArguments.FitsInt32(size, nameof(batch), "batch * width");
+        int size = KernelArguments.Rows(batch, width);
         KernelArguments.Length(x.Length, size, nameof(x), "batch * width");
         KernelArguments.Length(y.Length, size, nameof(y), "batch * width");
         KernelArguments.Length(d.Length, width, nameof(d), "width");
-        x = x.Slice(0, (int)size);
-        y = y.Slice(0, (int)size);
+        x = x.Slice(0, size);
+        y = y.Slice(0, size);
         d = d.Slice(0, width);
         if (x.Overlaps(y, out int offset) && offset != 0)
             throw new ArgumentException($"{nameof(y)} must be {nameof(x)} itself or not overlap it.", nameof(y));
@@ -47,15 +44,12 @@ public static class ElementKernels
     /// <summary><c>dd[j] += Σ_b dy[b, j] · x[b, j]</c>, added to <paramref name="dd"/> one row at a time in batch order.</summary>
     public static void DiagonalGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dd, int batch, int width)
     {
-        KernelArguments.NonNegative(batch, nameof(batch));
-        KernelArguments.NonNegative(width, nameof(width));
-        long size = (long)batch * width;
-        KernelArguments.FitsInt32(size, nameof(batch), "batch * width");
+        int size = KernelArguments.Rows(batch, width);
         KernelArguments.Length(dy.Length, size, nameof(dy), "batch * width");
         KernelArguments.Length(x.Length, size, nameof(x), "batch * width");
         KernelArguments.Length(dd.Length, width, nameof(dd), "width");
-        dy = dy.Slice(0, (int)size);
-        x = x.Slice(0, (int)size);
+        dy = dy.Slice(0, size);
+        x = x.Slice(0, size);
         dd = dd.Slice(0, width);
         KernelArguments.NoOverlap(dy, dd, nameof(dy), nameof(dd));
         KernelArguments.NoOverlap(x, dd, nameof(x), nameof(dd));
@@ -71,15 +65,12 @@ public static class ElementKernels
     /// </summary>
     public static void Gather(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<int> map, int batch, int width, bool accumulate)
     {
-        KernelArguments.NonNegative(batch, nameof(batch));
-        KernelArguments.NonNegative(width, nameof(width));
-        long size = (long)batch * width;
-        KernelArguments.FitsInt32(size, nameof(batch), "batch * width");
+        int size = KernelArguments.Rows(batch, width);
         KernelArguments.Length(x.Length, size, nameof(x), "batch * width");
         KernelArguments.Length(y.Length, size, nameof(y), "batch * width");
         KernelArguments.Length(map.Length, width, nameof(map), "width");
-        x = x.Slice(0, (int)size);
-        y = y.Slice(0, (int)size);
+        x = x.Slice(0, size);
+        y = y.Slice(0, size);
         map = map.Slice(0, width);
         KernelArguments.NoOverlap(x, y, nameof(x), nameof(y));
         for (int j = 0; j < width; j++)
