@@ -23,14 +23,21 @@ public class BlockMatMulTests
         (5, 1, 9, 33),
         (9, 8, 16, 16),
         (6, 2, 19, 8),
-        (3, 2, 5, 70), // wide blocks: the forward takes its dot-product form
+        (3, 2, 5, 70),
+        (12, 3, 64, 32), // whole 32-wide panels: B is read in place, not packed
     ];
 
-    /// <summary>Above the 2^16 multiply-add threshold, with a batch that is not a multiple of the row tile.</summary>
+    /// <summary>
+    /// Above the parallel threshold, with batches that are not a multiple of the register tile: split by groups
+    /// (67 rows), split by rows (150 and 300 rows), and depths past one 256-deep pass (blockIn 300 forward, the
+    /// batch of 300 in the weight gradient).
+    /// </summary>
     private static readonly (int Batch, int Groups, int BlockOut, int BlockIn)[] ParallelShapes =
     [
         (67, 16, 32, 32),
         (45, 1, 96, 130),
+        (150, 2, 40, 300),
+        (300, 1, 33, 64),
     ];
 
     public static IEnumerable<object[]> Cases(bool parallel)
@@ -206,6 +213,7 @@ public class BlockMatMulTests
     [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous, 37)]
     [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37)]
     [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83)]
+    [InlineData(BlockLayout.Contiguous, BlockLayout.Strided, 300)]
     public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn)
     {
         const int batch = 53, groups = 8, blockOut = 40;
@@ -220,7 +228,8 @@ public class BlockMatMulTests
         CpuKernels.BlockMatMul(x, y2, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
         Assert.Equal(y1, y2);
 
-        // The parallel, four-row-tiled call must equal row-by-row single calls bit for bit.
+        // The whole-batch call must equal row-by-row single calls bit for bit (a single row runs the product
+        // transposed, with other tiles and threads, yet must sum in the same order).
         var dx1 = new float[batch * inWidth];
         CpuKernels.BlockMatMulTransposed(dy, dx1, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 0.5f, false);
         for (int b = 0; b < batch; b++)

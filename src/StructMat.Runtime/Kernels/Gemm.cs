@@ -1,0 +1,475 @@
+using System;
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Threading.Tasks;
+
+namespace StructMat.Runtime.Kernels;
+
+/// <summary>A matrix view on raw memory: element <c>(r, c)</c> lives at <c>Data + r·RowStride + c·ColStride</c>.</summary>
+internal readonly unsafe struct StridedMatrix
+{
+    public StridedMatrix(float* data, nint rowStride, nint colStride)
+    {
+        Data = data;
+        RowStride = rowStride;
+        ColStride = colStride;
+    }
+
+    public float* Data { get; }
+
+    public nint RowStride { get; }
+
+    public nint ColStride { get; }
+
+    /// <summary>The same memory read as the transpose: no data moves.</summary>
+    public StridedMatrix Transposed => new(Data, ColStride, RowStride);
+
+    public float* At(nint row, nint col) => Data + row * RowStride + col * ColStride;
+}
+
+/// <summary>
+/// A batch of independent products <c>C_g = (accumulate ? C_g : 0) + alpha · A_g · B_g</c> for <c>g &lt; Groups</c>,
+/// <c>A_g</c> <c>[M, K]</c>, <c>B_g</c> <c>[K, N]</c>, <c>C_g</c> <c>[M, N]</c>, where group <c>g</c>'s view is its matrix's
+/// view moved by <c>g · GroupStride</c> elements. Every block product, its transpose and its weight gradient is
+/// one of these with suitable strides, which is how a folded permutation costs nothing but indexing.
+/// </summary>
+internal readonly unsafe struct GroupedProduct
+{
+    public GroupedProduct(int groups, int m, int n, int k, StridedMatrix a, nint aGroupStride, StridedMatrix b, nint bGroupStride, StridedMatrix c, nint cGroupStride, float alpha, bool accumulate)
+    {
+        Groups = groups;
+        M = m;
+        N = n;
+        K = k;
+        A = a;
+        AGroupStride = aGroupStride;
+        B = b;
+        BGroupStride = bGroupStride;
+        C = c;
+        CGroupStride = cGroupStride;
+        Alpha = alpha;
+        Accumulate = accumulate;
+    }
+
+    public int Groups { get; }
+
+    public int M { get; }
+
+    public int N { get; }
+
+    public int K { get; }
+
+    public StridedMatrix A { get; }
+
+    public nint AGroupStride { get; }
+
+    public StridedMatrix B { get; }
+
+    public nint BGroupStride { get; }
+
+    public StridedMatrix C { get; }
+
+    public nint CGroupStride { get; }
+
+    public float Alpha { get; }
+
+    public bool Accumulate { get; }
+
+    /// <summary><c>C_gᵀ = B_gᵀ · A_gᵀ</c>: the same products with the roles of rows and columns swapped.</summary>
+    public GroupedProduct Transposed() =>
+        new(Groups, N, M, K, B.Transposed, BGroupStride, A.Transposed, AGroupStride, C.Transposed, CGroupStride, Alpha, Accumulate);
+}
+
+/// <summary>
+/// The register-blocked SIMD engine behind the block kernels, in the manner of Goto's GEMM: a micro-kernel keeps an
+/// <see cref="MR"/> × <see cref="NR"/> tile of <c>C</c> in vector registers (16 accumulators) and streams a
+/// <see cref="KC"/>-deep slice of <c>A</c> (broadcast, any strides) against a panel of <c>B</c>, packed once per call
+/// so that it streams sequentially. Rows of <c>C</c> are processed
+/// in cache tiles of <see cref="MC"/> so that a tile's slice of <c>A</c> stays in L2 while every group and panel
+/// streams past it.
+/// </summary>
+/// <remarks>
+/// Determinism: element <c>C[m, n]</c> is always <c>Σ_k A[m,k]·B[k,n]</c> accumulated by fused multiply-adds in
+/// <c>k</c> order, restarted at every <see cref="KC"/> boundary and folded into <c>C</c> with one more fused
+/// multiply-add per slice. That sequence depends only on <c>K</c>: not on threading, on which rows share a call, on
+/// the batch size, or on whether the product ran transposed (<c>fma(a, b, s) = fma(b, a, s)</c>). Products whose groups
+/// interleave in memory run on <see cref="GroupLanes"/> instead, which has its own fixed depth.
+/// </remarks>
+internal static unsafe class Gemm
+{
+    /// <summary>Rows of the register tile.</summary>
+    public const int MR = 8;
+
+    /// <summary>Depth of one pass over <c>K</c>; also fixes the summation order (see remarks).</summary>
+    public const int KC = 384;
+
+    /// <summary>Rows of one cache tile.</summary>
+    public const int MC = 256;
+
+    /// <summary>Products with fewer rows than this run transposed when B would need packing (see <see cref="Run"/>).</summary>
+    private const int TransposeBelow = 64;
+
+    private static readonly bool Wide = Vector512.IsHardwareAccelerated;
+
+    /// <summary>Columns of the register tile: two vectors.</summary>
+    public static readonly int NR = Wide ? 32 : 16;
+
+    /// <summary>Below this many multiply-adds a call stays on the calling thread.</summary>
+    private const long ParallelThreshold = 1L << 18;
+
+    /// <summary>Runs the grouped product, choosing the orientation, the packing and the split over threads.</summary>
+    public static void Run(in GroupedProduct product)
+    {
+        var p = product;
+        if (p.Groups == 0 || p.M == 0 || p.N == 0) return;
+        if (p.K == 0)
+        {
+            // An empty sum: C = 0, or C unchanged when accumulating.
+            if (!p.Accumulate) ClearOutput(p);
+            return;
+        }
+        if (GroupLanes.Suits(p))
+        {
+            GroupLanes.Run(p);
+            return;
+        }
+
+        // B is always packed, panel by panel, so that the micro-kernel reads it sequentially whatever its strides
+        // (a row stride of a power of two would otherwise map every k to the same L1 sets). Packing costs K·N per
+        // group once per call; when M is small that is as much as the product itself, so the product runs
+        // transposed instead, which packs the (small) A. Both orientations give the same bits.
+        if (p.M < TransposeBelow && p.M < p.N) p = p.Transposed();
+
+        float[]? packed = null;
+        try
+        {
+            long panelsPerGroup = (p.N + NR - 1) / NR;
+            long packedPerGroup = panelsPerGroup * p.K * NR;
+            packed = ArrayPool<float>.Shared.Rent(checked((int)(packedPerGroup * p.Groups)));
+
+            fixed (float* pack = packed)
+            {
+                var job = new Job(p, pack, packedPerGroup);
+                PackAll(job);
+                long work = (long)p.Groups * p.M * p.N * p.K;
+                if (work <= ParallelThreshold || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
+                {
+                    job.Execute(0, p.Groups, 0, p.M);
+                }
+                else if (p.M >= 2 * MC || p.Groups == 1)
+                {
+                    // Split the rows: each thread sweeps every group over its own rows, so the rows it reads stay
+                    // in its cache; chunks are whole cache tiles.
+                    int tiles = (p.M + MC - 1) / MC;
+                    int chunks = Math.Min(tiles, ChunkCount(work));
+                    Parallel.For(0, chunks, c =>
+                    {
+                        int start = (int)((long)tiles * c / chunks) * MC;
+                        int end = Math.Min(p.M, (int)((long)tiles * (c + 1) / chunks) * MC);
+                        job.Execute(0, job.Product.Groups, start, end);
+                    });
+                }
+                else
+                {
+                    int chunks = Math.Min(p.Groups, ChunkCount(work));
+                    Parallel.For(0, chunks, c =>
+                    {
+                        int start = (int)((long)job.Product.Groups * c / chunks);
+                        int end = (int)((long)job.Product.Groups * (c + 1) / chunks);
+                        job.Execute(start, end, 0, job.Product.M);
+                    });
+                }
+            }
+        }
+        finally
+        {
+            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
+        }
+    }
+
+    private static void ClearOutput(in GroupedProduct p)
+    {
+        for (int g = 0; g < p.Groups; g++)
+            for (int i = 0; i < p.M; i++)
+                for (int j = 0; j < p.N; j++)
+                    *(p.C.At(i, j) + g * p.CGroupStride) = 0f;
+    }
+
+    private static int ChunkCount(long work)
+    {
+        long byWork = Math.Max(1, work / (ParallelThreshold / 2));
+        return (int)Math.Min(byWork, 4L * Environment.ProcessorCount);
+    }
+
+    /// <summary>Packs every group's B as <c>[panel][k][NR]</c>, zero beyond <c>N</c>; groups in parallel when large.</summary>
+    private static void PackAll(Job job)
+    {
+        var p = job.Product;
+        long elements = (long)p.Groups * p.K * p.N;
+        if (elements < (1 << 16) || KernelThreading.IsSerial || p.Groups == 1 && p.N <= NR)
+        {
+            for (int g = 0; g < p.Groups; g++) PackGroup(job, g, 0, (p.N + NR - 1) / NR);
+            return;
+        }
+        int panels = (p.N + NR - 1) / NR;
+        if (p.Groups >= 2 * Environment.ProcessorCount)
+            Parallel.For(0, p.Groups, g => PackGroup(job, g, 0, panels));
+        else
+            Parallel.For(0, (long)p.Groups * panels, i => PackGroup(job, (int)(i / panels), (int)(i % panels), (int)(i % panels) + 1));
+    }
+
+    private static void PackGroup(Job job, int g, int firstPanel, int endPanel)
+    {
+        var p = job.Product;
+        int nr = NR;
+        float* source = p.B.Data + g * p.BGroupStride;
+        for (int panel = firstPanel; panel < endPanel; panel++)
+        {
+            float* target = job.Pack + g * job.PackedPerGroup + (long)panel * p.K * nr;
+            int j0 = panel * nr;
+            int cols = Math.Min(nr, p.N - j0);
+            if (p.B.ColStride == 1)
+            {
+                for (int k = 0; k < p.K; k++)
+                {
+                    float* row = source + k * p.B.RowStride + j0;
+                    float* dst = target + (long)k * nr;
+                    new ReadOnlySpan<float>(row, cols).CopyTo(new Span<float>(dst, cols));
+                    if (cols < nr) new Span<float>(dst + cols, nr - cols).Clear();
+                }
+            }
+            else
+            {
+                // Column by column: each source column is contiguous (or at least sequential) along K.
+                if (cols < nr)
+                    for (int k = 0; k < p.K; k++) new Span<float>(target + (long)k * nr + cols, nr - cols).Clear();
+                for (int j = 0; j < cols; j++)
+                {
+                    float* column = source + (j0 + j) * p.B.ColStride;
+                    nint rowStride = p.B.RowStride;
+                    for (int k = 0; k < p.K; k++) target[(long)k * nr + j] = column[k * rowStride];
+                }
+            }
+        }
+    }
+
+    /// <summary>One call's product with its packed B; a class so the parallel lambdas can share it.</summary>
+    private sealed class Job
+    {
+        public Job(GroupedProduct product, float* pack, long packedPerGroup)
+        {
+            Product = product;
+            Pack = pack;
+            PackedPerGroup = packedPerGroup;
+        }
+
+        public GroupedProduct Product { get; }
+
+        public float* Pack { get; }
+
+        public long PackedPerGroup { get; }
+
+        /// <summary>Groups [g0, g1) over rows [r0, r1) of C.</summary>
+        public void Execute(int g0, int g1, int r0, int r1)
+        {
+            var p = Product;
+            int nr = NR;
+            for (int i0 = r0; i0 < r1; i0 += MC)
+            {
+                int i1 = Math.Min(r1, i0 + MC);
+                for (int g = g0; g < g1; g++)
+                {
+                    float* a = p.A.Data + g * p.AGroupStride;
+                    float* c = p.C.Data + g * p.CGroupStride;
+                    float* packedGroup = Pack + g * PackedPerGroup;
+                    for (int pc = 0; pc < p.K; pc += KC)
+                    {
+                        int kc = Math.Min(KC, p.K - pc);
+                        bool accumulate = p.Accumulate || pc > 0;
+                        for (int j0 = 0; j0 < p.N; j0 += nr)
+                        {
+                            int cols = Math.Min(nr, p.N - j0);
+                            float* panel = packedGroup + ((long)(j0 / nr) * p.K + pc) * nr;
+                            nint panelStride = nr;
+                            for (int i = i0; i < i1; i += MR)
+                            {
+                                int rows = Math.Min(MR, i1 - i);
+                                float* aTile = a + i * p.A.RowStride + pc * p.A.ColStride;
+                                float* cTile = c + i * p.C.RowStride + j0 * p.C.ColStride;
+                                if (Wide)
+                                    Micro512(aTile, p.A.RowStride, p.A.ColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                else
+                                    Micro256(aTile, p.A.RowStride, p.A.ColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// <c>C[r, j] = (accumulate ? C : 0) ⊕ alpha · Σ_p a[r, p]·b[p, j]</c> for an 8 × 32 tile (rows ≤ 8 and cols ≤ 32 of it
+    /// stored). Rows past <paramref name="rows"/> repeat the last row so the loop stays branch-free.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro512(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
+    {
+        float* a0 = a;
+        float* a1 = rows > 1 ? a0 + ars : a0;
+        float* a2 = rows > 2 ? a1 + ars : a1;
+        float* a3 = rows > 3 ? a2 + ars : a2;
+        float* a4 = rows > 4 ? a3 + ars : a3;
+        float* a5 = rows > 5 ? a4 + ars : a4;
+        float* a6 = rows > 6 ? a5 + ars : a5;
+        float* a7 = rows > 7 ? a6 + ars : a6;
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        nint off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            var x = Vector512.Create(a0[off]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a1[off]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a2[off]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a3[off]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[off]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a5[off]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a6[off]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60);
+            c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a7[off]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70);
+            c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            off += acs;
+            b += bs;
+        }
+
+        if (cols == 32 && ccs == 1)
+        {
+            var alphaV = Vector512.Create(alpha);
+            Store512(c, alphaV, c00, c01, accumulate);
+            if (rows > 1) Store512(c + crs, alphaV, c10, c11, accumulate);
+            if (rows > 2) Store512(c + 2 * crs, alphaV, c20, c21, accumulate);
+            if (rows > 3) Store512(c + 3 * crs, alphaV, c30, c31, accumulate);
+            if (rows > 4) Store512(c + 4 * crs, alphaV, c40, c41, accumulate);
+            if (rows > 5) Store512(c + 5 * crs, alphaV, c50, c51, accumulate);
+            if (rows > 6) Store512(c + 6 * crs, alphaV, c60, c61, accumulate);
+            if (rows > 7) Store512(c + 7 * crs, alphaV, c70, c71, accumulate);
+            return;
+        }
+
+        float* tile = stackalloc float[8 * 32];
+        c00.Store(tile); c01.Store(tile + 16);
+        c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80);
+        c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144);
+        c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208);
+        c70.Store(tile + 224); c71.Store(tile + 240);
+        Scatter(tile, 32, c, crs, ccs, rows, cols, alpha, accumulate);
+    }
+
+    /// <summary>The <see cref="Micro512"/> tile for 256-bit vectors: 8 × 16.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro256(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
+    {
+        float* a0 = a;
+        float* a1 = rows > 1 ? a0 + ars : a0;
+        float* a2 = rows > 2 ? a1 + ars : a1;
+        float* a3 = rows > 3 ? a2 + ars : a2;
+        float* a4 = rows > 4 ? a3 + ars : a3;
+        float* a5 = rows > 5 ? a4 + ars : a4;
+        float* a6 = rows > 6 ? a5 + ars : a5;
+        float* a7 = rows > 7 ? a6 + ars : a6;
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector256<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        nint off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            var x = Vector256.Create(a0[off]);
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00);
+            c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a1[off]);
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10);
+            c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a2[off]);
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20);
+            c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a3[off]);
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30);
+            c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a4[off]);
+            c40 = Vector256.FusedMultiplyAdd(x, b0, c40);
+            c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a5[off]);
+            c50 = Vector256.FusedMultiplyAdd(x, b0, c50);
+            c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            x = Vector256.Create(a6[off]);
+            c60 = Vector256.FusedMultiplyAdd(x, b0, c60);
+            c61 = Vector256.FusedMultiplyAdd(x, b1, c61);
+            x = Vector256.Create(a7[off]);
+            c70 = Vector256.FusedMultiplyAdd(x, b0, c70);
+            c71 = Vector256.FusedMultiplyAdd(x, b1, c71);
+            off += acs;
+            b += bs;
+        }
+
+        float* tile = stackalloc float[8 * 16];
+        c00.Store(tile); c01.Store(tile + 8);
+        c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40);
+        c30.Store(tile + 48); c31.Store(tile + 56);
+        c40.Store(tile + 64); c41.Store(tile + 72);
+        c50.Store(tile + 80); c51.Store(tile + 88);
+        c60.Store(tile + 96); c61.Store(tile + 104);
+        c70.Store(tile + 112); c71.Store(tile + 120);
+        Scatter(tile, 16, c, crs, ccs, rows, cols, alpha, accumulate);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> alpha, Vector512<float> lo, Vector512<float> hi, bool accumulate)
+    {
+        if (accumulate)
+        {
+            Vector512.FusedMultiplyAdd(alpha, lo, Vector512.Load(c)).Store(c);
+            Vector512.FusedMultiplyAdd(alpha, hi, Vector512.Load(c + 16)).Store(c + 16);
+        }
+        else
+        {
+            (alpha * lo).Store(c);
+            (alpha * hi).Store(c + 16);
+        }
+    }
+
+    /// <summary>Writes a register tile spilled to <paramref name="tile"/> (row length <paramref name="width"/>) element by element.</summary>
+    private static void Scatter(float* tile, int width, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* source = tile + r * width;
+            float* row = c + r * crs;
+            if (accumulate)
+                for (int j = 0; j < cols; j++) row[j * ccs] = MathF.FusedMultiplyAdd(alpha, source[j], row[j * ccs]);
+            else
+                for (int j = 0; j < cols; j++) row[j * ccs] = alpha * source[j];
+        }
+    }
+}
