@@ -1,4 +1,18 @@
+using System;
+using System.Linq;
 using BenchmarkDotNet.Running;
+using StructMat.Bench;
 
-// dotnet run -c Release --project bench/StructMat.Bench -- --filter '*' [--job short]
-BenchmarkSwitcher.FromAssembly(typeof(StructMat.Bench.ForwardBenchmarks).Assembly).Run(args);
+// Full suite (about 10–15 minutes on 2 cores; docs/benchmarks.md):
+//   dotnet run -c Release --project bench/StructMat.Bench -- --filter '*'
+// then: python3 scripts/bench/report.py
+// Smoke test of every benchmark body (seconds, not a measurement):
+//   dotnet run -c Release --project bench/StructMat.Bench -- --quick
+if (args.Contains("--quick")) return QuickMode.Run();
+
+Console.WriteLine($"Baseline: {LayerCatalog.Label(LayerCatalog.Baseline, 1024)}{(OpenBlas.Instance is { } blas ? " — " + blas.Describe() : "")}");
+var startedUtc = DateTime.UtcNow;
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run(args, BenchConfig.Create(args)).ToArray();
+foreach (var path in RunInfo.Write(summaries, args, startedUtc)) Console.WriteLine($"StructMat run info (for scripts/bench/report.py): {path}");
+var failed = summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success));
+return failed ? 1 : 0;
