@@ -26,6 +26,8 @@ internal static unsafe class GroupLanes
     /// <summary>Depth of one pass over <c>K</c>; fixes this engine's summation order (see remarks).</summary>
     public const int Depth = 64;
 
+    private const int TilesPerGroup = 4;
+
     /// <summary>Rows whose A slice (one cache line per (row, k) and lane block) stays in L2 while every column passes.</summary>
     private const int RowsPerCacheTile = 32;
 
@@ -197,27 +199,31 @@ internal static unsafe class GroupLanes
             {
                 fixed (float* aPack = rented)
                 {
-                    for (int block = b0; block < b1; block++)
+                    // Rows outermost: the lane blocks of a row tile share its cache lines, so x and y stream once.
+                    for (int i0 = r0; i0 < r1; i0 += RowsPerCacheTile)
                     {
-                        float* a = p.A.Data + block * lanes;
-                        float* b = _packedB + (long)block * tiles * p.K * Tile * lanes;
-                        float* c = _laneC != null ? _laneC + (long)block * p.M * p.N * lanes : p.C.Data + block * lanes;
-                        for (int i0 = r0; i0 < r1; i0 += RowsPerCacheTile)
+                        for (int block = b0; block < b1; block++)
                         {
+                            float* a = p.A.Data + block * lanes;
+                            float* b = _packedB + (long)block * tiles * p.K * Tile * lanes;
+                            float* c = _laneC != null ? _laneC + (long)block * p.M * p.N * lanes : p.C.Data + block * lanes;
                             int i1 = Math.Min(r1, i0 + RowsPerCacheTile);
                             for (int pc = 0; pc < p.K; pc += Depth)
                             {
                                 int kc = Math.Min(Depth, p.K - pc);
                                 bool accumulate = p.Accumulate || pc > 0;
                                 PackA(a + i0 * ars + pc * acs, ars, acs, i1 - i0, kc, aPack);
-                                for (int n0 = 0; n0 < p.N; n0 += Tile)
+                                // Column tiles in groups whose panels fit L1 together; each A row tile then serves
+                                // the whole group from L1.
+                                for (int ng = 0; ng < p.N; ng += Tile * TilesPerGroup)
+                                for (int m0 = i0; m0 < i1; m0 += Tile)
                                 {
-                                    int cols = Math.Min(Tile, p.N - n0);
-                                    float* bTile = b + (long)(n0 / Tile) * p.K * Tile * lanes + pc * brs;
-                                    for (int m0 = i0; m0 < i1; m0 += Tile)
+                                    int rows = Math.Min(Tile, i1 - m0);
+                                    float* aTile = aPack + (long)(m0 - i0) * kc * lanes;
+                                    for (int n0 = ng; n0 < Math.Min(p.N, ng + Tile * TilesPerGroup); n0 += Tile)
                                     {
-                                        int rows = Math.Min(Tile, i1 - m0);
-                                        float* aTile = aPack + (long)(m0 - i0) * kc * lanes;
+                                        int cols = Math.Min(Tile, p.N - n0);
+                                        float* bTile = b + (long)(n0 / Tile) * p.K * Tile * lanes + pc * brs;
                                         float* cTile = c + m0 * crs + n0 * ccs;
                                         if (Wide)
                                             Micro512(aTile, lanes, Tile * lanes, bTile, brs, bcs, kc, cTile, crs, ccs, rows, cols, p.Alpha, accumulate);
