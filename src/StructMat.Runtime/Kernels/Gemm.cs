@@ -107,6 +107,9 @@ internal static unsafe class Gemm
     /// <summary>Rows of one cache tile.</summary>
     public const int MC = 256;
 
+    /// <summary>Bytes of cache lines a cache tile of strided A rows may hold (half of a 1 MB L2).</summary>
+    private const long StridedTileBytes = 512 * 1024;
+
     /// <summary>Products with fewer rows than this run transposed when B would need packing (see <see cref="Run"/>).</summary>
     private const int TransposeBelow = 64;
 
@@ -145,7 +148,9 @@ internal static unsafe class Gemm
         try
         {
             long panelsPerGroup = (p.N + NR - 1) / NR;
-            long packedPerGroup = panelsPerGroup * p.K * NR;
+            // One cache line of padding per group: group regions a power of two apart would alias in cache when
+            // B is packed across groups (see PackInterleaved).
+            long packedPerGroup = panelsPerGroup * p.K * NR + 16;
             packed = ArrayPool<float>.Shared.Rent(checked((int)(packedPerGroup * p.Groups)));
 
             fixed (float* pack = packed)
@@ -207,16 +212,53 @@ internal static unsafe class Gemm
     {
         var p = job.Product;
         long elements = (long)p.Groups * p.K * p.N;
-        if (elements < (1 << 16) || KernelThreading.IsSerial || p.Groups == 1 && p.N <= NR)
+        bool serial = elements < (1 << 16) || KernelThreading.IsSerial;
+        int panels = (p.N + NR - 1) / NR;
+        if (p.BGroupStride == 1 && p.B.ColStride != 1)
         {
-            for (int g = 0; g < p.Groups; g++) PackGroup(job, g, 0, (p.N + NR - 1) / NR);
+            // Interleaved groups (a strided layout): group g's columns share cache lines with every other group's,
+            // so B is read once in memory order, k by k, and each element dealt to its group's panel.
+            if (serial)
+            {
+                PackInterleaved(job, 0, p.K);
+                return;
+            }
+            int kChunks = Math.Min(p.K, 4 * Environment.ProcessorCount);
+            Parallel.For(0, kChunks, c => PackInterleaved(job, (int)((long)p.K * c / kChunks), (int)((long)p.K * (c + 1) / kChunks)));
             return;
         }
-        int panels = (p.N + NR - 1) / NR;
+        if (serial || p.Groups == 1 && p.N <= NR)
+        {
+            for (int g = 0; g < p.Groups; g++) PackGroup(job, g, 0, panels);
+            return;
+        }
         if (p.Groups >= 2 * Environment.ProcessorCount)
             Parallel.For(0, p.Groups, g => PackGroup(job, g, 0, panels));
         else
             Parallel.For(0, (long)p.Groups * panels, i => PackGroup(job, (int)(i / panels), (int)(i % panels), (int)(i % panels) + 1));
+    }
+
+    /// <summary>Packs rows [k0, k1) of every group's B when the groups interleave (group stride 1).</summary>
+    private static void PackInterleaved(Job job, int k0, int k1)
+    {
+        var p = job.Product;
+        int nr = NR;
+        int panels = (p.N + nr - 1) / nr;
+        for (int k = k0; k < k1; k++)
+        {
+            float* row = p.B.Data + k * p.B.RowStride;
+            for (int j = 0; j < panels * nr; j++)
+            {
+                float* target = job.Pack + ((long)(j / nr) * p.K + k) * nr + j % nr;
+                if (j >= p.N)
+                {
+                    for (int g = 0; g < p.Groups; g++) target[g * job.PackedPerGroup] = 0f;
+                    continue;
+                }
+                float* source = row + j * p.B.ColStride;
+                for (int g = 0; g < p.Groups; g++) target[g * job.PackedPerGroup] = source[g];
+            }
+        }
     }
 
     private static void PackGroup(Job job, int g, int firstPanel, int endPanel)
@@ -273,11 +315,36 @@ internal static unsafe class Gemm
         /// <summary>Groups [g0, g1) over rows [r0, r1) of C.</summary>
         public void Execute(int g0, int g1, int r0, int r1)
         {
+            // A is read in place when its rows run along k. Otherwise (a strided layout, or the transposed
+            // activations of a weight gradient) each k would touch a new cache line, and lines a power of two
+            // apart alias in L1, so each cache tile's slice is first copied into [row panel][k][row].
+            bool packA = Product.A.ColStride != 1;
+            float[]? rented = packA ? ArrayPool<float>.Shared.Rent(MC * KC) : null;
+            try
+            {
+                fixed (float* aPack = rented)
+                {
+                    Execute(g0, g1, r0, r1, aPack);
+                }
+            }
+            finally
+            {
+                if (rented is not null) ArrayPool<float>.Shared.Return(rented);
+            }
+        }
+
+        private void Execute(int g0, int g1, int r0, int r1, float* aPack)
+        {
             var p = Product;
             int nr = NR;
-            for (int i0 = r0; i0 < r1; i0 += MC)
+            // Strided rows of A share their cache lines with the other groups' rows, which read them next: the cache
+            // tile is cut so that the lines of its rows (one per (row, k)) stay in L2 until every group has read them.
+            int mc = MC;
+            if (aPack != null && p.A.RowStride != 1)
+                mc = (int)Math.Clamp(StridedTileBytes / (64L * Math.Min(p.K, KC)) / MR * MR, MR, MC);
+            for (int i0 = r0; i0 < r1; i0 += mc)
             {
-                int i1 = Math.Min(r1, i0 + MC);
+                int i1 = Math.Min(r1, i0 + mc);
                 for (int g = g0; g < g1; g++)
                 {
                     float* a = p.A.Data + g * p.AGroupStride;
@@ -287,6 +354,13 @@ internal static unsafe class Gemm
                     {
                         int kc = Math.Min(KC, p.K - pc);
                         bool accumulate = p.Accumulate || pc > 0;
+                        float* aBlock = a + i0 * p.A.RowStride + pc * p.A.ColStride;
+                        nint ars = p.A.RowStride, acs = p.A.ColStride;
+                        if (aPack != null)
+                        {
+                            PackA(aBlock, ars, acs, i1 - i0, kc, aPack);
+                            aBlock = aPack;
+                        }
                         for (int j0 = 0; j0 < p.N; j0 += nr)
                         {
                             int cols = Math.Min(nr, p.N - j0);
@@ -295,15 +369,52 @@ internal static unsafe class Gemm
                             for (int i = i0; i < i1; i += MR)
                             {
                                 int rows = Math.Min(MR, i1 - i);
-                                float* aTile = a + i * p.A.RowStride + pc * p.A.ColStride;
+                                float* aTile;
+                                nint tileRowStride, tileColStride;
+                                if (aPack != null)
+                                {
+                                    aTile = aPack + (long)(i - i0) * kc;
+                                    tileRowStride = 1;
+                                    tileColStride = MR;
+                                }
+                                else
+                                {
+                                    aTile = aBlock + (i - i0) * ars;
+                                    tileRowStride = ars;
+                                    tileColStride = acs;
+                                }
                                 float* cTile = c + i * p.C.RowStride + j0 * p.C.ColStride;
                                 if (Wide)
-                                    Micro512(aTile, p.A.RowStride, p.A.ColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                    Micro512(aTile, tileRowStride, tileColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
                                 else
-                                    Micro256(aTile, p.A.RowStride, p.A.ColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                    Micro256(aTile, tileRowStride, tileColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
                             }
                         }
                     }
+                }
+            }
+        }
+
+        /// <summary>Copies <paramref name="rows"/> × <paramref name="depth"/> of A into panels of <see cref="MR"/> rows, <c>[k][row]</c> within a panel.</summary>
+        private static void PackA(float* a, nint ars, nint acs, int rows, int depth, float* target)
+        {
+            for (int r0 = 0; r0 < rows; r0 += MR)
+            {
+                float* panel = target + (long)r0 * depth;
+                int panelRows = Math.Min(MR, rows - r0);
+                float* source = a + r0 * ars;
+                if (ars == 1 && panelRows == MR)
+                {
+                    // The panel's rows are adjacent: one 8-wide copy per k.
+                    for (int k = 0; k < depth; k++)
+                        Vector256.Load(source + k * acs).Store(panel + k * MR);
+                    continue;
+                }
+                for (int k = 0; k < depth; k++)
+                {
+                    float* column = source + k * acs;
+                    float* to = panel + k * MR;
+                    for (int r = 0; r < panelRows; r++) to[r] = column[r * ars];
                 }
             }
         }
