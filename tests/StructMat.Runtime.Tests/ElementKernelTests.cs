@@ -107,6 +107,28 @@ public class ElementKernelTests
         Assert.Equal(expected, y);
     }
 
+    [Theory]
+    [InlineData(3, 32, false)]
+    [InlineData(3, 32, true)]
+    public void Gather_copies_runs_of_a_block_permutation(int batch, int width, bool accumulate)
+    {
+        var x = TestData.Uniform(batch * width, 41);
+        var y = accumulate ? TestData.Uniform(batch * width, 42) : TestData.Filled(batch * width, float.NaN);
+        // Blocks of 4 swapped pairwise (block xor 1), except a first block that reads itself: runs of 4 and 8, plus a
+        // run that breaks mid-block where the map repeats a source.
+        var map = new int[width];
+        for (int j = 0; j < width; j++) map[j] = j < 4 ? j : ((j / 4) ^ 1) * 4 + j % 4;
+        map[width - 2] = map[5];
+        var expected = new float[batch * width];
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < width; j++)
+                expected[b * width + j] = (float)((accumulate ? (double)y[b * width + j] : 0.0) + x[b * width + map[j]]);
+
+        ElementKernels.Gather(x, y, map, batch, width, accumulate);
+
+        Assert.Equal(expected, y);
+    }
+
     [Fact]
     public void Element_kernels_reject_bad_arguments_naming_them()
     {

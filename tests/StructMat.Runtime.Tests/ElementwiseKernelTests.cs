@@ -11,8 +11,9 @@ public class ElementwiseKernelTests
     [InlineData(0, 3, 5, false)]
     [InlineData(1, 1, 7, false)]
     [InlineData(3, 3, 5, true)]
-    [InlineData(2, 40, 33, false)] // crosses the 32×32 tiles in both directions
+    [InlineData(2, 40, 33, false)] // 8 × 8 register blocks with edges in both directions
     [InlineData(5, 33, 70, true)]
+    [InlineData(70, 64, 64, true)] // large enough to split the rows over threads
     public void Transpose_matches_its_definition(int batch, int rows, int cols, bool accumulate)
     {
         int width = rows * cols;

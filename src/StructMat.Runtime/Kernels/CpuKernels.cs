@@ -1,5 +1,8 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -176,30 +179,85 @@ public static unsafe class CpuKernels
         return span.Slice(0, (int)required);
     }
 
-    /// <summary>Per row: <c>y[c·rows + r] = (accumulate ? y : 0) + x[r·cols + c]</c>, in cache-sized tiles.</summary>
+    /// <summary>Per row: <c>y[c·rows + r] = (accumulate ? y : 0) + x[r·cols + c]</c>; rows split over threads when large.</summary>
     private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
-        const int Tile = 32;
         long width = (long)rows * cols;
-        for (int b = 0; b < batch; b++)
+        if (batch < 2 || batch * width < (1L << 18) || KernelThreading.IsSerial)
         {
-            float* xRow = x + b * width;
-            float* yRow = y + b * width;
-            for (int r0 = 0; r0 < rows; r0 += Tile)
+            for (int b = 0; b < batch; b++) TransposeRow(x + b * width, y + b * width, rows, cols, accumulate);
+            return;
+        }
+        int chunks = Math.Min(batch, 4 * Environment.ProcessorCount);
+        nint px = (nint)x, py = (nint)y;
+        Parallel.For(0, chunks, c =>
+        {
+            int start = (int)((long)batch * c / chunks), end = (int)((long)batch * (c + 1) / chunks);
+            for (int b = start; b < end; b++)
+                TransposeRow((float*)px + b * width, (float*)py + b * width, rows, cols, accumulate);
+        });
+    }
+
+    /// <summary>One <c>[rows, cols]</c> matrix: 8 × 8 blocks transposed in registers, the edges element by element.</summary>
+    private static void TransposeRow(float* x, float* y, int rows, int cols, bool accumulate)
+    {
+        int r0 = 0;
+        if (Avx.IsSupported)
+        {
+            for (; r0 <= rows - 8; r0 += 8)
+                for (int c0 = 0; c0 <= cols - 8; c0 += 8)
+                    Transpose8x8(x + (long)r0 * cols + c0, cols, y + (long)c0 * rows + r0, rows, accumulate);
+        }
+        int vectorRows = r0, vectorCols = Avx.IsSupported ? cols / 8 * 8 : 0;
+        for (int r = 0; r < rows; r++)
+        {
+            int cStart = r < vectorRows ? vectorCols : 0;
+            for (int c = cStart; c < cols; c++)
             {
-                int r1 = Math.Min(rows, r0 + Tile);
-                for (int c0 = 0; c0 < cols; c0 += Tile)
-                {
-                    int c1 = Math.Min(cols, c0 + Tile);
-                    for (int r = r0; r < r1; r++)
-                        for (int c = c0; c < c1; c++)
-                        {
-                            float* target = yRow + (long)c * rows + r;
-                            float value = xRow[(long)r * cols + c];
-                            *target = accumulate ? *target + value : value;
-                        }
-                }
+                float* target = y + (long)c * rows + r;
+                float value = x[(long)r * cols + c];
+                *target = accumulate ? *target + value : value;
             }
         }
+    }
+
+    /// <summary>The 8 × 8 block at <paramref name="x"/> (row stride <paramref name="xStride"/>) written transposed at <paramref name="y"/>.</summary>
+    private static void Transpose8x8(float* x, int xStride, float* y, int yStride, bool accumulate)
+    {
+        var r0 = Avx.LoadVector256(x);
+        var r1 = Avx.LoadVector256(x + xStride);
+        var r2 = Avx.LoadVector256(x + 2 * xStride);
+        var r3 = Avx.LoadVector256(x + 3 * xStride);
+        var r4 = Avx.LoadVector256(x + 4 * xStride);
+        var r5 = Avx.LoadVector256(x + 5 * xStride);
+        var r6 = Avx.LoadVector256(x + 6 * xStride);
+        var r7 = Avx.LoadVector256(x + 7 * xStride);
+        var t0 = Avx.UnpackLow(r0, r1);
+        var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3);
+        var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5);
+        var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7);
+        var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44);
+        var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44);
+        var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44);
+        var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44);
+        var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        Put(y, Avx.Permute2x128(u0, u4, 0x20), accumulate);
+        Put(y + yStride, Avx.Permute2x128(u1, u5, 0x20), accumulate);
+        Put(y + 2 * yStride, Avx.Permute2x128(u2, u6, 0x20), accumulate);
+        Put(y + 3 * yStride, Avx.Permute2x128(u3, u7, 0x20), accumulate);
+        Put(y + 4 * yStride, Avx.Permute2x128(u0, u4, 0x31), accumulate);
+        Put(y + 5 * yStride, Avx.Permute2x128(u1, u5, 0x31), accumulate);
+        Put(y + 6 * yStride, Avx.Permute2x128(u2, u6, 0x31), accumulate);
+        Put(y + 7 * yStride, Avx.Permute2x128(u3, u7, 0x31), accumulate);
+
+        static void Put(float* target, Vector256<float> value, bool accumulate) =>
+            (accumulate ? Avx.Add(Avx.LoadVector256(target), value) : value).Store(target);
     }
 }

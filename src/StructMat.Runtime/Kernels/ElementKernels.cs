@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Numerics.Tensors;
 
 namespace StructMat.Runtime.Kernels;
@@ -73,24 +74,37 @@ public static class ElementKernels
         y = y.Slice(0, size);
         map = map.Slice(0, width);
         KernelArguments.NoOverlap(x, y, nameof(x), nameof(y));
-        for (int j = 0; j < width; j++)
+        // The map is checked and cut into runs of consecutive sources in one pass; block permutations (a
+        // butterfly's block xor, say) are a few long runs, which copy as vectors instead of element by element.
+        int runCount = 0;
+        int[] runStarts = ArrayPool<int>.Shared.Rent(width + 1);
+        try
         {
-            if ((uint)map[j] >= (uint)width)
-                throw new ArgumentException($"{nameof(map)}[{j}] = {map[j]} is outside [0, {width}).", nameof(map));
-        }
+            for (int j = 0; j < width; j++)
+            {
+                if ((uint)map[j] >= (uint)width)
+                    throw new ArgumentException($"{nameof(map)}[{j}] = {map[j]} is outside [0, {width}).", nameof(map));
+                if (j == 0 || map[j] != map[j - 1] + 1) runStarts[runCount++] = j;
+            }
+            runStarts[runCount] = width;
 
-        for (int b = 0; b < batch; b++)
+            for (int b = 0; b < batch; b++)
+            {
+                var xRow = x.Slice(b * width, width);
+                var yRow = y.Slice(b * width, width);
+                for (int r = 0; r < runCount; r++)
+                {
+                    int start = runStarts[r], length = runStarts[r + 1] - start;
+                    var source = xRow.Slice(map[start], length);
+                    var target = yRow.Slice(start, length);
+                    if (accumulate) TensorPrimitives.Add(target, source, target);
+                    else source.CopyTo(target);
+                }
+            }
+        }
+        finally
         {
-            var xRow = x.Slice(b * width, width);
-            var yRow = y.Slice(b * width, width);
-            if (accumulate)
-            {
-                for (int j = 0; j < width; j++) yRow[j] += xRow[map[j]];
-            }
-            else
-            {
-                for (int j = 0; j < width; j++) yRow[j] = xRow[map[j]];
-            }
+            ArrayPool<int>.Shared.Return(runStarts);
         }
     }
 }
