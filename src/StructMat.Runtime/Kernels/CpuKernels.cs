@@ -221,8 +221,11 @@ public static unsafe class CpuKernels
         }
     }
 
+    /// <summary>Whether <see cref="Transpose8x8"/> runs on this machine (it needs AVX).</summary>
+    internal static bool CanTranspose8x8 => Avx.IsSupported;
+
     /// <summary>The 8 × 8 block at <paramref name="x"/> (row stride <paramref name="xStride"/>) written transposed at <paramref name="y"/>.</summary>
-    private static void Transpose8x8(float* x, int xStride, float* y, int yStride, bool accumulate)
+    internal static void Transpose8x8(float* x, int xStride, float* y, int yStride, bool accumulate)
     {
         var r0 = Avx.LoadVector256(x);
         var r1 = Avx.LoadVector256(x + xStride);

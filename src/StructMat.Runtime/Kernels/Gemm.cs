@@ -165,13 +165,14 @@ internal static unsafe class Gemm
                 else if (p.M >= 2 * MC || p.Groups == 1)
                 {
                     // Split the rows: each thread sweeps every group over its own rows, so the rows it reads stay
-                    // in its cache; chunks are whole cache tiles.
-                    int tiles = (p.M + MC - 1) / MC;
-                    int chunks = Math.Min(tiles, ChunkCount(work));
+                    // in its cache. Chunks hold whole register tiles, at least one per core even when the rows make
+                    // a single cache tile, and no more than the cache tiles otherwise.
+                    int units = (p.M + MR - 1) / MR;
+                    int chunks = Math.Min(units, Math.Min(ChunkCount(work), Math.Max(Environment.ProcessorCount, (p.M + MC - 1) / MC)));
                     Parallel.For(0, chunks, c =>
                     {
-                        int start = (int)((long)tiles * c / chunks) * MC;
-                        int end = Math.Min(p.M, (int)((long)tiles * (c + 1) / chunks) * MC);
+                        int start = (int)((long)units * c / chunks) * MR;
+                        int end = Math.Min(p.M, (int)((long)units * (c + 1) / chunks) * MR);
                         job.Execute(0, job.Product.Groups, start, end);
                     });
                 }
@@ -283,14 +284,24 @@ internal static unsafe class Gemm
             }
             else
             {
-                // Column by column: each source column is contiguous (or at least sequential) along K.
+                // Column by column: each source column is contiguous (or at least sequential) along K. When it is
+                // contiguous (a weight read transposed), whole 8 × 8 blocks are transposed in registers.
                 if (cols < nr)
                     for (int k = 0; k < p.K; k++) new Span<float>(target + (long)k * nr + cols, nr - cols).Clear();
+                int blockedCols = 0, blockedK = 0;
+                if (p.B.RowStride == 1 && CpuKernels.CanTranspose8x8 && p.B.ColStride <= int.MaxValue)
+                {
+                    blockedCols = cols / 8 * 8;
+                    blockedK = p.K / 8 * 8;
+                    for (int j = 0; j < blockedCols; j += 8)
+                        for (int k = 0; k < blockedK; k += 8)
+                            CpuKernels.Transpose8x8(source + (j0 + j) * p.B.ColStride + k, (int)p.B.ColStride, target + (long)k * nr + j, nr, accumulate: false);
+                }
                 for (int j = 0; j < cols; j++)
                 {
                     float* column = source + (j0 + j) * p.B.ColStride;
                     nint rowStride = p.B.RowStride;
-                    for (int k = 0; k < p.K; k++) target[(long)k * nr + j] = column[k * rowStride];
+                    for (int k = j < blockedCols ? blockedK : 0; k < p.K; k++) target[(long)k * nr + j] = column[k * rowStride];
                 }
             }
         }

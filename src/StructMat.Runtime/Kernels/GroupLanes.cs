@@ -103,20 +103,20 @@ internal static unsafe class GroupLanes
         long tileSize = (long)p.K * Tile * lanes;
         if (p.BGroupStride == 1)
         {
-            // The groups already interleave: whole lane vectors are copied.
-            for (int block = 0; block < p.Groups / lanes; block++)
-                for (int t = 0; t < tiles; t++)
+            // The groups already interleave: whole lane vectors are copied, in B's memory order (k outermost) so
+            // that B — activations, in a weight gradient — streams through once instead of page by page.
+            int blocks = p.Groups / lanes;
+            for (int k = 0; k < p.K; k++)
+                for (int n = 0; n < tiles * Tile; n++)
                 {
-                    float* panel = target + ((long)block * tiles + t) * tileSize;
-                    for (int k = 0; k < p.K; k++)
-                        for (int j = 0; j < Tile; j++)
-                        {
-                            int n = t * Tile + j;
-                            float* to = panel + ((long)k * Tile + j) * lanes;
-                            if (n >= p.N) new Span<float>(to, lanes).Clear();
-                            else if (Wide) Vector512.Load(p.B.Data + block * lanes + k * p.B.RowStride + n * p.B.ColStride).Store(to);
-                            else Vector256.Load(p.B.Data + block * lanes + k * p.B.RowStride + n * p.B.ColStride).Store(to);
-                        }
+                    float* from = p.B.Data + k * p.B.RowStride + n * p.B.ColStride;
+                    float* to = target + ((long)(n / Tile) * p.K + k) * Tile * lanes + (n % Tile) * lanes;
+                    for (int block = 0; block < blocks; block++, from += lanes, to += tiles * tileSize)
+                    {
+                        if (n >= p.N) new Span<float>(to, lanes).Clear();
+                        else if (Wide) Vector512.Load(from).Store(to);
+                        else Vector256.Load(from).Store(to);
+                    }
                 }
             return;
         }
