@@ -55,6 +55,9 @@ class ReportTests(unittest.TestCase):
         self.svg = os.path.join(self.dir, "speedup.svg")
         with open(self.md, "w", encoding="utf-8") as f:
             f.write(f"# Title\n\nprose before\n\n{report.BEGIN}\nold\n{report.END}\n\nprose after\n")
+        self.readme = os.path.join(self.dir, "README.md")
+        with open(self.readme, "w", encoding="utf-8") as f:
+            f.write(f"# Readme\n\n{report.SUMMARY_BEGIN}\nold\n{report.SUMMARY_END}\n\nmore\n")
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -76,7 +79,7 @@ class ReportTests(unittest.TestCase):
     def run_report(self):
         self.messages = io.StringIO()
         with contextlib.redirect_stdout(self.messages), contextlib.redirect_stderr(self.messages):
-            return report.main(["--results", self.dir, "--markdown", self.md, "--svg", self.svg])
+            return report.main(["--results", self.dir, "--markdown", self.md, "--svg", self.svg, "--readme", self.readme])
 
     def read_md(self):
         with open(self.md, encoding="utf-8") as f:
@@ -113,6 +116,21 @@ class ReportTests(unittest.TestCase):
         # Running again replaces the section instead of appending a second one.
         self.assertEqual(self.run_report(), 0)
         self.assertEqual(self.read_md().count(report.BEGIN), 1)
+
+    def test_readme_summary_checks_the_targets(self):
+        self.write_results()
+        self.assertEqual(self.run_report(), 0)
+        with open(self.readme, encoding="utf-8") as f:
+            readme = f.read()
+        self.assertTrue(readme.startswith("# Readme\n\n" + report.SUMMARY_BEGIN))
+        self.assertTrue(readme.endswith(report.SUMMARY_END + "\n\nmore\n"))
+        self.assertNotIn("\nold\n", readme)
+        # Made-up rates: 20 against 100 GFLOP/s, so monarch (FLOP ratio 32) is 6.4x faster.
+        self.assertIn("| monarch | ", readme)
+        self.assertIn("- monarch forward speedup: 6.40× against ≥ 16× — missed (at 40 % of the goal)", readme)
+        self.assertIn("- lowrank forward speedup: 6.40× against ≥ 16× — missed (at 40 % of the goal)", readme)
+        self.assertIn("missed by dense 20, monarch 20, lowrank 20 GFLOP/s", readme)
+        self.assertIn("](speedup.svg)", readme)
 
     def test_failed_and_missing_baseline(self):
         self.write_results(extra=[bench("LayerBenchmarks", "Forward", "monarch", 1024, 2048, None),
