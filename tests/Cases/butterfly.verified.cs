@@ -134,6 +134,15 @@ public sealed partial class Butterfly16 : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -882,6 +891,15 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -1501,6 +1519,15 @@ public sealed partial class ButterflyKron : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(y.Length, batch, 24, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -2038,6 +2065,15 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 32, nameof(x));
         Checks.Activation(y.Length, batch, 32, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 32, 32, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 32);
         Span<float> slot1 = _workspace.Get(1, batch * 32);

@@ -170,6 +170,15 @@ public sealed partial class Chain : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 2);
         Span<float> slot1 = _workspace.Get(1, batch * 6);
@@ -576,6 +585,15 @@ public sealed partial class Mixture : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -1123,6 +1141,15 @@ public sealed partial class Lora : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
@@ -1490,6 +1517,15 @@ public sealed partial class Nested : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 12, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 2);
@@ -2020,6 +2056,15 @@ public sealed partial class Deep : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2480,6 +2525,15 @@ public sealed partial class FrozenFactor : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 6, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);

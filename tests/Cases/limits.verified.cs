@@ -441,6 +441,15 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
@@ -940,6 +949,15 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
@@ -1283,6 +1301,15 @@ public sealed partial class OneMixed : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -1862,6 +1889,15 @@ public sealed partial class UnitBlocks : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
         var t3 = slot0.Slice(0, batch * 8);
@@ -2389,6 +2425,15 @@ public sealed partial class ToOne : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
@@ -2754,6 +2799,15 @@ public sealed partial class FromOne : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 6, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);

@@ -93,6 +93,15 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 10, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 10, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         var t1 = slot0.Slice(0, batch * 3);

@@ -124,6 +124,15 @@ public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -472,6 +481,15 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
@@ -788,6 +806,15 @@ public sealed partial class MonarchUp : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 20, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
@@ -1109,6 +1136,15 @@ public sealed partial class MonarchDown : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 20, nameof(x));
         Checks.Activation(y.Length, batch, 12, nameof(y));
+        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        BatchTiles.Run(x, y, batch, 20, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);

@@ -42,6 +42,26 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
         for (var k = 0; k < inputs; k++) Assert.Equal(expected[k], actual[k]);
     }
 
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Forward_over_several_batch_tiles_equals_row_by_row_forward_bit_for_bit(string name)
+    {
+        // 1100 rows: more than the largest forward tile (512 rows), so layers with intermediates run as several
+        // tiles on several threads, the last one partial; every row must still come out as it does alone.
+        var layer = LayerCatalog.CreateRandomized(name);
+        const int batch = 1100;
+        var x = Oracle.RandomVector(batch * layer.InFeatures, seed: 7);
+        var y = new float[batch * layer.OutFeatures];
+        layer.Forward(x, y, batch);
+
+        var row = new float[layer.OutFeatures];
+        for (var b = 0; b < batch; b++)
+        {
+            layer.Forward(x.AsSpan(b * layer.InFeatures, layer.InFeatures), row, 1);
+            Assert.Equal(row, y.AsSpan(b * layer.OutFeatures, layer.OutFeatures).ToArray());
+        }
+    }
+
     [Fact]
     public void A_second_concurrent_Backward_is_refused_instead_of_racing_on_the_gradients()
     {

@@ -18,15 +18,34 @@ internal static class CpuEmitter
         w.Line("/// <c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).");
         w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
         w.Line("/// </summary>");
+        var tileRows = ForwardTileRows(model);
         w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
         {
             EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
             w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
             w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+            if (tileRows is int rows)
+            {
+                w.Comment($"Tiles of {rows} rows run the whole op sequence each, so their intermediates stay in cache.");
+                w.Line($"BatchTiles.Run(x, y, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _forwardTile ??= ForwardTile);");
+                return;
+            }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
             EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
         });
         w.Line();
+        if (tileRows is not null)
+        {
+            w.Line("private BatchTiles.TileAction? _forwardTile;");
+            w.Line();
+            w.Line("/// <summary>The forward pass over one batch tile (see <see cref=\"Forward\"/>).</summary>");
+            w.Block("private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
+            {
+                var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
+                EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
+            });
+            w.Line();
+        }
         w.Line("/// <summary>");
         w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
         w.Line("/// <see cref=\"Parameter.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
@@ -42,6 +61,24 @@ internal static class CpuEmitter
             var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
             EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names);
         });
+    }
+
+    /// <summary>Bytes of activations (input, output and intermediates) one forward tile may hold: a few MB, in L2/L3.</summary>
+    private const long TileBudgetBytes = 4L << 20;
+
+    /// <summary>
+    /// Rows per forward tile, or null to run the forward over the whole batch at once: tiling pays only when
+    /// there are intermediates to keep in cache between ops. At least 64 rows, so that each product still has the
+    /// rows to fill the kernels' register tiles; at most 512.
+    /// </summary>
+    private static int? ForwardTileRows(LayerModel model)
+    {
+        var forward = model.Optimized.Forward;
+        var plan = model.Optimized.ForwardPlan;
+        if (forward.Ops.Count < 2 || plan.SlotWidths.Count == 0) return null;
+        long widths = (long)model.Bound.Shape.In + model.Bound.Shape.Out + plan.SlotWidths.Sum(w => (long)w);
+        long rows = TileBudgetBytes / (sizeof(float) * widths) / 8 * 8;
+        return (int)System.Math.Max(64, System.Math.Min(512, rows));
     }
 
     private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names)

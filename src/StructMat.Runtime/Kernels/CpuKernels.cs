@@ -42,7 +42,7 @@ public static unsafe class CpuKernels
                 activations.Matrix, activations.GroupStride,
                 new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn,
                 outputs.Matrix, outputs.GroupStride,
-                alpha, accumulate));
+                alpha, accumulate, bIsParameter: true));
         }
     }
 
@@ -69,7 +69,7 @@ public static unsafe class CpuKernels
                 gradients.Matrix, gradients.GroupStride,
                 new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn,
                 inputs.Matrix, inputs.GroupStride,
-                alpha, accumulate));
+                alpha, accumulate, bIsParameter: true));
         }
     }
 

@@ -36,8 +36,9 @@ internal readonly unsafe struct StridedMatrix
 /// </summary>
 internal readonly unsafe struct GroupedProduct
 {
-    public GroupedProduct(int groups, int m, int n, int k, StridedMatrix a, nint aGroupStride, StridedMatrix b, nint bGroupStride, StridedMatrix c, nint cGroupStride, float alpha, bool accumulate)
+    public GroupedProduct(int groups, int m, int n, int k, StridedMatrix a, nint aGroupStride, StridedMatrix b, nint bGroupStride, StridedMatrix c, nint cGroupStride, float alpha, bool accumulate, bool bIsParameter = false)
     {
+        BIsParameter = bIsParameter;
         Groups = groups;
         M = m;
         N = n;
@@ -75,6 +76,12 @@ internal readonly unsafe struct GroupedProduct
     public float Alpha { get; }
 
     public bool Accumulate { get; }
+
+    /// <summary>B is a layer's weight, which a <see cref="PackCache"/> scope may keep packed across calls.</summary>
+    public bool BIsParameter { get; }
+
+    /// <summary>The key of B's packed form in <paramref name="engine"/>'s layout.</summary>
+    public PackKey PackKeyOfB(int engine) => new((nint)B.Data, B.RowStride, B.ColStride, BGroupStride, Groups, K, N, engine);
 
     /// <summary><c>C_gᵀ = B_gᵀ · A_gᵀ</c>: the same products with the roles of rows and columns swapped.</summary>
     public GroupedProduct Transposed() =>
@@ -145,18 +152,25 @@ internal static unsafe class Gemm
         if (p.M < TransposeBelow && p.M < p.N) p = p.Transposed();
 
         float[]? packed = null;
+        bool owned = true;
         try
         {
             long panelsPerGroup = (p.N + NR - 1) / NR;
             // One cache line of padding per group: group regions a power of two apart would alias in cache when
             // B is packed across groups (see PackInterleaved).
             long packedPerGroup = panelsPerGroup * p.K * NR + 16;
-            packed = ArrayPool<float>.Shared.Rent(checked((int)(packedPerGroup * p.Groups)));
+            var cache = p.BIsParameter ? PackCache.Current : null;
+            var key = p.PackKeyOfB(engine: 0);
+            packed = cache?.Find(key);
+            bool fresh = packed is null;
+            packed ??= ArrayPool<float>.Shared.Rent(checked((int)(packedPerGroup * p.Groups)));
+            if (cache is not null && fresh) cache.Add(key, packed);
+            owned = cache is null;
 
             fixed (float* pack = packed)
             {
                 var job = new Job(p, pack, packedPerGroup);
-                PackAll(job);
+                if (fresh) PackAll(job);
                 long work = (long)p.Groups * p.M * p.N * p.K;
                 if (work <= ParallelThreshold || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
                 {
@@ -190,7 +204,7 @@ internal static unsafe class Gemm
         }
         finally
         {
-            if (packed is not null) ArrayPool<float>.Shared.Return(packed);
+            if (packed is not null && owned) ArrayPool<float>.Shared.Return(packed);
         }
     }
 

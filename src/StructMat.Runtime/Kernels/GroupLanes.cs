@@ -53,17 +53,24 @@ internal static unsafe class GroupLanes
         int lanes = Lanes;
         int blocks = p.Groups / lanes;
         float[]? packedB = null, laneC = null;
+        bool ownsB = true;
         try
         {
             // B is packed as [block][column tile][k][column][lane] (zero past N) so each tile's panel streams
             // sequentially; read in place, a power-of-two stride would map every k to the same L1 sets.
             int tiles = (p.N + Tile - 1) / Tile;
-            packedB = ArrayPool<float>.Shared.Rent(checked(p.Groups * p.K * tiles * Tile));
+            var cache = p.BIsParameter ? PackCache.Current : null;
+            var key = p.PackKeyOfB(engine: 1);
+            packedB = cache?.Find(key);
+            bool fresh = packedB is null;
+            packedB ??= ArrayPool<float>.Shared.Rent(checked(p.Groups * p.K * tiles * Tile));
+            if (cache is not null && fresh) cache.Add(key, packedB);
+            ownsB = cache is null;
             bool gatherC = p.CGroupStride != 1;
             if (gatherC) laneC = ArrayPool<float>.Shared.Rent(checked(p.Groups * p.M * p.N));
             fixed (float* pb = packedB, pc = laneC)
             {
-                PackB(p, pb);
+                if (fresh) PackB(p, pb);
                 if (gatherC && p.Accumulate) MoveC(p, pc, toLanes: true);
                 var job = new LaneJob(p, pb, pc);
                 long work = (long)p.Groups * p.M * p.N * p.K;
@@ -91,7 +98,7 @@ internal static unsafe class GroupLanes
         }
         finally
         {
-            if (packedB is not null) ArrayPool<float>.Shared.Return(packedB);
+            if (packedB is not null && ownsB) ArrayPool<float>.Shared.Return(packedB);
             if (laneC is not null) ArrayPool<float>.Shared.Return(laneC);
         }
     }

@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Threading.Tasks;
+
+namespace StructMat.Runtime.Kernels;
+
+/// <summary>
+/// Runs a layer's forward pass one batch tile at a time: each thread takes a run of tiles and runs the whole op
+/// sequence on one tile before the next, so a tile's intermediates are still in cache when the next op reads them
+/// (a Monarch layer's middle activation, the terms of a sum). The kernels inside a tile run on their thread alone,
+/// and each weight is packed once per thread, not once per tile.
+/// </summary>
+/// <remarks>
+/// Rows are independent in a forward pass and every kernel computes a row the same way whatever the rows beside
+/// it, so the result is the same, bit for bit, as one call over the whole batch.
+/// </remarks>
+public static unsafe class BatchTiles
+{
+    /// <summary>The forward pass over <paramref name="rows"/> rows: <paramref name="x"/> <c>[rows, in]</c> to <paramref name="y"/> <c>[rows, out]</c>.</summary>
+    public delegate void TileAction(ReadOnlySpan<float> x, Span<float> y, int rows);
+
+    /// <summary>
+    /// Calls <paramref name="body"/> on tiles of at most <paramref name="tileRows"/> rows, in parallel over the cores;
+    /// a batch of one tile (or a call from a thread already marked serial) runs as one call.
+    /// </summary>
+    /// <param name="parameters">
+    /// The layer's parameters, pinned for the call: the weights <paramref name="body"/> passes to the block kernels
+    /// must be among them and must not change during the call, because each thread keeps them packed, by address,
+    /// from one tile to the next (pinning keeps an address from passing to another array meanwhile).
+    /// </param>
+    public static void Run(ReadOnlySpan<float> x, Span<float> y, int batch, int inWidth, int outWidth, int tileRows, IReadOnlyList<Parameter> parameters, TileAction body)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(body);
+        int inSize = KernelArguments.Rows(batch, inWidth);
+        int outSize = KernelArguments.Rows(batch, outWidth);
+        if (tileRows <= 0) throw new ArgumentException($"{nameof(tileRows)} must be positive, got {tileRows}.", nameof(tileRows));
+        KernelArguments.Length(x.Length, inSize, nameof(x), "batch * inWidth");
+        KernelArguments.Length(y.Length, outSize, nameof(y), "batch * outWidth");
+        x = x.Slice(0, inSize);
+        y = y.Slice(0, outSize);
+        if (batch <= tileRows || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
+        {
+            body(x, y, batch);
+            return;
+        }
+
+        int tiles = (batch + tileRows - 1) / tileRows;
+        int workers = Math.Min(tiles, Environment.ProcessorCount);
+        var pins = new GCHandle[parameters.Count];
+        try
+        {
+            for (int i = 0; i < pins.Length; i++) pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
+            fixed (float* px = x, py = y)
+            {
+                nint xAddress = (nint)px, yAddress = (nint)py;
+                Parallel.For(0, workers, worker =>
+                {
+                    using var serial = KernelThreading.EnterSerial();
+                    using var cache = PackCache.Enter();
+                    int first = (int)((long)tiles * worker / workers), end = (int)((long)tiles * (worker + 1) / workers);
+                    for (int tile = first; tile < end; tile++)
+                    {
+                        int start = tile * tileRows, rows = Math.Min(tileRows, batch - start);
+                        body(new ReadOnlySpan<float>((float*)xAddress + (long)start * inWidth, rows * inWidth),
+                            new Span<float>((float*)yAddress + (long)start * outWidth, rows * outWidth),
+                            rows);
+                    }
+                });
+            }
+        }
+        finally
+        {
+            foreach (var pin in pins)
+                if (pin.IsAllocated) pin.Free();
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+
+namespace StructMat.Runtime.Kernels;
+
+/// <summary>
+/// Packed weight panels kept for the length of one <see cref="BatchTiles.Run"/> on one thread, so that a layer run
+/// tile by tile packs each weight once per thread instead of once per tile. Only weights are cached (the
+/// <see cref="GroupedProduct.BIsParameter"/> operands), and only while a scope is open: a layer's parameters do not
+/// change during its forward pass.
+/// </summary>
+internal sealed class PackCache : IDisposable
+{
+    [ThreadStatic]
+    private static PackCache? t_current;
+
+    private readonly PackCache? _outer;
+    private readonly List<(PackKey Key, float[] Buffer)> _entries = new();
+
+    private PackCache(PackCache? outer) => _outer = outer;
+
+    /// <summary>The open scope of this thread, or null.</summary>
+    public static PackCache? Current => t_current;
+
+    /// <summary>Opens a scope on this thread; disposing it returns the buffers and restores the outer scope.</summary>
+    public static PackCache Enter() => t_current = new PackCache(t_current);
+
+    public float[]? Find(in PackKey key)
+    {
+        foreach (var (k, buffer) in _entries)
+            if (k.Equals(key)) return buffer;
+        return null;
+    }
+
+    /// <summary>Takes ownership of <paramref name="buffer"/> (rented from the shared pool) until the scope ends.</summary>
+    public void Add(in PackKey key, float[] buffer) => _entries.Add((key, buffer));
+
+    public void Dispose()
+    {
+        foreach (var (_, buffer) in _entries) ArrayPool<float>.Shared.Return(buffer);
+        _entries.Clear();
+        t_current = _outer;
+    }
+}
+
+/// <summary>What a packed buffer was packed from and how: the weight's address, view and the engine's layout.</summary>
+internal readonly record struct PackKey(nint Data, nint RowStride, nint ColStride, nint GroupStride, int Groups, int K, int N, int Engine);
