@@ -55,25 +55,38 @@ public static unsafe class BatchTiles
             fixed (float* px = x, py = y)
             {
                 nint xAddress = (nint)px, yAddress = (nint)py;
-                Parallel.For(0, workers, worker =>
-                {
-                    using var serial = KernelThreading.EnterSerial();
-                    using var cache = PackCache.Enter();
-                    int first = (int)((long)tiles * worker / workers), end = (int)((long)tiles * (worker + 1) / workers);
-                    for (int tile = first; tile < end; tile++)
+                // Tiles are handed out one at a time (the shared machine's other load decides who is faster); the
+                // scopes are opened once per worker, so each worker packs each weight once.
+                Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = workers },
+                    () => new WorkerScope(),
+                    (tile, _, scope) =>
                     {
                         int start = tile * tileRows, rows = Math.Min(tileRows, batch - start);
                         body(new ReadOnlySpan<float>((float*)xAddress + (long)start * inWidth, rows * inWidth),
                             new Span<float>((float*)yAddress + (long)start * outWidth, rows * outWidth),
                             rows);
-                    }
-                });
+                        return scope;
+                    },
+                    scope => scope.Dispose());
             }
         }
         finally
         {
             foreach (var pin in pins)
                 if (pin.IsAllocated) pin.Free();
+        }
+    }
+
+    /// <summary>A worker's serial mark and pack cache, opened and closed on the worker's own thread.</summary>
+    private sealed class WorkerScope : IDisposable
+    {
+        private readonly KernelThreading.SerialScope _serial = KernelThreading.EnterSerial();
+        private readonly PackCache _cache = PackCache.Enter();
+
+        public void Dispose()
+        {
+            _cache.Dispose();
+            _serial.Dispose();
         }
     }
 }
