@@ -82,6 +82,7 @@ public static class HouseholderKernels
         KernelArguments.NoOverlap(dy, du, nameof(dy), nameof(du));
         KernelArguments.NoOverlap(u, du, nameof(u), nameof(du));
         if (batch == 0 || n == 0 || r == 0) return;
+        ScratchFits(batch, r);
 
         // Derivation. Drop the zero columns for now (see the end). For unit columns the recurrence of WyFactors gives
         // T⁻¹ = S = ½I + striu(UᵀU) (the "UT transform": if S'T' = I then [[S', U'ᵀû_j], [0, ½]]·[[T', −2T'U'ᵀû_j], [0, 2]] = I),
@@ -172,6 +173,7 @@ public static class HouseholderKernels
         if (accumulate) TensorPrimitives.Add(output, input, output);
         else input.CopyTo(output);
         if (r == 0) return;
+        ScratchFits(batch, r);
 
         var wy = WyFactors.Create(u, n, r);
         int rows = batch * r;
@@ -340,6 +342,13 @@ public static class HouseholderKernels
         KernelArguments.FitsInt32((long)n * r, nameof(r), "n * r");
         KernelArguments.FitsInt32((long)batch * n, nameof(batch), "batch * n");
         KernelArguments.Length(u.Length, (long)n * r, uName, "n * r");
+    }
+
+    /// <summary>The <c>[batch, r]</c> and <c>[r, r]</c> scratch must fit 32-bit indexing (it always does when <c>r ≤ n</c>).</summary>
+    private static void ScratchFits(int batch, int r)
+    {
+        KernelArguments.FitsInt32((long)batch * r, nameof(r), "batch * r");
+        KernelArguments.FitsInt32((long)r * r, nameof(r), "r * r");
     }
 
     private static void Activation(int length, int batch, int n, string name)
