@@ -23,7 +23,15 @@ public static unsafe class CpuKernels
     /// <summary>
     /// <c>y[b, outIdx(g,o)] = (accumulate ? y[b, outIdx(g,o)] : 0) + alpha · Σ_i W[g,o,i] · x[b, inIdx(g,i)]</c>.
     /// </summary>
-    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate)
+    /// <remarks>
+    /// Inside <see cref="BatchTiles.Run"/>, <paramref name="w"/> must be one of the layer's parameters (it is kept
+    /// packed by address from tile to tile); kernels that pass scratch as the weight use the internal overload.
+    /// </remarks>
+    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate) =>
+        BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true);
+
+    /// <summary><see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
+    internal static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
         x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
@@ -42,7 +50,7 @@ public static unsafe class CpuKernels
                 activations.Matrix, activations.GroupStride,
                 new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn,
                 outputs.Matrix, outputs.GroupStride,
-                alpha, accumulate, bIsParameter: true));
+                alpha, accumulate, bIsParameter: weightIsParameter));
         }
     }
 
@@ -50,7 +58,11 @@ public static unsafe class CpuKernels
     /// <c>dx[b, inIdx(g,i)] = (accumulate ? dx[b, inIdx(g,i)] : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c>:
     /// the transposed product that backward uses, with the same weight and layouts as <see cref="BlockMatMul"/>.
     /// </summary>
-    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate)
+    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate) =>
+        BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true);
+
+    /// <summary><see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
+    internal static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
         dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
@@ -69,7 +81,7 @@ public static unsafe class CpuKernels
                 gradients.Matrix, gradients.GroupStride,
                 new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn,
                 inputs.Matrix, inputs.GroupStride,
-                alpha, accumulate, bIsParameter: true));
+                alpha, accumulate, bIsParameter: weightIsParameter));
         }
     }
 

@@ -120,11 +120,11 @@ public static class HouseholderKernels
             var tf = wy.T.AsSpan(0, r * r);
 
             // A = X U, C = DY U (U read as an [n, r] weight, transposed).
-            CpuKernels.BlockMatMulTransposed(x, aSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false);
-            CpuKernels.BlockMatMulTransposed(dy, cSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false);
+            CpuKernels.BlockMatMulTransposed(x, aSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
+            CpuKernels.BlockMatMulTransposed(dy, cSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
             // Q̃ = A Tᵀ (rows T a_b), P = C T (rows Tᵀ c_b).
-            CpuKernels.BlockMatMul(aSpan, qSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false);
-            CpuKernels.BlockMatMulTransposed(cSpan, pSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false);
+            CpuKernels.BlockMatMul(aSpan, qSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
+            CpuKernels.BlockMatMulTransposed(cSpan, pSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
             // K = Pᵀ Q̃, then in place N + Nᵀ with N = striu(K) (symmetric, zero diagonal).
             kSpan.Clear();
             CpuKernels.BlockWeightGradient(pSpan, qSpan, kSpan, batch, 1, r, r, Dense, Dense, 1f);
@@ -137,7 +137,7 @@ public static class HouseholderKernels
             gSpan.Clear();
             CpuKernels.BlockWeightGradient(dy, qSpan, gSpan, batch, 1, n, r, Dense, Dense, -1f);
             CpuKernels.BlockWeightGradient(x, pSpan, gSpan, batch, 1, n, r, Dense, Dense, -1f);
-            CpuKernels.BlockMatMul(uf, gSpan, kSpan, n, 1, r, r, Dense, Dense, 1f, accumulate: true);
+            CpuKernels.BlockMatMul(uf, gSpan, kSpan, n, 1, r, r, Dense, Dense, 1f, accumulate: true, weightIsParameter: false);
 
             // Project out the radial part and divide by the norm, in float64: ∂L/∂u_i = (I − û_i û_iᵀ) G_i / ‖u_i‖.
             for (int i = 0; i < r; i++)
@@ -187,12 +187,12 @@ public static class HouseholderKernels
             var uf = wy.U.AsSpan(0, n * r);
             var tf = wy.T.AsSpan(0, r * r);
             // P = input · U: p[b, i] = Σ_k U[k, i] input[b, k] (U read as an [n, r] weight, transposed).
-            CpuKernels.BlockMatMulTransposed(input, pSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false);
+            CpuKernels.BlockMatMulTransposed(input, pSpan, uf, batch, 1, n, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
             // W: w[b, o] = Σ_i T[o, i] p[b, i] (H), or w[b, i] = Σ_o T[o, i] p[b, o] (Hᵀ).
-            if (transposed) CpuKernels.BlockMatMulTransposed(pSpan, wSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false);
-            else CpuKernels.BlockMatMul(pSpan, wSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false);
+            if (transposed) CpuKernels.BlockMatMulTransposed(pSpan, wSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
+            else CpuKernels.BlockMatMul(pSpan, wSpan, tf, batch, 1, r, r, Dense, Dense, 1f, accumulate: false, weightIsParameter: false);
             // output[b, k] −= Σ_i U[k, i] w[b, i].
-            CpuKernels.BlockMatMul(wSpan, output, uf, batch, 1, n, r, Dense, Dense, -1f, accumulate: true);
+            CpuKernels.BlockMatMul(wSpan, output, uf, batch, 1, n, r, Dense, Dense, -1f, accumulate: true, weightIsParameter: false);
         }
         finally
         {
