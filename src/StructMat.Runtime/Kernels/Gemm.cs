@@ -568,6 +568,20 @@ internal static unsafe class Gemm
             b += bs;
         }
 
+        if (cols == 16 && ccs == 1)
+        {
+            var alphaV = Vector256.Create(alpha);
+            Store256(c, alphaV, c00, c01, accumulate);
+            if (rows > 1) Store256(c + crs, alphaV, c10, c11, accumulate);
+            if (rows > 2) Store256(c + 2 * crs, alphaV, c20, c21, accumulate);
+            if (rows > 3) Store256(c + 3 * crs, alphaV, c30, c31, accumulate);
+            if (rows > 4) Store256(c + 4 * crs, alphaV, c40, c41, accumulate);
+            if (rows > 5) Store256(c + 5 * crs, alphaV, c50, c51, accumulate);
+            if (rows > 6) Store256(c + 6 * crs, alphaV, c60, c61, accumulate);
+            if (rows > 7) Store256(c + 7 * crs, alphaV, c70, c71, accumulate);
+            return;
+        }
+
         float* tile = stackalloc float[8 * 16];
         c00.Store(tile); c01.Store(tile + 8);
         c10.Store(tile + 16); c11.Store(tile + 24);
@@ -592,6 +606,21 @@ internal static unsafe class Gemm
         {
             (alpha * lo).Store(c);
             (alpha * hi).Store(c + 16);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> alpha, Vector256<float> lo, Vector256<float> hi, bool accumulate)
+    {
+        if (accumulate)
+        {
+            Vector256.FusedMultiplyAdd(alpha, lo, Vector256.Load(c)).Store(c);
+            Vector256.FusedMultiplyAdd(alpha, hi, Vector256.Load(c + 8)).Store(c + 8);
+        }
+        else
+        {
+            (alpha * lo).Store(c);
+            (alpha * hi).Store(c + 8);
         }
     }
 
