@@ -190,6 +190,18 @@ public sealed partial class Vera : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1Factors0DiagGradient = gradients[1];
+        Span<float> terms1Factors2DiagGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -214,7 +226,7 @@ public sealed partial class Vera : IStructuredLayer
         ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
 
         // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t4, Terms1Factors0Diag.Gradient!, batch, 8);
+        ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
         CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -223,7 +235,7 @@ public sealed partial class Vera : IStructuredLayer
         ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt3, t2, Terms1Factors2Diag.Gradient!, batch, 4);
+        ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -639,6 +651,18 @@ public sealed partial class VeraTwin : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1Factors0DiagGradient = gradients[1];
+        Span<float> terms1Factors2DiagGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -663,7 +687,7 @@ public sealed partial class VeraTwin : IStructuredLayer
         ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
 
         // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t4, Terms1Factors0Diag.Gradient!, batch, 8);
+        ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
         CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -672,7 +696,7 @@ public sealed partial class VeraTwin : IStructuredLayer
         ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt3, t2, Terms1Factors2Diag.Gradient!, batch, 4);
+        ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1069,6 +1093,18 @@ public sealed partial class LoraRect : IStructuredLayer
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[2];
+        Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 4);
@@ -1082,13 +1118,13 @@ public sealed partial class LoraRect : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Terms1LoraB.Gradient!, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 12]
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [4, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, Terms1LoraA.Gradient!, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (dense): W [6, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);

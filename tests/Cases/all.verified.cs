@@ -295,6 +295,29 @@ public sealed partial class AllStructures : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[12];
+        Span<float> terms6WeightGradient = gradients[11];
+        Span<float> terms5HraUGradient = gradients[10];
+        Span<float> terms4Cores1Gradient = gradients[9];
+        Span<float> terms4Cores0Gradient = gradients[8];
+        Span<float> terms3Kron0WeightGradient = gradients[6];
+        Span<float> terms3Kron1TwiddleGradient = gradients[7];
+        Span<float> terms2LoraBGradient = gradients[5];
+        Span<float> terms2LoraAGradient = gradients[4];
+        Span<float> terms1BlocksGradient = gradients[3];
+        Span<float> terms0Factors1DiagGradient = gradients[0];
+        Span<float> terms0Factors2Blkdiag2Gradient = gradients[2];
+        Span<float> terms0Factors2Blkdiag1Gradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -371,13 +394,13 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms6Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms6Weight.Gradient!, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms6WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.5 (scale): times 0.5
         CpuKernels.Scale(dy, dt28, batch * 16, 0.5f, accumulate: false);
@@ -386,19 +409,19 @@ public sealed partial class AllStructures : IStructuredLayer
         HouseholderKernels.ApplyTransposed(dt28, dx, Terms5HraU.Data, batch, 16, 3, accumulate: true);
 
         // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, Terms5HraU.Gradient!, batch, 16, 3);
+        HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
 
         // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt26, Terms4Cores1.Data, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t26, Terms4Cores1.Gradient!, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t26, terms4Cores1Gradient, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
         CpuKernels.BlockMatMulTransposed(dt26, dx, Terms4Cores0.Data, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
-        CpuKernels.BlockWeightGradient(dt26, x, Terms4Cores0.Gradient!, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt26, x, terms4Cores0Gradient, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
         CpuKernels.Transpose(dy, dt24, batch, 2, 8, accumulate: false);
@@ -407,7 +430,7 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt24, dt23, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.3.kron.0 (dense): W [2, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt24, t23, Terms3Kron0Weight.Gradient!, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt24, t23, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt23, dt22, batch, 8, 2, accumulate: false);
@@ -416,7 +439,7 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt22, dt19, Terms3Kron1Twiddle.Data.AsSpan(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt22, t19, Terms3Kron1Twiddle.Gradient!.AsSpan(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt22, t19, terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt19, dt18, batch * 4, 2, 2, accumulate: false);
@@ -425,7 +448,7 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt18, dt17, Terms3Kron1Twiddle.Data.AsSpan(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt18, t17, Terms3Kron1Twiddle.Gradient!.AsSpan(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt18, t17, terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt17, dt16, batch * 4, 2, 2, accumulate: false);
@@ -434,25 +457,25 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt16, dx, Terms3Kron1Twiddle.Data.AsSpan(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt16, x, Terms3Kron1Twiddle.Gradient!.AsSpan(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt16, x, terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.2 (lowrank): up-projection B [16, 2]
         CpuKernels.BlockMatMulTransposed(dy, dt14, Terms2LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.2 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t14, Terms2LoraB.Gradient!, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t14, terms2LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
         CpuKernels.BlockMatMulTransposed(dt14, dx, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt14, x, Terms2LoraA.Gradient!, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt14, x, terms2LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dy, dt11, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t11, Terms1Blocks.Gradient!.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t11, terms1BlocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
         ElementKernels.Gather(dt11, dx, BlockXorMap16Block4Distance2Inverse, batch, 16, accumulate: true);
@@ -461,7 +484,7 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt8, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, Terms1Blocks.Gradient!.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t8, terms1BlocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
         ElementKernels.Gather(dt8, dx, BlockXorMap16Block4Distance1Inverse, batch, 16, accumulate: true);
@@ -470,7 +493,7 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms1Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
         ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
@@ -479,19 +502,19 @@ public sealed partial class AllStructures : IStructuredLayer
         ElementKernels.Diagonal(dt5, dt4, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt5, t4, Terms0Factors1Diag.Gradient!, batch, 16);
+        ElementKernels.DiagonalGradient(dt5, t4, terms0Factors1DiagGradient, batch, 16);
 
         // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dt4, dt1, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, Terms0Factors2Blkdiag2.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t1, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Factors2Blkdiag1.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -166,6 +166,18 @@ public sealed partial class FlatButterfly : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[1];
+        Span<float> blocksGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -182,13 +194,13 @@ public sealed partial class FlatButterfly : IStructuredLayer
         ElementKernels.Gather(x, t5, BlockXorMap16Block4Distance2, batch, 16, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dy, dt5, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, Blocks.Gradient!.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t5, blocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map)
         ElementKernels.Gather(dt5, dx, BlockXorMap16Block4Distance2Inverse, batch, 16, accumulate: false);
@@ -197,7 +209,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Blocks.Gradient!.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, blocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map) (accumulating)
         ElementKernels.Gather(dt2, dx, BlockXorMap16Block4Distance1Inverse, batch, 16, accumulate: true);
@@ -206,7 +218,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, blocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -580,6 +592,17 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> blocksGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -605,7 +628,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt8, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, Blocks.Gradient!.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t8, blocksGradient.Slice(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of blocksparse: block i reads block i XOR 4 (the inverse map)
         ElementKernels.Gather(dt8, dx, BlockXorMap24Block3Distance4Inverse, batch, 24, accumulate: false);
@@ -614,7 +637,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt5, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, Blocks.Gradient!.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t5, blocksGradient.Slice(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map) (accumulating)
         ElementKernels.Gather(dt5, dx, BlockXorMap24Block3Distance2Inverse, batch, 24, accumulate: true);
@@ -623,7 +646,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Blocks.Gradient!.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, blocksGradient.Slice(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map) (accumulating)
         ElementKernels.Gather(dt2, dx, BlockXorMap24Block3Distance1Inverse, batch, 24, accumulate: true);
@@ -632,7 +655,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, blocksGradient.Slice(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1019,6 +1042,19 @@ public sealed partial class Pixelfly : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[2];
+        Span<float> terms1LoraAGradient = gradients[1];
+        Span<float> terms0BlocksGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -1050,19 +1086,19 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt11, Terms1LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t11, Terms1LoraB.Gradient!, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t11, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]
         CpuKernels.BlockMatMulTransposed(dt11, dx, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt11, x, Terms1LoraA.Gradient!, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt11, x, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
         CpuKernels.BlockMatMulTransposed(dy, dt8, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, Terms0Blocks.Gradient!.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t8, terms0BlocksGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (blocksparse): block i reads block i XOR 4 (the inverse map) (accumulating)
         ElementKernels.Gather(dt8, dx, BlockXorMap16Block2Distance4Inverse, batch, 16, accumulate: true);
@@ -1071,7 +1107,7 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt5, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, Terms0Blocks.Gradient!.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t5, terms0BlocksGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
         ElementKernels.Gather(dt5, dx, BlockXorMap16Block2Distance2Inverse, batch, 16, accumulate: true);
@@ -1080,7 +1116,7 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Terms0Blocks.Gradient!.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, terms0BlocksGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
         ElementKernels.Gather(dt2, dx, BlockXorMap16Block2Distance1Inverse, batch, 16, accumulate: true);
@@ -1089,7 +1125,7 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms0Blocks.Gradient!.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -163,6 +163,19 @@ public sealed partial class Btt : IStructuredLayer
         Checks.Activation(dy.Length, batch, 20, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[2];
+        Span<float> cores1Gradient = gradients[1];
+        Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -173,19 +186,19 @@ public sealed partial class Btt : IStructuredLayer
         CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 20);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Cores1.Gradient!, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of btt: core 0, 6 blocks of 4x2
         CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 0, 6 blocks of 4x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Cores0.Gradient!, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -509,6 +522,18 @@ public sealed partial class BttRankOne : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> cores1Gradient = gradients[1];
+        Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -522,13 +547,13 @@ public sealed partial class BttRankOne : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 1, 4 blocks of 4x4; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Cores1.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of btt: core 0, 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Cores0.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -826,6 +851,18 @@ public sealed partial class BttPrime : IStructuredLayer
         Checks.Activation(dy.Length, batch, 7, nameof(dy));
         Checks.Activation(dx.Length, batch, 14, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 14, 7, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> cores1Gradient = gradients[1];
+        Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 21);
         Span<float> slot1 = _workspace.Get(1, batch * 21);
@@ -839,13 +876,13 @@ public sealed partial class BttPrime : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 1, 1 blocks of 7x21; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Cores1.Gradient!, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of btt: core 0, 7 blocks of 3x2
         CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of btt: core 0, 7 blocks of 3x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Cores0.Gradient!, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [7, 14] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1162,6 +1199,20 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         Checks.Activation(dy.Length, batch, 36, nameof(dy));
         Checks.Activation(dx.Length, batch, 36, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 36, 36, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[3];
+        Span<float> terms1LoraAGradient = gradients[2];
+        Span<float> terms0Cores1Gradient = gradients[1];
+        Span<float> terms0Cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 72);
         Span<float> slot1 = _workspace.Get(1, batch * 72);
@@ -1181,25 +1232,25 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1LoraB.Data, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [36, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, Terms1LoraB.Gradient!, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t3, terms1LoraBGradient, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 36]
         CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1LoraA.Data, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [3, 36]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, Terms1LoraA.Gradient!, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, x, terms1LoraAGradient, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Cores1.Data, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0Cores1.Gradient!, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0Cores1Gradient, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Cores0.Data, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Cores0.Gradient!, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Cores0Gradient, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [36, 36] (bias excluded), built in float64 from the structure's definition.</summary>

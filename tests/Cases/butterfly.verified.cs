@@ -193,6 +193,18 @@ public sealed partial class Butterfly16 : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[1];
+        Span<float> twiddleGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -235,13 +247,13 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt7, Twiddle.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t7, Twiddle.Gradient!.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t7, twiddleGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
         CpuKernels.Transpose(dt7, dt6, batch * 2, 2, 4, accumulate: false);
@@ -250,7 +262,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt6, dt5, Twiddle.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, Twiddle.Gradient!.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt6, t5, twiddleGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 2, 4, 2, accumulate: false);
@@ -262,7 +274,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt3, dt2, Twiddle.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, Twiddle.Gradient!.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t2, twiddleGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch * 4, 2, 2, accumulate: false);
@@ -271,7 +283,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Twiddle.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Twiddle.Gradient!.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, twiddleGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -947,6 +959,20 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors0LoraBGradient = gradients[1];
+        Span<float> factors0LoraAGradient = gradients[0];
+        Span<float> factors1TwiddleGradient = gradients[2];
+        Span<float> factors2WeightGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -994,19 +1020,19 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt9, Factors0LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (lowrank): up-projection B [8, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t9, Factors0LoraB.Gradient!, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t9, factors0LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.0 (lowrank): down-projection A [3, 8]
         CpuKernels.BlockMatMulTransposed(dt9, dt8, Factors0LoraA.Data, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (lowrank): down-projection A [3, 8]; accumulating
-        CpuKernels.BlockWeightGradient(dt9, t8, Factors0LoraA.Gradient!, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt9, t8, factors0LoraAGradient, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dt8, dt5, Factors1Twiddle.Data.AsSpan(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt8, t5, Factors1Twiddle.Gradient!.AsSpan(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt8, t5, factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 2, 2, 2, accumulate: false);
@@ -1015,7 +1041,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt4, dt3, Factors1Twiddle.Data.AsSpan(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, Factors1Twiddle.Gradient!.AsSpan(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t3, factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch * 2, 2, 2, accumulate: false);
@@ -1024,13 +1050,13 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt2, dt1, Factors1Twiddle.Data.AsSpan(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, Factors1Twiddle.Gradient!.AsSpan(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, t1, factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.2 (dense): W [8, 12]
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors2Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.2 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Factors2Weight.Gradient!, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, factors2WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1575,6 +1601,18 @@ public sealed partial class ButterflyKron : IStructuredLayer
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> kron0TwiddleGradient = gradients[0];
+        Span<float> kron1WeightGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -1620,7 +1658,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt9, dt6, Kron0Twiddle.Data.AsSpan(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt9, t6, Kron0Twiddle.Gradient!.AsSpan(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt9, t6, kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt6, dt5, batch * 6, 2, 2, accumulate: false);
@@ -1629,7 +1667,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt5, dt4, Kron0Twiddle.Data.AsSpan(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt5, t4, Kron0Twiddle.Gradient!.AsSpan(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt5, t4, kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt4, dt3, batch * 6, 2, 2, accumulate: false);
@@ -1638,7 +1676,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt3, dt2, Kron0Twiddle.Data.AsSpan(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, Kron0Twiddle.Gradient!.AsSpan(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t2, kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 3, 8, accumulate: false);
@@ -1647,7 +1685,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Weight.Data, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Kron1Weight.Gradient!, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, kron1WeightGradient, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2140,6 +2178,19 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         Checks.Activation(dy.Length, batch, 32, nameof(dy));
         Checks.Activation(dx.Length, batch, 32, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 32, 32, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[2];
+        Span<float> terms1LoraAGradient = gradients[1];
+        Span<float> terms0TwiddleGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 32);
         Span<float> slot1 = _workspace.Get(1, batch * 32);
@@ -2207,19 +2258,19 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt14, Terms1LoraB.Data, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [32, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t14, Terms1LoraB.Gradient!, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t14, terms1LoraBGradient, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 32]
         CpuKernels.BlockMatMulTransposed(dt14, dx, Terms1LoraA.Data, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [4, 32]; accumulating
-        CpuKernels.BlockWeightGradient(dt14, x, Terms1LoraA.Gradient!, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt14, x, terms1LoraAGradient, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt10, Terms0Twiddle.Data.AsSpan(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t10, Terms0Twiddle.Gradient!.AsSpan(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t10, terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
         CpuKernels.Transpose(dt10, dt9, batch * 2, 2, 8, accumulate: false);
@@ -2228,7 +2279,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt9, dt8, Terms0Twiddle.Data.AsSpan(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt9, t8, Terms0Twiddle.Gradient!.AsSpan(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt9, t8, terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
         CpuKernels.Transpose(dt8, dt7, batch * 2, 8, 2, accumulate: false);
@@ -2240,7 +2291,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt6, dt5, Terms0Twiddle.Data.AsSpan(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, Terms0Twiddle.Gradient!.AsSpan(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt6, t5, terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 4, 4, 2, accumulate: false);
@@ -2252,7 +2303,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt3, dt2, Terms0Twiddle.Data.AsSpan(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, Terms0Twiddle.Gradient!.AsSpan(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t2, terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch * 8, 2, 2, accumulate: false);
@@ -2261,7 +2312,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Twiddle.Data.AsSpan(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Twiddle.Gradient!.AsSpan(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [32, 32] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -206,6 +206,19 @@ public sealed partial class Chain : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors0WeightGradient = gradients[0];
+        Span<float> factors1LoraBGradient = gradients[2];
+        Span<float> factors1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 2);
         Span<float> slot1 = _workspace.Get(1, batch * 6);
@@ -225,19 +238,19 @@ public sealed partial class Chain : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Factors0Weight.Data, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (dense): W [8, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Factors0Weight.Gradient!, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, factors0WeightGradient, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (lowrank): up-projection B [6, 2]
         CpuKernels.BlockMatMulTransposed(dt2, dt1, Factors1LoraB.Data, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (lowrank): up-projection B [6, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, Factors1LoraB.Gradient!, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, t1, factors1LoraBGradient, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (lowrank): down-projection A [2, 12]
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Factors1LoraA.Gradient!, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, factors1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -629,6 +642,22 @@ public sealed partial class Mixture : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[5];
+        Span<float> terms2WeightGradient = gradients[4];
+        Span<float> terms1LoraBGradient = gradients[3];
+        Span<float> terms1LoraAGradient = gradients[2];
+        Span<float> terms0Blkdiag2Gradient = gradients[1];
+        Span<float> terms0Blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -645,37 +674,37 @@ public sealed partial class Mixture : IStructuredLayer
         CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms2Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f, accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms2Weight.Gradient!, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
+        CpuKernels.BlockWeightGradient(dy, x, terms2WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 2]
         CpuKernels.BlockMatMulTransposed(dy, dt5, Terms1LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, Terms1LoraB.Gradient!, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t5, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
         CpuKernels.BlockMatMulTransposed(dt5, dx, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt5, x, Terms1LoraA.Gradient!, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt5, x, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0Blkdiag2.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Blkdiag1.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1175,6 +1204,18 @@ public sealed partial class Lora : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[2];
+        Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 4);
         Span<float> slot1 = _workspace.Get(1, batch * 4);
@@ -1188,13 +1229,13 @@ public sealed partial class Lora : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Terms1LoraB.Gradient!, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 16]
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [4, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, Terms1LoraA.Gradient!, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (dense): W [16, 16]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -1559,6 +1600,21 @@ public sealed partial class Nested : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1WeightGradient = gradients[4];
+        Span<float> terms0Factors0Terms1LoraBGradient = gradients[2];
+        Span<float> terms0Factors0Terms1LoraAGradient = gradients[1];
+        Span<float> terms0Factors0Terms0WeightGradient = gradients[0];
+        Span<float> terms0Factors1WeightGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1578,31 +1634,31 @@ public sealed partial class Nested : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f, accumulate: false);
 
         // weight gradient of terms.1 (dense): W [12, 12]; scaled by -0.25f, accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms1Weight.Gradient!, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f);
+        CpuKernels.BlockWeightGradient(dy, x, terms1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
         CpuKernels.BlockMatMulTransposed(dy, dt3, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, Terms0Factors0Terms1LoraB.Gradient!, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t3, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
         CpuKernels.BlockMatMulTransposed(dt3, dt1, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t1, Terms0Factors0Terms1LoraA.Gradient!, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t1, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0Factors0Terms0Weight.Gradient!, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1Weight.Data, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Factors1Weight.Gradient!, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1WeightGradient, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2096,6 +2152,20 @@ public sealed partial class Deep : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors0Blkdiag2Gradient = gradients[1];
+        Span<float> factors0Blkdiag1Gradient = gradients[0];
+        Span<float> factors1Blkdiag2Gradient = gradients[3];
+        Span<float> factors1Blkdiag1Gradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2121,25 +2191,25 @@ public sealed partial class Deep : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt5, Factors0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, Factors0Blkdiag2.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t5, factors0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dt5, dt4, Factors0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt5, t4, Factors0Blkdiag1.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt5, t4, factors0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dt4, dt1, Factors1Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, Factors1Blkdiag2.Gradient!, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t1, factors1Blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Factors1Blkdiag1.Gradient!, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, factors1Blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2556,6 +2626,17 @@ public sealed partial class FrozenFactor : IStructuredLayer
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -2569,7 +2650,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Factors0Weight.Gradient!, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, factors0WeightGradient, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (dense): W [12, 12]
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);

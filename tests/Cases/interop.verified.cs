@@ -155,6 +155,19 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 20, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[2];
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -165,19 +178,19 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 20);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -517,6 +530,18 @@ public sealed partial class PeftLora : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 10, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[2];
+        Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         Span<float> slot1 = _workspace.Get(1, batch * 3);
@@ -530,13 +555,13 @@ public sealed partial class PeftLora : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, Terms1LoraB.Gradient!, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
+        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 10]
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [3, 10]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, Terms1LoraA.Gradient!, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (dense): W [8, 10]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -875,6 +900,17 @@ public sealed partial class PeftHra : IStructuredLayer
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 6, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 6, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 6);
         var dt1 = slot0.Slice(0, batch * 6);
@@ -886,7 +922,7 @@ public sealed partial class PeftHra : IStructuredLayer
         HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 6, 4, accumulate: false);
 
         // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, Factors1HraU.Gradient!, batch, 6, 4);
+        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 6, 4);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>

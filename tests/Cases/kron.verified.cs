@@ -216,6 +216,19 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> kron0WeightGradient = gradients[0];
+        Span<float> kron1LoraBGradient = gradients[2];
+        Span<float> kron1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 6);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -245,7 +258,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt4, dt3, Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, Kron0Weight.Gradient!, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t3, kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
@@ -254,13 +267,13 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt2, dt1, Kron1LoraB.Data, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (lowrank): up-projection B [4, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, Kron1LoraB.Gradient!, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, t1, kron1LoraBGradient, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of kron.1 (lowrank): down-projection A [2, 4]
         CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1LoraA.Data, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (lowrank): down-projection A [2, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Kron1LoraA.Gradient!, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, kron1LoraAGradient, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -678,6 +691,19 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 10, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[2];
+        Span<float> kron0WeightGradient = gradients[0];
+        Span<float> kron1WeightGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -695,7 +721,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
 
         // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
         CpuKernels.Transpose(dy, dt3, batch, 3, 4, accumulate: false);
@@ -704,7 +730,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dt3, dt2, Kron0Weight.Data, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0 (dense): W [3, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, Kron0Weight.Gradient!, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t2, kron0WeightGradient, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 4, 2, accumulate: false);
@@ -713,7 +739,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Weight.Data, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (dense): W [4, 5]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Kron1Weight.Gradient!, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, kron1WeightGradient, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 10] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1153,6 +1179,20 @@ public sealed partial class KronNested : IStructuredLayer
         Checks.Activation(dy.Length, batch, 48, nameof(dy));
         Checks.Activation(dx.Length, batch, 48, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 48, 48, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> kron0Kron0WeightGradient = gradients[0];
+        Span<float> kron0Kron1WeightGradient = gradients[1];
+        Span<float> kron1Blkdiag2Gradient = gradients[3];
+        Span<float> kron1Blkdiag1Gradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 48);
         Span<float> slot1 = _workspace.Get(1, batch * 48);
@@ -1197,7 +1237,7 @@ public sealed partial class KronNested : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt8, dt7, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0.kron.0 (dense): W [2, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt8, t7, Kron0Kron0Weight.Gradient!, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt8, t7, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt7, dt6, batch * 4, 6, 2, accumulate: false);
@@ -1206,7 +1246,7 @@ public sealed partial class KronNested : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt6, dt5, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, Kron0Kron1Weight.Gradient!, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt6, t5, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch, 4, 12, accumulate: false);
@@ -1215,13 +1255,13 @@ public sealed partial class KronNested : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt4, dt1, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, Kron1Blkdiag2.Gradient!, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t1, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
         CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Kron1Blkdiag1.Gradient!, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [48, 48] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1742,6 +1782,18 @@ public sealed partial class LoKr : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1Kron0WeightGradient = gradients[1];
+        Span<float> terms1Kron1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1765,7 +1817,7 @@ public sealed partial class LoKr : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1.kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, Terms1Kron0Weight.Gradient!, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t3, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
@@ -1774,7 +1826,7 @@ public sealed partial class LoKr : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1.kron.1 (dense): W [4, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, Terms1Kron1Weight.Gradient!, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, x, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (dense): W [12, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -2195,6 +2247,19 @@ public sealed partial class KronStructured : IStructuredLayer
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> kron0Factors0HraUGradient = gradients[0];
+        Span<float> kron0Factors1DiagGradient = gradients[1];
+        Span<float> kron1Factors1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 24);
         Span<float> slot1 = _workspace.Get(1, batch * 24);
@@ -2229,13 +2294,13 @@ public sealed partial class KronStructured : IStructuredLayer
         HouseholderKernels.ApplyTransposed(dt5, dt4, Kron0Factors0HraU.Data, batch * 6, 4, 2, accumulate: false);
 
         // weight gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
-        HouseholderKernels.Gradient(t4, dt5, Kron0Factors0HraU.Data, Kron0Factors0HraU.Gradient!, batch * 6, 4, 2);
+        HouseholderKernels.Gradient(t4, dt5, Kron0Factors0HraU.Data, kron0Factors0HraUGradient, batch * 6, 4, 2);
 
         // input gradient of kron.0.factors.1 (diag): y = d ⊙ x
         ElementKernels.Diagonal(dt4, dt3, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
 
         // weight gradient of kron.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt4, t3, Kron0Factors1Diag.Gradient!, batch * 6, 4);
+        ElementKernels.DiagonalGradient(dt4, t3, kron0Factors1DiagGradient, batch * 6, 4);
 
         // gradient of kron: view as (4, 6) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch, 6, 4, accumulate: false);
@@ -2247,7 +2312,7 @@ public sealed partial class KronStructured : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of kron.1.factors.1 (dense): W [6, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Kron1Factors1Weight.Gradient!, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2647,6 +2712,21 @@ public sealed partial class KronInContext : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[4];
+        Span<float> terms1LoraAGradient = gradients[3];
+        Span<float> terms0Factors0WeightGradient = gradients[0];
+        Span<float> terms0Factors1Kron0WeightGradient = gradients[1];
+        Span<float> terms0Factors1Kron1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -2682,19 +2762,19 @@ public sealed partial class KronInContext : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt6, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, Terms1LoraB.Gradient!, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
+        CpuKernels.BlockWeightGradient(dy, t6, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         CpuKernels.BlockMatMulTransposed(dt6, dx, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt6, x, Terms1LoraA.Gradient!, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt6, x, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
         CpuKernels.BlockMatMulTransposed(dy, dt4, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.0 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t4, Terms0Factors0Weight.Gradient!, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t4, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
         CpuKernels.Transpose(dt4, dt3, batch, 3, 4, accumulate: false);
@@ -2703,7 +2783,7 @@ public sealed partial class KronInContext : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt3, dt2, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, Terms0Factors1Kron0Weight.Gradient!, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, t2, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
@@ -2712,7 +2792,7 @@ public sealed partial class KronInContext : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Factors1Kron1Weight.Gradient!, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -472,6 +472,18 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 1, nameof(dy));
         Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> loraBGradient = gradients[1];
+        Span<float> loraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -485,13 +497,13 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dy, dt1, LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of lowrank: up-projection B [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, LoraB.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, loraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of lowrank: down-projection A [1, 1]
         CpuKernels.BlockMatMulTransposed(dt1, dx, LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of lowrank: down-projection A [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, LoraA.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, loraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -980,6 +992,18 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 1, nameof(dy));
         Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -993,13 +1017,13 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1354,6 +1378,23 @@ public sealed partial class OneMixed : IStructuredLayer
         Checks.Activation(dy.Length, batch, 1, nameof(dy));
         Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms3BlocksGradient = gradients[6];
+        Span<float> terms2Kron0WeightGradient = gradients[4];
+        Span<float> terms2Kron1WeightGradient = gradients[5];
+        Span<float> terms1Cores1Gradient = gradients[3];
+        Span<float> terms1Cores0Gradient = gradients[2];
+        Span<float> terms0Factors0DiagGradient = gradients[0];
+        Span<float> terms0Factors2HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -1384,37 +1425,37 @@ public sealed partial class OneMixed : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms3Blocks.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms3Blocks.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms3BlocksGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt6, Terms2Kron0Weight.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, Terms2Kron0Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t6, terms2Kron0WeightGradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
         CpuKernels.BlockMatMulTransposed(dt6, dx, Terms2Kron1Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt6, x, Terms2Kron1Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt6, x, terms2Kron1WeightGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt4, Terms1Cores1.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t4, Terms1Cores1.Gradient!, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t4, terms1Cores1Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
         CpuKernels.BlockMatMulTransposed(dt4, dx, Terms1Cores0.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt4, x, Terms1Cores0.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, x, terms1Cores0Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
         ElementKernels.Diagonal(dy, dt2, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
 
         // weight gradient of terms.0.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t2, Terms0Factors0Diag.Gradient!, batch, 1);
+        ElementKernels.DiagonalGradient(dy, t2, terms0Factors0DiagGradient, batch, 1);
 
         // input gradient of terms.0.factors.1 (perm): y[j] = x[map[j]], reverse (the inverse map)
         ElementKernels.Gather(dt2, dt1, ReverseMap1Inverse, batch, 1, accumulate: false);
@@ -1423,7 +1464,7 @@ public sealed partial class OneMixed : IStructuredLayer
         HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: true);
 
         // weight gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-        HouseholderKernels.Gradient(x, dt1, Terms0Factors2HraU.Data, Terms0Factors2HraU.Gradient!, batch, 1, 1);
+        HouseholderKernels.Gradient(x, dt1, Terms0Factors2HraU.Data, terms0Factors2HraUGradient, batch, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1947,6 +1988,20 @@ public sealed partial class UnitBlocks : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms2Blkdiag2Gradient = gradients[3];
+        Span<float> terms2Blkdiag1Gradient = gradients[2];
+        Span<float> terms1BlocksGradient = gradients[1];
+        Span<float> terms0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -1978,19 +2033,19 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt12, Terms2Blkdiag2.Data, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t12, Terms2Blkdiag2.Gradient!, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t12, terms2Blkdiag2Gradient, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
         CpuKernels.BlockMatMulTransposed(dt12, dx, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt12, x, Terms2Blkdiag1.Gradient!, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt12, x, terms2Blkdiag1Gradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
         CpuKernels.BlockMatMulTransposed(dy, dt9, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t9, Terms1Blocks.Gradient!.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t9, terms1BlocksGradient.Slice(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block i reads block i XOR 4 (the inverse map) (accumulating)
         ElementKernels.Gather(dt9, dx, BlockXorMap8Block1Distance4Inverse, batch, 8, accumulate: true);
@@ -1999,7 +2054,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt6, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, Terms1Blocks.Gradient!.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t6, terms1BlocksGradient.Slice(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
         ElementKernels.Gather(dt6, dx, BlockXorMap8Block1Distance2Inverse, batch, 8, accumulate: true);
@@ -2008,7 +2063,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, Terms1Blocks.Gradient!.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t3, terms1BlocksGradient.Slice(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
         ElementKernels.Gather(dt3, dx, BlockXorMap8Block1Distance1Inverse, batch, 8, accumulate: true);
@@ -2017,13 +2072,13 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms1Blocks.Gradient!.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms0Weight.Gradient!, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms0WeightGradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2459,6 +2514,19 @@ public sealed partial class ToOne : IStructuredLayer
         Checks.Activation(dy.Length, batch, 1, nameof(dy));
         Checks.Activation(dx.Length, batch, 6, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 6, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1WeightGradient = gradients[2];
+        Span<float> terms0LoraBGradient = gradients[1];
+        Span<float> terms0LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -2472,19 +2540,19 @@ public sealed partial class ToOne : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (dense): W [1, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Terms1Weight.Gradient!, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, terms1WeightGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (lowrank): up-projection B [1, 1]
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (lowrank): up-projection B [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0LoraB.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0LoraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0LoraA.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0LoraA.Gradient!, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0LoraAGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [1, 6] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2837,6 +2905,20 @@ public sealed partial class FromOne : IStructuredLayer
         Checks.Activation(dy.Length, batch, 6, nameof(dy));
         Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 1, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1Blkdiag2Gradient = gradients[3];
+        Span<float> terms1Blkdiag1Gradient = gradients[2];
+        Span<float> terms0LoraBGradient = gradients[1];
+        Span<float> terms0LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 1);
         Span<float> slot1 = _workspace.Get(1, batch * 1);
@@ -2856,25 +2938,25 @@ public sealed partial class FromOne : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1Blkdiag2.Data, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, Terms1Blkdiag2.Gradient!, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t3, terms1Blkdiag2Gradient, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
         CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, Terms1Blkdiag1.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, x, terms1Blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (lowrank): up-projection B [6, 1]
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0LoraB.Data, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0 (lowrank): up-projection B [6, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0LoraB.Gradient!, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0LoraBGradient, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0LoraA.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0LoraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [6, 1] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -124,6 +124,18 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 10, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 10, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> loraBGradient = gradients[1];
+        Span<float> loraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         Span<float> slot1 = _workspace.Get(1, batch * 3);
@@ -137,13 +149,13 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dy, dt1, LoraB.Data, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of lowrank: up-projection B [10, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, LoraB.Gradient!, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, loraBGradient, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of lowrank: down-projection A [3, 12]
         CpuKernels.BlockMatMulTransposed(dt1, dx, LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of lowrank: down-projection A [3, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, LoraA.Gradient!, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, loraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [10, 12] (bias excluded), built in float64 from the structure's definition.</summary>

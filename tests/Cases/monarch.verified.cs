@@ -158,6 +158,19 @@ public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[2];
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -168,19 +181,19 @@ public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -512,6 +525,18 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -525,13 +550,13 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -837,6 +862,18 @@ public sealed partial class MonarchUp : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 20, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -850,13 +887,13 @@ public sealed partial class MonarchUp : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1170,6 +1207,19 @@ public sealed partial class MonarchDown : IStructuredLayer, IProjectable
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 20, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 20, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> biasGradient = gradients[2];
+        Span<float> blkdiag2Gradient = gradients[1];
+        Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1180,19 +1230,19 @@ public sealed partial class MonarchDown : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
+        CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Blkdiag2.Gradient!, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
         CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Blkdiag1.Gradient!, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 20] (bias excluded), built in float64 from the structure's definition.</summary>

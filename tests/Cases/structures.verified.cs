@@ -445,6 +445,17 @@ public sealed partial class Reversed : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors1WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -456,7 +467,7 @@ public sealed partial class Reversed : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.1 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Factors1Weight.Gradient!, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, factors1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -716,6 +727,17 @@ public sealed partial class BitReversed : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -729,7 +751,7 @@ public sealed partial class BitReversed : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Factors0Weight.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, factors0WeightGradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
         ElementKernels.Gather(dt1, dx, BitReversalMap16Inverse, batch, 16, accumulate: false);
@@ -1014,6 +1036,19 @@ public sealed partial class Shuffled : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1DiagGradient = gradients[2];
+        Span<float> terms0Factors1LoraBGradient = gradients[1];
+        Span<float> terms0Factors1LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 3);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -1029,7 +1064,7 @@ public sealed partial class Shuffled : IStructuredLayer
         ElementKernels.Diagonal(dy, dx, Terms1Diag.Data, batch, 12, accumulate: false);
 
         // weight gradient of terms.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, x, Terms1Diag.Gradient!, batch, 12);
+        ElementKernels.DiagonalGradient(dy, x, terms1DiagGradient, batch, 12);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
         ElementKernels.Gather(dy, dt2, ShuffleMap12Inverse, batch, 12, accumulate: false);
@@ -1038,13 +1073,13 @@ public sealed partial class Shuffled : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dt2, dt1, Terms0Factors1LoraB.Data, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, Terms0Factors1LoraB.Gradient!, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt2, t1, terms0Factors1LoraBGradient, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Terms0Factors1LoraA.Gradient!, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1LoraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1412,6 +1447,17 @@ public sealed partial class RandomPermutations : IStructuredLayer
         Checks.Activation(dy.Length, batch, 10, nameof(dy));
         Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 10, 10, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors1DiagGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 10);
         Span<float> slot1 = _workspace.Get(1, batch * 10);
@@ -1430,7 +1476,7 @@ public sealed partial class RandomPermutations : IStructuredLayer
         ElementKernels.Diagonal(dt2, dt1, Factors1Diag.Data, batch, 10, accumulate: false);
 
         // weight gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt2, t1, Factors1Diag.Gradient!, batch, 10);
+        ElementKernels.DiagonalGradient(dt2, t1, factors1DiagGradient, batch, 10);
 
         // input gradient of factors.2 (perm): y[j] = x[map[j]], random, seed 8 (the inverse map)
         ElementKernels.Gather(dt1, dx, RandomMap10Seed8Inverse, batch, 10, accumulate: false);
@@ -2079,6 +2125,17 @@ public sealed partial class Hra : IStructuredLayer
         Checks.Activation(dy.Length, batch, 12, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -2090,7 +2147,7 @@ public sealed partial class Hra : IStructuredLayer
         HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 12, 4, accumulate: false);
 
         // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, Factors1HraU.Gradient!, batch, 12, 4);
+        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 12, 4);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2340,6 +2397,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> factors1DiagGradient = gradients[0];
+        Span<float> factors2Blkdiag2Gradient = gradients[2];
+        Span<float> factors2Blkdiag1Gradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2364,19 +2434,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         ElementKernels.Diagonal(dt5, dt4, Factors1Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt5, t4, Factors1Diag.Gradient!, batch, 16);
+        ElementKernels.DiagonalGradient(dt5, t4, factors1DiagGradient, batch, 16);
 
         // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMulTransposed(dt4, dt1, Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, Factors2Blkdiag2.Gradient!, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        CpuKernels.BlockWeightGradient(dt4, t1, factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
 
         // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, Factors2Blkdiag1.Gradient!, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt1, x, factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2752,6 +2822,20 @@ public sealed partial class Mixed : IStructuredLayer
         Checks.Activation(dy.Length, batch, 8, nameof(dy));
         Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        Span<float> terms1LoraBGradient = gradients[3];
+        Span<float> terms1LoraAGradient = gradients[2];
+        Span<float> terms0Factors0WeightGradient = gradients[0];
+        Span<float> terms0Factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 12);
         Span<float> slot1 = _workspace.Get(1, batch * 12);
@@ -2771,25 +2855,25 @@ public sealed partial class Mixed : IStructuredLayer
         CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): up-projection B [8, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, Terms1LoraB.Gradient!, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t3, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, Terms1LoraA.Gradient!, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dt3, x, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
         CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // weight gradient of terms.0.factors.0 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, Terms0Factors0Weight.Gradient!, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, t1, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
         // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order) (accumulating)
         HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: true);
 
         // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Gradient(x, dt1, Terms0Factors1HraU.Data, Terms0Factors1HraU.Gradient!, batch, 12, 3);
+        HouseholderKernels.Gradient(x, dt1, Terms0Factors1HraU.Data, terms0Factors1HraUGradient, batch, 12, 3);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -62,6 +62,59 @@ public class ReliabilityTests : IClassFixture<AcceleratorFixture>
         }
     }
 
+    [Theory]
+    [MemberData(nameof(LayerCatalog.Names), MemberType = typeof(LayerCatalog))]
+    public void Backward_over_several_batch_tiles_matches_row_by_row_backward(string name)
+    {
+        // 1100 rows run as several backward tiles on several threads. dx rows must come out as they do alone, bit for
+        // bit; parameter gradients (summed per tile, then in tile order) must equal the float64 sum of the per-row
+        // gradients to float32 accumulation error, and repeat exactly.
+        var layer = LayerCatalog.CreateRandomized(name);
+        int batch = 1100, n = layer.InFeatures, m = layer.OutFeatures;
+        var x = Oracle.RandomVector(batch * n, seed: 8);
+        var dy = Oracle.RandomVector(batch * m, seed: 9);
+        var dx = new float[batch * n];
+        layer.ZeroGrad();
+        layer.Backward(x, dy, dx, batch);
+        var tiled = layer.Parameters.Select(p => p.Gradient?.ToArray()).ToArray();
+
+        var again = new float[batch * n];
+        layer.ZeroGrad();
+        layer.Backward(x, dy, again, batch);
+        Assert.Equal(dx, again);
+        for (var i = 0; i < tiled.Length; i++) Assert.Equal(tiled[i], layer.Parameters[i].Gradient);
+
+        var sums = layer.Parameters.Select(p => p.Gradient is null ? null : new double[p.Gradient.Length]).ToArray();
+        var magnitudes = layer.Parameters.Select(p => p.Gradient is null ? null : new double[p.Gradient.Length]).ToArray();
+        var rowDx = new float[n];
+        for (var b = 0; b < batch; b++)
+        {
+            layer.ZeroGrad();
+            layer.Backward(x.AsSpan(b * n, n), dy.AsSpan(b * m, m), rowDx, 1);
+            Assert.Equal(rowDx, dx.AsSpan(b * n, n).ToArray());
+            for (var i = 0; i < sums.Length; i++)
+            {
+                if (layer.Parameters[i].Gradient is not { } g) continue;
+                for (var k = 0; k < g.Length; k++)
+                {
+                    sums[i]![k] += g[k];
+                    magnitudes[i]![k] += Math.Abs(g[k]);
+                }
+            }
+        }
+        for (var i = 0; i < sums.Length; i++)
+        {
+            if (sums[i] is null) continue;
+            for (var k = 0; k < sums[i]!.Length; k++)
+            {
+                // Worst-case float32 summation over at most ~1100 terms: a few hundred ulps of the magnitude sum.
+                double tolerance = 1e-4 * magnitudes[i]![k] + 1e-6;
+                Assert.True(Math.Abs(tiled[i]![k] - sums[i]![k]) <= tolerance,
+                    $"{layer.Parameters[i].Name}[{k}]: tiled {tiled[i]![k]} vs row sum {sums[i]![k]} (tolerance {tolerance})");
+            }
+        }
+    }
+
     [Fact]
     public void A_second_concurrent_Backward_is_refused_instead_of_racing_on_the_gradients()
     {

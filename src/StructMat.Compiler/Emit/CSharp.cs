@@ -47,6 +47,10 @@ public static class CSharp
         return text.ToString();
     }
 
+    /// <summary><c>Terms1LoraA</c> → <c>terms1LoraA</c>.</summary>
+    public static string CamelCase(string pascal) =>
+        pascal.Length == 0 ? pascal : char.ToLowerInvariant(pascal[0]) + pascal.Substring(1);
+
     public static string Float(float value)
     {
         if (float.IsPositiveInfinity(value)) return "float.PositiveInfinity";

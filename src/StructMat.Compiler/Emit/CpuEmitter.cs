@@ -18,7 +18,7 @@ internal static class CpuEmitter
         w.Line("/// <c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).");
         w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
         w.Line("/// </summary>");
-        var tileRows = ForwardTileRows(model);
+        var tileRows = TileRows(model, forward, model.Optimized.ForwardPlan, extraWidths: 0);
         w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
         {
             EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
@@ -51,6 +51,7 @@ internal static class CpuEmitter
         w.Line("/// <see cref=\"Parameter.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
         w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
         w.Line("/// </summary>");
+        var backwardTileRows = TileRows(model, backward, model.Optimized.BackwardPlan, extraWidths: model.Bound.Shape.In);
         w.Block("public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)", () =>
         {
             EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
@@ -58,40 +59,87 @@ internal static class CpuEmitter
             w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
             w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
             w.Line("using var exclusive = _backwardInUse.Enter();");
+            if (backwardTileRows is int rows)
+            {
+                w.Comment($"Tiles of {rows} rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.");
+                w.Line($"BatchTiles.RunBackward(x, dy, dx, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _backwardTile ??= BackwardTile);");
+                return;
+            }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
-            EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names);
+            EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names, OwnGradient(model));
         });
+        if (backwardTileRows is not null)
+        {
+            w.Line();
+            w.Line("private BatchTiles.BackwardTileAction? _backwardTile;");
+            w.Line();
+            w.Line("/// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name=\"gradients\"/> (see <see cref=\"Backward\"/>).</summary>");
+            w.Block("private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)", () =>
+            {
+                var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
+                var index = model.Ir.Parameters.Select((p, i) => (p.Id, i)).ToDictionary(t => t.Id, t => t.i);
+                var local = new Dictionary<int, string>();
+                foreach (var weight in backward.Ops.Select(GradientTarget).OfType<int>().Distinct())
+                {
+                    if (local.Count == 0) w.Comment("Gradients go to this tile's partial sums (see BatchTiles.RunBackward).");
+                    local[weight] = CSharp.CamelCase(model.Property(weight)) + "Gradient";
+                    w.Line($"Span<float> {local[weight]} = gradients[{index[weight]}];");
+                }
+                EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names,
+                    (weight, offset, length) => offset == 0 && length == model.Ir.Parameter(weight).Length
+                        ? local[weight]
+                        : $"{local[weight]}.Slice({offset}, {length})");
+            });
+        }
     }
+
+    /// <summary>The parameter an op adds a gradient into, if it does.</summary>
+    private static int? GradientTarget(IrOp op) => op switch
+    {
+        WeightGradientOp g => g.Weight,
+        BiasGradientOp b => b.Bias,
+        DiagonalGradientOp d => d.Weight,
+        HouseholderGradientOp h => h.Weight,
+        _ => null,
+    };
+
+    /// <summary>Where a parameter's gradient (or a slice of it) is added: its own array.</summary>
+    private static GradientOf OwnGradient(LayerModel model) =>
+        (weight, offset, length) => offset == 0 && length == model.Ir.Parameter(weight).Length
+            ? $"{model.Property(weight)}.Gradient!"
+            : $"{model.Property(weight)}.Gradient!.AsSpan({offset}, {length})";
+
+    /// <summary>The C# expression of a parameter's gradient buffer, or of <c>length</c> elements of it from <c>offset</c>.</summary>
+    private delegate string GradientOf(int weight, int offset, long length);
 
     /// <summary>Bytes of activations (input, output and intermediates) one forward tile may hold: a few MB, in L2/L3.</summary>
     private const long TileBudgetBytes = 4L << 20;
 
     /// <summary>
-    /// Rows per forward tile, or null to run the forward over the whole batch at once: tiling pays only when
-    /// there are intermediates to keep in cache between ops. At least 64 rows, so that each product still has the
-    /// rows to fill the kernels' register tiles; at most 512.
+    /// Rows per tile of <paramref name="program"/>, or null to run it over the whole batch at once: tiling pays only
+    /// when there are intermediates to keep in cache between ops. At least 64 rows, so that each product still has
+    /// the rows to fill the kernels' register tiles; at most 512.
     /// </summary>
-    private static int? ForwardTileRows(LayerModel model)
+    private static int? TileRows(LayerModel model, IrProgram program, BufferPlan plan, int extraWidths)
     {
-        var forward = model.Optimized.Forward;
-        var plan = model.Optimized.ForwardPlan;
-        if (forward.Ops.Count < 2 || plan.SlotWidths.Count == 0) return null;
-        long widths = (long)model.Bound.Shape.In + model.Bound.Shape.Out + plan.SlotWidths.Sum(w => (long)w);
+        if (program.Ops.Count < 2 || plan.SlotWidths.Count == 0) return null;
+        long widths = (long)model.Bound.Shape.In + model.Bound.Shape.Out + extraWidths + plan.SlotWidths.Sum(w => (long)w);
         long rows = TileBudgetBytes / (sizeof(float) * widths) / 8 * 8;
         return (int)System.Math.Max(64, System.Math.Min(512, rows));
     }
 
-    private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names)
+    private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names, GradientOf? gradientOf = null)
     {
+        gradientOf ??= OwnGradient(model);
         EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
         foreach (var op in program.Ops)
         {
             w.Line();
-            EmitOp(w, model, op, v => names[v], program);
+            EmitOp(w, model, op, v => names[v], program, gradientOf);
         }
     }
 
-    private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program)
+    private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program, GradientOf gradientOf)
     {
         string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
@@ -114,7 +162,7 @@ internal static class CpuEmitter
                 break;
             case WeightGradientOp g:
                 w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true));
-                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {Weights(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn, "Gradient!")}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
+                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));
@@ -136,7 +184,7 @@ internal static class CpuEmitter
                 break;
             case BiasGradientOp bg:
                 w.Comment(bg.Comment);
-                w.Line($"CpuKernels.BiasGradient({name(bg.OutputGradient)}, {model.Property(bg.Bias)}.Gradient!, batch, {program.Value(bg.OutputGradient).Width});");
+                w.Line($"CpuKernels.BiasGradient({name(bg.OutputGradient)}, {gradientOf(bg.Bias, 0, model.Ir.Parameter(bg.Bias).Length)}, batch, {program.Value(bg.OutputGradient).Width});");
                 break;
             case DiagonalOp d:
                 w.Comment(d.Comment + (d.Accumulate ? " (accumulating)" : ""));
@@ -144,7 +192,7 @@ internal static class CpuEmitter
                 break;
             case DiagonalGradientOp dg:
                 w.Comment(dg.Comment);
-                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {model.Property(dg.Weight)}.Gradient!, {batch}, {program.Value(dg.Input).Width / dg.SubRows});");
+                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {gradientOf(dg.Weight, 0, model.Ir.Parameter(dg.Weight).Length)}, {batch}, {program.Value(dg.Input).Width / dg.SubRows});");
                 break;
             case GatherOp g:
                 w.Comment(g.Comment + (g.Accumulate ? " (accumulating)" : ""));
@@ -156,7 +204,7 @@ internal static class CpuEmitter
                 break;
             case HouseholderGradientOp hg:
                 w.Comment(hg.Comment);
-                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {model.Property(hg.Weight)}.Gradient!, {batch}, {hg.N}, {hg.R});");
+                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {gradientOf(hg.Weight, 0, model.Ir.Parameter(hg.Weight).Length)}, {batch}, {hg.N}, {hg.R});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");

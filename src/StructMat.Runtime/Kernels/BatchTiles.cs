@@ -1,5 +1,7 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 
@@ -74,6 +76,103 @@ public static unsafe class BatchTiles
         {
             foreach (var pin in pins)
                 if (pin.IsAllocated) pin.Free();
+        }
+    }
+
+    /// <summary>The backward pass over <paramref name="rows"/> rows, adding parameter gradients into <paramref name="gradients"/>.</summary>
+    public delegate void BackwardTileAction(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int rows, GradientTargets gradients);
+
+    /// <summary>Partial gradients the tiles of one backward call may hold, in floats (128 MB); past it the call is not tiled.</summary>
+    private const long MaxPartialFloats = 32L << 20;
+
+    /// <summary>
+    /// The backward pass by batch tiles, like <see cref="Run"/> for the forward: each tile recomputes and propagates
+    /// through the whole op sequence while its intermediates are in cache. Parameter gradients sum over the batch,
+    /// so each tile adds into its own zeroed partial buffers, and the partials are added to the parameters'
+    /// gradients in tile order afterwards: the result depends on the batch and the tile size, never on the threads.
+    /// A batch of one tile, a serial thread, or partials past 128 MB run as one call on the parameters' own buffers.
+    /// </summary>
+    public static void RunBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, int inWidth, int outWidth, int tileRows, IReadOnlyList<Parameter> parameters, BackwardTileAction body)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(body);
+        int inSize = KernelArguments.Rows(batch, inWidth);
+        int outSize = KernelArguments.Rows(batch, outWidth);
+        if (tileRows <= 0) throw new ArgumentException($"{nameof(tileRows)} must be positive, got {tileRows}.", nameof(tileRows));
+        KernelArguments.Length(x.Length, inSize, nameof(x), "batch * inWidth");
+        KernelArguments.Length(dy.Length, outSize, nameof(dy), "batch * outWidth");
+        KernelArguments.Length(dx.Length, inSize, nameof(dx), "batch * inWidth");
+        x = x.Slice(0, inSize);
+        dy = dy.Slice(0, outSize);
+        dx = dx.Slice(0, inSize);
+
+        int tiles = (batch + tileRows - 1) / tileRows;
+        long trainable = 0;
+        foreach (var parameter in parameters) trainable += parameter.Gradient?.Length ?? 0;
+        if (batch <= tileRows || KernelThreading.IsSerial || Environment.ProcessorCount == 1 || tiles * trainable > MaxPartialFloats)
+        {
+            body(x, dy, dx, batch, GradientTargets.Of(parameters));
+            return;
+        }
+
+        int workers = Math.Min(tiles, Environment.ProcessorCount);
+        var lengths = new int[parameters.Count];
+        for (int i = 0; i < lengths.Length; i++) lengths[i] = parameters[i].Gradient?.Length ?? 0;
+        var partials = new float[]?[tiles][];
+        var pins = new GCHandle[parameters.Count];
+        try
+        {
+            for (int i = 0; i < pins.Length; i++) pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
+            fixed (float* px = x, pdy = dy, pdx = dx)
+            {
+                nint xAddress = (nint)px, dyAddress = (nint)pdy, dxAddress = (nint)pdx;
+                Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = workers },
+                    () => new WorkerScope(),
+                    (tile, _, scope) =>
+                    {
+                        var buffers = new float[]?[lengths.Length];
+                        for (int i = 0; i < buffers.Length; i++)
+                        {
+                            if (parameters[i].Gradient is null) continue;
+                            buffers[i] = ArrayPool<float>.Shared.Rent(lengths[i]);
+                            Array.Clear(buffers[i]!, 0, lengths[i]);
+                        }
+                        partials[tile] = buffers;
+                        int start = tile * tileRows, rows = Math.Min(tileRows, batch - start);
+                        body(new ReadOnlySpan<float>((float*)xAddress + (long)start * inWidth, rows * inWidth),
+                            new ReadOnlySpan<float>((float*)dyAddress + (long)start * outWidth, rows * outWidth),
+                            new Span<float>((float*)dxAddress + (long)start * inWidth, rows * inWidth),
+                            rows,
+                            new GradientTargets(buffers, lengths));
+                        return scope;
+                    },
+                    scope => scope.Dispose());
+            }
+
+            // Fixed order: each element adds tile 0's partial, then tile 1's, …; element ranges split over threads.
+            for (int i = 0; i < lengths.Length; i++)
+            {
+                if (parameters[i].Gradient is not { } gradient) continue;
+                int length = lengths[i];
+                int chunks = (int)Math.Clamp((long)length * tiles / (1 << 16), 1, 4L * Environment.ProcessorCount);
+                int parameter = i;
+                Parallel.For(0, chunks, c =>
+                {
+                    int start = (int)((long)length * c / chunks), end = (int)((long)length * (c + 1) / chunks);
+                    var target = gradient.AsSpan(start, end - start);
+                    for (int tile = 0; tile < tiles; tile++)
+                        TensorPrimitives.Add(target, partials[tile]![parameter].AsSpan(start, end - start), target);
+                });
+            }
+        }
+        finally
+        {
+            foreach (var pin in pins)
+                if (pin.IsAllocated) pin.Free();
+            foreach (var buffers in partials)
+                if (buffers is not null)
+                    foreach (var buffer in buffers)
+                        if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
         }
     }
 
