@@ -50,10 +50,8 @@ public static unsafe class BatchTiles
 
         int tiles = (batch + tileRows - 1) / tileRows;
         int workers = Math.Min(tiles, Environment.ProcessorCount);
-        var pins = new GCHandle[parameters.Count];
-        try
+        using (new PinnedWeights(parameters))
         {
-            for (int i = 0; i < pins.Length; i++) pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
             fixed (float* px = x, py = y)
             {
                 nint xAddress = (nint)px, yAddress = (nint)py;
@@ -71,11 +69,6 @@ public static unsafe class BatchTiles
                     },
                     scope => scope.Dispose());
             }
-        }
-        finally
-        {
-            foreach (var pin in pins)
-                if (pin.IsAllocated) pin.Free();
         }
     }
 
@@ -119,10 +112,9 @@ public static unsafe class BatchTiles
         var lengths = new int[parameters.Count];
         for (int i = 0; i < lengths.Length; i++) lengths[i] = parameters[i].Gradient?.Length ?? 0;
         var partials = new float[]?[tiles][];
-        var pins = new GCHandle[parameters.Count];
+        var pins = new PinnedWeights(parameters);
         try
         {
-            for (int i = 0; i < pins.Length; i++) pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
             fixed (float* px = x, pdy = dy, pdx = dx)
             {
                 nint xAddress = (nint)px, dyAddress = (nint)pdy, dxAddress = (nint)pdx;
@@ -167,12 +159,40 @@ public static unsafe class BatchTiles
         }
         finally
         {
-            foreach (var pin in pins)
-                if (pin.IsAllocated) pin.Free();
+            pins.Dispose();
             foreach (var buffers in partials)
                 if (buffers is not null)
                     foreach (var buffer in buffers)
                         if (buffer is not null) ArrayPool<float>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// The parameters' arrays pinned for one call: a pack cache keys weights by address, and pinning keeps an address
+    /// from passing to another array while the call runs.
+    /// </summary>
+    private sealed class PinnedWeights : IDisposable
+    {
+        private readonly GCHandle[] _pins;
+
+        public PinnedWeights(IReadOnlyList<Parameter> parameters)
+        {
+            _pins = new GCHandle[parameters.Count];
+            try
+            {
+                for (int i = 0; i < _pins.Length; i++) _pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            foreach (var pin in _pins)
+                if (pin.IsAllocated) pin.Free();
         }
     }
 
