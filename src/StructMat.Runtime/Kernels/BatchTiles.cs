@@ -42,7 +42,7 @@ public static unsafe class BatchTiles
         KernelArguments.Length(y.Length, outSize, nameof(y), "batch * outWidth");
         x = x.Slice(0, inSize);
         y = y.Slice(0, outSize);
-        if (batch <= tileRows || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
+        if (!KernelThreading.MaySplit(batch, minimum: tileRows))
         {
             body(x, y, batch);
             return;
@@ -102,7 +102,7 @@ public static unsafe class BatchTiles
         int tiles = (batch + tileRows - 1) / tileRows;
         long trainable = 0;
         foreach (var parameter in parameters) trainable += parameter.Gradient?.Length ?? 0;
-        if (batch <= tileRows || KernelThreading.IsSerial || Environment.ProcessorCount == 1 || tiles * trainable > MaxPartialFloats)
+        if (!KernelThreading.MaySplit(batch, minimum: tileRows) || tiles * trainable > MaxPartialFloats)
         {
             body(x, dy, dx, batch, GradientTargets.Of(parameters));
             return;

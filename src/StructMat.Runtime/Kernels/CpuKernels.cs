@@ -195,7 +195,7 @@ public static unsafe class CpuKernels
     private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
         long width = (long)rows * cols;
-        if (batch < 2 || batch * width < (1L << 18) || KernelThreading.IsSerial)
+        if (batch < 2 || !KernelThreading.MaySplit(batch * width))
         {
             for (int b = 0; b < batch; b++) TransposeRow(x + b * width, y + b * width, rows, cols, accumulate);
             return;

@@ -125,9 +125,6 @@ internal static unsafe class Gemm
     /// <summary>Columns of the register tile: two vectors.</summary>
     public static readonly int NR = Wide ? 32 : 16;
 
-    /// <summary>Below this many multiply-adds a call stays on the calling thread.</summary>
-    private const long ParallelThreshold = 1L << 18;
-
     /// <summary>Runs the grouped product, choosing the orientation, the packing and the split over threads.</summary>
     public static void Run(in GroupedProduct product)
     {
@@ -159,20 +156,14 @@ internal static unsafe class Gemm
             // One cache line of padding per group: group regions a power of two apart would alias in cache when
             // B is packed across groups (see PackInterleaved).
             long packedPerGroup = panelsPerGroup * p.K * NR + 16;
-            var cache = p.BIsParameter ? PackCache.Current : null;
-            var key = p.PackKeyOfB(engine: 0);
-            packed = cache?.Find(key);
-            bool fresh = packed is null;
-            packed ??= ArrayPool<float>.Shared.Rent(checked((int)(packedPerGroup * p.Groups)));
-            if (cache is not null && fresh) cache.Add(key, packed);
-            owned = cache is null;
+            packed = PackCache.BufferForB(p, engine: 0, checked((int)(packedPerGroup * p.Groups)), out bool fresh, out owned);
 
             fixed (float* pack = packed)
             {
                 var job = new Job(p, pack, packedPerGroup);
                 if (fresh) PackAll(job);
                 long work = (long)p.Groups * p.M * p.N * p.K;
-                if (work <= ParallelThreshold || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
+                if (!KernelThreading.MaySplit(work))
                 {
                     job.Execute(0, p.Groups, 0, p.M);
                 }
@@ -218,7 +209,7 @@ internal static unsafe class Gemm
 
     private static int ChunkCount(long work)
     {
-        long byWork = Math.Max(1, work / (ParallelThreshold / 2));
+        long byWork = Math.Max(1, work / (KernelThreading.ParallelWork / 2));
         return (int)Math.Min(byWork, 4L * Environment.ProcessorCount);
     }
 
@@ -227,7 +218,7 @@ internal static unsafe class Gemm
     {
         var p = job.Product;
         long elements = (long)p.Groups * p.K * p.N;
-        bool serial = elements < (1 << 16) || KernelThreading.IsSerial;
+        bool serial = !KernelThreading.MaySplit(elements, minimum: 1 << 16);
         int panels = (p.N + NR - 1) / NR;
         if (p.BGroupStride == 1 && p.B.ColStride != 1)
         {
@@ -390,7 +381,6 @@ internal static unsafe class Gemm
                         {
                             int cols = Math.Min(nr, p.N - j0);
                             float* panel = packedGroup + ((long)(j0 / nr) * p.K + pc) * nr;
-                            nint panelStride = nr;
                             for (int i = i0; i < i1; i += MR)
                             {
                                 int rows = Math.Min(MR, i1 - i);
@@ -410,9 +400,9 @@ internal static unsafe class Gemm
                                 }
                                 float* cTile = c + i * p.C.RowStride + j0 * p.C.ColStride;
                                 if (Wide)
-                                    Micro512(aTile, tileRowStride, tileColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                    Micro512(aTile, tileRowStride, tileColStride, panel, nr, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
                                 else
-                                    Micro256(aTile, tileRowStride, tileColStride, panel, panelStride, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                    Micro256(aTile, tileRowStride, tileColStride, panel, nr, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
                             }
                         }
                     }

@@ -26,6 +26,7 @@ internal static unsafe class GroupLanes
     /// <summary>Depth of one pass over <c>K</c>; fixes this engine's summation order (see remarks).</summary>
     public const int Depth = 64;
 
+    /// <summary>Column tiles whose B panels share L1 while a row tile of A passes them.</summary>
     private const int TilesPerGroup = 4;
 
     /// <summary>Rows whose A slice (one cache line per (row, k) and lane block) stays in L2 while every column passes.</summary>
@@ -35,9 +36,6 @@ internal static unsafe class GroupLanes
 
     /// <summary>Groups per vector.</summary>
     public static readonly int Lanes = Wide ? 16 : 8;
-
-    /// <summary>Below this many multiply-adds a call stays on the calling thread.</summary>
-    private const long ParallelThreshold = 1L << 18;
 
     /// <summary>
     /// Whether <paramref name="p"/> suits the lane engine: <c>A</c> and <c>C</c> interleave their groups, or <c>A</c>
@@ -59,13 +57,7 @@ internal static unsafe class GroupLanes
             // B is packed as [block][column tile][k][column][lane] (zero past N) so each tile's panel streams
             // sequentially; read in place, a power-of-two stride would map every k to the same L1 sets.
             int tiles = (p.N + Tile - 1) / Tile;
-            var cache = p.BIsParameter ? PackCache.Current : null;
-            var key = p.PackKeyOfB(engine: 1);
-            packedB = cache?.Find(key);
-            bool fresh = packedB is null;
-            packedB ??= ArrayPool<float>.Shared.Rent(checked(p.Groups * p.K * tiles * Tile));
-            if (cache is not null && fresh) cache.Add(key, packedB);
-            ownsB = cache is null;
+            packedB = PackCache.BufferForB(p, engine: 1, checked(p.Groups * p.K * tiles * Tile), out bool fresh, out ownsB);
             bool gatherC = p.CGroupStride != 1;
             if (gatherC) laneC = ArrayPool<float>.Shared.Rent(checked(p.Groups * p.M * p.N));
             fixed (float* pb = packedB, pc = laneC)
@@ -74,7 +66,7 @@ internal static unsafe class GroupLanes
                 if (gatherC && p.Accumulate) MoveC(p, pc, toLanes: true);
                 var job = new LaneJob(p, pb, pc);
                 long work = (long)p.Groups * p.M * p.N * p.K;
-                if (work <= ParallelThreshold || KernelThreading.IsSerial || Environment.ProcessorCount == 1)
+                if (!KernelThreading.MaySplit(work))
                 {
                     job.Execute(0, blocks, 0, p.M);
                 }

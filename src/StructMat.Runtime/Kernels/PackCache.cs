@@ -20,13 +20,29 @@ internal sealed class PackCache : IDisposable
 
     private PackCache(PackCache? outer) => _outer = outer;
 
-    /// <summary>The open scope of this thread, or null.</summary>
-    public static PackCache? Current => t_current;
-
     /// <summary>Opens a scope on this thread; disposing it returns the buffers and restores the outer scope.</summary>
     public static PackCache Enter() => t_current = new PackCache(t_current);
 
-    public float[]? Find(in PackKey key)
+    /// <summary>
+    /// A buffer of at least <paramref name="length"/> floats for B's packed form in <paramref name="engine"/>'s layout.
+    /// When B is a parameter and a scope is open, the scope's buffer (<paramref name="fresh"/> false if B is already
+    /// packed in it) and the scope owns it; otherwise a rented buffer to fill, which the caller returns
+    /// (<paramref name="owned"/>).
+    /// </summary>
+    public static float[] BufferForB(in GroupedProduct p, int engine, int length, out bool fresh, out bool owned)
+    {
+        var cache = p.BIsParameter ? t_current : null;
+        var key = p.PackKeyOfB(engine);
+        var buffer = cache?.Find(key);
+        fresh = buffer is null;
+        owned = cache is null;
+        if (buffer is not null) return buffer;
+        buffer = ArrayPool<float>.Shared.Rent(length);
+        cache?.Add(key, buffer);
+        return buffer;
+    }
+
+    private float[]? Find(in PackKey key)
     {
         foreach (var (k, buffer) in _entries)
             if (k.Equals(key)) return buffer;
@@ -34,7 +50,7 @@ internal sealed class PackCache : IDisposable
     }
 
     /// <summary>Takes ownership of <paramref name="buffer"/> (rented from the shared pool) until the scope ends.</summary>
-    public void Add(in PackKey key, float[] buffer) => _entries.Add((key, buffer));
+    private void Add(in PackKey key, float[] buffer) => _entries.Add((key, buffer));
 
     public void Dispose()
     {
