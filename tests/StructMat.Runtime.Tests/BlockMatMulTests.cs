@@ -29,8 +29,9 @@ public class BlockMatMulTests
 
     /// <summary>
     /// Above the parallel threshold, with batches that are not a multiple of the register tile: split by groups
-    /// (67 rows), split by rows (150 and 300 rows), and depths past one 256-deep pass (blockIn 300 forward, the
-    /// batch of 300 in the weight gradient).
+    /// (67 rows), split by rows (150 and 300 rows), depths past one 256-deep pass (blockIn 300 forward, the
+    /// batch of 300 in the weight gradient), and strided layouts staged in three strips of rows over both cores
+    /// (1100 rows of width 1024: strips of 512).
     /// </summary>
     private static readonly (int Batch, int Groups, int BlockOut, int BlockIn)[] ParallelShapes =
     [
@@ -38,6 +39,7 @@ public class BlockMatMulTests
         (45, 1, 96, 130),
         (150, 2, 40, 300),
         (300, 1, 33, 64),
+        (1100, 64, 16, 16),
     ];
 
     public static IEnumerable<object[]> Cases(bool parallel)
@@ -210,13 +212,14 @@ public class BlockMatMulTests
     }
 
     [Theory]
-    [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous, 37)]
-    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37)]
-    [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83)]
-    [InlineData(BlockLayout.Contiguous, BlockLayout.Strided, 300)]
-    public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn)
+    [InlineData(BlockLayout.Contiguous, BlockLayout.Contiguous, 37, 53, 8, 40)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37, 53, 8, 40)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83, 53, 8, 40)]
+    [InlineData(BlockLayout.Contiguous, BlockLayout.Strided, 300, 53, 8, 40)]
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 16, 1100, 64, 16)] // staged in strips of 512 rows
+    [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 2, 70, 64, 2)] // blocks too small to stage
+    public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn, int batch, int groups, int blockOut)
     {
-        const int batch = 53, groups = 8, blockOut = 40;
         int inWidth = groups * blockIn, outWidth = groups * blockOut;
         var x = TestData.Uniform(batch * inWidth, 31);
         var dy = TestData.Uniform(batch * outWidth, 32);

@@ -44,6 +44,11 @@ public static unsafe class CpuKernels
         // Per group: C[b, o] = A[b, i] · B[i, o] with A = the group's columns of x, B = W_gᵀ, C = its columns of y.
         fixed (float* px = x, py = y, pw = w)
         {
+            if (StridedStaging.Suits(groups, blockIn, blockOut, inLayout, outLayout))
+            {
+                StridedStaging.Run(px, blockIn, inLayout, py, blockOut, outLayout, groups, batch, new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn, alpha, accumulate, weightIsParameter);
+                return;
+            }
             var activations = Activations(px, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
             var outputs = Activations(py, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
             Gemm.Run(new GroupedProduct(groups, batch, blockOut, blockIn,
@@ -75,6 +80,11 @@ public static unsafe class CpuKernels
         // Per group: C[b, i] = A[b, o] · B[o, i] with A = the group's columns of dy and B = W_g read in place.
         fixed (float* pdy = dy, pdx = dx, pw = w)
         {
+            if (StridedStaging.Suits(groups, blockOut, blockIn, outLayout, inLayout))
+            {
+                StridedStaging.Run(pdy, blockOut, outLayout, pdx, blockIn, inLayout, groups, batch, new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn, alpha, accumulate, weightIsParameter);
+                return;
+            }
             var gradients = Activations(pdy, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
             var inputs = Activations(pdx, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
             Gemm.Run(new GroupedProduct(groups, batch, blockIn, blockOut,
@@ -211,7 +221,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>One <c>[rows, cols]</c> matrix: 8 × 8 blocks transposed in registers, the edges element by element.</summary>
-    private static void TransposeRow(float* x, float* y, int rows, int cols, bool accumulate)
+    internal static void TransposeRow(float* x, float* y, int rows, int cols, bool accumulate)
     {
         int r0 = 0;
         if (Avx.IsSupported)

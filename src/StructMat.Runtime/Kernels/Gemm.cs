@@ -617,6 +617,29 @@ internal static unsafe class Gemm
     /// <summary>Writes a register tile spilled to <paramref name="tile"/> (row length <paramref name="width"/>) element by element.</summary>
     private static void Scatter(float* tile, int width, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
     {
+        if (crs == 1 && rows == MR && cols >= 8 && CpuKernels.CanTranspose8x8)
+        {
+            // A product running transposed: C's columns are contiguous in memory. Eight columns at a time are turned
+            // into rows in registers and stored as whole vectors, instead of one cache line per element; the
+            // arithmetic per element is the same as below.
+            float* block = stackalloc float[8 * 8];
+            var alphaV = Vector256.Create(alpha);
+            int blocked = cols / 8 * 8;
+            for (int j0 = 0; j0 < blocked; j0 += 8)
+            {
+                CpuKernels.Transpose8x8(tile + j0, width, block, 8, accumulate: false);
+                for (int j = 0; j < 8; j++)
+                {
+                    float* target = c + (j0 + j) * ccs;
+                    var value = Vector256.Load(block + j * 8);
+                    (accumulate ? Vector256.FusedMultiplyAdd(alphaV, value, Vector256.Load(target)) : alphaV * value).Store(target);
+                }
+            }
+            if (blocked == cols) return;
+            tile += blocked;
+            c += blocked * ccs;
+            cols -= blocked;
+        }
         for (int r = 0; r < rows; r++)
         {
             float* source = tile + r * width;

@@ -20,6 +20,9 @@ internal sealed class PackCache : IDisposable
 
     private PackCache(PackCache? outer) => _outer = outer;
 
+    /// <summary>Whether a scope is open on this thread.</summary>
+    public static bool IsOpen => t_current is not null;
+
     /// <summary>Opens a scope on this thread; disposing it returns the buffers and restores the outer scope.</summary>
     public static PackCache Enter() => t_current = new PackCache(t_current);
 
