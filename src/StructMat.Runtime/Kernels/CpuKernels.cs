@@ -111,6 +111,11 @@ public static unsafe class CpuKernels
         // Per group: C[o, i] += A[o, b] · B[b, i] with A = dy_gᵀ and B = x_g, both read in place (the batch is the depth).
         fixed (float* pdy = dy, px = x, pdw = dw)
         {
+            if (StridedStaging.SuitsWeightGradient(groups, blockOut, blockIn))
+            {
+                StridedStaging.WeightGradient(pdy, blockOut, outLayout, px, blockIn, inLayout, groups, batch, pdw, alpha);
+                return;
+            }
             var gradients = Activations(pdy, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
             var inputs = Activations(px, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
             Gemm.Run(new GroupedProduct(groups, blockOut, blockIn, batch,
@@ -125,7 +130,7 @@ public static unsafe class CpuKernels
     /// Group <c>g</c>'s columns of a row-major <c>[batch, width]</c> activation as a <c>[batch, block]</c> matrix:
     /// column <c>j</c> is <c>g·block + j</c> (contiguous) or <c>j·groups + g</c> (strided).
     /// </summary>
-    private static (StridedMatrix Matrix, nint GroupStride) Activations(float* data, int width, BlockLayout layout, int groups, int block) =>
+    internal static (StridedMatrix Matrix, nint GroupStride) Activations(float* data, int width, BlockLayout layout, int groups, int block) =>
         layout == BlockLayout.Contiguous
             ? (new StridedMatrix(data, width, 1), block)
             : (new StridedMatrix(data, width, groups), 1);
@@ -202,7 +207,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>Per row: <c>y[c·rows + r] = (accumulate ? y : 0) + x[r·cols + c]</c>; rows split over threads when large.</summary>
-    private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
+    internal static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
         long width = (long)rows * cols;
         if (batch < 2 || !KernelThreading.MaySplit(batch * width))

@@ -61,6 +61,65 @@ internal static unsafe class StridedStaging
         });
     }
 
+    /// <summary>
+    /// Floats of one weight-gradient strip's wider activation (1 MB): the depth of each product, whose slices of both
+    /// activations stay in cache while every group reads them (see <see cref="WeightGradient"/>).
+    /// </summary>
+    private const int GradientStripFloats = 256 * 1024;
+
+    /// <summary>Whether a weight gradient with these sizes runs strip by strip (many groups; see <see cref="WeightGradient"/>).</summary>
+    public static bool SuitsWeightGradient(int groups, int outBlock, int inBlock) => groups >= 8 && outBlock >= 8 && inBlock >= 8;
+
+    /// <summary>
+    /// <c>dW[g, o, i] += alpha · Σ_b dy[b, outIdx(g, o)] · x[b, inIdx(g, i)]</c>, one strip of rows after another, each
+    /// strip a product of depth <c>rows</c> accumulated into <paramref name="dw"/> (split over threads by groups).
+    /// Read whole, every group would fetch its few columns from every row of both activations, one cache line per row,
+    /// after the other groups' reads had evicted them; a strip's rows stay in cache until all groups have read them.
+    /// Strided activations are staged contiguous first.
+    /// </summary>
+    public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha)
+    {
+        int outWidth = groups * outBlock, inWidth = groups * inBlock;
+        int stripRows = Math.Max(MinimumStripRows, GradientStripFloats / Math.Max(outWidth, inWidth) / Gemm.MR * Gemm.MR);
+        bool stageDy = outLayout == BlockLayout.Strided && CpuKernels.CanTranspose8x8;
+        bool stageX = inLayout == BlockLayout.Strided && CpuKernels.CanTranspose8x8;
+        float[]? dyScratch = stageDy ? ArrayPool<float>.Shared.Rent(stripRows * outWidth) : null;
+        float[]? xScratch = stageX ? ArrayPool<float>.Shared.Rent(stripRows * inWidth) : null;
+        try
+        {
+            fixed (float* sdy = dyScratch, sx = xScratch)
+            {
+                for (int r = 0; r < batch; r += stripRows)
+                {
+                    int rows = Math.Min(stripRows, batch - r);
+                    float* a = dy + (long)r * outWidth, b = x + (long)r * inWidth;
+                    if (stageDy)
+                    {
+                        CpuKernels.TransposeRows(a, sdy, rows, outBlock, groups, accumulate: false);
+                        a = sdy;
+                    }
+                    if (stageX)
+                    {
+                        CpuKernels.TransposeRows(b, sx, rows, inBlock, groups, accumulate: false);
+                        b = sx;
+                    }
+                    var gradients = CpuKernels.Activations(a, outWidth, stageDy ? BlockLayout.Contiguous : outLayout, groups, outBlock);
+                    var inputs = CpuKernels.Activations(b, inWidth, stageX ? BlockLayout.Contiguous : inLayout, groups, inBlock);
+                    Gemm.Run(new GroupedProduct(groups, outBlock, inBlock, rows,
+                        gradients.Matrix.Transposed, gradients.GroupStride,
+                        inputs.Matrix, inputs.GroupStride,
+                        new StridedMatrix(dw, inBlock, 1), (nint)outBlock * inBlock,
+                        alpha, accumulate: true));
+                }
+            }
+        }
+        finally
+        {
+            if (dyScratch is not null) ArrayPool<float>.Shared.Return(dyScratch);
+            if (xScratch is not null) ArrayPool<float>.Shared.Return(xScratch);
+        }
+    }
+
     private sealed class Job
     {
         private readonly nint _input, _output;
