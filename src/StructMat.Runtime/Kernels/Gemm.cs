@@ -117,6 +117,13 @@ internal static unsafe class Gemm
     /// <summary>Bytes of cache lines a cache tile of strided A rows may hold (half of a 1 MB L2).</summary>
     private const long StridedTileBytes = 512 * 1024;
 
+    /// <summary>
+    /// Packed B (every group) up to which rows run outermost, one register tile of rows through every group and panel
+    /// (see <see cref="Job"/>). Measured at batch 1024, CPU time of one core: 64 blocks of 64 × 64 went 4.1 → 3.0 ms,
+    /// 128 blocks of 32 × 32 4.6 → 1.7 ms, BTT's 64 blocks of 128 × 64 (2 MB packed) 8.9 → 6.4 ms.
+    /// </summary>
+    private const long RowOuterPackedBytes = 2 * 1024 * 1024;
+
     /// <summary>Products with fewer rows than this run transposed when B would need packing (see <see cref="Run"/>).</summary>
     private const int TransposeBelow = 64;
 
@@ -355,9 +362,14 @@ internal static unsafe class Gemm
             int nr = NR;
             // Strided rows of A share their cache lines with the other groups' rows, which read them next: the cache
             // tile is cut so that the lines of its rows (one per (row, k)) stay in L2 until every group has read them.
+            // Rows read in place, one pass deep, with all of B small enough to stay in cache, run one register tile
+            // at a time through every group: each row is then read once, front to back, and C written the same way,
+            // instead of one short run per (group, row) that the prefetchers cannot follow.
             int mc = MC;
             if (aPack != null && p.A.RowStride != 1)
                 mc = (int)Math.Clamp(StridedTileBytes / (64L * Math.Min(p.K, KC)) / MR * MR, MR, MC);
+            else if (aPack == null && p.K <= KC && (long)p.Groups * PackedPerGroup * sizeof(float) <= RowOuterPackedBytes)
+                mc = MR;
             for (int i0 = r0; i0 < r1; i0 += mc)
             {
                 int i1 = Math.Min(r1, i0 + mc);
