@@ -48,83 +48,80 @@ public static class BenchMode
         };
         if (options.Cpu) Console.WriteLine("bench --cpu: DRY RUN on ILGPU's CPU accelerator (a kernel emulator); the times are not measurements.");
 
-        foreach (var n in options.Sizes)
+        foreach (var (n, name) in RunOrder(options))
         {
-            foreach (var name in options.Structures)
+            var structure = LayerCatalog.Find(name);
+            var cases = options.Batches.SelectMany(b => s_passes.Select(p => (Batch: b, Pass: p))).ToList();
+            if (OverDeadline(options, total))
             {
-                var structure = LayerCatalog.Find(name);
-                var cases = options.Batches.SelectMany(b => s_passes.Select(p => (Batch: b, Pass: p))).ToList();
-                if (OverDeadline(options, total))
+                foreach (var (batch, pass) in cases) results.Add(Record(name, structure.Describe(n), n, batch, pass, "skipped", "deadline reached"));
+                skipped += cases.Count;
+                continue;
+            }
+            IStructuredLayer layer;
+            GpuLayer gpu;
+            try
+            {
+                layer = structure.Create(n);
+                gpu = GpuLayer.Create(layer, accelerator);
+            }
+            catch (Exception e)
+            {
+                failures += cases.Count;
+                foreach (var (batch, pass) in cases) results.Add(Record(name, structure.Describe(n), n, batch, pass, "error", Message(e)));
+                Console.WriteLine($"  {name} n={n}: {Message(e)}");
+                Output.WriteJson(options.OutPath, document);
+                continue;
+            }
+            using (gpu)
+            {
+                foreach (var (batch, pass) in cases)
                 {
-                    foreach (var (batch, pass) in cases) results.Add(Record(name, structure.Describe(n), n, batch, pass, "skipped", "deadline reached"));
-                    skipped += cases.Count;
-                    continue;
-                }
-                IStructuredLayer layer;
-                GpuLayer gpu;
-                try
-                {
-                    layer = structure.Create(n);
-                    gpu = GpuLayer.Create(layer, accelerator);
-                }
-                catch (Exception e)
-                {
-                    failures += cases.Count;
-                    foreach (var (batch, pass) in cases) results.Add(Record(name, structure.Describe(n), n, batch, pass, "error", Message(e)));
-                    Console.WriteLine($"  {name} n={n}: {Message(e)}");
-                    Output.WriteJson(options.OutPath, document);
-                    continue;
-                }
-                using (gpu)
-                {
-                    foreach (var (batch, pass) in cases)
+                    var record = Record(name, structure.Describe(n), n, batch, pass, "ok", null);
+                    string shown;
+                    if (OverDeadline(options, total))
                     {
-                        var record = Record(name, structure.Describe(n), n, batch, pass, "ok", null);
-                        string shown;
-                        if (OverDeadline(options, total))
-                        {
-                            record["status"] = "skipped";
-                            record["error"] = "deadline reached";
-                            skipped++;
-                            shown = "skipped";
-                        }
-                        else
-                        {
-                            try
-                            {
-                                var times = Time(options, accelerator, layer, gpu, batch, pass);
-                                var median = Median(times);
-                                var gflops = 2.0 * layer.FlopsPerRow * batch * (pass == Forward ? 1 : 3) / (median * 1e6); // flop / ms → GFLOP/s
-                                record["median_ms"] = median;
-                                record["min_ms"] = times.Min();
-                                record["mean_ms"] = times.Average();
-                                record["iterations"] = times.Count;
-                                record["times_ms"] = new JsonArray(times.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray());
-                                record["gflops"] = gflops;
-                                record["peak_fraction"] = peak is { } p ? gflops / p : null;
-                                shown = Output.Num(median, "F3") + " ms";
-                                rows.Add(new[]
-                                {
-                                    name, n.ToString(Output.Invariant), batch.ToString(Output.Invariant), pass, Output.Num(median, "F3"),
-                                    Output.Num(gflops, "F1"), peak is { } q ? Output.Num(100 * gflops / q, "F1") + " %" : "-", times.Count.ToString(Output.Invariant),
-                                });
-                            }
-                            catch (Exception e)
-                            {
-                                failures++;
-                                record["status"] = "error";
-                                record["error"] = Message(e);
-                                shown = "FAILED: " + Message(e);
-                            }
-                        }
-                        record["macs_per_row"] = layer.FlopsPerRow;
-                        record["dense_macs_per_row"] = (long)n * n;
-                        record["parameters"] = layer.ParameterCount;
-                        record["trainable_parameters"] = layer.TrainableParameterCount;
-                        results.Add(record);
-                        Output.WriteJson(options.OutPath, document);
-                        Console.WriteLine($"  {name} n={n} batch={batch} {pass}: {shown}");
+                        record["status"] = "skipped";
+                        record["error"] = "deadline reached";
+                        skipped++;
+                        shown = "skipped";
                     }
+                    else
+                    {
+                        try
+                        {
+                            var times = Time(options, accelerator, layer, gpu, batch, pass);
+                            var median = Median(times);
+                            var gflops = 2.0 * layer.FlopsPerRow * batch * (pass == Forward ? 1 : 3) / (median * 1e6); // flop / ms → GFLOP/s
+                            record["median_ms"] = median;
+                            record["min_ms"] = times.Min();
+                            record["mean_ms"] = times.Average();
+                            record["iterations"] = times.Count;
+                            record["times_ms"] = new JsonArray(times.Select(t => (JsonNode)JsonValue.Create(t)!).ToArray());
+                            record["gflops"] = gflops;
+                            record["peak_fraction"] = peak is { } p ? gflops / p : null;
+                            shown = Output.Num(median, "F3") + " ms";
+                            rows.Add(new[]
+                            {
+                                name, n.ToString(Output.Invariant), batch.ToString(Output.Invariant), pass, Output.Num(median, "F3"),
+                                Output.Num(gflops, "F1"), peak is { } q ? Output.Num(100 * gflops / q, "F1") + " %" : "-", times.Count.ToString(Output.Invariant),
+                            });
+                        }
+                        catch (Exception e)
+                        {
+                            failures++;
+                            record["status"] = "error";
+                            record["error"] = Message(e);
+                            shown = "FAILED: " + Message(e);
+                        }
+                    }
+                    record["macs_per_row"] = layer.FlopsPerRow;
+                    record["dense_macs_per_row"] = (long)n * n;
+                    record["parameters"] = layer.ParameterCount;
+                    record["trainable_parameters"] = layer.TrainableParameterCount;
+                    results.Add(record);
+                    Output.WriteJson(options.OutPath, document);
+                    Console.WriteLine($"  {name} n={n} batch={batch} {pass}: {shown}");
                 }
             }
         }
@@ -138,6 +135,15 @@ public static class BenchMode
         Console.WriteLine($"Wrote {options.OutPath}: {results.Count} cases, {failures} failed, {skipped} skipped (deadline), {total.Elapsed.TotalSeconds:F1} s.");
         return failures == 0 ? ExitCodes.Ok : ExitCodes.Failed;
     }
+
+    /// <summary>
+    /// Layers in the order they are timed: the structured ones at every size first, then those that cost n² per row
+    /// (dense, and hra's frozen dense base), so that a run stopped by --deadline-s loses the slowest cases, not Monarch.
+    /// </summary>
+    public static IEnumerable<(int N, string Structure)> RunOrder(RunnerOptions options) =>
+        options.Sizes.SelectMany(n => options.Structures.Select(s => (N: n, Structure: s)))
+            .OrderBy(c => c.Structure is "dense" or "hra" ? 1 : 0)
+            .ThenBy(c => c.N);
 
     /// <summary>Times one case; returns the timed calls in milliseconds. Throws if an output is not finite.</summary>
     private static List<double> Time(RunnerOptions options, Accelerator accelerator, IStructuredLayer layer, GpuLayer gpu, int batch, string pass)
@@ -154,9 +160,9 @@ public static class BenchMode
             accelerator.Synchronize();
         }
 
-        // Warm-up: at least one call (kernel compilation and loading), then more until --warmup or the budget is spent.
+        // Warm-up: at least one call (kernel compilation and loading), then more until --warmup or half the budget is spent.
         var clock = Stopwatch.StartNew();
-        for (var i = 0; i < Math.Max(1, options.Warmup) && (i == 0 || clock.Elapsed.TotalSeconds < options.BudgetSeconds); i++) Call();
+        for (var i = 0; i < Math.Max(1, options.Warmup) && (i == 0 || clock.Elapsed.TotalSeconds < options.BudgetSeconds / 2); i++) Call();
 
         var times = new List<double>();
         clock.Restart();

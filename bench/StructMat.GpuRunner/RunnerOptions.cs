@@ -37,11 +37,12 @@ public sealed class RunnerOptions
             --batches 8192,32768 bench batch sizes (default 8192,32768, with --cpu 8)
             --check-batch N      check batch size (default 64, with --cpu 8)
             --tolerance E        check: max |gpu − cpu| / max |cpu| per tensor (default 1e-4)
-            --warmup N           bench: untimed calls per case, fewer once they take --budget-s (default 3, with --cpu 1)
+            --warmup N           bench: untimed calls per case, fewer once they take half of --budget-s (default 3, with --cpu 1)
             --iterations N       bench: at most N timed calls per case (default 30, with --cpu 2)
             --min-iterations N   bench: at least N timed calls per case (default 3, with --cpu 1)
-            --budget-s S         bench: stop timing a case after S seconds once --min-iterations ran (default 2)
-            --deadline-s S       bench: after S seconds in all, skip the remaining cases (recorded as skipped)
+            --budget-s S         bench: stop timing a case after S seconds once --min-iterations ran (default 1)
+            --deadline-s S       bench: after S seconds in all, skip the remaining cases (recorded as skipped; the
+                                 structured layers run first, dense and hra last)
             --clock-mhz F        SM clock for the fp32 peak instead of the one CUDA reports
             --out PATH           JSON output (default gpu-results/structmat-gpu-<mode>.json)
           exit codes: 0 success, 1 a check or benchmark case failed, 2 usage error, 3 no CUDA accelerator (and no --cpu)
@@ -120,7 +121,7 @@ public sealed class RunnerOptions
             Warmup = Ints(Get("--warmup", cpu ? "1" : "3"), "--warmup", allowZero: true).Single(),
             Iterations = Ints(Get("--iterations", cpu ? "2" : "30"), "--iterations").Single(),
             MinIterations = Ints(Get("--min-iterations", cpu ? "1" : "3"), "--min-iterations").Single(),
-            BudgetSeconds = Number(Get("--budget-s", "2"), "--budget-s"),
+            BudgetSeconds = Number(Get("--budget-s", "1"), "--budget-s"),
             DeadlineSeconds = values.ContainsKey("--deadline-s") ? Number(values["--deadline-s"], "--deadline-s") : null,
             ClockMhz = values.ContainsKey("--clock-mhz") ? Number(values["--clock-mhz"], "--clock-mhz") : null,
             OutPath = Get("--out", $"gpu-results/structmat-gpu-{mode}.json"),

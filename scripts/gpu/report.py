@@ -224,7 +224,7 @@ def speedups(bench, torch_results):
     return rows
 
 
-def torch_section(bench, torch_results, torch_doc):
+def torch_section(bench, torch_results, torch_doc, peak):
     if torch_doc is None:
         return ["No PyTorch results."]
     out = []
@@ -234,14 +234,14 @@ def torch_section(bench, torch_results, torch_doc):
                 + "; ".join(self_test.get("failures", [])), ""]
     rows = speedups(bench, torch_results)
     out += ["Speedup = PyTorch median / StructMat median, same GPU, same pass (> 1: StructMat is faster).", "",
-            "| StructMat | PyTorch | n | batch | pass | StructMat | PyTorch | PyTorch GFLOP/s | speedup |",
-            "|---|---|---:|---:|---|---:|---:|---:|---:|"]
+            "| StructMat | PyTorch | n | batch | pass | StructMat | PyTorch | PyTorch GFLOP/s | PyTorch of peak | speedup |",
+            "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
     for structure, impl, n, batch, pass_, s_ms, t_ms, speedup in rows:
         t = torch_results[(impl, n, batch, pass_)]
         out.append(f"| {structure} | {impl} | {n} | {batch:,} | {PASS_LABEL[pass_]} | {fmt_ms(s_ms)} | {fmt_ms(t_ms)} | "
-                   f"{fmt_gflops(t.get('gflops'))} | {fmt_speedup(speedup)} |")
+                   f"{fmt_gflops(t.get('gflops'))} | {fmt_pct(t['gflops'] / peak if peak and t.get('gflops') else None)} | {fmt_speedup(speedup)} |")
     if not rows:
-        out.append("| — | — | — | — | — | — | — | — | — |")
+        out.append("| — | — | — | — | — | — | — | — | — | — |")
     missing = [f"{impl} n={n} batch {batch} {PASS_LABEL[p]}: {r.get('status')}: {r.get('error')}"
                for (impl, n, batch, p), r in sorted(torch_results.items()) if not measured(r)]
     if missing:
@@ -293,13 +293,14 @@ def render(loaded):
     bench = merge_results(bench_docs, ("structure", "n", "batch", "pass"))
     torch_results = merge_results(torch_docs, ("impl", "n", "batch", "pass"))
     bench_doc, torch_doc, check_doc = newest(bench_docs), newest(torch_docs), newest(check_docs)
-    peak_known = bool(bench_doc and bench_doc.get("device", {}).get("fp32_fma_peak_gflops"))
+    peak = bench_doc.get("device", {}).get("fp32_fma_peak_gflops") if bench_doc else None
+    peak_known = bool(peak)
     out = ["### Run", ""] + device_lines(bench_doc, torch_doc, check_doc)
     out += ["", "### Validation: GPU kernels against the CPU path", ""] + check_section(check_docs)
     out += ["", "### StructMat layers", "",
             "Median of the timed calls; GFLOP/s = 2 · FlopsPerRow · batch / median, ×3 for fwd+bwd; "
             "\"of peak\" = that over the fp32 FMA peak.", ""] + bench_section(bench)
-    out += ["", "### Against PyTorch", ""] + torch_section(bench, torch_results, torch_doc)
+    out += ["", "### Against PyTorch", ""] + torch_section(bench, torch_results, torch_doc, peak)
     out += ["", "### Targets", ""] + targets_section(bench, torch_results, peak_known)
     return "\n".join(out)
 

@@ -11,9 +11,10 @@
 #   STEPS            steps to run, default "check bench torch report"
 #   TAG              suffix of the JSON file names, for a second call (report.py merges every file of a kind)
 #   CHECK_ARGS, BENCH_ARGS, TORCH_ARGS   extra arguments, e.g. BENCH_ARGS="--sizes 8192 --structures dense,hra"
-#   CHECK_TIMEOUT_S (150), BENCH_DEADLINE_S (270), TORCH_DEADLINE_S (100): time limits that keep the whole
-#                    script under the tool's 600 s per command; a bench or torch case past its deadline is recorded
-#                    as skipped, and a later call with TAG and a subset runs it
+#   CHECK_TIMEOUT_S (120), BENCH_DEADLINE_S (270), TORCH_DEADLINE_S (100): time limits that keep the whole
+#                    script under the tool's 600 s per command (120 + 270 + 30 + 100 + 30 s at most): a bench or
+#                    torch case not started by its deadline is recorded as skipped, one still running 30 s after it
+#                    is killed by `timeout`; a later call with TAG and a subset runs them
 #   DRY_RUN=1        the same steps without a GPU, to test this script anywhere: the runner with --cpu (ILGPU's CPU
 #                    accelerator, tiny shapes), the baseline with --cpu --tiny (needs torch)
 # Exit status: 0 if every step passed, else 1. Only read-only nvidia-smi queries: the GPU's settings are left alone.
@@ -35,7 +36,6 @@ runner_dir=/tmp/structmat-gpurunner
 runner="$runner_dir/StructMat.GpuRunner"
 export PYTHONUNBUFFERED=1
 
-exec > >(tee -a "$out/run.log") 2>&1
 started=$SECONDS
 status=0
 summary=()
@@ -54,14 +54,6 @@ step() {
 }
 
 wants() { [[ " $steps " == *" $1 "* ]]; }
-
-note "StructMat GPU run: steps '$steps', output $out, tag '${tag}'"
-{
-  nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.sm,clocks.max.mem,pstate,temperature.gpu,power.draw,power.limit,memory.used,memory.total --format=csv
-  echo
-  nvidia-smi
-} >"$out/nvidia-smi.txt" 2>&1 || note "nvidia-smi failed (see nvidia-smi.txt)"
-head -n 2 "$out/nvidia-smi.txt"
 
 unpack() {
   if [[ ! -f "$archive" ]]; then
@@ -88,33 +80,48 @@ unpack() {
   "$runner" info "${dry[@]}"
 }
 
-runner_steps=0
-if wants check || wants bench; then
-  step unpack unpack && runner_steps=1
-fi
-if [[ $runner_steps -eq 1 ]] && wants check; then
-  # shellcheck disable=SC2086 # CHECK_ARGS is a list of arguments
-  step check timeout "${CHECK_TIMEOUT_S:-150}" "$runner" check "${dry[@]}" --out "$out/structmat-gpu-check$tag.json" ${CHECK_ARGS:-}
-fi
-if [[ $runner_steps -eq 1 ]] && wants bench; then
-  deadline="${BENCH_DEADLINE_S:-270}"
-  # shellcheck disable=SC2086
-  step bench timeout "$((deadline + 60))" "$runner" bench "${dry[@]}" --deadline-s "$deadline" --out "$out/structmat-gpu-bench$tag.json" ${BENCH_ARGS:-}
-fi
-if wants torch; then
-  deadline="${TORCH_DEADLINE_S:-100}"
-  # shellcheck disable=SC2086
-  step torch timeout "$((deadline + 60))" python3 scripts/gpu/torch_baseline.py "${torch_dry[@]}" --deadline-s "$deadline" --out "$out/torch-baseline$tag.json" ${TORCH_ARGS:-}
-fi
-if wants report; then
-  report_step() { # renders into a copy of the page: the repository copy is left as it is
-    cp docs/gpu-benchmarks.md "$out/gpu-benchmarks.md" && python3 scripts/gpu/report.py --results "$out" --markdown "$out/gpu-benchmarks.md"
-  }
-  step report report_step
-fi
+report_step() { # renders into a copy of the page: the repository copy is left as it is
+  cp docs/gpu-benchmarks.md "$out/gpu-benchmarks.md" && python3 scripts/gpu/report.py --results "$out" --markdown "$out/gpu-benchmarks.md"
+}
 
-echo
-note "summary (exit status and seconds per step):"
-printf '  %s\n' "${summary[@]}"
-ls -la "$out"
-exit $status
+main() {
+  note "StructMat GPU run: steps '$steps', output $out, tag '${tag}'"
+  {
+    nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,clocks.sm,clocks.max.mem,pstate,temperature.gpu,power.draw,power.limit,memory.used,memory.total --format=csv
+    echo
+    nvidia-smi
+  } >"$out/nvidia-smi.txt" 2>&1 || note "nvidia-smi failed (see nvidia-smi.txt)"
+  head -n 2 "$out/nvidia-smi.txt"
+
+  runner_steps=0
+  if wants check || wants bench; then
+    step unpack unpack && runner_steps=1
+  fi
+  if [[ $runner_steps -eq 1 ]] && wants check; then
+    # shellcheck disable=SC2086 # CHECK_ARGS is a list of arguments
+    step check timeout "${CHECK_TIMEOUT_S:-120}" "$runner" check "${dry[@]}" --out "$out/structmat-gpu-check$tag.json" ${CHECK_ARGS:-}
+  fi
+  if [[ $runner_steps -eq 1 ]] && wants bench; then
+    deadline="${BENCH_DEADLINE_S:-270}"
+    # shellcheck disable=SC2086
+    step bench timeout "$((deadline + 30))" "$runner" bench "${dry[@]}" --deadline-s "$deadline" --out "$out/structmat-gpu-bench$tag.json" ${BENCH_ARGS:-}
+  fi
+  if wants torch; then
+    deadline="${TORCH_DEADLINE_S:-100}"
+    # shellcheck disable=SC2086
+    step torch timeout "$((deadline + 30))" python3 scripts/gpu/torch_baseline.py "${torch_dry[@]}" --deadline-s "$deadline" --out "$out/torch-baseline$tag.json" ${TORCH_ARGS:-}
+  fi
+  if wants report; then
+    step report report_step
+  fi
+
+  echo
+  note "summary (exit status and seconds per step):"
+  printf '  %s\n' "${summary[@]}"
+  ls -la "$out"
+  return $status
+}
+
+# A pipeline, not `exec > >(tee …)`: the script ends only after tee has written the last line.
+main 2>&1 | tee -a "$out/run.log"
+exit "${PIPESTATUS[0]}"
