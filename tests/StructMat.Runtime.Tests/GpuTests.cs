@@ -110,4 +110,19 @@ public sealed class GpuTests : IDisposable
         KernelCache.GetOrLoad(_cpu, key, _ => "a string");
         Assert.Throws<InvalidCastException>(() => KernelCache.GetOrLoad(_cpu, key, _ => new object[1]));
     }
+
+    [Fact]
+    public void TiledLaunch_group_size_is_the_largest_power_of_two_the_device_and_the_tile_allow()
+    {
+        Assert.Equal(16, _cpu.MaxNumThreadsPerGroup); // CPUDeviceKind.Default: 4 warps of 4 threads
+        Assert.Equal(16, TiledLaunch.GroupSize(_cpu, 256)); // a 256-micro-tile tile runs in 16 passes here
+        Assert.Equal(8, TiledLaunch.GroupSize(_cpu, 8));
+        Assert.Equal(1, TiledLaunch.GroupSize(_cpu, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TiledLaunch.GroupSize(_cpu, 48));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TiledLaunch.GroupSize(_cpu, 0));
+
+        var config = TiledLaunch.Config(_cpu, rowTiles: 3, columnTiles: 5, microTiles: 64);
+        Assert.Equal(new Index3D(3, 5, 1), config.GridDim);
+        Assert.Equal(new Index3D(16, 1, 1), config.GroupDim);
+    }
 }

@@ -30,7 +30,8 @@ internal static class GpuEmitter
         foreach (var kernel in kernels)
         {
             w.Comment($"ILGPU kernel: {kernel.Description}.");
-            w.Block($"private static void {kernel.Method}({kernel.IndexType} index, {string.Join(", ", kernel.Parameters)})", () =>
+            foreach (var note in kernel.Notes) w.Comment(note);
+            w.Block($"private static void {kernel.Method}({kernel.Signature})", () =>
             {
                 foreach (var line in kernel.Body) w.Line(line);
             });
@@ -79,7 +80,7 @@ internal static class GpuEmitter
                 foreach (var k in kernels)
                 {
                     w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
-                    w.Line($"    a => a.LoadAutoGroupedStreamKernel<{k.IndexType}, {string.Join(", ", k.ParameterTypes())}>({k.Method}));");
+                    w.Line($"    a => a.{k.Loader}({k.Method}));");
                 }
             });
             w.Line();
@@ -175,8 +176,14 @@ internal static class GpuEmitter
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
             var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
+            string Grid(int? rows) => kernel.Tiling is GemmTiling t
+                ? $"TiledLaunch.Config(Accelerator, {(rows is int r ? $"{(r + t.TileRows - 1) / t.TileRows}" : $"({batch} + {t.TileRows - 1}) / {t.TileRows}")}, {kernel.ColumnTiles}, {t.MicroTiles})"
+                : "";
             var launch = op switch
             {
+                MatMulOp m when kernel.Grouped => $"{field}({Grid(null)}, {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)}, {batch});",
+                MatMulTransposedOp t when kernel.Grouped => $"{field}({Grid(null)}, {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)}, {batch});",
+                WeightGradientOp g when kernel.Grouped => $"{field}({Grid(g.BlockOut)}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
                 MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
                 MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)});",
                 WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
