@@ -31,18 +31,18 @@ public class TiledKernelTests : IClassFixture<AcceleratorFixture>
         new object[] { nameof(TiledMonarchUp), 67 },
         new object[] { nameof(TiledSum), 130 },
         new object[] { nameof(TiledKron), 37 },
+        new object[] { nameof(TiledSplit), 37 },
+        new object[] { nameof(TiledSplitSum), 67 },
+    };
+
+    private static readonly Type[] Types =
+    {
+        typeof(TiledMonarch), typeof(TiledMonarchUp), typeof(TiledSum), typeof(TiledKron), typeof(TiledSplit), typeof(TiledSplitSum),
     };
 
     private static IStructuredLayer Create(string name)
     {
-        IStructuredLayer layer = name switch
-        {
-            nameof(TiledMonarch) => new TiledMonarch(0),
-            nameof(TiledMonarchUp) => new TiledMonarchUp(0),
-            nameof(TiledSum) => new TiledSum(0),
-            nameof(TiledKron) => new TiledKron(0),
-            _ => throw new ArgumentOutOfRangeException(nameof(name)),
-        };
+        var layer = (IStructuredLayer)Activator.CreateInstance(Types.Single(t => t.Name == name), 0)!;
         var random = new Random(5);
         foreach (var p in layer.Parameters)
         {
@@ -55,13 +55,15 @@ public class TiledKernelTests : IClassFixture<AcceleratorFixture>
     public void Tiles_layers_run_their_block_products_as_tiled_kernels()
     {
         // Guards the tests below: they are about the tiled kernels, so these shapes must select them.
-        foreach (var type in new[] { typeof(TiledMonarch), typeof(TiledMonarchUp), typeof(TiledSum), typeof(TiledKron) })
+        foreach (var type in Types)
         {
             var products = type.GetMethods(System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)
                 .Where(m => m.Name.StartsWith("MatMul", StringComparison.Ordinal) || m.Name.StartsWith("WeightGradient", StringComparison.Ordinal))
                 .ToList();
             Assert.NotEmpty(products);
             Assert.All(products, m => Assert.Equal("rows", m.GetParameters()[^1].Name)); // grouped: no index parameter, rows last
+            var split = products.Count(m => m.GetParameters().Any(p => p.Name == "partials"));
+            Assert.True(type.Name.StartsWith("TiledSplit", StringComparison.Ordinal) == split > 0, $"{type.Name}: {split} split-K kernels");
         }
     }
 
@@ -93,11 +95,13 @@ public class TiledKernelTests : IClassFixture<AcceleratorFixture>
     [Theory]
     [InlineData(nameof(TiledMonarch), 37)]
     [InlineData(nameof(TiledSum), 67)]
+    [InlineData(nameof(TiledSplit), 37)]
     public void Tiled_kernels_give_identical_bits_for_every_group_size(string name, int batch)
     {
         // Each output, weight gradients included, is summed by one thread in a fixed order, so the result cannot
         // depend on how many threads share a tile (4: four passes of a 16-micro-tile slice; 16: the default CPU
-        // accelerator; 64: one pass for tiles of up to 64 micro-tiles, as on a GPU).
+        // accelerator; 64: one pass for tiles of up to 64 micro-tiles, as on a GPU). Split-K slices are summed in
+        // slice order, so they do not change that.
         var layer = Create(name);
         var x = Oracle.RandomVector(batch * layer.InFeatures, seed: 31);
         var dy = Oracle.RandomVector(batch * layer.OutFeatures, seed: 32);

@@ -125,4 +125,21 @@ public sealed class GpuTests : IDisposable
         Assert.Equal(new Index3D(3, 5, 1), config.GridDim);
         Assert.Equal(new Index3D(16, 1, 1), config.GroupDim);
     }
+
+    [Fact]
+    public void SplitPartials_sums_the_planes_in_order_then_scales_and_stores_or_accumulates()
+    {
+        using var partials = new SplitPartials(_cpu);
+        Assert.Throws<InvalidOperationException>(() => partials.SumInto(default, splits: 1, planeLength: 1, alpha: 1f, accumulate: false));
+        var planes = partials.Get(splits: 3, planeLength: 2);
+        Assert.Equal(6, planes.Length);
+        planes.CopyFromCPU(new[] { 1f, 2f, 10f, 20f, 100f, 200f });
+        using var output = _cpu.Allocate1D(new[] { 5f, 7f, -1f });
+
+        partials.SumInto(output.View, splits: 3, planeLength: 2, alpha: 2f, accumulate: true);
+        Assert.Equal(new[] { 5f + 222f, 7f + 444f, -1f }, output.GetAsArray1D()); // past the plane: untouched
+        partials.SumInto(output.View, splits: 2, planeLength: 2, alpha: 1f, accumulate: false);
+        Assert.Equal(new[] { 11f, 22f, -1f }, output.GetAsArray1D());
+        Assert.Throws<InvalidOperationException>(() => partials.SumInto(output.View, splits: 4, planeLength: 2, alpha: 1f, accumulate: false));
+    }
 }

@@ -61,6 +61,7 @@ internal static class GpuEmitter
                 w.Line($"private readonly MemoryBuffer1D<int, Stride1D.Dense> {MapField(map)};");
             }
             if (UsesHouseholder(model)) w.Line("private readonly HouseholderDevice _householder;");
+            if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("private readonly SplitPartials _partials;");
             foreach (var k in kernels)
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
@@ -77,6 +78,7 @@ internal static class GpuEmitter
                     w.Line($"{MapField(map)} = accelerator.Allocate1D({IndexMaps.Field(map)});");
                 }
                 if (UsesHouseholder(model)) w.Line("_householder = new HouseholderDevice(accelerator);");
+                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials = new SplitPartials(accelerator);");
                 foreach (var k in kernels)
                 {
                     w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
@@ -135,6 +137,7 @@ internal static class GpuEmitter
                 w.Line("_workspace.Dispose();");
                 w.Line("_parameters.Dispose();");
                 foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
+                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
             });
         });
     }
@@ -176,14 +179,14 @@ internal static class GpuEmitter
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
             var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
-            string Grid(int? rows) => kernel.Tiling is GemmTiling t
-                ? $"TiledLaunch.Config(Accelerator, {(rows is int r ? $"{(r + t.TileRows - 1) / t.TileRows}" : $"({batch} + {t.TileRows - 1}) / {t.TileRows}")}, {kernel.ColumnTiles}, {t.MicroTiles})"
-                : "";
+            if (kernel.Tiling is GemmTiling tiling)
+            {
+                w.Comment(IrOps.Comment(op));
+                foreach (var line in TiledLaunch(op, kernel, tiling, field, batch, V, P, G, Slice)) w.Line(line);
+                continue;
+            }
             var launch = op switch
             {
-                MatMulOp m when kernel.Grouped => $"{field}({Grid(null)}, {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)}, {batch});",
-                MatMulTransposedOp t when kernel.Grouped => $"{field}({Grid(null)}, {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)}, {batch});",
-                WeightGradientOp g when kernel.Grouped => $"{field}({Grid(g.BlockOut)}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
                 MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
                 MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)});",
                 WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
@@ -200,6 +203,36 @@ internal static class GpuEmitter
             w.Comment(IrOps.Comment(op));
             w.Line(launch);
         }
+    }
+
+    /// <summary>
+    /// A tiled kernel's launch: grid = row tiles × column tiles of every block (× slices when split-K), and for a
+    /// split kernel the partial-sum planes it writes, then their in-order sum into the op's output.
+    /// </summary>
+    private static IEnumerable<string> TiledLaunch(IrOp op, GpuKernel kernel, GemmTiling t, string field, string batch,
+        System.Func<int, string> V, System.Func<int, string> P, System.Func<int, string> G,
+        System.Func<string, int, int, long, string> Slice)
+    {
+        var rowTiles = $"({batch} + {t.TileRows - 1}) / {t.TileRows}";
+        var (operands, output, rows, plane, alpha, accumulate) = op switch
+        {
+            MatMulOp m => ($"{V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}",
+                V(m.Output), rowTiles, $"(long){batch} * {m.Groups * m.BlockOut}", m.Alpha, m.Accumulate),
+            MatMulTransposedOp tr => ($"{V(tr.OutputGradient)}, {Slice(P(tr.Weight), tr.Weight, tr.WeightOffset, (long)tr.Groups * tr.BlockOut * tr.BlockIn)}",
+                V(tr.InputGradient), rowTiles, $"(long){batch} * {tr.Groups * tr.BlockIn}", tr.Alpha, tr.Accumulate),
+            WeightGradientOp g => ($"{V(g.OutputGradient)}, {V(g.Input)}",
+                Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn),
+                $"{(g.BlockOut + t.TileRows - 1) / t.TileRows}", $"{(long)g.Groups * g.BlockOut * g.BlockIn}", g.Alpha, true),
+            _ => throw new System.InvalidOperationException($"No tiled launch for {op.GetType().Name}"),
+        };
+        var config = $"TiledLaunch.Config(Accelerator, {rows}, {kernel.ColumnTiles}, {t.MicroTiles}{(t.IsSplit ? $", splits: {t.Splits}" : "")})";
+        if (!t.IsSplit)
+        {
+            yield return $"{field}({config}, {operands}, {output}, {batch});";
+            yield break;
+        }
+        yield return $"{field}({config}, {operands}, _partials.Get({t.Splits}, {plane}), {batch});";
+        yield return $"_partials.SumInto({output}, splits: {t.Splits}, planeLength: {plane}, alpha: {CSharp.Float(alpha)}, accumulate: {(accumulate ? "true" : "false")});";
     }
 
     private static string HouseholderLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)

@@ -197,13 +197,20 @@ internal static class GpuKernelBuilder
             : new AffineView(name, groupStride, XStride: elementStride, YStride: rowStride);
     }
 
-    private static GpuKernel Tiled(string method, string key, string description, TiledGemm gemm, GemmTiling tiling, string[] views) =>
-        new(key, method, IndexType: "", views.Concat(new[] { "int rows" }).ToArray(), gemm.Body(tiling), description)
+    private static GpuKernel Tiled(string method, string key, string description, TiledGemm gemm, GemmTiling tiling, string[] views)
+    {
+        // A split kernel writes partial sums, not the op's output (the last view).
+        var parameters = views.Take(views.Length - 1)
+            .Append(tiling.IsSplit ? $"{View} {TiledGemm.Partials}" : views[views.Length - 1])
+            .Append("int rows")
+            .ToArray();
+        return new GpuKernel(key, method, IndexType: "", parameters, gemm.Body(tiling), description)
         {
             Tiling = tiling,
             ColumnTiles = gemm.Groups * TiledGemm.ColumnTiles(tiling, gemm.Cols),
             Notes = gemm.Notes(tiling),
         };
+    }
 
     internal static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")
     {

@@ -23,6 +23,9 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
 {
     private const string RuntimeRows = "rows";
 
+    /// <summary>The split-K kernel's output parameter: one plane of C per slice, summed by the runtime's SplitPartials.</summary>
+    public const string Partials = "partials";
+
     /// <summary>The tiling, or null when a tile does not fit this product (tiny blocks).</summary>
     public GemmTiling? Tiling => GemmTiling.Choose(Rows, Cols, K, Groups,
         reductionFastInA: A.YStride <= A.XStride, reductionFastInB: B.XStride <= B.YStride);
@@ -37,7 +40,11 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         $"The reduction runs over {KMeaning}, {t.TileK} per step and in order (so sums are deterministic), with both operand",
         $"tiles staged in shared memory ({t.SharedBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes). Each thread accumulates a {GemmTiling.MicroRows} x {GemmTiling.MicroCols} micro-tile in registers.",
         $"{t.MicroTiles} threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.",
-    };
+    }.Concat(t.IsSplit ? new[]
+    {
+        $"Split-K: the reduction is cut into {t.Splits} slices{(t.SliceK is int slice ? $" of {slice}" : " of whole steps")} (grid z), each written to its own plane of partials;",
+        $"SplitPartials then sums the planes in slice order into {C.Name}{(Alpha != 1f ? ", scaling" : "")}{(Accumulate ? ", accumulating" : "")}.",
+    } : System.Array.Empty<string>()).ToArray();
 
     public string[] Body(GemmTiling t)
     {
@@ -45,7 +52,8 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         var kExtent = K?.ToString(CultureInfo.InvariantCulture) ?? RuntimeRows;
         var guardRows = Rows is not int rows || rows % t.TileRows != 0;
         var guardCols = Cols % t.TileCols != 0;
-        var guardK = K is not int k || k % t.TileK != 0;
+        var guardK = K is not int k || k % (t.SliceK ?? t.TileK) != 0;
+        var (kBegin, kEnd) = t.IsSplit ? ("kBegin", "kEnd") : ("0", kExtent);
         var columnTiles = ColumnTiles(t, Cols);
         var hasGroup = Groups > 1;
         var hasCol0 = columnTiles > 1;
@@ -64,6 +72,23 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         if (hasGroup && hasCol0) lines.Add($"int g = Grid.IdxY / {columnTiles}, col0 = Grid.IdxY % {columnTiles} * TileCols; // block, first column of the tile");
         else if (hasGroup) lines.Add("int g = Grid.IdxY; // block");
         else if (hasCol0) lines.Add("int col0 = Grid.IdxY * TileCols; // first column of the tile");
+        if (t.IsSplit)
+        {
+            // Split-K: grid z picks this group's slice of the reduction and its plane of partial sums.
+            if (t.SliceK is int slice)
+            {
+                lines.Add($"const int SliceK = {slice}; // split-K: the reduction is cut into {t.Splits} slices, grid z picks one");
+                lines.Add(guardK ? $"int kBegin = Grid.IdxZ * SliceK, kEnd = Math.Min(kBegin + SliceK, {kExtent});" : "int kBegin = Grid.IdxZ * SliceK, kEnd = kBegin + SliceK;");
+            }
+            else
+            {
+                lines.Add($"const int Splits = {t.Splits}; // split-K: the batch rows are cut into {t.Splits} slices of whole steps, grid z picks one");
+                lines.Add($"int slice = ({kExtent} + Splits * TileK - 1) / (Splits * TileK) * TileK;");
+                lines.Add($"int kBegin = Grid.IdxZ * slice, kEnd = Math.Min(kBegin + slice, {kExtent});");
+            }
+            var plane = Rows is int outputs ? $"{(long)Groups * outputs * Cols}L" : $"((long){rowsExtent} * {C.XStride})";
+            lines.Add($"long plane = Grid.IdxZ * {plane}; // where this slice's partial sums of {C.Name} start in partials");
+        }
         lines.Add("for (int pass = 0; pass < MicroTiles; pass += Group.DimX)");
         lines.Add("{");
         if (guardRows)
@@ -76,13 +101,13 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         {
             lines.Add("    float " + string.Join(", ", Enumerable.Range(0, GemmTiling.MicroCols).Select(j => $"{Acc(i, j)} = 0.0f")) + ";");
         }
-        lines.Add($"    for (int k0 = 0; k0 < {kExtent}; k0 += TileK)");
+        lines.Add($"    for (int k0 = {kBegin}; k0 < {kEnd}; k0 += TileK)");
         lines.Add("    {");
 
         // Stage tile A; consecutive threads walk the index that is consecutive in global memory.
         var guardsA = new List<string>();
         if (guardRows) guardsA.Add($"row0 + rr < {rowsExtent}");
-        if (guardK) guardsA.Add($"k0 + kk < {kExtent}");
+        if (guardK) guardsA.Add($"k0 + kk < {kEnd}");
         lines.Add($"        // Stage {A.Name}: {t.TileRows} x {t.TileK}{(guardsA.Count > 0 ? ", zero past the end" : "")}.");
         lines.Add("        for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)");
         lines.Add("        {");
@@ -91,7 +116,7 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         lines.Add("        }");
 
         var guardsB = new List<string>();
-        if (guardK) guardsB.Add($"k0 + kk < {kExtent}");
+        if (guardK) guardsB.Add($"k0 + kk < {kEnd}");
         if (guardCols) guardsB.Add($"{Col0("cc")} < {Cols}");
         lines.Add($"        // Stage {B.Name}: {t.TileK} x {t.TileCols}{(guardsB.Count > 0 ? ", zero past the end" : "")}.");
         lines.Add("        for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)");
@@ -115,7 +140,7 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         lines.Add("    }");
 
         // Epilogue: scale, store or accumulate, skipping rows and columns past the end.
-        lines.Add($"    // Write the micro-tile{(guardRows || guardCols ? ", skipping rows and columns past the end" : "")}.");
+        lines.Add($"    // Write the micro-tile{(t.IsSplit ? " to this slice's plane" : "")}{(guardRows || guardCols ? ", skipping rows and columns past the end" : "")}.");
         lines.Add($"    int at = {Offset(C, hasGroup, "row0 + row", Col0("col"))};");
         for (var i = 0; i < GemmTiling.MicroRows; i++)
         {
@@ -123,7 +148,9 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
             for (var j = 0; j < GemmTiling.MicroCols; j++)
             {
                 var offset = i * C.XStride + j * t.ThreadCols * C.YStride;
-                var store = GpuKernelBuilder.Store(C.Name, "at" + Plus(offset), Alpha, Accumulate, Acc(i, j));
+                var store = t.IsSplit
+                    ? $"{Partials}[plane + at{Plus(offset)}] = {Acc(i, j)};"
+                    : GpuKernelBuilder.Store(C.Name, "at" + Plus(offset), Alpha, Accumulate, Acc(i, j));
                 stores.Add(guardCols && j > 0 ? $"if ({Col0("col")} + {j * t.ThreadCols} < {Cols}) {store}"
                          : guardCols ? $"if ({Col0("col")} < {Cols}) {store}" : store);
             }

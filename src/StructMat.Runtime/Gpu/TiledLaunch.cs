@@ -27,7 +27,10 @@ public static class TiledLaunch
         return size;
     }
 
-    /// <summary>A grid of <paramref name="rowTiles"/> × <paramref name="columnTiles"/> groups of <see cref="GroupSize"/> threads.</summary>
-    public static KernelConfig Config(Accelerator accelerator, int rowTiles, int columnTiles, int microTiles) =>
-        new(new Index2D(rowTiles, columnTiles), new Index2D(GroupSize(accelerator, microTiles), 1));
+    /// <summary>
+    /// A grid of <paramref name="rowTiles"/> × <paramref name="columnTiles"/> × <paramref name="splits"/> (split-K
+    /// slices) groups of <see cref="GroupSize"/> threads.
+    /// </summary>
+    public static KernelConfig Config(Accelerator accelerator, int rowTiles, int columnTiles, int microTiles, int splits = 1) =>
+        new(new Index3D(rowTiles, columnTiles, splits), new Index3D(GroupSize(accelerator, microTiles), 1, 1));
 }
