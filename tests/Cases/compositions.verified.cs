@@ -287,52 +287,318 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 6x2.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 6, o = j % 6;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 6 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 6 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 2 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) output[at] = acc00;
+                if (col + 2 < 6) output[at + 2] = acc01;
+                if (col + 4 < 6) output[at + 4] = acc02;
+                if (col + 6 < 6) output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) output[at + 6] = acc10;
+                if (col + 2 < 6) output[at + 8] = acc11;
+                if (col + 4 < 6) output[at + 10] = acc12;
+                if (col + 6 < 6) output[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) output[at + 12] = acc20;
+                if (col + 2 < 6) output[at + 14] = acc21;
+                if (col + 4 < 6) output[at + 16] = acc22;
+                if (col + 6 < 6) output[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) output[at + 18] = acc30;
+                if (col + 2 < 6) output[at + 20] = acc31;
+                if (col + 4 < 6) output[at + 22] = acc32;
+                if (col + 6 < 6) output[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 8x6.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 6; i++)
-            sum += weight[(g * 8 + o) * 6 + i] * input[b * 6 + g * 6 + i];
-        output[b * 8 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 6; k0 += TileK)
+            {
+                // Stage input: 64 x 6, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 6 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 6 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 2] = acc01;
+                output[at + 4] = acc02;
+                output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] = acc10;
+                output[at + 10] = acc11;
+                output[at + 12] = acc12;
+                output[at + 14] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] = acc20;
+                output[at + 18] = acc21;
+                output[at + 20] = acc22;
+                output[at + 22] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] = acc30;
+                output[at + 26] = acc31;
+                output[at + 28] = acc32;
+                output[at + 30] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x6.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 6, i = k % 6;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 6 + i] * outputGradient[b * 8 + g * 8 + o];
-        inputGradient[b * 6 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) inputGradient[at] = acc00;
+                if (col + 2 < 6) inputGradient[at + 2] = acc01;
+                if (col + 4 < 6) inputGradient[at + 4] = acc02;
+                if (col + 6 < 6) inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) inputGradient[at + 6] = acc10;
+                if (col + 2 < 6) inputGradient[at + 8] = acc11;
+                if (col + 4 < 6) inputGradient[at + 10] = acc12;
+                if (col + 6 < 6) inputGradient[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) inputGradient[at + 12] = acc20;
+                if (col + 2 < 6) inputGradient[at + 14] = acc21;
+                if (col + 4 < 6) inputGradient[at + 16] = acc22;
+                if (col + 6 < 6) inputGradient[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) inputGradient[at + 18] = acc30;
+                if (col + 2 < 6) inputGradient[at + 20] = acc31;
+                if (col + 4 < 6) inputGradient[at + 22] = acc32;
+                if (col + 6 < 6) inputGradient[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x6, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel4(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 48;
-        int o = e / 6 % 8;
-        int i = e % 6;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 8 + o] * input[b * 6 + g * 6 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 6 ? input[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (col < 6) weightGradient[at] += acc00;
+            if (col + 2 < 6) weightGradient[at + 2] += acc01;
+            if (col + 4 < 6) weightGradient[at + 4] += acc02;
+            if (col + 6 < 6) weightGradient[at + 6] += acc03;
+            if (col < 6) weightGradient[at + 6] += acc10;
+            if (col + 2 < 6) weightGradient[at + 8] += acc11;
+            if (col + 4 < 6) weightGradient[at + 10] += acc12;
+            if (col + 6 < 6) weightGradient[at + 12] += acc13;
+            if (col < 6) weightGradient[at + 12] += acc20;
+            if (col + 2 < 6) weightGradient[at + 14] += acc21;
+            if (col + 4 < 6) weightGradient[at + 16] += acc22;
+            if (col + 6 < 6) weightGradient[at + 18] += acc23;
+            if (col < 6) weightGradient[at + 18] += acc30;
+            if (col + 2 < 6) weightGradient[at + 20] += acc31;
+            if (col + 4 < 6) weightGradient[at + 22] += acc32;
+            if (col + 6 < 6) weightGradient[at + 24] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x2.
@@ -361,15 +627,85 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 12 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -399,13 +735,13 @@ public sealed partial class Chain : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Chain.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
 
         internal Gpu(Chain layer, Accelerator accelerator)
@@ -417,19 +753,19 @@ public sealed partial class Chain : IStructuredLayer
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel8",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
         }
@@ -462,9 +798,9 @@ public sealed partial class Chain : IStructuredLayer
             // factors.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(2 /* factors.1.lora_B */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 6]
-            _matMulKernel2(new Index2D(batch, 8), t2, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -489,17 +825,17 @@ public sealed partial class Chain : IStructuredLayer
             // factors.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(2 /* factors.1.lora_B */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // input gradient of factors.0 (dense): W [8, 6]
-            _matMulTransposedKernel3(new Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.weight */), dt2);
+            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
             // weight gradient of factors.0 (dense): W [8, 6]
-            _weightGradientKernel4(48, dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _weightGradientKernel4(TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (lowrank): up-projection B [6, 2]
             _matMulTransposedKernel5(new Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
             // weight gradient of factors.1 (lowrank): up-projection B [6, 2]
             _weightGradientKernel6(12, dt2, t1, _parameters.Gradient(2 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel7(new Index2D(batch, 12), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel8(24, dt1, x, _parameters.Gradient(1 /* factors.1.lora_A */), batch);
         }
@@ -733,27 +1069,169 @@ public sealed partial class Mixture : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + g * 4 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 17] = acc11;
+                output[at + 18] = acc12;
+                output[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 33] = acc21;
+                output[at + 34] = acc22;
+                output[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 49] = acc31;
+                output[at + 50] = acc32;
+                output[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + i * 4 + g];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 4] = acc01;
+                output[at + 8] = acc02;
+                output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 20] = acc11;
+                output[at + 24] = acc12;
+                output[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 36] = acc21;
+                output[at + 40] = acc22;
+                output[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 52] = acc31;
+                output[at + 56] = acc32;
+                output[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
@@ -769,27 +1247,168 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 16x2; accumulating.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 16, o = j % 16;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 16 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 16 + j] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += acc00;
+                output[at + 4] += acc01;
+                output[at + 8] += acc02;
+                output[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += acc10;
+                output[at + 20] += acc11;
+                output[at + 24] += acc12;
+                output[at + 28] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += acc20;
+                output[at + 36] += acc21;
+                output[at + 40] += acc22;
+                output[at + 44] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += acc30;
+                output[at + 52] += acc31;
+                output[at + 56] += acc32;
+                output[at + 60] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8; scaled by 0.5f, accumulating.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 8; i++)
-            sum += weight[(g * 8 + o) * 8 + i] * input[b * 16 + g * 8 + i];
-        output[b * 16 + j] += 0.5f * sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage input: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += 0.5f * acc00;
+                output[at + 2] += 0.5f * acc01;
+                output[at + 4] += 0.5f * acc02;
+                output[at + 6] += 0.5f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += 0.5f * acc10;
+                output[at + 18] += 0.5f * acc11;
+                output[at + 20] += 0.5f * acc12;
+                output[at + 22] += 0.5f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += 0.5f * acc20;
+                output[at + 34] += 0.5f * acc21;
+                output[at + 36] += 0.5f * acc22;
+                output[at + 38] += 0.5f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += 0.5f * acc30;
+                output[at + 50] += 0.5f * acc31;
+                output[at + 52] += 0.5f * acc32;
+                output[at + 54] += 0.5f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: bias add.
@@ -809,28 +1428,156 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8; scaled by 0.5f.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 8, i = k % 8;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 8 + i] * outputGradient[b * 16 + g * 8 + o];
-        inputGradient[b * 16 + k] = 0.5f * sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 8 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = 0.5f * acc00;
+                inputGradient[at + 2] = 0.5f * acc01;
+                inputGradient[at + 4] = 0.5f * acc02;
+                inputGradient[at + 6] = 0.5f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = 0.5f * acc10;
+                inputGradient[at + 18] = 0.5f * acc11;
+                inputGradient[at + 20] = 0.5f * acc12;
+                inputGradient[at + 22] = 0.5f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = 0.5f * acc20;
+                inputGradient[at + 34] = 0.5f * acc21;
+                inputGradient[at + 36] = 0.5f * acc22;
+                inputGradient[at + 38] = 0.5f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = 0.5f * acc30;
+                inputGradient[at + 50] = 0.5f * acc31;
+                inputGradient[at + 52] = 0.5f * acc32;
+                inputGradient[at + 54] = 0.5f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 64;
-        int o = e / 8 % 8;
-        int i = e % 8;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 8 + o] * input[b * 16 + g * 8 + i];
-        weightGradient[e] += 0.5f * sum;
+        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 64 + (row0 + row) * 8 + col;
+            weightGradient[at] += 0.5f * acc00;
+            weightGradient[at + 2] += 0.5f * acc01;
+            weightGradient[at + 4] += 0.5f * acc02;
+            weightGradient[at + 6] += 0.5f * acc03;
+            weightGradient[at + 8] += 0.5f * acc10;
+            weightGradient[at + 10] += 0.5f * acc11;
+            weightGradient[at + 12] += 0.5f * acc12;
+            weightGradient[at + 14] += 0.5f * acc13;
+            weightGradient[at + 16] += 0.5f * acc20;
+            weightGradient[at + 18] += 0.5f * acc21;
+            weightGradient[at + 20] += 0.5f * acc22;
+            weightGradient[at + 22] += 0.5f * acc23;
+            weightGradient[at + 24] += 0.5f * acc30;
+            weightGradient[at + 26] += 0.5f * acc31;
+            weightGradient[at + 28] += 0.5f * acc32;
+            weightGradient[at + 30] += 0.5f * acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
@@ -859,15 +1606,85 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16; accumulating.
-    private static void MatMulTransposedKernel11(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 16, i = k % 16;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 16 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 16 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 4] += acc01;
+                inputGradient[at + 8] += acc02;
+                inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 20] += acc11;
+                inputGradient[at + 24] += acc12;
+                inputGradient[at + 28] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 36] += acc21;
+                inputGradient[at + 40] += acc22;
+                inputGradient[at + 44] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 52] += acc31;
+                inputGradient[at + 56] += acc32;
+                inputGradient[at + 60] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
@@ -884,53 +1701,309 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel13(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel13(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + o * 4 + g];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 4] = acc01;
+                inputGradient[at + 8] = acc02;
+                inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 20] = acc11;
+                inputGradient[at + 24] = acc12;
+                inputGradient[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 36] = acc21;
+                inputGradient[at + 40] = acc22;
+                inputGradient[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 52] = acc31;
+                inputGradient[at + 56] = acc32;
+                inputGradient[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel14(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel14(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + o * 4 + g] * input[b * 16 + i * 4 + g];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
-    private static void MatMulTransposedKernel15(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel15(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + g * 4 + o];
-        inputGradient[b * 16 + k] += sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 17] += acc11;
+                inputGradient[at + 18] += acc12;
+                inputGradient[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 33] += acc21;
+                inputGradient[at + 34] += acc22;
+                inputGradient[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 49] += acc31;
+                inputGradient[at + 50] += acc32;
+                inputGradient[at + 51] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel16(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel16(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 4 + o] * input[b * 16 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -946,23 +2019,23 @@ public sealed partial class Mixture : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Mixture.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel11;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel13;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel15;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel13;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel15;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
 
         internal Gpu(Mixture layer, Accelerator accelerator)
         {
@@ -971,39 +2044,39 @@ public sealed partial class Mixture : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
             _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
             _biasKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel5));
             _biasGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasGradientKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
             _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel9",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
             _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel10",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
             _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel11));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
             _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel12",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
             _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel13));
             _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
             _matMulTransposedKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel15));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel15));
             _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel16",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
         }
 
         public Accelerator Accelerator { get; }
@@ -1031,15 +2104,15 @@ public sealed partial class Mixture : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _matMulKernel3(new Index2D(batch, 16), t5, _parameters.Value(3 /* terms.1.lora_B */), y);
+            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
             // terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulKernel4(new Index2D(batch, 16), x, _parameters.Value(4 /* terms.2.weight */), y);
+            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(4 /* terms.2.weight */), y, batch);
             // add the bias
             _biasKernel5(new Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
         }
@@ -1064,31 +2137,31 @@ public sealed partial class Mixture : IStructuredLayer
             var dt5 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // bias gradient: column sums of dy
             _biasGradientKernel6(16, dy, _parameters.Gradient(5 /* bias */), batch);
             // input gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _parameters.Value(4 /* terms.2.weight */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
             // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel8(128, dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
+            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
             _matMulTransposedKernel9(new Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
             _weightGradientKernel10(32, dy, t5, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel11(new Index2D(batch, 16), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx);
+            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel12(32, dt5, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel13(new Index2D(batch, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1);
+            _matMulTransposedKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel14(64, dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
+            _weightGradientKernel14(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
             // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel15(new Index2D(batch, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx);
+            _matMulTransposedKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
             // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel16(64, dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
+            _weightGradientKernel16(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -1265,101 +2338,633 @@ public sealed partial class Lora : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 16x16.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 16, o = j % 16;
-        float sum = 0.0f;
-        for (int i = 0; i < 16; i++)
-            sum += weight[(g * 16 + o) * 16 + i] * input[b * 16 + g * 16 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 16; k0 += TileK)
+            {
+                // Stage input: 64 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 16 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 16 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 4] = acc01;
+                output[at + 8] = acc02;
+                output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 20] = acc11;
+                output[at + 24] = acc12;
+                output[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 36] = acc21;
+                output[at + 40] = acc22;
+                output[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 52] = acc31;
+                output[at + 56] = acc32;
+                output[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x16.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 16; i++)
-            sum += weight[(g * 4 + o) * 16 + i] * input[b * 16 + g * 16 + i];
-        output[b * 4 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 16; k0 += TileK)
+            {
+                // Stage input: 64 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 16 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 16 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 4] = acc10;
+                output[at + 5] = acc11;
+                output[at + 6] = acc12;
+                output[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 8] = acc20;
+                output[at + 9] = acc21;
+                output[at + 10] = acc22;
+                output[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 12] = acc30;
+                output[at + 13] = acc31;
+                output[at + 14] = acc32;
+                output[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 16x4; scaled by 2.0f, accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,312 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 16, o = j % 16;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 16 + o) * 4 + i] * input[b * 4 + g * 4 + i];
-        output[b * 16 + j] += 2.0f * sum;
+        const int TileRows = 64, TileCols = 16, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += 2.0f * acc00;
+                output[at + 4] += 2.0f * acc01;
+                output[at + 8] += 2.0f * acc02;
+                output[at + 12] += 2.0f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += 2.0f * acc10;
+                output[at + 20] += 2.0f * acc11;
+                output[at + 24] += 2.0f * acc12;
+                output[at + 28] += 2.0f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += 2.0f * acc20;
+                output[at + 36] += 2.0f * acc21;
+                output[at + 40] += 2.0f * acc22;
+                output[at + 44] += 2.0f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += 2.0f * acc30;
+                output[at + 52] += 2.0f * acc31;
+                output[at + 56] += 2.0f * acc32;
+                output[at + 60] += 2.0f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x4; scaled by 2.0f.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 16; o++)
-            sum += weight[(g * 16 + o) * 4 + i] * outputGradient[b * 16 + g * 16 + o];
-        inputGradient[b * 4 + k] = 2.0f * sum;
+        const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 16; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 16 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = 2.0f * acc00;
+                inputGradient[at + 1] = 2.0f * acc01;
+                inputGradient[at + 2] = 2.0f * acc02;
+                inputGradient[at + 3] = 2.0f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 4] = 2.0f * acc10;
+                inputGradient[at + 5] = 2.0f * acc11;
+                inputGradient[at + 6] = 2.0f * acc12;
+                inputGradient[at + 7] = 2.0f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 8] = 2.0f * acc20;
+                inputGradient[at + 9] = 2.0f * acc21;
+                inputGradient[at + 10] = 2.0f * acc22;
+                inputGradient[at + 11] = 2.0f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 12] = 2.0f * acc30;
+                inputGradient[at + 13] = 2.0f * acc31;
+                inputGradient[at + 14] = 2.0f * acc32;
+                inputGradient[at + 15] = 2.0f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x4, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 16 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel4(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 64;
-        int o = e / 4 % 16;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 16 + o] * input[b * 4 + g * 4 + i];
-        weightGradient[e] += 2.0f * sum;
+        const int TileRows = 16, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 16, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = (row0 + row) * 4 + col;
+            weightGradient[at] += 2.0f * acc00;
+            weightGradient[at + 1] += 2.0f * acc01;
+            weightGradient[at + 2] += 2.0f * acc02;
+            weightGradient[at + 3] += 2.0f * acc03;
+            weightGradient[at + 4] += 2.0f * acc10;
+            weightGradient[at + 5] += 2.0f * acc11;
+            weightGradient[at + 6] += 2.0f * acc12;
+            weightGradient[at + 7] += 2.0f * acc13;
+            weightGradient[at + 8] += 2.0f * acc20;
+            weightGradient[at + 9] += 2.0f * acc21;
+            weightGradient[at + 10] += 2.0f * acc22;
+            weightGradient[at + 11] += 2.0f * acc23;
+            weightGradient[at + 12] += 2.0f * acc30;
+            weightGradient[at + 13] += 2.0f * acc31;
+            weightGradient[at + 14] += 2.0f * acc32;
+            weightGradient[at + 15] += 2.0f * acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x16.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 16, i = k % 16;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 16 + i] * outputGradient[b * 4 + g * 4 + o];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 4] = acc01;
+                inputGradient[at + 8] = acc02;
+                inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 20] = acc11;
+                inputGradient[at + 24] = acc12;
+                inputGradient[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 36] = acc21;
+                inputGradient[at + 40] = acc22;
+                inputGradient[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 52] = acc31;
+                inputGradient[at + 56] = acc32;
+                inputGradient[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 4x16, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 64;
-        int o = e / 16 % 4;
-        int i = e % 16;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 4 + g * 4 + o] * input[b * 16 + g * 16 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = (row0 + row) * 16 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 4] += acc01;
+            weightGradient[at + 8] += acc02;
+            weightGradient[at + 12] += acc03;
+            weightGradient[at + 16] += acc10;
+            weightGradient[at + 20] += acc11;
+            weightGradient[at + 24] += acc12;
+            weightGradient[at + 28] += acc13;
+            weightGradient[at + 32] += acc20;
+            weightGradient[at + 36] += acc21;
+            weightGradient[at + 40] += acc22;
+            weightGradient[at + 44] += acc23;
+            weightGradient[at + 48] += acc30;
+            weightGradient[at + 52] += acc31;
+            weightGradient[at + 56] += acc32;
+            weightGradient[at + 60] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16; accumulating.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 16, i = k % 16;
-        float sum = 0.0f;
-        for (int o = 0; o < 16; o++)
-            sum += weight[(g * 16 + o) * 16 + i] * outputGradient[b * 16 + g * 16 + o];
-        inputGradient[b * 16 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 16; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 16; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 16 x 16.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 4] += acc01;
+                inputGradient[at + 8] += acc02;
+                inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 20] += acc11;
+                inputGradient[at + 24] += acc12;
+                inputGradient[at + 28] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 36] += acc21;
+                inputGradient[at + 40] += acc22;
+                inputGradient[at + 44] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 52] += acc31;
+                inputGradient[at + 56] += acc32;
+                inputGradient[at + 60] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1375,14 +2980,14 @@ public sealed partial class Lora : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Lora.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
 
         internal Gpu(Lora layer, Accelerator accelerator)
         {
@@ -1391,21 +2996,21 @@ public sealed partial class Lora : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
         }
 
         public Accelerator Accelerator { get; }
@@ -1432,11 +3037,11 @@ public sealed partial class Lora : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(new Index2D(batch, 4), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [16, 4]
-            _matMulKernel2(new Index2D(batch, 16), t2, _parameters.Value(2 /* terms.1.lora_B */), y);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1456,17 +3061,17 @@ public sealed partial class Lora : IStructuredLayer
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(new Index2D(batch, 4), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _matMulTransposedKernel3(new Index2D(batch, 4), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _weightGradientKernel4(64, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _matMulTransposedKernel5(new Index2D(batch, 16), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _weightGradientKernel6(64, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [16, 16]
-            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -1695,27 +3300,168 @@ public sealed partial class Nested : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 3 groups of 4x4.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 12 + g * 4 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 12] = acc10;
+                output[at + 13] = acc11;
+                output[at + 14] = acc12;
+                output[at + 15] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 24] = acc20;
+                output[at + 25] = acc21;
+                output[at + 26] = acc22;
+                output[at + 27] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 36] = acc30;
+                output[at + 37] = acc31;
+                output[at + 38] = acc32;
+                output[at + 39] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
@@ -1731,52 +3477,331 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 12x2; accumulating.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 12 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 12 + j] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 2 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] += acc00;
+                if (col + 4 < 12) output[at + 4] += acc01;
+                if (col + 8 < 12) output[at + 8] += acc02;
+                if (col + 12 < 12) output[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] += acc10;
+                if (col + 4 < 12) output[at + 16] += acc11;
+                if (col + 8 < 12) output[at + 20] += acc12;
+                if (col + 12 < 12) output[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] += acc20;
+                if (col + 4 < 12) output[at + 28] += acc21;
+                if (col + 8 < 12) output[at + 32] += acc22;
+                if (col + 12 < 12) output[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] += acc30;
+                if (col + 4 < 12) output[at + 40] += acc31;
+                if (col + 8 < 12) output[at + 44] += acc32;
+                if (col + 12 < 12) output[at + 48] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12; scaled by -0.25f, accumulating.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] += -0.25f * sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] += -0.25f * acc00;
+                if (col + 4 < 12) output[at + 4] += -0.25f * acc01;
+                if (col + 8 < 12) output[at + 8] += -0.25f * acc02;
+                if (col + 12 < 12) output[at + 12] += -0.25f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] += -0.25f * acc10;
+                if (col + 4 < 12) output[at + 16] += -0.25f * acc11;
+                if (col + 8 < 12) output[at + 20] += -0.25f * acc12;
+                if (col + 12 < 12) output[at + 24] += -0.25f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] += -0.25f * acc20;
+                if (col + 4 < 12) output[at + 28] += -0.25f * acc21;
+                if (col + 8 < 12) output[at + 32] += -0.25f * acc22;
+                if (col + 12 < 12) output[at + 36] += -0.25f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] += -0.25f * acc30;
+                if (col + 4 < 12) output[at + 40] += -0.25f * acc31;
+                if (col + 8 < 12) output[at + 44] += -0.25f * acc32;
+                if (col + 12 < 12) output[at + 48] += -0.25f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; scaled by -0.25f.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] = -0.25f * sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = -0.25f * acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = -0.25f * acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = -0.25f * acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = -0.25f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = -0.25f * acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = -0.25f * acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = -0.25f * acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = -0.25f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = -0.25f * acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = -0.25f * acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = -0.25f * acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = -0.25f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = -0.25f * acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = -0.25f * acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = -0.25f * acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = -0.25f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 144;
-        int o = e / 12 % 12;
-        int i = e % 12;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 12 + g * 12 + o] * input[b * 12 + g * 12 + i];
-        weightGradient[e] += -0.25f * sum;
+        const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 16, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < 12)
+            {
+                if (col < 12) weightGradient[at] += -0.25f * acc00;
+                if (col + 4 < 12) weightGradient[at + 4] += -0.25f * acc01;
+                if (col + 8 < 12) weightGradient[at + 8] += -0.25f * acc02;
+                if (col + 12 < 12) weightGradient[at + 12] += -0.25f * acc03;
+            }
+            if (row0 + row + 1 < 12)
+            {
+                if (col < 12) weightGradient[at + 12] += -0.25f * acc10;
+                if (col + 4 < 12) weightGradient[at + 16] += -0.25f * acc11;
+                if (col + 8 < 12) weightGradient[at + 20] += -0.25f * acc12;
+                if (col + 12 < 12) weightGradient[at + 24] += -0.25f * acc13;
+            }
+            if (row0 + row + 2 < 12)
+            {
+                if (col < 12) weightGradient[at + 24] += -0.25f * acc20;
+                if (col + 4 < 12) weightGradient[at + 28] += -0.25f * acc21;
+                if (col + 8 < 12) weightGradient[at + 32] += -0.25f * acc22;
+                if (col + 12 < 12) weightGradient[at + 36] += -0.25f * acc23;
+            }
+            if (row0 + row + 3 < 12)
+            {
+                if (col < 12) weightGradient[at + 36] += -0.25f * acc30;
+                if (col + 4 < 12) weightGradient[at + 40] += -0.25f * acc31;
+                if (col + 8 < 12) weightGradient[at + 44] += -0.25f * acc32;
+                if (col + 12 < 12) weightGradient[at + 48] += -0.25f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x2.
@@ -1805,15 +3830,85 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 12 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -1830,53 +3925,320 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    private static void MatMulTransposedKernel11(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] += acc00;
+                if (col + 4 < 12) inputGradient[at + 4] += acc01;
+                if (col + 8 < 12) inputGradient[at + 8] += acc02;
+                if (col + 12 < 12) inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] += acc10;
+                if (col + 4 < 12) inputGradient[at + 16] += acc11;
+                if (col + 8 < 12) inputGradient[at + 20] += acc12;
+                if (col + 12 < 12) inputGradient[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] += acc20;
+                if (col + 4 < 12) inputGradient[at + 28] += acc21;
+                if (col + 8 < 12) inputGradient[at + 32] += acc22;
+                if (col + 12 < 12) inputGradient[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] += acc30;
+                if (col + 4 < 12) inputGradient[at + 40] += acc31;
+                if (col + 8 < 12) inputGradient[at + 44] += acc32;
+                if (col + 12 < 12) inputGradient[at + 48] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    private static void WeightGradientKernel12(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel12(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 144;
-        int o = e / 12 % 12;
-        int i = e % 12;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 12 + g * 12 + o] * input[b * 12 + g * 12 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 16, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < 12)
+            {
+                if (col < 12) weightGradient[at] += acc00;
+                if (col + 4 < 12) weightGradient[at + 4] += acc01;
+                if (col + 8 < 12) weightGradient[at + 8] += acc02;
+                if (col + 12 < 12) weightGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < 12)
+            {
+                if (col < 12) weightGradient[at + 12] += acc10;
+                if (col + 4 < 12) weightGradient[at + 16] += acc11;
+                if (col + 8 < 12) weightGradient[at + 20] += acc12;
+                if (col + 12 < 12) weightGradient[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < 12)
+            {
+                if (col < 12) weightGradient[at + 24] += acc20;
+                if (col + 4 < 12) weightGradient[at + 28] += acc21;
+                if (col + 8 < 12) weightGradient[at + 32] += acc22;
+                if (col + 12 < 12) weightGradient[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < 12)
+            {
+                if (col < 12) weightGradient[at + 36] += acc30;
+                if (col + 4 < 12) weightGradient[at + 40] += acc31;
+                if (col + 8 < 12) weightGradient[at + 44] += acc32;
+                if (col + 12 < 12) weightGradient[at + 48] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 3 groups of 4x4; accumulating.
-    private static void MatMulTransposedKernel13(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel13(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 12 + g * 4 + o];
-        inputGradient[b * 12 + k] += sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 12] += acc10;
+                inputGradient[at + 13] += acc11;
+                inputGradient[at + 14] += acc12;
+                inputGradient[at + 15] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 24] += acc20;
+                inputGradient[at + 25] += acc21;
+                inputGradient[at + 26] += acc22;
+                inputGradient[at + 27] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 36] += acc30;
+                inputGradient[at + 37] += acc31;
+                inputGradient[at + 38] += acc32;
+                inputGradient[at + 39] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 3 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel14(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel14(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 12 + g * 4 + o] * input[b * 12 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 12 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1892,21 +4254,21 @@ public sealed partial class Nested : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Nested.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel11;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel13;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel13;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
 
         internal Gpu(Nested layer, Accelerator accelerator)
         {
@@ -1915,35 +4277,35 @@ public sealed partial class Nested : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
             _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel8",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
             _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
             _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel10",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
             _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel11));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
             _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
             _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel13));
             _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
         }
 
         public Accelerator Accelerator { get; }
@@ -1972,15 +4334,15 @@ public sealed partial class Nested : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulKernel1(new Index2D(batch, 12), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulKernel3(new Index2D(batch, 12), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y);
+            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
             // terms.1 (dense): W [12, 12]
-            _matMulKernel4(new Index2D(batch, 12), x, _parameters.Value(4 /* terms.1.weight */), y);
+            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(4 /* terms.1.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2003,29 +4365,29 @@ public sealed partial class Nested : IStructuredLayer
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // input gradient of terms.1 (dense): W [12, 12]
-            _matMulTransposedKernel5(new Index2D(batch, 12), dy, _parameters.Value(4 /* terms.1.weight */), dx);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [12, 12]
-            _weightGradientKernel6(144, dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
+            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 1, 16), dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
             _matMulTransposedKernel7(new Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
             _weightGradientKernel8(24, dy, t3, _parameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(new Index2D(batch, 12), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1);
+            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt3, t1, _parameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel11(new Index2D(batch, 12), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1);
+            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _weightGradientKernel12(144, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
+            _weightGradientKernel12(TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
             // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulTransposedKernel13(new Index2D(batch, 12), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx);
+            _matMulTransposedKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
             // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _weightGradientKernel14(48, dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
+            _weightGradientKernel14(TiledLaunch.Config(Accelerator, 1, 3, 1), dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
         }
 
         public void Dispose()
@@ -2234,151 +4596,947 @@ public sealed partial class Deep : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 2 groups of 8x8.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 8; i++)
-            sum += weight[(g * 8 + o) * 8 + i] * input[b * 16 + g * 8 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage input: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 2] = acc01;
+                output[at + 4] = acc02;
+                output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 18] = acc11;
+                output[at + 20] = acc12;
+                output[at + 22] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 34] = acc21;
+                output[at + 36] = acc22;
+                output[at + 38] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 50] = acc31;
+                output[at + 52] = acc32;
+                output[at + 54] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 2, o = j / 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 8; i++)
-            sum += weight[(g * 8 + o) * 8 + i] * input[b * 16 + i * 2 + g];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage input: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 2 + g;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 4] = acc01;
+                output[at + 8] = acc02;
+                output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 20] = acc11;
+                output[at + 24] = acc12;
+                output[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 36] = acc21;
+                output[at + 40] = acc22;
+                output[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 52] = acc31;
+                output[at + 56] = acc32;
+                output[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + g * 4 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 17] = acc11;
+                output[at + 18] = acc12;
+                output[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 33] = acc21;
+                output[at + 34] = acc22;
+                output[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 49] = acc31;
+                output[at + 50] = acc32;
+                output[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + i * 4 + g];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 4] = acc01;
+                output[at + 8] = acc02;
+                output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 20] = acc11;
+                output[at + 24] = acc12;
+                output[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 36] = acc21;
+                output[at + 40] = acc22;
+                output[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 52] = acc31;
+                output[at + 56] = acc32;
+                output[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + o * 4 + g];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 4] = acc01;
+                inputGradient[at + 8] = acc02;
+                inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 20] = acc11;
+                inputGradient[at + 24] = acc12;
+                inputGradient[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 36] = acc21;
+                inputGradient[at + 40] = acc22;
+                inputGradient[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 52] = acc31;
+                inputGradient[at + 56] = acc32;
+                inputGradient[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel5(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + o * 4 + g] * input[b * 16 + i * 4 + g];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel6(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + g * 4 + o];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 17] = acc11;
+                inputGradient[at + 18] = acc12;
+                inputGradient[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 33] = acc21;
+                inputGradient[at + 34] = acc22;
+                inputGradient[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 49] = acc31;
+                inputGradient[at + 50] = acc32;
+                inputGradient[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel7(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 4 + o] * input[b * 16 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 2, i = k / 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 8 + i] * outputGradient[b * 16 + o * 2 + g];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 2 + g;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 4] = acc01;
+                inputGradient[at + 8] = acc02;
+                inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 20] = acc11;
+                inputGradient[at + 24] = acc12;
+                inputGradient[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 36] = acc21;
+                inputGradient[at + 40] = acc22;
+                inputGradient[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 52] = acc31;
+                inputGradient[at + 56] = acc32;
+                inputGradient[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel9(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 64;
-        int o = e / 8 % 8;
-        int i = e % 8;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + o * 2 + g] * input[b * 16 + i * 2 + g];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 2 + g] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 2 + g] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 64 + (row0 + row) * 8 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 2] += acc01;
+            weightGradient[at + 4] += acc02;
+            weightGradient[at + 6] += acc03;
+            weightGradient[at + 8] += acc10;
+            weightGradient[at + 10] += acc11;
+            weightGradient[at + 12] += acc12;
+            weightGradient[at + 14] += acc13;
+            weightGradient[at + 16] += acc20;
+            weightGradient[at + 18] += acc21;
+            weightGradient[at + 20] += acc22;
+            weightGradient[at + 22] += acc23;
+            weightGradient[at + 24] += acc30;
+            weightGradient[at + 26] += acc31;
+            weightGradient[at + 28] += acc32;
+            weightGradient[at + 30] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 8, i = k % 8;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 8 + i] * outputGradient[b * 16 + g * 8 + o];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 8 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 2] = acc01;
+                inputGradient[at + 4] = acc02;
+                inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 18] = acc11;
+                inputGradient[at + 20] = acc12;
+                inputGradient[at + 22] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 34] = acc21;
+                inputGradient[at + 36] = acc22;
+                inputGradient[at + 38] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 50] = acc31;
+                inputGradient[at + 52] = acc32;
+                inputGradient[at + 54] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel11(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 64;
-        int o = e / 8 % 8;
-        int i = e % 8;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 8 + o] * input[b * 16 + g * 8 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 64 + (row0 + row) * 8 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 2] += acc01;
+            weightGradient[at + 4] += acc02;
+            weightGradient[at + 6] += acc03;
+            weightGradient[at + 8] += acc10;
+            weightGradient[at + 10] += acc11;
+            weightGradient[at + 12] += acc12;
+            weightGradient[at + 14] += acc13;
+            weightGradient[at + 16] += acc20;
+            weightGradient[at + 18] += acc21;
+            weightGradient[at + 20] += acc22;
+            weightGradient[at + 22] += acc23;
+            weightGradient[at + 24] += acc30;
+            weightGradient[at + 26] += acc31;
+            weightGradient[at + 28] += acc32;
+            weightGradient[at + 30] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2394,18 +5552,18 @@ public sealed partial class Deep : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Deep.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
 
         internal Gpu(Deep layer, Accelerator accelerator)
         {
@@ -2414,29 +5572,29 @@ public sealed partial class Deep : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 4);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
             _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
             _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
             _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel6));
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
             _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
             _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
             _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
             _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
         }
 
         public Accelerator Accelerator { get; }
@@ -2466,13 +5624,13 @@ public sealed partial class Deep : IStructuredLayer
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel3(new Index2D(batch, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y);
+            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2498,27 +5656,27 @@ public sealed partial class Deep : IStructuredLayer
             var dt4 = slot2.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel4(new Index2D(batch, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5);
+            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
             // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel5(64, dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
+            _weightGradientKernel5(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
             // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel6(new Index2D(batch, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4);
+            _matMulTransposedKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
             // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel7(64, dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
+            _weightGradientKernel7(TiledLaunch.Config(Accelerator, 1, 4, 1), dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
             // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulTransposedKernel8(new Index2D(batch, 16), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1);
+            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
             // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _weightGradientKernel9(128, dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
+            _weightGradientKernel9(TiledLaunch.Config(Accelerator, 1, 2, 4), dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
             // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulTransposedKernel10(new Index2D(batch, 16), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx);
+            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
             // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _weightGradientKernel11(128, dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
+            _weightGradientKernel11(TiledLaunch.Config(Accelerator, 1, 2, 4), dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -2678,15 +5836,85 @@ public sealed partial class FrozenFactor : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 3 groups of 2x4.
@@ -2702,15 +5930,86 @@ public sealed partial class FrozenFactor : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 3 groups of 2x4.
-    private static void MatMulTransposedKernel2(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 4 + i] * outputGradient[b * 6 + g * 2 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + g * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 8 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 12] = acc10;
+                inputGradient[at + 13] = acc11;
+                inputGradient[at + 14] = acc12;
+                inputGradient[at + 15] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 24] = acc20;
+                inputGradient[at + 25] = acc21;
+                inputGradient[at + 26] = acc22;
+                inputGradient[at + 27] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 36] = acc30;
+                inputGradient[at + 37] = acc31;
+                inputGradient[at + 38] = acc32;
+                inputGradient[at + 39] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 3 groups of 2x4, summed over the batch.
@@ -2727,15 +6026,85 @@ public sealed partial class FrozenFactor : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2751,11 +6120,11 @@ public sealed partial class FrozenFactor : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("FrozenFactor.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
 
         internal Gpu(FrozenFactor layer, Accelerator accelerator)
         {
@@ -2764,15 +6133,15 @@ public sealed partial class FrozenFactor : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
             _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
             _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.WeightGradientKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
             _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
         }
 
         public Accelerator Accelerator { get; }
@@ -2799,7 +6168,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(1 /* factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.0 (blockdiag): 3 blocks of 2x4
             _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
         }
@@ -2821,13 +6190,13 @@ public sealed partial class FrozenFactor : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(1 /* factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulTransposedKernel2(new Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.weight */), dt1);
+            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4
             _weightGradientKernel3(24, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _parameters.Value(1 /* factors.1.weight */), dx);
+            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
         public void Dispose()

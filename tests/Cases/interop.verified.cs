@@ -233,15 +233,86 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: block matmul, 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 3; i++)
-            sum += weight[(g * 5 + o) * 3 + i] * input[b * 12 + i * 4 + g];
-        output[b * 20 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage input: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 3 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 5 ? weight[g * 15 + cc * 3 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 20 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                if (col < 5) output[at] = acc00;
+                if (col + 2 < 5) output[at + 8] = acc01;
+                if (col + 4 < 5) output[at + 16] = acc02;
+                if (col + 6 < 5) output[at + 24] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 5) output[at + 20] = acc10;
+                if (col + 2 < 5) output[at + 28] = acc11;
+                if (col + 4 < 5) output[at + 36] = acc12;
+                if (col + 6 < 5) output[at + 44] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 5) output[at + 40] = acc20;
+                if (col + 2 < 5) output[at + 48] = acc21;
+                if (col + 4 < 5) output[at + 56] = acc22;
+                if (col + 6 < 5) output[at + 64] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 5) output[at + 60] = acc30;
+                if (col + 2 < 5) output[at + 68] = acc31;
+                if (col + 4 < 5) output[at + 76] = acc32;
+                if (col + 6 < 5) output[at + 84] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: bias add.
@@ -324,7 +395,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("FlyMonarch.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel2;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel3;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
@@ -341,7 +412,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _biasKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel2));
             _biasGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasGradientKernel3",
@@ -382,7 +453,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
             _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulKernel1(new Index2D(batch, 20), t1, _parameters.Value(1 /* blkdiag2 */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
             // add the bias
             _biasKernel2(new Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
         }
@@ -591,15 +662,85 @@ public sealed partial class PeftLora : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 8x10.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 10 inputs, 10 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,960 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 10; i++)
-            sum += weight[(g * 8 + o) * 10 + i] * input[b * 10 + g * 10 + i];
-        output[b * 8 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 10; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 10; k0 += TileK)
+            {
+                // Stage input: 64 x 10, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 10 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 10 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 10 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 2] = acc01;
+                output[at + 4] = acc02;
+                output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] = acc10;
+                output[at + 10] = acc11;
+                output[at + 12] = acc12;
+                output[at + 14] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] = acc20;
+                output[at + 18] = acc21;
+                output[at + 20] = acc22;
+                output[at + 22] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] = acc30;
+                output[at + 26] = acc31;
+                output[at + 28] = acc32;
+                output[at + 30] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x10.
@@ -615,15 +756,85 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 3; i++)
-            sum += weight[(g * 8 + o) * 3 + i] * input[b * 3 + g * 3 + i];
-        output[b * 8 + j] += 2.0f * sum;
+        const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage input: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 3 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += 2.0f * acc00;
+                output[at + 2] += 2.0f * acc01;
+                output[at + 4] += 2.0f * acc02;
+                output[at + 6] += 2.0f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] += 2.0f * acc10;
+                output[at + 10] += 2.0f * acc11;
+                output[at + 12] += 2.0f * acc12;
+                output[at + 14] += 2.0f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] += 2.0f * acc20;
+                output[at + 18] += 2.0f * acc21;
+                output[at + 20] += 2.0f * acc22;
+                output[at + 22] += 2.0f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] += 2.0f * acc30;
+                output[at + 26] += 2.0f * acc31;
+                output[at + 28] += 2.0f * acc32;
+                output[at + 30] += 2.0f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3; scaled by 2.0f.
@@ -652,15 +863,85 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x10.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 10, i = k % 10;
-        float sum = 0.0f;
-        for (int o = 0; o < 3; o++)
-            sum += weight[(g * 3 + o) * 10 + i] * outputGradient[b * 3 + g * 3 + o];
-        inputGradient[b * 10 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 10 ? weight[(k0 + kk) * 10 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 10 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 10) inputGradient[at] = acc00;
+                if (col + 4 < 10) inputGradient[at + 4] = acc01;
+                if (col + 8 < 10) inputGradient[at + 8] = acc02;
+                if (col + 12 < 10) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 10) inputGradient[at + 10] = acc10;
+                if (col + 4 < 10) inputGradient[at + 14] = acc11;
+                if (col + 8 < 10) inputGradient[at + 18] = acc12;
+                if (col + 12 < 10) inputGradient[at + 22] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 10) inputGradient[at + 20] = acc20;
+                if (col + 4 < 10) inputGradient[at + 24] = acc21;
+                if (col + 8 < 10) inputGradient[at + 28] = acc22;
+                if (col + 12 < 10) inputGradient[at + 32] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 10) inputGradient[at + 30] = acc30;
+                if (col + 4 < 10) inputGradient[at + 34] = acc31;
+                if (col + 8 < 10) inputGradient[at + 38] = acc32;
+                if (col + 12 < 10) inputGradient[at + 42] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x10, summed over the batch.
@@ -677,15 +958,85 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x10; accumulating.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 10, i = k % 10;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 10 + i] * outputGradient[b * 8 + g * 8 + o];
-        inputGradient[b * 10 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 10 ? weight[(k0 + kk) * 10 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 10 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 10) inputGradient[at] += acc00;
+                if (col + 4 < 10) inputGradient[at + 4] += acc01;
+                if (col + 8 < 10) inputGradient[at + 8] += acc02;
+                if (col + 12 < 10) inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 10) inputGradient[at + 10] += acc10;
+                if (col + 4 < 10) inputGradient[at + 14] += acc11;
+                if (col + 8 < 10) inputGradient[at + 18] += acc12;
+                if (col + 12 < 10) inputGradient[at + 22] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 10) inputGradient[at + 20] += acc20;
+                if (col + 4 < 10) inputGradient[at + 24] += acc21;
+                if (col + 8 < 10) inputGradient[at + 28] += acc22;
+                if (col + 12 < 10) inputGradient[at + 32] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 10) inputGradient[at + 30] += acc30;
+                if (col + 4 < 10) inputGradient[at + 34] += acc31;
+                if (col + 8 < 10) inputGradient[at + 38] += acc32;
+                if (col + 12 < 10) inputGradient[at + 42] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -701,14 +1052,14 @@ public sealed partial class PeftLora : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("PeftLora.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
 
         internal Gpu(PeftLora layer, Accelerator accelerator)
         {
@@ -717,21 +1068,21 @@ public sealed partial class PeftLora : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
         }
 
         public Accelerator Accelerator { get; }
@@ -758,11 +1109,11 @@ public sealed partial class PeftLora : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [8, 10]
-            _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(0 /* terms.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 10]
             _matMulKernel1(new Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [8, 3]
-            _matMulKernel2(new Index2D(batch, 8), t2, _parameters.Value(2 /* terms.1.lora_B */), y);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -788,11 +1139,11 @@ public sealed partial class PeftLora : IStructuredLayer
             // weight gradient of terms.1 (lowrank): up-projection B [8, 3]
             _weightGradientKernel4(24, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 10]
-            _matMulTransposedKernel5(new Index2D(batch, 10), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 10]
             _weightGradientKernel6(30, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [8, 10]
-            _matMulTransposedKernel7(new Index2D(batch, 10), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -947,27 +1298,167 @@ public sealed partial class PeftHra : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 6, o = j % 6;
-        float sum = 0.0f;
-        for (int i = 0; i < 6; i++)
-            sum += weight[(g * 6 + o) * 6 + i] * input[b * 6 + g * 6 + i];
-        output[b * 6 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 6; k0 += TileK)
+            {
+                // Stage input: 64 x 6, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 6 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 6 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) output[at] = acc00;
+                if (col + 2 < 6) output[at + 2] = acc01;
+                if (col + 4 < 6) output[at + 4] = acc02;
+                if (col + 6 < 6) output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) output[at + 6] = acc10;
+                if (col + 2 < 6) output[at + 8] = acc11;
+                if (col + 4 < 6) output[at + 10] = acc12;
+                if (col + 6 < 6) output[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) output[at + 12] = acc20;
+                if (col + 2 < 6) output[at + 14] = acc21;
+                if (col + 4 < 6) output[at + 16] = acc22;
+                if (col + 6 < 6) output[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) output[at + 18] = acc30;
+                if (col + 2 < 6) output[at + 20] = acc31;
+                if (col + 4 < 6) output[at + 22] = acc32;
+                if (col + 6 < 6) output[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
-    private static void MatMulTransposedKernel1(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel1(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 6, i = k % 6;
-        float sum = 0.0f;
-        for (int o = 0; o < 6; o++)
-            sum += weight[(g * 6 + o) * 6 + i] * outputGradient[b * 6 + g * 6 + o];
-        inputGradient[b * 6 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 6; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 6, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 6 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) inputGradient[at] = acc00;
+                if (col + 2 < 6) inputGradient[at + 2] = acc01;
+                if (col + 4 < 6) inputGradient[at + 4] = acc02;
+                if (col + 6 < 6) inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) inputGradient[at + 6] = acc10;
+                if (col + 2 < 6) inputGradient[at + 8] = acc11;
+                if (col + 4 < 6) inputGradient[at + 10] = acc12;
+                if (col + 6 < 6) inputGradient[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) inputGradient[at + 12] = acc20;
+                if (col + 2 < 6) inputGradient[at + 14] = acc21;
+                if (col + 4 < 6) inputGradient[at + 16] = acc22;
+                if (col + 6 < 6) inputGradient[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) inputGradient[at + 18] = acc30;
+                if (col + 2 < 6) inputGradient[at + 20] = acc31;
+                if (col + 4 < 6) inputGradient[at + 22] = acc32;
+                if (col + 6 < 6) inputGradient[at + 24] = acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -984,8 +1475,8 @@ public sealed partial class PeftHra : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("PeftHra.Gpu");
         private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel1;
 
         internal Gpu(PeftHra layer, Accelerator accelerator)
         {
@@ -995,9 +1486,9 @@ public sealed partial class PeftHra : IStructuredLayer
             _workspace = new DeviceWorkspace(accelerator, 4);
             _householder = new HouseholderDevice(accelerator);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulTransposedKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel1));
         }
 
         public Accelerator Accelerator { get; }
@@ -1026,7 +1517,7 @@ public sealed partial class PeftHra : IStructuredLayer
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [6, 6]
-            _matMulKernel0(new Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1044,7 +1535,7 @@ public sealed partial class PeftHra : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
             var dt1 = slot0.SubView(0, batch * 6);
             // input gradient of factors.0 (dense): W [6, 6]
-            _matMulTransposedKernel1(new Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.weight */), dt1);
+            _matMulTransposedKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections

@@ -310,15 +310,85 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x2.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 4 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 4 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 4] = acc10;
+                output[at + 5] = acc11;
+                output[at + 6] = acc12;
+                output[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 8] = acc20;
+                output[at + 9] = acc21;
+                output[at + 10] = acc22;
+                output[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 12] = acc30;
+                output[at + 13] = acc31;
+                output[at + 14] = acc32;
+                output[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: row transpose of [3, 4].
@@ -404,15 +474,85 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x4.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 4 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 4 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 4] = acc10;
+                inputGradient[at + 5] = acc11;
+                inputGradient[at + 6] = acc12;
+                inputGradient[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 8] = acc20;
+                inputGradient[at + 9] = acc21;
+                inputGradient[at + 10] = acc22;
+                inputGradient[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 12] = acc30;
+                inputGradient[at + 13] = acc31;
+                inputGradient[at + 14] = acc32;
+                inputGradient[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x4, summed over the batch.
@@ -442,7 +582,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
@@ -450,7 +590,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
 
         internal Gpu(KronDenseLowRank layer, Accelerator accelerator)
@@ -462,7 +602,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel3",
@@ -478,7 +618,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel8",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
             _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
             _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel10",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
         }
@@ -513,7 +653,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             // kron.1 (lowrank): down-projection A [2, 4]
             _matMulKernel0(new Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(new Index2D(batch * 3, 4), t1, _parameters.Value(2 /* kron.1.lora_B */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new Index2D(batch, 12), t2, t3);
             // kron.0 (dense): W [3, 3]
@@ -548,7 +688,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             // kron.1 (lowrank): down-projection A [2, 4]
             _matMulKernel0(new Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(new Index2D(batch * 3, 4), t1, _parameters.Value(2 /* kron.1.lora_B */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new Index2D(batch, 12), t2, t3);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
@@ -564,7 +704,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             // weight gradient of kron.1 (lowrank): up-projection B [4, 2]
             _weightGradientKernel8(8, dt2, t1, _parameters.Gradient(2 /* kron.1.lora_B */), batch * 3);
             // input gradient of kron.1 (lowrank): down-projection A [2, 4]
-            _matMulTransposedKernel9(new Index2D(batch * 3, 4), dt1, _parameters.Value(1 /* kron.1.lora_A */), dx);
+            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1 (lowrank): down-projection A [2, 4]
             _weightGradientKernel10(8, dt1, x, _parameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
         }
@@ -774,15 +914,85 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x5.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 5 inputs, 5 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,400 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 5; i++)
-            sum += weight[(g * 4 + o) * 5 + i] * input[b * 5 + g * 5 + i];
-        output[b * 4 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 5; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 5; k0 += TileK)
+            {
+                // Stage input: 64 x 5, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 5 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 5 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 5 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 4] = acc10;
+                output[at + 5] = acc11;
+                output[at + 6] = acc12;
+                output[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 8] = acc20;
+                output[at + 9] = acc21;
+                output[at + 10] = acc22;
+                output[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 12] = acc30;
+                output[at + 13] = acc31;
+                output[at + 14] = acc32;
+                output[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: row transpose of [2, 4].
@@ -879,28 +1089,154 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x5.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 5, i = k % 5;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 5 + i] * outputGradient[b * 4 + g * 4 + o];
-        inputGradient[b * 5 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 5 ? weight[(k0 + kk) * 5 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 5 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 5) inputGradient[at] = acc00;
+                if (col + 2 < 5) inputGradient[at + 2] = acc01;
+                if (col + 4 < 5) inputGradient[at + 4] = acc02;
+                if (col + 6 < 5) inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 5) inputGradient[at + 5] = acc10;
+                if (col + 2 < 5) inputGradient[at + 7] = acc11;
+                if (col + 4 < 5) inputGradient[at + 9] = acc12;
+                if (col + 6 < 5) inputGradient[at + 11] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 5) inputGradient[at + 10] = acc20;
+                if (col + 2 < 5) inputGradient[at + 12] = acc21;
+                if (col + 4 < 5) inputGradient[at + 14] = acc22;
+                if (col + 6 < 5) inputGradient[at + 16] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 5) inputGradient[at + 15] = acc30;
+                if (col + 2 < 5) inputGradient[at + 17] = acc31;
+                if (col + 4 < 5) inputGradient[at + 19] = acc32;
+                if (col + 6 < 5) inputGradient[at + 21] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 4x5, summed over the batch.
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel11(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 20;
-        int o = e / 5 % 4;
-        int i = e % 5;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 4 + g * 4 + o] * input[b * 5 + g * 5 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 5 ? input[(k0 + kk) * 5 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 5 + col;
+            if (col < 5) weightGradient[at] += acc00;
+            if (col + 2 < 5) weightGradient[at + 2] += acc01;
+            if (col + 4 < 5) weightGradient[at + 4] += acc02;
+            if (col + 6 < 5) weightGradient[at + 6] += acc03;
+            if (col < 5) weightGradient[at + 5] += acc10;
+            if (col + 2 < 5) weightGradient[at + 7] += acc11;
+            if (col + 4 < 5) weightGradient[at + 9] += acc12;
+            if (col + 6 < 5) weightGradient[at + 11] += acc13;
+            if (col < 5) weightGradient[at + 10] += acc20;
+            if (col + 2 < 5) weightGradient[at + 12] += acc21;
+            if (col + 4 < 5) weightGradient[at + 14] += acc22;
+            if (col + 6 < 5) weightGradient[at + 16] += acc23;
+            if (col < 5) weightGradient[at + 15] += acc30;
+            if (col + 2 < 5) weightGradient[at + 17] += acc31;
+            if (col + 4 < 5) weightGradient[at + 19] += acc32;
+            if (col + 6 < 5) weightGradient[at + 21] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -916,7 +1252,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("KronRectangular.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
@@ -926,8 +1262,8 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
 
         internal Gpu(KronRectangular layer, Accelerator accelerator)
         {
@@ -936,7 +1272,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel2",
@@ -956,9 +1292,9 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             _transposeKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel9",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel9));
             _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
             _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
         }
 
         public Accelerator Accelerator { get; }
@@ -988,7 +1324,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 12);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(new Index2D(batch * 2, 4), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new Index2D(batch, 8), t1, t2);
             // kron.0 (dense): W [3, 2]
@@ -1020,7 +1356,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(new Index2D(batch * 2, 4), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new Index2D(batch, 8), t1, t2);
             // bias gradient: column sums of dy
@@ -1034,9 +1370,9 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
             _transposeKernel9(new Index2D(batch, 8), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 5]
-            _matMulTransposedKernel10(new Index2D(batch * 2, 5), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
+            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
             // weight gradient of kron.1 (dense): W [4, 5]
-            _weightGradientKernel11(20, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
+            _weightGradientKernel11(TiledLaunch.Config(Accelerator, 1, 1, 2), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
         }
 
         public void Dispose()
@@ -1858,27 +2194,167 @@ public sealed partial class LoKr : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 4 + g * 4 + i];
-        output[b * 4 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 4] = acc10;
+                output[at + 5] = acc11;
+                output[at + 6] = acc12;
+                output[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 8] = acc20;
+                output[at + 9] = acc21;
+                output[at + 10] = acc22;
+                output[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 12] = acc30;
+                output[at + 13] = acc31;
+                output[at + 14] = acc32;
+                output[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: row transpose of [3, 4].
@@ -1949,40 +2425,236 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 4 + g * 4 + o];
-        inputGradient[b * 4 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 4] = acc10;
+                inputGradient[at + 5] = acc11;
+                inputGradient[at + 6] = acc12;
+                inputGradient[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 8] = acc20;
+                inputGradient[at + 9] = acc21;
+                inputGradient[at + 10] = acc22;
+                inputGradient[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 12] = acc30;
+                inputGradient[at + 13] = acc31;
+                inputGradient[at + 14] = acc32;
+                inputGradient[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel9(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 4 + g * 4 + o] * input[b * 4 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] += acc00;
+                if (col + 4 < 12) inputGradient[at + 4] += acc01;
+                if (col + 8 < 12) inputGradient[at + 8] += acc02;
+                if (col + 12 < 12) inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] += acc10;
+                if (col + 4 < 12) inputGradient[at + 16] += acc11;
+                if (col + 8 < 12) inputGradient[at + 20] += acc12;
+                if (col + 12 < 12) inputGradient[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] += acc20;
+                if (col + 4 < 12) inputGradient[at + 28] += acc21;
+                if (col + 8 < 12) inputGradient[at + 32] += acc22;
+                if (col + 12 < 12) inputGradient[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] += acc30;
+                if (col + 4 < 12) inputGradient[at + 40] += acc31;
+                if (col + 8 < 12) inputGradient[at + 44] += acc32;
+                if (col + 12 < 12) inputGradient[at + 48] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1998,17 +2670,17 @@ public sealed partial class LoKr : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("LoKr.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
 
         internal Gpu(LoKr layer, Accelerator accelerator)
         {
@@ -2017,9 +2689,9 @@ public sealed partial class LoKr : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 3);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel3",
@@ -2033,11 +2705,11 @@ public sealed partial class LoKr : IStructuredLayer
             _transposeKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel7));
             _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
             _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
             _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
         }
 
         public Accelerator Accelerator { get; }
@@ -2067,9 +2739,9 @@ public sealed partial class LoKr : IStructuredLayer
             var t3 = slot1.SubView(0, batch * 12);
             var t4 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* terms.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(new Index2D(batch * 3, 4), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new Index2D(batch, 12), t2, t3);
             // terms.1.kron.0 (dense): W [3, 3]
@@ -2099,7 +2771,7 @@ public sealed partial class LoKr : IStructuredLayer
             var dt3 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 12);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(new Index2D(batch * 3, 4), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new Index2D(batch, 12), t2, t3);
             // gradient of terms.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
@@ -2111,11 +2783,11 @@ public sealed partial class LoKr : IStructuredLayer
             // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel7(new Index2D(batch, 12), dt3, dt2);
             // input gradient of terms.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel8(new Index2D(batch * 3, 4), dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx);
+            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel9(16, dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
+            _weightGradientKernel9(TiledLaunch.Config(Accelerator, 1, 1, 1), dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel10(new Index2D(batch, 12), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -2345,15 +3017,85 @@ public sealed partial class KronStructured : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 6, o = j % 6;
-        float sum = 0.0f;
-        for (int i = 0; i < 6; i++)
-            sum += weight[(g * 6 + o) * 6 + i] * input[b * 6 + g * 6 + i];
-        output[b * 6 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 6; k0 += TileK)
+            {
+                // Stage input: 64 x 6, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 6 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 6 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) output[at] = acc00;
+                if (col + 2 < 6) output[at + 2] = acc01;
+                if (col + 4 < 6) output[at + 4] = acc02;
+                if (col + 6 < 6) output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) output[at + 6] = acc10;
+                if (col + 2 < 6) output[at + 8] = acc11;
+                if (col + 4 < 6) output[at + 10] = acc12;
+                if (col + 6 < 6) output[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) output[at + 12] = acc20;
+                if (col + 2 < 6) output[at + 14] = acc21;
+                if (col + 4 < 6) output[at + 16] = acc22;
+                if (col + 6 < 6) output[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) output[at + 18] = acc30;
+                if (col + 2 < 6) output[at + 20] = acc31;
+                if (col + 4 < 6) output[at + 22] = acc32;
+                if (col + 6 < 6) output[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
@@ -2399,28 +3141,167 @@ public sealed partial class KronStructured : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel6(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 6, i = k % 6;
-        float sum = 0.0f;
-        for (int o = 0; o < 6; o++)
-            sum += weight[(g * 6 + o) * 6 + i] * outputGradient[b * 6 + g * 6 + o];
-        inputGradient[b * 6 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 6; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 6, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 6 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) inputGradient[at] = acc00;
+                if (col + 2 < 6) inputGradient[at + 2] = acc01;
+                if (col + 4 < 6) inputGradient[at + 4] = acc02;
+                if (col + 6 < 6) inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) inputGradient[at + 6] = acc10;
+                if (col + 2 < 6) inputGradient[at + 8] = acc11;
+                if (col + 4 < 6) inputGradient[at + 10] = acc12;
+                if (col + 6 < 6) inputGradient[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) inputGradient[at + 12] = acc20;
+                if (col + 2 < 6) inputGradient[at + 14] = acc21;
+                if (col + 4 < 6) inputGradient[at + 16] = acc22;
+                if (col + 6 < 6) inputGradient[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) inputGradient[at + 18] = acc30;
+                if (col + 2 < 6) inputGradient[at + 20] = acc31;
+                if (col + 4 < 6) inputGradient[at + 22] = acc32;
+                if (col + 6 < 6) inputGradient[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 6x6, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel7(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 36;
-        int o = e / 6 % 6;
-        int i = e % 6;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 6 + g * 6 + o] * input[b * 6 + g * 6 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 8; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= 6) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = row0 + rr < 6 && k0 + kk < rows ? outputGradient[(k0 + kk) * 6 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 6 ? input[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < 6)
+            {
+                if (col < 6) weightGradient[at] += acc00;
+                if (col + 2 < 6) weightGradient[at + 2] += acc01;
+                if (col + 4 < 6) weightGradient[at + 4] += acc02;
+                if (col + 6 < 6) weightGradient[at + 6] += acc03;
+            }
+            if (row0 + row + 1 < 6)
+            {
+                if (col < 6) weightGradient[at + 6] += acc10;
+                if (col + 2 < 6) weightGradient[at + 8] += acc11;
+                if (col + 4 < 6) weightGradient[at + 10] += acc12;
+                if (col + 6 < 6) weightGradient[at + 12] += acc13;
+            }
+            if (row0 + row + 2 < 6)
+            {
+                if (col < 6) weightGradient[at + 12] += acc20;
+                if (col + 2 < 6) weightGradient[at + 14] += acc21;
+                if (col + 4 < 6) weightGradient[at + 16] += acc22;
+                if (col + 6 < 6) weightGradient[at + 18] += acc23;
+            }
+            if (row0 + row + 3 < 6)
+            {
+                if (col < 6) weightGradient[at + 18] += acc30;
+                if (col + 2 < 6) weightGradient[at + 20] += acc31;
+                if (col + 4 < 6) weightGradient[at + 22] += acc32;
+                if (col + 6 < 6) weightGradient[at + 24] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2439,14 +3320,14 @@ public sealed partial class KronStructured : IStructuredLayer
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6Inverse;
         private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel3;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
 
         internal Gpu(KronStructured layer, Accelerator accelerator)
         {
@@ -2458,7 +3339,7 @@ public sealed partial class KronStructured : IStructuredLayer
             _shuffleMap6Inverse = accelerator.Allocate1D(ShuffleMap6Inverse);
             _householder = new HouseholderDevice(accelerator);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.GatherKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
             _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel2",
@@ -2470,9 +3351,9 @@ public sealed partial class KronStructured : IStructuredLayer
             _diagonalGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalGradientKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel5));
             _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel6));
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
         }
 
         public Accelerator Accelerator { get; }
@@ -2504,7 +3385,7 @@ public sealed partial class KronStructured : IStructuredLayer
             var t4 = slot1.SubView(0, batch * 24);
             var t5 = slot0.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(new Index2D(batch * 4, 6), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
@@ -2543,7 +3424,7 @@ public sealed partial class KronStructured : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(new Index2D(batch * 4, 6), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
@@ -2565,9 +3446,9 @@ public sealed partial class KronStructured : IStructuredLayer
             // input gradient of kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
             _gatherKernel1(new Index2D(batch * 4, 6), dt2, _shuffleMap6Inverse.View, dt1);
             // input gradient of kron.1.factors.1 (dense): W [6, 6]
-            _matMulTransposedKernel6(new Index2D(batch * 4, 6), dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx);
+            _matMulTransposedKernel6(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
             // weight gradient of kron.1.factors.1 (dense): W [6, 6]
-            _weightGradientKernel7(36, dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
+            _weightGradientKernel7(TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
         }
 
         public void Dispose()
@@ -2827,15 +3708,85 @@ public sealed partial class KronInContext : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 4 + g * 4 + i];
-        output[b * 4 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 4] = acc10;
+                output[at + 5] = acc11;
+                output[at + 6] = acc12;
+                output[at + 7] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 8] = acc20;
+                output[at + 9] = acc21;
+                output[at + 10] = acc22;
+                output[at + 11] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 12] = acc30;
+                output[at + 13] = acc31;
+                output[at + 14] = acc32;
+                output[at + 15] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: row transpose of [3, 4].
@@ -2871,15 +3822,85 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 8 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 8 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 2] = acc01;
+                output[at + 4] = acc02;
+                output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] = acc10;
+                output[at + 10] = acc11;
+                output[at + 12] = acc12;
+                output[at + 14] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] = acc20;
+                output[at + 18] = acc21;
+                output[at + 20] = acc22;
+                output[at + 22] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] = acc30;
+                output[at + 26] = acc31;
+                output[at + 28] = acc32;
+                output[at + 30] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
@@ -2895,15 +3916,85 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 8x2; scaled by 0.5f, accumulating.
-    private static void MatMulKernel6(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel6(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 8 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 8 + j] += 0.5f * sum;
+        const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += 0.5f * acc00;
+                output[at + 2] += 0.5f * acc01;
+                output[at + 4] += 0.5f * acc02;
+                output[at + 6] += 0.5f * acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] += 0.5f * acc10;
+                output[at + 10] += 0.5f * acc11;
+                output[at + 12] += 0.5f * acc12;
+                output[at + 14] += 0.5f * acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] += 0.5f * acc20;
+                output[at + 18] += 0.5f * acc21;
+                output[at + 20] += 0.5f * acc22;
+                output[at + 22] += 0.5f * acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] += 0.5f * acc30;
+                output[at + 26] += 0.5f * acc31;
+                output[at + 28] += 0.5f * acc32;
+                output[at + 30] += 0.5f * acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2; scaled by 0.5f.
@@ -2932,15 +4023,85 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 12 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -2957,28 +4118,154 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    private static void MatMulTransposedKernel11(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 12 + i] * outputGradient[b * 8 + g * 8 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x12, summed over the batch.
-    private static void WeightGradientKernel12(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel12(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 96;
-        int o = e / 12 % 8;
-        int i = e % 12;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 8 + o] * input[b * 12 + g * 12 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (col < 12) weightGradient[at] += acc00;
+            if (col + 4 < 12) weightGradient[at + 4] += acc01;
+            if (col + 8 < 12) weightGradient[at + 8] += acc02;
+            if (col + 12 < 12) weightGradient[at + 12] += acc03;
+            if (col < 12) weightGradient[at + 12] += acc10;
+            if (col + 4 < 12) weightGradient[at + 16] += acc11;
+            if (col + 8 < 12) weightGradient[at + 20] += acc12;
+            if (col + 12 < 12) weightGradient[at + 24] += acc13;
+            if (col < 12) weightGradient[at + 24] += acc20;
+            if (col + 4 < 12) weightGradient[at + 28] += acc21;
+            if (col + 8 < 12) weightGradient[at + 32] += acc22;
+            if (col + 12 < 12) weightGradient[at + 36] += acc23;
+            if (col < 12) weightGradient[at + 36] += acc30;
+            if (col + 4 < 12) weightGradient[at + 40] += acc31;
+            if (col + 8 < 12) weightGradient[at + 44] += acc32;
+            if (col + 12 < 12) weightGradient[at + 48] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
@@ -3007,28 +4294,154 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
-    private static void MatMulTransposedKernel15(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel15(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 4 + g * 4 + o];
-        inputGradient[b * 4 + k] += sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 4] += acc10;
+                inputGradient[at + 5] += acc11;
+                inputGradient[at + 6] += acc12;
+                inputGradient[at + 7] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 8] += acc20;
+                inputGradient[at + 9] += acc21;
+                inputGradient[at + 10] += acc22;
+                inputGradient[at + 11] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 12] += acc30;
+                inputGradient[at + 13] += acc31;
+                inputGradient[at + 14] += acc32;
+                inputGradient[at + 15] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel16(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel16(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 4 + g * 4 + o] * input[b * 4 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3044,23 +4457,23 @@ public sealed partial class KronInContext : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("KronInContext.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel6;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel11;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel13;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel15;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel15;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
 
         internal Gpu(KronInContext layer, Accelerator accelerator)
         {
@@ -3069,7 +4482,7 @@ public sealed partial class KronInContext : IStructuredLayer
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
             _workspace = new DeviceWorkspace(accelerator, 4);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel2",
@@ -3077,31 +4490,31 @@ public sealed partial class KronInContext : IStructuredLayer
             _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
             _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
             _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
             _matMulKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel8",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
             _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
             _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel10",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
             _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel11));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
             _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
             _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel13",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
             _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel14",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
             _matMulTransposedKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel15));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel15));
             _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel16",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
         }
 
         public Accelerator Accelerator { get; }
@@ -3133,7 +4546,7 @@ public sealed partial class KronInContext : IStructuredLayer
             var t4 = slot1.SubView(0, batch * 12);
             var t6 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(new Index2D(batch * 3, 4), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3141,11 +4554,11 @@ public sealed partial class KronInContext : IStructuredLayer
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
             _transposeKernel3(new Index2D(batch, 12), t3, t4);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel4(new Index2D(batch, 8), t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y);
+            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel5(new Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel6(new Index2D(batch, 8), t6, _parameters.Value(4 /* terms.1.lora_B */), y);
+            _matMulKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3175,7 +4588,7 @@ public sealed partial class KronInContext : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(new Index2D(batch * 3, 4), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3189,13 +4602,13 @@ public sealed partial class KronInContext : IStructuredLayer
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel8(16, dy, t6, _parameters.Gradient(4 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(new Index2D(batch, 12), dt6, _parameters.Value(3 /* terms.1.lora_A */), dx);
+            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt6, x, _parameters.Gradient(3 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel11(new Index2D(batch, 12), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4);
+            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel12(96, dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _weightGradientKernel12(TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel1(new Index2D(batch, 12), dt4, dt3);
             // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3205,9 +4618,9 @@ public sealed partial class KronInContext : IStructuredLayer
             // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel3(new Index2D(batch, 12), dt2, dt1);
             // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel15(new Index2D(batch * 3, 4), dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx);
+            _matMulTransposedKernel15(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel16(16, dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
+            _weightGradientKernel16(TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
         }
 
         public void Dispose()

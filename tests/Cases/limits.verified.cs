@@ -2613,15 +2613,85 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x6.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (292 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 6, i = k % 6;
-        float sum = 0.0f;
-        for (int o = 0; o < 1; o++)
-            sum += weight[(g * 1 + o) * 6 + i] * outputGradient[b * 1 + g * 1 + o];
-        inputGradient[b * 6 + k] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 1; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 1, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[row0 + rr + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 1 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) inputGradient[at] = acc00;
+                if (col + 2 < 6) inputGradient[at + 2] = acc01;
+                if (col + 4 < 6) inputGradient[at + 4] = acc02;
+                if (col + 6 < 6) inputGradient[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) inputGradient[at + 6] = acc10;
+                if (col + 2 < 6) inputGradient[at + 8] = acc11;
+                if (col + 4 < 6) inputGradient[at + 10] = acc12;
+                if (col + 6 < 6) inputGradient[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) inputGradient[at + 12] = acc20;
+                if (col + 2 < 6) inputGradient[at + 14] = acc21;
+                if (col + 4 < 6) inputGradient[at + 16] = acc22;
+                if (col + 6 < 6) inputGradient[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) inputGradient[at + 18] = acc30;
+                if (col + 2 < 6) inputGradient[at + 20] = acc31;
+                if (col + 4 < 6) inputGradient[at + 22] = acc32;
+                if (col + 6 < 6) inputGradient[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x6, summed over the batch.
@@ -2663,15 +2733,85 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x6; accumulating.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (292 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 6, i = k % 6;
-        float sum = 0.0f;
-        for (int o = 0; o < 1; o++)
-            sum += weight[(g * 1 + o) * 6 + i] * outputGradient[b * 1 + g * 1 + o];
-        inputGradient[b * 6 + k] += sum;
+        const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 1; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 1, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[row0 + rr + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 1 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) inputGradient[at] += acc00;
+                if (col + 2 < 6) inputGradient[at + 2] += acc01;
+                if (col + 4 < 6) inputGradient[at + 4] += acc02;
+                if (col + 6 < 6) inputGradient[at + 6] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) inputGradient[at + 6] += acc10;
+                if (col + 2 < 6) inputGradient[at + 8] += acc11;
+                if (col + 4 < 6) inputGradient[at + 10] += acc12;
+                if (col + 6 < 6) inputGradient[at + 12] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) inputGradient[at + 12] += acc20;
+                if (col + 2 < 6) inputGradient[at + 14] += acc21;
+                if (col + 4 < 6) inputGradient[at + 16] += acc22;
+                if (col + 6 < 6) inputGradient[at + 18] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) inputGradient[at + 18] += acc30;
+                if (col + 2 < 6) inputGradient[at + 20] += acc31;
+                if (col + 4 < 6) inputGradient[at + 22] += acc32;
+                if (col + 6 < 6) inputGradient[at + 24] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2690,11 +2830,11 @@ public sealed partial class ToOne : IStructuredLayer
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
 
         internal Gpu(ToOne layer, Accelerator accelerator)
         {
@@ -2709,7 +2849,7 @@ public sealed partial class ToOne : IStructuredLayer
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel5",
@@ -2717,7 +2857,7 @@ public sealed partial class ToOne : IStructuredLayer
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
         }
 
         public Accelerator Accelerator { get; }
@@ -2770,7 +2910,7 @@ public sealed partial class ToOne : IStructuredLayer
             // terms.0 (lowrank): down-projection A [1, 6]
             _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // input gradient of terms.1 (dense): W [1, 6]
-            _matMulTransposedKernel3(new Index2D(batch, 6), dy, _parameters.Value(2 /* terms.1.weight */), dx);
+            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(2 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [1, 6]
             _weightGradientKernel4(6, dy, x, _parameters.Gradient(2 /* terms.1.weight */), batch);
             // input gradient of terms.0 (lowrank): up-projection B [1, 1]
@@ -2778,7 +2918,7 @@ public sealed partial class ToOne : IStructuredLayer
             // weight gradient of terms.0 (lowrank): up-projection B [1, 1]
             _weightGradientKernel6(1, dy, t1, _parameters.Gradient(1 /* terms.0.lora_B */), batch);
             // input gradient of terms.0 (lowrank): down-projection A [1, 6]
-            _matMulTransposedKernel7(new Index2D(batch, 6), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx, batch);
             // weight gradient of terms.0 (lowrank): down-projection A [1, 6]
             _weightGradientKernel4(6, dt1, x, _parameters.Gradient(0 /* terms.0.lora_A */), batch);
         }
@@ -2993,27 +3133,167 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 6x1.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 6, o = j % 6;
-        float sum = 0.0f;
-        for (int i = 0; i < 1; i++)
-            sum += weight[(g * 6 + o) * 1 + i] * input[b * 1 + g * 1 + i];
-        output[b * 6 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 1; k0 += TileK)
+            {
+                // Stage input: 64 x 1, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[row0 + rr + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 1 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[k0 + kk + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) output[at] = acc00;
+                if (col + 2 < 6) output[at + 2] = acc01;
+                if (col + 4 < 6) output[at + 4] = acc02;
+                if (col + 6 < 6) output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) output[at + 6] = acc10;
+                if (col + 2 < 6) output[at + 8] = acc11;
+                if (col + 4 < 6) output[at + 10] = acc12;
+                if (col + 6 < 6) output[at + 12] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) output[at + 12] = acc20;
+                if (col + 2 < 6) output[at + 14] = acc21;
+                if (col + 4 < 6) output[at + 16] = acc22;
+                if (col + 6 < 6) output[at + 18] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) output[at + 18] = acc30;
+                if (col + 2 < 6) output[at + 20] = acc31;
+                if (col + 4 < 6) output[at + 22] = acc32;
+                if (col + 6 < 6) output[at + 24] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 1, o = j / 1;
-        float sum = 0.0f;
-        for (int i = 0; i < 1; i++)
-            sum += weight[(g * 6 + o) * 1 + i] * input[b * 1 + i * 1 + g];
-        output[b * 6 + j] += sum;
+        const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 1; k0 += TileK)
+            {
+                // Stage input: 64 x 1, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[row0 + rr + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 1 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 6 ? weight[k0 + kk + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 6 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 6) output[at] += acc00;
+                if (col + 2 < 6) output[at + 2] += acc01;
+                if (col + 4 < 6) output[at + 4] += acc02;
+                if (col + 6 < 6) output[at + 6] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 6) output[at + 6] += acc10;
+                if (col + 2 < 6) output[at + 8] += acc11;
+                if (col + 4 < 6) output[at + 10] += acc12;
+                if (col + 6 < 6) output[at + 12] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 6) output[at + 12] += acc20;
+                if (col + 2 < 6) output[at + 14] += acc21;
+                if (col + 4 < 6) output[at + 16] += acc22;
+                if (col + 6 < 6) output[at + 18] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 6) output[at + 18] += acc30;
+                if (col + 2 < 6) output[at + 20] += acc31;
+                if (col + 4 < 6) output[at + 22] += acc32;
+                if (col + 6 < 6) output[at + 24] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded).
@@ -3117,8 +3397,8 @@ public sealed partial class FromOne : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("FromOne.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
@@ -3136,9 +3416,9 @@ public sealed partial class FromOne : IStructuredLayer
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel4",
@@ -3182,11 +3462,11 @@ public sealed partial class FromOne : IStructuredLayer
             // terms.0 (lowrank): down-projection A [1, 1]
             _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.0 (lowrank): up-projection B [6, 1]
-            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(1 /* terms.0.lora_B */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* terms.0.lora_B */), y, batch);
             // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
             _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
             // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _matMulKernel2(new Index2D(batch, 6), t3, _parameters.Value(3 /* terms.1.blkdiag2 */), y);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.blkdiag2 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>

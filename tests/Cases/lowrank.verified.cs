@@ -198,15 +198,85 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: block matmul, 1 groups of 10x3.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 10, o = j % 10;
-        float sum = 0.0f;
-        for (int i = 0; i < 3; i++)
-            sum += weight[(g * 10 + o) * 3 + i] * input[b * 3 + g * 3 + i];
-        output[b * 10 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage input: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 10 ? weight[cc * 3 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 10 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 10) output[at] = acc00;
+                if (col + 4 < 10) output[at + 4] = acc01;
+                if (col + 8 < 10) output[at + 8] = acc02;
+                if (col + 12 < 10) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 10) output[at + 10] = acc10;
+                if (col + 4 < 10) output[at + 14] = acc11;
+                if (col + 8 < 10) output[at + 18] = acc12;
+                if (col + 12 < 10) output[at + 22] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 10) output[at + 20] = acc20;
+                if (col + 4 < 10) output[at + 24] = acc21;
+                if (col + 8 < 10) output[at + 28] = acc22;
+                if (col + 12 < 10) output[at + 32] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 10) output[at + 30] = acc30;
+                if (col + 4 < 10) output[at + 34] = acc31;
+                if (col + 8 < 10) output[at + 38] = acc32;
+                if (col + 12 < 10) output[at + 42] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 10x3.
@@ -235,15 +305,85 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12.
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 3; o++)
-            sum += weight[(g * 3 + o) * 12 + i] * outputGradient[b * 3 + g * 3 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
@@ -273,10 +413,10 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("LowRank.Gpu");
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
 
         internal Gpu(LowRank layer, Accelerator accelerator)
@@ -288,13 +428,13 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulTransposedKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel2));
             _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.WeightGradientKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
             _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
             _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LowRank.WeightGradientKernel5",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
         }
@@ -325,7 +465,7 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
             // lowrank: down-projection A [3, 12]
             _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* lora_A */), t1);
             // lowrank: up-projection B [10, 3]
-            _matMulKernel1(new Index2D(batch, 10), t1, _parameters.Value(1 /* lora_B */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(1 /* lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -351,7 +491,7 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
             // weight gradient of lowrank: up-projection B [10, 3]
             _weightGradientKernel3(30, dy, t1, _parameters.Gradient(1 /* lora_B */), batch);
             // input gradient of lowrank: down-projection A [3, 12]
-            _matMulTransposedKernel4(new Index2D(batch, 12), dt1, _parameters.Value(0 /* lora_A */), dx);
+            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* lora_A */), dx, batch);
             // weight gradient of lowrank: down-projection A [3, 12]
             _weightGradientKernel5(36, dt1, x, _parameters.Gradient(0 /* lora_A */), batch);
         }

@@ -492,15 +492,85 @@ public sealed partial class Reversed : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
@@ -510,28 +580,167 @@ public sealed partial class Reversed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    private static void MatMulTransposedKernel2(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    private static void WeightGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 144;
-        int o = e / 12 % 12;
-        int i = e % 12;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 12 + g * 12 + o] * input[b * 12 + g * 12 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 16, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < 12)
+            {
+                if (col < 12) weightGradient[at] += acc00;
+                if (col + 4 < 12) weightGradient[at + 4] += acc01;
+                if (col + 8 < 12) weightGradient[at + 8] += acc02;
+                if (col + 12 < 12) weightGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < 12)
+            {
+                if (col < 12) weightGradient[at + 12] += acc10;
+                if (col + 4 < 12) weightGradient[at + 16] += acc11;
+                if (col + 8 < 12) weightGradient[at + 20] += acc12;
+                if (col + 12 < 12) weightGradient[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < 12)
+            {
+                if (col < 12) weightGradient[at + 24] += acc20;
+                if (col + 4 < 12) weightGradient[at + 28] += acc21;
+                if (col + 8 < 12) weightGradient[at + 32] += acc22;
+                if (col + 12 < 12) weightGradient[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < 12)
+            {
+                if (col < 12) weightGradient[at + 36] += acc30;
+                if (col + 4 < 12) weightGradient[at + 40] += acc31;
+                if (col + 8 < 12) weightGradient[at + 44] += acc32;
+                if (col + 12 < 12) weightGradient[at + 48] += acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -549,10 +758,10 @@ public sealed partial class Reversed : IStructuredLayer
         private readonly ExclusiveUse _inUse = new("Reversed.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12Inverse;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
 
         internal Gpu(Reversed layer, Accelerator accelerator)
         {
@@ -563,13 +772,13 @@ public sealed partial class Reversed : IStructuredLayer
             _reverseMap12 = accelerator.Allocate1D(ReverseMap12);
             _reverseMap12Inverse = accelerator.Allocate1D(ReverseMap12Inverse);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.GatherKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
             _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulTransposedKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
             _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.WeightGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
         }
 
         public Accelerator Accelerator { get; }
@@ -596,7 +805,7 @@ public sealed partial class Reversed : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* factors.1.weight */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
             // factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel1(new Index2D(batch, 12), t1, _reverseMap12.View, y);
         }
@@ -618,9 +827,9 @@ public sealed partial class Reversed : IStructuredLayer
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel1(new Index2D(batch, 12), dy, _reverseMap12Inverse.View, dt1);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel2(new Index2D(batch, 12), dt1, _parameters.Value(0 /* factors.1.weight */), dx);
+            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [12, 12]
-            _weightGradientKernel3(144, dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
+            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 1, 16), dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
         }
 
         public void Dispose()
@@ -785,40 +994,239 @@ public sealed partial class BitReversed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + g * 4 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 17] = acc11;
+                output[at + 18] = acc12;
+                output[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 33] = acc21;
+                output[at + 34] = acc22;
+                output[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 49] = acc31;
+                output[at + 50] = acc32;
+                output[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    private static void MatMulTransposedKernel2(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + g * 4 + o];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 17] = acc11;
+                inputGradient[at + 18] = acc12;
+                inputGradient[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 33] = acc21;
+                inputGradient[at + 34] = acc22;
+                inputGradient[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 49] = acc31;
+                inputGradient[at + 50] = acc32;
+                inputGradient[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 4 + o] * input[b * 16 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -837,9 +1245,9 @@ public sealed partial class BitReversed : IStructuredLayer
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
 
         internal Gpu(BitReversed layer, Accelerator accelerator)
         {
@@ -852,11 +1260,11 @@ public sealed partial class BitReversed : IStructuredLayer
             _gatherKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.GatherKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulTransposedKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
             _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.WeightGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
         }
 
         public Accelerator Accelerator { get; }
@@ -885,7 +1293,7 @@ public sealed partial class BitReversed : IStructuredLayer
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -907,9 +1315,9 @@ public sealed partial class BitReversed : IStructuredLayer
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulTransposedKernel2(new Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1);
+            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _weightGradientKernel3(64, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
             _gatherKernel0(new Index2D(batch, 16), dt1, _bitReversalMap16Inverse.View, dx);
         }
@@ -1120,15 +1528,85 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 12x3.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 3; i++)
-            sum += weight[(g * 12 + o) * 3 + i] * input[b * 3 + g * 3 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage input: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 3 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
@@ -1185,15 +1663,85 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12; accumulating.
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 3; o++)
-            sum += weight[(g * 3 + o) * 12 + i] * outputGradient[b * 3 + g * 3 + o];
-        inputGradient[b * 12 + k] += sum;
+        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 3; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 3, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 3 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] += acc00;
+                if (col + 4 < 12) inputGradient[at + 4] += acc01;
+                if (col + 8 < 12) inputGradient[at + 8] += acc02;
+                if (col + 12 < 12) inputGradient[at + 12] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] += acc10;
+                if (col + 4 < 12) inputGradient[at + 16] += acc11;
+                if (col + 8 < 12) inputGradient[at + 20] += acc12;
+                if (col + 12 < 12) inputGradient[at + 24] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] += acc20;
+                if (col + 4 < 12) inputGradient[at + 28] += acc21;
+                if (col + 8 < 12) inputGradient[at + 32] += acc22;
+                if (col + 12 < 12) inputGradient[at + 36] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] += acc30;
+                if (col + 4 < 12) inputGradient[at + 40] += acc31;
+                if (col + 8 < 12) inputGradient[at + 44] += acc32;
+                if (col + 12 < 12) inputGradient[at + 48] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
@@ -1225,14 +1773,14 @@ public sealed partial class Shuffled : IStructuredLayer
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel3;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel4;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel5;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
 
         internal Gpu(Shuffled layer, Accelerator accelerator)
@@ -1246,7 +1794,7 @@ public sealed partial class Shuffled : IStructuredLayer
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _gatherKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.GatherKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel2));
             _diagonalKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel3",
@@ -1260,7 +1808,7 @@ public sealed partial class Shuffled : IStructuredLayer
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
             _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
             _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel9",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
         }
@@ -1293,7 +1841,7 @@ public sealed partial class Shuffled : IStructuredLayer
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
             _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel1(new Index2D(batch, 12), t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel2(new Index2D(batch, 12), t2, _shuffleMap12.View, y);
             // terms.1 (diag): y = d ⊙ x
@@ -1331,7 +1879,7 @@ public sealed partial class Shuffled : IStructuredLayer
             // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
             _weightGradientKernel7(36, dt2, t1, _parameters.Gradient(1 /* terms.0.factors.1.lora_B */), batch);
             // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulTransposedKernel8(new Index2D(batch, 12), dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx);
+            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
             // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
             _weightGradientKernel9(36, dt1, x, _parameters.Gradient(0 /* terms.0.factors.1.lora_A */), batch);
         }
@@ -2172,27 +2720,167 @@ public sealed partial class Hra : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 12, o = j % 12;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 12 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 12 + j] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) output[at] = acc00;
+                if (col + 4 < 12) output[at + 4] = acc01;
+                if (col + 8 < 12) output[at + 8] = acc02;
+                if (col + 12 < 12) output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) output[at + 12] = acc10;
+                if (col + 4 < 12) output[at + 16] = acc11;
+                if (col + 8 < 12) output[at + 20] = acc12;
+                if (col + 12 < 12) output[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) output[at + 24] = acc20;
+                if (col + 4 < 12) output[at + 28] = acc21;
+                if (col + 8 < 12) output[at + 32] = acc22;
+                if (col + 12 < 12) output[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) output[at + 36] = acc30;
+                if (col + 4 < 12) output[at + 40] = acc31;
+                if (col + 8 < 12) output[at + 44] = acc32;
+                if (col + 12 < 12) output[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    private static void MatMulTransposedKernel1(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel1(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 12; o++)
-            sum += weight[(g * 12 + o) * 12 + i] * outputGradient[b * 12 + g * 12 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2209,8 +2897,8 @@ public sealed partial class Hra : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Hra.Gpu");
         private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel1;
 
         internal Gpu(Hra layer, Accelerator accelerator)
         {
@@ -2220,9 +2908,9 @@ public sealed partial class Hra : IStructuredLayer
             _workspace = new DeviceWorkspace(accelerator, 4);
             _householder = new HouseholderDevice(accelerator);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulTransposedKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel1));
         }
 
         public Accelerator Accelerator { get; }
@@ -2251,7 +2939,7 @@ public sealed partial class Hra : IStructuredLayer
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _matMulKernel0(new Index2D(batch, 12), t1, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2269,7 +2957,7 @@ public sealed partial class Hra : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _matMulTransposedKernel1(new Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.weight */), dt1);
+            _matMulTransposedKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
@@ -2473,27 +3161,169 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 4, o = j % 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + g * 4 + i];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 1] = acc01;
+                output[at + 2] = acc02;
+                output[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 17] = acc11;
+                output[at + 18] = acc12;
+                output[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 33] = acc21;
+                output[at + 34] = acc22;
+                output[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 49] = acc31;
+                output[at + 50] = acc32;
+                output[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 4; i++)
-            sum += weight[(g * 4 + o) * 4 + i] * input[b * 16 + i * 4 + g];
-        output[b * 16 + j] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 4] = acc01;
+                output[at + 8] = acc02;
+                output[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] = acc10;
+                output[at + 20] = acc11;
+                output[at + 24] = acc12;
+                output[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] = acc20;
+                output[at + 36] = acc21;
+                output[at + 40] = acc22;
+                output[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] = acc30;
+                output[at + 52] = acc31;
+                output[at + 56] = acc32;
+                output[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -2519,53 +3349,309 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + o * 4 + g];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + col * 4 + g;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 4] = acc01;
+                inputGradient[at + 8] = acc02;
+                inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 20] = acc11;
+                inputGradient[at + 24] = acc12;
+                inputGradient[at + 28] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 36] = acc21;
+                inputGradient[at + 40] = acc22;
+                inputGradient[at + 44] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 52] = acc31;
+                inputGradient[at + 56] = acc32;
+                inputGradient[at + 60] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + o * 4 + g] * input[b * 16 + i * 4 + g];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 4, i = k % 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 4; o++)
-            sum += weight[(g * 4 + o) * 4 + i] * outputGradient[b * 16 + g * 4 + o];
-        inputGradient[b * 16 + k] = sum;
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] = acc00;
+                inputGradient[at + 1] = acc01;
+                inputGradient[at + 2] = acc02;
+                inputGradient[at + 3] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] = acc10;
+                inputGradient[at + 17] = acc11;
+                inputGradient[at + 18] = acc12;
+                inputGradient[at + 19] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] = acc20;
+                inputGradient[at + 33] = acc21;
+                inputGradient[at + 34] = acc22;
+                inputGradient[at + 35] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] = acc30;
+                inputGradient[at + 49] = acc31;
+                inputGradient[at + 50] = acc32;
+                inputGradient[at + 51] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 16;
-        int o = e / 4 % 4;
-        int i = e % 4;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 4 + o] * input[b * 16 + g * 4 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2583,15 +3669,15 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         private readonly ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16Inverse;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
 
         internal Gpu(PermutedMonarch layer, Accelerator accelerator)
         {
@@ -2602,9 +3688,9 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             _reverseMap16 = accelerator.Allocate1D(ReverseMap16);
             _reverseMap16Inverse = accelerator.Allocate1D(ReverseMap16Inverse);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _diagonalKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel2));
             _gatherKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.GatherKernel3",
@@ -2612,13 +3698,13 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             _diagonalGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalGradientKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
         }
 
         public Accelerator Accelerator { get; }
@@ -2648,9 +3734,9 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // factors.1 (diag): y = d ⊙ x
             _diagonalKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.1.diag */), t5);
             // factors.0 (perm): y[j] = x[map[j]], reverse
@@ -2679,9 +3765,9 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(new Index2D(batch, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of factors.1 (diag): y = d ⊙ x
@@ -2689,13 +3775,13 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             // weight gradient of factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel4(16, dt5, t4, _parameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel5(new Index2D(batch, 16), dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel6(64, dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
+            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
             // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel7(new Index2D(batch, 16), dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
             // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel8(64, dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
+            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -2902,15 +3988,85 @@ public sealed partial class Mixed : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 12; i++)
-            sum += weight[(g * 8 + o) * 12 + i] * input[b * 12 + g * 12 + i];
-        output[b * 8 + j] = sum;
+        const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 12; k0 += TileK)
+            {
+                // Stage input: 64 x 12, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 12 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] = acc00;
+                output[at + 2] = acc01;
+                output[at + 4] = acc02;
+                output[at + 6] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] = acc10;
+                output[at + 10] = acc11;
+                output[at + 12] = acc12;
+                output[at + 14] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] = acc20;
+                output[at + 18] = acc21;
+                output[at + 20] = acc22;
+                output[at + 22] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] = acc30;
+                output[at + 26] = acc31;
+                output[at + 28] = acc32;
+                output[at + 30] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
@@ -2926,15 +4082,85 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 8x2; accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 8, o = j % 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 8 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 8 + j] += sum;
+        const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage input: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 8.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 8 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += acc00;
+                output[at + 2] += acc01;
+                output[at + 4] += acc02;
+                output[at + 6] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 8] += acc10;
+                output[at + 10] += acc11;
+                output[at + 12] += acc12;
+                output[at + 14] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 16] += acc20;
+                output[at + 18] += acc21;
+                output[at + 20] += acc22;
+                output[at + 22] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 24] += acc30;
+                output[at + 26] += acc31;
+                output[at + 28] += acc32;
+                output[at + 30] += acc33;
+            }
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2.
@@ -2963,15 +4189,85 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 12 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 2; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 2, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 2 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -2988,28 +4284,154 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 12, i = k % 12;
-        float sum = 0.0f;
-        for (int o = 0; o < 8; o++)
-            sum += weight[(g * 8 + o) * 12 + i] * outputGradient[b * 8 + g * 8 + o];
-        inputGradient[b * 12 + k] = sum;
+        const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 8; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 8, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (row0 + row < rows)
+            {
+                if (col < 12) inputGradient[at] = acc00;
+                if (col + 4 < 12) inputGradient[at + 4] = acc01;
+                if (col + 8 < 12) inputGradient[at + 8] = acc02;
+                if (col + 12 < 12) inputGradient[at + 12] = acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                if (col < 12) inputGradient[at + 12] = acc10;
+                if (col + 4 < 12) inputGradient[at + 16] = acc11;
+                if (col + 8 < 12) inputGradient[at + 20] = acc12;
+                if (col + 12 < 12) inputGradient[at + 24] = acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                if (col < 12) inputGradient[at + 24] = acc20;
+                if (col + 4 < 12) inputGradient[at + 28] = acc21;
+                if (col + 8 < 12) inputGradient[at + 32] = acc22;
+                if (col + 12 < 12) inputGradient[at + 36] = acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                if (col < 12) inputGradient[at + 36] = acc30;
+                if (col + 4 < 12) inputGradient[at + 40] = acc31;
+                if (col + 8 < 12) inputGradient[at + 44] = acc32;
+                if (col + 12 < 12) inputGradient[at + 48] = acc33;
+            }
+        }
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x12, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
-        int e = index;
-        int g = e / 96;
-        int o = e / 12 % 8;
-        int i = e % 12;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 8 + o] * input[b * 12 + g * 12 + i];
-        weightGradient[e] += sum;
+        const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 8, PitchB = 16; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 8 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 12 + col;
+            if (col < 12) weightGradient[at] += acc00;
+            if (col + 4 < 12) weightGradient[at + 4] += acc01;
+            if (col + 8 < 12) weightGradient[at + 8] += acc02;
+            if (col + 12 < 12) weightGradient[at + 12] += acc03;
+            if (col < 12) weightGradient[at + 12] += acc10;
+            if (col + 4 < 12) weightGradient[at + 16] += acc11;
+            if (col + 8 < 12) weightGradient[at + 20] += acc12;
+            if (col + 12 < 12) weightGradient[at + 24] += acc13;
+            if (col < 12) weightGradient[at + 24] += acc20;
+            if (col + 4 < 12) weightGradient[at + 28] += acc21;
+            if (col + 8 < 12) weightGradient[at + 32] += acc22;
+            if (col + 12 < 12) weightGradient[at + 36] += acc23;
+            if (col < 12) weightGradient[at + 36] += acc30;
+            if (col + 4 < 12) weightGradient[at + 40] += acc31;
+            if (col + 8 < 12) weightGradient[at + 44] += acc32;
+            if (col + 12 < 12) weightGradient[at + 48] += acc33;
+        }
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3026,15 +4448,15 @@ public sealed partial class Mixed : IStructuredLayer
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Mixed.Gpu");
         private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
 
         internal Gpu(Mixed layer, Accelerator accelerator)
         {
@@ -3044,23 +4466,23 @@ public sealed partial class Mixed : IStructuredLayer
             _workspace = new DeviceWorkspace(accelerator, 6);
             _householder = new HouseholderDevice(accelerator);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
             _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel4",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
             _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
             _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
             _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
         }
 
         public Accelerator Accelerator { get; }
@@ -3090,11 +4512,11 @@ public sealed partial class Mixed : IStructuredLayer
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel0(new Index2D(batch, 8), t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y);
+            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel1(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel2(new Index2D(batch, 8), t3, _parameters.Value(3 /* terms.1.lora_B */), y);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3125,13 +4547,13 @@ public sealed partial class Mixed : IStructuredLayer
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel4(16, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel5(new Index2D(batch, 12), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel6(24, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel7(new Index2D(batch, 12), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel8(96, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections

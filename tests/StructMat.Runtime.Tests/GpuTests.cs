@@ -110,4 +110,36 @@ public sealed class GpuTests : IDisposable
         KernelCache.GetOrLoad(_cpu, key, _ => "a string");
         Assert.Throws<InvalidCastException>(() => KernelCache.GetOrLoad(_cpu, key, _ => new object[1]));
     }
+
+    [Fact]
+    public void TiledLaunch_group_size_is_the_largest_power_of_two_the_device_and_the_tile_allow()
+    {
+        Assert.Equal(16, _cpu.MaxNumThreadsPerGroup); // CPUDeviceKind.Default: 4 warps of 4 threads
+        Assert.Equal(16, TiledLaunch.GroupSize(_cpu, 256)); // a 256-micro-tile tile runs in 16 passes here
+        Assert.Equal(8, TiledLaunch.GroupSize(_cpu, 8));
+        Assert.Equal(1, TiledLaunch.GroupSize(_cpu, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TiledLaunch.GroupSize(_cpu, 48));
+        Assert.Throws<ArgumentOutOfRangeException>(() => TiledLaunch.GroupSize(_cpu, 0));
+
+        var config = TiledLaunch.Config(_cpu, rowTiles: 3, columnTiles: 5, microTiles: 64);
+        Assert.Equal(new Index3D(3, 5, 1), config.GridDim);
+        Assert.Equal(new Index3D(16, 1, 1), config.GroupDim);
+    }
+
+    [Fact]
+    public void SplitPartials_sums_the_planes_in_order_then_scales_and_stores_or_accumulates()
+    {
+        using var partials = new SplitPartials(_cpu);
+        Assert.Throws<InvalidOperationException>(() => partials.SumInto(default, splits: 1, planeLength: 1, alpha: 1f, accumulate: false));
+        var planes = partials.Get(splits: 3, planeLength: 2);
+        Assert.Equal(6, planes.Length);
+        planes.CopyFromCPU(new[] { 1f, 2f, 10f, 20f, 100f, 200f });
+        using var output = _cpu.Allocate1D(new[] { 5f, 7f, -1f });
+
+        partials.SumInto(output.View, splits: 3, planeLength: 2, alpha: 2f, accumulate: true);
+        Assert.Equal(new[] { 5f + 222f, 7f + 444f, -1f }, output.GetAsArray1D()); // past the plane: untouched
+        partials.SumInto(output.View, splits: 2, planeLength: 2, alpha: 1f, accumulate: false);
+        Assert.Equal(new[] { 11f, 22f, -1f }, output.GetAsArray1D());
+        Assert.Throws<InvalidOperationException>(() => partials.SumInto(output.View, splits: 4, planeLength: 2, alpha: 1f, accumulate: false));
+    }
 }

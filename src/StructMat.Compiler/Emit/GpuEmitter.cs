@@ -30,7 +30,8 @@ internal static class GpuEmitter
         foreach (var kernel in kernels)
         {
             w.Comment($"ILGPU kernel: {kernel.Description}.");
-            w.Block($"private static void {kernel.Method}({kernel.IndexType} index, {string.Join(", ", kernel.Parameters)})", () =>
+            foreach (var note in kernel.Notes) w.Comment(note);
+            w.Block($"private static void {kernel.Method}({kernel.Signature})", () =>
             {
                 foreach (var line in kernel.Body) w.Line(line);
             });
@@ -60,6 +61,7 @@ internal static class GpuEmitter
                 w.Line($"private readonly MemoryBuffer1D<int, Stride1D.Dense> {MapField(map)};");
             }
             if (UsesHouseholder(model)) w.Line("private readonly HouseholderDevice _householder;");
+            if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("private readonly SplitPartials _partials;");
             foreach (var k in kernels)
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
@@ -76,10 +78,11 @@ internal static class GpuEmitter
                     w.Line($"{MapField(map)} = accelerator.Allocate1D({IndexMaps.Field(map)});");
                 }
                 if (UsesHouseholder(model)) w.Line("_householder = new HouseholderDevice(accelerator);");
+                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials = new SplitPartials(accelerator);");
                 foreach (var k in kernels)
                 {
                     w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
-                    w.Line($"    a => a.LoadAutoGroupedStreamKernel<{k.IndexType}, {string.Join(", ", k.ParameterTypes())}>({k.Method}));");
+                    w.Line($"    a => a.{k.Loader}({k.Method}));");
                 }
             });
             w.Line();
@@ -134,6 +137,7 @@ internal static class GpuEmitter
                 w.Line("_workspace.Dispose();");
                 w.Line("_parameters.Dispose();");
                 foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
+                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
             });
         });
     }
@@ -175,6 +179,12 @@ internal static class GpuEmitter
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
             var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
+            if (kernel.Tiling is GemmTiling tiling)
+            {
+                w.Comment(IrOps.Comment(op));
+                foreach (var line in TiledLaunch(op, kernel, tiling, field, batch, V, P, G, Slice)) w.Line(line);
+                continue;
+            }
             var launch = op switch
             {
                 MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
@@ -193,6 +203,36 @@ internal static class GpuEmitter
             w.Comment(IrOps.Comment(op));
             w.Line(launch);
         }
+    }
+
+    /// <summary>
+    /// A tiled kernel's launch: grid = row tiles × column tiles of every block (× slices when split-K), and for a
+    /// split kernel the partial-sum planes it writes, then their in-order sum into the op's output.
+    /// </summary>
+    private static IEnumerable<string> TiledLaunch(IrOp op, GpuKernel kernel, GemmTiling t, string field, string batch,
+        System.Func<int, string> V, System.Func<int, string> P, System.Func<int, string> G,
+        System.Func<string, int, int, long, string> Slice)
+    {
+        var rowTiles = $"({batch} + {t.TileRows - 1}) / {t.TileRows}";
+        var (operands, output, rows, plane, alpha, accumulate) = op switch
+        {
+            MatMulOp m => ($"{V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}",
+                V(m.Output), rowTiles, $"(long){batch} * {m.Groups * m.BlockOut}", m.Alpha, m.Accumulate),
+            MatMulTransposedOp tr => ($"{V(tr.OutputGradient)}, {Slice(P(tr.Weight), tr.Weight, tr.WeightOffset, (long)tr.Groups * tr.BlockOut * tr.BlockIn)}",
+                V(tr.InputGradient), rowTiles, $"(long){batch} * {tr.Groups * tr.BlockIn}", tr.Alpha, tr.Accumulate),
+            WeightGradientOp g => ($"{V(g.OutputGradient)}, {V(g.Input)}",
+                Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn),
+                $"{(g.BlockOut + t.TileRows - 1) / t.TileRows}", $"{(long)g.Groups * g.BlockOut * g.BlockIn}", g.Alpha, true),
+            _ => throw new System.InvalidOperationException($"No tiled launch for {op.GetType().Name}"),
+        };
+        var config = $"TiledLaunch.Config(Accelerator, {rows}, {kernel.ColumnTiles}, {t.MicroTiles}{(t.IsSplit ? $", splits: {t.Splits}" : "")})";
+        if (!t.IsSplit)
+        {
+            yield return $"{field}({config}, {operands}, {output}, {batch});";
+            yield break;
+        }
+        yield return $"{field}({config}, {operands}, _partials.Get({t.Splits}, {plane}), {batch});";
+        yield return $"_partials.SumInto({output}, splits: {t.Splits}, planeLength: {plane}, alpha: {CSharp.Float(alpha)}, accumulate: {(accumulate ? "true" : "false")});";
     }
 
     private static string HouseholderLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)

@@ -1,11 +1,14 @@
 using System.Collections.Generic;
+using System.Linq;
 using StructMat.Compiler.IR;
 
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
-/// Builds the ILGPU kernel for each IR op. One thread per output element; sizes are literals so the
-/// GPU compiler sees constant loop bounds. Identical ops share one kernel (keyed by their arithmetic).
+/// Builds the ILGPU kernel for each IR op. Block products are shared-memory tiled grouped GEMMs
+/// (<see cref="TiledGemm"/>) where a tile fits the blocks, and one thread per output element otherwise (tiny
+/// blocks), as are the elementwise ops; sizes are literals so the GPU compiler sees constant loop bounds.
+/// Identical ops share one kernel (keyed by their arithmetic).
 /// </summary>
 internal static class GpuKernelBuilder
 {
@@ -17,7 +20,19 @@ internal static class GpuKernelBuilder
         {
             case MatMulOp m:
             {
+                var key = $"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}";
+                var description = $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate)}";
                 var (inW, outW) = (m.Groups * m.BlockIn, m.Groups * m.BlockOut);
+                var tiled = new TiledGemm(
+                    A: Activation("input", m.Groups, m.BlockIn, m.InLayout, rowsAreBatch: true),
+                    B: new AffineView("weight", m.BlockOut * m.BlockIn, XStride: 1, YStride: m.BlockIn),
+                    C: Activation("output", m.Groups, m.BlockOut, m.OutLayout, rowsAreBatch: true),
+                    Rows: null, Cols: m.BlockOut, K: m.BlockIn, m.Groups, m.Alpha, m.Accumulate,
+                    RowsMeaning: "batch rows", ColsMeaning: "outputs of one block", KMeaning: $"the block's {m.BlockIn} inputs");
+                if (tiled.Tiling is GemmTiling tiling)
+                {
+                    return Tiled("MatMulKernel" + number, key, description, tiled, tiling, new[] { $"{View} input", $"{View} weight", $"{View} output" });
+                }
                 var body = new List<string>
                 {
                     "int b = index.X;",
@@ -28,13 +43,23 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index("g", "i", m.Groups, m.BlockIn, m.InLayout)}];",
                     Store("output", $"b * {outW} + j", m.Alpha, m.Accumulate),
                 };
-                return new GpuKernel($"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}",
-                    "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(),
-                    $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate)}");
+                return new GpuKernel(key, "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(), description);
             }
             case MatMulTransposedOp t:
             {
+                var key = $"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}";
+                var description = $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate)}";
                 var (inW, outW) = (t.Groups * t.BlockIn, t.Groups * t.BlockOut);
+                var tiled = new TiledGemm(
+                    A: Activation("outputGradient", t.Groups, t.BlockOut, t.OutLayout, rowsAreBatch: true),
+                    B: new AffineView("weight", t.BlockOut * t.BlockIn, XStride: t.BlockIn, YStride: 1),
+                    C: Activation("inputGradient", t.Groups, t.BlockIn, t.InLayout, rowsAreBatch: true),
+                    Rows: null, Cols: t.BlockIn, K: t.BlockOut, t.Groups, t.Alpha, t.Accumulate,
+                    RowsMeaning: "batch rows", ColsMeaning: "inputs of one block", KMeaning: $"the block's {t.BlockOut} outputs");
+                if (tiled.Tiling is GemmTiling tiling)
+                {
+                    return Tiled("MatMulTransposedKernel" + number, key, description, tiled, tiling, new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" });
+                }
                 var body = new List<string>
                 {
                     "int b = index.X;",
@@ -45,13 +70,23 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {t.BlockOut} + o) * {t.BlockIn} + i] * outputGradient[b * {outW} + {Index("g", "o", t.Groups, t.BlockOut, t.OutLayout)}];",
                     Store("inputGradient", $"b * {inW} + k", t.Alpha, t.Accumulate),
                 };
-                return new GpuKernel($"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}",
-                    "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(),
-                    $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate)}");
+                return new GpuKernel(key, "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(), description);
             }
             case WeightGradientOp g:
             {
+                var key = $"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {CSharp.Float(g.Alpha)}";
+                var description = $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch";
                 var (inW, outW) = (g.Groups * g.BlockIn, g.Groups * g.BlockOut);
+                var tiled = new TiledGemm(
+                    A: Activation("outputGradient", g.Groups, g.BlockOut, g.OutLayout, rowsAreBatch: false),
+                    B: Activation("input", g.Groups, g.BlockIn, g.InLayout, rowsAreBatch: true),
+                    C: new AffineView("weightGradient", g.BlockOut * g.BlockIn, XStride: g.BlockIn, YStride: 1),
+                    Rows: g.BlockOut, Cols: g.BlockIn, K: null, g.Groups, g.Alpha, Accumulate: true,
+                    RowsMeaning: "outputs of one block", ColsMeaning: "its inputs", KMeaning: "the batch rows");
+                if (tiled.Tiling is GemmTiling tiling)
+                {
+                    return Tiled("WeightGradientKernel" + number, key, description, tiled, tiling, new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient" });
+                }
                 var body = new[]
                 {
                     "int e = index;",
@@ -63,9 +98,7 @@ internal static class GpuKernelBuilder
                     $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index("g", "i", g.Groups, g.BlockIn, g.InLayout)}];",
                     Store("weightGradient", "e", g.Alpha, accumulate: true),
                 };
-                return new GpuKernel($"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {CSharp.Float(g.Alpha)}",
-                    "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body,
-                    $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch");
+                return new GpuKernel(key, "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body, description);
             }
             case PermuteOp p:
             {
@@ -151,7 +184,35 @@ internal static class GpuKernelBuilder
     private static string Index(string group, string element, int groups, int blockSize, Layout layout) =>
         layout == Layout.Contiguous ? $"{group} * {blockSize} + {element}" : $"{element} * {groups} + {group}";
 
-    private static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")
+    /// <summary>
+    /// A [batch, groups·blockSize] activation as (group, row, element) or, for weight gradients, (group, element, row):
+    /// the layout only changes the group and element strides.
+    /// </summary>
+    private static AffineView Activation(string name, int groups, int blockSize, Layout layout, bool rowsAreBatch)
+    {
+        var (groupStride, elementStride) = layout == Layout.Contiguous ? (blockSize, 1) : (1, groups);
+        var rowStride = groups * blockSize;
+        return rowsAreBatch
+            ? new AffineView(name, groupStride, XStride: rowStride, YStride: elementStride)
+            : new AffineView(name, groupStride, XStride: elementStride, YStride: rowStride);
+    }
+
+    private static GpuKernel Tiled(string method, string key, string description, TiledGemm gemm, GemmTiling tiling, string[] views)
+    {
+        // A split kernel writes partial sums, not the op's output (the last view).
+        var parameters = views.Take(views.Length - 1)
+            .Append(tiling.IsSplit ? $"{View} {TiledGemm.Partials}" : views[views.Length - 1])
+            .Append("int rows")
+            .ToArray();
+        return new GpuKernel(key, method, IndexType: "", parameters, gemm.Body(tiling), description)
+        {
+            Tiling = tiling,
+            ColumnTiles = gemm.Groups * TiledGemm.ColumnTiles(tiling, gemm.Cols),
+            Notes = gemm.Notes(tiling),
+        };
+    }
+
+    internal static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")
     {
         var scaled = alpha == 1f ? value : $"{CSharp.Float(alpha)} * {value}";
         return accumulate ? $"{target}[{at}] += {scaled};" : $"{target}[{at}] = {scaled};";
