@@ -30,8 +30,9 @@ public class BlockMatMulTests
     /// <summary>
     /// Above the parallel threshold, with batches that are not a multiple of the register tile: split by groups
     /// (67 rows), split by rows (150 and 300 rows), depths past one 256-deep pass (blockIn 300 forward, the
-    /// batch of 300 in the weight gradient), and strided layouts staged in three strips of rows over both cores
-    /// (1100 rows of width 1024: strips of 512).
+    /// batch of 300 in the weight gradient), strided layouts staged in three strips of rows over both cores
+    /// (1100 rows of width 1024: strips of 512), and 13 groups of 12 × 20 (a weight gradient split 6 + 7 groups over
+    /// the cores, staging column ranges that are not whole 8 × 8 blocks).
     /// </summary>
     private static readonly (int Batch, int Groups, int BlockOut, int BlockIn)[] ParallelShapes =
     [
@@ -40,6 +41,7 @@ public class BlockMatMulTests
         (150, 2, 40, 300),
         (300, 1, 33, 64),
         (1100, 64, 16, 16),
+        (300, 13, 12, 20),
     ];
 
     public static IEnumerable<object[]> Cases(bool parallel)
