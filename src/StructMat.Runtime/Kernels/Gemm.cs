@@ -448,6 +448,19 @@ internal static unsafe class Gemm
     }
 
     /// <summary>
+    /// One register tile, <c>C[r, j] = (accumulate ? C : 0) ⊕ alpha · Σ_{p &lt; kc} a[r·ars + p·acs] · b[p·bs + j]</c> for
+    /// <c>r &lt; rows ≤ </c><see cref="MR"/>, <c>j &lt; cols ≤ </c><see cref="NR"/>, for callers that lay out their own
+    /// operands. Each row of <paramref name="b"/> is read <see cref="NR"/> wide whatever <paramref name="cols"/> is.
+    /// </summary>
+    public static void Tile(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
+    {
+        if (Wide)
+            Micro512(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
+        else
+            Micro256(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
+    }
+
+    /// <summary>
     /// <c>C[r, j] = (accumulate ? C : 0) ⊕ alpha · Σ_p a[r, p]·b[p, j]</c> for an 8 × 32 tile (rows ≤ 8 and cols ≤ 32 of it
     /// stored). Rows past <paramref name="rows"/> repeat the last row so the loop stays branch-free.
     /// </summary>

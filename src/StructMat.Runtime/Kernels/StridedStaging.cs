@@ -62,9 +62,9 @@ internal static unsafe class StridedStaging
     }
 
     /// <summary>
-    /// Floats of one weight-gradient strip's wider activation (1 MB): the depth of each product, whose slices of both
-    /// activations stay in cache while every group reads them (see <see cref="WeightGradient"/>). Measured at n = 4096,
-    /// 64 blocks of 64, batch 1024 (CPU time): strips of 64 rows 6.3 ms, 128 rows 7.0, 256 rows 7.1, unstripped 7.9.
+    /// Floats of one weight-gradient strip's wider activation (1 MB; 64 rows at n = 4096): the depth of each product,
+    /// whose slices of both activations stay in cache while every group reads them (see <see cref="WeightGradient"/>).
+    /// Measured at n = 4096, 64 blocks of 64, batch 1024: 64-row strips ran faster than 128, 256 or 1024 (whole) ones.
     /// </summary>
     private const int GradientStripFloats = 256 * 1024;
 
@@ -73,12 +73,12 @@ internal static unsafe class StridedStaging
 
     /// <summary>
     /// <c>dW[g, o, i] += alpha · Σ_b dy[b, outIdx(g, o)] · x[b, inIdx(g, i)]</c>, one strip of rows after another, each
-    /// strip a product of depth <c>rows</c> accumulated into <paramref name="dw"/>. Read whole, every group would fetch
-    /// its few columns from every row of both activations, one cache line per row, after the other groups' reads had
-    /// evicted them; a strip's rows stay in cache until all groups have read them. The groups are split over the
-    /// threads (each thread runs every strip for its own groups), so each element of <paramref name="dw"/> is summed
-    /// by one thread in strip order, whatever the core count. Strided activations are staged contiguous per strip,
-    /// each thread staging only its own groups' columns.
+    /// strip's contribution summed by register tiles and added to <paramref name="dw"/>. Read whole, every group would
+    /// fetch its few columns from every row of both activations, one cache line per row, after the other groups' reads
+    /// had evicted them; a strip's rows are copied once into padded scratch (strided ones transposed to contiguous
+    /// groups) and stay in cache until every group has read them. The groups are split over the threads (each thread
+    /// runs every strip for its own groups and copies only their columns), so each element of <paramref name="dw"/> is
+    /// summed by one thread in strip order, whatever the core count.
     /// </summary>
     public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha)
     {
@@ -113,11 +113,13 @@ internal static unsafe class StridedStaging
         public void Execute(int g0, int g1)
         {
             int count = g1 - g0;
-            bool stageDy = _outLayout == BlockLayout.Strided && CpuKernels.CanTranspose8x8;
-            bool stageX = _inLayout == BlockLayout.Strided && CpuKernels.CanTranspose8x8;
-            float[]? dyScratch = stageDy ? ArrayPool<float>.Shared.Rent(_stripRows * count * _outBlock) : null;
-            float[]? xScratch = stageX ? ArrayPool<float>.Shared.Rent(_stripRows * count * _inBlock) : null;
-            using var serial = KernelThreading.EnterSerial();
+            // Both activations' strips are copied (strided ones transposed) into scratch whose rows are padded by one
+            // register panel: the padding breaks the power-of-two row stride that would map every row to the same
+            // cache sets, and lets the last panel read a whole vector. The register tiles then read both operands in
+            // place (dy's rows as the broadcast side, x's as the vector side), with no per-group packing.
+            nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)count * _inBlock + Gemm.NR;
+            float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(_stripRows * dyStride)));
+            float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(_stripRows * xStride)));
             try
             {
                 fixed (float* sdy = dyScratch, sx = xScratch)
@@ -125,46 +127,51 @@ internal static unsafe class StridedStaging
                     for (int r = 0; r < _batch; r += _stripRows)
                     {
                         int rows = Math.Min(_stripRows, _batch - r);
-                        var gradients = Operand((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy);
-                        var inputs = Operand((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx);
-                        Gemm.Run(new GroupedProduct(count, _outBlock, _inBlock, rows,
-                            gradients.Matrix.Transposed, gradients.GroupStride,
-                            inputs.Matrix, inputs.GroupStride,
-                            new StridedMatrix((float*)_dw + (long)g0 * _outBlock * _inBlock, _inBlock, 1), (nint)_outBlock * _inBlock,
-                            _alpha, accumulate: true));
+                        Stage((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy, dyStride);
+                        Stage((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx, xStride);
+                        for (int g = 0; g < count; g++)
+                        {
+                            float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)g * _inBlock;
+                            float* dwGroup = (float*)_dw + (long)(g0 + g) * _outBlock * _inBlock;
+                            for (int o = 0; o < _outBlock; o += Gemm.MR)
+                                for (int i = 0; i < _inBlock; i += Gemm.NR)
+                                    Gemm.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
+                                        Math.Min(Gemm.MR, _outBlock - o), Math.Min(Gemm.NR, _inBlock - i), _alpha, accumulate: true);
+                        }
                     }
                 }
             }
             finally
             {
-                if (dyScratch is not null) ArrayPool<float>.Shared.Return(dyScratch);
-                if (xScratch is not null) ArrayPool<float>.Shared.Return(xScratch);
+                ArrayPool<float>.Shared.Return(dyScratch);
+                ArrayPool<float>.Shared.Return(xScratch);
             }
         }
 
         /// <summary>
-        /// Rows [r, r + rows) of groups [g0, g0 + count) of an activation as <c>[rows, block]</c> matrices a group stride
-        /// apart: in place, or (strided, with <paramref name="scratch"/>) transposed into <paramref name="scratch"/> as
-        /// <c>[rows, count, block]</c>.
+        /// Rows [r, r + rows) of groups [g0, g0 + count) of an activation, copied into <paramref name="scratch"/> as
+        /// contiguous groups (<c>[rows][count · block]</c>, row stride <paramref name="stride"/>); a strided row, a
+        /// <c>[block, groups]</c> matrix, has its columns transposed out.
         /// </summary>
-        private (StridedMatrix Matrix, nint GroupStride) Operand(float* data, int block, BlockLayout layout, int r, int rows, int g0, int count, float* scratch)
+        private void Stage(float* data, int block, BlockLayout layout, int r, int rows, int g0, int count, float* scratch, nint stride)
         {
             int width = _groups * block;
             float* first = data + (long)r * width;
-            if (layout == BlockLayout.Contiguous) return (new StridedMatrix(first + (long)g0 * block, width, 1), block);
-            if (scratch == null) return (new StridedMatrix(first + g0, width, _groups), 1);
-            // Row as [block, groups]: columns [g0, g0 + count) transposed into [count, block].
-            int stagedWidth = count * block;
             for (int b = 0; b < rows; b++)
-                TransposeColumns(first + (long)b * width + g0, _groups, scratch + (long)b * stagedWidth, block, block, count);
-            return (new StridedMatrix(scratch, stagedWidth, 1), block);
+            {
+                float* row = first + (long)b * width;
+                if (layout == BlockLayout.Contiguous)
+                    new ReadOnlySpan<float>(row + (long)g0 * block, count * block).CopyTo(new Span<float>(scratch + b * stride, count * block));
+                else
+                    TransposeColumns(row + g0, _groups, scratch + b * stride, block, block, count);
+            }
         }
     }
 
     /// <summary><c>y[c·yStride + r] = x[r·xStride + c]</c> for <c>r &lt; rows</c>, <c>c &lt; cols</c>: 8 × 8 register blocks, the edges element by element.</summary>
     private static void TransposeColumns(float* x, int xStride, float* y, int yStride, int rows, int cols)
     {
-        int blockedRows = rows / 8 * 8, blockedCols = cols / 8 * 8;
+        int blockedRows = CpuKernels.CanTranspose8x8 ? rows / 8 * 8 : 0, blockedCols = cols / 8 * 8;
         for (int r0 = 0; r0 < blockedRows; r0 += 8)
             for (int c0 = 0; c0 < blockedCols; c0 += 8)
                 CpuKernels.Transpose8x8(x + (long)r0 * xStride + c0, xStride, y + (long)c0 * yStride + r0, yStride, accumulate: false);
