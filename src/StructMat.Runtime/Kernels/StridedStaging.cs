@@ -10,7 +10,8 @@ namespace StructMat.Runtime.Kernels;
 /// which is a <c>[block, groups]</c> matrix whose transpose is the contiguous layout: a strip of rows is transposed
 /// into a scratch buffer with 8 × 8 register transposes, the product runs on <see cref="Gemm"/>'s contiguous path,
 /// and a strided output is transposed back. The copies stay in cache, and the product runs at the contiguous speed
-/// instead of gathering one element per cache line.
+/// instead of gathering one element per cache line. Weight gradients with many groups (any layout) run strip by strip
+/// over the batch the same way (<see cref="WeightGradient"/>).
 /// </summary>
 /// <remarks>
 /// Each row's result depends only on the row (the product's summation order depends on <c>K</c> alone, see
@@ -118,8 +119,9 @@ internal static unsafe class StridedStaging
             // cache sets, and lets the last panel read a whole vector. The register tiles then read both operands in
             // place (dy's rows as the broadcast side, x's as the vector side), with no per-group packing.
             nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)count * _inBlock + Gemm.NR;
-            float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(_stripRows * dyStride)));
-            float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(_stripRows * xStride)));
+            int scratchRows = Math.Min(_stripRows, _batch);
+            float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * dyStride)));
+            float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * xStride)));
             try
             {
                 fixed (float* sdy = dyScratch, sx = xScratch)
