@@ -133,7 +133,13 @@ internal static unsafe class Gemm
     public static readonly int NR = Wide ? 32 : 16;
 
     /// <summary>Runs the grouped product, choosing the orientation, the packing and the split over threads.</summary>
-    public static void Run(in GroupedProduct product)
+    public static void Run(in GroupedProduct product) => Run(product, mayTranspose: true);
+
+    /// <summary>
+    /// <see cref="Run(in GroupedProduct)"/>; with <paramref name="mayTranspose"/> false a product with few rows still runs
+    /// as given, for callers whose B is a parameter kept packed across calls (then packing costs nothing).
+    /// </summary>
+    public static void Run(in GroupedProduct product, bool mayTranspose)
     {
         var p = product;
         if (p.Groups == 0 || p.M == 0 || p.N == 0) return;
@@ -153,7 +159,7 @@ internal static unsafe class Gemm
         // (a row stride of a power of two would otherwise map every k to the same L1 sets). Packing costs K·N per
         // group once per call; when M is small that is as much as the product itself, so the product runs
         // transposed instead, which packs the (small) A. Both orientations give the same bits.
-        if (p.M < TransposeBelow && p.M < p.N) p = p.Transposed();
+        if (mayTranspose && p.M < TransposeBelow && p.M < p.N) p = p.Transposed();
 
         float[]? packed = null;
         bool owned = true;

@@ -21,14 +21,18 @@ namespace StructMat.Runtime.Kernels;
 internal static unsafe class StridedStaging
 {
     /// <summary>
-    /// Floats of one strip's activations on its wider side (2 MB). Measured at n = 4096, 64 blocks of 64, batch 1024:
-    /// strips of 64, 128 and 256 rows ran alike; 16 and 32 rows ran about twice as slow, since <see cref="Gemm"/>
-    /// runs products of fewer than 64 rows transposed and packs the activations on every call.
+    /// Floats of one strip's activations on its wider side (256 KB, so that a strip's input and output copies stay
+    /// in L2). Measured at batch 1024, wall time over both cores, three alternating runs on a noisy machine: 64 blocks
+    /// of 64 (SS) forward 3.8-4.0 ms in strips of 16 rows against 3.9-5.2 ms in strips of 128; BTT's second core (SC)
+    /// 5.0-6.4 against 5.4-6.8 ms.
     /// </summary>
-    private const int StripFloats = 512 * 1024;
+    private const int StripFloats = 64 * 1024;
 
-    /// <summary>Fewest rows in a strip (see <see cref="StripFloats"/>).</summary>
-    private const int MinimumStripRows = 64;
+    /// <summary>
+    /// Fewest rows in a strip. The strips' products run untransposed even when short (see <see cref="Job"/>), since
+    /// their weights stay packed for the whole call.
+    /// </summary>
+    private const int MinimumStripRows = 16;
 
     /// <summary>Whether a block product with these sizes and layouts is staged.</summary>
     public static bool Suits(int groups, int inBlock, int outBlock, BlockLayout inLayout, BlockLayout outLayout) =>
@@ -69,6 +73,9 @@ internal static unsafe class StridedStaging
     /// </summary>
     private const int GradientStripFloats = 256 * 1024;
 
+    /// <summary>Fewest rows (the depth of each product) in a weight-gradient strip.</summary>
+    private const int MinimumGradientStripRows = 64;
+
     /// <summary>Whether a weight gradient with these sizes runs strip by strip (many groups; see <see cref="WeightGradient"/>).</summary>
     public static bool SuitsWeightGradient(int groups, int outBlock, int inBlock) => groups >= 8 && outBlock >= 8 && inBlock >= 8;
 
@@ -107,7 +114,7 @@ internal static unsafe class StridedStaging
             (_dy, _x, _dw) = ((nint)dy, (nint)x, (nint)dw);
             (_outBlock, _inBlock, _groups, _batch) = (outBlock, inBlock, groups, batch);
             (_outLayout, _inLayout, _alpha) = (outLayout, inLayout, alpha);
-            _stripRows = Math.Max(MinimumStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / Gemm.MR * Gemm.MR);
+            _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / Gemm.MR * Gemm.MR);
         }
 
         /// <summary>Groups [g0, g1), every strip in order, on this thread.</summary>
@@ -252,7 +259,10 @@ internal static unsafe class StridedStaging
                 new StridedMatrix(a, inWidth, 1), _inBlock,
                 _weight, _weightGroupStride,
                 new StridedMatrix(c, outWidth, 1), _outBlock,
-                _alpha, _accumulate && !_outStrided, _weightIsParameter));
+                _alpha, _accumulate && !_outStrided, _weightIsParameter),
+                // A short strip would otherwise run transposed and pack its activations on every call; a parameter's
+                // packed form is kept for the whole call (see Execute), so the strip runs as it is.
+                mayTranspose: !_weightIsParameter);
             if (_outStrided)
             {
                 // Row as [groups, outBlock] → [outBlock, groups]: back to the strided layout.
