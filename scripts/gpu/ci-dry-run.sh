@@ -3,7 +3,7 @@
 #   the tests of report.py and of the PyTorch baseline's pure parts; the runner's dry run on ILGPU's CPU accelerator
 #   (`--cpu check`, `--cpu bench` at n = 64) fed through report.py; `--cpu check` with an impossible tolerance must
 #   fail (exit 1); the runner without --cpu must exit 3 with its reason where there is no CUDA device.
-# Expects the runner built in Release (`dotnet test StructMat.sln -c Release` builds it: it is in the solution).
+# Builds the runner in Release first: `dotnet test` builds only the test projects and what they reference.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -12,6 +12,7 @@ runner=(dotnet bench/StructMat.GpuRunner/bin/Release/net10.0/StructMat.GpuRunner
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
+dotnet build -c Release bench/StructMat.GpuRunner --nologo -v q
 python3 scripts/gpu/test_report.py
 python3 scripts/gpu/test_torch_baseline.py
 python3 -m py_compile scripts/gpu/torch_baseline.py scripts/gpu/report.py scripts/gpu/list_skipped.py
