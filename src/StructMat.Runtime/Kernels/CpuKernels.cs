@@ -130,7 +130,7 @@ public static unsafe class CpuKernels
     /// Group <c>g</c>'s columns of a row-major <c>[batch, width]</c> activation as a <c>[batch, block]</c> matrix:
     /// column <c>j</c> is <c>g·block + j</c> (contiguous) or <c>j·groups + g</c> (strided).
     /// </summary>
-    internal static (StridedMatrix Matrix, nint GroupStride) Activations(float* data, int width, BlockLayout layout, int groups, int block) =>
+    private static (StridedMatrix Matrix, nint GroupStride) Activations(float* data, int width, BlockLayout layout, int groups, int block) =>
         layout == BlockLayout.Contiguous
             ? (new StridedMatrix(data, width, 1), block)
             : (new StridedMatrix(data, width, groups), 1);
@@ -207,7 +207,7 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>Per row: <c>y[c·rows + r] = (accumulate ? y : 0) + x[r·cols + c]</c>; rows split over threads when large.</summary>
-    internal static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
+    private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
         long width = (long)rows * cols;
         if (batch < 2 || !KernelThreading.MaySplit(batch * width))
@@ -225,24 +225,26 @@ public static unsafe class CpuKernels
         });
     }
 
-    /// <summary>One <c>[rows, cols]</c> matrix: 8 × 8 blocks transposed in registers, the edges element by element.</summary>
-    internal static void TransposeRow(float* x, float* y, int rows, int cols, bool accumulate)
+    /// <summary>One <c>[rows, cols]</c> matrix transposed (see <see cref="TransposeBlock"/>).</summary>
+    internal static void TransposeRow(float* x, float* y, int rows, int cols, bool accumulate) =>
+        TransposeBlock(x, cols, y, rows, rows, cols, accumulate);
+
+    /// <summary>
+    /// <c>y[c·yStride + r] = (accumulate ? y : 0) + x[r·xStride + c]</c> for <c>r &lt; rows</c>, <c>c &lt; cols</c>: 8 × 8
+    /// blocks transposed in registers, the edges element by element.
+    /// </summary>
+    internal static void TransposeBlock(float* x, int xStride, float* y, int yStride, int rows, int cols, bool accumulate)
     {
-        int r0 = 0;
-        if (Avx.IsSupported)
-        {
-            for (; r0 <= rows - 8; r0 += 8)
-                for (int c0 = 0; c0 <= cols - 8; c0 += 8)
-                    Transpose8x8(x + (long)r0 * cols + c0, cols, y + (long)c0 * rows + r0, rows, accumulate);
-        }
-        int vectorRows = r0, vectorCols = Avx.IsSupported ? cols / 8 * 8 : 0;
+        int blockedRows = CanTranspose8x8 ? rows / 8 * 8 : 0, blockedCols = cols / 8 * 8;
+        for (int r0 = 0; r0 < blockedRows; r0 += 8)
+            for (int c0 = 0; c0 < blockedCols; c0 += 8)
+                Transpose8x8(x + (long)r0 * xStride + c0, xStride, y + (long)c0 * yStride + r0, yStride, accumulate);
         for (int r = 0; r < rows; r++)
         {
-            int cStart = r < vectorRows ? vectorCols : 0;
-            for (int c = cStart; c < cols; c++)
+            for (int c = r < blockedRows ? blockedCols : 0; c < cols; c++)
             {
-                float* target = y + (long)c * rows + r;
-                float value = x[(long)r * cols + c];
+                float* target = y + (long)c * yStride + r;
+                float value = x[(long)r * xStride + c];
                 *target = accumulate ? *target + value : value;
             }
         }

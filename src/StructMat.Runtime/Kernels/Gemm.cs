@@ -417,10 +417,7 @@ internal static unsafe class Gemm
                                     tileColStride = acs;
                                 }
                                 float* cTile = c + i * p.C.RowStride + j0 * p.C.ColStride;
-                                if (Wide)
-                                    Micro512(aTile, tileRowStride, tileColStride, panel, nr, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
-                                else
-                                    Micro256(aTile, tileRowStride, tileColStride, panel, nr, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
+                                Tile(aTile, tileRowStride, tileColStride, panel, nr, kc, cTile, p.C.RowStride, p.C.ColStride, rows, cols, p.Alpha, accumulate);
                             }
                         }
                     }
@@ -455,8 +452,8 @@ internal static unsafe class Gemm
 
     /// <summary>
     /// One register tile, <c>C[r, j] = (accumulate ? C : 0) ⊕ alpha · Σ_{p &lt; kc} a[r·ars + p·acs] · b[p·bs + j]</c> for
-    /// <c>r &lt; rows ≤ </c><see cref="MR"/>, <c>j &lt; cols ≤ </c><see cref="NR"/>, for callers that lay out their own
-    /// operands. Each row of <paramref name="b"/> is read <see cref="NR"/> wide whatever <paramref name="cols"/> is.
+    /// <c>r &lt; rows ≤ </c><see cref="MR"/>, <c>j &lt; cols ≤ </c><see cref="NR"/>, on this machine's vector width; the
+    /// engine's own loop and callers that lay out their own operands both call it. Each row of <paramref name="b"/> is read <see cref="NR"/> wide whatever <paramref name="cols"/> is.
     /// </summary>
     public static void Tile(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
     {

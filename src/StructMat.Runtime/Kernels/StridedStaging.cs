@@ -172,21 +172,9 @@ internal static unsafe class StridedStaging
                 if (layout == BlockLayout.Contiguous)
                     new ReadOnlySpan<float>(row + (long)g0 * block, count * block).CopyTo(new Span<float>(scratch + b * stride, count * block));
                 else
-                    TransposeColumns(row + g0, _groups, scratch + b * stride, block, block, count);
+                    CpuKernels.TransposeBlock(row + g0, _groups, scratch + b * stride, block, block, count, accumulate: false);
             }
         }
-    }
-
-    /// <summary><c>y[c·yStride + r] = x[r·xStride + c]</c> for <c>r &lt; rows</c>, <c>c &lt; cols</c>: 8 × 8 register blocks, the edges element by element.</summary>
-    private static void TransposeColumns(float* x, int xStride, float* y, int yStride, int rows, int cols)
-    {
-        int blockedRows = CpuKernels.CanTranspose8x8 ? rows / 8 * 8 : 0, blockedCols = cols / 8 * 8;
-        for (int r0 = 0; r0 < blockedRows; r0 += 8)
-            for (int c0 = 0; c0 < blockedCols; c0 += 8)
-                CpuKernels.Transpose8x8(x + (long)r0 * xStride + c0, xStride, y + (long)c0 * yStride + r0, yStride, accumulate: false);
-        for (int r = 0; r < rows; r++)
-            for (int c = r < blockedRows ? blockedCols : 0; c < cols; c++)
-                y[(long)c * yStride + r] = x[(long)r * xStride + c];
     }
 
     private sealed class Job
