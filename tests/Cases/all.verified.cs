@@ -58,13 +58,9 @@ namespace StructMat.Tests.Cases;
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class AllStructures : IStructuredLayer
 {
-    private readonly Workspace _workspace = new(10);
+    private readonly Workspace _workspace = new(8);
     private readonly ExclusiveUse _backwardInUse = new("AllStructures.Backward");
-    private static readonly int[] BlockXorMap16Block4Distance1 = Permutations.BlockXor(16, block: 4, distance: 1);
-    private static readonly int[] BlockXorMap16Block4Distance2 = Permutations.BlockXor(16, block: 4, distance: 2);
     private static readonly int[] ReverseMap16 = Permutations.Reverse(16);
-    private static readonly int[] BlockXorMap16Block4Distance1Inverse = Permutations.Inverse(BlockXorMap16Block4Distance1);
-    private static readonly int[] BlockXorMap16Block4Distance2Inverse = Permutations.Inverse(BlockXorMap16Block4Distance2);
     private static readonly int[] ReverseMap16Inverse = Permutations.Inverse(ReverseMap16);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
@@ -194,8 +190,6 @@ public sealed partial class AllStructures : IStructuredLayer
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 16);
-        var t8 = slot0.Slice(0, batch * 16);
-        var t11 = slot0.Slice(0, batch * 16);
         var t14 = slot0.Slice(0, batch * 2);
         var t16 = slot0.Slice(0, batch * 16);
         var t17 = slot1.Slice(0, batch * 16);
@@ -222,17 +216,11 @@ public sealed partial class AllStructures : IStructuredLayer
         // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
         CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
-        // terms.1 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t8, BlockXorMap16Block4Distance1, batch, 16, accumulate: false);
+        // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMul(t8, y, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // terms.1 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t11, BlockXorMap16Block4Distance2, batch, 16, accumulate: false);
-
-        // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMul(t11, y, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // terms.2 (lowrank): down-projection A [2, 16]
         CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -322,37 +310,31 @@ public sealed partial class AllStructures : IStructuredLayer
         Span<float> slot0 = _workspace.Get(0, batch * 16);
         Span<float> slot1 = _workspace.Get(1, batch * 16);
         Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 16);
+        Span<float> slot3 = _workspace.Get(3, batch * 32);
         Span<float> slot4 = _workspace.Get(4, batch * 16);
-        Span<float> slot5 = _workspace.Get(5, batch * 32);
+        Span<float> slot5 = _workspace.Get(5, batch * 16);
         Span<float> slot6 = _workspace.Get(6, batch * 16);
-        Span<float> slot7 = _workspace.Get(7, batch * 16);
-        Span<float> slot8 = _workspace.Get(8, batch * 16);
-        Span<float> slot9 = _workspace.Get(9, batch * 32);
+        Span<float> slot7 = _workspace.Get(7, batch * 32);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
-        var t8 = slot2.Slice(0, batch * 16);
-        var t11 = slot3.Slice(0, batch * 16);
-        var t14 = slot4.Slice(0, batch * 2);
-        var t16 = slot5.Slice(0, batch * 16);
-        var t17 = slot6.Slice(0, batch * 16);
-        var t18 = slot5.Slice(0, batch * 16);
-        var t19 = slot7.Slice(0, batch * 16);
-        var t22 = slot5.Slice(0, batch * 16);
-        var t23 = slot8.Slice(0, batch * 16);
-        var t26 = slot5.Slice(0, batch * 32);
-        var dt28 = slot9.Slice(0, batch * 16);
-        var dt26 = slot9.Slice(0, batch * 32);
-        var dt24 = slot5.Slice(0, batch * 16);
-        var dt23 = slot9.Slice(0, batch * 16);
-        var dt22 = slot5.Slice(0, batch * 16);
-        var dt19 = slot8.Slice(0, batch * 16);
-        var dt18 = slot5.Slice(0, batch * 16);
-        var dt17 = slot7.Slice(0, batch * 16);
-        var dt16 = slot5.Slice(0, batch * 16);
-        var dt14 = slot5.Slice(0, batch * 2);
-        var dt11 = slot4.Slice(0, batch * 16);
-        var dt8 = slot3.Slice(0, batch * 16);
+        var t14 = slot2.Slice(0, batch * 2);
+        var t16 = slot3.Slice(0, batch * 16);
+        var t17 = slot4.Slice(0, batch * 16);
+        var t18 = slot3.Slice(0, batch * 16);
+        var t19 = slot5.Slice(0, batch * 16);
+        var t22 = slot3.Slice(0, batch * 16);
+        var t23 = slot6.Slice(0, batch * 16);
+        var t26 = slot3.Slice(0, batch * 32);
+        var dt28 = slot7.Slice(0, batch * 16);
+        var dt26 = slot7.Slice(0, batch * 32);
+        var dt24 = slot3.Slice(0, batch * 16);
+        var dt23 = slot7.Slice(0, batch * 16);
+        var dt22 = slot3.Slice(0, batch * 16);
+        var dt19 = slot6.Slice(0, batch * 16);
+        var dt18 = slot3.Slice(0, batch * 16);
+        var dt17 = slot5.Slice(0, batch * 16);
+        var dt16 = slot3.Slice(0, batch * 16);
+        var dt14 = slot3.Slice(0, batch * 2);
         var dt5 = slot2.Slice(0, batch * 16);
         var dt4 = slot3.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
@@ -362,12 +344,6 @@ public sealed partial class AllStructures : IStructuredLayer
 
         // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // terms.1 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t8, BlockXorMap16Block4Distance1, batch, 16, accumulate: false);
-
-        // terms.1 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t11, BlockXorMap16Block4Distance2, batch, 16, accumulate: false);
 
         // terms.2 (lowrank): down-projection A [2, 16]
         CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -471,23 +447,17 @@ public sealed partial class AllStructures : IStructuredLayer
         // weight gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
         CpuKernels.BlockWeightGradient(dt14, x, terms2LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
-        // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dy, dt11, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t11, terms1BlocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
 
-        // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt11, dx, BlockXorMap16Block4Distance2Inverse, batch, 16, accumulate: true);
+        // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dy, dt8, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, terms1BlocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt8, dx, BlockXorMap16Block4Distance1Inverse, batch, 16, accumulate: true);
+        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -821,8 +791,174 @@ public sealed partial class AllStructures : IStructuredLayer
         }
     }
 
+    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel5(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    {
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 1) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += acc00;
+                output[at + 1] += acc01;
+                output[at + 2] += acc02;
+                output[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += acc10;
+                output[at + 17] += acc11;
+                output[at + 18] += acc12;
+                output[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += acc20;
+                output[at + 33] += acc21;
+                output[at + 34] += acc22;
+                output[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += acc30;
+                output[at + 49] += acc31;
+                output[at + 50] += acc32;
+                output[at + 51] += acc33;
+            }
+        }
+    }
+
+    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel6(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    {
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 2) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += acc00;
+                output[at + 1] += acc01;
+                output[at + 2] += acc02;
+                output[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += acc10;
+                output[at + 17] += acc11;
+                output[at + 18] += acc12;
+                output[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += acc20;
+                output[at + 33] += acc21;
+                output[at + 34] += acc22;
+                output[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += acc30;
+                output[at + 49] += acc31;
+                output[at + 50] += acc32;
+                output[at + 51] += acc33;
+            }
+        }
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 2x16.
-    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel7(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -838,7 +974,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel6(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel8(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -916,7 +1052,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel7(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel9(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -928,7 +1064,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel8(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel10(Index2D index, ArrayView<float> input, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -938,7 +1074,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel9(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel11(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -950,7 +1086,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 8].
-    private static void TransposeKernel10(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel12(Index2D index, ArrayView<float> input, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -960,7 +1096,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel11(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel13(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -972,7 +1108,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel12(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel14(Index2D index, ArrayView<float> input, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -986,7 +1122,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel13(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel15(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1069,7 +1205,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel14(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel16(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1148,7 +1284,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel15(Index1D index, ArrayView<float> input, ArrayView<float> output)
+    private static void ScaleKernel17(Index1D index, ArrayView<float> input, ArrayView<float> output)
     {
         output[index] += 0.5f * input[index];
     }
@@ -1158,7 +1294,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel16(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel18(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1237,13 +1373,13 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel17(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel19(Index2D index, ArrayView<float> target, ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel18(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel20(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1257,7 +1393,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel19(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel21(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1340,7 +1476,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel20(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel22(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1406,7 +1542,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel21(Index1D index, ArrayView<float> input, ArrayView<float> output)
+    private static void ScaleKernel23(Index1D index, ArrayView<float> input, ArrayView<float> output)
     {
         output[index] = 0.5f * input[index];
     }
@@ -1416,7 +1552,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel22(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel24(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1499,7 +1635,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel23(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel25(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1569,7 +1705,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel24(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel26(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1652,7 +1788,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel25(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel27(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1718,7 +1854,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel26(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel28(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1730,7 +1866,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel27(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel29(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1743,7 +1879,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel28(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel30(Index2D index, ArrayView<float> input, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1753,7 +1889,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel29(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel31(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1761,31 +1897,6 @@ public sealed partial class AllStructures : IStructuredLayer
         float sum = 0.0f;
         for (int o = 0; o < 2; o++)
             sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + o * 4 + g];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel30(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + o * 4 + g] * input[b * 8 + i * 4 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel31(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
         inputGradient[b * 8 + k] = sum;
     }
 
@@ -1798,12 +1909,37 @@ public sealed partial class AllStructures : IStructuredLayer
         int i = e % 2;
         float sum = 0.0f;
         for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + o * 4 + g] * input[b * 8 + i * 4 + g];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
+    private static void MatMulTransposedKernel33(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 2, i = k % 2;
+        float sum = 0.0f;
+        for (int o = 0; o < 2; o++)
+            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
+        inputGradient[b * 8 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
+    private static void WeightGradientKernel34(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 2 % 2;
+        int i = e % 2;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 8 + g * 2 + o] * input[b * 8 + g * 2 + i];
         weightGradient[e] += sum;
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel33(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel35(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1815,7 +1951,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
-    private static void MatMulTransposedKernel34(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel36(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1827,7 +1963,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x2, summed over the batch.
-    private static void WeightGradientKernel35(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel37(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1844,7 +1980,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel36(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel38(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1922,7 +2058,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
-    private static void WeightGradientKernel37(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel39(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1934,12 +2070,12 @@ public sealed partial class AllStructures : IStructuredLayer
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
+    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel38(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel40(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1985,44 +2121,44 @@ public sealed partial class AllStructures : IStructuredLayer
                 Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
+            int at = (row0 + row) * 16 + (g ^ 2) * 4 + col;
             if (row0 + row < rows)
             {
-                inputGradient[at] = acc00;
-                inputGradient[at + 1] = acc01;
-                inputGradient[at + 2] = acc02;
-                inputGradient[at + 3] = acc03;
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
             }
             if (row0 + row + 1 < rows)
             {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 17] = acc11;
-                inputGradient[at + 18] = acc12;
-                inputGradient[at + 19] = acc13;
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 17] += acc11;
+                inputGradient[at + 18] += acc12;
+                inputGradient[at + 19] += acc13;
             }
             if (row0 + row + 2 < rows)
             {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 33] = acc21;
-                inputGradient[at + 34] = acc22;
-                inputGradient[at + 35] = acc23;
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 33] += acc21;
+                inputGradient[at + 34] += acc22;
+                inputGradient[at + 35] += acc23;
             }
             if (row0 + row + 3 < rows)
             {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 49] = acc31;
-                inputGradient[at + 50] = acc32;
-                inputGradient[at + 51] = acc33;
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 49] += acc31;
+                inputGradient[at + 50] += acc32;
+                inputGradient[at + 51] += acc33;
             }
         }
     }
 
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded).
     // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel39(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel41(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -2051,7 +2187,7 @@ public sealed partial class AllStructures : IStructuredLayer
                 for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 2) * 4 + cc] : 0.0f;
                 }
                 Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
@@ -2087,10 +2223,157 @@ public sealed partial class AllStructures : IStructuredLayer
         }
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel40(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel42(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        output[index.X * 16 + index.Y] += input[index.X * 16 + map[index.Y]];
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + (g ^ 1) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 17] += acc11;
+                inputGradient[at + 18] += acc12;
+                inputGradient[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 33] += acc21;
+                inputGradient[at + 34] += acc22;
+                inputGradient[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 49] += acc31;
+                inputGradient[at + 50] += acc32;
+                inputGradient[at + 51] += acc33;
+            }
+        }
+    }
+
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel43(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    {
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 1) * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
@@ -2098,7 +2381,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel41(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel44(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -2176,8 +2459,78 @@ public sealed partial class AllStructures : IStructuredLayer
         }
     }
 
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel45(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    {
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
+    }
+
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel42(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel46(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -2191,7 +2544,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel43(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel47(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -2274,7 +2627,7 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel44(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel48(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -2352,11 +2705,7 @@ public sealed partial class AllStructures : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("AllStructures.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2Inverse;
         private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16Inverse;
         private readonly HouseholderDevice _householder;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
@@ -2364,58 +2713,58 @@ public sealed partial class AllStructures : IStructuredLayer
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel3;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel5;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel6;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel8;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel9;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel10;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel11;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel12;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel13;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel14;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel15;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel13;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel14;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel15;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel16;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel17;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel18;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel19;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel20;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel21;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel22;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel23;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel17;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel18;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel19;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel20;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel21;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel22;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel23;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel24;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel25;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel26;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel27;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel28;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel29;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel30;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel26;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel27;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel28;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel29;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel30;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel31;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel32;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel33;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel34;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel35;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel36;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel34;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel35;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel36;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel37;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel38;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel39;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel40;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel41;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel42;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel43;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel44;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel39;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel40;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel41;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel42;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel43;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel44;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel45;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel46;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel47;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel48;
 
         internal Gpu(AllStructures layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 13);
-            _blockXorMap16Block4Distance1 = accelerator.Allocate1D(BlockXorMap16Block4Distance1);
-            _blockXorMap16Block4Distance2 = accelerator.Allocate1D(BlockXorMap16Block4Distance2);
+            _workspace = new DeviceWorkspace(accelerator, 11);
             _reverseMap16 = accelerator.Allocate1D(ReverseMap16);
-            _blockXorMap16Block4Distance1Inverse = accelerator.Allocate1D(BlockXorMap16Block4Distance1Inverse);
-            _blockXorMap16Block4Distance2Inverse = accelerator.Allocate1D(BlockXorMap16Block4Distance2Inverse);
             _reverseMap16Inverse = accelerator.Allocate1D(ReverseMap16Inverse);
             _householder = new HouseholderDevice(accelerator);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel0",
@@ -2429,13 +2778,13 @@ public sealed partial class AllStructures : IStructuredLayer
             _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel4",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
             _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel5));
             _matMulKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel6",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel6));
             _matMulKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel7));
-            _transposeKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel8));
+            _matMulKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel8",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel8));
             _matMulKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel9",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel9));
             _transposeKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel10",
@@ -2445,69 +2794,77 @@ public sealed partial class AllStructures : IStructuredLayer
             _transposeKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel12",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel12));
             _matMulKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel13",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel13));
-            _matMulKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel14",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel14));
-            _scaleKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel15));
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel13));
+            _transposeKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel14",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel14));
+            _matMulKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel15",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel15));
             _matMulKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel16",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel16));
-            _biasKernel17 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel17",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel17));
-            _biasGradientKernel18 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel18",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel18));
-            _matMulTransposedKernel19 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel19",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel19));
-            _weightGradientKernel20 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel20",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel20));
-            _scaleKernel21 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel21",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel21));
-            _matMulTransposedKernel22 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel22",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel22));
-            _weightGradientKernel23 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel23",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel23));
+            _scaleKernel17 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel17",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel17));
+            _matMulKernel18 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel18",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel18));
+            _biasKernel19 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel19",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel19));
+            _biasGradientKernel20 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel20",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel20));
+            _matMulTransposedKernel21 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel21",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel21));
+            _weightGradientKernel22 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel22",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel22));
+            _scaleKernel23 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel23",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel23));
             _matMulTransposedKernel24 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel24",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel24));
             _weightGradientKernel25 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel25",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel25));
             _matMulTransposedKernel26 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel26",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel26));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel26));
             _weightGradientKernel27 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel27",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel27));
-            _transposeKernel28 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel28",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel28));
-            _matMulTransposedKernel29 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel29",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel29));
-            _weightGradientKernel30 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel30",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel30));
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel27));
+            _matMulTransposedKernel28 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel28",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel28));
+            _weightGradientKernel29 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel29",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel29));
+            _transposeKernel30 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel30",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel30));
             _matMulTransposedKernel31 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel31",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel31));
             _weightGradientKernel32 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel32",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel32));
             _matMulTransposedKernel33 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel33",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel33));
-            _matMulTransposedKernel34 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel34",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel34));
-            _weightGradientKernel35 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel35",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel35));
+            _weightGradientKernel34 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel34",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel34));
+            _matMulTransposedKernel35 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel35",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel35));
             _matMulTransposedKernel36 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel36",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel36));
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel36));
             _weightGradientKernel37 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel37",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel37));
             _matMulTransposedKernel38 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel38",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel38));
             _weightGradientKernel39 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel39",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel39));
-            _gatherKernel40 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.GatherKernel40",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel40));
-            _matMulTransposedKernel41 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel41",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel41));
-            _diagonalGradientKernel42 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel42",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel42));
-            _matMulTransposedKernel43 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel43",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel43));
-            _weightGradientKernel44 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel44",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel44));
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel39));
+            _matMulTransposedKernel40 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel40",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel40));
+            _weightGradientKernel41 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel41",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel41));
+            _matMulTransposedKernel42 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel42",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel42));
+            _weightGradientKernel43 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel43",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel43));
+            _matMulTransposedKernel44 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel44",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel44));
+            _weightGradientKernel45 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel45",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel45));
+            _diagonalGradientKernel46 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel46",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel46));
+            _matMulTransposedKernel47 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel47",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel47));
+            _weightGradientKernel48 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel48",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel48));
         }
 
         public Accelerator Accelerator { get; }
@@ -2537,8 +2894,6 @@ public sealed partial class AllStructures : IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
-            var t8 = slot0.SubView(0, batch * 16);
-            var t11 = slot0.SubView(0, batch * 16);
             var t14 = slot0.SubView(0, batch * 2);
             var t16 = slot0.SubView(0, batch * 16);
             var t17 = slot1.SubView(0, batch * 16);
@@ -2559,46 +2914,42 @@ public sealed partial class AllStructures : IStructuredLayer
             _gatherKernel3(new Index2D(batch, 16), t5, _reverseMap16.View, y);
             // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
             _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
-            // terms.1 (blocksparse): block i reads block i XOR 1
-            _gatherKernel3(new Index2D(batch, 16), x, _blockXorMap16Block4Distance1.View, t8);
             // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t8, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
-            // terms.1 (blocksparse): block i reads block i XOR 2
-            _gatherKernel3(new Index2D(batch, 16), x, _blockXorMap16Block4Distance2.View, t11);
+            _matMulKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t11, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
+            _matMulKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel5(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.2 (lowrank): up-projection B [16, 2]
-            _matMulKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
+            _matMulKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
             // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel7(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
+            _matMulKernel9(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
             // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel8(new Index2D(batch * 4, 4), t16, t17);
+            _transposeKernel10(new Index2D(batch * 4, 4), t16, t17);
             // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel7(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
+            _matMulKernel9(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
             // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel8(new Index2D(batch * 4, 4), t18, t19);
+            _transposeKernel10(new Index2D(batch * 4, 4), t18, t19);
             // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            _matMulKernel11(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel10(new Index2D(batch, 16), t22, t23);
+            _transposeKernel12(new Index2D(batch, 16), t22, t23);
             // terms.3.kron.0 (dense): W [2, 2]
-            _matMulKernel11(new Index2D(batch * 8, 2), t23, _parameters.Value(6 /* terms.3.kron.0.weight */), t24);
+            _matMulKernel13(new Index2D(batch * 8, 2), t23, _parameters.Value(6 /* terms.3.kron.0.weight */), t24);
             // terms.3 (kron): view as (8, 2) and transpose back
-            _transposeKernel12(new Index2D(batch, 16), t24, y);
+            _transposeKernel14(new Index2D(batch, 16), t24, y);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
             // terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulKernel14(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t26, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
+            _matMulKernel16(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t26, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
             // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Apply(x, t28, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(10, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
+            _householder.Apply(x, t28, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
             // terms.5 (scale): times 0.5
-            _scaleKernel15(batch * 16, t28, y);
+            _scaleKernel17(batch * 16, t28, y);
             // terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulKernel16(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
+            _matMulKernel18(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
             // add the bias
-            _biasKernel17(new Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
+            _biasKernel19(new Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2617,37 +2968,31 @@ public sealed partial class AllStructures : IStructuredLayer
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
             ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
-            ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 32);
+            ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 16);
             ArrayView<float> slot6 = _workspace.Get(6, (long)batch * 16);
-            ArrayView<float> slot7 = _workspace.Get(7, (long)batch * 16);
-            ArrayView<float> slot8 = _workspace.Get(8, (long)batch * 16);
-            ArrayView<float> slot9 = _workspace.Get(9, (long)batch * 32);
+            ArrayView<float> slot7 = _workspace.Get(7, (long)batch * 32);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
-            var t8 = slot2.SubView(0, batch * 16);
-            var t11 = slot3.SubView(0, batch * 16);
-            var t14 = slot4.SubView(0, batch * 2);
-            var t16 = slot5.SubView(0, batch * 16);
-            var t17 = slot6.SubView(0, batch * 16);
-            var t18 = slot5.SubView(0, batch * 16);
-            var t19 = slot7.SubView(0, batch * 16);
-            var t22 = slot5.SubView(0, batch * 16);
-            var t23 = slot8.SubView(0, batch * 16);
-            var t26 = slot5.SubView(0, batch * 32);
-            var dt28 = slot9.SubView(0, batch * 16);
-            var dt26 = slot9.SubView(0, batch * 32);
-            var dt24 = slot5.SubView(0, batch * 16);
-            var dt23 = slot9.SubView(0, batch * 16);
-            var dt22 = slot5.SubView(0, batch * 16);
-            var dt19 = slot8.SubView(0, batch * 16);
-            var dt18 = slot5.SubView(0, batch * 16);
-            var dt17 = slot7.SubView(0, batch * 16);
-            var dt16 = slot5.SubView(0, batch * 16);
-            var dt14 = slot5.SubView(0, batch * 2);
-            var dt11 = slot4.SubView(0, batch * 16);
-            var dt8 = slot3.SubView(0, batch * 16);
+            var t14 = slot2.SubView(0, batch * 2);
+            var t16 = slot3.SubView(0, batch * 16);
+            var t17 = slot4.SubView(0, batch * 16);
+            var t18 = slot3.SubView(0, batch * 16);
+            var t19 = slot5.SubView(0, batch * 16);
+            var t22 = slot3.SubView(0, batch * 16);
+            var t23 = slot6.SubView(0, batch * 16);
+            var t26 = slot3.SubView(0, batch * 32);
+            var dt28 = slot7.SubView(0, batch * 16);
+            var dt26 = slot7.SubView(0, batch * 32);
+            var dt24 = slot3.SubView(0, batch * 16);
+            var dt23 = slot7.SubView(0, batch * 16);
+            var dt22 = slot3.SubView(0, batch * 16);
+            var dt19 = slot6.SubView(0, batch * 16);
+            var dt18 = slot3.SubView(0, batch * 16);
+            var dt17 = slot5.SubView(0, batch * 16);
+            var dt16 = slot3.SubView(0, batch * 16);
+            var dt14 = slot3.SubView(0, batch * 2);
             var dt5 = slot2.SubView(0, batch * 16);
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
@@ -2655,119 +3000,107 @@ public sealed partial class AllStructures : IStructuredLayer
             _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
             _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
-            // terms.1 (blocksparse): block i reads block i XOR 1
-            _gatherKernel3(new Index2D(batch, 16), x, _blockXorMap16Block4Distance1.View, t8);
-            // terms.1 (blocksparse): block i reads block i XOR 2
-            _gatherKernel3(new Index2D(batch, 16), x, _blockXorMap16Block4Distance2.View, t11);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel5(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel7(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
+            _matMulKernel9(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
             // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel8(new Index2D(batch * 4, 4), t16, t17);
+            _transposeKernel10(new Index2D(batch * 4, 4), t16, t17);
             // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel7(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
+            _matMulKernel9(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
             // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel8(new Index2D(batch * 4, 4), t18, t19);
+            _transposeKernel10(new Index2D(batch * 4, 4), t18, t19);
             // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            _matMulKernel11(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel10(new Index2D(batch, 16), t22, t23);
+            _transposeKernel12(new Index2D(batch, 16), t22, t23);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel18(16, dy, _parameters.Gradient(12 /* bias */), batch);
+            _biasGradientKernel20(16, dy, _parameters.Gradient(12 /* bias */), batch);
             // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel19(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
+            _matMulTransposedKernel21(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
             // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel20(TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
+            _weightGradientKernel22(TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
             // gradient of terms.5 (scale): times 0.5
-            _scaleKernel21(batch * 16, dy, dt28);
+            _scaleKernel23(batch * 16, dy, dt28);
             // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt28, dx, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(10, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
+            _householder.Apply(dt28, dx, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
             // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Gradient(x, dt28, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(10, (long)batch * 16), _workspace.Get(11, (long)batch * 16), _workspace.Get(12, (long)batch * 48), batch, 16, 3);
+            _householder.Gradient(x, dt28, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), _workspace.Get(9, (long)batch * 16), _workspace.Get(10, (long)batch * 48), batch, 16, 3);
             // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulTransposedKernel22(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt26, batch);
+            _matMulTransposedKernel24(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt26, batch);
             // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _weightGradientKernel23(TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t26, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
+            _weightGradientKernel25(TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t26, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
             // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulTransposedKernel24(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt26, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
+            _matMulTransposedKernel26(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt26, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
             // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _weightGradientKernel25(TiledLaunch.Config(Accelerator, 1, 4, 2), dt26, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
+            _weightGradientKernel27(TiledLaunch.Config(Accelerator, 1, 4, 2), dt26, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
             // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
-            _transposeKernel10(new Index2D(batch, 16), dy, dt24);
+            _transposeKernel12(new Index2D(batch, 16), dy, dt24);
             // input gradient of terms.3.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel26(new Index2D(batch * 8, 2), dt24, _parameters.Value(6 /* terms.3.kron.0.weight */), dt23);
+            _matMulTransposedKernel28(new Index2D(batch * 8, 2), dt24, _parameters.Value(6 /* terms.3.kron.0.weight */), dt23);
             // weight gradient of terms.3.kron.0 (dense): W [2, 2]
-            _weightGradientKernel27(4, dt24, t23, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
+            _weightGradientKernel29(4, dt24, t23, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
             // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
-            _transposeKernel28(new Index2D(batch, 16), dt23, dt22);
+            _transposeKernel30(new Index2D(batch, 16), dt23, dt22);
             // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel29(new Index2D(batch * 2, 8), dt22, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), dt19);
+            _matMulTransposedKernel31(new Index2D(batch * 2, 8), dt22, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), dt19);
             // weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _weightGradientKernel30(16, dt22, t19, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), batch * 2);
+            _weightGradientKernel32(16, dt22, t19, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), batch * 2);
             // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel8(new Index2D(batch * 4, 4), dt19, dt18);
+            _transposeKernel10(new Index2D(batch * 4, 4), dt19, dt18);
             // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel31(new Index2D(batch * 2, 8), dt18, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), dt17);
+            _matMulTransposedKernel33(new Index2D(batch * 2, 8), dt18, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), dt17);
             // weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _weightGradientKernel32(16, dt18, t17, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), batch * 2);
+            _weightGradientKernel34(16, dt18, t17, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), batch * 2);
             // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel8(new Index2D(batch * 4, 4), dt17, dt16);
+            _transposeKernel10(new Index2D(batch * 4, 4), dt17, dt16);
             // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel33(new Index2D(batch * 2, 8), dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), dx);
+            _matMulTransposedKernel35(new Index2D(batch * 2, 8), dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), dx);
             // weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _weightGradientKernel32(16, dt16, x, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), batch * 2);
+            _weightGradientKernel34(16, dt16, x, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), batch * 2);
             // input gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel34(new Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
+            _matMulTransposedKernel36(new Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
             // weight gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel35(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
+            _weightGradientKernel37(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
             // input gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel36(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
+            _matMulTransposedKernel38(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
             // weight gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel37(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
+            _weightGradientKernel39(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulTransposedKernel38(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dt11, batch);
+            _matMulTransposedKernel40(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _weightGradientKernel39(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t11, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
-            // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map)
-            _gatherKernel40(new Index2D(batch, 16), dt11, _blockXorMap16Block4Distance2Inverse.View, dx);
+            _weightGradientKernel41(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulTransposedKernel38(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dt8, batch);
+            _matMulTransposedKernel42(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _weightGradientKernel39(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t8, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
-            // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map)
-            _gatherKernel40(new Index2D(batch, 16), dt8, _blockXorMap16Block4Distance1Inverse.View, dx);
+            _weightGradientKernel43(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulTransposedKernel41(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
+            _matMulTransposedKernel44(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _weightGradientKernel39(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
+            _weightGradientKernel45(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
             _diagonalKernel2(new Index2D(batch, 16), dt5, _parameters.Value(0 /* terms.0.factors.1.diag */), dt4);
             // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel42(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
+            _diagonalGradientKernel46(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
             // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel43(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel47(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel44(TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
+            _weightGradientKernel48(TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
             // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel41(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel44(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
             // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel39(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
+            _weightGradientKernel45(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
             _parameters.Dispose();
-            _blockXorMap16Block4Distance1.Dispose();
-            _blockXorMap16Block4Distance2.Dispose();
             _reverseMap16.Dispose();
-            _blockXorMap16Block4Distance1Inverse.Dispose();
-            _blockXorMap16Block4Distance2Inverse.Dispose();
             _reverseMap16Inverse.Dispose();
         }
     }

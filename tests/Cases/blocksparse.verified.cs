@@ -59,12 +59,8 @@ namespace StructMat.Tests.Cases;
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class FlatButterfly : IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
+    private readonly Workspace _workspace = new(1);
     private readonly ExclusiveUse _backwardInUse = new("FlatButterfly.Backward");
-    private static readonly int[] BlockXorMap16Block4Distance1 = Permutations.BlockXor(16, block: 4, distance: 1);
-    private static readonly int[] BlockXorMap16Block4Distance2 = Permutations.BlockXor(16, block: 4, distance: 2);
-    private static readonly int[] BlockXorMap16Block4Distance1Inverse = Permutations.Inverse(BlockXorMap16Block4Distance1);
-    private static readonly int[] BlockXorMap16Block4Distance2Inverse = Permutations.Inverse(BlockXorMap16Block4Distance2);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FlatButterfly(int seed = 0)
@@ -122,34 +118,15 @@ public sealed partial class FlatButterfly : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
-    }
-
-    private BatchTiles.TileAction? _forwardTile;
-
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
-    {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        var t2 = slot0.Slice(0, batch * 16);
-        var t5 = slot0.Slice(0, batch * 16);
 
         // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
         CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // blocksparse: block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap16Block4Distance1, batch, 16, accumulate: false);
+        // blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // blocksparse: block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMul(t2, y, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // blocksparse: block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap16Block4Distance2, batch, 16, accumulate: false);
-
-        // blocksparse: block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMul(t5, y, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // add the bias
         CpuKernels.AddBias(y, Bias.Data, batch, 16);
@@ -166,59 +143,27 @@ public sealed partial class FlatButterfly : IStructuredLayer
         Checks.Activation(dy.Length, batch, 16, nameof(dy));
         Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[1];
-        Span<float> blocksGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        var t2 = slot0.Slice(0, batch * 16);
-        var t5 = slot1.Slice(0, batch * 16);
-        var dt5 = slot2.Slice(0, batch * 16);
-        var dt2 = slot1.Slice(0, batch * 16);
-
-        // blocksparse: block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap16Block4Distance1, batch, 16, accumulate: false);
-
-        // blocksparse: block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap16Block4Distance2, batch, 16, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
+        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
 
-        // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dy, dt5, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded)
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 2);
 
-        // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, blocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
 
-        // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map)
-        ElementKernels.Gather(dt5, dx, BlockXorMap16Block4Distance2Inverse, batch, 16, accumulate: false);
+        // input gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // input gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, blocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt2, dx, BlockXorMap16Block4Distance1Inverse, batch, 16, accumulate: true);
+        // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, blocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -321,13 +266,90 @@ public sealed partial class FlatButterfly : IStructuredLayer
         }
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel1(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
-        output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage input: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 1) * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int cc = e / TileK, kk = e % TileK;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + g * 4 + col;
+            if (row0 + row < rows)
+            {
+                output[at] += acc00;
+                output[at + 1] += acc01;
+                output[at + 2] += acc02;
+                output[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                output[at + 16] += acc10;
+                output[at + 17] += acc11;
+                output[at + 18] += acc12;
+                output[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                output[at + 32] += acc20;
+                output[at + 33] += acc21;
+                output[at + 34] += acc22;
+                output[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                output[at + 48] += acc30;
+                output[at + 49] += acc31;
+                output[at + 50] += acc32;
+                output[at + 51] += acc33;
+            }
+        }
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4; accumulating.
+    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
@@ -356,7 +378,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
                 for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 2) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
                 for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
@@ -426,7 +448,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
         biasGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
+    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded).
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
@@ -477,7 +499,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
                 Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
+            int at = (row0 + row) * 16 + (g ^ 2) * 4 + col;
             if (row0 + row < rows)
             {
                 inputGradient[at] = acc00;
@@ -509,7 +531,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
         }
     }
 
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded).
     // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
@@ -543,7 +565,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
                 for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 2) * 4 + cc] : 0.0f;
                 }
                 Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
@@ -579,10 +601,157 @@ public sealed partial class FlatButterfly : IStructuredLayer
         }
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel7(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
-        output[index.X * 16 + index.Y] += input[index.X * 16 + map[index.Y]];
+        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < 4; k0 += TileK)
+            {
+                // Stage outputGradient: 64 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int rr = e / TileK, kk = e % TileK;
+                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
+                }
+                // Stage weight: 4 x 4.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile, skipping rows and columns past the end.
+            int at = (row0 + row) * 16 + (g ^ 1) * 4 + col;
+            if (row0 + row < rows)
+            {
+                inputGradient[at] += acc00;
+                inputGradient[at + 1] += acc01;
+                inputGradient[at + 2] += acc02;
+                inputGradient[at + 3] += acc03;
+            }
+            if (row0 + row + 1 < rows)
+            {
+                inputGradient[at + 16] += acc10;
+                inputGradient[at + 17] += acc11;
+                inputGradient[at + 18] += acc12;
+                inputGradient[at + 19] += acc13;
+            }
+            if (row0 + row + 2 < rows)
+            {
+                inputGradient[at + 32] += acc20;
+                inputGradient[at + 33] += acc21;
+                inputGradient[at + 34] += acc22;
+                inputGradient[at + 35] += acc23;
+            }
+            if (row0 + row + 3 < rows)
+            {
+                inputGradient[at + 48] += acc30;
+                inputGradient[at + 49] += acc31;
+                inputGradient[at + 50] += acc32;
+                inputGradient[at + 51] += acc33;
+            }
+        }
+    }
+
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    {
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 1) * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
@@ -590,7 +759,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -668,6 +837,76 @@ public sealed partial class FlatButterfly : IStructuredLayer
         }
     }
 
+    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel10(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    {
+        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
+        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
+        const int PitchA = 4, PitchB = 4; // shared row pitches
+        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = Grid.IdxX * TileRows;
+        int g = Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        {
+            int t = pass + Group.IdxX;
+            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
+            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
+            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
+            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
+            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
+            for (int k0 = 0; k0 < rows; k0 += TileK)
+            {
+                // Stage outputGradient: 4 x 16, zero past the end.
+                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                {
+                    int kk = e / TileRows, rr = e % TileRows;
+                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
+                }
+                // Stage input: 16 x 4, zero past the end.
+                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                {
+                    int kk = e / TileCols, cc = e % TileCols;
+                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
+                }
+                Group.Barrier();
+                // Multiply the staged tiles into this thread's micro-tile.
+                for (int kk = 0; kk < TileK; kk++)
+                {
+                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
+                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
+                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
+                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
+                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
+                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
+                }
+                Group.Barrier();
+            }
+            // Write the micro-tile.
+            int at = g * 16 + (row0 + row) * 4 + col;
+            weightGradient[at] += acc00;
+            weightGradient[at + 1] += acc01;
+            weightGradient[at + 2] += acc02;
+            weightGradient[at + 3] += acc03;
+            weightGradient[at + 4] += acc10;
+            weightGradient[at + 5] += acc11;
+            weightGradient[at + 6] += acc12;
+            weightGradient[at + 7] += acc13;
+            weightGradient[at + 8] += acc20;
+            weightGradient[at + 9] += acc21;
+            weightGradient[at + 10] += acc22;
+            weightGradient[at + 11] += acc23;
+            weightGradient[at + 12] += acc30;
+            weightGradient[at + 13] += acc31;
+            weightGradient[at + 14] += acc32;
+            weightGradient[at + 15] += acc33;
+        }
+    }
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
 
@@ -681,34 +920,28 @@ public sealed partial class FlatButterfly : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("FlatButterfly.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance1Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block4Distance2Inverse;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel3;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel4;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
 
         internal Gpu(FlatButterfly layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _blockXorMap16Block4Distance1 = accelerator.Allocate1D(BlockXorMap16Block4Distance1);
-            _blockXorMap16Block4Distance2 = accelerator.Allocate1D(BlockXorMap16Block4Distance2);
-            _blockXorMap16Block4Distance1Inverse = accelerator.Allocate1D(BlockXorMap16Block4Distance1Inverse);
-            _blockXorMap16Block4Distance2Inverse = accelerator.Allocate1D(BlockXorMap16Block4Distance2Inverse);
+            _workspace = new DeviceWorkspace(accelerator, 1);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulKernel0",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.GatherKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
+            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulKernel1",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulKernel2",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
             _biasKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.BiasKernel3",
@@ -719,10 +952,14 @@ public sealed partial class FlatButterfly : IStructuredLayer
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
             _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.WeightGradientKernel6",
                 a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _gatherKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.GatherKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
+            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulTransposedKernel7",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
+            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.WeightGradientKernel8",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.MatMulTransposedKernel9",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
+            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterfly.WeightGradientKernel10",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
         }
 
         public Accelerator Accelerator { get; }
@@ -745,20 +982,12 @@ public sealed partial class FlatButterfly : IStructuredLayer
             DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            var t2 = slot0.SubView(0, batch * 16);
-            var t5 = slot0.SubView(0, batch * 16);
             // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
             _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* blocks */).SubView(0, 64), y, batch);
-            // blocksparse: block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block4Distance1.View, t2);
             // blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t2, _parameters.Value(0 /* blocks */).SubView(64, 64), y, batch);
-            // blocksparse: block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block4Distance2.View, t5);
+            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* blocks */).SubView(64, 64), y, batch);
             // blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t5, _parameters.Value(0 /* blocks */).SubView(128, 64), y, batch);
+            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* blocks */).SubView(128, 64), y, batch);
             // add the bias
             _biasKernel3(new Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
         }
@@ -774,46 +1003,26 @@ public sealed partial class FlatButterfly : IStructuredLayer
             DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            var t2 = slot0.SubView(0, batch * 16);
-            var t5 = slot1.SubView(0, batch * 16);
-            var dt5 = slot2.SubView(0, batch * 16);
-            var dt2 = slot1.SubView(0, batch * 16);
-            // blocksparse: block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block4Distance1.View, t2);
-            // blocksparse: block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block4Distance2.View, t5);
             // bias gradient: column sums of dy
             _biasGradientKernel4(16, dy, _parameters.Gradient(1 /* bias */), batch);
             // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(128, 64), dt5, batch);
+            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(128, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t5, _parameters.Gradient(0 /* blocks */).SubView(128, 64), batch);
-            // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map)
-            _gatherKernel1(new Index2D(batch, 16), dt5, _blockXorMap16Block4Distance2Inverse.View, dx);
+            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(0 /* blocks */).SubView(128, 64), batch);
             // input gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(64, 64), dt2, batch);
+            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(64, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t2, _parameters.Gradient(0 /* blocks */).SubView(64, 64), batch);
-            // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map)
-            _gatherKernel7(new Index2D(batch, 16), dt2, _blockXorMap16Block4Distance1Inverse.View, dx);
+            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(0 /* blocks */).SubView(64, 64), batch);
             // input gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(0, 64), dx, batch);
+            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* blocks */).SubView(0, 64), dx, batch);
             // weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 64), batch);
+            _weightGradientKernel10(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 64), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
             _parameters.Dispose();
-            _blockXorMap16Block4Distance1.Dispose();
-            _blockXorMap16Block4Distance2.Dispose();
-            _blockXorMap16Block4Distance1Inverse.Dispose();
-            _blockXorMap16Block4Distance2Inverse.Dispose();
         }
     }
 }
@@ -825,14 +1034,8 @@ public sealed partial class FlatButterfly : IStructuredLayer
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class FlatButterflyOdd : IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
+    private readonly Workspace _workspace = new(1);
     private readonly ExclusiveUse _backwardInUse = new("FlatButterflyOdd.Backward");
-    private static readonly int[] BlockXorMap24Block3Distance1 = Permutations.BlockXor(24, block: 3, distance: 1);
-    private static readonly int[] BlockXorMap24Block3Distance2 = Permutations.BlockXor(24, block: 3, distance: 2);
-    private static readonly int[] BlockXorMap24Block3Distance4 = Permutations.BlockXor(24, block: 3, distance: 4);
-    private static readonly int[] BlockXorMap24Block3Distance1Inverse = Permutations.Inverse(BlockXorMap24Block3Distance1);
-    private static readonly int[] BlockXorMap24Block3Distance2Inverse = Permutations.Inverse(BlockXorMap24Block3Distance2);
-    private static readonly int[] BlockXorMap24Block3Distance4Inverse = Permutations.Inverse(BlockXorMap24Block3Distance4);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FlatButterflyOdd(int seed = 0)
@@ -885,41 +1088,18 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(y.Length, batch, 24, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
-    }
-
-    private BatchTiles.TileAction? _forwardTile;
-
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
-    {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        var t2 = slot0.Slice(0, batch * 24);
-        var t5 = slot0.Slice(0, batch * 24);
-        var t8 = slot0.Slice(0, batch * 24);
 
         // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
         CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // blocksparse: block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap24Block3Distance1, batch, 24, accumulate: false);
+        // blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // blocksparse: block diagonal XOR 1, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockMatMul(t2, y, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // blocksparse: block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap24Block3Distance2, batch, 24, accumulate: false);
-
-        // blocksparse: block diagonal XOR 2, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockMatMul(t5, y, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // blocksparse: block i reads block i XOR 4
-        ElementKernels.Gather(x, t8, BlockXorMap24Block3Distance4, batch, 24, accumulate: false);
-
-        // blocksparse: block diagonal XOR 4, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockMatMul(t8, y, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
     }
 
     /// <summary>
@@ -933,70 +1113,30 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         Checks.Activation(dy.Length, batch, 24, nameof(dy));
         Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+        // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded)
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 4);
 
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> blocksGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
-        Span<float> slot2 = _workspace.Get(2, batch * 24);
-        Span<float> slot3 = _workspace.Get(3, batch * 24);
-        var t2 = slot0.Slice(0, batch * 24);
-        var t5 = slot1.Slice(0, batch * 24);
-        var t8 = slot2.Slice(0, batch * 24);
-        var dt8 = slot3.Slice(0, batch * 24);
-        var dt5 = slot2.Slice(0, batch * 24);
-        var dt2 = slot1.Slice(0, batch * 24);
+        // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
 
-        // blocksparse: block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap24Block3Distance1, batch, 24, accumulate: false);
+        // input gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // blocksparse: block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap24Block3Distance2, batch, 24, accumulate: false);
+        // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
 
-        // blocksparse: block i reads block i XOR 4
-        ElementKernels.Gather(x, t8, BlockXorMap24Block3Distance4, batch, 24, accumulate: false);
+        // input gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-        CpuKernels.BlockMatMulTransposed(dy, dt8, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, blocksGradient.Slice(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of blocksparse: block i reads block i XOR 4 (the inverse map)
-        ElementKernels.Gather(dt8, dx, BlockXorMap24Block3Distance4Inverse, batch, 24, accumulate: false);
-
-        // input gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-        CpuKernels.BlockMatMulTransposed(dy, dt5, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, blocksGradient.Slice(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt5, dx, BlockXorMap24Block3Distance2Inverse, batch, 24, accumulate: true);
-
-        // input gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, blocksGradient.Slice(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt2, dx, BlockXorMap24Block3Distance1Inverse, batch, 24, accumulate: true);
+        // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, blocksGradient.Slice(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1028,13 +1168,19 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         output[b * 24 + j] = sum;
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel1(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: block matmul, 8 groups of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
-        output[index.X * 24 + index.Y] = input[index.X * 24 + map[index.Y]];
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 3; i++)
+            sum += weight[(g * 3 + o) * 3 + i] * input[b * 24 + (g ^ 1) * 3 + i];
+        output[b * 24 + j] += sum;
     }
 
-    // ILGPU kernel: block matmul, 8 groups of 3x3; accumulating.
+    // ILGPU kernel: block matmul, 8 groups of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating.
     private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
@@ -1042,12 +1188,102 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         int g = j / 3, o = j % 3;
         float sum = 0.0f;
         for (int i = 0; i < 3; i++)
-            sum += weight[(g * 3 + o) * 3 + i] * input[b * 24 + g * 3 + i];
+            sum += weight[(g * 3 + o) * 3 + i] * input[b * 24 + (g ^ 2) * 3 + i];
         output[b * 24 + j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // ILGPU kernel: block matmul, 8 groups of 3x3; block g's input is block g XOR 4 (block swap folded), accumulating.
+    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 3; i++)
+            sum += weight[(g * 3 + o) * 3 + i] * input[b * 24 + (g ^ 4) * 3 + i];
+        output[b * 24 + j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3; block g's input is block g XOR 4 (block swap folded).
+    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        g ^= 4;
+        float sum = 0.0f;
+        for (int o = 0; o < 3; o++)
+            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 24 + g * 3 + o];
+        inputGradient[b * 24 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 3x3, summed over the batch; block g's input is block g XOR 4 (block swap folded).
+    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 9;
+        int o = e / 3 % 3;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 24 + g * 3 + o] * input[b * 24 + (g ^ 4) * 3 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        g ^= 2;
+        float sum = 0.0f;
+        for (int o = 0; o < 3; o++)
+            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 24 + g * 3 + o];
+        inputGradient[b * 24 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 3x3, summed over the batch; block g's input is block g XOR 2 (block swap folded).
+    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 9;
+        int o = e / 3 % 3;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 24 + g * 3 + o] * input[b * 24 + (g ^ 2) * 3 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        g ^= 1;
+        float sum = 0.0f;
+        for (int o = 0; o < 3; o++)
+            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 24 + g * 3 + o];
+        inputGradient[b * 24 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 3x3, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 9;
+        int o = e / 3 % 3;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 24 + g * 3 + o] * input[b * 24 + (g ^ 1) * 3 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3; accumulating.
+    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1055,11 +1291,11 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         float sum = 0.0f;
         for (int o = 0; o < 3; o++)
             sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 24 + g * 3 + o];
-        inputGradient[b * 24 + k] = sum;
+        inputGradient[b * 24 + k] += sum;
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -1069,24 +1305,6 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 24 + g * 3 + o] * input[b * 24 + g * 3 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel5(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
-    {
-        output[index.X * 24 + index.Y] += input[index.X * 24 + map[index.Y]];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 3x3; accumulating.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 3, i = k % 3;
-        float sum = 0.0f;
-        for (int o = 0; o < 3; o++)
-            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 24 + g * 3 + o];
-        inputGradient[b * 24 + k] += sum;
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1102,46 +1320,49 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("FlatButterflyOdd.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance2;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance4;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance1Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance2Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap24Block3Distance4Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel5;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
 
         internal Gpu(FlatButterflyOdd layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _blockXorMap24Block3Distance1 = accelerator.Allocate1D(BlockXorMap24Block3Distance1);
-            _blockXorMap24Block3Distance2 = accelerator.Allocate1D(BlockXorMap24Block3Distance2);
-            _blockXorMap24Block3Distance4 = accelerator.Allocate1D(BlockXorMap24Block3Distance4);
-            _blockXorMap24Block3Distance1Inverse = accelerator.Allocate1D(BlockXorMap24Block3Distance1Inverse);
-            _blockXorMap24Block3Distance2Inverse = accelerator.Allocate1D(BlockXorMap24Block3Distance2Inverse);
-            _blockXorMap24Block3Distance4Inverse = accelerator.Allocate1D(BlockXorMap24Block3Distance4Inverse);
+            _workspace = new DeviceWorkspace(accelerator, 1);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.GatherKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
+            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel1",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _gatherKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.GatherKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel5));
+            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulKernel3",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
+            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulTransposedKernel4",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
+            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.WeightGradientKernel5",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
             _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulTransposedKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
+            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.WeightGradientKernel7",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulTransposedKernel8",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
+            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.WeightGradientKernel9",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.MatMulTransposedKernel10",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlatButterflyOdd.WeightGradientKernel11",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
         }
 
         public Accelerator Accelerator { get; }
@@ -1164,25 +1385,14 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
             DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            var t2 = slot0.SubView(0, batch * 24);
-            var t5 = slot0.SubView(0, batch * 24);
-            var t8 = slot0.SubView(0, batch * 24);
             // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
             _matMulKernel0(new Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(0, 72), y);
-            // blocksparse: block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance1.View, t2);
             // blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _matMulKernel2(new Index2D(batch, 24), t2, _parameters.Value(0 /* blocks */).SubView(72, 72), y);
-            // blocksparse: block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance2.View, t5);
+            _matMulKernel1(new Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(72, 72), y);
             // blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _matMulKernel2(new Index2D(batch, 24), t5, _parameters.Value(0 /* blocks */).SubView(144, 72), y);
-            // blocksparse: block i reads block i XOR 4
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance4.View, t8);
+            _matMulKernel2(new Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(144, 72), y);
             // blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _matMulKernel2(new Index2D(batch, 24), t8, _parameters.Value(0 /* blocks */).SubView(216, 72), y);
+            _matMulKernel3(new Index2D(batch, 24), x, _parameters.Value(0 /* blocks */).SubView(216, 72), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1196,57 +1406,28 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
             DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
-            var t2 = slot0.SubView(0, batch * 24);
-            var t5 = slot1.SubView(0, batch * 24);
-            var t8 = slot2.SubView(0, batch * 24);
-            var dt8 = slot3.SubView(0, batch * 24);
-            var dt5 = slot2.SubView(0, batch * 24);
-            var dt2 = slot1.SubView(0, batch * 24);
-            // blocksparse: block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance1.View, t2);
-            // blocksparse: block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance2.View, t5);
-            // blocksparse: block i reads block i XOR 4
-            _gatherKernel1(new Index2D(batch, 24), x, _blockXorMap24Block3Distance4.View, t8);
             // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _matMulTransposedKernel3(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(216, 72), dt8);
+            _matMulTransposedKernel4(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(216, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
-            _weightGradientKernel4(72, dy, t8, _parameters.Gradient(0 /* blocks */).SubView(216, 72), batch);
-            // input gradient of blocksparse: block i reads block i XOR 4 (the inverse map)
-            _gatherKernel1(new Index2D(batch, 24), dt8, _blockXorMap24Block3Distance4Inverse.View, dx);
+            _weightGradientKernel5(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(216, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _matMulTransposedKernel3(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(144, 72), dt5);
+            _matMulTransposedKernel6(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(144, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3
-            _weightGradientKernel4(72, dy, t5, _parameters.Gradient(0 /* blocks */).SubView(144, 72), batch);
-            // input gradient of blocksparse: block i reads block i XOR 2 (the inverse map)
-            _gatherKernel5(new Index2D(batch, 24), dt5, _blockXorMap24Block3Distance2Inverse.View, dx);
+            _weightGradientKernel7(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(144, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _matMulTransposedKernel3(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(72, 72), dt2);
+            _matMulTransposedKernel8(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(72, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3
-            _weightGradientKernel4(72, dy, t2, _parameters.Gradient(0 /* blocks */).SubView(72, 72), batch);
-            // input gradient of blocksparse: block i reads block i XOR 1 (the inverse map)
-            _gatherKernel5(new Index2D(batch, 24), dt2, _blockXorMap24Block3Distance1Inverse.View, dx);
+            _weightGradientKernel9(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(72, 72), batch);
             // input gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3
-            _matMulTransposedKernel6(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(0, 72), dx);
+            _matMulTransposedKernel10(new Index2D(batch, 24), dy, _parameters.Value(0 /* blocks */).SubView(0, 72), dx);
             // weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3
-            _weightGradientKernel4(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 72), batch);
+            _weightGradientKernel11(72, dy, x, _parameters.Gradient(0 /* blocks */).SubView(0, 72), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
             _parameters.Dispose();
-            _blockXorMap24Block3Distance1.Dispose();
-            _blockXorMap24Block3Distance2.Dispose();
-            _blockXorMap24Block3Distance4.Dispose();
-            _blockXorMap24Block3Distance1Inverse.Dispose();
-            _blockXorMap24Block3Distance2Inverse.Dispose();
-            _blockXorMap24Block3Distance4Inverse.Dispose();
         }
     }
 }
@@ -1258,14 +1439,8 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class Pixelfly : IStructuredLayer
 {
-    private readonly Workspace _workspace = new(5);
+    private readonly Workspace _workspace = new(2);
     private readonly ExclusiveUse _backwardInUse = new("Pixelfly.Backward");
-    private static readonly int[] BlockXorMap16Block2Distance1 = Permutations.BlockXor(16, block: 2, distance: 1);
-    private static readonly int[] BlockXorMap16Block2Distance2 = Permutations.BlockXor(16, block: 2, distance: 2);
-    private static readonly int[] BlockXorMap16Block2Distance4 = Permutations.BlockXor(16, block: 2, distance: 4);
-    private static readonly int[] BlockXorMap16Block2Distance1Inverse = Permutations.Inverse(BlockXorMap16Block2Distance1);
-    private static readonly int[] BlockXorMap16Block2Distance2Inverse = Permutations.Inverse(BlockXorMap16Block2Distance2);
-    private static readonly int[] BlockXorMap16Block2Distance4Inverse = Permutations.Inverse(BlockXorMap16Block2Distance4);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Pixelfly(int seed = 0)
@@ -1338,32 +1513,20 @@ public sealed partial class Pixelfly : IStructuredLayer
     private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        var t2 = slot0.Slice(0, batch * 16);
-        var t5 = slot0.Slice(0, batch * 16);
-        var t8 = slot0.Slice(0, batch * 16);
+        Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t11 = slot0.Slice(0, batch * 2);
 
         // terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
         CpuKernels.BlockMatMul(x, y, Terms0Blocks.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // terms.0 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap16Block2Distance1, batch, 16, accumulate: false);
+        // terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockMatMul(t2, y, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // terms.0 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap16Block2Distance2, batch, 16, accumulate: false);
-
-        // terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockMatMul(t5, y, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // terms.0 (blocksparse): block i reads block i XOR 4
-        ElementKernels.Gather(x, t8, BlockXorMap16Block2Distance4, batch, 16, accumulate: false);
-
-        // terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockMatMul(t8, y, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
         // terms.1 (lowrank): down-projection A [2, 16]
         CpuKernels.BlockMatMul(x, t11, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1397,28 +1560,10 @@ public sealed partial class Pixelfly : IStructuredLayer
         Span<float> terms1LoraAGradient = gradients[1];
         Span<float> terms0BlocksGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 16);
-        Span<float> slot4 = _workspace.Get(4, batch * 2);
-        var t2 = slot0.Slice(0, batch * 16);
-        var t5 = slot1.Slice(0, batch * 16);
-        var t8 = slot2.Slice(0, batch * 16);
-        var t11 = slot3.Slice(0, batch * 2);
-        var dt11 = slot4.Slice(0, batch * 2);
-        var dt8 = slot3.Slice(0, batch * 16);
-        var dt5 = slot2.Slice(0, batch * 16);
-        var dt2 = slot1.Slice(0, batch * 16);
-
-        // terms.0 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t2, BlockXorMap16Block2Distance1, batch, 16, accumulate: false);
-
-        // terms.0 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t5, BlockXorMap16Block2Distance2, batch, 16, accumulate: false);
-
-        // terms.0 (blocksparse): block i reads block i XOR 4
-        ElementKernels.Gather(x, t8, BlockXorMap16Block2Distance4, batch, 16, accumulate: false);
+        Span<float> slot0 = _workspace.Get(0, batch * 2);
+        Span<float> slot1 = _workspace.Get(1, batch * 2);
+        var t11 = slot0.Slice(0, batch * 2);
+        var dt11 = slot1.Slice(0, batch * 2);
 
         // terms.1 (lowrank): down-projection A [2, 16]
         CpuKernels.BlockMatMul(x, t11, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1435,32 +1580,23 @@ public sealed partial class Pixelfly : IStructuredLayer
         // weight gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
         CpuKernels.BlockWeightGradient(dt11, x, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
-        // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-        CpuKernels.BlockMatMulTransposed(dy, dt8, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t8, terms0BlocksGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
 
-        // input gradient of terms.0 (blocksparse): block i reads block i XOR 4 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt8, dx, BlockXorMap16Block2Distance4Inverse, batch, 16, accumulate: true);
+        // input gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // input gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-        CpuKernels.BlockMatMulTransposed(dy, dt5, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
 
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, terms0BlocksGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // input gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // input gradient of terms.0 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt5, dx, BlockXorMap16Block2Distance2Inverse, batch, 16, accumulate: true);
-
-        // input gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, terms0BlocksGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of terms.0 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt2, dx, BlockXorMap16Block2Distance1Inverse, batch, 16, accumulate: true);
+        // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -1502,13 +1638,19 @@ public sealed partial class Pixelfly : IStructuredLayer
         output[b * 16 + j] = sum;
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel1(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: block matmul, 8 groups of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
-        output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 2, o = j % 2;
+        float sum = 0.0f;
+        for (int i = 0; i < 2; i++)
+            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + (g ^ 1) * 2 + i];
+        output[b * 16 + j] += sum;
     }
 
-    // ILGPU kernel: block matmul, 8 groups of 2x2; accumulating.
+    // ILGPU kernel: block matmul, 8 groups of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating.
     private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
@@ -1516,12 +1658,24 @@ public sealed partial class Pixelfly : IStructuredLayer
         int g = j / 2, o = j % 2;
         float sum = 0.0f;
         for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + g * 2 + i];
+            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + (g ^ 2) * 2 + i];
+        output[b * 16 + j] += sum;
+    }
+
+    // ILGPU kernel: block matmul, 8 groups of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating.
+    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 2, o = j % 2;
+        float sum = 0.0f;
+        for (int i = 0; i < 2; i++)
+            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + (g ^ 4) * 2 + i];
         output[b * 16 + j] += sum;
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1537,7 +1691,7 @@ public sealed partial class Pixelfly : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel5(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1615,7 +1769,7 @@ public sealed partial class Pixelfly : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1627,7 +1781,7 @@ public sealed partial class Pixelfly : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x2, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1644,7 +1798,7 @@ public sealed partial class Pixelfly : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
@@ -1722,7 +1876,7 @@ public sealed partial class Pixelfly : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1734,8 +1888,86 @@ public sealed partial class Pixelfly : IStructuredLayer
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 2, i = k % 2;
+        g ^= 4;
+        float sum = 0.0f;
+        for (int o = 0; o < 2; o++)
+            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
+        inputGradient[b * 16 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch; block g's input is block g XOR 4 (block swap folded).
+    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 2 % 2;
+        int i = e % 2;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 16 + g * 2 + o] * input[b * 16 + (g ^ 4) * 2 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 2, i = k % 2;
+        g ^= 2;
+        float sum = 0.0f;
+        for (int o = 0; o < 2; o++)
+            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
+        inputGradient[b * 16 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch; block g's input is block g XOR 2 (block swap folded).
+    private static void WeightGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 2 % 2;
+        int i = e % 2;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 16 + g * 2 + o] * input[b * 16 + (g ^ 2) * 2 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel14(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 2, i = k % 2;
+        g ^= 1;
+        float sum = 0.0f;
+        for (int o = 0; o < 2; o++)
+            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
+        inputGradient[b * 16 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+    private static void WeightGradientKernel15(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 2 % 2;
+        int i = e % 2;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 16 + g * 2 + o] * input[b * 16 + (g ^ 1) * 2 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; accumulating.
+    private static void MatMulTransposedKernel16(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1743,11 +1975,11 @@ public sealed partial class Pixelfly : IStructuredLayer
         float sum = 0.0f;
         for (int o = 0; o < 2; o++)
             sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
-        inputGradient[b * 16 + k] = sum;
+        inputGradient[b * 16 + k] += sum;
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel17(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1757,24 +1989,6 @@ public sealed partial class Pixelfly : IStructuredLayer
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + g * 2 + o] * input[b * 16 + g * 2 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel11(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
-    {
-        output[index.X * 16 + index.Y] += input[index.X * 16 + map[index.Y]];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
-        inputGradient[b * 16 + k] += sum;
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1790,64 +2004,67 @@ public sealed partial class Pixelfly : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("Pixelfly.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance2;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance4;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance1Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance2Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap16Block2Distance4Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel11;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel5;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel12;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel13;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel14;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel15;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel16;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel17;
 
         internal Gpu(Pixelfly layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 5);
-            _blockXorMap16Block2Distance1 = accelerator.Allocate1D(BlockXorMap16Block2Distance1);
-            _blockXorMap16Block2Distance2 = accelerator.Allocate1D(BlockXorMap16Block2Distance2);
-            _blockXorMap16Block2Distance4 = accelerator.Allocate1D(BlockXorMap16Block2Distance4);
-            _blockXorMap16Block2Distance1Inverse = accelerator.Allocate1D(BlockXorMap16Block2Distance1Inverse);
-            _blockXorMap16Block2Distance2Inverse = accelerator.Allocate1D(BlockXorMap16Block2Distance2Inverse);
-            _blockXorMap16Block2Distance4Inverse = accelerator.Allocate1D(BlockXorMap16Block2Distance4Inverse);
+            _workspace = new DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.GatherKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
+            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel1",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
             _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel2",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
             _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
-            _gatherKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.GatherKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel11));
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
+            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulKernel5",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel5));
+            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel6",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
+            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel7",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel8",
+                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
+            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel9",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel10",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel11",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
             _matMulTransposedKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel12",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel12));
+            _weightGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel13",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel13));
+            _matMulTransposedKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel14",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel14));
+            _weightGradientKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel15",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel15));
+            _matMulTransposedKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.MatMulTransposedKernel16",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel16));
+            _weightGradientKernel17 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Pixelfly.WeightGradientKernel17",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel17));
         }
 
         public Accelerator Accelerator { get; }
@@ -1871,29 +2088,20 @@ public sealed partial class Pixelfly : IStructuredLayer
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            var t2 = slot0.SubView(0, batch * 16);
-            var t5 = slot0.SubView(0, batch * 16);
-            var t8 = slot0.SubView(0, batch * 16);
+            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
             var t11 = slot0.SubView(0, batch * 2);
             // terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
             _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(0, 32), y);
-            // terms.0 (blocksparse): block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance1.View, t2);
             // terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _matMulKernel2(new Index2D(batch, 16), t2, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), y);
-            // terms.0 (blocksparse): block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance2.View, t5);
+            _matMulKernel1(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), y);
             // terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _matMulKernel2(new Index2D(batch, 16), t5, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), y);
-            // terms.0 (blocksparse): block i reads block i XOR 4
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance4.View, t8);
+            _matMulKernel2(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), y);
             // terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _matMulKernel2(new Index2D(batch, 16), t8, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), y);
+            _matMulKernel3(new Index2D(batch, 16), x, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), y);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel3(new Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
+            _matMulKernel4(new Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t11, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t11, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1908,69 +2116,42 @@ public sealed partial class Pixelfly : IStructuredLayer
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 2);
-            var t2 = slot0.SubView(0, batch * 16);
-            var t5 = slot1.SubView(0, batch * 16);
-            var t8 = slot2.SubView(0, batch * 16);
-            var t11 = slot3.SubView(0, batch * 2);
-            var dt11 = slot4.SubView(0, batch * 2);
-            var dt8 = slot3.SubView(0, batch * 16);
-            var dt5 = slot2.SubView(0, batch * 16);
-            var dt2 = slot1.SubView(0, batch * 16);
-            // terms.0 (blocksparse): block i reads block i XOR 1
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance1.View, t2);
-            // terms.0 (blocksparse): block i reads block i XOR 2
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance2.View, t5);
-            // terms.0 (blocksparse): block i reads block i XOR 4
-            _gatherKernel1(new Index2D(batch, 16), x, _blockXorMap16Block2Distance4.View, t8);
+            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            var t11 = slot0.SubView(0, batch * 2);
+            var dt11 = slot1.SubView(0, batch * 2);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel3(new Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
+            _matMulKernel4(new Index2D(batch, 2), x, _parameters.Value(1 /* terms.1.lora_A */), t11);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel5(new Index2D(batch, 2), dy, _parameters.Value(2 /* terms.1.lora_B */), dt11);
+            _matMulTransposedKernel6(new Index2D(batch, 2), dy, _parameters.Value(2 /* terms.1.lora_B */), dt11);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel6(32, dy, t11, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel7(32, dy, t11, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt11, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt11, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel8(32, dt11, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel9(32, dt11, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _matMulTransposedKernel9(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), dt8);
+            _matMulTransposedKernel10(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(96, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
-            _weightGradientKernel10(32, dy, t8, _parameters.Gradient(0 /* terms.0.blocks */).SubView(96, 32), batch);
-            // input gradient of terms.0 (blocksparse): block i reads block i XOR 4 (the inverse map)
-            _gatherKernel11(new Index2D(batch, 16), dt8, _blockXorMap16Block2Distance4Inverse.View, dx);
+            _weightGradientKernel11(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(96, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _matMulTransposedKernel9(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), dt5);
+            _matMulTransposedKernel12(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(64, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
-            _weightGradientKernel10(32, dy, t5, _parameters.Gradient(0 /* terms.0.blocks */).SubView(64, 32), batch);
-            // input gradient of terms.0 (blocksparse): block i reads block i XOR 2 (the inverse map)
-            _gatherKernel11(new Index2D(batch, 16), dt5, _blockXorMap16Block2Distance2Inverse.View, dx);
+            _weightGradientKernel13(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(64, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _matMulTransposedKernel9(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), dt2);
+            _matMulTransposedKernel14(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(32, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
-            _weightGradientKernel10(32, dy, t2, _parameters.Gradient(0 /* terms.0.blocks */).SubView(32, 32), batch);
-            // input gradient of terms.0 (blocksparse): block i reads block i XOR 1 (the inverse map)
-            _gatherKernel11(new Index2D(batch, 16), dt2, _blockXorMap16Block2Distance1Inverse.View, dx);
+            _weightGradientKernel15(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(32, 32), batch);
             // input gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
-            _matMulTransposedKernel12(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(0, 32), dx);
+            _matMulTransposedKernel16(new Index2D(batch, 16), dy, _parameters.Value(0 /* terms.0.blocks */).SubView(0, 32), dx);
             // weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
-            _weightGradientKernel10(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(0, 32), batch);
+            _weightGradientKernel17(32, dy, x, _parameters.Gradient(0 /* terms.0.blocks */).SubView(0, 32), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
             _parameters.Dispose();
-            _blockXorMap16Block2Distance1.Dispose();
-            _blockXorMap16Block2Distance2.Dispose();
-            _blockXorMap16Block2Distance4.Dispose();
-            _blockXorMap16Block2Distance1Inverse.Dispose();
-            _blockXorMap16Block2Distance2Inverse.Dispose();
-            _blockXorMap16Block2Distance4Inverse.Dispose();
         }
     }
 }

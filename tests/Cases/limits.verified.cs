@@ -1855,14 +1855,8 @@ public sealed partial class OneMixed : IStructuredLayer
 [GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class UnitBlocks : IStructuredLayer
 {
-    private readonly Workspace _workspace = new(5);
+    private readonly Workspace _workspace = new(2);
     private readonly ExclusiveUse _backwardInUse = new("UnitBlocks.Backward");
-    private static readonly int[] BlockXorMap8Block1Distance1 = Permutations.BlockXor(8, block: 1, distance: 1);
-    private static readonly int[] BlockXorMap8Block1Distance2 = Permutations.BlockXor(8, block: 1, distance: 2);
-    private static readonly int[] BlockXorMap8Block1Distance4 = Permutations.BlockXor(8, block: 1, distance: 4);
-    private static readonly int[] BlockXorMap8Block1Distance1Inverse = Permutations.Inverse(BlockXorMap8Block1Distance1);
-    private static readonly int[] BlockXorMap8Block1Distance2Inverse = Permutations.Inverse(BlockXorMap8Block1Distance2);
-    private static readonly int[] BlockXorMap8Block1Distance4Inverse = Permutations.Inverse(BlockXorMap8Block1Distance4);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public UnitBlocks(int seed = 0)
@@ -1941,9 +1935,6 @@ public sealed partial class UnitBlocks : IStructuredLayer
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
-        var t3 = slot0.Slice(0, batch * 8);
-        var t6 = slot0.Slice(0, batch * 8);
-        var t9 = slot0.Slice(0, batch * 8);
         var t12 = slot0.Slice(0, batch * 8);
 
         // terms.0 (blockdiag): 8 blocks of 1x1
@@ -1952,23 +1943,14 @@ public sealed partial class UnitBlocks : IStructuredLayer
         // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
         CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
-        // terms.1 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t3, BlockXorMap8Block1Distance1, batch, 8, accumulate: false);
+        // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMul(t3, y, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // terms.1 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t6, BlockXorMap8Block1Distance2, batch, 8, accumulate: false);
-
-        // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMul(t6, y, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // terms.1 (blocksparse): block i reads block i XOR 4
-        ElementKernels.Gather(x, t9, BlockXorMap8Block1Distance4, batch, 8, accumulate: false);
-
-        // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMul(t9, y, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
         CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -2005,26 +1987,8 @@ public sealed partial class UnitBlocks : IStructuredLayer
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         Span<float> slot0 = _workspace.Get(0, batch * 8);
         Span<float> slot1 = _workspace.Get(1, batch * 8);
-        Span<float> slot2 = _workspace.Get(2, batch * 8);
-        Span<float> slot3 = _workspace.Get(3, batch * 8);
-        Span<float> slot4 = _workspace.Get(4, batch * 8);
-        var t3 = slot0.Slice(0, batch * 8);
-        var t6 = slot1.Slice(0, batch * 8);
-        var t9 = slot2.Slice(0, batch * 8);
-        var t12 = slot3.Slice(0, batch * 8);
-        var dt12 = slot4.Slice(0, batch * 8);
-        var dt9 = slot3.Slice(0, batch * 8);
-        var dt6 = slot2.Slice(0, batch * 8);
-        var dt3 = slot1.Slice(0, batch * 8);
-
-        // terms.1 (blocksparse): block i reads block i XOR 1
-        ElementKernels.Gather(x, t3, BlockXorMap8Block1Distance1, batch, 8, accumulate: false);
-
-        // terms.1 (blocksparse): block i reads block i XOR 2
-        ElementKernels.Gather(x, t6, BlockXorMap8Block1Distance2, batch, 8, accumulate: false);
-
-        // terms.1 (blocksparse): block i reads block i XOR 4
-        ElementKernels.Gather(x, t9, BlockXorMap8Block1Distance4, batch, 8, accumulate: false);
+        var t12 = slot0.Slice(0, batch * 8);
+        var dt12 = slot1.Slice(0, batch * 8);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
         CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -2041,32 +2005,23 @@ public sealed partial class UnitBlocks : IStructuredLayer
         // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1; accumulating
         CpuKernels.BlockWeightGradient(dt12, x, terms2Blkdiag1Gradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
 
-        // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dy, dt9, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t9, terms1BlocksGradient.Slice(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
 
-        // input gradient of terms.1 (blocksparse): block i reads block i XOR 4 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt9, dx, BlockXorMap8Block1Distance4Inverse, batch, 8, accumulate: true);
+        // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dy, dt6, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, terms1BlocksGradient.Slice(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt6, dx, BlockXorMap8Block1Distance2Inverse, batch, 8, accumulate: true);
-
-        // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, terms1BlocksGradient.Slice(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
-
-        // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map) (accumulating)
-        ElementKernels.Gather(dt3, dx, BlockXorMap8Block1Distance1Inverse, batch, 8, accumulate: true);
+        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -2128,14 +2083,44 @@ public sealed partial class UnitBlocks : IStructuredLayer
         output[b * 8 + j] += sum;
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel2(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
-        output[index.X * 8 + index.Y] = input[index.X * 8 + map[index.Y]];
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 1, o = j % 1;
+        float sum = 0.0f;
+        for (int i = 0; i < 1; i++)
+            sum += weight[(g * 1 + o) * 1 + i] * input[b * 8 + (g ^ 1) * 1 + i];
+        output[b * 8 + j] += sum;
+    }
+
+    // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating.
+    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 1, o = j % 1;
+        float sum = 0.0f;
+        for (int i = 0; i < 1; i++)
+            sum += weight[(g * 1 + o) * 1 + i] * input[b * 8 + (g ^ 2) * 1 + i];
+        output[b * 8 + j] += sum;
+    }
+
+    // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating.
+    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 1, o = j % 1;
+        float sum = 0.0f;
+        for (int i = 0; i < 1; i++)
+            sum += weight[(g * 1 + o) * 1 + i] * input[b * 8 + (g ^ 4) * 1 + i];
+        output[b * 8 + j] += sum;
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2147,7 +2132,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2155,31 +2140,6 @@ public sealed partial class UnitBlocks : IStructuredLayer
         float sum = 0.0f;
         for (int o = 0; o < 1; o++)
             sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + o * 8 + g];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 1;
-        int o = e / 1 % 1;
-        int i = e % 1;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + o * 8 + g] * input[b * 8 + i * 8 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 1, i = k % 1;
-        float sum = 0.0f;
-        for (int o = 0; o < 1; o++)
-            sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + g * 1 + o];
         inputGradient[b * 8 + k] = sum;
     }
 
@@ -2192,18 +2152,115 @@ public sealed partial class UnitBlocks : IStructuredLayer
         int i = e % 1;
         float sum = 0.0f;
         for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + o * 8 + g] * input[b * 8 + i * 8 + g];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1.
+    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 1, i = k % 1;
+        float sum = 0.0f;
+        for (int o = 0; o < 1; o++)
+            sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + g * 1 + o];
+        inputGradient[b * 8 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch.
+    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 1;
+        int o = e / 1 % 1;
+        int i = e % 1;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 8 + g * 1 + o] * input[b * 8 + g * 1 + i];
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel8(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
-        output[index.X * 8 + index.Y] += input[index.X * 8 + map[index.Y]];
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 1, i = k % 1;
+        g ^= 4;
+        float sum = 0.0f;
+        for (int o = 0; o < 1; o++)
+            sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + g * 1 + o];
+        inputGradient[b * 8 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 4 (block swap folded).
+    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 1;
+        int o = e / 1 % 1;
+        int i = e % 1;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + g * 1 + o] * input[b * 8 + (g ^ 4) * 1 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 1, i = k % 1;
+        g ^= 2;
+        float sum = 0.0f;
+        for (int o = 0; o < 1; o++)
+            sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + g * 1 + o];
+        inputGradient[b * 8 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 2 (block swap folded).
+    private static void WeightGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 1;
+        int o = e / 1 % 1;
+        int i = e % 1;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + g * 1 + o] * input[b * 8 + (g ^ 2) * 1 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating.
+    private static void MatMulTransposedKernel14(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 1, i = k % 1;
+        g ^= 1;
+        float sum = 0.0f;
+        for (int o = 0; o < 1; o++)
+            sum += weight[(g * 1 + o) * 1 + i] * outputGradient[b * 8 + g * 1 + o];
+        inputGradient[b * 8 + k] += sum;
+    }
+
+    // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 1 (block swap folded).
+    private static void WeightGradientKernel15(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 1;
+        int o = e / 1 % 1;
+        int i = e % 1;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + g * 1 + o] * input[b * 8 + (g ^ 1) * 1 + i];
+        weightGradient[e] += sum;
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; accumulating.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel16(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2227,55 +2284,64 @@ public sealed partial class UnitBlocks : IStructuredLayer
         private readonly DeviceParameters _parameters;
         private readonly DeviceWorkspace _workspace;
         private readonly ExclusiveUse _inUse = new("UnitBlocks.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance2;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance4;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance1Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance2Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _blockXorMap8Block1Distance4Inverse;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel2;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
         private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
         private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel12;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel13;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel14;
+        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel15;
+        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel16;
 
         internal Gpu(UnitBlocks layer, Accelerator accelerator)
         {
             ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
             _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 5);
-            _blockXorMap8Block1Distance1 = accelerator.Allocate1D(BlockXorMap8Block1Distance1);
-            _blockXorMap8Block1Distance2 = accelerator.Allocate1D(BlockXorMap8Block1Distance2);
-            _blockXorMap8Block1Distance4 = accelerator.Allocate1D(BlockXorMap8Block1Distance4);
-            _blockXorMap8Block1Distance1Inverse = accelerator.Allocate1D(BlockXorMap8Block1Distance1Inverse);
-            _blockXorMap8Block1Distance2Inverse = accelerator.Allocate1D(BlockXorMap8Block1Distance2Inverse);
-            _blockXorMap8Block1Distance4Inverse = accelerator.Allocate1D(BlockXorMap8Block1Distance4Inverse);
+            _workspace = new DeviceWorkspace(accelerator, 2);
             _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel0",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
             _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel1",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _gatherKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.GatherKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel2));
+            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel2",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
             _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel3",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
+            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel4",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
+            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel5",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
             _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel6",
                 a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
             _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel7",
                 a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _gatherKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.GatherKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
+            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel8",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
+            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel9",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel10",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
+            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel11",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+            _matMulTransposedKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel12",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel12));
+            _weightGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel13",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel13));
+            _matMulTransposedKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel14",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel14));
+            _weightGradientKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel15",
+                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel15));
+            _matMulTransposedKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel16",
+                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel16));
         }
 
         public Accelerator Accelerator { get; }
@@ -2300,30 +2366,21 @@ public sealed partial class UnitBlocks : IStructuredLayer
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            var t3 = slot0.SubView(0, batch * 8);
-            var t6 = slot0.SubView(0, batch * 8);
-            var t9 = slot0.SubView(0, batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             // terms.0 (blockdiag): 8 blocks of 1x1
             _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(0 /* terms.0.weight */), y);
             // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
             _matMulKernel1(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), y);
-            // terms.1 (blocksparse): block i reads block i XOR 1
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance1.View, t3);
             // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulKernel1(new Index2D(batch, 8), t3, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
-            // terms.1 (blocksparse): block i reads block i XOR 2
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance2.View, t6);
+            _matMulKernel2(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulKernel1(new Index2D(batch, 8), t6, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
-            // terms.1 (blocksparse): block i reads block i XOR 4
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance4.View, t9);
+            _matMulKernel3(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulKernel1(new Index2D(batch, 8), t9, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
+            _matMulKernel4(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
             _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulKernel3(new Index2D(batch, 8), t12, _parameters.Value(3 /* terms.2.blkdiag2 */), y);
+            _matMulKernel5(new Index2D(batch, 8), t12, _parameters.Value(3 /* terms.2.blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2340,71 +2397,44 @@ public sealed partial class UnitBlocks : IStructuredLayer
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
             ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 8);
-            var t3 = slot0.SubView(0, batch * 8);
-            var t6 = slot1.SubView(0, batch * 8);
-            var t9 = slot2.SubView(0, batch * 8);
-            var t12 = slot3.SubView(0, batch * 8);
-            var dt12 = slot4.SubView(0, batch * 8);
-            var dt9 = slot3.SubView(0, batch * 8);
-            var dt6 = slot2.SubView(0, batch * 8);
-            var dt3 = slot1.SubView(0, batch * 8);
-            // terms.1 (blocksparse): block i reads block i XOR 1
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance1.View, t3);
-            // terms.1 (blocksparse): block i reads block i XOR 2
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance2.View, t6);
-            // terms.1 (blocksparse): block i reads block i XOR 4
-            _gatherKernel2(new Index2D(batch, 8), x, _blockXorMap8Block1Distance4.View, t9);
+            var t12 = slot0.SubView(0, batch * 8);
+            var dt12 = slot1.SubView(0, batch * 8);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
             _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulTransposedKernel4(new Index2D(batch, 8), dy, _parameters.Value(3 /* terms.2.blkdiag2 */), dt12);
+            _matMulTransposedKernel6(new Index2D(batch, 8), dy, _parameters.Value(3 /* terms.2.blkdiag2 */), dt12);
             // weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _weightGradientKernel5(8, dy, t12, _parameters.Gradient(3 /* terms.2.blkdiag2 */), batch);
+            _weightGradientKernel7(8, dy, t12, _parameters.Gradient(3 /* terms.2.blkdiag2 */), batch);
             // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 8), dt12, _parameters.Value(2 /* terms.2.blkdiag1 */), dx);
+            _matMulTransposedKernel8(new Index2D(batch, 8), dt12, _parameters.Value(2 /* terms.2.blkdiag1 */), dx);
             // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _weightGradientKernel7(8, dt12, x, _parameters.Gradient(2 /* terms.2.blkdiag1 */), batch);
+            _weightGradientKernel9(8, dt12, x, _parameters.Gradient(2 /* terms.2.blkdiag1 */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dt9);
+            _matMulTransposedKernel10(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, t9, _parameters.Gradient(1 /* terms.1.blocks */).SubView(24, 8), batch);
-            // input gradient of terms.1 (blocksparse): block i reads block i XOR 4 (the inverse map)
-            _gatherKernel8(new Index2D(batch, 8), dt9, _blockXorMap8Block1Distance4Inverse.View, dx);
+            _weightGradientKernel11(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(24, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dt6);
+            _matMulTransposedKernel12(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, t6, _parameters.Gradient(1 /* terms.1.blocks */).SubView(16, 8), batch);
-            // input gradient of terms.1 (blocksparse): block i reads block i XOR 2 (the inverse map)
-            _gatherKernel8(new Index2D(batch, 8), dt6, _blockXorMap8Block1Distance2Inverse.View, dx);
+            _weightGradientKernel13(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(16, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dt3);
+            _matMulTransposedKernel14(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, t3, _parameters.Gradient(1 /* terms.1.blocks */).SubView(8, 8), batch);
-            // input gradient of terms.1 (blocksparse): block i reads block i XOR 1 (the inverse map)
-            _gatherKernel8(new Index2D(batch, 8), dt3, _blockXorMap8Block1Distance1Inverse.View, dx);
+            _weightGradientKernel15(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(8, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _matMulTransposedKernel9(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
+            _matMulTransposedKernel16(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(0, 8), batch);
+            _weightGradientKernel9(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(0, 8), batch);
             // input gradient of terms.0 (blockdiag): 8 blocks of 1x1
-            _matMulTransposedKernel9(new Index2D(batch, 8), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel16(new Index2D(batch, 8), dy, _parameters.Value(0 /* terms.0.weight */), dx);
             // weight gradient of terms.0 (blockdiag): 8 blocks of 1x1
-            _weightGradientKernel7(8, dy, x, _parameters.Gradient(0 /* terms.0.weight */), batch);
+            _weightGradientKernel9(8, dy, x, _parameters.Gradient(0 /* terms.0.weight */), batch);
         }
 
         public void Dispose()
         {
             _workspace.Dispose();
             _parameters.Dispose();
-            _blockXorMap8Block1Distance1.Dispose();
-            _blockXorMap8Block1Distance2.Dispose();
-            _blockXorMap8Block1Distance4.Dispose();
-            _blockXorMap8Block1Distance1Inverse.Dispose();
-            _blockXorMap8Block1Distance2Inverse.Dispose();
-            _blockXorMap8Block1Distance4Inverse.Dispose();
         }
     }
 }

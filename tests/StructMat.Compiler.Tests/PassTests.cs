@@ -67,6 +67,46 @@ public class PassTests
     }
 
     [Fact]
+    public void FoldPermutations_folds_each_block_swap_of_the_flat_butterfly_into_its_matmul()
+    {
+        var layer = Lower("layer F : 16 -> 16 = blocksparse(block: 4, pattern: butterfly);");
+        var folded = FoldPermutations.Run(layer.Forward);
+        // Lowering swaps blocks (gather i XOR d) before each diagonal's matmul; folded, each diagonal reads x directly.
+        Assert.Contains(layer.Forward.Ops, op => op is GatherOp);
+        Assert.DoesNotContain(folded.Ops, op => op is GatherOp);
+        var xors = folded.Ops.OfType<MatMulOp>().Select(m => (m.Input, m.InGroupXor)).ToArray();
+        Assert.Equal(new[] { (0, 0), (0, 1), (0, 2) }, xors);
+        IrVerifier.Verify(layer, folded, "test", new[] { folded.Input });
+    }
+
+    [Fact]
+    public void FoldPermutations_keeps_a_block_swap_whose_blocks_are_not_the_matmul_blocks()
+    {
+        // Blocks of 2 swapped at distance 1, read by a matmul of 2 groups of 4: a group of 4 is two swapped blocks of 2,
+        // which no group XOR expresses. The gather must stay.
+        var values = new[] { new IrValue(0, 8, "x"), new IrValue(1, 8, "t1"), new IrValue(2, 8, "t2") }.ToEquatableArray();
+        var program = new IrProgram(values, new IrOp[]
+        {
+            new GatherOp(0, 1, PermutationKind.BlockXor, 1, 8, Inverse: false, Accumulate: false, "") { Block = 2 },
+            new MatMulOp(1, 2, 0, 2, 4, 4, Layout.Contiguous, Layout.Contiguous, 1f, false, ""),
+        }.ToEquatableArray(), 0, 2);
+        Assert.Equal(program, FoldPermutations.Run(program));
+    }
+
+    [Fact]
+    public void Verifier_rejects_an_input_group_xor_that_leaves_the_groups_or_meets_a_strided_layout()
+    {
+        var values = new[] { new IrValue(0, 12, "x"), new IrValue(1, 12, "y") }.ToEquatableArray();
+        var parameters = new[] { new IrParameter(0, "weight", new[] { 2, 6, 6 }.ToEquatableArray(), true, InitKind.MuP, 6, 6, "") }.ToEquatableArray();
+        IrLayer With(MatMulOp op) => new("L", 12, 12, parameters, new IrProgram(values, new IrOp[] { op }.ToEquatableArray(), 0, 1), null);
+        var matmul = new MatMulOp(0, 1, 0, 3, 4, 4, Layout.Contiguous, Layout.Contiguous, 1f, false, "");
+        var leaves = With(matmul with { InGroupXor = 1 });
+        Assert.Contains("leaves the 3 groups", Assert.Throws<InvalidOperationException>(() => IrVerifier.Verify(leaves, leaves.Forward, "test", new[] { 0 })).Message);
+        var strided = With(matmul with { Groups = 2, BlockIn = 6, BlockOut = 6, InLayout = Layout.Strided, InGroupXor = 1 });
+        Assert.Contains("strided layout", Assert.Throws<InvalidOperationException>(() => IrVerifier.Verify(strided, strided.Forward, "test", new[] { 0 })).Message);
+    }
+
+    [Fact]
     public void FoldScales_moves_the_factor_into_the_producing_matmul()
     {
         var layer = Lower("layer S : 4 -> 4 = 0.5 * dense;");

@@ -51,7 +51,33 @@ public class BlockMatMulTests
             foreach (var inLayout in Layouts)
                 foreach (var outLayout in Layouts)
                     foreach (bool accumulate in new[] { false, true })
-                        yield return [batch, groups, blockOut, blockIn, inLayout, outLayout, (seed / 2) % 2 == 0 ? 1f : -0.75f, accumulate, seed++];
+                        yield return [batch, groups, blockOut, blockIn, inLayout, outLayout, (seed / 2) % 2 == 0 ? 1f : -0.75f, accumulate, seed++, 0];
+    }
+
+    /// <summary>
+    /// (batch, groups, blockOut, blockIn, input group XOR): the flat block butterfly's diagonals, contiguous layouts only.
+    /// XORs whose highest bit is the groups' top one (4 of 8, 32 of 64), XORs with several bits (5, 7, 15, 3), the
+    /// parallel paths (67 rows of 16 groups; 1100 rows, whose weight gradient stages strips of 64 groups), and 32 × 32
+    /// blocks like Pixelfly's.
+    /// </summary>
+    private static readonly (int Batch, int Groups, int BlockOut, int BlockIn, int Xor)[] XorShapes =
+    [
+        (0, 8, 16, 16, 1),
+        (9, 8, 16, 16, 4),
+        (9, 8, 16, 16, 5),
+        (7, 4, 3, 17, 3),
+        (5, 2, 9, 33, 1),
+        (67, 16, 32, 32, 15),
+        (1100, 64, 16, 16, 32),
+        (40, 16, 32, 32, 7),
+    ];
+
+    public static IEnumerable<object[]> XorCases()
+    {
+        int seed = 500;
+        foreach (var (batch, groups, blockOut, blockIn, xor) in XorShapes)
+            foreach (bool accumulate in new[] { false, true })
+                yield return [batch, groups, blockOut, blockIn, BlockLayout.Contiguous, BlockLayout.Contiguous, (seed / 2) % 2 == 0 ? 1f : -0.75f, accumulate, seed++, xor];
     }
 
     public static IEnumerable<object[]> SmallCases() => Cases(parallel: false);
@@ -61,7 +87,8 @@ public class BlockMatMulTests
     [Theory]
     [MemberData(nameof(SmallCases))]
     [MemberData(nameof(ParallelCases))]
-    public void BlockMatMul_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    [MemberData(nameof(XorCases))]
+    public void BlockMatMul_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed, int inputGroupXor)
     {
         int inWidth = groups * blockIn, outWidth = groups * blockOut;
         var x = TestData.Uniform(batch * inWidth, seed);
@@ -78,7 +105,7 @@ public class BlockMatMulTests
                     double sum = 0, magnitude = 0;
                     for (int i = 0; i < blockIn; i++)
                     {
-                        double term = (double)w[(g * blockOut + o) * blockIn + i] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i)];
+                        double term = (double)w[(g * blockOut + o) * blockIn + i] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g ^ inputGroupXor, i)];
                         sum += term;
                         magnitude += Math.Abs(term);
                     }
@@ -88,7 +115,7 @@ public class BlockMatMulTests
                     bound[index] = Math.Abs(old) + Math.Abs(alpha) * magnitude;
                 }
 
-        CpuKernels.BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+        CpuKernels.BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, inputGroupXor);
 
         TestData.AssertWithinRoundoff(expected, bound, y, blockIn);
     }
@@ -96,7 +123,8 @@ public class BlockMatMulTests
     [Theory]
     [MemberData(nameof(SmallCases))]
     [MemberData(nameof(ParallelCases))]
-    public void BlockMatMulTransposed_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    [MemberData(nameof(XorCases))]
+    public void BlockMatMulTransposed_matches_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed, int inputGroupXor)
     {
         int inWidth = groups * blockIn, outWidth = groups * blockOut;
         var dy = TestData.Uniform(batch * outWidth, seed);
@@ -116,13 +144,14 @@ public class BlockMatMulTests
                         sum += term;
                         magnitude += Math.Abs(term);
                     }
-                    int index = b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i);
+                    // Block g's input gradient goes to input block g XOR s.
+                    int index = b * inWidth + TestData.Index(inLayout, groups, blockIn, g ^ inputGroupXor, i);
                     double old = accumulate ? dx[index] : 0;
                     expected[index] = old + alpha * sum;
                     bound[index] = Math.Abs(old) + Math.Abs(alpha) * magnitude;
                 }
 
-        CpuKernels.BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+        CpuKernels.BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, inputGroupXor);
 
         TestData.AssertWithinRoundoff(expected, bound, dx, blockOut);
     }
@@ -130,7 +159,8 @@ public class BlockMatMulTests
     [Theory]
     [MemberData(nameof(SmallCases))]
     [MemberData(nameof(ParallelCases))]
-    public void BlockWeightGradient_accumulates_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed)
+    [MemberData(nameof(XorCases))]
+    public void BlockWeightGradient_accumulates_float64_reference_for_every_layout(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int seed, int inputGroupXor)
     {
         _ = accumulate; // the weight gradient always accumulates; the flag only doubles the seeds tried
         int inWidth = groups * blockIn, outWidth = groups * blockOut;
@@ -147,7 +177,7 @@ public class BlockMatMulTests
                     double sum = 0, magnitude = 0;
                     for (int b = 0; b < batch; b++)
                     {
-                        double term = (double)dy[b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o)] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i)];
+                        double term = (double)dy[b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o)] * x[b * inWidth + TestData.Index(inLayout, groups, blockIn, g ^ inputGroupXor, i)];
                         sum += term;
                         magnitude += Math.Abs(term);
                     }
@@ -156,7 +186,7 @@ public class BlockMatMulTests
                     bound[index] = Math.Abs(dw[index]) + Math.Abs(alpha) * magnitude;
                 }
 
-        CpuKernels.BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
+        CpuKernels.BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, inputGroupXor);
 
         TestData.AssertWithinRoundoff(expected, bound, dw, batch);
     }

@@ -37,6 +37,25 @@ public class KernelArgumentTests
     }
 
     [Fact]
+    public void Block_kernels_reject_an_input_group_xor_that_leaves_the_groups_or_meets_a_strided_layout()
+    {
+        var c = BlockLayout.Contiguous;
+        var s = BlockLayout.Strided;
+        // 4 groups of 2 x 2: XOR 1..3 stay inside; 4 reaches group 4..7; XOR 2 on 6 groups maps group 4 to 6.
+        var x = new float[2 * 8 * 2];
+        var y = new float[2 * 8 * 2];
+        var w = new float[8 * 2 * 2];
+        AssertNames("inputGroupXor", () => CpuKernels.BlockMatMul(x, y, w, 2, 4, 2, 2, c, c, 1f, false, inputGroupXor: 4));
+        AssertNames("inputGroupXor", () => CpuKernels.BlockMatMul(x, y, w, 2, 6, 2, 2, c, c, 1f, false, inputGroupXor: 2));
+        AssertNames("inputGroupXor", () => CpuKernels.BlockMatMul(x, y, w, 2, 4, 2, 2, c, c, 1f, false, inputGroupXor: -1));
+        AssertNames("inputGroupXor", () => CpuKernels.BlockMatMul(x, y, w, 2, 4, 2, 2, s, c, 1f, false, inputGroupXor: 1));
+        AssertNames("inputGroupXor", () => CpuKernels.BlockMatMulTransposed(y, x, w, 2, 4, 2, 2, c, s, 1f, false, inputGroupXor: 1));
+        AssertNames("inputGroupXor", () => CpuKernels.BlockWeightGradient(y, x, w, 2, 4, 2, 2, c, c, 1f, inputGroupXor: 4));
+        // The largest XOR that stays inside runs.
+        CpuKernels.BlockMatMul(x, y, w, 2, 8, 2, 2, c, c, 1f, false, inputGroupXor: 7);
+    }
+
+    [Fact]
     public void BlockMatMul_with_an_empty_batch_accepts_empty_activations()
     {
         CpuKernels.BlockMatMul([], [], W, 0, Groups, BlockOut, BlockIn, BlockLayout.Strided, BlockLayout.Contiguous, 1f, false);

@@ -46,11 +46,11 @@ public static class Differentiate
                 case MatMulOp m:
                     var dOut = G(m.Output);
                     backward.Add(new MatMulTransposedOp(dOut, G(m.Input), m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment) { SubRows = m.SubRows, WeightOffset = m.WeightOffset });
+                        m.Alpha, Accumulate(G(m.Input)), "input gradient of " + m.Comment) { SubRows = m.SubRows, WeightOffset = m.WeightOffset, InGroupXor = m.InGroupXor });
                     if (layer.Parameter(m.Weight).Trainable)
                     {
                         backward.Add(new WeightGradientOp(dOut, m.Input, m.Weight, m.Groups, m.BlockOut, m.BlockIn, m.InLayout, m.OutLayout,
-                            m.Alpha, "weight gradient of " + m.Comment) { SubRows = m.SubRows, WeightOffset = m.WeightOffset });
+                            m.Alpha, "weight gradient of " + m.Comment) { SubRows = m.SubRows, WeightOffset = m.WeightOffset, InGroupXor = m.InGroupXor });
                     }
                     break;
                 case PermuteOp p:

@@ -149,6 +149,7 @@ internal static class CpuEmitter
     {
         string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
+        string GroupXor(int groupXor) => groupXor == 0 ? "" : $", inputGroupXor: {groupXor}";
         // A weight slice when the op uses part of a tensor (butterfly factors share `twiddle`).
         string Weights(int weight, int offset, long length, string member) =>
             offset == 0 && length == model.Ir.Parameter(weight).Length
@@ -159,16 +160,16 @@ internal static class CpuEmitter
         switch (op)
         {
             case MatMulOp m:
-                w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate));
-                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)});");
+                w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor));
+                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)}{GroupXor(m.InGroupXor)});");
                 break;
             case MatMulTransposedOp t:
-                w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
-                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)});");
+                w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor));
+                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)}{GroupXor(t.InGroupXor)});");
                 break;
             case WeightGradientOp g:
-                w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true));
-                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)});");
+                w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
+                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)}{GroupXor(g.InGroupXor)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));
@@ -250,10 +251,11 @@ internal static class CpuEmitter
     internal static string Rows(IrOp op) => op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
 
     /// <summary>What the layouts and flags mean, so the comment says where the permutation went.</summary>
-    internal static string Suffix(Layout input, Layout output, float alpha, bool accumulate)
+    internal static string Suffix(Layout input, Layout output, float alpha, bool accumulate, int inGroupXor = 0)
     {
         var parts = new List<string>();
         if (input == Layout.Strided) parts.Add("input read strided (permutation folded)");
+        if (inGroupXor != 0) parts.Add($"block g's input is block g XOR {inGroupXor} (block swap folded)");
         if (output == Layout.Strided) parts.Add("output written strided (permutation folded)");
         if (alpha != 1f) parts.Add("scaled by " + CSharp.Float(alpha));
         if (accumulate) parts.Add("accumulating");

@@ -20,11 +20,11 @@ internal static class GpuKernelBuilder
         {
             case MatMulOp m:
             {
-                var key = $"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}";
-                var description = $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate)}";
+                var key = $"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}{XorKey(m.InGroupXor)}";
+                var description = $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor)}";
                 var (inW, outW) = (m.Groups * m.BlockIn, m.Groups * m.BlockOut);
                 var tiled = new TiledGemm(
-                    A: Activation("input", m.Groups, m.BlockIn, m.InLayout, rowsAreBatch: true),
+                    A: Activation("input", m.Groups, m.BlockIn, m.InLayout, rowsAreBatch: true) with { GroupXor = m.InGroupXor },
                     B: new AffineView("weight", m.BlockOut * m.BlockIn, XStride: 1, YStride: m.BlockIn),
                     C: Activation("output", m.Groups, m.BlockOut, m.OutLayout, rowsAreBatch: true),
                     Rows: null, Cols: m.BlockOut, K: m.BlockIn, m.Groups, m.Alpha, m.Accumulate,
@@ -40,20 +40,20 @@ internal static class GpuKernelBuilder
                     $"{Decompose("j", "g", "o", m.Groups, m.BlockOut, m.OutLayout)}",
                     "float sum = 0.0f;",
                     $"for (int i = 0; i < {m.BlockIn}; i++)",
-                    $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index("g", "i", m.Groups, m.BlockIn, m.InLayout)}];",
+                    $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index(XorGroup(m.InGroupXor), "i", m.Groups, m.BlockIn, m.InLayout)}];",
                     Store("output", $"b * {outW} + j", m.Alpha, m.Accumulate),
                 };
                 return new GpuKernel(key, "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(), description);
             }
             case MatMulTransposedOp t:
             {
-                var key = $"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}";
-                var description = $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate)}";
+                var key = $"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}{XorKey(t.InGroupXor)}";
+                var description = $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor)}";
                 var (inW, outW) = (t.Groups * t.BlockIn, t.Groups * t.BlockOut);
                 var tiled = new TiledGemm(
                     A: Activation("outputGradient", t.Groups, t.BlockOut, t.OutLayout, rowsAreBatch: true),
                     B: new AffineView("weight", t.BlockOut * t.BlockIn, XStride: t.BlockIn, YStride: 1),
-                    C: Activation("inputGradient", t.Groups, t.BlockIn, t.InLayout, rowsAreBatch: true),
+                    C: Activation("inputGradient", t.Groups, t.BlockIn, t.InLayout, rowsAreBatch: true) with { GroupXor = t.InGroupXor },
                     Rows: null, Cols: t.BlockIn, K: t.BlockOut, t.Groups, t.Alpha, t.Accumulate,
                     RowsMeaning: "batch rows", ColsMeaning: "inputs of one block", KMeaning: $"the block's {t.BlockOut} outputs");
                 if (tiled.Tiling is GemmTiling tiling)
@@ -65,21 +65,26 @@ internal static class GpuKernelBuilder
                     "int b = index.X;",
                     "int k = index.Y;",
                     $"{Decompose("k", "g", "i", t.Groups, t.BlockIn, t.InLayout)}",
+                };
+                // Input block h's gradient comes from block h XOR d, which read it.
+                if (t.InGroupXor != 0) body.Add($"g ^= {t.InGroupXor};");
+                body.AddRange(new[]
+                {
                     "float sum = 0.0f;",
                     $"for (int o = 0; o < {t.BlockOut}; o++)",
                     $"    sum += weight[(g * {t.BlockOut} + o) * {t.BlockIn} + i] * outputGradient[b * {outW} + {Index("g", "o", t.Groups, t.BlockOut, t.OutLayout)}];",
                     Store("inputGradient", $"b * {inW} + k", t.Alpha, t.Accumulate),
-                };
+                });
                 return new GpuKernel(key, "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(), description);
             }
             case WeightGradientOp g:
             {
-                var key = $"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {CSharp.Float(g.Alpha)}";
-                var description = $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch";
+                var key = $"wgrad {g.Groups} {g.BlockOut} {g.BlockIn} {g.InLayout} {g.OutLayout} {CSharp.Float(g.Alpha)}{XorKey(g.InGroupXor)}";
+                var description = $"weight gradient, {g.Groups} groups of {g.BlockOut}x{g.BlockIn}, summed over the batch{(g.InGroupXor == 0 ? "" : $"; block g's input is block g XOR {g.InGroupXor} (block swap folded)")}";
                 var (inW, outW) = (g.Groups * g.BlockIn, g.Groups * g.BlockOut);
                 var tiled = new TiledGemm(
                     A: Activation("outputGradient", g.Groups, g.BlockOut, g.OutLayout, rowsAreBatch: false),
-                    B: Activation("input", g.Groups, g.BlockIn, g.InLayout, rowsAreBatch: true),
+                    B: Activation("input", g.Groups, g.BlockIn, g.InLayout, rowsAreBatch: true) with { GroupXor = g.InGroupXor },
                     C: new AffineView("weightGradient", g.BlockOut * g.BlockIn, XStride: g.BlockIn, YStride: 1),
                     Rows: g.BlockOut, Cols: g.BlockIn, K: null, g.Groups, g.Alpha, Accumulate: true,
                     RowsMeaning: "outputs of one block", ColsMeaning: "its inputs", KMeaning: "the batch rows");
@@ -95,7 +100,7 @@ internal static class GpuKernelBuilder
                     $"int i = e % {g.BlockIn};",
                     "float sum = 0.0f;",
                     "for (int b = 0; b < batch; b++)",
-                    $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index("g", "i", g.Groups, g.BlockIn, g.InLayout)}];",
+                    $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index(XorGroup(g.InGroupXor), "i", g.Groups, g.BlockIn, g.InLayout)}];",
                     Store("weightGradient", "e", g.Alpha, accumulate: true),
                 };
                 return new GpuKernel(key, "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body, description);
@@ -173,6 +178,12 @@ internal static class GpuKernelBuilder
                 throw new System.InvalidOperationException($"No GPU kernel for {op.GetType().Name}");
         }
     }
+
+    /// <summary>The kernel key's part for an input group XOR (kernels differ by it; none when 0).</summary>
+    private static string XorKey(int groupXor) => groupXor == 0 ? "" : $" xor {groupXor}";
+
+    /// <summary>The input block group g reads: g, or g XOR d for a folded block swap.</summary>
+    private static string XorGroup(int groupXor) => groupXor == 0 ? "g" : $"(g ^ {groupXor})";
 
     /// <summary>Splits a row position into (group, element) for a layout.</summary>
     private static string Decompose(string position, string group, string element, int groups, int blockSize, Layout layout) =>

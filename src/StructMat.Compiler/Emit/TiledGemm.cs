@@ -5,12 +5,12 @@ using System.Linq;
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
-/// Element (g, x, y) of a buffer seen as a 3-index array: <c>Name[g·GroupStride + x·XStride + y·YStride]</c>.
-/// Block layouts (a folded Monarch permutation is a strided layout) are only different strides, so the tile
-/// loads and stores read and write the permuted positions directly and no permute kernel runs.
-/// Must be immutable and structurally equatable.
+/// Element (g, x, y) of a buffer seen as a 3-index array: <c>Name[(g XOR GroupXor)·GroupStride + x·XStride + y·YStride]</c>.
+/// Block layouts (a folded Monarch permutation is a strided layout) are only different strides, and a folded block
+/// swap (the flat block butterfly's diagonals) only a different group, so the tile loads and stores read and write
+/// the permuted positions directly and no permute or gather kernel runs. Must be immutable and structurally equatable.
 /// </summary>
-internal sealed record AffineView(string Name, int GroupStride, int XStride, int YStride);
+internal sealed record AffineView(string Name, int GroupStride, int XStride, int YStride, int GroupXor = 0);
 
 /// <summary>
 /// A grouped matrix product <c>C[g, r, c] (+)= Alpha · Σ_k A[g, r, k] · B[g, k, c]</c> over <see cref="Groups"/> blocks,
@@ -181,10 +181,10 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
     private static string Offset(AffineView view, bool hasGroup, string x, string y)
     {
         var terms = new List<(string Expression, int Stride)> { (x, view.XStride), (y, view.YStride) };
-        if (hasGroup) terms.Add(("g", view.GroupStride));
+        if (hasGroup) terms.Add((view.GroupXor == 0 ? "g" : $"(g ^ {view.GroupXor.ToString(CultureInfo.InvariantCulture)})", view.GroupStride));
         var text = string.Join(" + ", terms.Where(term => term.Stride != 0).OrderByDescending(term => term.Stride).Select(term =>
             term.Stride == 1 ? term.Expression
-            : term.Expression.Contains(" ") ? $"({term.Expression}) * {term.Stride}" : $"{term.Expression} * {term.Stride}"));
+            : term.Expression.Contains(" ") && !term.Expression.StartsWith("(", System.StringComparison.Ordinal) ? $"({term.Expression}) * {term.Stride}" : $"{term.Expression} * {term.Stride}"));
         return text.Length == 0 ? "0" : text;
     }
 }

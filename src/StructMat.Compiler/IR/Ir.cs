@@ -63,6 +63,12 @@ public sealed record MatMulOp(int Input, int Output, int Weight, int Groups, int
 {
     /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
     public int WeightOffset { get; init; }
+
+    /// <summary>
+    /// Block <c>g</c>'s input is the input's block <c>g XOR InGroupXor</c> (a folded block-XOR gather: one diagonal of
+    /// the flat block butterfly); 0 reads block <c>g</c>. Non-zero only with contiguous layouts.
+    /// </summary>
+    public int InGroupXor { get; init; }
 }
 
 /// <summary>Backward of <see cref="MatMulOp"/> w.r.t. its input: <c>dIn[b, inIdx(g,i)] (+)= Alpha · Σ_o W[g,o,i] · dOut[b, outIdx(g,o)]</c>.</summary>
@@ -71,6 +77,12 @@ public sealed record MatMulTransposedOp(int OutputGradient, int InputGradient, i
 {
     /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
     public int WeightOffset { get; init; }
+
+    /// <summary>
+    /// Block <c>g</c>'s input is the input's block <c>g XOR InGroupXor</c> (a folded block-XOR gather: one diagonal of
+    /// the flat block butterfly); 0 reads block <c>g</c>. Non-zero only with contiguous layouts.
+    /// </summary>
+    public int InGroupXor { get; init; }
 }
 
 /// <summary>Backward of <see cref="MatMulOp"/> w.r.t. W: <c>dW[g,o,i] += Alpha · Σ_b dOut[b, outIdx(g,o)] · in[b, inIdx(g,i)]</c>.</summary>
@@ -79,6 +91,12 @@ public sealed record WeightGradientOp(int OutputGradient, int Input, int Weight,
 {
     /// <summary>Where this op's [Groups, BlockOut, BlockIn] weights start inside the parameter tensor (butterfly factors share one).</summary>
     public int WeightOffset { get; init; }
+
+    /// <summary>
+    /// Block <c>g</c>'s input is the input's block <c>g XOR InGroupXor</c> (a folded block-XOR gather: one diagonal of
+    /// the flat block butterfly); 0 reads block <c>g</c>. Non-zero only with contiguous layouts.
+    /// </summary>
+    public int InGroupXor { get; init; }
 }
 
 /// <summary>Transposes each row viewed as [Rows, Cols]: <c>out[b, c·Rows + r] (+)= in[b, r·Cols + c]</c>.</summary>

@@ -37,11 +37,12 @@ public static class IrDumper
         string P(int id) => layer.Parameter(id).Name;
         string A(float alpha) => alpha == 1f ? "" : " alpha=" + alpha.ToString("R", CultureInfo.InvariantCulture);
         string Acc(bool accumulate) => accumulate ? " +=" : " =";
+        string X(int groupXor) => groupXor == 0 ? "" : " xor=" + groupXor.ToString(CultureInfo.InvariantCulture);
         return op switch
         {
-            MatMulOp m => $"%{m.Output}{Acc(m.Accumulate)} matmul %{m.Input}, {P(m.Weight)} groups={m.Groups} block={m.BlockOut}x{m.BlockIn} in={m.InLayout} out={m.OutLayout}{A(m.Alpha)}",
-            MatMulTransposedOp t => $"%{t.InputGradient}{Acc(t.Accumulate)} matmul_t %{t.OutputGradient}, {P(t.Weight)} groups={t.Groups} block={t.BlockOut}x{t.BlockIn} in={t.InLayout} out={t.OutLayout}{A(t.Alpha)}",
-            WeightGradientOp w => $"grad({P(w.Weight)}) += outer %{w.OutputGradient}, %{w.Input} groups={w.Groups} block={w.BlockOut}x{w.BlockIn} in={w.InLayout} out={w.OutLayout}{A(w.Alpha)}",
+            MatMulOp m => $"%{m.Output}{Acc(m.Accumulate)} matmul %{m.Input}, {P(m.Weight)} groups={m.Groups} block={m.BlockOut}x{m.BlockIn} in={m.InLayout}{X(m.InGroupXor)} out={m.OutLayout}{A(m.Alpha)}",
+            MatMulTransposedOp t => $"%{t.InputGradient}{Acc(t.Accumulate)} matmul_t %{t.OutputGradient}, {P(t.Weight)} groups={t.Groups} block={t.BlockOut}x{t.BlockIn} in={t.InLayout}{X(t.InGroupXor)} out={t.OutLayout}{A(t.Alpha)}",
+            WeightGradientOp w => $"grad({P(w.Weight)}) += outer %{w.OutputGradient}, %{w.Input} groups={w.Groups} block={w.BlockOut}x{w.BlockIn} in={w.InLayout}{X(w.InGroupXor)} out={w.OutLayout}{A(w.Alpha)}",
             PermuteOp p => $"%{p.Output}{Acc(p.Accumulate)} transpose %{p.Input} rows={p.Rows} cols={p.Cols}",
             ScaleOp s => $"%{s.Output}{Acc(s.Accumulate)} scale %{s.Input}{A(s.Alpha)}",
             AddOp a => $"%{a.Output} = add %{a.Left}, %{a.Right}",

@@ -29,14 +29,17 @@ public static class IrVerifier
                 case MatMulOp m:
                     Expect(stage, k, Width(m.Input) == m.SubRows * m.Groups * m.BlockIn && Width(m.Output) == m.SubRows * m.Groups * m.BlockOut, "matmul widths");
                     ExpectWeight(layer, stage, k, m.Weight, m.WeightOffset + (long)m.Groups * m.BlockOut * m.BlockIn);
+                    ExpectGroupXor(stage, k, m.InGroupXor, m.Groups, m.InLayout, m.OutLayout);
                     break;
                 case MatMulTransposedOp t:
                     Expect(stage, k, Width(t.InputGradient) == t.SubRows * t.Groups * t.BlockIn && Width(t.OutputGradient) == t.SubRows * t.Groups * t.BlockOut, "transposed matmul widths");
                     ExpectWeight(layer, stage, k, t.Weight, t.WeightOffset + (long)t.Groups * t.BlockOut * t.BlockIn);
+                    ExpectGroupXor(stage, k, t.InGroupXor, t.Groups, t.InLayout, t.OutLayout);
                     break;
                 case WeightGradientOp w:
                     Expect(stage, k, Width(w.Input) == w.SubRows * w.Groups * w.BlockIn && Width(w.OutputGradient) == w.SubRows * w.Groups * w.BlockOut, "weight-gradient widths");
                     Expect(stage, k, layer.Parameter(w.Weight).Trainable, "weight gradient of a frozen parameter");
+                    ExpectGroupXor(stage, k, w.InGroupXor, w.Groups, w.InLayout, w.OutLayout);
                     break;
                 case PermuteOp p:
                     Expect(stage, k, Width(p.Input) == op.SubRows * p.Rows * p.Cols && Width(p.Output) == op.SubRows * p.Rows * p.Cols, "permute widths");
@@ -82,6 +85,16 @@ public static class IrVerifier
     /// <summary>The op's weights end at <paramref name="end"/>: the whole tensor, or (butterfly) within it.</summary>
     private static void ExpectWeight(IrLayer layer, string stage, int op, int weight, long end) =>
         Expect(stage, op, layer.Parameter(weight).Length >= end, $"weight {layer.Parameter(weight).Name} has {layer.Parameter(weight).Length} elements, the op needs {end}");
+
+    /// <summary>An input group XOR keeps every block inside the groups and comes with contiguous layouts only (the runtime's rule).</summary>
+    private static void ExpectGroupXor(string stage, int op, int groupXor, int groups, Layout inLayout, Layout outLayout)
+    {
+        if (groupXor == 0) return;
+        long span = 1;
+        while (span <= groupXor) span <<= 1;
+        Expect(stage, op, groupXor > 0 && groups % span == 0, $"input group XOR {groupXor} leaves the {groups} groups");
+        Expect(stage, op, inLayout == Layout.Contiguous && outLayout == Layout.Contiguous, $"input group XOR {groupXor} with a strided layout");
+    }
 
     private static void Expect(string stage, int op, bool condition, string what)
     {

@@ -42,6 +42,22 @@ internal readonly struct BlockShape
 
     public int OutIndex(int g, int o) => OutLayout == BlockLayout.Contiguous ? g * BlockOut + o : o * Groups + g;
 
+    /// <summary>
+    /// Checks an input group XOR (group <c>g</c>'s input block is block <c>g ⊕ groupXor</c>): non-negative, every
+    /// <c>g ⊕ groupXor</c> a group (the groups a multiple of the power of two above its highest bit), and only with
+    /// contiguous layouts, the flat block butterfly's.
+    /// </summary>
+    public void CheckGroupXor(int groupXor, string name)
+    {
+        if (groupXor == 0) return;
+        if (groupXor < 0) throw new ArgumentException($"{name} must be non-negative, got {groupXor}.", name);
+        long span = (long)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)groupXor + 1);
+        if (Groups % span != 0)
+            throw new ArgumentException($"{name} = {groupXor} maps some of the {Groups} groups past the last: the groups must be a multiple of {span}.", name);
+        if (InLayout != BlockLayout.Contiguous || OutLayout != BlockLayout.Contiguous)
+            throw new ArgumentException($"{name} = {groupXor} needs contiguous layouts, got {InLayout} in and {OutLayout} out.", name);
+    }
+
     /// <summary>Checks sizes and layouts and that the products stay within 32-bit indexing.</summary>
     public static BlockShape Create(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout)
     {

@@ -21,19 +21,26 @@ namespace StructMat.Runtime.Kernels;
 public static unsafe class CpuKernels
 {
     /// <summary>
-    /// <c>y[b, outIdx(g,o)] = (accumulate ? y[b, outIdx(g,o)] : 0) + alpha · Σ_i W[g,o,i] · x[b, inIdx(g,i)]</c>.
+    /// <c>y[b, outIdx(g,o)] = (accumulate ? y[b, outIdx(g,o)] : 0) + alpha · Σ_i W[g,o,i] · x[b, inIdx(g ⊕ s, i)]</c>
+    /// with <c>s</c> = <paramref name="inputGroupXor"/>: block <c>g</c> of the output reads block <c>g XOR s</c> of the
+    /// input, a diagonal of the flat block butterfly (0, the default, is the plain block-diagonal product).
     /// </summary>
+    /// <param name="inputGroupXor">
+    /// Non-negative; non-zero only with contiguous layouts and with <paramref name="groups"/> a multiple of the power of
+    /// two above its highest bit, so that every <c>g XOR s</c> is a group.
+    /// </param>
     /// <remarks>
     /// Inside <see cref="BatchTiles.Run"/>, <paramref name="w"/> must be one of the layer's parameters (it is kept
     /// packed by address from tile to tile); kernels that pass scratch as the weight use the internal overload.
     /// </remarks>
-    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate) =>
-        BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true);
+    public static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int inputGroupXor = 0) =>
+        BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true, inputGroupXor);
 
-    /// <summary><see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
-    internal static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter)
+    /// <summary><see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
+    internal static void BlockMatMul(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter, int inputGroupXor = 0)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
+        shape.CheckGroupXor(inputGroupXor, nameof(inputGroupXor));
         x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
         y = Prefix(y, (long)batch * shape.OutWidth, nameof(y), "batch * groups * blockOut");
         w = Prefix(w, shape.WorkPerRow, nameof(w), "groups * blockOut * blockIn");
@@ -55,21 +62,23 @@ public static unsafe class CpuKernels
                 activations.Matrix, activations.GroupStride,
                 new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn,
                 outputs.Matrix, outputs.GroupStride,
-                alpha, accumulate, bIsParameter: weightIsParameter));
+                alpha, accumulate, bIsParameter: weightIsParameter) { AGroupXor = inputGroupXor });
         }
     }
 
     /// <summary>
-    /// <c>dx[b, inIdx(g,i)] = (accumulate ? dx[b, inIdx(g,i)] : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c>:
-    /// the transposed product that backward uses, with the same weight and layouts as <see cref="BlockMatMul"/>.
+    /// <c>dx[b, inIdx(g ⊕ s, i)] = (accumulate ? dx[b, inIdx(g ⊕ s, i)] : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c>
+    /// with <c>s</c> = <paramref name="inputGroupXor"/>: the transposed product that backward uses, with the same weight,
+    /// layouts and input group XOR as <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>.
     /// </summary>
-    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate) =>
-        BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true);
+    public static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, int inputGroupXor = 0) =>
+        BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate, weightIsParameter: true, inputGroupXor);
 
-    /// <summary><see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
-    internal static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter)
+    /// <summary><see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>, saying whether <paramref name="w"/> is a parameter that a pack cache may keep.</summary>
+    internal static void BlockMatMulTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> w, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate, bool weightIsParameter, int inputGroupXor = 0)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
+        shape.CheckGroupXor(inputGroupXor, nameof(inputGroupXor));
         dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
         dx = Prefix(dx, (long)batch * shape.InWidth, nameof(dx), "batch * groups * blockIn");
         w = Prefix(w, shape.WorkPerRow, nameof(w), "groups * blockOut * blockIn");
@@ -77,7 +86,8 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(w, dx, nameof(w), nameof(dx));
         if (batch == 0 || shape.InWidth == 0) return;
 
-        // Per group: C[b, i] = A[b, o] · B[o, i] with A = the group's columns of dy and B = W_g read in place.
+        // Per group: C[b, i] = A[b, o] · B[o, i] with A = the group's columns of dy and B = W_g read in place. With an
+        // input group XOR s, group h of dx is written by block h ⊕ s: A and B are read at group h ⊕ s.
         fixed (float* pdy = dy, pdx = dx, pw = w)
         {
             if (StridedStaging.Suits(groups, blockOut, blockIn, outLayout, inLayout))
@@ -91,16 +101,18 @@ public static unsafe class CpuKernels
                 gradients.Matrix, gradients.GroupStride,
                 new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn,
                 inputs.Matrix, inputs.GroupStride,
-                alpha, accumulate, bIsParameter: weightIsParameter));
+                alpha, accumulate, bIsParameter: weightIsParameter) { AGroupXor = inputGroupXor, BGroupXor = inputGroupXor });
         }
     }
 
     /// <summary>
-    /// <c>dW[g,o,i] += alpha · Σ_b dy[b, outIdx(g,o)] · x[b, inIdx(g,i)]</c> (always accumulates).
+    /// <c>dW[g,o,i] += alpha · Σ_b dy[b, outIdx(g,o)] · x[b, inIdx(g ⊕ s, i)]</c> (always accumulates), with <c>s</c> =
+    /// <paramref name="inputGroupXor"/> as in <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>.
     /// </summary>
-    public static void BlockWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha)
+    public static void BlockWeightGradient(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, int inputGroupXor = 0)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
+        shape.CheckGroupXor(inputGroupXor, nameof(inputGroupXor));
         dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
         x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
         dw = Prefix(dw, shape.WorkPerRow, nameof(dw), "groups * blockOut * blockIn");
@@ -113,7 +125,7 @@ public static unsafe class CpuKernels
         {
             if (StridedStaging.SuitsWeightGradient(groups, blockOut, blockIn))
             {
-                StridedStaging.WeightGradient(pdy, blockOut, outLayout, px, blockIn, inLayout, groups, batch, pdw, alpha);
+                StridedStaging.WeightGradient(pdy, blockOut, outLayout, px, blockIn, inLayout, groups, batch, pdw, alpha, inputGroupXor);
                 return;
             }
             var gradients = Activations(pdy, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
@@ -122,7 +134,7 @@ public static unsafe class CpuKernels
                 gradients.Matrix.Transposed, gradients.GroupStride,
                 inputs.Matrix, inputs.GroupStride,
                 new StridedMatrix(pdw, blockIn, 1), (nint)blockOut * blockIn,
-                alpha, accumulate: true));
+                alpha, accumulate: true) { BGroupXor = inputGroupXor });
         }
     }
 

@@ -80,12 +80,28 @@ internal readonly unsafe struct GroupedProduct
     /// <summary>B is a layer's weight, which a <see cref="PackCache"/> scope may keep packed across calls.</summary>
     public bool BIsParameter { get; }
 
+    /// <summary>Group <c>g</c> reads A's group <c>g ⊕ AGroupXor</c> (a flat block butterfly's diagonal); 0 by default.</summary>
+    public int AGroupXor { get; init; }
+
+    /// <summary>Group <c>g</c> reads B's group <c>g ⊕ BGroupXor</c>; 0 by default.</summary>
+    public int BGroupXor { get; init; }
+
+    /// <summary>Where group <c>g</c>'s A starts.</summary>
+    public float* AOf(int g) => A.Data + (g ^ AGroupXor) * AGroupStride;
+
+    /// <summary>Where group <c>g</c>'s B starts.</summary>
+    public float* BOf(int g) => B.Data + (g ^ BGroupXor) * BGroupStride;
+
     /// <summary>The key of B's packed form in <paramref name="engine"/>'s layout.</summary>
-    public PackKey PackKeyOfB(int engine) => new((nint)B.Data, B.RowStride, B.ColStride, BGroupStride, Groups, K, N, engine);
+    public PackKey PackKeyOfB(int engine) => new((nint)B.Data, B.RowStride, B.ColStride, BGroupStride, BGroupXor, Groups, K, N, engine);
 
     /// <summary><c>C_gᵀ = B_gᵀ · A_gᵀ</c>: the same products with the roles of rows and columns swapped.</summary>
     public GroupedProduct Transposed() =>
-        new(Groups, N, M, K, B.Transposed, BGroupStride, A.Transposed, AGroupStride, C.Transposed, CGroupStride, Alpha, Accumulate);
+        new(Groups, N, M, K, B.Transposed, BGroupStride, A.Transposed, AGroupStride, C.Transposed, CGroupStride, Alpha, Accumulate)
+        {
+            AGroupXor = BGroupXor,
+            BGroupXor = AGroupXor,
+        };
 }
 
 /// <summary>
@@ -275,7 +291,7 @@ internal static unsafe class Gemm
                     continue;
                 }
                 float* source = row + j * p.B.ColStride;
-                for (int g = 0; g < p.Groups; g++) target[g * job.PackedPerGroup] = source[g];
+                for (int g = 0; g < p.Groups; g++) target[g * job.PackedPerGroup] = source[g ^ p.BGroupXor];
             }
         }
     }
@@ -284,7 +300,7 @@ internal static unsafe class Gemm
     {
         var p = job.Product;
         int nr = NR;
-        float* source = p.B.Data + g * p.BGroupStride;
+        float* source = p.BOf(g);
         for (int panel = firstPanel; panel < endPanel; panel++)
         {
             float* target = job.Pack + g * job.PackedPerGroup + (long)panel * p.K * nr;
@@ -381,7 +397,7 @@ internal static unsafe class Gemm
                 int i1 = Math.Min(r1, i0 + mc);
                 for (int g = g0; g < g1; g++)
                 {
-                    float* a = p.A.Data + g * p.AGroupStride;
+                    float* a = p.AOf(g);
                     float* c = p.C.Data + g * p.CGroupStride;
                     float* packedGroup = Pack + g * PackedPerGroup;
                     for (int pc = 0; pc < p.K; pc += KC)

@@ -42,7 +42,7 @@ internal static unsafe class GroupLanes
     /// and <c>B</c> do and <c>C</c> is small beside the work (a weight gradient, gathered once into lanes).
     /// </summary>
     public static bool Suits(in GroupedProduct p) =>
-        p.Groups >= Lanes && p.Groups % Lanes == 0 && p.AGroupStride == 1
+        p.Groups >= Lanes && p.Groups % Lanes == 0 && p.AGroupStride == 1 && p.AGroupXor == 0 && p.BGroupXor == 0
         && (p.CGroupStride == 1 || p.BGroupStride == 1 && p.K >= 64);
 
     public static void Run(in GroupedProduct product)

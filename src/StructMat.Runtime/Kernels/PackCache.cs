@@ -64,4 +64,4 @@ internal sealed class PackCache : IDisposable
 }
 
 /// <summary>What a packed buffer was packed from and how: the weight's address, view and the engine's layout.</summary>
-internal readonly record struct PackKey(nint Data, nint RowStride, nint ColStride, nint GroupStride, int Groups, int K, int N, int Engine);
+internal readonly record struct PackKey(nint Data, nint RowStride, nint ColStride, nint GroupStride, int GroupXor, int Groups, int K, int N, int Engine);

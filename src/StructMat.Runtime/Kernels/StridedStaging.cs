@@ -84,13 +84,14 @@ internal static unsafe class StridedStaging
     /// strip's contribution summed by register tiles and added to <paramref name="dw"/>. Read whole, every group would
     /// fetch its few columns from every row of both activations, one cache line per row, after the other groups' reads
     /// had evicted them; a strip's rows are copied once into padded scratch (strided ones transposed to contiguous
-    /// groups) and stay in cache until every group has read them. The groups are split over the threads (each thread
+    /// groups; with an input group XOR <c>s</c>, group <c>g</c>'s slot holds x's block <c>g ⊕ s</c>) and stay in cache
+    /// until every group has read them. The groups are split over the threads (each thread
     /// runs every strip for its own groups and copies only their columns), so each element of <paramref name="dw"/> is
     /// summed by one thread in strip order, whatever the core count.
     /// </summary>
-    public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha)
+    public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha, int inputGroupXor)
     {
-        var job = new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha);
+        var job = new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha, inputGroupXor);
         long work = (long)batch * groups * outBlock * inBlock;
         int chunks = KernelThreading.MaySplit(work) ? Math.Min(groups, Environment.ProcessorCount) : 1;
         if (chunks == 1)
@@ -105,12 +106,13 @@ internal static unsafe class StridedStaging
     private sealed class GradientJob
     {
         private readonly nint _dy, _x, _dw;
-        private readonly int _outBlock, _inBlock, _groups, _batch, _stripRows;
+        private readonly int _outBlock, _inBlock, _groups, _batch, _stripRows, _inputGroupXor;
         private readonly BlockLayout _outLayout, _inLayout;
         private readonly float _alpha;
 
-        public GradientJob(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha)
+        public GradientJob(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha, int inputGroupXor)
         {
+            _inputGroupXor = inputGroupXor;
             (_dy, _x, _dw) = ((nint)dy, (nint)x, (nint)dw);
             (_outBlock, _inBlock, _groups, _batch) = (outBlock, inBlock, groups, batch);
             (_outLayout, _inLayout, _alpha) = (outLayout, inLayout, alpha);
@@ -136,8 +138,8 @@ internal static unsafe class StridedStaging
                     for (int r = 0; r < _batch; r += _stripRows)
                     {
                         int rows = Math.Min(_stripRows, _batch - r);
-                        Stage((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy, dyStride);
-                        Stage((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx, xStride);
+                        Stage((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy, dyStride, groupXor: 0);
+                        Stage((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx, xStride, _inputGroupXor);
                         for (int g = 0; g < count; g++)
                         {
                             float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)g * _inBlock;
@@ -160,16 +162,22 @@ internal static unsafe class StridedStaging
         /// <summary>
         /// Rows [r, r + rows) of groups [g0, g0 + count) of an activation, copied into <paramref name="scratch"/> as
         /// contiguous groups (<c>[rows][count · block]</c>, row stride <paramref name="stride"/>); a strided row, a
-        /// <c>[block, groups]</c> matrix, has its columns transposed out.
+        /// <c>[block, groups]</c> matrix, has its columns transposed out. With <paramref name="groupXor"/> (contiguous only),
+        /// slot <c>g</c> receives block <c>g ⊕ groupXor</c>.
         /// </summary>
-        private void Stage(float* data, int block, BlockLayout layout, int r, int rows, int g0, int count, float* scratch, nint stride)
+        private void Stage(float* data, int block, BlockLayout layout, int r, int rows, int g0, int count, float* scratch, nint stride, int groupXor)
         {
             int width = _groups * block;
             float* first = data + (long)r * width;
             for (int b = 0; b < rows; b++)
             {
                 float* row = first + (long)b * width;
-                if (layout == BlockLayout.Contiguous)
+                if (groupXor != 0)
+                {
+                    for (int g = 0; g < count; g++)
+                        new ReadOnlySpan<float>(row + (long)((g0 + g) ^ groupXor) * block, block).CopyTo(new Span<float>(scratch + b * stride + (long)g * block, block));
+                }
+                else if (layout == BlockLayout.Contiguous)
                     new ReadOnlySpan<float>(row + (long)g0 * block, count * block).CopyTo(new Span<float>(scratch + b * stride, count * block));
                 else
                     CpuKernels.TransposeBlock(row + g0, _groups, scratch + b * stride, block, block, count, accumulate: false);
