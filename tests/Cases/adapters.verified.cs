@@ -1955,16 +1955,12 @@ public sealed partial class LoraRect : IStructuredLayer
         CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [6, 4], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 12]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [4, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [4, 12], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [6, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);

@@ -373,10 +373,8 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms6Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms6WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.6 (blockdiag): 2 blocks of 8x8, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.5 (scale): times 0.5
         CpuKernels.Scale(dy, dt28, batch * 16, 0.5f, accumulate: false);
@@ -388,64 +386,48 @@ public sealed partial class AllStructures : IStructuredLayer
         HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
 
         // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt26, Terms4Cores1.Data, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t26, terms4Cores1Gradient, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t26, dt26, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dt26, dx, Terms4Cores0.Data, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
-        CpuKernels.BlockWeightGradient(dt26, x, terms4Cores0Gradient, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4, from the same pass over dt26
+        CpuKernels.BlockMatMulBackward(dt26, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
         CpuKernels.Transpose(dy, dt24, batch, 2, 8, accumulate: false);
 
         // input gradient of terms.3.kron.0 (dense): W [2, 2]
-        CpuKernels.BlockMatMulTransposed(dt24, dt23, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.3.kron.0 (dense): W [2, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt24, t23, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.3.kron.0 (dense): W [2, 2], from the same pass over dt24
+        CpuKernels.BlockMatMulBackward(dt24, t23, dt23, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt23, dt22, batch, 8, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt22, dt19, Terms3Kron1Twiddle.Data.AsSpan(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt22, t19, terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt22
+        CpuKernels.BlockMatMulBackward(dt22, t19, dt19, Terms3Kron1Twiddle.Data.AsSpan(32, 16), terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt19, dt18, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt18, dt17, Terms3Kron1Twiddle.Data.AsSpan(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt18, t17, terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt18
+        CpuKernels.BlockMatMulBackward(dt18, t17, dt17, Terms3Kron1Twiddle.Data.AsSpan(16, 16), terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt17, dt16, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockMatMulTransposed(dt16, dx, Terms3Kron1Twiddle.Data.AsSpan(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt16, x, terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt16
+        CpuKernels.BlockMatMulBackward(dt16, x, dx, Terms3Kron1Twiddle.Data.AsSpan(0, 16), terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.2 (lowrank): up-projection B [16, 2]
-        CpuKernels.BlockMatMulTransposed(dy, dt14, Terms2LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.2 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t14, terms2LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.2 (lowrank): up-projection B [16, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms2LoraB.Data, terms2LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt14, dx, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt14, x, terms2LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.2 (lowrank): down-projection A [2, 16], from the same pass over dt14
+        CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms2LoraA.Data, terms2LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
@@ -460,10 +442,8 @@ public sealed partial class AllStructures : IStructuredLayer
         CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Blocks.Data.AsSpan(0, 64), terms1BlocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
         ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
@@ -475,16 +455,12 @@ public sealed partial class AllStructures : IStructuredLayer
         ElementKernels.DiagonalGradient(dt5, t4, terms0Factors1DiagGradient, batch, 16);
 
         // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt4, dt1, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Terms0Factors2Blkdiag2.Data, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors2Blkdiag1.Data, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>

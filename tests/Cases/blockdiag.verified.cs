@@ -117,10 +117,8 @@ public sealed partial class Blocks : IStructuredLayer, IProjectable
         CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 8);
 
         // input gradient of blockdiag: 4 blocks of 2x3
-        CpuKernels.BlockMatMulTransposed(dy, dx, Weight.Data, batch, 4, 2, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blockdiag: 4 blocks of 2x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Weight.Gradient!, batch, 4, 2, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of blockdiag: 4 blocks of 2x3, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 4, 2, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -160,10 +160,8 @@ public sealed partial class FlatButterfly : IStructuredLayer
         CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Blocks.Data.AsSpan(0, 64), Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1133,10 +1131,8 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Blocks.Data.AsSpan(0, 72), Blocks.Gradient!.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1569,16 +1565,12 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockMatMul(x, t11, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-        CpuKernels.BlockMatMulTransposed(dy, dt11, Terms1LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t11, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [16, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t11, dt11, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-        CpuKernels.BlockMatMulTransposed(dt11, dx, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt11, x, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt11
+        CpuKernels.BlockMatMulBackward(dt11, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
@@ -1599,10 +1591,8 @@ public sealed partial class Pixelfly : IStructuredLayer
         CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Blocks.Data.AsSpan(0, 32), terms0BlocksGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2235,10 +2225,8 @@ public sealed partial class OneBlock : IStructuredLayer
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
-        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Blocks.Data, Blocks.Gradient!, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>

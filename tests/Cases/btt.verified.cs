@@ -189,16 +189,12 @@ public sealed partial class Btt : IStructuredLayer
         CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 1, 2 blocks of 10x12, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 6 blocks of 4x2
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 0, 6 blocks of 4x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 0, 6 blocks of 4x2, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -827,16 +823,12 @@ public sealed partial class BttRankOne : IStructuredLayer
         CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 1, 4 blocks of 4x4; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 1, 4 blocks of 4x4; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 1, 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 0, 4 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1554,16 +1546,12 @@ public sealed partial class BttPrime : IStructuredLayer
         CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 1, 1 blocks of 7x21; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Cores1.Data, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 1, 1 blocks of 7x21; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, cores1Gradient, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 1, 1 blocks of 7x21, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 7 blocks of 3x2
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Cores0.Data, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of btt: core 0, 7 blocks of 3x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, cores0Gradient, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of btt: core 0, 7 blocks of 3x2, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [7, 14] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2119,28 +2107,20 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [36, 3]
-        CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1LoraB.Data, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [36, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, terms1LoraBGradient, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [36, 3], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 36]
-        CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1LoraA.Data, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [3, 36]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, terms1LoraAGradient, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [3, 36], from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Cores1.Data, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0Cores1Gradient, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Cores1.Data, terms0Cores1Gradient, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Cores0.Data, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Cores0Gradient, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Cores0.Data, terms0Cores0Gradient, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [36, 36] (bias excluded), built in float64 from the structure's definition.</summary>

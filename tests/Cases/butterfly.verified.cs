@@ -250,19 +250,15 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt7, Twiddle.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t7, twiddleGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t7, dt7, Twiddle.Data.AsSpan(96, 32), twiddleGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
         CpuKernels.Transpose(dt7, dt6, batch * 2, 2, 4, accumulate: false);
 
         // input gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt6, dt5, Twiddle.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, twiddleGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks, from the same pass over dt6
+        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Twiddle.Data.AsSpan(64, 32), twiddleGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 2, 4, 2, accumulate: false);
@@ -271,19 +267,15 @@ public sealed partial class Butterfly16 : IStructuredLayer
         CpuKernels.Transpose(dt4, dt3, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt3, dt2, Twiddle.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, twiddleGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks, from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Twiddle.Data.AsSpan(32, 32), twiddleGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Twiddle.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, twiddleGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Twiddle.Data.AsSpan(0, 32), twiddleGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -687,10 +679,8 @@ public sealed partial class Butterfly2 : IStructuredLayer
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dy, dx, Twiddle.Data, batch, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Twiddle.Gradient!, batch, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Twiddle.Data, Twiddle.Gradient!, batch, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [2, 2] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1017,46 +1007,34 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): up-projection B [8, 3]
-        CpuKernels.BlockMatMulTransposed(dy, dt9, Factors0LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (lowrank): up-projection B [8, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t9, factors0LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (lowrank): up-projection B [8, 3], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t9, dt9, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): down-projection A [3, 8]
-        CpuKernels.BlockMatMulTransposed(dt9, dt8, Factors0LoraA.Data, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (lowrank): down-projection A [3, 8]; accumulating
-        CpuKernels.BlockWeightGradient(dt9, t8, factors0LoraAGradient, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (lowrank): down-projection A [3, 8], from the same pass over dt9
+        CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt8, dt5, Factors1Twiddle.Data.AsSpan(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt8, t5, factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt8
+        CpuKernels.BlockMatMulBackward(dt8, t5, dt5, Factors1Twiddle.Data.AsSpan(32, 16), factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 2, 2, 2, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt4, dt3, Factors1Twiddle.Data.AsSpan(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Factors1Twiddle.Data.AsSpan(16, 16), factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch * 2, 2, 2, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt2, dt1, Factors1Twiddle.Data.AsSpan(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1Twiddle.Data.AsSpan(0, 16), factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.2 (dense): W [8, 12]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors2Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.2 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, factors2WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.2 (dense): W [8, 12], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Weight.Data, factors2WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1991,37 +1969,29 @@ public sealed partial class ButterflyKron : IStructuredLayer
         CpuKernels.Transpose(dy, dt9, batch, 8, 3, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt9, dt6, Kron0Twiddle.Data.AsSpan(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt9, t6, kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt9
+        CpuKernels.BlockMatMulBackward(dt9, t6, dt6, Kron0Twiddle.Data.AsSpan(32, 16), kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
         CpuKernels.Transpose(dt6, dt5, batch * 6, 2, 2, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt5, dt4, Kron0Twiddle.Data.AsSpan(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt5, t4, kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt5
+        CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Kron0Twiddle.Data.AsSpan(16, 16), kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt4, dt3, batch * 6, 2, 2, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt3, dt2, Kron0Twiddle.Data.AsSpan(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Twiddle.Data.AsSpan(0, 16), kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 3, 8, accumulate: false);
 
         // input gradient of kron.1 (dense): W [3, 3]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Weight.Data, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, kron1WeightGradient, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1 (dense): W [3, 3], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2591,31 +2561,23 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [32, 4]
-        CpuKernels.BlockMatMulTransposed(dy, dt14, Terms1LoraB.Data, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [32, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t14, terms1LoraBGradient, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [32, 4], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 32]
-        CpuKernels.BlockMatMulTransposed(dt14, dx, Terms1LoraA.Data, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [4, 32]; accumulating
-        CpuKernels.BlockWeightGradient(dt14, x, terms1LoraAGradient, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [4, 32], from the same pass over dt14
+        CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt10, Terms0Twiddle.Data.AsSpan(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t10, terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t10, dt10, Terms0Twiddle.Data.AsSpan(256, 64), terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
         CpuKernels.Transpose(dt10, dt9, batch * 2, 2, 8, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt9, dt8, Terms0Twiddle.Data.AsSpan(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt9, t8, terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks, from the same pass over dt9
+        CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Terms0Twiddle.Data.AsSpan(192, 64), terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
         CpuKernels.Transpose(dt8, dt7, batch * 2, 8, 2, accumulate: false);
@@ -2624,10 +2586,8 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.Transpose(dt7, dt6, batch * 4, 2, 4, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt6, dt5, Terms0Twiddle.Data.AsSpan(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks, from the same pass over dt6
+        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Terms0Twiddle.Data.AsSpan(128, 64), terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch * 4, 4, 2, accumulate: false);
@@ -2636,19 +2596,15 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         CpuKernels.Transpose(dt4, dt3, batch * 8, 2, 2, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        CpuKernels.BlockMatMulTransposed(dt3, dt2, Terms0Twiddle.Data.AsSpan(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks, from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Twiddle.Data.AsSpan(64, 64), terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch * 8, 2, 2, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Twiddle.Data.AsSpan(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Twiddle.Data.AsSpan(0, 64), terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [32, 32] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -235,22 +235,16 @@ public sealed partial class Chain : IStructuredLayer
         CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (dense): W [8, 6]
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Factors0Weight.Data, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (dense): W [8, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, factors0WeightGradient, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (dense): W [8, 6], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Factors0Weight.Data, factors0WeightGradient, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): up-projection B [6, 2]
-        CpuKernels.BlockMatMulTransposed(dt2, dt1, Factors1LoraB.Data, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (lowrank): up-projection B [6, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, factors1LoraBGradient, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (lowrank): up-projection B [6, 2], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, factors1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (lowrank): down-projection A [2, 12], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1013,34 +1007,24 @@ public sealed partial class Mixture : IStructuredLayer
         CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms2Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
-
-        // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f, accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms2WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
+        // and weight gradient of terms.2 (blockdiag): 2 blocks of 8x8, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms2Weight.Data, terms2WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-        CpuKernels.BlockMatMulTransposed(dy, dt5, Terms1LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [16, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t5, dt5, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt5, dx, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt5, x, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt5
+        CpuKernels.BlockMatMulBackward(dt5, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Blkdiag2.Data, terms0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Blkdiag1.Data, terms0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2299,16 +2283,12 @@ public sealed partial class Lora : IStructuredLayer
         CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [16, 4], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [4, 16]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [4, 16], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [16, 16]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -3236,34 +3216,24 @@ public sealed partial class Nested : IStructuredLayer
         CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (dense): W [12, 12]; scaled by -0.25f
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f, accumulate: false);
-
-        // weight gradient of terms.1 (dense): W [12, 12]; scaled by -0.25f, accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f);
+        // and weight gradient of terms.1 (dense): W [12, 12], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-        CpuKernels.BlockMatMulTransposed(dy, dt3, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms0Factors0Terms1LoraB.Data, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMulTransposed(dt3, dt1, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t1, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t1, dt1, Terms0Factors0Terms1LoraA.Data, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Terms0Weight.Data, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1Weight.Data, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1WeightGradient, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Weight.Data, terms0Factors1WeightGradient, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -4550,28 +4520,20 @@ public sealed partial class Deep : IStructuredLayer
         CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt5, Factors0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t5, factors0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t5, dt5, Factors0Blkdiag2.Data, factors0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dt5, dt4, Factors0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt5, t4, factors0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt5
+        CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Factors0Blkdiag1.Data, factors0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt4, dt1, Factors1Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, factors1Blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors1Blkdiag2.Data, factors1Blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, factors1Blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Blkdiag1.Data, factors1Blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -5805,10 +5767,8 @@ public sealed partial class FrozenFactor : IStructuredLayer
         CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, factors0WeightGradient, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (blockdiag): 3 blocks of 2x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (dense): W [12, 12]
         CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);

@@ -181,16 +181,12 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
         CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -623,16 +619,12 @@ public sealed partial class PeftLora : IStructuredLayer
         CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f
-        CpuKernels.BlockMatMulTransposed(dy, dt2, Terms1LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t2, terms1LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [8, 3], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 10]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1LoraA.Data, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [3, 10]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, terms1LoraAGradient, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [3, 10], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [8, 10]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);

@@ -255,25 +255,19 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
 
         // input gradient of kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMulTransposed(dt4, dt3, Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of kron.1 (lowrank): up-projection B [4, 2]
-        CpuKernels.BlockMatMulTransposed(dt2, dt1, Kron1LoraB.Data, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (lowrank): up-projection B [4, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, kron1LoraBGradient, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1 (lowrank): up-projection B [4, 2], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Kron1LoraB.Data, kron1LoraBGradient, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of kron.1 (lowrank): down-projection A [2, 4]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1LoraA.Data, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (lowrank): down-projection A [2, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, kron1LoraAGradient, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1 (lowrank): down-projection A [2, 4], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1LoraA.Data, kron1LoraAGradient, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -867,19 +861,15 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         CpuKernels.Transpose(dy, dt3, batch, 3, 4, accumulate: false);
 
         // input gradient of kron.0 (dense): W [3, 2]
-        CpuKernels.BlockMatMulTransposed(dt3, dt2, Kron0Weight.Data, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0 (dense): W [3, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, kron0WeightGradient, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0 (dense): W [3, 2], from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 4, 2, accumulate: false);
 
         // input gradient of kron.1 (dense): W [4, 5]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Weight.Data, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (dense): W [4, 5]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, kron1WeightGradient, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1 (dense): W [4, 5], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 10] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1570,34 +1560,26 @@ public sealed partial class KronNested : IStructuredLayer
         CpuKernels.Transpose(dt9, dt8, batch * 4, 2, 6, accumulate: false);
 
         // input gradient of kron.0.kron.0 (dense): W [2, 2]
-        CpuKernels.BlockMatMulTransposed(dt8, dt7, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0.kron.0 (dense): W [2, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dt8, t7, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0.kron.0 (dense): W [2, 2], from the same pass over dt8
+        CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Kron0Weight.Data, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt7, dt6, batch * 4, 6, 2, accumulate: false);
 
         // input gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-        CpuKernels.BlockMatMulTransposed(dt6, dt5, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dt6, t5, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2, from the same pass over dt6
+        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Kron0Kron1Weight.Data, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt5, dt4, batch, 4, 12, accumulate: false);
 
         // input gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt4, dt1, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Kron1Blkdiag2.Data, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Blkdiag1.Data, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [48, 48] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2150,19 +2132,15 @@ public sealed partial class LoKr : IStructuredLayer
         CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
 
         // input gradient of terms.1.kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1.kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt4, t3, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1.kron.0 (dense): W [3, 3], from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Terms1Kron0Weight.Data, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.1.kron.1 (dense): W [4, 4]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1.kron.1 (dense): W [4, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, x, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1.kron.1 (dense): W [4, 4], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1Kron1Weight.Data, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [12, 12]; accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -2981,10 +2959,8 @@ public sealed partial class KronStructured : IStructuredLayer
         ElementKernels.Gather(dt2, dt1, ShuffleMap6Inverse, batch * 4, 6, accumulate: false);
 
         // input gradient of kron.1.factors.1 (dense): W [6, 6]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of kron.1.factors.1 (dense): W [6, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of kron.1.factors.1 (dense): W [6, 6], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Factors1Weight.Data, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3640,40 +3616,30 @@ public sealed partial class KronInContext : IStructuredLayer
         CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f
-        CpuKernels.BlockMatMulTransposed(dy, dt6, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f, accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [8, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMulTransposed(dt6, dx, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt6, x, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt6
+        CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
-        CpuKernels.BlockMatMulTransposed(dy, dt4, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.0 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t4, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.0 (dense): W [8, 12], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
         CpuKernels.Transpose(dt4, dt3, batch, 3, 4, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMulTransposed(dt3, dt2, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, t2, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3], from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Factors1Kron0Weight.Data, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
         CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Kron1Weight.Data, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -198,10 +198,8 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
         CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 1);
 
         // input gradient of dense: W [1, 1]
-        CpuKernels.BlockMatMulTransposed(dy, dx, Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of dense: W [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of dense: W [1, 1], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -494,16 +492,12 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: up-projection B [1, 1]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of lowrank: up-projection B [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, loraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of lowrank: up-projection B [1, 1], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: down-projection A [1, 1]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of lowrank: down-projection A [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, loraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of lowrank: down-projection A [1, 1], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -745,10 +739,8 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blockdiag: 1 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dy, dx, Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of blockdiag: 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of blockdiag: 1 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1014,16 +1006,12 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1422,34 +1410,24 @@ public sealed partial class OneMixed : IStructuredLayer
         CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms3Blocks.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms3BlocksGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms3Blocks.Data, terms3BlocksGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt6, Terms2Kron0Weight.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t6, terms2Kron0WeightGradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.2.kron.0 (dense): W [1, 1], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms2Kron0Weight.Data, terms2Kron0WeightGradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt6, dx, Terms2Kron1Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt6, x, terms2Kron1WeightGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.2.kron.1 (dense): W [1, 1], from the same pass over dt6
+        CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms2Kron1Weight.Data, terms2Kron1WeightGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt4, Terms1Cores1.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t4, terms1Cores1Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms1Cores1.Data, terms1Cores1Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMulTransposed(dt4, dx, Terms1Cores0.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt4, x, terms1Cores0Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, x, dx, Terms1Cores0.Data, terms1Cores0Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
         ElementKernels.Diagonal(dy, dt2, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
@@ -1994,16 +1972,12 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt12, Terms2Blkdiag2.Data, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t12, terms2Blkdiag2Gradient, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t12, dt12, Terms2Blkdiag2.Data, terms2Blkdiag2Gradient, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dt12, dx, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt12, x, terms2Blkdiag1Gradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1, from the same pass over dt12
+        CpuKernels.BlockMatMulBackward(dt12, x, dx, Terms2Blkdiag1.Data, terms2Blkdiag1Gradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
@@ -2024,16 +1998,12 @@ public sealed partial class UnitBlocks : IStructuredLayer
         CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Blocks.Data.AsSpan(0, 8), terms1BlocksGradient.Slice(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms0WeightGradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (blockdiag): 8 blocks of 1x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Weight.Data, terms0WeightGradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2567,22 +2537,16 @@ public sealed partial class ToOne : IStructuredLayer
         CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (dense): W [1, 6]
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Weight.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (dense): W [1, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1WeightGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (dense): W [1, 6], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): up-projection B [1, 1]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (lowrank): up-projection B [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0LoraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (lowrank): up-projection B [1, 1], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0LoraA.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0LoraAGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (lowrank): down-projection A [1, 6], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [1, 6] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3105,28 +3069,20 @@ public sealed partial class FromOne : IStructuredLayer
         CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1Blkdiag2.Data, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, terms1Blkdiag2Gradient, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1Blkdiag2.Data, terms1Blkdiag2Gradient, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, terms1Blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1Blkdiag1.Data, terms1Blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): up-projection B [6, 1]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0LoraB.Data, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0 (lowrank): up-projection B [6, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0LoraBGradient, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (lowrank): up-projection B [6, 1], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0LoraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0 (lowrank): down-projection A [1, 1], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 1] (bias excluded), built in float64 from the structure's definition.</summary>

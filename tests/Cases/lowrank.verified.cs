@@ -146,16 +146,12 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: up-projection B [10, 3]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, LoraB.Data, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of lowrank: up-projection B [10, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, loraBGradient, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of lowrank: up-projection B [10, 3], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 10, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: down-projection A [3, 12]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of lowrank: down-projection A [3, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, loraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of lowrank: down-projection A [3, 12], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [10, 12] (bias excluded), built in float64 from the structure's definition.</summary>

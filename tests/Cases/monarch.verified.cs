@@ -184,16 +184,12 @@ public sealed partial class MonarchSquare : IStructuredLayer, IProjectable
         CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -945,16 +941,12 @@ public sealed partial class MonarchTwoBlocks : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1680,16 +1672,12 @@ public sealed partial class MonarchUp : IStructuredLayer, IProjectable
         CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2100,16 +2088,12 @@ public sealed partial class MonarchDown : IStructuredLayer, IProjectable
         CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Blkdiag2.Data, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, blkdiag2Gradient, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 3, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Blkdiag1.Data, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, blkdiag1Gradient, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 20] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -464,10 +464,8 @@ public sealed partial class Reversed : IStructuredLayer
         ElementKernels.Gather(dy, dt1, ReverseMap12Inverse, batch, 12, accumulate: false);
 
         // input gradient of factors.1 (dense): W [12, 12]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.1 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, factors1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.1 (dense): W [12, 12], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, factors1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -957,10 +955,8 @@ public sealed partial class BitReversed : IStructuredLayer
         ElementKernels.Gather(x, t1, BitReversalMap16, batch, 16, accumulate: false);
 
         // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, factors0WeightGradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.0 (blockdiag): 4 blocks of 4x4, from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
         ElementKernels.Gather(dt1, dx, BitReversalMap16Inverse, batch, 16, accumulate: false);
@@ -1478,16 +1474,12 @@ public sealed partial class Shuffled : IStructuredLayer
         ElementKernels.Gather(dy, dt2, ShuffleMap12Inverse, batch, 12, accumulate: false);
 
         // input gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
-        CpuKernels.BlockMatMulTransposed(dt2, dt1, Terms0Factors1LoraB.Data, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]; accumulating
-        CpuKernels.BlockWeightGradient(dt2, t1, terms0Factors1LoraBGradient, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3], from the same pass over dt2
+        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors1LoraB.Data, terms0Factors1LoraBGradient, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]; accumulating
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Terms0Factors1LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
-
-        // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, terms0Factors1LoraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12], from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1LoraA.Data, terms0Factors1LoraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3125,16 +3117,12 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         ElementKernels.DiagonalGradient(dt5, t4, factors1DiagGradient, batch, 16);
 
         // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMulTransposed(dt4, dt1, Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
-
-        // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockWeightGradient(dt4, t1, factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f);
+        // and weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dt4
+        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors2Blkdiag2.Data, factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
-        CpuKernels.BlockWeightGradient(dt1, x, factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
+        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Blkdiag1.Data, factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3938,22 +3926,16 @@ public sealed partial class Mixed : IStructuredLayer
         CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 2]
-        CpuKernels.BlockMatMulTransposed(dy, dt3, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): up-projection B [8, 2]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t3, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): up-projection B [8, 2], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMulTransposed(dt3, dx, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.1 (lowrank): down-projection A [2, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dt3, x, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt3
+        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // weight gradient of terms.0.factors.0 (dense): W [8, 12]; accumulating
-        CpuKernels.BlockWeightGradient(dy, t1, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f);
+        // and weight gradient of terms.0.factors.0 (dense): W [8, 12], from the same pass over dy
+        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order) (accumulating)
         HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: true);

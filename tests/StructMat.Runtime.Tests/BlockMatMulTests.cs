@@ -284,4 +284,75 @@ public class BlockMatMulTests
         CpuKernels.BlockWeightGradient(dy, x, dw2, batch, groups, blockOut, blockIn, inLayout, outLayout, 1f);
         Assert.Equal(dw1, dw2);
     }
+
+    /// <summary>
+    /// (batch, groups, blockOut, blockIn): shapes whose two gradients run from shared strips of dy (8 or more groups and
+    /// blocks of 8 or more: one strip, 1100 rows in 18 strips over both cores, 13 groups split 6 + 7), and two that run
+    /// the products one after the other (blocks of 3, 4 groups).
+    /// </summary>
+    public static IEnumerable<object[]> BackwardCases()
+    {
+        (int, int, int, int)[] shapes = [(9, 8, 16, 16), (1100, 64, 16, 16), (300, 13, 12, 20), (67, 16, 8, 40), (7, 4, 3, 17), (20, 9, 3, 9)];
+        int seed = 900;
+        foreach (var (batch, groups, blockOut, blockIn) in shapes)
+            foreach (var inLayout in Layouts)
+                foreach (var outLayout in Layouts)
+                    foreach (bool accumulate in new[] { false, true })
+                        yield return [batch, groups, blockOut, blockIn, inLayout, outLayout, accumulate, seed++];
+    }
+
+    [Theory]
+    [MemberData(nameof(BackwardCases))]
+    public void BlockMatMulBackward_equals_the_two_gradient_kernels_bit_for_bit_and_the_float64_reference(int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, bool accumulate, int seed)
+    {
+        int inWidth = groups * blockIn, outWidth = groups * blockOut;
+        float alpha = seed % 3 == 0 ? -0.75f : 1f;
+        var dy = TestData.Uniform(batch * outWidth, seed);
+        var x = TestData.Uniform(batch * inWidth, seed + 1000);
+        var w = TestData.Uniform(groups * blockOut * blockIn, seed + 2000);
+        var dxOld = accumulate ? TestData.Uniform(batch * inWidth, seed + 3000) : TestData.Filled(batch * inWidth, float.NaN);
+        var dwOld = TestData.Uniform(w.Length, seed + 4000);
+
+        var dx = (float[])dxOld.Clone();
+        var dw = (float[])dwOld.Clone();
+        CpuKernels.BlockMatMulBackward(dy, x, dx, w, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+
+        var dxSeparate = (float[])dxOld.Clone();
+        var dwSeparate = (float[])dwOld.Clone();
+        CpuKernels.BlockMatMulTransposed(dy, dxSeparate, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+        CpuKernels.BlockWeightGradient(dy, x, dwSeparate, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
+        Assert.Equal(dxSeparate, dx);
+        Assert.Equal(dwSeparate, dw);
+
+        var expectedDx = new double[dx.Length];
+        var boundDx = new double[dx.Length];
+        var expectedDw = new double[dw.Length];
+        var boundDw = new double[dw.Length];
+        for (int g = 0; g < groups; g++)
+            for (int o = 0; o < blockOut; o++)
+                for (int i = 0; i < blockIn; i++)
+                {
+                    int wi = (g * blockOut + o) * blockIn + i;
+                    double sum = 0, magnitude = 0;
+                    for (int b = 0; b < batch; b++)
+                    {
+                        double gradient = dy[b * outWidth + TestData.Index(outLayout, groups, blockOut, g, o)];
+                        int xi = b * inWidth + TestData.Index(inLayout, groups, blockIn, g, i);
+                        expectedDx[xi] += alpha * (double)w[wi] * gradient;
+                        boundDx[xi] += Math.Abs(alpha * (double)w[wi] * gradient);
+                        sum += gradient * x[xi];
+                        magnitude += Math.Abs(gradient * x[xi]);
+                    }
+                    expectedDw[wi] = dwOld[wi] + alpha * sum;
+                    boundDw[wi] = Math.Abs(dwOld[wi]) + Math.Abs(alpha) * magnitude;
+                }
+        if (accumulate)
+            for (int k = 0; k < dx.Length; k++)
+            {
+                expectedDx[k] += dxOld[k];
+                boundDx[k] += Math.Abs(dxOld[k]);
+            }
+        TestData.AssertWithinRoundoff(expectedDx, boundDx, dx, blockOut);
+        TestData.AssertWithinRoundoff(expectedDw, boundDw, dw, batch);
+    }
 }

@@ -138,11 +138,38 @@ internal static class CpuEmitter
     {
         gradientOf ??= OwnGradient(model);
         EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
-        foreach (var op in program.Ops)
+        for (var k = 0; k < program.Ops.Count; k++)
         {
             w.Line();
-            EmitOp(w, model, op, v => names[v], program, gradientOf);
+            if (k + 1 < program.Ops.Count && program.Ops[k] is MatMulTransposedOp t && program.Ops[k + 1] is WeightGradientOp g && AreOneBackward(t, g))
+            {
+                EmitBackwardPair(w, model, t, g, v => names[v], gradientOf);
+                k++;
+                continue;
+            }
+            EmitOp(w, model, program.Ops[k], v => names[v], program, gradientOf);
         }
+    }
+
+    /// <summary>
+    /// An input gradient followed by the weight gradient of the same block product (autodiff emits them so): one
+    /// kernel computes both from one read of dy. Not with a folded block swap (the kernel has none).
+    /// </summary>
+    private static bool AreOneBackward(MatMulTransposedOp t, WeightGradientOp g) =>
+        g.OutputGradient == t.OutputGradient && g.Weight == t.Weight && g.WeightOffset == t.WeightOffset
+        && g.Groups == t.Groups && g.BlockOut == t.BlockOut && g.BlockIn == t.BlockIn
+        && g.InLayout == t.InLayout && g.OutLayout == t.OutLayout && g.Alpha == t.Alpha && g.SubRows == t.SubRows
+        && g.InGroupXor == 0 && t.InGroupXor == 0 && g.Input != t.InputGradient;
+
+    private static void EmitBackwardPair(SourceWriter w, LayerModel model, MatMulTransposedOp t, WeightGradientOp g, System.Func<int, string> name, GradientOf gradientOf)
+    {
+        var length = (long)t.Groups * t.BlockOut * t.BlockIn;
+        var weights = t.WeightOffset == 0 && length == model.Ir.Parameter(t.Weight).Length
+            ? $"{model.Property(t.Weight)}.Data"
+            : $"{model.Property(t.Weight)}.Data.AsSpan({t.WeightOffset}, {length})";
+        w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
+        w.Comment("and " + g.Comment + ", from the same pass over " + name(t.OutputGradient));
+        w.Line($"CpuKernels.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, BlockLayout.{t.InLayout}, BlockLayout.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
     private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program, GradientOf gradientOf)

@@ -139,6 +139,47 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>
+    /// Both gradients of <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
+    /// in one pass over <paramref name="dy"/>: <c>dx[b, inIdx(g,i)] = (accumulate ? dx[b, inIdx(g,i)] : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c>
+    /// and <c>dW[g,o,i] += alpha · Σ_b dy[b, outIdx(g,o)] · x[b, inIdx(g,i)]</c>.
+    /// </summary>
+    /// <remarks>
+    /// The results are those of <see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
+    /// followed by <see cref="BlockWeightGradient"/>, bit for bit. With 8 or more groups and blocks of 8 or more, each strip
+    /// of dy's rows is copied (a strided one transposed) once for both products instead of once per product, and read
+    /// from cache by both; otherwise the two run one after the other.
+    /// </remarks>
+    public static void BlockMatMulBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, ReadOnlySpan<float> w, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate)
+    {
+        var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
+        if (!StridedStaging.SuitsBackward(groups, blockOut, blockIn, inLayout, outLayout))
+        {
+            BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+            BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
+            return;
+        }
+        dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
+        x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
+        dx = Prefix(dx, (long)batch * shape.InWidth, nameof(dx), "batch * groups * blockIn");
+        w = Prefix(w, shape.WorkPerRow, nameof(w), "groups * blockOut * blockIn");
+        dw = Prefix(dw, shape.WorkPerRow, nameof(dw), "groups * blockOut * blockIn");
+        KernelArguments.NoOverlap(dy, dx, nameof(dy), nameof(dx));
+        KernelArguments.NoOverlap(x, dx, nameof(x), nameof(dx));
+        KernelArguments.NoOverlap(w, dx, nameof(w), nameof(dx));
+        KernelArguments.NoOverlap(dy, dw, nameof(dy), nameof(dw));
+        KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
+        KernelArguments.NoOverlap(w, dw, nameof(w), nameof(dw));
+        KernelArguments.NoOverlap(dx, dw, nameof(dx), nameof(dw));
+        if (batch == 0 || shape.WorkPerRow == 0) return;
+
+        fixed (float* pdy = dy, px = x, pdx = dx, pw = w, pdw = dw)
+        {
+            StridedStaging.Backward(pdy, blockOut, outLayout, px, blockIn, inLayout, groups, batch,
+                pdx, new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn, accumulate, weightIsParameter: true, pdw, alpha);
+        }
+    }
+
+    /// <summary>
     /// Group <c>g</c>'s columns of a row-major <c>[batch, width]</c> activation as a <c>[batch, block]</c> matrix:
     /// column <c>j</c> is <c>g·block + j</c> (contiguous) or <c>j·groups + g</c> (strided).
     /// </summary>

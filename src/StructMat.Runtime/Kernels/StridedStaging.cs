@@ -89,10 +89,36 @@ internal static unsafe class StridedStaging
     /// runs every strip for its own groups and copies only their columns), so each element of <paramref name="dw"/> is
     /// summed by one thread in strip order, whatever the core count.
     /// </summary>
-    public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha, int inputGroupXor)
+    public static void WeightGradient(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch, float* dw, float alpha, int inputGroupXor) =>
+        Run(new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha, inputGroupXor), work: (long)batch * groups * outBlock * inBlock);
+
+    /// <summary>
+    /// Whether a block product's input and weight gradients run together (see <see cref="Backward"/>): the weight
+    /// gradient is staged, and so would the input gradient be on its own if a layout is strided (the same kernels then
+    /// give the same bits).
+    /// </summary>
+    public static bool SuitsBackward(int groups, int outBlock, int inBlock, BlockLayout inLayout, BlockLayout outLayout) =>
+        SuitsWeightGradient(groups, outBlock, inBlock)
+        && (inLayout == BlockLayout.Contiguous && outLayout == BlockLayout.Contiguous || Suits(groups, outBlock, inBlock, outLayout, inLayout));
+
+    /// <summary>
+    /// <see cref="WeightGradient"/> and, from the same staged strips of dy, the input gradient
+    /// <c>dx[b, inIdx(g, i)] = (accumulate ? dx : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c> of the same product
+    /// (<paramref name="weight"/> viewed as <c>[o, i]</c> per group, groups <paramref name="weightGroupStride"/> apart):
+    /// dy is read and staged once for both. Each thread computes the input gradient of its own groups, strip by strip,
+    /// on <see cref="Gemm"/>'s contiguous path (a strided dx through scratch, transposed back), so the bits are those of
+    /// the two products run separately.
+    /// </summary>
+    public static void Backward(float* dy, int outBlock, BlockLayout outLayout, float* x, int inBlock, BlockLayout inLayout, int groups, int batch,
+        float* dx, StridedMatrix weight, nint weightGroupStride, bool accumulate, bool weightIsParameter, float* dw, float alpha) =>
+        Run(new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha, inputGroupXor: 0)
+        {
+            InputGradient = new InputGradientPart((nint)dx, weight, weightGroupStride, accumulate, weightIsParameter),
+        }, work: 2L * batch * groups * outBlock * inBlock);
+
+    private static void Run(GradientJob job, long work)
     {
-        var job = new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha, inputGroupXor);
-        long work = (long)batch * groups * outBlock * inBlock;
+        int groups = job.Groups;
         int chunks = KernelThreading.MaySplit(work) ? Math.Min(groups, Environment.ProcessorCount) : 1;
         if (chunks == 1)
         {
@@ -102,7 +128,10 @@ internal static unsafe class StridedStaging
         Parallel.For(0, chunks, c => job.Execute(groups * c / chunks, groups * (c + 1) / chunks));
     }
 
-    /// <summary>One weight gradient; <see cref="Execute"/> runs a range of its groups over every strip.</summary>
+    /// <summary>The input gradient a <see cref="GradientJob"/> computes alongside (see <see cref="Backward"/>).</summary>
+    private sealed record InputGradientPart(nint Dx, StridedMatrix Weight, nint WeightGroupStride, bool Accumulate, bool WeightIsParameter);
+
+    /// <summary>One weight gradient (and maybe its input gradient); <see cref="Execute"/> runs a range of its groups over every strip.</summary>
     private sealed class GradientJob
     {
         private readonly nint _dy, _x, _dw;
@@ -119,6 +148,11 @@ internal static unsafe class StridedStaging
             _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / Gemm.MR * Gemm.MR);
         }
 
+        public int Groups => _groups;
+
+        /// <summary>Set when the input gradient is computed from the same strips.</summary>
+        public InputGradientPart? InputGradient { get; init; }
+
         /// <summary>Groups [g0, g1), every strip in order, on this thread.</summary>
         public void Execute(int g0, int g1)
         {
@@ -131,15 +165,22 @@ internal static unsafe class StridedStaging
             int scratchRows = Math.Min(_stripRows, _batch);
             float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * dyStride)));
             float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * xStride)));
+            var part = InputGradient;
+            // A strided dx is written through scratch ([rows][count · inBlock]) and transposed back.
+            float[]? dxScratch = part is not null && _inLayout == BlockLayout.Strided ? ArrayPool<float>.Shared.Rent(checked(scratchRows * count * _inBlock)) : null;
+            // The input gradient's weights are packed once per thread for every strip (unless a caller's scope keeps them).
+            using var cache = part is null || PackCache.IsOpen ? null : PackCache.Enter();
+            using var serial = part is null ? default(KernelThreading.SerialScope?) : KernelThreading.EnterSerial();
             try
             {
-                fixed (float* sdy = dyScratch, sx = xScratch)
+                fixed (float* sdy = dyScratch, sx = xScratch, sdx = dxScratch)
                 {
                     for (int r = 0; r < _batch; r += _stripRows)
                     {
                         int rows = Math.Min(_stripRows, _batch - r);
                         Stage((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy, dyStride, groupXor: 0);
                         Stage((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx, xStride, _inputGroupXor);
+                        if (part is not null) InputGradientStrip(part, r, rows, g0, count, sdy, dyStride, sdx);
                         for (int g = 0; g < count; g++)
                         {
                             float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)g * _inBlock;
@@ -156,7 +197,33 @@ internal static unsafe class StridedStaging
             {
                 ArrayPool<float>.Shared.Return(dyScratch);
                 ArrayPool<float>.Shared.Return(xScratch);
+                if (dxScratch is not null) ArrayPool<float>.Shared.Return(dxScratch);
             }
+        }
+
+        /// <summary>
+        /// Rows [r, r + rows) of the input gradient of groups [g0, g0 + count) from the staged dy strip: the same grouped
+        /// product <see cref="CpuKernels.BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
+        /// runs, on contiguous copies, untransposed (the weights stay packed for every strip).
+        /// </summary>
+        private void InputGradientStrip(InputGradientPart part, int r, int rows, int g0, int count, float* sdy, nint dyStride, float* sdx)
+        {
+            int inWidth = _groups * _inBlock;
+            float* dxRows = (float*)part.Dx + (long)r * inWidth;
+            bool strided = _inLayout == BlockLayout.Strided;
+            var c = strided
+                ? new StridedMatrix(sdx, count * _inBlock, 1)
+                : new StridedMatrix(dxRows + (long)g0 * _inBlock, inWidth, 1);
+            Gemm.Run(new GroupedProduct(count, rows, _inBlock, _outBlock,
+                new StridedMatrix(sdy, dyStride, 1), _outBlock,
+                new StridedMatrix(part.Weight.Data + g0 * part.WeightGroupStride, part.Weight.RowStride, part.Weight.ColStride), part.WeightGroupStride,
+                c, _inBlock,
+                _alpha, part.Accumulate && !strided, part.WeightIsParameter),
+                mayTranspose: !part.WeightIsParameter);
+            if (!strided) return;
+            // Row b's groups as [count, inBlock] → its strided positions (i·groups + g).
+            for (int b = 0; b < rows; b++)
+                CpuKernels.TransposeBlock(sdx + (long)b * count * _inBlock, _inBlock, dxRows + (long)b * inWidth + g0, _groups, count, _inBlock, part.Accumulate);
         }
 
         /// <summary>
