@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using StructMat.Runtime;
 using StructMat.Runtime.Kernels;
 using Xunit;
 
@@ -354,5 +355,43 @@ public class BlockMatMulTests
             }
         TestData.AssertWithinRoundoff(expectedDx, boundDx, dx, blockOut);
         TestData.AssertWithinRoundoff(expectedDw, boundDw, dw, batch);
+    }
+
+    [Fact]
+    public void Block_swaps_give_the_same_bits_inside_batch_tiles_where_weights_stay_packed()
+    {
+        // Inside BatchTiles each worker keeps weights packed by address; the input gradients of two diagonals read the
+        // same weights at different group XORs, so the packed forms must not be confused. 8 groups of 16 x 16, 300 rows.
+        const int batch = 300, groups = 8, block = 16, width = groups * block;
+        var parameter = new Parameter("w", [groups, block, block], trainable: true);
+        TestData.Uniform(parameter.Data.Length, 77).CopyTo(parameter.Data, 0);
+        var w = parameter.Data;
+        var dy = TestData.Uniform(batch * width, 78);
+        var c = BlockLayout.Contiguous;
+        var expected = new float[batch * 2 * width];
+        var one = new float[batch * width];
+        var two = new float[batch * width];
+        CpuKernels.BlockMatMulTransposed(dy, one, w, batch, groups, block, block, c, c, 1f, false, inputGroupXor: 1);
+        CpuKernels.BlockMatMulTransposed(dy, two, w, batch, groups, block, block, c, c, 1f, false, inputGroupXor: 6);
+        for (int b = 0; b < batch; b++)
+        {
+            one.AsSpan(b * width, width).CopyTo(expected.AsSpan(b * 2 * width));
+            two.AsSpan(b * width, width).CopyTo(expected.AsSpan(b * 2 * width + width));
+        }
+
+        var tiled = new float[batch * 2 * width];
+        BatchTiles.Run(dy, tiled, batch, width, 2 * width, 64, [parameter], (tileDy, tileOut, rows) =>
+        {
+            var first = new float[rows * width];
+            var second = new float[rows * width];
+            CpuKernels.BlockMatMulTransposed(tileDy, first, w, rows, groups, block, block, c, c, 1f, false, inputGroupXor: 1);
+            CpuKernels.BlockMatMulTransposed(tileDy, second, w, rows, groups, block, block, c, c, 1f, false, inputGroupXor: 6);
+            for (int b = 0; b < rows; b++)
+            {
+                first.AsSpan(b * width, width).CopyTo(tileOut.Slice(b * 2 * width));
+                second.AsSpan(b * width, width).CopyTo(tileOut.Slice(b * 2 * width + width));
+            }
+        });
+        Assert.Equal(expected, tiled);
     }
 }

@@ -37,6 +37,27 @@ public class KernelArgumentTests
     }
 
     [Fact]
+    public void BlockMatMulBackward_checks_every_argument_before_writing_dx()
+    {
+        var c = BlockLayout.Contiguous;
+        // Small blocks (the two kernels run one after the other) and staged ones (8 groups of 8 x 8).
+        foreach (var (groups, block) in new[] { (Groups, BlockIn), (8, 8) })
+        {
+            int width = groups * block, batch = 3;
+            var dy = new float[batch * width];
+            var x = new float[batch * width];
+            var w = new float[groups * block * block];
+            var dx = TestData.Filled(batch * width, 7f);
+            AssertNames("dw", () => CpuKernels.BlockMatMulBackward(dy, x, dx, w, new float[w.Length - 1], batch, groups, block, block, c, c, 1f, false));
+            AssertNames("x", () => CpuKernels.BlockMatMulBackward(dy, x.AsSpan(1), dx, w, new float[w.Length], batch, groups, block, block, c, c, 1f, false));
+            Assert.All(dx, v => Assert.Equal(7f, v));
+            AssertNames("dx", () => CpuKernels.BlockMatMulBackward(dy, dx, dx, w, new float[w.Length], batch, groups, block, block, c, c, 1f, false));
+            var shared = new float[dx.Length + w.Length];
+            AssertNames("dw", () => CpuKernels.BlockMatMulBackward(dy, x, shared.AsSpan(0, dx.Length), w, shared.AsSpan(dx.Length - 1, w.Length), batch, groups, block, block, c, c, 1f, false));
+        }
+    }
+
+    [Fact]
     public void Block_kernels_reject_an_input_group_xor_that_leaves_the_groups_or_meets_a_strided_layout()
     {
         var c = BlockLayout.Contiguous;

@@ -180,11 +180,12 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
     /// <summary>The offset of element (g, x, y), its terms ordered by stride, largest first (row-major reading order).</summary>
     private static string Offset(AffineView view, bool hasGroup, string x, string y)
     {
-        var terms = new List<(string Expression, int Stride)> { (x, view.XStride), (y, view.YStride) };
-        if (hasGroup) terms.Add((view.GroupXor == 0 ? "g" : $"(g ^ {view.GroupXor.ToString(CultureInfo.InvariantCulture)})", view.GroupStride));
+        // Atomic terms need no parentheses: a name, or the block-swap group already parenthesised.
+        var terms = new List<(string Expression, int Stride, bool Atomic)> { (x, view.XStride, !x.Contains(" ")), (y, view.YStride, !y.Contains(" ")) };
+        if (hasGroup) terms.Add(view.GroupXor == 0 ? ("g", view.GroupStride, true) : ($"(g ^ {view.GroupXor.ToString(CultureInfo.InvariantCulture)})", view.GroupStride, true));
         var text = string.Join(" + ", terms.Where(term => term.Stride != 0).OrderByDescending(term => term.Stride).Select(term =>
             term.Stride == 1 ? term.Expression
-            : term.Expression.Contains(" ") && !term.Expression.StartsWith("(", System.StringComparison.Ordinal) ? $"({term.Expression}) * {term.Stride}" : $"{term.Expression} * {term.Stride}"));
+            : term.Atomic ? $"{term.Expression} * {term.Stride}" : $"({term.Expression}) * {term.Stride}"));
         return text.Length == 0 ? "0" : text;
     }
 }

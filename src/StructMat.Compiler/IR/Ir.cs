@@ -71,7 +71,7 @@ public sealed record MatMulOp(int Input, int Output, int Weight, int Groups, int
     public int InGroupXor { get; init; }
 }
 
-/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. its input: <c>dIn[b, inIdx(g,i)] (+)= Alpha · Σ_o W[g,o,i] · dOut[b, outIdx(g,o)]</c>.</summary>
+/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. its input: <c>dIn[b, inIdx(g ⊕ s, i)] (+)= Alpha · Σ_o W[g,o,i] · dOut[b, outIdx(g,o)]</c>, s = <see cref="InGroupXor"/>.</summary>
 public sealed record MatMulTransposedOp(int OutputGradient, int InputGradient, int Weight, int Groups, int BlockOut, int BlockIn,
     Layout InLayout, Layout OutLayout, float Alpha, bool Accumulate, string Comment) : IrOp
 {
@@ -79,13 +79,13 @@ public sealed record MatMulTransposedOp(int OutputGradient, int InputGradient, i
     public int WeightOffset { get; init; }
 
     /// <summary>
-    /// Block <c>g</c>'s input is the input's block <c>g XOR InGroupXor</c> (a folded block-XOR gather: one diagonal of
-    /// the flat block butterfly); 0 reads block <c>g</c>. Non-zero only with contiguous layouts.
+    /// The forward op's <see cref="MatMulOp.InGroupXor"/>: block <c>g</c>'s term goes to the input gradient's block
+    /// <c>g XOR InGroupXor</c>. Non-zero only with contiguous layouts.
     /// </summary>
     public int InGroupXor { get; init; }
 }
 
-/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. W: <c>dW[g,o,i] += Alpha · Σ_b dOut[b, outIdx(g,o)] · in[b, inIdx(g,i)]</c>.</summary>
+/// <summary>Backward of <see cref="MatMulOp"/> w.r.t. W: <c>dW[g,o,i] += Alpha · Σ_b dOut[b, outIdx(g,o)] · in[b, inIdx(g ⊕ s, i)]</c>, s = <see cref="InGroupXor"/>.</summary>
 public sealed record WeightGradientOp(int OutputGradient, int Input, int Weight, int Groups, int BlockOut, int BlockIn,
     Layout InLayout, Layout OutLayout, float Alpha, string Comment) : IrOp
 {
@@ -93,8 +93,8 @@ public sealed record WeightGradientOp(int OutputGradient, int Input, int Weight,
     public int WeightOffset { get; init; }
 
     /// <summary>
-    /// Block <c>g</c>'s input is the input's block <c>g XOR InGroupXor</c> (a folded block-XOR gather: one diagonal of
-    /// the flat block butterfly); 0 reads block <c>g</c>. Non-zero only with contiguous layouts.
+    /// The forward op's <see cref="MatMulOp.InGroupXor"/>: block <c>g</c>'s gradient pairs dOut's block <c>g</c> with the
+    /// input's block <c>g XOR InGroupXor</c>. Non-zero only with contiguous layouts.
     /// </summary>
     public int InGroupXor { get; init; }
 }

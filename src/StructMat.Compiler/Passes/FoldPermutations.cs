@@ -52,7 +52,7 @@ public static class FoldPermutations
         var readers = du.Readers(g.Output);
         if (du.Writers(g.Output).Count != 1 || readers.Count != 1
             || ops[readers[0]] is not MatMulOp { InLayout: Layout.Contiguous, OutLayout: Layout.Contiguous, InGroupXor: 0 } consumer
-            || consumer.Input != g.Output || consumer.BlockIn != g.Block || consumer.Groups * g.Block != g.Width || consumer.SubRows != g.SubRows)
+            || consumer.Input != g.Output || consumer.BlockIn != g.Block || consumer.SubRows != g.SubRows)
             return false;
         ops[readers[0]] = consumer with { Input = g.Input, InGroupXor = g.Seed };
         ops.RemoveAt(k);

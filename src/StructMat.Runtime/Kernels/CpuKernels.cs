@@ -15,8 +15,8 @@ namespace StructMat.Runtime.Kernels;
 /// Every span must hold at least the elements its shape needs (longer spans are allowed, only the prefix
 /// is read or written); outputs must not overlap inputs. Bad arguments throw <see cref="ArgumentException"/>
 /// naming the argument. Results are deterministic: each output element is computed by one fixed sequence
-/// of operations whatever the threading, and large products are split over threads by batch rows (or, for
-/// the weight gradient, by weight rows) so no two threads ever write the same element.
+/// of operations whatever the threading, and large products are split over threads by batch rows or by groups
+/// (weight gradients, and staged products by groups of their weights) so no two threads ever write the same element.
 /// </remarks>
 public static unsafe class CpuKernels
 {
@@ -145,19 +145,15 @@ public static unsafe class CpuKernels
     /// </summary>
     /// <remarks>
     /// The results are those of <see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
-    /// followed by <see cref="BlockWeightGradient"/>, bit for bit. With 8 or more groups and blocks of 8 or more, each strip
-    /// of dy's rows is copied (a strided one transposed) once for both products instead of once per product, and read
-    /// from cache by both; otherwise the two run one after the other.
+    /// followed by <see cref="BlockWeightGradient"/>, bit for bit. With 8 or more groups and blocks of 8 or more (and, for
+    /// a strided layout, 256-bit vectors), each strip of dy's rows is copied (a strided one transposed) once for both
+    /// products instead of once per product, and read from cache by both; otherwise the two run one after the other.
+    /// Every argument is checked before anything is written. Inside <see cref="BatchTiles.RunBackward"/>,
+    /// <paramref name="w"/> must be one of the layer's parameters (it may be kept packed by address).
     /// </remarks>
     public static void BlockMatMulBackward(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dx, ReadOnlySpan<float> w, Span<float> dw, int batch, int groups, int blockOut, int blockIn, BlockLayout inLayout, BlockLayout outLayout, float alpha, bool accumulate)
     {
         var shape = BlockShape.Create(batch, groups, blockOut, blockIn, inLayout, outLayout);
-        if (!StridedStaging.SuitsBackward(groups, blockOut, blockIn, inLayout, outLayout))
-        {
-            BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
-            BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
-            return;
-        }
         dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
         x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
         dx = Prefix(dx, (long)batch * shape.InWidth, nameof(dx), "batch * groups * blockIn");
@@ -170,6 +166,12 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
         KernelArguments.NoOverlap(w, dw, nameof(w), nameof(dw));
         KernelArguments.NoOverlap(dx, dw, nameof(dx), nameof(dw));
+        if (!StridedStaging.SuitsBackward(groups, blockOut, blockIn, inLayout, outLayout))
+        {
+            BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
+            BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
+            return;
+        }
         if (batch == 0 || shape.WorkPerRow == 0) return;
 
         fixed (float* pdy = dy, px = x, pdx = dx, pw = w, pdw = dw)

@@ -31,8 +31,9 @@ internal readonly unsafe struct StridedMatrix
 /// <summary>
 /// A batch of independent products <c>C_g = (accumulate ? C_g : 0) + alpha · A_g · B_g</c> for <c>g &lt; Groups</c>,
 /// <c>A_g</c> <c>[M, K]</c>, <c>B_g</c> <c>[K, N]</c>, <c>C_g</c> <c>[M, N]</c>, where group <c>g</c>'s view is its matrix's
-/// view moved by <c>g · GroupStride</c> elements. Every block product, its transpose and its weight gradient is
-/// one of these with suitable strides, which is how a folded permutation costs nothing but indexing.
+/// view moved by <c>g · GroupStride</c> elements (by <c>(g ⊕ AGroupXor) · AGroupStride</c> for A, likewise B). Every block
+/// product, its transpose and its weight gradient is one of these with suitable strides, which is how a folded
+/// permutation or block swap costs nothing but indexing.
 /// </summary>
 internal readonly unsafe struct GroupedProduct
 {

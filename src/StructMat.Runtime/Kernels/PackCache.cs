@@ -5,10 +5,10 @@ using System.Collections.Generic;
 namespace StructMat.Runtime.Kernels;
 
 /// <summary>
-/// Packed weight panels kept for the length of one <see cref="BatchTiles.Run"/> on one thread, so that a layer run
-/// tile by tile packs each weight once per thread instead of once per tile. Only weights are cached (the
-/// <see cref="GroupedProduct.BIsParameter"/> operands), and only while a scope is open: a layer's parameters do not
-/// change during its forward pass.
+/// Packed weight panels kept for the length of one scope on one thread (a worker of <see cref="BatchTiles"/>, or one
+/// thread's strips of a staged product or backward), so that weights are packed once per thread instead of once per
+/// tile or strip. Only weights are cached (the <see cref="GroupedProduct.BIsParameter"/> operands), and only while a
+/// scope is open: a layer's parameters do not change during its forward or backward pass.
 /// </summary>
 internal sealed class PackCache : IDisposable
 {
