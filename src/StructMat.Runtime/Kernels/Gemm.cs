@@ -474,7 +474,9 @@ internal static unsafe class Gemm
     /// </summary>
     public static void Tile(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
     {
-        if (Wide)
+        if (Wide && cols <= 16)
+            Micro512Half(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
+        else if (Wide)
             Micro512(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
         else
             Micro256(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
@@ -530,6 +532,21 @@ internal static unsafe class Gemm
             b += bs;
         }
 
+        if (cols == 16 && ccs == 1)
+        {
+            // A 16-wide block (the second vector is the panel's zero padding): whole vectors, not element by element.
+            var alphaV = Vector512.Create(alpha);
+            Store512Half(c, alphaV, c00, accumulate);
+            if (rows > 1) Store512Half(c + crs, alphaV, c10, accumulate);
+            if (rows > 2) Store512Half(c + 2 * crs, alphaV, c20, accumulate);
+            if (rows > 3) Store512Half(c + 3 * crs, alphaV, c30, accumulate);
+            if (rows > 4) Store512Half(c + 4 * crs, alphaV, c40, accumulate);
+            if (rows > 5) Store512Half(c + 5 * crs, alphaV, c50, accumulate);
+            if (rows > 6) Store512Half(c + 6 * crs, alphaV, c60, accumulate);
+            if (rows > 7) Store512Half(c + 7 * crs, alphaV, c70, accumulate);
+            return;
+        }
+
         if (cols == 32 && ccs == 1)
         {
             var alphaV = Vector512.Create(alpha);
@@ -554,6 +571,58 @@ internal static unsafe class Gemm
         c60.Store(tile + 192); c61.Store(tile + 208);
         c70.Store(tile + 224); c71.Store(tile + 240);
         Scatter(tile, 32, c, crs, ccs, rows, cols, alpha, accumulate);
+    }
+
+    /// <summary>
+    /// <see cref="Micro512"/> for at most 16 columns (blocks of 16 or less, a panel's last 16): one vector a row, so the
+    /// zero half of the panel costs no multiply-adds. Each element's arithmetic is the same as in the full tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Micro512Half(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
+    {
+        float* a0 = a;
+        float* a1 = rows > 1 ? a0 + ars : a0;
+        float* a2 = rows > 2 ? a1 + ars : a1;
+        float* a3 = rows > 3 ? a2 + ars : a2;
+        float* a4 = rows > 4 ? a3 + ars : a3;
+        float* a5 = rows > 5 ? a4 + ars : a4;
+        float* a6 = rows > 6 ? a5 + ars : a5;
+        float* a7 = rows > 7 ? a6 + ars : a6;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        nint off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[off]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[off]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[off]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[off]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[off]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[off]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[off]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[off]), b0, c7);
+            off += acs;
+            b += bs;
+        }
+
+        var alphaV = Vector512.Create(alpha);
+        if (cols == 16 && ccs == 1)
+        {
+            Store512Half(c, alphaV, c0, accumulate);
+            if (rows > 1) Store512Half(c + crs, alphaV, c1, accumulate);
+            if (rows > 2) Store512Half(c + 2 * crs, alphaV, c2, accumulate);
+            if (rows > 3) Store512Half(c + 3 * crs, alphaV, c3, accumulate);
+            if (rows > 4) Store512Half(c + 4 * crs, alphaV, c4, accumulate);
+            if (rows > 5) Store512Half(c + 5 * crs, alphaV, c5, accumulate);
+            if (rows > 6) Store512Half(c + 6 * crs, alphaV, c6, accumulate);
+            if (rows > 7) Store512Half(c + 7 * crs, alphaV, c7, accumulate);
+            return;
+        }
+
+        float* tile = stackalloc float[8 * 16];
+        c0.Store(tile); c1.Store(tile + 16); c2.Store(tile + 32); c3.Store(tile + 48);
+        c4.Store(tile + 64); c5.Store(tile + 80); c6.Store(tile + 96); c7.Store(tile + 112);
+        Scatter(tile, 16, c, crs, ccs, rows, cols, alpha, accumulate);
     }
 
     /// <summary>The <see cref="Micro512"/> tile for 256-bit vectors: 8 × 16.</summary>
@@ -642,6 +711,15 @@ internal static unsafe class Gemm
             (alpha * lo).Store(c);
             (alpha * hi).Store(c + 16);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512Half(float* c, Vector512<float> alpha, Vector512<float> lo, bool accumulate)
+    {
+        if (accumulate)
+            Vector512.FusedMultiplyAdd(alpha, lo, Vector512.Load(c)).Store(c);
+        else
+            (alpha * lo).Store(c);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
