@@ -164,24 +164,24 @@ internal static class CpuEmitter
     private static void EmitBackwardPair(SourceWriter w, LayerModel model, MatMulTransposedOp t, WeightGradientOp g, System.Func<int, string> name, GradientOf gradientOf)
     {
         var length = (long)t.Groups * t.BlockOut * t.BlockIn;
-        var weights = t.WeightOffset == 0 && length == model.Ir.Parameter(t.Weight).Length
-            ? $"{model.Property(t.Weight)}.Data"
-            : $"{model.Property(t.Weight)}.Data.AsSpan({t.WeightOffset}, {length})";
+        var weights = WeightSlice(model, t.Weight, t.WeightOffset, length, "Data");
         w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
         w.Comment("and " + g.Comment + ", from the same pass over " + name(t.OutputGradient));
         w.Line($"CpuKernels.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, BlockLayout.{t.InLayout}, BlockLayout.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
+
+    /// <summary>A parameter's member, or a slice of it when the op uses part of the tensor (butterfly factors share `twiddle`).</summary>
+    private static string WeightSlice(LayerModel model, int weight, int offset, long length, string member) =>
+        offset == 0 && length == model.Ir.Parameter(weight).Length
+            ? $"{model.Property(weight)}.{member}"
+            : $"{model.Property(weight)}.{member}.AsSpan({offset}, {length})";
 
     private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program, GradientOf gradientOf)
     {
         string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
         string GroupXor(int groupXor) => groupXor == 0 ? "" : $", inputGroupXor: {groupXor}";
-        // A weight slice when the op uses part of a tensor (butterfly factors share `twiddle`).
-        string Weights(int weight, int offset, long length, string member) =>
-            offset == 0 && length == model.Ir.Parameter(weight).Length
-                ? $"{model.Property(weight)}.{member}"
-                : $"{model.Property(weight)}.{member}.AsSpan({offset}, {length})";
+        string Weights(int weight, int offset, long length, string member) => WeightSlice(model, weight, offset, length, member);
         // Rows the kernel sees: each batch row is SubRows rows inside kron.
         var batch = CpuEmitter.Rows(op);
         switch (op)
