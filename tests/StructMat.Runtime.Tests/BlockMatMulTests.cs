@@ -249,7 +249,8 @@ public class BlockMatMulTests
     [InlineData(BlockLayout.Strided, BlockLayout.Strided, 37, 53, 8, 40)]
     [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 83, 53, 8, 40)]
     [InlineData(BlockLayout.Contiguous, BlockLayout.Strided, 300, 53, 8, 40)]
-    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 16, 1100, 64, 16)] // staged in strips of 512 rows
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 16, 1100, 64, 16)] // groups as lanes with 512-bit vectors, else staged
+    [InlineData(BlockLayout.Strided, BlockLayout.Strided, 48, 300, 16, 40)] // staged in strips of 80 rows
     [InlineData(BlockLayout.Strided, BlockLayout.Contiguous, 2, 70, 64, 2)] // blocks too small to stage
     public void Block_kernels_are_deterministic_and_rows_do_not_depend_on_the_batch_split(BlockLayout inLayout, BlockLayout outLayout, int blockIn, int batch, int groups, int blockOut)
     {

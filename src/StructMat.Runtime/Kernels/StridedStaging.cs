@@ -34,10 +34,14 @@ internal static unsafe class StridedStaging
     /// </summary>
     private const int MinimumStripRows = 16;
 
-    /// <summary>Whether a block product with these sizes and layouts is staged.</summary>
+    /// <summary>
+    /// Whether a block product with these sizes and layouts is staged: a strided side, blocks of 8 or more, and not
+    /// one that <see cref="GroupLanes"/> runs faster in place (see <see cref="GroupLanes.OutrunsStaging"/>).
+    /// </summary>
     public static bool Suits(int groups, int inBlock, int outBlock, BlockLayout inLayout, BlockLayout outLayout) =>
         (inLayout == BlockLayout.Strided || outLayout == BlockLayout.Strided)
-        && groups >= 8 && inBlock >= 8 && outBlock >= 8 && CpuKernels.CanTranspose8x8;
+        && groups >= 8 && inBlock >= 8 && outBlock >= 8 && CpuKernels.CanTranspose8x8
+        && !GroupLanes.OutrunsStaging(groups, inBlock, outBlock, inLayout, outLayout);
 
     /// <summary>
     /// <c>C = (accumulate ? C : 0) + alpha · A_g · B_g</c> per group, where row <c>b</c> of <c>A_g</c> is group <c>g</c>'s
