@@ -8,12 +8,13 @@ Usage (from the repository root, after the suite has run):
 
 Inputs, both in the results folder:
   *-report-brief.json   BenchmarkDotNet's JSON export (one per benchmark class, or one when --join was used);
-                        the mean time of each (structure, n, batch, pass) in nanoseconds.
+                        the median and mean time of each (structure, n, batch, pass) in nanoseconds.
   structmat-run.json    written by the bench program after the run: each structure's forward multiply-adds per
                         row (IStructuredLayer.FlopsPerRow), the baseline, OpenBLAS's configuration, the CPU and
                         the command of each run.
 
-Derived figures (per structure, n, batch, pass):
+Derived figures (per structure, n, batch, pass), from the median time by default (--statistic mean for the mean; the
+tables show both times, and the README's target checks are made on both):
   useful GFLOP/s        2 * macsPerRow * batch / time, times 3 for ForwardBackward (the usual "backward costs two
                         forwards" convention, whatever the layer really does);
   speedup               time of the dense baseline / time of the structure, same n, batch and pass;
@@ -43,6 +44,7 @@ SUMMARY_END = "<!-- bench-summary:end -->"
 HEADLINE_N, HEADLINE_BATCH = 4096, 1024
 RUN_INFO = "structmat-run.json"
 PASSES = {"Forward": ("forward", 1), "ForwardBackward": ("fwd+bwd", 3)}
+STATISTICS = ("median", "mean")
 GRID_TYPE = "LayerBenchmarks"
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
@@ -62,6 +64,10 @@ class Result:
     stddev_ns: float
     iterations: int
     source: str
+    median_ns: float
+
+    def time_ns(self, statistic: str) -> float:
+        return self.median_ns if statistic == "median" else self.mean_ns
 
     @property
     def key(self) -> tuple[str, int, int, str]:
@@ -151,9 +157,13 @@ def load(results_dir: str) -> Inputs:
                 failed.append(f"{full} ({name}): no valid measurement")
                 continue
             stddev = stats.get("StandardDeviation")
+            median = stats.get("Median")
+            if not isinstance(median, (int, float)) or not math.isfinite(median) or median <= 0:
+                failed.append(f"{full} ({name}): no valid median")
+                continue
             result = Result(bench.get("Type", ""), method, structure, n, batch, float(mean),
                             float(stddev) if isinstance(stddev, (int, float)) and math.isfinite(stddev) else float("nan"),
-                            int(stats.get("N") or 0), name)
+                            int(stats.get("N") or 0), name, float(median))
             if result.key in by_key:
                 warnings.append(f"{structure} n={n} batch={batch} {method}: in {by_key[result.key].source} and {name}; "
                                 f"using {name} (newer)")
@@ -176,10 +186,10 @@ def structure_table(info: dict) -> tuple[dict[tuple[str, int], dict], list[str]]
     return table, order
 
 
-def derive(inputs: Inputs) -> list[Row]:
+def derive(inputs: Inputs, statistic: str = "median") -> list[Row]:
     table, order = structure_table(inputs.info)
     baseline = inputs.info["baseline"]
-    times = {r.key: r.mean_ns for r in inputs.results}
+    times = {r.key: r.time_ns(statistic) for r in inputs.results}
     rows = []
     for r in inputs.results:
         meta = table.get((r.structure, r.n))
@@ -188,9 +198,10 @@ def derive(inputs: Inputs) -> list[Row]:
             continue
         macs = int(meta["macsPerRow"])
         factor = PASSES[r.method][1]
-        gflops = 2.0 * macs * r.batch * factor / r.mean_ns  # flop per ns = GFLOP/s
+        time = r.time_ns(statistic)
+        gflops = 2.0 * macs * r.batch * factor / time  # flop per ns = GFLOP/s
         base = times.get((baseline, r.n, r.batch, r.method))
-        speedup = base / r.mean_ns if base else None
+        speedup = base / time if base else None
         ratio = r.n * r.n / macs
         rows.append(Row(r, meta.get("label", r.structure), macs, gflops, speedup, ratio,
                         speedup / ratio if speedup is not None else None))
@@ -259,12 +270,14 @@ def machine_lines(inputs: Inputs) -> list[str]:
     return lines
 
 
-def render_markdown(inputs: Inputs, rows: list[Row], svg_name: str | None) -> str:
+def render_markdown(inputs: Inputs, rows: list[Row], svg_name: str | None, statistic: str = "median") -> str:
     info = inputs.info
     base = baseline_label(info)
+    other = "mean" if statistic == "median" else "median"
     out = [BEGIN, "", "### Machine and command", ""]
     out += machine_lines(inputs)
-    out += ["", f"Time is BenchmarkDotNet's mean; ± is the standard deviation as a percentage of it. GFLOP/s is useful "
+    out += ["", f"Time is the {statistic} of BenchmarkDotNet's iterations, and every figure derives from it; the "
+            f"{other} is shown beside it, and ± is the standard deviation as a percentage of the mean. GFLOP/s is useful "
             "throughput: 2 · `FlopsPerRow` (forward multiply-adds per row) · batch / time, ×3 for fwd+bwd. "
             f"Speedup is the time of {base} over the structure's time at the same n, batch and pass; FLOP ratio is "
             "n² / `FlopsPerRow`; fraction = speedup / FLOP ratio.", ""]
@@ -283,13 +296,14 @@ def render_markdown(inputs: Inputs, rows: list[Row], svg_name: str | None) -> st
 
     grid = [w for w in rows if w.result.type == GRID_TYPE] or rows
     out += ["", "### Structures at batch 16 and 1024" if any(w.result.type == GRID_TYPE for w in rows) else "### All results", ""]
-    out += [f"| structure | n | batch | pass | time | ± | GFLOP/s | speedup over {base} | FLOP ratio | fraction |",
-            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| structure | n | batch | pass | {statistic} | {other} | ± | GFLOP/s | speedup over {base} | FLOP ratio | fraction |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for w in grid:
         r = w.result
         cv = r.stddev_ns / r.mean_ns if math.isfinite(r.stddev_ns) else None
         name = f"**{r.structure}**" if r.structure == info["baseline"] else r.structure
-        out.append(f"| {name} | {r.n} | {r.batch} | {PASSES[r.method][0]} | {fmt_time(r.mean_ns)} | {fmt_pct(cv)} | "
+        out.append(f"| {name} | {r.n} | {r.batch} | {PASSES[r.method][0]} | {fmt_time(r.time_ns(statistic))} | "
+                   f"{fmt_time(r.time_ns(other))} | {fmt_pct(cv)} | "
                    f"{fmt_num(w.gflops, 1)} | {fmt_num(w.speedup, 2, '×')} | {fmt_ratio(w.flop_ratio)} | {fmt_pct(w.fraction)} |")
 
     panels = sweep_panels(rows, info)
@@ -322,15 +336,24 @@ def splice(document: str, generated: str, begin: str = BEGIN, end: str = END) ->
                       f"{begin}\n{end}")
 
 
-def render_summary(inputs: Inputs, rows: list[Row], svg_path: str, details_path: str) -> str:
-    """The README's short version: n = 4096, batch 1024, both passes, with the issue's targets checked."""
+def render_summary(inputs: Inputs, rows: list[Row], svg_path: str, details_path: str, statistic: str = "median",
+                   other_rows: list[Row] | None = None) -> str:
+    """
+    The README's short version: n = 4096, batch 1024, both passes, with the issue's targets checked on
+    <statistic> (the table's figures) and, when other_rows is given, on the other statistic too.
+    """
     info = inputs.info
     base = baseline_label(info)
-    pick = {(w.result.structure, w.result.method): w for w in rows
-            if w.result.n == HEADLINE_N and w.result.batch == HEADLINE_BATCH}
+    other = "mean" if statistic == "median" else "median"
+
+    def headline(rs: list[Row]) -> dict[tuple[str, str], Row]:
+        return {(w.result.structure, w.result.method): w for w in rs
+                if w.result.n == HEADLINE_N and w.result.batch == HEADLINE_BATCH}
+
+    pick = headline(rows)
     out = [SUMMARY_BEGIN, "",
-           f"n = {HEADLINE_N}, batch {HEADLINE_BATCH}, one run; speedup over {base} in the same run "
-           f"(full tables, batch 16 and n = 1024: [{details_path}]({details_path})):", "",
+           f"n = {HEADLINE_N}, batch {HEADLINE_BATCH}, one run; {statistic} times, speedup over {base} in the same run "
+           f"(full tables with the {other}s, batch 16 and n = 1024: [{details_path}]({details_path})):", "",
            "| structure | forward | GFLOP/s | speedup | fwd+bwd | GFLOP/s | speedup | FLOP ratio | fraction (fwd) |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     _, order = structure_table(info)
@@ -341,32 +364,49 @@ def render_summary(inputs: Inputs, rows: list[Row], svg_path: str, details_path:
         if f is None:
             continue
         shown = f"**{name}**" if name == info["baseline"] else name
-        out.append(f"| {shown} | {fmt_time(f.result.mean_ns)} | {fmt_num(f.gflops, 1)} | {fmt_num(f.speedup, 2, '×')} | "
-                   + (f"{fmt_time(b.result.mean_ns)} | {fmt_num(b.gflops, 1)} | {fmt_num(b.speedup, 2, '×')} | " if b else "— | — | — | ")
+        out.append(f"| {shown} | {fmt_time(f.result.time_ns(statistic))} | {fmt_num(f.gflops, 1)} | {fmt_num(f.speedup, 2, '×')} | "
+                   + (f"{fmt_time(b.result.time_ns(statistic))} | {fmt_num(b.gflops, 1)} | {fmt_num(b.speedup, 2, '×')} | " if b else "— | — | — | ")
                    + f"{fmt_ratio(f.flop_ratio)} | {fmt_pct(f.fraction)} |")
     out += ["", f"![Speedup over {base} against batch size]({svg_path})", ""]
-    out += [f"Issue 4's targets, checked on this run (n = {HEADLINE_N}, batch {HEADLINE_BATCH}):", ""]
+    both = f" on {statistic}s and on {other}s" if other_rows is not None else f" on {statistic}s"
+    out += [f"Issue 4's targets, checked on this run (n = {HEADLINE_N}, batch {HEADLINE_BATCH}){both}:", ""]
 
-    def speed(name: str, method: str) -> float | None:
-        w = pick.get((name, method))
+    def speed(p: dict[tuple[str, str], Row], name: str, method: str) -> float | None:
+        w = p.get((name, method))
         return w.speedup if w else None
 
-    def check(label: str, value: float | None, goal: float, unit: str = "×") -> str:
+    def verdict(value: float | None, goal: float, unit: str = "×") -> str:
         if value is None:
-            return f"- {label}: not measured"
+            return "not measured"
         met = "met" if value >= goal else f"missed (at {100 * value / goal:.0f} % of the goal)"
-        return f"- {label}: {fmt_num(value, 2, unit)} against ≥ {fmt_num(goal, 0, unit)} — {met}"
+        return f"{fmt_num(value, 2, unit)} — {met}"
 
-    out.append(check("monarch forward speedup", speed("monarch", "Forward"), 16))
-    out.append(check("monarch forward + backward speedup", speed("monarch", "ForwardBackward"), 12))
-    out.append(check("lowrank forward speedup", speed("lowrank", "Forward"), 16))
-    base_fwd = pick.get((info["baseline"], "Forward"))
-    if base_fwd:
+    def check(label: str, name: str, method: str, goal: float) -> str:
+        line = f"- {label} (≥ {fmt_num(goal, 0, '×')}): {statistic}s {verdict(speed(pick, name, method), goal)}"
+        if other_rows is not None:
+            line += f"; {other}s {verdict(speed(headline(other_rows), name, method), goal)}"
+        return line
+
+    def half_rule(p: dict[tuple[str, str], Row]) -> str | None:
+        base_fwd = p.get((info["baseline"], "Forward"))
+        if not base_fwd:
+            return None
         half = 0.5 * base_fwd.gflops
-        below = [f"{w.result.structure} {fmt_num(w.gflops, 0)}" for (name, m), w in pick.items()
+        below = [f"{w.result.structure} {fmt_num(w.gflops, 0)}" for (name, m), w in p.items()
                  if m == "Forward" and name != info["baseline"] and w.gflops < half]
-        out.append(f"- every structure's forward at ≥ 50 % of {base}'s {fmt_num(base_fwd.gflops, 0)} GFLOP/s "
-                   f"(≥ {fmt_num(half, 0)}): " + ("met" if not below else "missed by " + ", ".join(below) + " GFLOP/s"))
+        return (f"{fmt_num(base_fwd.gflops, 0)} GFLOP/s, so ≥ {fmt_num(half, 0)}: "
+                + ("met" if not below else "missed by " + ", ".join(below) + " GFLOP/s"))
+
+    out.append(check("monarch forward speedup", "monarch", "Forward", 16))
+    out.append(check("monarch forward + backward speedup", "monarch", "ForwardBackward", 12))
+    out.append(check("lowrank forward speedup", "lowrank", "Forward", 16))
+    rule = half_rule(pick)
+    if rule:
+        line = f"- every structure's forward at ≥ 50 % of {base}'s: {statistic}s {rule}"
+        other_rule = half_rule(headline(other_rows)) if other_rows is not None else None
+        if other_rule:
+            line += f"; {other}s {other_rule}"
+        out.append(line)
     out += ["", SUMMARY_END]
     return "\n".join(out) + "\n"
 
@@ -514,27 +554,31 @@ def main(argv: list[str] | None = None) -> int:
                    help="speedup plot to write (default: docs/benchmarks-speedup.svg)")
     p.add_argument("--readme", default=os.path.join(root, "README.md"),
                    help="file whose bench-summary section is replaced (default: README.md); 'none' to skip")
+    p.add_argument("--statistic", choices=STATISTICS, default="median",
+                   help="the time every figure derives from (default: median; the other is shown beside it)")
     args = p.parse_args(argv)
+    other = "mean" if args.statistic == "median" else "median"
     try:
         inputs = load(args.results)
-        rows = derive(inputs)
+        rows = derive(inputs, args.statistic)
         if not rows:
             raise ReportError("no result matches a structure in structmat-run.json")
         svg_name = os.path.relpath(args.svg, os.path.dirname(os.path.abspath(args.markdown))).replace(os.sep, "/")
-        generated = render_markdown(inputs, rows, svg_name)
+        generated = render_markdown(inputs, rows, svg_name, args.statistic)
         try:
             with open(args.markdown, encoding="utf-8") as f:
                 document = f.read()
         except FileNotFoundError:
             document = f"# StructMat benchmarks\n\n{BEGIN}\n{END}\n"
         document = splice(document, generated)
-        svg = render_svg(rows, inputs.info)
+        svg = render_svg(rows, inputs.info, f"; {args.statistic} times")
         readme = None
         if args.readme != "none":
             readme_dir = os.path.dirname(os.path.abspath(args.readme))
             rel = lambda path: os.path.relpath(path, readme_dir).replace(os.sep, "/")
             with open(args.readme, encoding="utf-8") as f:
-                readme = splice(f.read(), render_summary(inputs, rows, rel(args.svg), rel(args.markdown)),
+                readme = splice(f.read(), render_summary(inputs, rows, rel(args.svg), rel(args.markdown), args.statistic,
+                                                         derive(inputs, other)),
                                 SUMMARY_BEGIN, SUMMARY_END)
     except ReportError as e:
         print(f"report.py: {e}", file=sys.stderr)

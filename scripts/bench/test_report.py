@@ -35,10 +35,13 @@ def run_info(baseline="openblas-sgemm", openblas="libopenblas.so.0: OpenBLAS tes
     }
 
 
-def bench(type_, method, structure, n, batch, mean):
+def bench(type_, method, structure, n, batch, median):
+    # Made-up: the baseline's mean equals its median, the structures' means are 1.25 x their medians (so the
+    # speedups on means are 1.25 x smaller, and a test can tell which statistic a figure came from).
+    mean = None if median is None else median * (1.0 if structure == "openblas-sgemm" else 1.25)
     return {"Type": type_, "Method": method, "FullName": f"StructMat.Bench.{type_}.{method}({structure},{n},{batch})",
             "Parameters": f"N={n}&Batch={batch}&Structure={structure}",
-            "Statistics": None if mean is None else {"Mean": mean, "StandardDeviation": mean / 10, "N": 6}}
+            "Statistics": None if median is None else {"Mean": mean, "Median": median, "StandardDeviation": mean / 10, "N": 6}}
 
 
 def fake_time(structure, n, batch, method):
@@ -90,13 +93,16 @@ class ReportTests(unittest.TestCase):
         inputs = report.load(self.dir)
         rows = {(w.result.structure, w.result.n, w.result.batch, w.result.method): w for w in report.derive(inputs)}
         m = rows[("monarch", 1024, 16, "Forward")]
-        self.assertAlmostEqual(m.gflops, 20.0)
+        self.assertAlmostEqual(m.gflops, 20.0)  # from the median by default
         self.assertAlmostEqual(m.flop_ratio, 1024 * 1024 / (2 * 1024 * 64))
         self.assertAlmostEqual(m.speedup, 0.2 * m.flop_ratio)  # 20 vs 100 GFLOP/s
         self.assertAlmostEqual(m.fraction, 0.2)
         fb = rows[("monarch", 4096, 1024, "ForwardBackward")]
         self.assertAlmostEqual(fb.gflops, 20.0)  # ×3 convention on both sides
         self.assertAlmostEqual(rows[("openblas-sgemm", 1024, 1, "Forward")].speedup, 1.0)
+        on_means = {(w.result.structure, w.result.n, w.result.batch, w.result.method): w for w in report.derive(inputs, "mean")}
+        self.assertAlmostEqual(on_means[("monarch", 1024, 16, "Forward")].gflops, 16.0)
+        self.assertAlmostEqual(on_means[("monarch", 1024, 16, "Forward")].speedup, m.speedup / 1.25)
 
     def test_markdown_and_svg(self):
         self.write_results()
@@ -106,6 +112,7 @@ class ReportTests(unittest.TestCase):
         self.assertTrue(md.endswith(report.END + "\n\nprose after\n"))
         self.assertNotIn("\nold\n", md)
         self.assertIn("| monarch | 1024 | 16 | forward |", md)
+        self.assertIn("| structure | n | batch | pass | median | mean | ± |", md)
         self.assertIn("Test CPU, 2 logical cores", md)
         self.assertIn("environment: `OPENBLAS_CORETYPE=Haswell`.", md)
         self.assertIn("--filter '*'", md)
@@ -127,10 +134,27 @@ class ReportTests(unittest.TestCase):
         self.assertNotIn("\nold\n", readme)
         # Made-up rates: 20 against 100 GFLOP/s, so monarch (FLOP ratio 32) is 6.4x faster.
         self.assertIn("| monarch | ", readme)
-        self.assertIn("- monarch forward speedup: 6.40× against ≥ 16× — missed (at 40 % of the goal)", readme)
-        self.assertIn("- lowrank forward speedup: 6.40× against ≥ 16× — missed (at 40 % of the goal)", readme)
-        self.assertIn("missed by dense 20, monarch 20, lowrank 20 GFLOP/s", readme)
+        self.assertIn("- monarch forward speedup (≥ 16×): medians 6.40× — missed (at 40 % of the goal); "
+                      "means 5.12× — missed (at 32 % of the goal)", readme)
+        self.assertIn("- lowrank forward speedup (≥ 16×): medians 6.40× — missed (at 40 % of the goal); ", readme)
+        self.assertIn("medians 100 GFLOP/s, so ≥ 50: missed by dense 20, monarch 20, lowrank 20 GFLOP/s; "
+                      "means 100 GFLOP/s, so ≥ 50: missed by dense 16, monarch 16, lowrank 16 GFLOP/s", readme)
         self.assertIn("](speedup.svg)", readme)
+
+    def test_statistic_mean_and_a_missing_median(self):
+        no_median = bench("LayerBenchmarks", "Forward", "lowrank", 1024, 2048, 1000.0)
+        del no_median["Statistics"]["Median"]
+        self.write_results(extra=[no_median])
+        self.messages = io.StringIO()
+        with contextlib.redirect_stdout(self.messages), contextlib.redirect_stderr(self.messages):
+            rc = report.main(["--results", self.dir, "--markdown", self.md, "--svg", self.svg, "--readme", self.readme,
+                              "--statistic", "mean"])
+        self.assertEqual(rc, 0)
+        md = self.read_md()
+        self.assertIn("| structure | n | batch | pass | mean | median | ± |", md)
+        self.assertIn("failed benchmark: StructMat.Bench.LayerBenchmarks.Forward(lowrank,1024,2048)", self.messages.getvalue())
+        with open(self.readme, encoding="utf-8") as f:
+            self.assertIn("- monarch forward speedup (≥ 16×): means 5.12× — missed (at 32 % of the goal); medians 6.40×", f.read())
 
     def test_failed_and_missing_baseline(self):
         self.write_results(extra=[bench("LayerBenchmarks", "Forward", "monarch", 1024, 2048, None),
@@ -140,7 +164,7 @@ class ReportTests(unittest.TestCase):
         self.assertIn("### Failed", md)
         self.assertIn("failed benchmark: StructMat.Bench.LayerBenchmarks.Forward(monarch,1024,2048)", self.messages.getvalue())
         self.assertIn("no openblas-sgemm baseline for n=1024 batch=8 forward", self.messages.getvalue())
-        self.assertIn("| lowrank | 1024 | 8 | forward | 1 µs | 10 % | 2097 | — | 8.00 | — |", md)
+        self.assertIn("| lowrank | 1024 | 8 | forward | 1 µs | 1.25 µs | 10 % | 2097 | — | 8.00 | — |", md)
 
     def test_fallback_baseline_is_labelled(self):
         info = run_info(baseline="dense-kernel-fallback", openblas=None)
