@@ -432,18 +432,17 @@ public sealed partial class AllStructures : IStructuredLayer
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
+        // 3 weight gradients from one pass over dy and x:
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 4, 4, 4, stackalloc int[] { 0, 1, 2 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
-
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        // and weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Blocks.Data.AsSpan(0, 64), terms1BlocksGradient.Slice(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
         ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);

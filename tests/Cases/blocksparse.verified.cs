@@ -150,18 +150,17 @@ public sealed partial class FlatButterfly : IStructuredLayer
         // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded)
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 2);
 
-        // weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
+        // 3 weight gradients from one pass over dy and x:
+        // - weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
+        // - weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
+        // - weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradients(dy, x, Blocks.Gradient!, batch, 4, 4, 4, stackalloc int[] { 0, 1, 2 }, 1.0f);
 
         // input gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
-
         // input gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        // and weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Blocks.Data.AsSpan(0, 64), Blocks.Gradient!.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1115,24 +1114,21 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded)
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 4);
 
-        // weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
+        // 4 weight gradients from one pass over dy and x:
+        // - weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
+        // - weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
+        // - weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
+        // - weight gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradients(dy, x, Blocks.Gradient!, batch, 8, 3, 3, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
 
         // input gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(144, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
-
         // input gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, Blocks.Gradient!.AsSpan(72, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
-
         // input gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
-        // and weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Blocks.Data.AsSpan(0, 72), Blocks.Gradient!.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(0, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1575,24 +1571,21 @@ public sealed partial class Pixelfly : IStructuredLayer
         // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
+        // 4 weight gradients from one pass over dy and x:
+        // - weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
+        // - weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
+        // - weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
+        // - weight gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradients(dy, x, terms0BlocksGradient, batch, 8, 2, 2, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
 
         // input gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
-
         // input gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms0BlocksGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
-
         // input gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
-        // and weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Blocks.Data.AsSpan(0, 32), terms0BlocksGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>

@@ -1982,24 +1982,21 @@ public sealed partial class UnitBlocks : IStructuredLayer
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 4);
+        // 4 weight gradients from one pass over dy and x:
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
+        // - weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
+        CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 8, 1, 1, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 2);
-
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
-        // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradient(dy, x, terms1BlocksGradient.Slice(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, inputGroupXor: 1);
-
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        // and weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Blocks.Data.AsSpan(0, 8), terms1BlocksGradient.Slice(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
         // and weight gradient of terms.0 (blockdiag): 8 blocks of 1x1, from the same pass over dy

@@ -358,6 +358,73 @@ public class BlockMatMulTests
         TestData.AssertWithinRoundoff(expectedDw, boundDw, dw, batch);
     }
 
+    /// <summary>
+    /// (batch, groups, blockOut, blockIn, XORs): a flat block butterfly's diagonals whose weight gradients run together —
+    /// staged once for all (one strip of 9 rows; 1100 rows in 18 strips with 64 groups split over both cores, so the
+    /// XORs reach into the other core's groups; Pixelfly's 32 × 32 blocks), in another order, and blocks too small to
+    /// stage (run one after the other).
+    /// </summary>
+    public static IEnumerable<object[]> WeightGradientsCases() =>
+    [
+        [9, 8, 16, 16, new[] { 0, 1, 2, 4 }],
+        [1100, 64, 16, 16, new[] { 0, 1, 2, 4, 8, 16, 32 }],
+        [70, 16, 32, 32, new[] { 8, 0, 4 }],
+        [40, 8, 3, 5, new[] { 0, 1, 2, 4 }],
+    ];
+
+    [Theory]
+    [MemberData(nameof(WeightGradientsCases))]
+    public void BlockWeightGradients_equal_one_weight_gradient_per_xor_bit_for_bit_and_the_float64_reference(int batch, int groups, int blockOut, int blockIn, int[] xors)
+    {
+        int inWidth = groups * blockIn, outWidth = groups * blockOut, size = groups * blockOut * blockIn;
+        const float alpha = -0.75f;
+        var dy = TestData.Uniform(batch * outWidth, 700 + batch);
+        var x = TestData.Uniform(batch * inWidth, 800 + batch);
+        var dwOld = TestData.Uniform(xors.Length * size + 3, 900 + batch);
+
+        var dw = (float[])dwOld.Clone();
+        CpuKernels.BlockWeightGradients(dy, x, dw, batch, groups, blockOut, blockIn, xors, alpha);
+
+        var separate = (float[])dwOld.Clone();
+        for (int t = 0; t < xors.Length; t++)
+            CpuKernels.BlockWeightGradient(dy, x, separate.AsSpan(t * size, size), batch, groups, blockOut, blockIn, BlockLayout.Contiguous, BlockLayout.Contiguous, alpha, xors[t]);
+        Assert.Equal(separate, dw);
+
+        var expected = new double[xors.Length * size];
+        var bound = new double[expected.Length];
+        for (int t = 0; t < xors.Length; t++)
+            for (int g = 0; g < groups; g++)
+                for (int o = 0; o < blockOut; o++)
+                    for (int i = 0; i < blockIn; i++)
+                    {
+                        double sum = 0, magnitude = 0;
+                        for (int b = 0; b < batch; b++)
+                        {
+                            double term = (double)dy[b * outWidth + g * blockOut + o] * x[b * inWidth + (g ^ xors[t]) * blockIn + i];
+                            sum += term;
+                            magnitude += Math.Abs(term);
+                        }
+                        int index = t * size + (g * blockOut + o) * blockIn + i;
+                        expected[index] = dwOld[index] + alpha * sum;
+                        bound[index] = Math.Abs(dwOld[index]) + Math.Abs(alpha) * magnitude;
+                    }
+        TestData.AssertWithinRoundoff(expected, bound, dw.AsSpan(0, expected.Length).ToArray(), batch);
+        for (int k = expected.Length; k < dw.Length; k++) Assert.Equal(dwOld[k], dw[k]);
+    }
+
+    [Fact]
+    public void BlockWeightGradients_checks_every_xor_and_the_gradient_length_before_writing()
+    {
+        var dy = TestData.Uniform(4 * 8 * 8, 1);
+        var x = TestData.Uniform(4 * 8 * 8, 2);
+        var dw = TestData.Filled(2 * 8 * 8 * 8, 5f);
+        var bad = Assert.Throws<ArgumentException>(() => CpuKernels.BlockWeightGradients(dy, x, dw, 4, 8, 8, 8, new[] { 1, 8 }, 1f));
+        Assert.Equal("inputGroupXors", bad.ParamName);
+        var shortDw = Assert.Throws<ArgumentException>(() => CpuKernels.BlockWeightGradients(dy, x, dw.AsSpan(0, 2 * 8 * 8 * 8 - 1).ToArray(), 4, 8, 8, 8, new[] { 0, 1 }, 1f));
+        Assert.Equal("dw", shortDw.ParamName);
+        Assert.All(dw, v => Assert.Equal(5f, v));
+    }
+
     [Fact]
     public void Block_swaps_give_the_same_bits_inside_batch_tiles_where_weights_stay_packed()
     {

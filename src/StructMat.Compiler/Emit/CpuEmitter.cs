@@ -138,10 +138,19 @@ internal static class CpuEmitter
     {
         gradientOf ??= OwnGradient(model);
         EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
+        var emitted = new HashSet<int>();
         for (var k = 0; k < program.Ops.Count; k++)
         {
+            if (emitted.Contains(k)) continue;
             w.Line();
-            if (k + 1 < program.Ops.Count && program.Ops[k] is MatMulTransposedOp t && program.Ops[k + 1] is WeightGradientOp g && AreOneBackward(t, g))
+            if (program.Ops[k] is WeightGradientOp && WeightGradientRun(program, k) is { Count: > 1 } run)
+            {
+                EmitWeightGradients(w, model, run.Select(i => (WeightGradientOp)program.Ops[i]).ToList(), v => names[v], gradientOf);
+                emitted.UnionWith(run);
+                continue;
+            }
+            if (k + 1 < program.Ops.Count && program.Ops[k] is MatMulTransposedOp t && program.Ops[k + 1] is WeightGradientOp g && AreOneBackward(t, g)
+                && !emitted.Contains(k + 1) && WeightGradientRun(program, k + 1).Count == 1)
             {
                 EmitBackwardPair(w, model, t, g, v => names[v], gradientOf);
                 k++;
@@ -149,6 +158,51 @@ internal static class CpuEmitter
             }
             EmitOp(w, model, program.Ops[k], v => names[v], program, gradientOf);
         }
+    }
+
+    /// <summary>
+    /// The weight gradients, from op <paramref name="k"/> on, that one <c>CpuKernels.BlockWeightGradients</c> call
+    /// computes (a flat block butterfly's diagonals): the same dy, input, parameter, block shape, contiguous layouts,
+    /// scale and sub-rows, their slices back to back in the parameter, with no op between them writing dy or the input
+    /// or adding another gradient into that parameter (so moving the later ones up changes no value and no sum order).
+    /// Ordered by slice; just <paramref name="k"/> when there is no such run.
+    /// </summary>
+    private static List<int> WeightGradientRun(IrProgram program, int k)
+    {
+        var first = (WeightGradientOp)program.Ops[k];
+        var run = new List<int> { k };
+        if (first.InLayout != Layout.Contiguous || first.OutLayout != Layout.Contiguous) return run;
+        for (var j = k + 1; j < program.Ops.Count; j++)
+        {
+            var op = program.Ops[j];
+            if (op is WeightGradientOp g && g.OutputGradient == first.OutputGradient && g.Input == first.Input && g.Weight == first.Weight
+                && g.Groups == first.Groups && g.BlockOut == first.BlockOut && g.BlockIn == first.BlockIn
+                && g.InLayout == Layout.Contiguous && g.OutLayout == Layout.Contiguous && g.Alpha == first.Alpha && g.SubRows == first.SubRows)
+            {
+                run.Add(j);
+                continue;
+            }
+            if (IrOps.Writes(op) is { } written && (written == first.OutputGradient || written == first.Input)) break;
+            if (GradientTarget(op) == first.Weight) break;
+        }
+        var size = first.Groups * first.BlockOut * first.BlockIn;
+        var ordered = run.OrderBy(i => ((WeightGradientOp)program.Ops[i]).WeightOffset).ToList();
+        var start = ((WeightGradientOp)program.Ops[ordered[0]]).WeightOffset;
+        for (var t = 0; t < ordered.Count; t++)
+        {
+            if (((WeightGradientOp)program.Ops[ordered[t]]).WeightOffset != start + t * size) return new List<int> { k };
+        }
+        return ordered;
+    }
+
+    private static void EmitWeightGradients(SourceWriter w, LayerModel model, List<WeightGradientOp> run, System.Func<int, string> name, GradientOf gradientOf)
+    {
+        var first = run[0];
+        var length = (long)run.Count * first.Groups * first.BlockOut * first.BlockIn;
+        w.Comment($"{run.Count} weight gradients from one pass over {name(first.OutputGradient)} and {name(first.Input)}:");
+        foreach (var g in run) w.Comment("- " + g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
+        var xors = string.Join(", ", run.Select(g => g.InGroupXor));
+        w.Line($"CpuKernels.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");
     }
 
     /// <summary>

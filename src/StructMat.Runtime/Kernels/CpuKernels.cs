@@ -139,6 +139,44 @@ public static unsafe class CpuKernels
     }
 
     /// <summary>
+    /// The weight gradients of several block products that read the same <paramref name="dy"/> and <paramref name="x"/>,
+    /// product <c>t</c> with input group XOR <c>s_t</c> = <paramref name="inputGroupXors"/>[t] (a flat block butterfly's
+    /// diagonals): <c>dW_t[g,o,i] += alpha · Σ_b dy[b, g·blockOut + o] · x[b, (g ⊕ s_t)·blockIn + i]</c>, where
+    /// <c>dW_t</c> is the <c>t</c>-th run of <c>groups · blockOut · blockIn</c> floats of <paramref name="dw"/>.
+    /// Contiguous layouts (those a block swap is folded into).
+    /// </summary>
+    /// <remarks>
+    /// The bits are those of <see cref="BlockWeightGradient"/> called once per product. With 8 or more groups and blocks
+    /// of 8 or more, each strip of both activations is copied into cache once for all the products instead of once
+    /// each; otherwise the products run one after the other. Every argument is checked before anything is written.
+    /// </remarks>
+    public static void BlockWeightGradients(ReadOnlySpan<float> dy, ReadOnlySpan<float> x, Span<float> dw, int batch, int groups, int blockOut, int blockIn, ReadOnlySpan<int> inputGroupXors, float alpha)
+    {
+        var shape = BlockShape.Create(batch, groups, blockOut, blockIn, BlockLayout.Contiguous, BlockLayout.Contiguous);
+        foreach (int xor in inputGroupXors) shape.CheckGroupXor(xor, nameof(inputGroupXors));
+        long perProduct = shape.WorkPerRow;
+        KernelArguments.FitsInt32(perProduct * inputGroupXors.Length, nameof(inputGroupXors), "inputGroupXors.Length * groups * blockOut * blockIn");
+        dy = Prefix(dy, (long)batch * shape.OutWidth, nameof(dy), "batch * groups * blockOut");
+        x = Prefix(x, (long)batch * shape.InWidth, nameof(x), "batch * groups * blockIn");
+        dw = Prefix(dw, perProduct * inputGroupXors.Length, nameof(dw), "inputGroupXors.Length * groups * blockOut * blockIn");
+        KernelArguments.NoOverlap(dy, dw, nameof(dy), nameof(dw));
+        KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
+        if (batch == 0 || perProduct == 0 || inputGroupXors.IsEmpty) return;
+
+        if (inputGroupXors.Length == 1 || !StridedStaging.SuitsWeightGradient(groups, blockOut, blockIn))
+        {
+            for (int t = 0; t < inputGroupXors.Length; t++)
+                BlockWeightGradient(dy, x, dw.Slice((int)(t * perProduct), (int)perProduct), batch, groups, blockOut, blockIn,
+                    BlockLayout.Contiguous, BlockLayout.Contiguous, alpha, inputGroupXors[t]);
+            return;
+        }
+        fixed (float* pdy = dy, px = x, pdw = dw)
+        {
+            StridedStaging.WeightGradients(pdy, blockOut, px, blockIn, groups, batch, pdw, alpha, inputGroupXors.ToArray());
+        }
+    }
+
+    /// <summary>
     /// Both gradients of <see cref="BlockMatMul(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
     /// in one pass over <paramref name="dy"/>: <c>dx[b, inIdx(g,i)] = (accumulate ? dx[b, inIdx(g,i)] : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c>
     /// and <c>dW[g,o,i] += alpha · Σ_b dy[b, outIdx(g,o)] · x[b, inIdx(g,i)]</c>.

@@ -97,6 +97,19 @@ internal static unsafe class StridedStaging
         Run(new GradientJob(dy, outBlock, outLayout, x, inBlock, inLayout, groups, batch, dw, alpha, inputGroupXor), work: (long)batch * groups * outBlock * inBlock);
 
     /// <summary>
+    /// <see cref="WeightGradient"/> of several products over the same contiguous <paramref name="dy"/> and
+    /// <paramref name="x"/>, product <c>t</c> pairing dy's group <c>g</c> with x's group <c>g ⊕ groupXors[t]</c> and adding
+    /// into the <c>t</c>-th <c>groups · outBlock · inBlock</c> floats of <paramref name="dw"/>: each strip is staged once
+    /// for all of them (every thread stages all of x's groups, since the XORs reach across the split), and each product's
+    /// register tiles run as they would alone, so the bits are those of one <see cref="WeightGradient"/> per product.
+    /// </summary>
+    public static void WeightGradients(float* dy, int outBlock, float* x, int inBlock, int groups, int batch, float* dw, float alpha, int[] groupXors) =>
+        Run(new GradientJob(dy, outBlock, BlockLayout.Contiguous, x, inBlock, BlockLayout.Contiguous, groups, batch, dw, alpha, inputGroupXor: 0)
+        {
+            GroupXors = groupXors,
+        }, work: (long)groupXors.Length * batch * groups * outBlock * inBlock);
+
+    /// <summary>
     /// Whether a block product's input and weight gradients run together (see <see cref="Backward"/>): the weight
     /// gradient is staged, and so would the input gradient be on its own if a layout is strided (the same kernels then
     /// give the same bits).
@@ -157,6 +170,12 @@ internal static unsafe class StridedStaging
         /// <summary>Set when the input gradient is computed from the same strips.</summary>
         public InputGradientPart? InputGradient { get; init; }
 
+        /// <summary>
+        /// Set for several weight gradients at once (see <see cref="WeightGradients"/>): x is staged whole, unswapped,
+        /// and product <c>t</c> reads group <c>g ⊕ GroupXors[t]</c> of it.
+        /// </summary>
+        public int[]? GroupXors { get; init; }
+
         /// <summary>Groups [g0, g1), every strip in order, on this thread.</summary>
         public void Execute(int g0, int g1)
         {
@@ -165,7 +184,10 @@ internal static unsafe class StridedStaging
             // register panel: the padding breaks the power-of-two row stride that would map every row to the same
             // cache sets, and lets the last panel read a whole vector. The register tiles then read both operands in
             // place (dy's rows as the broadcast side, x's as the vector side), with no per-group packing.
-            nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)count * _inBlock + Gemm.NR;
+            var xors = GroupXors;
+            // With several XORs, x's strip holds every group (the swaps reach past this thread's groups).
+            int xFirst = xors is null ? g0 : 0, xCount = xors is null ? count : _groups;
+            nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)xCount * _inBlock + Gemm.NR;
             int scratchRows = Math.Min(_stripRows, _batch);
             float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * dyStride)));
             float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * xStride)));
@@ -183,17 +205,16 @@ internal static unsafe class StridedStaging
                     {
                         int rows = Math.Min(_stripRows, _batch - r);
                         Stage((float*)_dy, _outBlock, _outLayout, r, rows, g0, count, sdy, dyStride, groupXor: 0);
-                        Stage((float*)_x, _inBlock, _inLayout, r, rows, g0, count, sx, xStride, _inputGroupXor);
+                        Stage((float*)_x, _inBlock, _inLayout, r, rows, xFirst, xCount, sx, xStride, _inputGroupXor);
                         if (part is not null) InputGradientStrip(part, r, rows, g0, count, sdy, dyStride, sdx);
-                        for (int g = 0; g < count; g++)
+                        if (xors is null)
                         {
-                            float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)g * _inBlock;
-                            float* dwGroup = (float*)_dw + (long)(g0 + g) * _outBlock * _inBlock;
-                            for (int o = 0; o < _outBlock; o += Gemm.MR)
-                                for (int i = 0; i < _inBlock; i += Gemm.NR)
-                                    Gemm.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
-                                        Math.Min(Gemm.MR, _outBlock - o), Math.Min(Gemm.NR, _inBlock - i), _alpha, accumulate: true);
+                            StripGradient(sdy, dyStride, sx, xStride, rows, g0, count, (float*)_dw, 0);
+                            continue;
                         }
+                        long perProduct = (long)_groups * _outBlock * _inBlock;
+                        for (int t = 0; t < xors.Length; t++)
+                            StripGradient(sdy, dyStride, sx, xStride, rows, g0, count, (float*)_dw + t * perProduct, xors[t]);
                     }
                 }
             }
@@ -202,6 +223,25 @@ internal static unsafe class StridedStaging
                 ArrayPool<float>.Shared.Return(dyScratch);
                 ArrayPool<float>.Shared.Return(xScratch);
                 if (dxScratch is not null) ArrayPool<float>.Shared.Return(dxScratch);
+            }
+        }
+
+        /// <summary>
+        /// One strip's contribution to the weight gradient <paramref name="dw"/> of groups [g0, g0 + count), by register
+        /// tiles summing the strip's rows in order: group <c>g</c>'s staged dy columns against x's slot for it — slot
+        /// <c>g - g0</c> when x was staged for these groups (already swapped), slot <c>g ⊕ xor</c> when x was staged whole.
+        /// </summary>
+        private void StripGradient(float* sdy, nint dyStride, float* sx, nint xStride, int rows, int g0, int count, float* dw, int xor)
+        {
+            for (int g = 0; g < count; g++)
+            {
+                int slot = GroupXors is null ? g : (g0 + g) ^ xor;
+                float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)slot * _inBlock;
+                float* dwGroup = dw + (long)(g0 + g) * _outBlock * _inBlock;
+                for (int o = 0; o < _outBlock; o += Gemm.MR)
+                    for (int i = 0; i < _inBlock; i += Gemm.NR)
+                        Gemm.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
+                            Math.Min(Gemm.MR, _outBlock - o), Math.Min(Gemm.NR, _inBlock - i), _alpha, accumulate: true);
             }
         }
 
