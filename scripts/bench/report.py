@@ -107,7 +107,12 @@ def parse_parameters(text: str) -> dict[str, str]:
     return params
 
 
-def load(results_dir: str) -> Inputs:
+def positive(value) -> float:
+    """A positive finite number from the JSON, or NaN."""
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) and value > 0 else float("nan")
+
+
+def load(results_dir: str, statistic: str = "median") -> Inputs:
     if not os.path.isdir(results_dir):
         raise ReportError(f"no results folder {results_dir!r}: run the suite first (see docs/benchmarks.md)")
     info_path = os.path.join(results_dir, RUN_INFO)
@@ -152,18 +157,15 @@ def load(results_dir: str) -> Inputs:
                 warnings.append(f"skipped {full} in {name}: parameters {bench.get('Parameters')!r} lack Structure/N/Batch")
                 continue
             stats = bench.get("Statistics") or {}
-            mean = stats.get("Mean")
-            if not isinstance(mean, (int, float)) or not math.isfinite(mean) or mean <= 0:
-                failed.append(f"{full} ({name}): no valid measurement")
+            # Only the statistic the figures derive from must be there; a missing other one shows as "—".
+            mean, median = (positive(stats.get(k)) for k in ("Mean", "Median"))
+            if not math.isfinite(median if statistic == "median" else mean):
+                failed.append(f"{full} ({name}): no valid {statistic}")
                 continue
             stddev = stats.get("StandardDeviation")
-            median = stats.get("Median")
-            if not isinstance(median, (int, float)) or not math.isfinite(median) or median <= 0:
-                failed.append(f"{full} ({name}): no valid median")
-                continue
-            result = Result(bench.get("Type", ""), method, structure, n, batch, float(mean),
+            result = Result(bench.get("Type", ""), method, structure, n, batch, mean,
                             float(stddev) if isinstance(stddev, (int, float)) and math.isfinite(stddev) else float("nan"),
-                            int(stats.get("N") or 0), name, float(median))
+                            int(stats.get("N") or 0), name, median)
             if result.key in by_key:
                 warnings.append(f"{structure} n={n} batch={batch} {method}: in {by_key[result.key].source} and {name}; "
                                 f"using {name} (newer)")
@@ -216,6 +218,8 @@ def derive(inputs: Inputs, statistic: str = "median") -> list[Row]:
 
 
 def fmt_time(ns: float) -> str:
+    if not math.isfinite(ns):
+        return "—"
     for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
         if ns >= scale:
             v = ns / scale
@@ -376,7 +380,7 @@ def render_summary(inputs: Inputs, rows: list[Row], svg_path: str, details_path:
         return w.speedup if w else None
 
     def verdict(value: float | None, goal: float, unit: str = "×") -> str:
-        if value is None:
+        if value is None or not math.isfinite(value):
             return "not measured"
         met = "met" if value >= goal else f"missed (at {100 * value / goal:.0f} % of the goal)"
         return f"{fmt_num(value, 2, unit)} — {met}"
@@ -389,20 +393,23 @@ def render_summary(inputs: Inputs, rows: list[Row], svg_path: str, details_path:
 
     def half_rule(p: dict[tuple[str, str], Row]) -> str | None:
         base_fwd = p.get((info["baseline"], "Forward"))
-        if not base_fwd:
+        if not base_fwd or not math.isfinite(base_fwd.gflops):
             return None
         half = 0.5 * base_fwd.gflops
-        below = [f"{w.result.structure} {fmt_num(w.gflops, 0)}" for (name, m), w in p.items()
-                 if m == "Forward" and name != info["baseline"] and w.gflops < half]
-        return (f"{fmt_num(base_fwd.gflops, 0)} GFLOP/s, so ≥ {fmt_num(half, 0)}: "
-                + ("met" if not below else "missed by " + ", ".join(below) + " GFLOP/s"))
+        others = [w for (name, m), w in p.items() if m == "Forward" and name != info["baseline"]]
+        below = [f"{w.result.structure} {fmt_num(w.gflops, 0)}" for w in others if w.gflops < half]
+        unmeasured = [w.result.structure for w in others if not math.isfinite(w.gflops)]
+        verdict = "met" if not below else "missed by " + ", ".join(below) + " GFLOP/s"
+        if unmeasured:
+            verdict += " (not measured: " + ", ".join(unmeasured) + ")"
+        return f"{fmt_num(base_fwd.gflops, 0)} (so ≥ {fmt_num(half, 0)}) — {verdict}"
 
     out.append(check("monarch forward speedup", "monarch", "Forward", 16))
     out.append(check("monarch forward + backward speedup", "monarch", "ForwardBackward", 12))
     out.append(check("lowrank forward speedup", "lowrank", "Forward", 16))
     rule = half_rule(pick)
     if rule:
-        line = f"- every structure's forward at ≥ 50 % of {base}'s: {statistic}s {rule}"
+        line = f"- every structure's forward at ≥ 50 % of {base}'s GFLOP/s: {statistic}s {rule}"
         other_rule = half_rule(headline(other_rows)) if other_rows is not None else None
         if other_rule:
             line += f"; {other}s {other_rule}"
@@ -559,7 +566,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     other = "mean" if args.statistic == "median" else "median"
     try:
-        inputs = load(args.results)
+        inputs = load(args.results, args.statistic)
         rows = derive(inputs, args.statistic)
         if not rows:
             raise ReportError("no result matches a structure in structmat-run.json")

@@ -118,6 +118,7 @@ class ReportTests(unittest.TestCase):
         self.assertIn("--filter '*'", md)
         self.assertIn("![Speedup over dense sgemm (OpenBLAS) against batch size](speedup.svg)", md)
         root = ET.parse(self.svg).getroot()
+        self.assertIn("; median times", "".join(root.itertext()))
         self.assertTrue(root.tag.endswith("svg"))
         self.assertEqual(len([e for e in root.iter() if e.tag.endswith("polyline")]), 3 * 2 + 3 * 2)  # 3 lines × 2 passes × n=1024 (6 batches) and n=4096 (2)
         # Running again replaces the section instead of appending a second one.
@@ -137,24 +138,33 @@ class ReportTests(unittest.TestCase):
         self.assertIn("- monarch forward speedup (≥ 16×): medians 6.40× — missed (at 40 % of the goal); "
                       "means 5.12× — missed (at 32 % of the goal)", readme)
         self.assertIn("- lowrank forward speedup (≥ 16×): medians 6.40× — missed (at 40 % of the goal); ", readme)
-        self.assertIn("medians 100 GFLOP/s, so ≥ 50: missed by dense 20, monarch 20, lowrank 20 GFLOP/s; "
-                      "means 100 GFLOP/s, so ≥ 50: missed by dense 16, monarch 16, lowrank 16 GFLOP/s", readme)
+        self.assertIn("- every structure's forward at ≥ 50 % of dense sgemm (OpenBLAS)'s GFLOP/s: medians 100 (so ≥ 50) — "
+                      "missed by dense 20, monarch 20, lowrank 20 GFLOP/s; means 100 (so ≥ 50) — missed by dense 16, "
+                      "monarch 16, lowrank 16 GFLOP/s", readme)
         self.assertIn("](speedup.svg)", readme)
 
     def test_statistic_mean_and_a_missing_median(self):
         no_median = bench("LayerBenchmarks", "Forward", "lowrank", 1024, 2048, 1000.0)
         del no_median["Statistics"]["Median"]
         self.write_results(extra=[no_median])
+        # On medians (the default) the case has no figure: it is reported as failed.
+        self.assertEqual(self.run_report(), 0)
+        self.assertIn("failed benchmark: StructMat.Bench.LayerBenchmarks.Forward(lowrank,1024,2048) "
+                      "(StructMat.Bench.LayerBenchmarks-report-brief.json): no valid median", self.messages.getvalue())
+        # On means it has one, and its missing median shows as a dash.
         self.messages = io.StringIO()
         with contextlib.redirect_stdout(self.messages), contextlib.redirect_stderr(self.messages):
             rc = report.main(["--results", self.dir, "--markdown", self.md, "--svg", self.svg, "--readme", self.readme,
                               "--statistic", "mean"])
         self.assertEqual(rc, 0)
+        self.assertNotIn("failed benchmark", self.messages.getvalue())
         md = self.read_md()
         self.assertIn("| structure | n | batch | pass | mean | median | ± |", md)
-        self.assertIn("failed benchmark: StructMat.Bench.LayerBenchmarks.Forward(lowrank,1024,2048)", self.messages.getvalue())
+        self.assertIn("| lowrank | 1024 | 2048 | forward | 1.25 µs | — | 10 % |", md)
         with open(self.readme, encoding="utf-8") as f:
             self.assertIn("- monarch forward speedup (≥ 16×): means 5.12× — missed (at 32 % of the goal); medians 6.40×", f.read())
+        with open(self.svg, encoding="utf-8") as f:
+            self.assertIn("; mean times", f.read())
 
     def test_failed_and_missing_baseline(self):
         self.write_results(extra=[bench("LayerBenchmarks", "Forward", "monarch", 1024, 2048, None),

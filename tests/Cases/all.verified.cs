@@ -432,7 +432,7 @@ public sealed partial class AllStructures : IStructuredLayer
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
-        // 3 weight gradients from one pass over dy and x:
+        // 3 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating

@@ -150,7 +150,7 @@ public sealed partial class FlatButterfly : IStructuredLayer
         // input gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded)
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 2);
 
-        // 3 weight gradients from one pass over dy and x:
+        // 3 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of blocksparse: block diagonal XOR 0, 4 blocks of 4x4; accumulating
         // - weight gradient of blocksparse: block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of blocksparse: block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
@@ -1114,7 +1114,7 @@ public sealed partial class FlatButterflyOdd : IStructuredLayer
         // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded)
         CpuKernels.BlockMatMulTransposed(dy, dx, Blocks.Data.AsSpan(216, 72), batch, 8, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false, inputGroupXor: 4);
 
-        // 4 weight gradients from one pass over dy and x:
+        // 4 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of blocksparse: block diagonal XOR 0, 8 blocks of 3x3; accumulating
         // - weight gradient of blocksparse: block diagonal XOR 1, 8 blocks of 3x3; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of blocksparse: block diagonal XOR 2, 8 blocks of 3x3; block g's input is block g XOR 2 (block swap folded), accumulating
@@ -1571,7 +1571,7 @@ public sealed partial class Pixelfly : IStructuredLayer
         // input gradient of terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Blocks.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // 4 weight gradients from one pass over dy and x:
+        // 4 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2; accumulating
         // - weight gradient of terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2; block g's input is block g XOR 2 (block swap folded), accumulating

@@ -1982,7 +1982,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
         CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
-        // 4 weight gradients from one pass over dy and x:
+        // 4 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating

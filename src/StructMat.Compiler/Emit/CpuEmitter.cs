@@ -167,7 +167,7 @@ internal static class CpuEmitter
     /// or adding another gradient into that parameter (so moving the later ones up changes no value and no sum order).
     /// Ordered by slice; just <paramref name="k"/> when there is no such run.
     /// </summary>
-    private static List<int> WeightGradientRun(IrProgram program, int k)
+    internal static List<int> WeightGradientRun(IrProgram program, int k)
     {
         var first = (WeightGradientOp)program.Ops[k];
         var run = new List<int> { k };
@@ -199,7 +199,7 @@ internal static class CpuEmitter
     {
         var first = run[0];
         var length = (long)run.Count * first.Groups * first.BlockOut * first.BlockIn;
-        w.Comment($"{run.Count} weight gradients from one pass over {name(first.OutputGradient)} and {name(first.Input)}:");
+        w.Comment($"{run.Count} weight gradients in one call (one pass over {name(first.OutputGradient)} and {name(first.Input)} with 8 or more groups and blocks of 8 or more):");
         foreach (var g in run) w.Comment("- " + g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
         var xors = string.Join(", ", run.Select(g => g.InGroupXor));
         w.Line($"CpuKernels.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");

@@ -185,7 +185,8 @@ public static unsafe class CpuKernels
     /// The results are those of <see cref="BlockMatMulTransposed(ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, int, int, int, int, BlockLayout, BlockLayout, float, bool, int)"/>
     /// followed by <see cref="BlockWeightGradient"/>, bit for bit. With 8 or more groups and blocks of 8 or more (and, for
     /// a strided layout, 256-bit vectors), each strip of dy's rows is copied (a strided one transposed) once for both
-    /// products instead of once per product, and read from cache by both; otherwise the two run one after the other.
+    /// products instead of once per product, and read from cache by both; otherwise, and for a product strided on both
+    /// sides that the groups-as-lanes engine runs in place (small blocks with AVX-512), the two run one after the other.
     /// Every argument is checked before anything is written. Inside <see cref="BatchTiles.RunBackward"/>,
     /// <paramref name="w"/> must be one of the layer's parameters (it may be kept packed by address).
     /// </remarks>
