@@ -147,7 +147,7 @@ public sealed partial class Vera : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1028,7 +1028,7 @@ public sealed partial class VeraTwin : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1899,7 +1899,7 @@ public sealed partial class LoraRect : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 6, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

@@ -175,7 +175,7 @@ public sealed partial class AllStructures : IStructuredLayer
         Checks.Batch(batch, 32);
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

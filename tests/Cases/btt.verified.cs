@@ -128,7 +128,7 @@ public sealed partial class Btt : IStructuredLayer
         Checks.Batch(batch, 24);
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 20, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -770,7 +770,7 @@ public sealed partial class BttRankOne : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1492,7 +1492,7 @@ public sealed partial class BttPrime : IStructuredLayer
         Checks.Batch(batch, 21);
         Checks.Activation(x.Length, batch, 14, nameof(x));
         Checks.Activation(y.Length, batch, 7, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 14, 7, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2038,7 +2038,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         Checks.Batch(batch, 72);
         Checks.Activation(x.Length, batch, 36, nameof(x));
         Checks.Activation(y.Length, batch, 36, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 36, 36, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

@@ -134,7 +134,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 16, nameof(x));
         Checks.Activation(y.Length, batch, 16, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -893,7 +893,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1859,7 +1859,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(y.Length, batch, 24, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2409,7 +2409,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 32, nameof(x));
         Checks.Activation(y.Length, batch, 32, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 32, 32, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

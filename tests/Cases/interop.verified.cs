@@ -121,7 +121,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 20, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -563,7 +563,7 @@ public sealed partial class PeftLora : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 10, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1212,7 +1212,7 @@ public sealed partial class PeftHra : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
         Checks.Activation(y.Length, batch, 6, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 6, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

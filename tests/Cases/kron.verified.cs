@@ -172,7 +172,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 12, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -782,7 +782,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 10, nameof(x));
         Checks.Activation(y.Length, batch, 12, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 10, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1449,7 +1449,7 @@ public sealed partial class KronNested : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 48, nameof(x));
         Checks.Activation(y.Length, batch, 48, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 48, 48, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2057,7 +2057,7 @@ public sealed partial class LoKr : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 12, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2849,7 +2849,7 @@ public sealed partial class KronStructured : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 24, nameof(x));
         Checks.Activation(y.Length, batch, 24, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -3518,7 +3518,7 @@ public sealed partial class KronInContext : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

@@ -439,7 +439,7 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -953,7 +953,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1313,7 +1313,7 @@ public sealed partial class OneMixed : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -1902,7 +1902,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 8, nameof(x));
         Checks.Activation(y.Length, batch, 8, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2477,7 +2477,7 @@ public sealed partial class ToOne : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 6, nameof(x));
         Checks.Activation(y.Length, batch, 1, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
@@ -2998,7 +2998,7 @@ public sealed partial class FromOne : IStructuredLayer
     {
         Checks.Activation(x.Length, batch, 1, nameof(x));
         Checks.Activation(y.Length, batch, 6, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

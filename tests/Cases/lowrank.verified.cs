@@ -93,7 +93,7 @@ public sealed partial class LowRank : IStructuredLayer, IProjectable
     {
         Checks.Activation(x.Length, batch, 12, nameof(x));
         Checks.Activation(y.Length, batch, 10, nameof(y));
-        // Tiles of 512 rows run the whole op sequence each, so their intermediates stay in cache.
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         BatchTiles.Run(x, y, batch, 12, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 

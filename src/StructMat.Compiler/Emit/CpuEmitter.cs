@@ -26,7 +26,7 @@ internal static class CpuEmitter
             w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
             if (tileRows is int rows)
             {
-                w.Comment($"Tiles of {rows} rows run the whole op sequence each, so their intermediates stay in cache.");
+                w.Comment($"Tiles of up to {rows} rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.");
                 w.Line($"BatchTiles.Run(x, y, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _forwardTile ??= ForwardTile);");
                 return;
             }
