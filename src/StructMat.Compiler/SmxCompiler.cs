@@ -25,8 +25,9 @@ public sealed record GeneratedClass(string Namespace, string Name, SourceSpan Na
 
 /// <summary>
 /// The compiler's front door: .smx text in, C# source, diagnostics and (on request) stage dumps out.
-/// Stages: parse → bind and check shapes → lower → passes and autodiff → emit. Layers that bind
-/// cleanly are generated even when others have errors, so one mistake does not cascade into C# errors.
+/// Stages: parse → bind and check shapes → lower → passes and autodiff → emit. A layer with an SMX error
+/// anywhere in its declaration generates no code, and one without errors is generated even when others
+/// have them: the user sees the SMX messages and nothing else (no C# errors cascading from them).
 /// </summary>
 public static class SmxCompiler
 {
@@ -38,17 +39,19 @@ public static class SmxCompiler
     /// <summary>At most this many diagnostics per file, then SMX0006.</summary>
     public const int MaxDiagnostics = 100;
 
-    public static CompilationResult Compile(string text, string sourceName, bool dump = false)
+    /// <param name="omit">Layers to leave out of the generated code: those another file already declares in the same
+    /// namespace (the host reports SMX0102 for them), so the one real message is not buried under C# errors.</param>
+    public static CompilationResult Compile(string text, string sourceName, bool dump = false, IReadOnlyCollection<string>? omit = null)
     {
         // A dedicated thread with a known, large stack: the caller's (a compiler server thread) may be small.
         CompilationResult? result = null;
-        var thread = new System.Threading.Thread(() => result = CompileOnThisThread(text, sourceName, dump), StackSize);
+        var thread = new System.Threading.Thread(() => result = CompileOnThisThread(text, sourceName, dump, omit ?? Array.Empty<string>()), StackSize);
         thread.Start();
         thread.Join();
         return result!;
     }
 
-    private static CompilationResult CompileOnThisThread(string text, string sourceName, bool dump)
+    private static CompilationResult CompileOnThisThread(string text, string sourceName, bool dump, IReadOnlyCollection<string> omit)
     {
         var diagnostics = new List<Diagnostic>();
         var dumps = dump ? new StringBuilder() : null;
@@ -79,6 +82,7 @@ public static class SmxCompiler
             var models = new List<LayerModel>();
             foreach (var layer in file.Layers)
             {
+                if (omit.Contains(layer.Name) || HasErrorWithin(diagnostics, layer.Span)) continue;
                 if (CSharp.IsKeyword(layer.Name))
                 {
                     diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, layer.NameSpan, layer.Name, "class"));
@@ -112,6 +116,10 @@ public static class SmxCompiler
             return Result(null, diagnostics, dumps);
         }
     }
+
+    /// <summary>Whether an error was reported inside a declaration (a syntax error the parser recovered from included).</summary>
+    private static bool HasErrorWithin(List<Diagnostic> diagnostics, SourceSpan declaration) =>
+        diagnostics.Any(d => d.IsError && d.Span.Start >= declaration.Start && d.Span.Start < declaration.End);
 
     private static CompilationResult Result(string? source, List<Diagnostic> diagnostics, StringBuilder? dumps)
     {

@@ -36,8 +36,18 @@ public sealed class StructMatGenerator : IIncrementalGenerator
             .Select((pair, cancellationToken) => Compile(pair.Left, pair.Right, cancellationToken))
             .WithTrackingName(TrackingNames.Compiled);
 
+        // Each file compiles alone, so a layer declared in two files of one namespace is only visible across them:
+        // the first declaration (files in path order) keeps its code; every later one is SMX0102 and generates
+        // nothing, so the user sees that one message and no C# errors (CS0101, CS0111 …) beneath it.
+        var duplicates = compiled
+            .Select((file, _) => new FileClasses(file.Path, file.Result.Classes))
+            .Collect()
+            .Select((files, _) => Duplicates.Find(files))
+            .WithTrackingName(TrackingNames.Classes);
+
         var sources = compiled
-            .Select((file, _) => new GeneratedSource(file.HintName, file.Result.Source, file.Result.Dump))
+            .Combine(duplicates)
+            .Select((pair, cancellationToken) => Source(pair.Left, pair.Right, cancellationToken))
             .WithTrackingName(TrackingNames.Sources);
         context.RegisterSourceOutput(sources, static (output, source) =>
         {
@@ -52,34 +62,25 @@ public sealed class StructMatGenerator : IIncrementalGenerator
         {
             foreach (var diagnostic in file.Diagnostics) output.ReportDiagnostic(ToRoslyn(file.Path, diagnostic));
         });
-
-        // Each file compiles alone, so a layer declared in two files of one namespace is only visible across
-        // them: report it at every declaration after the first (files in path order), besides C#'s CS0101.
-        var classes = compiled
-            .Select((file, _) => new FileClasses(file.Path, file.Result.Classes))
-            .Collect()
-            .WithTrackingName(TrackingNames.Classes);
-        context.RegisterSourceOutput(classes, static (output, files) =>
+        context.RegisterSourceOutput(duplicates, static (output, found) =>
         {
-            var first = new System.Collections.Generic.Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var file in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+            foreach (var duplicate in found.Declarations)
             {
-                foreach (var type in file.Classes)
-                {
-                    var key = type.Namespace + "." + type.Name;
-                    if (first.TryGetValue(key, out var owner))
-                    {
-                        var message = $"'{type.Name}' is already declared in namespace {type.Namespace} by {System.IO.Path.GetFileName(owner)}";
-                        output.ReportDiagnostic(ToRoslyn(file.Path, new SmxDiagnostic(SmxDescriptors.DuplicateDeclaration.Id, message,
-                            StructMat.Compiler.Diagnostics.Severity.Error, type.NameSpan)));
-                    }
-                    else
-                    {
-                        first[key] = file.Path;
-                    }
-                }
+                var message = $"'{duplicate.Name}' is already declared in namespace {duplicate.Namespace} by {Path.GetFileName(duplicate.FirstPath)}";
+                output.ReportDiagnostic(ToRoslyn(duplicate.Path, new SmxDiagnostic(SmxDescriptors.DuplicateDeclaration.Id, message,
+                    StructMat.Compiler.Diagnostics.Severity.Error, duplicate.NameSpan)));
             }
         });
+    }
+
+    /// <summary>The file's generated code: as compiled, or compiled again without the layers another file declares first.</summary>
+    private static GeneratedSource Source(CompiledFile file, Duplicates duplicates, System.Threading.CancellationToken cancellationToken)
+    {
+        var omit = duplicates.Declarations.Where(d => d.Path == file.Path).Select(d => d.Name).ToList();
+        if (omit.Count == 0) return new GeneratedSource(file.HintName, file.Result.Source, file.Result.Dump);
+        cancellationToken.ThrowIfCancellationRequested();
+        var result = file.Text is null ? file.Result : SmxCompiler.Compile(file.Text, file.SourceName, file.Result.Dump is not null, omit);
+        return new GeneratedSource(file.HintName, result.Source, result.Dump);
     }
 
     private static CompiledFile Compile(AdditionalText file, Settings settings, System.Threading.CancellationToken cancellationToken)
@@ -92,7 +93,8 @@ public sealed class StructMatGenerator : IIncrementalGenerator
             {
                 return new CompiledFile(file.Path, HintName(relative, file.Path), Internal($"could not read {file.Path}"));
             }
-            return new CompiledFile(file.Path, HintName(relative, file.Path), SmxCompiler.Compile(text, relative.Replace('\\', '/'), settings.Dump));
+            var sourceName = relative.Replace('\\', '/');
+            return new CompiledFile(file.Path, HintName(relative, file.Path), SmxCompiler.Compile(text, sourceName, settings.Dump)) { Text = text, SourceName = sourceName };
         }
         catch (OperationCanceledException)
         {
@@ -165,10 +167,39 @@ public static class TrackingNames
 // Pipeline values: each must be immutable and structurally equatable.
 internal sealed record Settings(bool Dump, string ProjectDir);
 
-internal sealed record CompiledFile(string Path, string HintName, CompilationResult Result);
+internal sealed record CompiledFile(string Path, string HintName, CompilationResult Result)
+{
+    /// <summary>The .smx text, kept to compile the file again without duplicate layers (null when it could not be read).</summary>
+    public string? Text { get; init; }
+
+    public string SourceName { get; init; } = "";
+}
 
 internal sealed record GeneratedSource(string HintName, string? Text, string? Dump);
 
 internal sealed record FileDiagnostics(string Path, EquatableArray<SmxDiagnostic> Diagnostics);
 
 internal sealed record FileClasses(string Path, EquatableArray<GeneratedClass> Classes);
+
+/// <summary>A layer declared again in another file of its namespace: where, and which file declared it first.</summary>
+internal sealed record DuplicateDeclaration(string Path, string Namespace, string Name, SourceSpan NameSpan, string FirstPath);
+
+/// <summary>Every duplicate layer of the project, files in path order (the first declaration wins).</summary>
+internal sealed record Duplicates(EquatableArray<DuplicateDeclaration> Declarations)
+{
+    public static Duplicates Find(System.Collections.Immutable.ImmutableArray<FileClasses> files)
+    {
+        var first = new System.Collections.Generic.Dictionary<string, string>(StringComparer.Ordinal);
+        var found = new System.Collections.Generic.List<DuplicateDeclaration>();
+        foreach (var file in files.OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            foreach (var type in file.Classes)
+            {
+                var key = type.Namespace + "." + type.Name;
+                if (first.TryGetValue(key, out var owner)) found.Add(new DuplicateDeclaration(file.Path, type.Namespace, type.Name, type.NameSpan, owner));
+                else first[key] = file.Path;
+            }
+        }
+        return new Duplicates(found.ToEquatableArray());
+    }
+}

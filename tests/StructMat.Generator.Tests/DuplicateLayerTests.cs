@@ -28,6 +28,33 @@ public class DuplicateLayerTests
     }
 
     [Fact]
+    public void A_duplicate_layer_generates_no_code_so_SMX0102_is_the_only_error()
+    {
+        // Before, the second Shared was generated too and 28–58 C# errors (CS0101, CS0111 …) buried the SMX0102.
+        var a = new SmxFile(ProjectDir + "a.smx", "namespace N;\nlayer Shared : 4 -> 4 = dense;");
+        var b = new SmxFile(ProjectDir + "b.smx", "namespace N;\nlayer Shared : 4 -> 4 = monarch(blocks: 2) + bias;\nlayer Other : 4 -> 4 = dense;");
+        var (driver, output, diagnostics) = Gen.Run(new[] { a, b }, new Dictionary<string, string> { ["build_property.ProjectDir"] = ProjectDir });
+
+        Assert.Equal("SMX0102", Assert.Single(diagnostics).Id);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        var sources = driver.GetRunResult().Results[0].GeneratedSources.ToDictionary(s => s.HintName.Substring(0, 1), s => s.SourceText.ToString());
+        Assert.Contains("class Shared", sources["a"]);
+        Assert.DoesNotContain("class Shared", sources["b"]);
+        Assert.Contains("class Other", sources["b"]);
+    }
+
+    [Fact]
+    public void A_file_whose_only_layer_is_a_duplicate_adds_no_source()
+    {
+        var a = new SmxFile(ProjectDir + "a.smx", "namespace N;\nlayer Shared : 4 -> 4 = dense;");
+        var b = new SmxFile(ProjectDir + "b.smx", "namespace N;\nlayer Shared : 4 -> 4 = dense;");
+        var (driver, output, diagnostics) = Gen.Run(new[] { a, b }, new Dictionary<string, string> { ["build_property.ProjectDir"] = ProjectDir });
+        Assert.Equal("SMX0102", Assert.Single(diagnostics).Id);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        Assert.StartsWith("a.smx", Assert.Single(driver.GetRunResult().Results[0].GeneratedSources).HintName);
+    }
+
+    [Fact]
     public void The_same_layer_name_in_different_namespaces_is_fine()
     {
         var a = new SmxFile(ProjectDir + "a.smx", "namespace N1;\nlayer Shared : 4 -> 4 = dense;");

@@ -48,7 +48,9 @@ public sealed partial class Binder
                     _constants[constant.Name] = Evaluate(constant.Value, report: true);
                     break;
                 case LayerDeclarationSyntax layer:
-                    if (BindLayer(layer) is { } bound) layers.Add(bound);
+                    // A layer with any error is not bound, even where binding could go on (a second bias), so it generates nothing.
+                    var errorsBefore = _diagnostics.Count(d => d.IsError);
+                    if (BindLayer(layer) is { } bound && _diagnostics.Count(d => d.IsError) == errorsBefore) layers.Add(bound);
                     break;
             }
         }
