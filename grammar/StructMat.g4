@@ -56,7 +56,13 @@ argument
 
 INT     : [0-9]+ ;
 FLOAT   : [0-9]+ '.' [0-9]* EXPONENT? | '.' [0-9]+ EXPONENT? | [0-9]+ EXPONENT ;
-IDENT   : [a-zA-Z_] [a-zA-Z_0-9]* ;
+// Names follow C#'s identifier rules (so every name can be a C# class or constant): a letter (Unicode
+// categories Lu, Ll, Lt, Lm, Lo, Nl) or '_', then letters, decimal digits (Nd), connectors (Pc) and combining
+// marks (Mn, Mc). C#'s formatting characters (Cf) are left out: C# ignores them when it compares names.
+IDENT   : IDENT_START IDENT_PART* ;
+
+fragment IDENT_START : [\p{Lu}\p{Ll}\p{Lt}\p{Lm}\p{Lo}\p{Nl}_] ;
+fragment IDENT_PART  : [\p{Lu}\p{Ll}\p{Lt}\p{Lm}\p{Lo}\p{Nl}\p{Nd}\p{Pc}\p{Mn}\p{Mc}] ;
 
 fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 

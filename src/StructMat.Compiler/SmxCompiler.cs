@@ -72,11 +72,6 @@ public static class SmxCompiler
                     diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, unit.NamespaceSpan, part, "namespace"));
                     return Result(null, diagnostics, dumps);
                 }
-                if (ReservedNames.NamespaceClash(part) is { } clash)
-                {
-                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameClash, unit.NamespaceSpan, "Namespace part", part, clash));
-                    return Result(null, diagnostics, dumps);
-                }
             }
 
             var models = new List<LayerModel>();
@@ -86,6 +81,12 @@ public static class SmxCompiler
                 if (CSharp.IsKeyword(layer.Name))
                 {
                     diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NamespaceInvalid, layer.NameSpan, layer.Name, "class"));
+                    continue;
+                }
+                if (ReservedNames.TooLong(file.Namespace, layer.Name) is { } bytes)
+                {
+                    var shown = layer.Name.Length <= 40 ? layer.Name : layer.Name.Substring(0, 40) + "…";
+                    diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.NameTooLong, layer.NameSpan, shown, bytes, ReservedNames.MaxQualifiedNameBytes));
                     continue;
                 }
                 var ir = LowerLayer.Run(layer);

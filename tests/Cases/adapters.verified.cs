@@ -51,18 +51,6 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
@@ -70,22 +58,22 @@ namespace StructMat.Tests.Cases;
 /// share through their seeds (dense(seed: k) is initialised from seed k alone).
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 8]</c>, <c>terms.1.factors.0.diag [8]</c>, <c>terms.1.factors.1.weight [8, 4]</c>, <c>terms.1.factors.2.diag [4]</c>, <c>terms.1.factors.3.weight [4, 8]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Vera : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Vera.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Vera.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Vera(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 8, 8 }, trainable: false);
-        Terms1Factors0Diag = new Parameter("terms.1.factors.0.diag", new[] { 8 }, trainable: true);
-        Terms1Factors1Weight = new Parameter("terms.1.factors.1.weight", new[] { 8, 4 }, trainable: false);
-        Terms1Factors2Diag = new Parameter("terms.1.factors.2.diag", new[] { 4 }, trainable: true);
-        Terms1Factors3Weight = new Parameter("terms.1.factors.3.weight", new[] { 4, 8 }, trainable: false);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 8 }, trainable: false);
+        Terms1Factors0Diag = new global::StructMat.Runtime.Parameter("terms.1.factors.0.diag", new[] { 8 }, trainable: true);
+        Terms1Factors1Weight = new global::StructMat.Runtime.Parameter("terms.1.factors.1.weight", new[] { 8, 4 }, trainable: false);
+        Terms1Factors2Diag = new global::StructMat.Runtime.Parameter("terms.1.factors.2.diag", new[] { 4 }, trainable: true);
+        Terms1Factors3Weight = new global::StructMat.Runtime.Parameter("terms.1.factors.3.weight", new[] { 4, 8 }, trainable: false);
         Parameters = new[] { Terms0Weight, Terms1Factors0Diag, Terms1Factors1Weight, Terms1Factors2Diag, Terms1Factors3Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 8;
@@ -101,111 +89,111 @@ public sealed partial class Vera : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.factors.0.diag [8]</c>: diagonal 8.</summary>
-    public Parameter Terms1Factors0Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors0Diag { get; }
 
     /// <summary><c>terms.1.factors.1.weight [8, 4]</c> (frozen): dense 4 -&gt; 8, initialised from seed 1.</summary>
-    public Parameter Terms1Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors1Weight { get; }
 
     /// <summary><c>terms.1.factors.2.diag [4]</c>: diagonal 4.</summary>
-    public Parameter Terms1Factors2Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors2Diag { get; }
 
     /// <summary><c>terms.1.factors.3.weight [4, 8]</c> (frozen): dense 8 -&gt; 4, initialised from seed 2.</summary>
-    public Parameter Terms1Factors3Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors3Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.Ones(Terms1Factors0Diag.Data);
-        Initializers.MuP(Terms1Factors1Weight.Data, fanIn: 4, fanOut: 8, new Random(1)); // shared: seed 1, not the layer's
-        Initializers.Ones(Terms1Factors2Diag.Data);
-        Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new Random(2)); // shared: seed 2, not the layer's
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 8, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms1Factors0Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors1Weight.Data, fanIn: 4, fanOut: 8, new global::System.Random(1)); // shared: seed 1, not the layer's
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms1Factors2Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new global::System.Random(2)); // shared: seed 2, not the layer's
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
-        Span<float> slot1 = _workspace.Get(1, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var t3 = slot1.Slice(0, batch * 4);
         var t4 = slot0.Slice(0, batch * 8);
 
         // terms.0 (dense): W [8, 8]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.0 (diag): y = d ⊙ x (accumulating)
-        ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1Factors0DiagGradient = gradients[1];
-        Span<float> terms1Factors2DiagGradient = gradients[3];
+        global::System.Span<float> terms1Factors0DiagGradient = gradients[1];
+        global::System.Span<float> terms1Factors2DiagGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
-        Span<float> slot2 = _workspace.Get(2, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
         var t2 = slot0.Slice(0, batch * 4);
         var t3 = slot1.Slice(0, batch * 4);
         var t4 = slot2.Slice(0, batch * 8);
@@ -214,58 +202,58 @@ public sealed partial class Vera : IStructuredLayer
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
 
         // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [8, 8]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 8 -> 8: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1.factors.0: diag 8 -> 8
-        var m1 = DenseMath.Diagonal(Terms1Factors0Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms1Factors0Diag.Data);
         // terms.1.factors.1: dense 4 -> 8: W
-        var m2 = DenseMath.FromFloat(Terms1Factors1Weight.Data);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Factors1Weight.Data);
         // terms.1.factors.2: diag 4 -> 4
-        var m3 = DenseMath.Diagonal(Terms1Factors2Diag.Data);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms1Factors2Diag.Data);
         // terms.1.factors.3: dense 8 -> 4: W
-        var m4 = DenseMath.FromFloat(Terms1Factors3Weight.Data);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Factors3Weight.Data);
         // terms.1: product of 4 factors, left to right
-        var m5 = DenseMath.MatMul(DenseMath.MatMul(DenseMath.MatMul(m1, m2, 8, 8, 4), m3, 8, 4, 4), m4, 8, 4, 8);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m1, m2, 8, 8, 4), m3, 8, 4, 4), m4, 8, 4, 8);
         // sum of 2 terms
-        var m6 = DenseMath.Add(m0, m5);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m5);
         return m6;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -278,18 +266,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -298,18 +286,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -320,7 +308,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -360,18 +348,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -380,18 +368,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -402,7 +390,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -438,7 +426,7 @@ public sealed partial class Vera : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel2(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 4 + index.Y] = diagonal[index.Y] * input[index.X * 4 + index.Y];
     }
@@ -448,18 +436,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -468,18 +456,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -490,7 +478,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -526,19 +514,19 @@ public sealed partial class Vera : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel4(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 8 + index.Y] += diagonal[index.Y] * input[index.X * 8 + index.Y];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel5(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 8 + index.Y] = diagonal[index.Y] * input[index.X * 8 + index.Y];
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -552,18 +540,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -572,18 +560,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -594,7 +582,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -630,7 +618,7 @@ public sealed partial class Vera : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -644,18 +632,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -664,18 +652,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -686,7 +674,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -726,18 +714,18 @@ public sealed partial class Vera : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -746,18 +734,18 @@ public sealed partial class Vera : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -768,7 +756,7 @@ public sealed partial class Vera : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -804,61 +792,61 @@ public sealed partial class Vera : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Vera"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Vera"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Vera.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Vera.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
 
-        internal Gpu(Vera layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Vera layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _diagonalKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _diagonalKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel4));
-            _diagonalKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel5));
-            _diagonalGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _diagonalGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _diagonalKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel4));
+            _diagonalKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel5));
+            _diagonalGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _diagonalGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.DiagonalGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Vera.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -870,47 +858,47 @@ public sealed partial class Vera : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 8]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.factors.3 (dense): W [4, 8]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel4(new Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot2.SubView(0, batch * 8);
@@ -918,25 +906,25 @@ public sealed partial class Vera : IStructuredLayer
             var dt3 = slot2.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1.factors.3 (dense): W [4, 8]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel5(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
+            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
             // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel6(8, dy, t4, _parameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
             // input gradient of terms.1.factors.1 (dense): W [8, 4]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
             // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
             // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
             _diagonalGradientKernel8(4, dt3, t2, _parameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
             // input gradient of terms.1.factors.3 (dense): W [4, 8]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
             // input gradient of terms.0 (dense): W [8, 8]
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -951,22 +939,22 @@ public sealed partial class Vera : IStructuredLayer
 /// The layer VeraTwin : 8 -&gt; 8.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 8]</c>, <c>terms.1.factors.0.diag [8]</c>, <c>terms.1.factors.1.weight [8, 4]</c>, <c>terms.1.factors.2.diag [4]</c>, <c>terms.1.factors.3.weight [4, 8]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class VeraTwin : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("VeraTwin.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("VeraTwin.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public VeraTwin(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 8, 8 }, trainable: false);
-        Terms1Factors0Diag = new Parameter("terms.1.factors.0.diag", new[] { 8 }, trainable: true);
-        Terms1Factors1Weight = new Parameter("terms.1.factors.1.weight", new[] { 8, 4 }, trainable: false);
-        Terms1Factors2Diag = new Parameter("terms.1.factors.2.diag", new[] { 4 }, trainable: true);
-        Terms1Factors3Weight = new Parameter("terms.1.factors.3.weight", new[] { 4, 8 }, trainable: false);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 8 }, trainable: false);
+        Terms1Factors0Diag = new global::StructMat.Runtime.Parameter("terms.1.factors.0.diag", new[] { 8 }, trainable: true);
+        Terms1Factors1Weight = new global::StructMat.Runtime.Parameter("terms.1.factors.1.weight", new[] { 8, 4 }, trainable: false);
+        Terms1Factors2Diag = new global::StructMat.Runtime.Parameter("terms.1.factors.2.diag", new[] { 4 }, trainable: true);
+        Terms1Factors3Weight = new global::StructMat.Runtime.Parameter("terms.1.factors.3.weight", new[] { 4, 8 }, trainable: false);
         Parameters = new[] { Terms0Weight, Terms1Factors0Diag, Terms1Factors1Weight, Terms1Factors2Diag, Terms1Factors3Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 8;
@@ -982,111 +970,111 @@ public sealed partial class VeraTwin : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.factors.0.diag [8]</c>: diagonal 8.</summary>
-    public Parameter Terms1Factors0Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors0Diag { get; }
 
     /// <summary><c>terms.1.factors.1.weight [8, 4]</c> (frozen): dense 4 -&gt; 8, initialised from seed 1.</summary>
-    public Parameter Terms1Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors1Weight { get; }
 
     /// <summary><c>terms.1.factors.2.diag [4]</c>: diagonal 4.</summary>
-    public Parameter Terms1Factors2Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors2Diag { get; }
 
     /// <summary><c>terms.1.factors.3.weight [4, 8]</c> (frozen): dense 8 -&gt; 4, initialised from seed 2.</summary>
-    public Parameter Terms1Factors3Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Factors3Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.Ones(Terms1Factors0Diag.Data);
-        Initializers.MuP(Terms1Factors1Weight.Data, fanIn: 4, fanOut: 8, new Random(1)); // shared: seed 1, not the layer's
-        Initializers.Ones(Terms1Factors2Diag.Data);
-        Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new Random(2)); // shared: seed 2, not the layer's
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 8, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms1Factors0Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors1Weight.Data, fanIn: 4, fanOut: 8, new global::System.Random(1)); // shared: seed 1, not the layer's
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms1Factors2Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Factors3Weight.Data, fanIn: 8, fanOut: 4, new global::System.Random(2)); // shared: seed 2, not the layer's
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
-        Span<float> slot1 = _workspace.Get(1, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var t3 = slot1.Slice(0, batch * 4);
         var t4 = slot0.Slice(0, batch * 8);
 
         // terms.0 (dense): W [8, 8]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.0 (diag): y = d ⊙ x (accumulating)
-        ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, y, Terms1Factors0Diag.Data, batch, 8, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1Factors0DiagGradient = gradients[1];
-        Span<float> terms1Factors2DiagGradient = gradients[3];
+        global::System.Span<float> terms1Factors0DiagGradient = gradients[1];
+        global::System.Span<float> terms1Factors2DiagGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
-        Span<float> slot2 = _workspace.Get(2, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
         var t2 = slot0.Slice(0, batch * 4);
         var t3 = slot1.Slice(0, batch * 4);
         var t4 = slot2.Slice(0, batch * 8);
@@ -1095,58 +1083,58 @@ public sealed partial class VeraTwin : IStructuredLayer
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, t3, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt4, Terms1Factors0Diag.Data, batch, 8, accumulate: false);
 
         // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t4, terms1Factors0DiagGradient, batch, 8);
 
         // input gradient of terms.1.factors.1 (dense): W [8, 4]
-        CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt4, dt3, Terms1Factors1Weight.Data, batch, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt3, dt2, Terms1Factors2Diag.Data, batch, 4, accumulate: false);
 
         // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt3, t2, terms1Factors2DiagGradient, batch, 4);
 
         // input gradient of terms.1.factors.3 (dense): W [4, 8]
-        CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt2, dx, Terms1Factors3Weight.Data, batch, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [8, 8]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 8 -> 8: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1.factors.0: diag 8 -> 8
-        var m1 = DenseMath.Diagonal(Terms1Factors0Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms1Factors0Diag.Data);
         // terms.1.factors.1: dense 4 -> 8: W
-        var m2 = DenseMath.FromFloat(Terms1Factors1Weight.Data);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Factors1Weight.Data);
         // terms.1.factors.2: diag 4 -> 4
-        var m3 = DenseMath.Diagonal(Terms1Factors2Diag.Data);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms1Factors2Diag.Data);
         // terms.1.factors.3: dense 8 -> 4: W
-        var m4 = DenseMath.FromFloat(Terms1Factors3Weight.Data);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Factors3Weight.Data);
         // terms.1: product of 4 factors, left to right
-        var m5 = DenseMath.MatMul(DenseMath.MatMul(DenseMath.MatMul(m1, m2, 8, 8, 4), m3, 8, 4, 4), m4, 8, 4, 8);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m1, m2, 8, 8, 4), m3, 8, 4, 4), m4, 8, 4, 8);
         // sum of 2 terms
-        var m6 = DenseMath.Add(m0, m5);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m5);
         return m6;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1159,18 +1147,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1179,18 +1167,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1201,7 +1189,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1241,18 +1229,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1261,18 +1249,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1283,7 +1271,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -1319,7 +1307,7 @@ public sealed partial class VeraTwin : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel2(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 4 + index.Y] = diagonal[index.Y] * input[index.X * 4 + index.Y];
     }
@@ -1329,18 +1317,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1349,18 +1337,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1371,7 +1359,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1407,19 +1395,19 @@ public sealed partial class VeraTwin : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel4(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 8 + index.Y] += diagonal[index.Y] * input[index.X * 8 + index.Y];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel5(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 8 + index.Y] = diagonal[index.Y] * input[index.X * 8 + index.Y];
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1433,18 +1421,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1453,18 +1441,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1475,7 +1463,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -1511,7 +1499,7 @@ public sealed partial class VeraTwin : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1525,18 +1513,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1545,18 +1533,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1567,7 +1555,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1607,18 +1595,18 @@ public sealed partial class VeraTwin : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1627,18 +1615,18 @@ public sealed partial class VeraTwin : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1649,7 +1637,7 @@ public sealed partial class VeraTwin : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1685,61 +1673,61 @@ public sealed partial class VeraTwin : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="VeraTwin"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.VeraTwin"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("VeraTwin.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("VeraTwin.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
 
-        internal Gpu(VeraTwin layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.VeraTwin layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _diagonalKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _diagonalKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel4));
-            _diagonalKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel5));
-            _diagonalGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _diagonalGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _diagonalKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel4));
+            _diagonalKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel5));
+            _diagonalGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _diagonalGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.DiagonalGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.VeraTwin.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1751,47 +1739,47 @@ public sealed partial class VeraTwin : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 8]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.factors.3 (dense): W [4, 8]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel4(new Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 8), t4, _parameters.Value(1 /* terms.1.factors.0.diag */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 4);
             var t3 = slot1.SubView(0, batch * 4);
             var t4 = slot2.SubView(0, batch * 8);
@@ -1799,25 +1787,25 @@ public sealed partial class VeraTwin : IStructuredLayer
             var dt3 = slot2.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1.factors.3 (dense): W [4, 8]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(4 /* terms.1.factors.3.weight */), t2, batch);
             // terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), t2, _parameters.Value(3 /* terms.1.factors.2.diag */), t3);
             // terms.1.factors.1 (dense): W [8, 4]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(2 /* terms.1.factors.1.weight */), t4, batch);
             // input gradient of terms.1.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel5(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
+            _diagonalKernel5(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.factors.0.diag */), dt4);
             // weight gradient of terms.1.factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel6(8, dy, t4, _parameters.Gradient(1 /* terms.1.factors.0.diag */), batch);
             // input gradient of terms.1.factors.1 (dense): W [8, 4]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt4, _parameters.Value(2 /* terms.1.factors.1.weight */), dt3, batch);
             // input gradient of terms.1.factors.2 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 4), dt3, _parameters.Value(3 /* terms.1.factors.2.diag */), dt2);
             // weight gradient of terms.1.factors.2 (diag): y = d ⊙ x
             _diagonalGradientKernel8(4, dt3, t2, _parameters.Gradient(3 /* terms.1.factors.2.diag */), batch);
             // input gradient of terms.1.factors.3 (dense): W [4, 8]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(4 /* terms.1.factors.3.weight */), dx, batch);
             // input gradient of terms.0 (dense): W [8, 8]
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -1832,20 +1820,20 @@ public sealed partial class VeraTwin : IStructuredLayer
 /// The layer LoraRect : 12 -&gt; 6.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [6, 12]</c>, <c>terms.1.lora_A [4, 12]</c>, <c>terms.1.lora_B [6, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LoraRect : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("LoraRect.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("LoraRect.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LoraRect(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 6, 12 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true, learningRateMultiplier: 1.5f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 6, 12 }, trainable: false);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true, learningRateMultiplier: 1.5f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -1861,127 +1849,127 @@ public sealed partial class LoraRect : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 72;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [6, 12]</c> (frozen): dense 12 -&gt; 6.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.lora_A [4, 12]</c>: lowrank down-projection 12 -&gt; 4.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [6, 4]</c>: lowrank up-projection 4 -&gt; 6.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 6, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 4, random);
-        Initializers.Zero(Terms1LoraB.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
         // terms.0 (dense): W [6, 12]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 6, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 12]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f, accumulating
-        CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[2];
-        Span<float> terms1LoraAGradient = gradients[1];
+        global::System.Span<float> terms1LoraBGradient = gradients[2];
+        global::System.Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
-        Span<float> slot1 = _workspace.Get(1, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 12]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [6, 4]; scaled by 4.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [6, 4], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 6, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 4.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 12], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [6, 12]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 12 -> 6: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1: lowrank 12 -> 6: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 6, 4, 12);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 6, 4, 12);
         // terms.1: scaled by 4.0
-        var m2 = DenseMath.Scale(m1, 4.0);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m1, 4.0);
         // sum of 2 terms
-        var m3 = DenseMath.Add(m0, m2);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m2);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1994,18 +1982,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2014,18 +2002,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2036,7 +2024,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -2076,18 +2064,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,360 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2096,18 +2084,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2118,7 +2106,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2158,18 +2146,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2178,18 +2166,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 4 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2200,7 +2188,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -2240,18 +2228,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2260,18 +2248,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2282,7 +2270,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2322,18 +2310,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 6) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2342,18 +2330,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 6 && k0 + kk < rows ? outputGradient[(k0 + kk) * 6 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2364,7 +2352,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2404,18 +2392,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2424,18 +2412,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2446,7 +2434,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2486,17 +2474,17 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2505,18 +2493,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2527,7 +2515,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2555,18 +2543,18 @@ public sealed partial class LoraRect : IStructuredLayer
     // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,944 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2575,18 +2563,18 @@ public sealed partial class LoraRect : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2597,7 +2585,7 @@ public sealed partial class LoraRect : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2633,52 +2621,52 @@ public sealed partial class LoraRect : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="LoraRect"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.LoraRect"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("LoraRect.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LoraRect.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
 
-        internal Gpu(LoraRect layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.LoraRect layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.WeightGradientKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.WeightGradientKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoraRect.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2690,53 +2678,53 @@ public sealed partial class LoraRect : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 6, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [6, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 12]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [6, 4]
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 12]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [6, 4]
-            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [6, 4]
-            _weightGradientKernel4(TiledLaunch.Config(Accelerator, 1, 1, 2), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 2), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 12]
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 12]
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [6, 12]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()

@@ -37,50 +37,38 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// Every structure of the language in one layer (16 -&gt; 16), composed by products, sums, scaling and kron.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.1.diag [16]</c>, <c>terms.0.factors.2.blkdiag1 [4, 4, 4]</c>, <c>terms.0.factors.2.blkdiag2 [4, 4, 4]</c>, <c>terms.1.blocks [12, 4, 4]</c>, <c>terms.2.lora_A [2, 16]</c>, <c>terms.2.lora_B [16, 2]</c>, <c>terms.3.kron.0.weight [2, 2]</c>, <c>terms.3.kron.1.twiddle [3, 4, 2, 2]</c>, <c>terms.4.cores.0 [4, 8, 4]</c>, <c>terms.4.cores.1 [4, 4, 8]</c>, <c>terms.5.hra_u [16, 3]</c>, <c>terms.6.weight [2, 8, 8]</c>, <c>bias [16]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class AllStructures : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class AllStructures : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(8);
-    private readonly ExclusiveUse _backwardInUse = new("AllStructures.Backward");
-    private static readonly int[] ReverseMap16 = Permutations.Reverse(16);
-    private static readonly int[] ReverseMap16Inverse = Permutations.Inverse(ReverseMap16);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(8);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("AllStructures.Backward");
+    private static readonly int[] ReverseMap16 = global::StructMat.Runtime.Kernels.Permutations.Reverse(16);
+    private static readonly int[] ReverseMap16Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ReverseMap16);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public AllStructures(int seed = 0)
     {
-        Terms0Factors1Diag = new Parameter("terms.0.factors.1.diag", new[] { 16 }, trainable: true);
-        Terms0Factors2Blkdiag1 = new Parameter("terms.0.factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms0Factors2Blkdiag2 = new Parameter("terms.0.factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms1Blocks = new Parameter("terms.1.blocks", new[] { 12, 4, 4 }, trainable: true);
-        Terms2LoraA = new Parameter("terms.2.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms2LoraB = new Parameter("terms.2.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
-        Terms3Kron0Weight = new Parameter("terms.3.kron.0.weight", new[] { 2, 2 }, trainable: true);
-        Terms3Kron1Twiddle = new Parameter("terms.3.kron.1.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
-        Terms4Cores0 = new Parameter("terms.4.cores.0", new[] { 4, 8, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms4Cores1 = new Parameter("terms.4.cores.1", new[] { 4, 4, 8 }, trainable: true);
-        Terms5HraU = new Parameter("terms.5.hra_u", new[] { 16, 3 }, trainable: true);
-        Terms6Weight = new Parameter("terms.6.weight", new[] { 2, 8, 8 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 16 }, trainable: true);
+        Terms0Factors1Diag = new global::StructMat.Runtime.Parameter("terms.0.factors.1.diag", new[] { 16 }, trainable: true);
+        Terms0Factors2Blkdiag1 = new global::StructMat.Runtime.Parameter("terms.0.factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Factors2Blkdiag2 = new global::StructMat.Runtime.Parameter("terms.0.factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms1Blocks = new global::StructMat.Runtime.Parameter("terms.1.blocks", new[] { 12, 4, 4 }, trainable: true);
+        Terms2LoraA = new global::StructMat.Runtime.Parameter("terms.2.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms2LoraB = new global::StructMat.Runtime.Parameter("terms.2.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
+        Terms3Kron0Weight = new global::StructMat.Runtime.Parameter("terms.3.kron.0.weight", new[] { 2, 2 }, trainable: true);
+        Terms3Kron1Twiddle = new global::StructMat.Runtime.Parameter("terms.3.kron.1.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
+        Terms4Cores0 = new global::StructMat.Runtime.Parameter("terms.4.cores.0", new[] { 4, 8, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms4Cores1 = new global::StructMat.Runtime.Parameter("terms.4.cores.1", new[] { 4, 4, 8 }, trainable: true);
+        Terms5HraU = new global::StructMat.Runtime.Parameter("terms.5.hra_u", new[] { 16, 3 }, trainable: true);
+        Terms6Weight = new global::StructMat.Runtime.Parameter("terms.6.weight", new[] { 2, 8, 8 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 16 }, trainable: true);
         Parameters = new[] { Terms0Factors1Diag, Terms0Factors2Blkdiag1, Terms0Factors2Blkdiag2, Terms1Blocks, Terms2LoraA, Terms2LoraB, Terms3Kron0Weight, Terms3Kron1Twiddle, Terms4Cores0, Terms4Cores1, Terms5HraU, Terms6Weight, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -96,97 +84,97 @@ public sealed partial class AllStructures : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.1.diag [16]</c>: diagonal 16.</summary>
-    public Parameter Terms0Factors1Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1Diag { get; }
 
     /// <summary><c>terms.0.factors.2.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Terms0Factors2Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors2Blkdiag1 { get; }
 
     /// <summary><c>terms.0.factors.2.blkdiag2 [4, 4, 4]</c>: monarch second block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Terms0Factors2Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors2Blkdiag2 { get; }
 
     /// <summary><c>terms.1.blocks [12, 4, 4]</c>: flat block butterfly, 3 block diagonals of 4 blocks of 4x4.</summary>
-    public Parameter Terms1Blocks { get; }
+    public global::StructMat.Runtime.Parameter Terms1Blocks { get; }
 
     /// <summary><c>terms.2.lora_A [2, 16]</c>: lowrank down-projection 16 -&gt; 2.</summary>
-    public Parameter Terms2LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms2LoraA { get; }
 
     /// <summary><c>terms.2.lora_B [16, 2]</c>: lowrank up-projection 2 -&gt; 16.</summary>
-    public Parameter Terms2LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms2LoraB { get; }
 
     /// <summary><c>terms.3.kron.0.weight [2, 2]</c>: dense 2 -&gt; 2.</summary>
-    public Parameter Terms3Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms3Kron0Weight { get; }
 
     /// <summary><c>terms.3.kron.1.twiddle [3, 4, 2, 2]</c>: butterfly twiddles, 3 factors of 4 2x2 blocks.</summary>
-    public Parameter Terms3Kron1Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Terms3Kron1Twiddle { get; }
 
     /// <summary><c>terms.4.cores.0 [4, 8, 4]</c>: btt core 0: 4 blocks of 8x4.</summary>
-    public Parameter Terms4Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Terms4Cores0 { get; }
 
     /// <summary><c>terms.4.cores.1 [4, 4, 8]</c>: btt core 1: 4 blocks of 4x8.</summary>
-    public Parameter Terms4Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Terms4Cores1 { get; }
 
     /// <summary><c>terms.5.hra_u [16, 3]</c>: householder reflection vectors, 3 columns of length 16.</summary>
-    public Parameter Terms5HraU { get; }
+    public global::StructMat.Runtime.Parameter Terms5HraU { get; }
 
     /// <summary><c>terms.6.weight [2, 8, 8]</c>: blockdiag 2 blocks of 8x8.</summary>
-    public Parameter Terms6Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms6Weight { get; }
 
     /// <summary><c>bias [16]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.Ones(Terms0Factors1Diag.Data);
-        Initializers.MuP(Terms0Factors2Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms0Factors2Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms1Blocks.Data, fanIn: 12, fanOut: 4, random);
-        Initializers.MuP(Terms2LoraA.Data, fanIn: 16, fanOut: 2, random);
-        Initializers.MuP(Terms2LoraB.Data, fanIn: 2, fanOut: 16, random);
-        Initializers.MuP(Terms3Kron0Weight.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Terms3Kron1Twiddle.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Terms4Cores0.Data, fanIn: 4, fanOut: 8, random);
-        Initializers.MuP(Terms4Cores1.Data, fanIn: 8, fanOut: 4, random);
-        Initializers.HouseholderIdentity(Terms5HraU.Data, 16, 3, random);
-        Initializers.MuP(Terms6Weight.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms0Factors1Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors2Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors2Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Blocks.Data, fanIn: 12, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2LoraA.Data, fanIn: 16, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2LoraB.Data, fanIn: 2, fanOut: 16, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms3Kron0Weight.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms3Kron1Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms4Cores0.Data, fanIn: 4, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms4Cores1.Data, fanIn: 8, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Terms5HraU.Data, 16, 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms6Weight.Data, fanIn: 8, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Batch(batch, 32);
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Batch(batch, 32);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 32);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 16);
@@ -202,119 +190,119 @@ public sealed partial class AllStructures : IStructuredLayer
         var t28 = slot0.Slice(0, batch * 16);
 
         // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t4, t5, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, t5, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
 
         // terms.0.factors.0 (perm): y[j] = x[map[j]], reverse
-        ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
 
         // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
         // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // terms.2 (lowrank): down-projection A [2, 16]
-        CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.2 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockMatMul(t14, y, Terms2LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms2LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(x, t16, Terms3Kron1Twiddle.Data.AsSpan(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t16, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t17, t18, Terms3Kron1Twiddle.Data.AsSpan(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t19, t22, Terms3Kron1Twiddle.Data.AsSpan(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t19, t22, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.3 (kron): view as (2, 8) and transpose
-        CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
 
         // terms.3.kron.0 (dense): W [2, 2]
-        CpuKernels.BlockMatMul(t23, t24, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t23, t24, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3 (kron): view as (8, 2) and transpose back (accumulating)
-        CpuKernels.Transpose(t24, y, batch, 8, 2, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t24, y, batch, 8, 2, accumulate: true);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded), accumulating
-        CpuKernels.BlockMatMul(t26, y, Terms4Cores1.Data, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t26, y, Terms4Cores1.Data, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Apply(x, t28, Terms5HraU.Data, batch, 16, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t28, Terms5HraU.Data, batch, 16, 3, accumulate: false);
 
         // terms.5 (scale): times 0.5 (accumulating)
-        CpuKernels.Scale(t28, y, batch * 16, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(t28, y, batch * 16, 0.5f, accumulate: true);
 
         // terms.6 (blockdiag): 2 blocks of 8x8; accumulating
-        CpuKernels.BlockMatMul(x, y, Terms6Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms6Weight.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Batch(batch, 32);
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Batch(batch, 32);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[12];
-        Span<float> terms6WeightGradient = gradients[11];
-        Span<float> terms5HraUGradient = gradients[10];
-        Span<float> terms4Cores1Gradient = gradients[9];
-        Span<float> terms4Cores0Gradient = gradients[8];
-        Span<float> terms3Kron0WeightGradient = gradients[6];
-        Span<float> terms3Kron1TwiddleGradient = gradients[7];
-        Span<float> terms2LoraBGradient = gradients[5];
-        Span<float> terms2LoraAGradient = gradients[4];
-        Span<float> terms1BlocksGradient = gradients[3];
-        Span<float> terms0Factors1DiagGradient = gradients[0];
-        Span<float> terms0Factors2Blkdiag2Gradient = gradients[2];
-        Span<float> terms0Factors2Blkdiag1Gradient = gradients[1];
+        global::System.Span<float> biasGradient = gradients[12];
+        global::System.Span<float> terms6WeightGradient = gradients[11];
+        global::System.Span<float> terms5HraUGradient = gradients[10];
+        global::System.Span<float> terms4Cores1Gradient = gradients[9];
+        global::System.Span<float> terms4Cores0Gradient = gradients[8];
+        global::System.Span<float> terms3Kron0WeightGradient = gradients[6];
+        global::System.Span<float> terms3Kron1TwiddleGradient = gradients[7];
+        global::System.Span<float> terms2LoraBGradient = gradients[5];
+        global::System.Span<float> terms2LoraAGradient = gradients[4];
+        global::System.Span<float> terms1BlocksGradient = gradients[3];
+        global::System.Span<float> terms0Factors1DiagGradient = gradients[0];
+        global::System.Span<float> terms0Factors2Blkdiag2Gradient = gradients[2];
+        global::System.Span<float> terms0Factors2Blkdiag1Gradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 32);
-        Span<float> slot4 = _workspace.Get(4, batch * 16);
-        Span<float> slot5 = _workspace.Get(5, batch * 16);
-        Span<float> slot6 = _workspace.Get(6, batch * 16);
-        Span<float> slot7 = _workspace.Get(7, batch * 32);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 32);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 16);
+        global::System.Span<float> slot5 = _workspace.Get(5, batch * 16);
+        global::System.Span<float> slot6 = _workspace.Get(6, batch * 16);
+        global::System.Span<float> slot7 = _workspace.Get(7, batch * 32);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t14 = slot2.Slice(0, batch * 2);
@@ -340,164 +328,164 @@ public sealed partial class AllStructures : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 16);
 
         // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Terms0Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.2 (lowrank): down-projection A [2, 16]
-        CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(x, t16, Terms3Kron1Twiddle.Data.AsSpan(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t16, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t17, t18, Terms3Kron1Twiddle.Data.AsSpan(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
 
         // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t19, t22, Terms3Kron1Twiddle.Data.AsSpan(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t19, t22, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.3 (kron): view as (2, 8) and transpose
-        CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
         // and weight gradient of terms.6 (blockdiag): 2 blocks of 8x8, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.5 (scale): times 0.5
-        CpuKernels.Scale(dy, dt28, batch * 16, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt28, batch * 16, 0.5f, accumulate: false);
 
         // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order) (accumulating)
-        HouseholderKernels.ApplyTransposed(dt28, dx, Terms5HraU.Data, batch, 16, 3, accumulate: true);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt28, dx, Terms5HraU.Data, batch, 16, 3, accumulate: true);
 
         // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
 
         // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded)
         // and weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t26, dt26, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t26, dt26, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
         // and weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4, from the same pass over dt26
-        CpuKernels.BlockMatMulBackward(dt26, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt26, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt24, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt24, batch, 2, 8, accumulate: false);
 
         // input gradient of terms.3.kron.0 (dense): W [2, 2]
         // and weight gradient of terms.3.kron.0 (dense): W [2, 2], from the same pass over dt24
-        CpuKernels.BlockMatMulBackward(dt24, t23, dt23, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt24, t23, dt23, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt23, dt22, batch, 8, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt23, dt22, batch, 8, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt22
-        CpuKernels.BlockMatMulBackward(dt22, t19, dt19, Terms3Kron1Twiddle.Data.AsSpan(32, 16), terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt22, t19, dt19, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        CpuKernels.Transpose(dt19, dt18, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt19, dt18, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
         // and weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt18
-        CpuKernels.BlockMatMulBackward(dt18, t17, dt17, Terms3Kron1Twiddle.Data.AsSpan(16, 16), terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt18, t17, dt17, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        CpuKernels.Transpose(dt17, dt16, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt17, dt16, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
         // and weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt16
-        CpuKernels.BlockMatMulBackward(dt16, x, dx, Terms3Kron1Twiddle.Data.AsSpan(0, 16), terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt16, x, dx, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.2 (lowrank): up-projection B [16, 2]
         // and weight gradient of terms.2 (lowrank): up-projection B [16, 2], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms2LoraB.Data, terms2LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms2LoraB.Data, terms2LoraBGradient, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (lowrank): down-projection A [2, 16]; accumulating
         // and weight gradient of terms.2 (lowrank): down-projection A [2, 16], from the same pass over dt14
-        CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms2LoraA.Data, terms2LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms2LoraA.Data, terms2LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(128, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 128, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // 3 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 4, 4, 4, stackalloc int[] { 0, 1, 2 }, 1.0f);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 4, 4, 4, stackalloc int[] { 0, 1, 2 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(64, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 64, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 64), batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-        ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
 
         // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt5, dt4, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt5, dt4, Terms0Factors1Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt5, t4, terms0Factors1DiagGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt5, t4, terms0Factors1DiagGradient, batch, 16);
 
         // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Terms0Factors2Blkdiag2.Data, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Terms0Factors2Blkdiag2.Data, terms0Factors2Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         // and weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors2Blkdiag1.Data, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors2Blkdiag1.Data, terms0Factors2Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0: perm 16 -> 16: the permutation matrix of the index map
-        var m0 = DenseMath.Permutation(Permutations.Reverse(16));
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Reverse(16));
         // terms.0.factors.1: diag 16 -> 16
-        var m1 = DenseMath.Diagonal(Terms0Factors1Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms0Factors1Diag.Data);
         // terms.0.factors.2: monarch 16 -> 16: fly's blockdiag_butterfly_multiply as a matrix
-        var m2 = DenseMath.Monarch(Terms0Factors2Blkdiag1.Data, 4, 4, 4, Terms0Factors2Blkdiag2.Data, 4, 4, 4);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Terms0Factors2Blkdiag1.Data, 4, 4, 4, Terms0Factors2Blkdiag2.Data, 4, 4, 4);
         // terms.0: product of 3 factors, left to right
-        var m3 = DenseMath.MatMul(DenseMath.MatMul(m0, m1, 16, 16, 16), m2, 16, 16, 16);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 16, 16, 16), m2, 16, 16, 16);
         // terms.1: blocksparse 16 -> 16: the flat block butterfly pattern, filled block by block
-        var m4 = DenseMath.FlatBlockButterfly(Terms1Blocks.Data, 16, 4);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.FlatBlockButterfly(Terms1Blocks.Data, 16, 4);
         // terms.2: lowrank 16 -> 16: B·A
-        var m5 = DenseMath.MatMul(DenseMath.FromFloat(Terms2LoraB.Data), DenseMath.FromFloat(Terms2LoraA.Data), 16, 2, 16);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms2LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms2LoraA.Data), 16, 2, 16);
         // terms.3.kron.0: dense 2 -> 2: W
-        var m6 = DenseMath.FromFloat(Terms3Kron0Weight.Data);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms3Kron0Weight.Data);
         // terms.3.kron.1: butterfly 8 -> 8: the product of its 3 sparse factors
-        var m7 = DenseMath.Butterfly(Terms3Kron1Twiddle.Data, 8);
+        var m7 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Terms3Kron1Twiddle.Data, 8);
         // terms.3: kron 16 -> 16: torch.kron of the two factors
-        var m8 = DenseMath.Kron(m6, 2, 2, m7, 8, 8);
+        var m8 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m6, 2, 2, m7, 8, 8);
         // terms.4: btt 16 -> 16: Σ over the rank index of the two cores, entry by entry
-        var m9 = DenseMath.BlockTensorTrain(Terms4Cores0.Data, Terms4Cores1.Data, 4, 4, 4, 4, 2);
+        var m9 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Terms4Cores0.Data, Terms4Cores1.Data, 4, 4, 4, 4, 2);
         // terms.5: householder 16 -> 16: H_1 … H_3 as explicit products
-        var m10 = DenseMath.Householder(Terms5HraU.Data, 16, 3);
+        var m10 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Terms5HraU.Data, 16, 3);
         // terms.5: scaled by 0.5
-        var m11 = DenseMath.Scale(m10, 0.5);
+        var m11 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m10, 0.5);
         // terms.6: blockdiag 16 -> 16: 2 diagonal blocks
-        var m12 = DenseMath.BlockDiagonal(Terms6Weight.Data, 2, 8, 8);
+        var m12 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Terms6Weight.Data, 2, 8, 8);
         // sum of 7 terms
-        var m13 = DenseMath.Add(DenseMath.Add(DenseMath.Add(DenseMath.Add(DenseMath.Add(DenseMath.Add(m3, m4), m5), m8), m9), m11), m12);
+        var m13 = global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(m3, m4), m5), m8), m9), m11), m12);
         return m13;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -510,19 +498,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -531,18 +519,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -553,7 +541,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -593,19 +581,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -614,18 +602,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -636,7 +624,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -672,13 +660,13 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel2(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 16 + index.Y] = diagonal[index.Y] * input[index.X * 16 + index.Y];
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel3(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
@@ -688,19 +676,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -709,18 +697,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -731,7 +719,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -771,19 +759,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel5(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel5(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -792,18 +780,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 1) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -814,7 +802,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -854,19 +842,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel6(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel6(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -875,18 +863,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (g ^ 2) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -897,7 +885,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -933,7 +921,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
-    private static void MatMulKernel7(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -949,18 +937,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel8(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel8(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -969,18 +957,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -991,7 +979,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -1027,7 +1015,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel9(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1039,7 +1027,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel10(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1049,7 +1037,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel11(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel11(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1061,7 +1049,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 8].
-    private static void TransposeKernel12(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1071,7 +1059,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel13(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel13(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1083,7 +1071,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel14(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel14(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1097,19 +1085,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel15(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel15(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1118,18 +1106,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 32 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1140,7 +1128,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 32 + g * 8 + col;
@@ -1180,19 +1168,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel16(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel16(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1201,18 +1189,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 32 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 32 + cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1223,7 +1211,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1259,7 +1247,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel17(Index1D index, ArrayView<float> input, ArrayView<float> output)
+    private static void ScaleKernel17(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] += 0.5f * input[index];
     }
@@ -1269,19 +1257,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel18(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel18(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1290,18 +1278,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1312,7 +1300,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -1348,13 +1336,13 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel19(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel19(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel20(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel20(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1368,19 +1356,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel21(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel21(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1389,18 +1377,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1411,7 +1399,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -1451,18 +1439,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel22(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel22(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1471,18 +1459,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1493,7 +1481,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 64 + (row0 + row) * 8 + col;
@@ -1517,7 +1505,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel23(Index1D index, ArrayView<float> input, ArrayView<float> output)
+    private static void ScaleKernel23(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 0.5f * input[index];
     }
@@ -1527,19 +1515,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel24(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel24(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1548,18 +1536,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 32 + (k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1570,7 +1558,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 32 + col * 4 + g;
@@ -1610,18 +1598,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel25(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel25(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1630,18 +1618,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 32 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1652,7 +1640,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 32 + (row0 + row) * 8 + col;
@@ -1680,19 +1668,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel26(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel26(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1701,18 +1689,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 32 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 32 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1723,7 +1711,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1763,18 +1751,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel27(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel27(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1783,18 +1771,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 32 + g * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1805,7 +1793,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 32 + (row0 + row) * 4 + col;
@@ -1829,7 +1817,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel28(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel28(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1841,7 +1829,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel29(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel29(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1854,7 +1842,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel30(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel30(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1864,7 +1852,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel31(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel31(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1876,7 +1864,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel32(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel32(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1889,7 +1877,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel33(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel33(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1901,7 +1889,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel34(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel34(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1914,7 +1902,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel35(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel35(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1926,7 +1914,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
-    private static void MatMulTransposedKernel36(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel36(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1938,7 +1926,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x2, summed over the batch.
-    private static void WeightGradientKernel37(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel37(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1955,18 +1943,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel38(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel38(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1975,18 +1963,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1997,7 +1985,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -2033,7 +2021,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
-    private static void WeightGradientKernel39(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel39(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -2050,19 +2038,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel40(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel40(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2071,18 +2059,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2093,7 +2081,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + (g ^ 2) * 4 + col;
@@ -2133,18 +2121,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel41(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel41(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2153,18 +2141,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 2) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2175,7 +2163,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -2203,19 +2191,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel42(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel42(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2224,18 +2212,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2246,7 +2234,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + (g ^ 1) * 4 + col;
@@ -2286,18 +2274,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel43(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel43(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2306,18 +2294,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + (g ^ 1) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2328,7 +2316,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -2356,19 +2344,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel44(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel44(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2377,18 +2365,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2399,7 +2387,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -2439,18 +2427,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel45(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel45(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2459,18 +2447,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2481,7 +2469,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -2505,7 +2493,7 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel46(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel46(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -2519,19 +2507,19 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel47(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel47(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2540,18 +2528,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2562,7 +2550,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -2602,18 +2590,18 @@ public sealed partial class AllStructures : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel48(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel48(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2622,18 +2610,18 @@ public sealed partial class AllStructures : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2644,7 +2632,7 @@ public sealed partial class AllStructures : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -2668,181 +2656,181 @@ public sealed partial class AllStructures : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="AllStructures"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.AllStructures"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("AllStructures.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16Inverse;
-        private readonly HouseholderDevice _householder;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel11;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel12;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel13;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel14;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel15;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel16;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel17;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel18;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel19;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel20;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel21;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel22;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _scaleKernel23;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel24;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel25;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel26;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel27;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel28;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel29;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel30;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel31;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel32;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel33;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel34;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel35;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel36;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel37;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel38;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel39;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel40;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel41;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel42;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel43;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel44;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel45;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel46;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel47;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel48;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("AllStructures.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel8;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel10;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel11;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel12;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel13;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel14;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel15;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel16;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel17;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel18;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel19;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel20;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel21;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel22;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel23;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel24;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel25;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel26;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel27;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel28;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel29;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel30;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel31;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel32;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel33;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel34;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel35;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel36;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel37;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel38;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel39;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel40;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel41;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel42;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel43;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel44;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel45;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel46;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel47;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel48;
 
-        internal Gpu(AllStructures layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.AllStructures layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 11);
-            _reverseMap16 = accelerator.Allocate1D(ReverseMap16);
-            _reverseMap16Inverse = accelerator.Allocate1D(ReverseMap16Inverse);
-            _householder = new HouseholderDevice(accelerator);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _diagonalKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel2));
-            _gatherKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.GatherKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel5));
-            _matMulKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel6));
-            _matMulKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel7));
-            _matMulKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel8));
-            _matMulKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel9));
-            _transposeKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel10));
-            _matMulKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel11));
-            _transposeKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel12));
-            _matMulKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel13));
-            _transposeKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel14));
-            _matMulKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel15",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel15));
-            _matMulKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel16",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel16));
-            _scaleKernel17 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel17",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel17));
-            _matMulKernel18 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel18",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel18));
-            _biasKernel19 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel19",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel19));
-            _biasGradientKernel20 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel20",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel20));
-            _matMulTransposedKernel21 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel21",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel21));
-            _weightGradientKernel22 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel22",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel22));
-            _scaleKernel23 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel23",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>>(ScaleKernel23));
-            _matMulTransposedKernel24 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel24",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel24));
-            _weightGradientKernel25 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel25",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel25));
-            _matMulTransposedKernel26 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel26",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel26));
-            _weightGradientKernel27 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel27",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel27));
-            _matMulTransposedKernel28 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel28",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel28));
-            _weightGradientKernel29 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel29",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel29));
-            _transposeKernel30 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel30",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel30));
-            _matMulTransposedKernel31 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel31",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel31));
-            _weightGradientKernel32 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel32",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel32));
-            _matMulTransposedKernel33 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel33",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel33));
-            _weightGradientKernel34 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel34",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel34));
-            _matMulTransposedKernel35 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel35",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel35));
-            _matMulTransposedKernel36 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel36",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel36));
-            _weightGradientKernel37 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel37",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel37));
-            _matMulTransposedKernel38 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel38",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel38));
-            _weightGradientKernel39 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel39",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel39));
-            _matMulTransposedKernel40 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel40",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel40));
-            _weightGradientKernel41 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel41",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel41));
-            _matMulTransposedKernel42 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel42",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel42));
-            _weightGradientKernel43 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel43",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel43));
-            _matMulTransposedKernel44 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel44",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel44));
-            _weightGradientKernel45 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel45",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel45));
-            _diagonalGradientKernel46 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel46",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel46));
-            _matMulTransposedKernel47 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel47",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel47));
-            _weightGradientKernel48 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel48",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel48));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 11);
+            _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
+            _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _gatherKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.GatherKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel5));
+            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel6));
+            _matMulKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel7));
+            _matMulKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel8));
+            _matMulKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel9));
+            _transposeKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel10));
+            _matMulKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel11));
+            _transposeKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel12));
+            _matMulKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel13));
+            _transposeKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel14));
+            _matMulKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel15));
+            _matMulKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel16));
+            _scaleKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel17",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel17));
+            _matMulKernel18 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel18",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel18));
+            _biasKernel19 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel19",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel19));
+            _biasGradientKernel20 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel20",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel20));
+            _matMulTransposedKernel21 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel21",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel21));
+            _weightGradientKernel22 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel22",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel22));
+            _scaleKernel23 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel23",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel23));
+            _matMulTransposedKernel24 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel24",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel24));
+            _weightGradientKernel25 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel25",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel25));
+            _matMulTransposedKernel26 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel26",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel26));
+            _weightGradientKernel27 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel27",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel27));
+            _matMulTransposedKernel28 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel28",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel28));
+            _weightGradientKernel29 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel29",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel29));
+            _transposeKernel30 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel30",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel30));
+            _matMulTransposedKernel31 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel31",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel31));
+            _weightGradientKernel32 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel32",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel32));
+            _matMulTransposedKernel33 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel33",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel33));
+            _weightGradientKernel34 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel34",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel34));
+            _matMulTransposedKernel35 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel35",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel35));
+            _matMulTransposedKernel36 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel36",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel36));
+            _weightGradientKernel37 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel37",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel37));
+            _matMulTransposedKernel38 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel38",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel38));
+            _weightGradientKernel39 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel39",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel39));
+            _matMulTransposedKernel40 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel40",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel40));
+            _weightGradientKernel41 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel41",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel41));
+            _matMulTransposedKernel42 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel42",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel42));
+            _weightGradientKernel43 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel43",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel43));
+            _matMulTransposedKernel44 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel44",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel44));
+            _weightGradientKernel45 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel45",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel45));
+            _diagonalGradientKernel46 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel46",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel46));
+            _matMulTransposedKernel47 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel47",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel47));
+            _weightGradientKernel48 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel48",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel48));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2854,18 +2842,18 @@ public sealed partial class AllStructures : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Batch(batch, 32);
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Batch(batch, 32);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
@@ -2880,74 +2868,74 @@ public sealed partial class AllStructures : IStructuredLayer
             var t26 = slot0.SubView(0, batch * 32);
             var t28 = slot0.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* terms.0.factors.1.diag */), t5);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* terms.0.factors.1.diag */), t5);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], reverse
-            _gatherKernel3(new Index2D(batch, 16), t5, _reverseMap16.View, y);
+            _gatherKernel3(new global::ILGPU.Index2D(batch, 16), t5, _reverseMap16.View, y);
             // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
+            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
+            _matMulKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
+            _matMulKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel7(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.2 (lowrank): up-projection B [16, 2]
-            _matMulKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
+            _matMulKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
             // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
+            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
             // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel10(new Index2D(batch * 4, 4), t16, t17);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t16, t17);
             // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
+            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
             // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel10(new Index2D(batch * 4, 4), t18, t19);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t18, t19);
             // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel11(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            _matMulKernel11(new global::ILGPU.Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel12(new Index2D(batch, 16), t22, t23);
+            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), t22, t23);
             // terms.3.kron.0 (dense): W [2, 2]
-            _matMulKernel13(new Index2D(batch * 8, 2), t23, _parameters.Value(6 /* terms.3.kron.0.weight */), t24);
+            _matMulKernel13(new global::ILGPU.Index2D(batch * 8, 2), t23, _parameters.Value(6 /* terms.3.kron.0.weight */), t24);
             // terms.3 (kron): view as (8, 2) and transpose back
-            _transposeKernel14(new Index2D(batch, 16), t24, y);
+            _transposeKernel14(new global::ILGPU.Index2D(batch, 16), t24, y);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
             // terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulKernel16(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t26, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
+            _matMulKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t26, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
             // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t28, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
             // terms.5 (scale): times 0.5
             _scaleKernel17(batch * 16, t28, y);
             // terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulKernel18(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
+            _matMulKernel18(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
             // add the bias
-            _biasKernel19(new Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
+            _biasKernel19(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Batch(batch, 32);
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Batch(batch, 32);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
-            ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 16);
-            ArrayView<float> slot6 = _workspace.Get(6, (long)batch * 16);
-            ArrayView<float> slot7 = _workspace.Get(7, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot6 = _workspace.Get(6, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot7 = _workspace.Get(7, (long)batch * 32);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t14 = slot2.SubView(0, batch * 2);
@@ -2972,31 +2960,31 @@ public sealed partial class AllStructures : IStructuredLayer
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
-            _matMulKernel7(new Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
+            _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
+            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
             // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel10(new Index2D(batch * 4, 4), t16, t17);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t16, t17);
             // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel9(new Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
+            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
             // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel10(new Index2D(batch * 4, 4), t18, t19);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t18, t19);
             // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel11(new Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            _matMulKernel11(new global::ILGPU.Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel12(new Index2D(batch, 16), t22, t23);
+            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), t22, t23);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel20(16, dy, _parameters.Gradient(12 /* bias */), batch);
             // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel21(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
+            _matMulTransposedKernel21(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
             // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel22(TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
+            _weightGradientKernel22(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
             // gradient of terms.5 (scale): times 0.5
             _scaleKernel23(batch * 16, dy, dt28);
             // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
@@ -3004,71 +2992,71 @@ public sealed partial class AllStructures : IStructuredLayer
             // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Gradient(x, dt28, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), _workspace.Get(9, (long)batch * 16), _workspace.Get(10, (long)batch * 48), batch, 16, 3);
             // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulTransposedKernel24(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt26, batch);
+            _matMulTransposedKernel24(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt26, batch);
             // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _weightGradientKernel25(TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t26, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
+            _weightGradientKernel25(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t26, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
             // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulTransposedKernel26(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt26, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
+            _matMulTransposedKernel26(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt26, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
             // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _weightGradientKernel27(TiledLaunch.Config(Accelerator, 1, 4, 2), dt26, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
+            _weightGradientKernel27(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dt26, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
             // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
-            _transposeKernel12(new Index2D(batch, 16), dy, dt24);
+            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), dy, dt24);
             // input gradient of terms.3.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel28(new Index2D(batch * 8, 2), dt24, _parameters.Value(6 /* terms.3.kron.0.weight */), dt23);
+            _matMulTransposedKernel28(new global::ILGPU.Index2D(batch * 8, 2), dt24, _parameters.Value(6 /* terms.3.kron.0.weight */), dt23);
             // weight gradient of terms.3.kron.0 (dense): W [2, 2]
             _weightGradientKernel29(4, dt24, t23, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
             // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
-            _transposeKernel30(new Index2D(batch, 16), dt23, dt22);
+            _transposeKernel30(new global::ILGPU.Index2D(batch, 16), dt23, dt22);
             // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel31(new Index2D(batch * 2, 8), dt22, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), dt19);
+            _matMulTransposedKernel31(new global::ILGPU.Index2D(batch * 2, 8), dt22, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), dt19);
             // weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
             _weightGradientKernel32(16, dt22, t19, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), batch * 2);
             // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel10(new Index2D(batch * 4, 4), dt19, dt18);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), dt19, dt18);
             // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel33(new Index2D(batch * 2, 8), dt18, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), dt17);
+            _matMulTransposedKernel33(new global::ILGPU.Index2D(batch * 2, 8), dt18, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), dt17);
             // weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
             _weightGradientKernel34(16, dt18, t17, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), batch * 2);
             // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel10(new Index2D(batch * 4, 4), dt17, dt16);
+            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), dt17, dt16);
             // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel35(new Index2D(batch * 2, 8), dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), dx);
+            _matMulTransposedKernel35(new global::ILGPU.Index2D(batch * 2, 8), dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), dx);
             // weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
             _weightGradientKernel34(16, dt16, x, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), batch * 2);
             // input gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel36(new Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
+            _matMulTransposedKernel36(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
             // weight gradient of terms.2 (lowrank): up-projection B [16, 2]
             _weightGradientKernel37(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
             // input gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel38(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
+            _matMulTransposedKernel38(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
             // weight gradient of terms.2 (lowrank): down-projection A [2, 16]
             _weightGradientKernel39(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulTransposedKernel40(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
+            _matMulTransposedKernel40(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _weightGradientKernel41(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
+            _weightGradientKernel41(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulTransposedKernel42(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
+            _matMulTransposedKernel42(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _weightGradientKernel43(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
+            _weightGradientKernel43(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulTransposedKernel44(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
+            _matMulTransposedKernel44(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _weightGradientKernel45(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
+            _weightGradientKernel45(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-            _gatherKernel3(new Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
+            _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 16), dt5, _parameters.Value(0 /* terms.0.factors.1.diag */), dt4);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, _parameters.Value(0 /* terms.0.factors.1.diag */), dt4);
             // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel46(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
             // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel47(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel47(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel48(TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
+            _weightGradientKernel48(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
             // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel44(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel44(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
             // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel45(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
+            _weightGradientKernel45(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
         }
 
         public void Dispose()

@@ -42,38 +42,26 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// Block tensor-train, rank 2: 12 = 2·6 in, 20 = 2·10 out (Compute Better Spent's factorize).
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [6, 4, 2]</c>, <c>cores.1 [2, 10, 12]</c>, <c>bias [20]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Btt : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("Btt.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Btt.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Btt(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 6, 4, 2 }, trainable: true, learningRateMultiplier: 3.0f);
-        Cores1 = new Parameter("cores.1", new[] { 2, 10, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Bias = new Parameter("bias", new[] { 20 }, trainable: true);
+        Cores0 = new global::StructMat.Runtime.Parameter("cores.0", new[] { 6, 4, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Cores1 = new global::StructMat.Runtime.Parameter("cores.1", new[] { 2, 10, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 20 }, trainable: true);
         Parameters = new[] { Cores0, Cores1, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -89,124 +77,124 @@ public sealed partial class Btt : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [6, 4, 2]</c>: btt core 0: 6 blocks of 4x2.</summary>
-    public Parameter Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Cores0 { get; }
 
     /// <summary><c>cores.1 [2, 10, 12]</c>: btt core 1: 2 blocks of 10x12.</summary>
-    public Parameter Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Cores1 { get; }
 
     /// <summary><c>bias [20]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Cores0.Data, fanIn: 2, fanOut: 4, random);
-        Initializers.MuP(Cores1.Data, fanIn: 12, fanOut: 10, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores0.Data, fanIn: 2, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores1.Data, fanIn: 12, fanOut: 10, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Batch(batch, 24);
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 20, nameof(y));
+        global::StructMat.Runtime.Checks.Batch(batch, 24);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
 
         // btt: core 0, 6 blocks of 4x2
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 2, 10, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 20);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 20);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Batch(batch, 24);
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 20, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Batch(batch, 24);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[2];
-        Span<float> cores1Gradient = gradients[1];
-        Span<float> cores0Gradient = gradients[0];
+        global::System.Span<float> biasGradient = gradients[2];
+        global::System.Span<float> cores1Gradient = gradients[1];
+        global::System.Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var dt1 = slot1.Slice(0, batch * 24);
 
         // btt: core 0, 6 blocks of 4x2
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of btt: core 1, 2 blocks of 10x12; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 2 blocks of 10x12, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 2, 10, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 2, 10, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 6 blocks of 4x2
         // and weight gradient of btt: core 0, 6 blocks of 4x2, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 6, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // btt 12 -> 20: Σ over the rank index of the two cores, entry by entry
-        var m0 = DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 2, 6, 2, 10, 2);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 2, 6, 2, 10, 2);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -219,19 +207,19 @@ public sealed partial class Btt : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -240,18 +228,18 @@ public sealed partial class Btt : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + g * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 8 + cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -262,7 +250,7 @@ public sealed partial class Btt : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 24 + g * 4 + col;
@@ -302,19 +290,19 @@ public sealed partial class Btt : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -323,18 +311,18 @@ public sealed partial class Btt : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 24 + (k0 + kk) * 2 + g] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 10 ? weight[g * 120 + cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -345,7 +333,7 @@ public sealed partial class Btt : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 20 + g * 10 + col;
@@ -381,13 +369,13 @@ public sealed partial class Btt : IStructuredLayer
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel2(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 20 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -401,19 +389,19 @@ public sealed partial class Btt : IStructuredLayer
     // The reduction runs over the block's 10 outputs, 10 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 10; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -422,18 +410,18 @@ public sealed partial class Btt : IStructuredLayer
             for (int k0 = 0; k0 < 10; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 10, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 20 + g * 10 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 10 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[g * 120 + (k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -444,7 +432,7 @@ public sealed partial class Btt : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 24 + col * 2 + g;
@@ -484,19 +472,19 @@ public sealed partial class Btt : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 10) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -505,18 +493,18 @@ public sealed partial class Btt : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 10 && k0 + kk < rows ? outputGradient[(k0 + kk) * 20 + g * 10 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 24 + cc * 2 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -527,7 +515,7 @@ public sealed partial class Btt : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = g * 120 + (row0 + row) * 12 + col;
@@ -563,7 +551,7 @@ public sealed partial class Btt : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 4x2.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -575,7 +563,7 @@ public sealed partial class Btt : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 6 groups of 4x2, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 8;
@@ -588,52 +576,52 @@ public sealed partial class Btt : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Btt"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Btt"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Btt.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Btt.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        internal Gpu(Btt layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Btt layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _biasKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel2));
-            _biasGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
+            _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -645,53 +633,53 @@ public sealed partial class Btt : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Batch(batch, 24);
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 20, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Batch(batch, 24);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 2 blocks of 10x12
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), t1, _parameters.Value(1 /* cores.1 */), y, batch);
             // add the bias
-            _biasKernel2(new Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Batch(batch, 24);
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 20, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Batch(batch, 24);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel3(20, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of btt: core 1, 2 blocks of 10x12
-            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 2 blocks of 10x12
-            _weightGradientKernel5(TiledLaunch.Config(Accelerator, 1, 2, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 6 blocks of 4x2
-            _matMulTransposedKernel6(new Index2D(batch, 12), dt1, _parameters.Value(0 /* cores.0 */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, _parameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 6 blocks of 4x2
             _weightGradientKernel7(48, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
@@ -708,19 +696,19 @@ public sealed partial class Btt : IStructuredLayer
 /// Rank 1 on 16 = 4·4: the Monarch structure without Monarch's final output permutation.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [4, 4, 4]</c>, <c>cores.1 [4, 4, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttRankOne : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("BttRankOne.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttRankOne.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttRankOne(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Cores1 = new Parameter("cores.1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Cores0 = new global::StructMat.Runtime.Parameter("cores.0", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Cores1 = new global::StructMat.Runtime.Parameter("cores.1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Cores0, Cores1 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -736,111 +724,111 @@ public sealed partial class BttRankOne : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [4, 4, 4]</c>: btt core 0: 4 blocks of 4x4.</summary>
-    public Parameter Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Cores0 { get; }
 
     /// <summary><c>cores.1 [4, 4, 4]</c>: btt core 1: 4 blocks of 4x4.</summary>
-    public Parameter Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Cores1 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Cores0.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Cores1.Data, fanIn: 4, fanOut: 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores0.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores1.Data, fanIn: 4, fanOut: 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
         // btt: core 0, 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // btt: core 1, 4 blocks of 4x4; input read strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> cores1Gradient = gradients[1];
-        Span<float> cores0Gradient = gradients[0];
+        global::System.Span<float> cores1Gradient = gradients[1];
+        global::System.Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // btt: core 0, 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 1, 4 blocks of 4x4; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 4 blocks of 4x4
         // and weight gradient of btt: core 0, 4 blocks of 4x4, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // btt 16 -> 16: Σ over the rank index of the two cores, entry by entry
-        var m0 = DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 4, 4, 4, 4, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 4, 4, 4, 4, 1);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -853,19 +841,19 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -874,18 +862,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -896,7 +884,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -936,19 +924,19 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -957,18 +945,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -979,7 +967,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1019,19 +1007,19 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1040,18 +1028,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1062,7 +1050,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -1102,18 +1090,18 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1122,18 +1110,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1144,7 +1132,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -1172,19 +1160,19 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1193,18 +1181,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1215,7 +1203,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1255,18 +1243,18 @@ public sealed partial class BttRankOne : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1275,18 +1263,18 @@ public sealed partial class BttRankOne : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1297,7 +1285,7 @@ public sealed partial class BttRankOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -1321,46 +1309,46 @@ public sealed partial class BttRankOne : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="BttRankOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.BttRankOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("BttRankOne.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttRankOne.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        internal Gpu(BttRankOne layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.BttRankOne layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1372,49 +1360,49 @@ public sealed partial class BttRankOne : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* cores.1 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // input gradient of btt: core 1, 4 blocks of 4x4
-            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 4 blocks of 4x4
-            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 4 blocks of 4x4
-            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* cores.0 */), dx, batch);
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* cores.0 */), dx, batch);
             // weight gradient of btt: core 0, 4 blocks of 4x4
-            _weightGradientKernel5(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
+            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
 
         public void Dispose()
@@ -1429,19 +1417,19 @@ public sealed partial class BttRankOne : IStructuredLayer
 /// A prime dimension factorises as 1·p; rank 3, shrinking.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [7, 3, 2]</c>, <c>cores.1 [1, 7, 21]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttPrime : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("BttPrime.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttPrime.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttPrime(int seed = 0)
     {
-        Cores0 = new Parameter("cores.0", new[] { 7, 3, 2 }, trainable: true, learningRateMultiplier: 3.5f);
-        Cores1 = new Parameter("cores.1", new[] { 1, 7, 21 }, trainable: true, learningRateMultiplier: 0.33333334f);
+        Cores0 = new global::StructMat.Runtime.Parameter("cores.0", new[] { 7, 3, 2 }, trainable: true, learningRateMultiplier: 3.5f);
+        Cores1 = new global::StructMat.Runtime.Parameter("cores.1", new[] { 1, 7, 21 }, trainable: true, learningRateMultiplier: 0.33333334f);
         Parameters = new[] { Cores0, Cores1 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 14;
@@ -1457,113 +1445,113 @@ public sealed partial class BttPrime : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 98;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [7, 3, 2]</c>: btt core 0: 7 blocks of 3x2.</summary>
-    public Parameter Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Cores0 { get; }
 
     /// <summary><c>cores.1 [1, 7, 21]</c>: btt core 1: 1 blocks of 7x21.</summary>
-    public Parameter Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Cores1 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Cores0.Data, fanIn: 2, fanOut: 3, random);
-        Initializers.MuP(Cores1.Data, fanIn: 21, fanOut: 7, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores0.Data, fanIn: 2, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Cores1.Data, fanIn: 21, fanOut: 7, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 14]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Batch(batch, 21);
-        Checks.Activation(x.Length, batch, 14, nameof(x));
-        Checks.Activation(y.Length, batch, 7, nameof(y));
+        global::StructMat.Runtime.Checks.Batch(batch, 21);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 14, 7, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 14, 7, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 21);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 21);
         var t1 = slot0.Slice(0, batch * 21);
 
         // btt: core 0, 7 blocks of 3x2
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // btt: core 1, 1 blocks of 7x21; input read strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Cores1.Data, batch, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Batch(batch, 21);
-        Checks.Activation(x.Length, batch, 14, nameof(x));
-        Checks.Activation(dy.Length, batch, 7, nameof(dy));
-        Checks.Activation(dx.Length, batch, 14, nameof(dx));
+        global::StructMat.Runtime.Checks.Batch(batch, 21);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 7, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 14, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 14, 7, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 14, 7, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> cores1Gradient = gradients[1];
-        Span<float> cores0Gradient = gradients[0];
+        global::System.Span<float> cores1Gradient = gradients[1];
+        global::System.Span<float> cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 21);
-        Span<float> slot1 = _workspace.Get(1, batch * 21);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 21);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 21);
         var t1 = slot0.Slice(0, batch * 21);
         var dt1 = slot1.Slice(0, batch * 21);
 
         // btt: core 0, 7 blocks of 3x2
-        CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Cores0.Data, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 1, 1 blocks of 7x21; input read strided (permutation folded)
         // and weight gradient of btt: core 1, 1 blocks of 7x21, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 1, 7, 21, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Cores1.Data, cores1Gradient, batch, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of btt: core 0, 7 blocks of 3x2
         // and weight gradient of btt: core 0, 7 blocks of 3x2, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 7, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Cores0.Data, cores0Gradient, batch, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [7, 14] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // btt 14 -> 7: Σ over the rank index of the two cores, entry by entry
-        var m0 = DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 2, 7, 1, 7, 3);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Cores0.Data, Cores1.Data, 2, 7, 1, 7, 3);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1572,7 +1560,7 @@ public sealed partial class BttPrime : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 7 groups of 3x2.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1588,18 +1576,18 @@ public sealed partial class BttPrime : IStructuredLayer
     // The reduction runs over the block's 21 inputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,736 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1608,18 +1596,18 @@ public sealed partial class BttPrime : IStructuredLayer
             for (int k0 = 0; k0 < 21; k0 += TileK)
             {
                 // Stage input: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows && k0 + kk < 21 ? input[(row0 + rr) * 21 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = k0 + kk < 21 && cc < 7 ? weight[cc * 21 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1630,7 +1618,7 @@ public sealed partial class BttPrime : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 7 + col;
@@ -1670,18 +1658,18 @@ public sealed partial class BttPrime : IStructuredLayer
     // The reduction runs over the block's 7 outputs, 7 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,716 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 32, TileK = 7; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 8, MicroTiles = 128; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 32; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1690,18 +1678,18 @@ public sealed partial class BttPrime : IStructuredLayer
             for (int k0 = 0; k0 < 7; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 7, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 7 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 7 x 32, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 21 ? weight[(k0 + kk) * 21 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1712,7 +1700,7 @@ public sealed partial class BttPrime : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 21 + col;
@@ -1752,18 +1740,18 @@ public sealed partial class BttPrime : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 32, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 8, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 32; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 7) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1772,18 +1760,18 @@ public sealed partial class BttPrime : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 7 && k0 + kk < rows ? outputGradient[(k0 + kk) * 7 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 32, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 21 ? input[(k0 + kk) * 21 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1794,7 +1782,7 @@ public sealed partial class BttPrime : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 21 + col;
@@ -1830,7 +1818,7 @@ public sealed partial class BttPrime : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 7 groups of 3x2.
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1842,7 +1830,7 @@ public sealed partial class BttPrime : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 7 groups of 3x2, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 6;
@@ -1855,46 +1843,46 @@ public sealed partial class BttPrime : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="BttPrime"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.BttPrime"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("BttPrime.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPrime.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        internal Gpu(BttPrime layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.BttPrime layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1906,49 +1894,49 @@ public sealed partial class BttPrime : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Batch(batch, 21);
-            Checks.Activation(x.Length, batch, 14, nameof(x));
-            Checks.Activation(y.Length, batch, 7, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Batch(batch, 21);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
             // btt: core 0, 7 blocks of 3x2
-            _matMulKernel0(new Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
             // btt: core 1, 1 blocks of 7x21
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* cores.1 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Batch(batch, 21);
-            Checks.Activation(x.Length, batch, 14, nameof(x));
-            Checks.Activation(dy.Length, batch, 7, nameof(dy));
-            Checks.Activation(dx.Length, batch, 14, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Batch(batch, 21);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 7, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 14, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 21);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 21);
             var t1 = slot0.SubView(0, batch * 21);
             var dt1 = slot1.SubView(0, batch * 21);
             // btt: core 0, 7 blocks of 3x2
-            _matMulKernel0(new Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
             // input gradient of btt: core 1, 1 blocks of 7x21
-            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 1 blocks of 7x21
-            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 7 blocks of 3x2
-            _matMulTransposedKernel4(new Index2D(batch, 14), dt1, _parameters.Value(0 /* cores.0 */), dx);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 14), dt1, _parameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 7 blocks of 3x2
             _weightGradientKernel5(42, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
@@ -1965,21 +1953,21 @@ public sealed partial class BttPrime : IStructuredLayer
 /// Sparse + low-rank with a BTT: any sum composes.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.cores.0 [6, 12, 6]</c>, <c>terms.0.cores.1 [6, 6, 12]</c>, <c>terms.1.lora_A [3, 36]</c>, <c>terms.1.lora_B [36, 3]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttPlusLowRank : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("BttPlusLowRank.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttPlusLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BttPlusLowRank(int seed = 0)
     {
-        Terms0Cores0 = new Parameter("terms.0.cores.0", new[] { 6, 12, 6 }, trainable: true, learningRateMultiplier: 3.0f);
-        Terms0Cores1 = new Parameter("terms.0.cores.1", new[] { 6, 6, 12 }, trainable: true, learningRateMultiplier: 1.5f);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 36 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 36, 3 }, trainable: true, learningRateMultiplier: 6.0f);
+        Terms0Cores0 = new global::StructMat.Runtime.Parameter("terms.0.cores.0", new[] { 6, 12, 6 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms0Cores1 = new global::StructMat.Runtime.Parameter("terms.0.cores.1", new[] { 6, 6, 12 }, trainable: true, learningRateMultiplier: 1.5f);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 3, 36 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 36, 3 }, trainable: true, learningRateMultiplier: 6.0f);
         Parameters = new[] { Terms0Cores0, Terms0Cores1, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 36;
@@ -1995,148 +1983,148 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1296;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.cores.0 [6, 12, 6]</c>: btt core 0: 6 blocks of 12x6.</summary>
-    public Parameter Terms0Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Cores0 { get; }
 
     /// <summary><c>terms.0.cores.1 [6, 6, 12]</c>: btt core 1: 6 blocks of 6x12.</summary>
-    public Parameter Terms0Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Cores1 { get; }
 
     /// <summary><c>terms.1.lora_A [3, 36]</c>: lowrank down-projection 36 -&gt; 3.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [36, 3]</c>: lowrank up-projection 3 -&gt; 36.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Cores0.Data, fanIn: 6, fanOut: 12, random);
-        Initializers.MuP(Terms0Cores1.Data, fanIn: 12, fanOut: 6, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 36, fanOut: 3, random);
-        Initializers.MuP(Terms1LoraB.Data, fanIn: 3, fanOut: 36, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Cores0.Data, fanIn: 6, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Cores1.Data, fanIn: 12, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 36, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 3, fanOut: 36, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 36]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Batch(batch, 72);
-        Checks.Activation(x.Length, batch, 36, nameof(x));
-        Checks.Activation(y.Length, batch, 36, nameof(y));
+        global::StructMat.Runtime.Checks.Batch(batch, 72);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 36, 36, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 36, 36, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 72);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 72);
         var t1 = slot0.Slice(0, batch * 72);
         var t3 = slot0.Slice(0, batch * 3);
 
         // terms.0 (btt): core 0, 6 blocks of 12x6
-        CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Terms0Cores1.Data, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Cores1.Data, batch, 6, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [3, 36]
-        CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [36, 3]; accumulating
-        CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Batch(batch, 72);
-        Checks.Activation(x.Length, batch, 36, nameof(x));
-        Checks.Activation(dy.Length, batch, 36, nameof(dy));
-        Checks.Activation(dx.Length, batch, 36, nameof(dx));
+        global::StructMat.Runtime.Checks.Batch(batch, 72);
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 36, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 36, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 36, 36, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 36, 36, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[3];
-        Span<float> terms1LoraAGradient = gradients[2];
-        Span<float> terms0Cores1Gradient = gradients[1];
-        Span<float> terms0Cores0Gradient = gradients[0];
+        global::System.Span<float> terms1LoraBGradient = gradients[3];
+        global::System.Span<float> terms1LoraAGradient = gradients[2];
+        global::System.Span<float> terms0Cores1Gradient = gradients[1];
+        global::System.Span<float> terms0Cores0Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 72);
-        Span<float> slot1 = _workspace.Get(1, batch * 72);
-        Span<float> slot2 = _workspace.Get(2, batch * 3);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 72);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 72);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 3);
         var t1 = slot0.Slice(0, batch * 72);
         var t3 = slot1.Slice(0, batch * 3);
         var dt3 = slot2.Slice(0, batch * 3);
         var dt1 = slot1.Slice(0, batch * 72);
 
         // terms.0 (btt): core 0, 6 blocks of 12x6
-        CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Cores0.Data, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [3, 36]
-        CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [36, 3]
         // and weight gradient of terms.1 (lowrank): up-projection B [36, 3], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 36, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 36]
         // and weight gradient of terms.1 (lowrank): down-projection A [3, 36], from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 36, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12; input read strided (permutation folded)
         // and weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Cores1.Data, terms0Cores1Gradient, batch, 6, 6, 12, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Cores1.Data, terms0Cores1Gradient, batch, 6, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6; accumulating
         // and weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Cores0.Data, terms0Cores0Gradient, batch, 6, 12, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Cores0.Data, terms0Cores0Gradient, batch, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [36, 36] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: btt 36 -> 36: Σ over the rank index of the two cores, entry by entry
-        var m0 = DenseMath.BlockTensorTrain(Terms0Cores0.Data, Terms0Cores1.Data, 6, 6, 6, 6, 2);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Terms0Cores0.Data, Terms0Cores1.Data, 6, 6, 6, 6, 2);
         // terms.1: lowrank 36 -> 36: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 36, 3, 36);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 36, 3, 36);
         // sum of 2 terms
-        var m2 = DenseMath.Add(m0, m1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2149,19 +2137,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,968 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2170,18 +2158,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage input: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 36 + g * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[g * 72 + cc * 6 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2192,7 +2180,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 72 + g * 12 + col;
@@ -2232,19 +2220,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2253,18 +2241,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 72 + (k0 + kk) * 6 + g] : 0.0f;
                 }
                 // Stage weight: 12 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[g * 72 + cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2275,7 +2263,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 36 + g * 6 + col;
@@ -2311,7 +2299,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x36.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2327,18 +2315,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 64, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 16, MicroTiles = 256; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 65; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2347,18 +2335,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage input: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 64, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 36 ? weight[cc * 3 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2369,7 +2357,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 36 + col;
@@ -2405,7 +2393,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 36x3.
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2417,7 +2405,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 36x3, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 108;
@@ -2434,18 +2422,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,548 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 64, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 16, MicroTiles = 256; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 64; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2454,18 +2442,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 64, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 36 ? weight[(k0 + kk) * 36 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2476,7 +2464,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 36 + col;
@@ -2512,7 +2500,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x36, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 108;
@@ -2529,19 +2517,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,944 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2550,18 +2538,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 36 + g * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[g * 72 + (k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2572,7 +2560,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 72 + col * 6 + g;
@@ -2612,19 +2600,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 6) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2633,18 +2621,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 6 && k0 + kk < rows ? outputGradient[(k0 + kk) * 36 + g * 6 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 72 + cc * 6 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2655,7 +2643,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = g * 72 + (row0 + row) * 12 + col;
@@ -2695,19 +2683,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,504 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2716,18 +2704,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 72 + g * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[g * 72 + (k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2738,7 +2726,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 36 + g * 6 + col;
@@ -2778,19 +2766,19 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2799,18 +2787,18 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 72 + g * 12 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 6 ? input[(k0 + kk) * 36 + g * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2821,7 +2809,7 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = g * 72 + (row0 + row) * 6 + col;
@@ -2857,64 +2845,64 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="BttPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.BttPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("BttPlusLowRank.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPlusLowRank.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
-        internal Gpu(BttPlusLowRank layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.BttPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2926,69 +2914,69 @@ public sealed partial class BttPlusLowRank : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Batch(batch, 72);
-            Checks.Activation(x.Length, batch, 36, nameof(x));
-            Checks.Activation(y.Length, batch, 36, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Batch(batch, 72);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot0.SubView(0, batch * 3);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.0 (btt): core 1, 6 blocks of 6x12
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), t1, _parameters.Value(1 /* terms.0.cores.1 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), t1, _parameters.Value(1 /* terms.0.cores.1 */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
-            _matMulKernel2(new Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [36, 3]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Batch(batch, 72);
-            Checks.Activation(x.Length, batch, 36, nameof(x));
-            Checks.Activation(dy.Length, batch, 36, nameof(dy));
-            Checks.Activation(dx.Length, batch, 36, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Batch(batch, 72);
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 36, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 36, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 72);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 72);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot1.SubView(0, batch * 3);
             var dt3 = slot2.SubView(0, batch * 3);
             var dt1 = slot1.SubView(0, batch * 72);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
-            _matMulKernel2(new Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // input gradient of terms.1 (lowrank): up-projection B [36, 3]
-            _matMulTransposedKernel4(new Index2D(batch, 3), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
             // weight gradient of terms.1 (lowrank): up-projection B [36, 3]
             _weightGradientKernel5(108, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 36]
-            _matMulTransposedKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 36]
             _weightGradientKernel7(108, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), dy, _parameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
+            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), dy, _parameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
             // weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _weightGradientKernel9(TiledLaunch.Config(Accelerator, 1, 6, 8), dy, t1, _parameters.Gradient(1 /* terms.0.cores.1 */), batch);
+            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 6, 8), dy, t1, _parameters.Gradient(1 /* terms.0.cores.1 */), batch);
             // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), dt1, _parameters.Value(0 /* terms.0.cores.0 */), dx, batch);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), dt1, _parameters.Value(0 /* terms.0.cores.0 */), dx, batch);
             // weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _weightGradientKernel11(TiledLaunch.Config(Accelerator, 1, 6, 8), dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
+            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 6, 8), dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
         }
 
         public void Dispose()

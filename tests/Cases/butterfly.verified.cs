@@ -54,37 +54,25 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// A butterfly of 4 factors (twiddle [4, 8, 2, 2], HazyResearch layout, increasing stride).
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>twiddle [4, 8, 2, 2]</c>, <c>bias [16]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Butterfly16 : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("Butterfly16.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Butterfly16.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Butterfly16(int seed = 0)
     {
-        Twiddle = new Parameter("twiddle", new[] { 4, 8, 2, 2 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 16 }, trainable: true);
+        Twiddle = new global::StructMat.Runtime.Parameter("twiddle", new[] { 4, 8, 2, 2 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 16 }, trainable: true);
         Parameters = new[] { Twiddle, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -100,52 +88,52 @@ public sealed partial class Butterfly16 : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [4, 8, 2, 2]</c>: butterfly twiddles, 4 factors of 8 2x2 blocks.</summary>
-    public Parameter Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Twiddle { get; }
 
     /// <summary><c>bias [16]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Twiddle.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t2 = slot1.Slice(0, batch * 16);
         var t3 = slot0.Slice(0, batch * 16);
@@ -155,61 +143,61 @@ public sealed partial class Butterfly16 : IStructuredLayer
         var t7 = slot0.Slice(0, batch * 16);
 
         // butterfly: factor 0 (stride 1), 8 2x2 blocks
-        CpuKernels.BlockMatMul(x, t1, Twiddle.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
 
         // butterfly: factor 1 (stride 2), 8 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Twiddle.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 1, back to stride 2
-        CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
 
         // butterfly: factor 2, pair elements 4 apart
-        CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
 
         // butterfly: factor 2 (stride 4), 8 2x2 blocks
-        CpuKernels.BlockMatMul(t5, t6, Twiddle.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 2, back to stride 4
-        CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
 
         // butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t7, y, Twiddle.Data.AsSpan(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, y, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 96, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[1];
-        Span<float> twiddleGradient = gradients[0];
+        global::System.Span<float> biasGradient = gradients[1];
+        global::System.Span<float> twiddleGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t2 = slot1.Slice(0, batch * 16);
         var t3 = slot0.Slice(0, batch * 16);
@@ -226,68 +214,68 @@ public sealed partial class Butterfly16 : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 16);
 
         // butterfly: factor 0 (stride 1), 8 2x2 blocks
-        CpuKernels.BlockMatMul(x, t1, Twiddle.Data.AsSpan(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
 
         // butterfly: factor 1 (stride 2), 8 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Twiddle.Data.AsSpan(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 1, back to stride 2
-        CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
 
         // butterfly: factor 2, pair elements 4 apart
-        CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
 
         // butterfly: factor 2 (stride 4), 8 2x2 blocks
-        CpuKernels.BlockMatMul(t5, t6, Twiddle.Data.AsSpan(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // butterfly: factor 2, back to stride 4
-        CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t7, dt7, Twiddle.Data.AsSpan(96, 32), twiddleGradient.Slice(96, 32), batch, 8, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t7, dt7, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 96, 32), twiddleGradient.Slice(96, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
-        CpuKernels.Transpose(dt7, dt6, batch * 2, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 2, 2, 4, accumulate: false);
 
         // input gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
         // and weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks, from the same pass over dt6
-        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Twiddle.Data.AsSpan(64, 32), twiddleGradient.Slice(64, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), twiddleGradient.Slice(64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
-        CpuKernels.Transpose(dt5, dt4, batch * 2, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 2, 4, 2, accumulate: false);
 
         // gradient of butterfly: factor 1, back to stride 2 (the inverse transpose)
-        CpuKernels.Transpose(dt4, dt3, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
         // and weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks, from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Twiddle.Data.AsSpan(32, 32), twiddleGradient.Slice(32, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), twiddleGradient.Slice(32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
-        CpuKernels.Transpose(dt2, dt1, batch * 4, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch * 4, 2, 2, accumulate: false);
 
         // input gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
         // and weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Twiddle.Data.AsSpan(0, 32), twiddleGradient.Slice(0, 32), batch, 8, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), twiddleGradient.Slice(0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // butterfly 16 -> 16: the product of its 4 sparse factors
-        var m0 = DenseMath.Butterfly(Twiddle.Data, 16);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Twiddle.Data, 16);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -296,7 +284,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 8 groups of 2x2.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -308,7 +296,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel1(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -318,7 +306,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 4].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -328,7 +316,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 2].
-    private static void TransposeKernel3(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -338,7 +326,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -350,13 +338,13 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel5(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -366,7 +354,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -378,7 +366,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -391,7 +379,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -403,7 +391,7 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -416,61 +404,61 @@ public sealed partial class Butterfly16 : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Butterfly16"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Butterfly16"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Butterfly16.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly16.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
 
-        internal Gpu(Butterfly16 layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Butterfly16 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
-            _biasKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel5));
-            _biasGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
+            _biasKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel5));
+            _biasGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -482,17 +470,17 @@ public sealed partial class Butterfly16 : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -501,41 +489,41 @@ public sealed partial class Butterfly16 : IStructuredLayer
             var t6 = slot1.SubView(0, batch * 16);
             var t7 = slot0.SubView(0, batch * 16);
             // butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
             // butterfly: factor 1, pair elements 2 apart
-            _transposeKernel1(new Index2D(batch * 4, 4), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t1, t2);
             // butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
             // butterfly: factor 1, back to stride 2
-            _transposeKernel1(new Index2D(batch * 4, 4), t3, t4);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t3, t4);
             // butterfly: factor 2, pair elements 4 apart
-            _transposeKernel2(new Index2D(batch * 2, 8), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), t4, t5);
             // butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
             // butterfly: factor 2, back to stride 4
-            _transposeKernel3(new Index2D(batch * 2, 8), t6, t7);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), t6, t7);
             // butterfly: factor 3 (stride 8), 8 2x2 blocks
-            _matMulKernel4(new Index2D(batch, 16), t7, _parameters.Value(0 /* twiddle */).SubView(96, 32), y);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 16), t7, _parameters.Value(0 /* twiddle */).SubView(96, 32), y);
             // add the bias
-            _biasKernel5(new Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
+            _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t2 = slot1.SubView(0, batch * 16);
             var t3 = slot0.SubView(0, batch * 16);
@@ -551,43 +539,43 @@ public sealed partial class Butterfly16 : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
             // butterfly: factor 1, pair elements 2 apart
-            _transposeKernel1(new Index2D(batch * 4, 4), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t1, t2);
             // butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
             // butterfly: factor 1, back to stride 2
-            _transposeKernel1(new Index2D(batch * 4, 4), t3, t4);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t3, t4);
             // butterfly: factor 2, pair elements 4 apart
-            _transposeKernel2(new Index2D(batch * 2, 8), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), t4, t5);
             // butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
             // butterfly: factor 2, back to stride 4
-            _transposeKernel3(new Index2D(batch * 2, 8), t6, t7);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), t6, t7);
             // bias gradient: column sums of dy
             _biasGradientKernel6(16, dy, _parameters.Gradient(1 /* bias */), batch);
             // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks
-            _matMulTransposedKernel7(new Index2D(batch, 16), dy, _parameters.Value(0 /* twiddle */).SubView(96, 32), dt7);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* twiddle */).SubView(96, 32), dt7);
             // weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks
             _weightGradientKernel8(32, dy, t7, _parameters.Gradient(0 /* twiddle */).SubView(96, 32), batch);
             // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
-            _transposeKernel2(new Index2D(batch * 2, 8), dt7, dt6);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), dt7, dt6);
             // input gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulTransposedKernel9(new Index2D(batch, 16), dt6, _parameters.Value(0 /* twiddle */).SubView(64, 32), dt5);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt6, _parameters.Value(0 /* twiddle */).SubView(64, 32), dt5);
             // weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
             _weightGradientKernel10(32, dt6, t5, _parameters.Gradient(0 /* twiddle */).SubView(64, 32), batch);
             // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
-            _transposeKernel3(new Index2D(batch * 2, 8), dt5, dt4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), dt5, dt4);
             // gradient of butterfly: factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel1(new Index2D(batch * 4, 4), dt4, dt3);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), dt4, dt3);
             // input gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulTransposedKernel9(new Index2D(batch, 16), dt3, _parameters.Value(0 /* twiddle */).SubView(32, 32), dt2);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt3, _parameters.Value(0 /* twiddle */).SubView(32, 32), dt2);
             // weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
             _weightGradientKernel10(32, dt3, t2, _parameters.Gradient(0 /* twiddle */).SubView(32, 32), batch);
             // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel1(new Index2D(batch * 4, 4), dt2, dt1);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), dt2, dt1);
             // input gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulTransposedKernel9(new Index2D(batch, 16), dt1, _parameters.Value(0 /* twiddle */).SubView(0, 32), dx);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt1, _parameters.Value(0 /* twiddle */).SubView(0, 32), dx);
             // weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
             _weightGradientKernel10(32, dt1, x, _parameters.Gradient(0 /* twiddle */).SubView(0, 32), batch);
         }
@@ -604,18 +592,18 @@ public sealed partial class Butterfly16 : IStructuredLayer
 /// The smallest butterfly: one factor, a single 2x2 block.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>twiddle [1, 1, 2, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Butterfly2 : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("Butterfly2.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Butterfly2.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Butterfly2(int seed = 0)
     {
-        Twiddle = new Parameter("twiddle", new[] { 1, 1, 2, 2 }, trainable: true);
+        Twiddle = new global::StructMat.Runtime.Parameter("twiddle", new[] { 1, 1, 2, 2 }, trainable: true);
         Parameters = new[] { Twiddle };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 2;
@@ -631,68 +619,68 @@ public sealed partial class Butterfly2 : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [1, 1, 2, 2]</c>: butterfly twiddles, 1 factors of 1 2x2 blocks.</summary>
-    public Parameter Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Twiddle { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Twiddle.Data, fanIn: 2, fanOut: 2, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 2]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 2, nameof(x));
-        Checks.Activation(y.Length, batch, 2, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 2, nameof(y));
 
         // butterfly: factor 0 (stride 1), 1 2x2 blocks
-        CpuKernels.BlockMatMul(x, y, Twiddle.Data, batch, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Twiddle.Data, batch, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 2, nameof(x));
-        Checks.Activation(dy.Length, batch, 2, nameof(dy));
-        Checks.Activation(dx.Length, batch, 2, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 2, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 2, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
         // and weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Twiddle.Data, Twiddle.Gradient!, batch, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Twiddle.Data, Twiddle.Gradient!, batch, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [2, 2] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // butterfly 2 -> 2: the product of its 1 sparse factors
-        var m0 = DenseMath.Butterfly(Twiddle.Data, 2);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Twiddle.Data, 2);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -701,7 +689,7 @@ public sealed partial class Butterfly2 : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -713,7 +701,7 @@ public sealed partial class Butterfly2 : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel1(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -725,7 +713,7 @@ public sealed partial class Butterfly2 : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -738,37 +726,37 @@ public sealed partial class Butterfly2 : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Butterfly2"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Butterfly2"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Butterfly2.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly2.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
-        internal Gpu(Butterfly2 layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Butterfly2 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 1);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulTransposedKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel1));
-            _weightGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.WeightGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel2));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulTransposedKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel1));
+            _weightGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.WeightGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -780,31 +768,31 @@ public sealed partial class Butterfly2 : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 2, nameof(x));
-            Checks.Activation(y.Length, batch, 2, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 2, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // butterfly: factor 0 (stride 1), 1 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(0 /* twiddle */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(0 /* twiddle */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 2, nameof(x));
-            Checks.Activation(dy.Length, batch, 2, nameof(dy));
-            Checks.Activation(dx.Length, batch, 2, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 2, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 2, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 2, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
-            _matMulTransposedKernel1(new Index2D(batch, 2), dy, _parameters.Value(0 /* twiddle */), dx);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(0 /* twiddle */), dx);
             // weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
             _weightGradientKernel2(4, dy, x, _parameters.Gradient(0 /* twiddle */), batch);
         }
@@ -821,21 +809,21 @@ public sealed partial class Butterfly2 : IStructuredLayer
 /// A butterfly in a product with a rectangular low-rank factor, and inside a Kronecker product.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.lora_A [3, 8]</c>, <c>factors.0.lora_B [8, 3]</c>, <c>factors.1.twiddle [3, 4, 2, 2]</c>, <c>factors.2.weight [8, 12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyProduct : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(6);
-    private readonly ExclusiveUse _backwardInUse = new("ButterflyProduct.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyProduct.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public ButterflyProduct(int seed = 0)
     {
-        Factors0LoraA = new Parameter("factors.0.lora_A", new[] { 3, 8 }, trainable: true, learningRateMultiplier: 0.5f);
-        Factors0LoraB = new Parameter("factors.0.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.3333334f);
-        Factors1Twiddle = new Parameter("factors.1.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
-        Factors2Weight = new Parameter("factors.2.weight", new[] { 8, 12 }, trainable: true);
+        Factors0LoraA = new global::StructMat.Runtime.Parameter("factors.0.lora_A", new[] { 3, 8 }, trainable: true, learningRateMultiplier: 0.5f);
+        Factors0LoraB = new global::StructMat.Runtime.Parameter("factors.0.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.3333334f);
+        Factors1Twiddle = new global::StructMat.Runtime.Parameter("factors.1.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
+        Factors2Weight = new global::StructMat.Runtime.Parameter("factors.2.weight", new[] { 8, 12 }, trainable: true);
         Parameters = new[] { Factors0LoraA, Factors0LoraB, Factors1Twiddle, Factors2Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -851,60 +839,60 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.lora_A [3, 8]</c>: lowrank down-projection 8 -&gt; 3.</summary>
-    public Parameter Factors0LoraA { get; }
+    public global::StructMat.Runtime.Parameter Factors0LoraA { get; }
 
     /// <summary><c>factors.0.lora_B [8, 3]</c>: lowrank up-projection 3 -&gt; 8.</summary>
-    public Parameter Factors0LoraB { get; }
+    public global::StructMat.Runtime.Parameter Factors0LoraB { get; }
 
     /// <summary><c>factors.1.twiddle [3, 4, 2, 2]</c>: butterfly twiddles, 3 factors of 4 2x2 blocks.</summary>
-    public Parameter Factors1Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Factors1Twiddle { get; }
 
     /// <summary><c>factors.2.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
-    public Parameter Factors2Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors2Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0LoraA.Data, fanIn: 8, fanOut: 3, random);
-        Initializers.MuP(Factors0LoraB.Data, fanIn: 3, fanOut: 8, random);
-        Initializers.MuP(Factors1Twiddle.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Factors2Weight.Data, fanIn: 12, fanOut: 8, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0LoraA.Data, fanIn: 8, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0LoraB.Data, fanIn: 3, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors2Weight.Data, fanIn: 12, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
         var t3 = slot0.Slice(0, batch * 8);
@@ -914,62 +902,62 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         var t9 = slot0.Slice(0, batch * 3);
 
         // factors.2 (dense): W [8, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t1, t2, Factors1Twiddle.Data.AsSpan(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
 
         // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t3, t4, Factors1Twiddle.Data.AsSpan(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
 
         // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t5, t8, Factors1Twiddle.Data.AsSpan(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t8, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (lowrank): up-projection B [8, 3]
-        CpuKernels.BlockMatMul(t9, y, Factors0LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t9, y, Factors0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors0LoraBGradient = gradients[1];
-        Span<float> factors0LoraAGradient = gradients[0];
-        Span<float> factors1TwiddleGradient = gradients[2];
-        Span<float> factors2WeightGradient = gradients[3];
+        global::System.Span<float> factors0LoraBGradient = gradients[1];
+        global::System.Span<float> factors0LoraAGradient = gradients[0];
+        global::System.Span<float> factors1TwiddleGradient = gradients[2];
+        global::System.Span<float> factors2WeightGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
-        Span<float> slot2 = _workspace.Get(2, batch * 8);
-        Span<float> slot3 = _workspace.Get(3, batch * 8);
-        Span<float> slot4 = _workspace.Get(4, batch * 8);
-        Span<float> slot5 = _workspace.Get(5, batch * 3);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 8);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 8);
+        global::System.Span<float> slot5 = _workspace.Get(5, batch * 3);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
         var t3 = slot2.Slice(0, batch * 8);
@@ -986,73 +974,73 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 8);
 
         // factors.2 (dense): W [8, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t1, t2, Factors1Twiddle.Data.AsSpan(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
 
         // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t3, t4, Factors1Twiddle.Data.AsSpan(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
 
         // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t5, t8, Factors1Twiddle.Data.AsSpan(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t8, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): up-projection B [8, 3]
         // and weight gradient of factors.0 (lowrank): up-projection B [8, 3], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t9, dt9, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t9, dt9, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): down-projection A [3, 8]
         // and weight gradient of factors.0 (lowrank): down-projection A [3, 8], from the same pass over dt9
-        CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt8
-        CpuKernels.BlockMatMulBackward(dt8, t5, dt5, Factors1Twiddle.Data.AsSpan(32, 16), factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t5, dt5, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        CpuKernels.Transpose(dt5, dt4, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 2, 2, 2, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
         // and weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Factors1Twiddle.Data.AsSpan(16, 16), factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        CpuKernels.Transpose(dt3, dt2, batch * 2, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch * 2, 2, 2, accumulate: false);
 
         // input gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
         // and weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1Twiddle.Data.AsSpan(0, 16), factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.2 (dense): W [8, 12]
         // and weight gradient of factors.2 (dense): W [8, 12], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Weight.Data, factors2WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Weight.Data, factors2WeightGradient, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: lowrank 8 -> 8: B·A
-        var m0 = DenseMath.MatMul(DenseMath.FromFloat(Factors0LoraB.Data), DenseMath.FromFloat(Factors0LoraA.Data), 8, 3, 8);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors0LoraA.Data), 8, 3, 8);
         // factors.1: butterfly 8 -> 8: the product of its 3 sparse factors
-        var m1 = DenseMath.Butterfly(Factors1Twiddle.Data, 8);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Factors1Twiddle.Data, 8);
         // factors.2: dense 12 -> 8: W
-        var m2 = DenseMath.FromFloat(Factors2Weight.Data);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors2Weight.Data);
         // product of 3 factors, left to right
-        var m3 = DenseMath.MatMul(DenseMath.MatMul(m0, m1, 8, 8, 8), m2, 8, 8, 12);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 8, 8, 8), m2, 8, 8, 12);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1065,18 +1053,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1085,18 +1073,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1107,7 +1095,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1143,7 +1131,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1155,7 +1143,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1165,7 +1153,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1177,7 +1165,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x8.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1193,18 +1181,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel5(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel5(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1213,18 +1201,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage input: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 3 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1235,7 +1223,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1271,7 +1259,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1283,7 +1271,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x3, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -1300,18 +1288,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (876 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1320,18 +1308,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1342,7 +1330,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -1378,7 +1366,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x8, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -1391,7 +1379,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1403,7 +1391,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1416,7 +1404,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1428,7 +1416,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1445,18 +1433,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel14(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1465,18 +1453,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1487,7 +1475,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -1527,17 +1515,17 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel15(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1546,18 +1534,18 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1568,7 +1556,7 @@ public sealed partial class ButterflyProduct : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -1592,76 +1580,76 @@ public sealed partial class ButterflyProduct : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="ButterflyProduct"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.ButterflyProduct"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("ButterflyProduct.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel12;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel13;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel14;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel15;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyProduct.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel12;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel14;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
 
-        internal Gpu(ButterflyProduct layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.ButterflyProduct layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 6);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
-            _matMulTransposedKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel12));
-            _weightGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel13));
-            _matMulTransposedKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel14",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel14));
-            _weightGradientKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel15",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel15));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel12));
+            _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
+            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel14));
+            _weightGradientKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1673,17 +1661,17 @@ public sealed partial class ButterflyProduct : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 8);
@@ -1692,41 +1680,41 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             var t8 = slot1.SubView(0, batch * 8);
             var t9 = slot0.SubView(0, batch * 3);
             // factors.2 (dense): W [8, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
             // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel1(new Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
             // factors.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel2(new Index2D(batch * 2, 4), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t2, t3);
             // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel1(new Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
             // factors.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel2(new Index2D(batch * 2, 4), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t4, t5);
             // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel3(new Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel4(new Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
             // factors.0 (lowrank): up-projection B [8, 3]
-            _matMulKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t9, _parameters.Value(1 /* factors.0.lora_B */), y, batch);
+            _matMulKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t9, _parameters.Value(1 /* factors.0.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 8);
-            ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot2.SubView(0, batch * 8);
@@ -1742,47 +1730,47 @@ public sealed partial class ButterflyProduct : IStructuredLayer
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot1.SubView(0, batch * 8);
             // factors.2 (dense): W [8, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
             // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel1(new Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
             // factors.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel2(new Index2D(batch * 2, 4), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t2, t3);
             // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel1(new Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
             // factors.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel2(new Index2D(batch * 2, 4), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t4, t5);
             // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel3(new Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel4(new Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
             // input gradient of factors.0 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel6(new Index2D(batch, 3), dy, _parameters.Value(1 /* factors.0.lora_B */), dt9);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(1 /* factors.0.lora_B */), dt9);
             // weight gradient of factors.0 (lowrank): up-projection B [8, 3]
             _weightGradientKernel7(24, dy, t9, _parameters.Gradient(1 /* factors.0.lora_B */), batch);
             // input gradient of factors.0 (lowrank): down-projection A [3, 8]
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt9, _parameters.Value(0 /* factors.0.lora_A */), dt8, batch);
+            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt9, _parameters.Value(0 /* factors.0.lora_A */), dt8, batch);
             // weight gradient of factors.0 (lowrank): down-projection A [3, 8]
             _weightGradientKernel9(24, dt9, t8, _parameters.Gradient(0 /* factors.0.lora_A */), batch);
             // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel10(new Index2D(batch, 8), dt8, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), dt5);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 8), dt8, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), dt5);
             // weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
             _weightGradientKernel11(16, dt8, t5, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(32, 16), batch);
             // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel2(new Index2D(batch * 2, 4), dt5, dt4);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), dt5, dt4);
             // input gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel12(new Index2D(batch, 8), dt4, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), dt3);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dt4, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), dt3);
             // weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
             _weightGradientKernel13(16, dt4, t3, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(16, 16), batch);
             // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel2(new Index2D(batch * 2, 4), dt3, dt2);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), dt3, dt2);
             // input gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel12(new Index2D(batch, 8), dt2, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), dt1);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dt2, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), dt1);
             // weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
             _weightGradientKernel13(16, dt2, t1, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(0, 16), batch);
             // input gradient of factors.2 (dense): W [8, 12]
-            _matMulTransposedKernel14(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(3 /* factors.2.weight */), dx, batch);
+            _matMulTransposedKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(3 /* factors.2.weight */), dx, batch);
             // weight gradient of factors.2 (dense): W [8, 12]
-            _weightGradientKernel15(TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
+            _weightGradientKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
         }
 
         public void Dispose()
@@ -1797,19 +1785,19 @@ public sealed partial class ButterflyProduct : IStructuredLayer
 /// The layer ButterflyKron : 24 -&gt; 24.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.twiddle [3, 4, 2, 2]</c>, <c>kron.1.weight [3, 3]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyKron : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(5);
-    private readonly ExclusiveUse _backwardInUse = new("ButterflyKron.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyKron.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public ButterflyKron(int seed = 0)
     {
-        Kron0Twiddle = new Parameter("kron.0.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
-        Kron1Weight = new Parameter("kron.1.weight", new[] { 3, 3 }, trainable: true);
+        Kron0Twiddle = new global::StructMat.Runtime.Parameter("kron.0.twiddle", new[] { 3, 4, 2, 2 }, trainable: true);
+        Kron1Weight = new global::StructMat.Runtime.Parameter("kron.1.weight", new[] { 3, 3 }, trainable: true);
         Parameters = new[] { Kron0Twiddle, Kron1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 24;
@@ -1825,52 +1813,52 @@ public sealed partial class ButterflyKron : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.twiddle [3, 4, 2, 2]</c>: butterfly twiddles, 3 factors of 4 2x2 blocks.</summary>
-    public Parameter Kron0Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Kron0Twiddle { get; }
 
     /// <summary><c>kron.1.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
-    public Parameter Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Kron0Twiddle.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Kron1Weight.Data, fanIn: 3, fanOut: 3, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 3, fanOut: 3, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 24, nameof(x));
-        Checks.Activation(y.Length, batch, 24, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
         var t3 = slot0.Slice(0, batch * 24);
@@ -1880,59 +1868,59 @@ public sealed partial class ButterflyKron : IStructuredLayer
         var t9 = slot0.Slice(0, batch * 24);
 
         // kron.1 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (8, 3) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
 
         // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Kron0Twiddle.Data.AsSpan(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
 
         // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t4, t5, Kron0Twiddle.Data.AsSpan(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
 
         // kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t6, t9, Kron0Twiddle.Data.AsSpan(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, t9, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 32, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // kron: view as (3, 8) and transpose back
-        CpuKernels.Transpose(t9, y, batch, 3, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, y, batch, 3, 8, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 24, nameof(x));
-        Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        Checks.Activation(dx.Length, batch, 24, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> kron0TwiddleGradient = gradients[0];
-        Span<float> kron1WeightGradient = gradients[1];
+        global::System.Span<float> kron0TwiddleGradient = gradients[0];
+        global::System.Span<float> kron1WeightGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
-        Span<float> slot2 = _workspace.Get(2, batch * 24);
-        Span<float> slot3 = _workspace.Get(3, batch * 24);
-        Span<float> slot4 = _workspace.Get(4, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 24);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 24);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
         var t3 = slot0.Slice(0, batch * 24);
@@ -1948,66 +1936,66 @@ public sealed partial class ButterflyKron : IStructuredLayer
         var dt1 = slot0.Slice(0, batch * 24);
 
         // kron.1 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (8, 3) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
 
         // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Kron0Twiddle.Data.AsSpan(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
 
         // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        CpuKernels.BlockMatMul(t4, t5, Kron0Twiddle.Data.AsSpan(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
 
         // gradient of kron: view as (3, 8) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt9, batch, 8, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt9, batch, 8, 3, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt9
-        CpuKernels.BlockMatMulBackward(dt9, t6, dt6, Kron0Twiddle.Data.AsSpan(32, 16), kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t6, dt6, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 32, 16), kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        CpuKernels.Transpose(dt6, dt5, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt6, dt5, batch * 6, 2, 2, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
         // and weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt5
-        CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Kron0Twiddle.Data.AsSpan(16, 16), kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, t4, dt4, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        CpuKernels.Transpose(dt4, dt3, batch * 6, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 6, 2, 2, accumulate: false);
 
         // input gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
         // and weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Twiddle.Data.AsSpan(0, 16), kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt2, dt1, batch, 3, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 3, 8, accumulate: false);
 
         // input gradient of kron.1 (dense): W [3, 3]
         // and weight gradient of kron.1 (dense): W [3, 3], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // kron.0: butterfly 8 -> 8: the product of its 3 sparse factors
-        var m0 = DenseMath.Butterfly(Kron0Twiddle.Data, 8);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Kron0Twiddle.Data, 8);
         // kron.1: dense 3 -> 3: W
-        var m1 = DenseMath.FromFloat(Kron1Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Weight.Data);
         // kron 24 -> 24: torch.kron of the two factors
-        var m2 = DenseMath.Kron(m0, 8, 8, m1, 3, 3);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 8, 8, m1, 3, 3);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2016,7 +2004,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 3x3.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2028,7 +2016,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 3].
-    private static void TransposeKernel1(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2038,7 +2026,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2050,7 +2038,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel3(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2060,7 +2048,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2072,7 +2060,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [3, 8].
-    private static void TransposeKernel5(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2082,7 +2070,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2094,7 +2082,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -2107,7 +2095,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2119,7 +2107,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -2132,7 +2120,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2144,7 +2132,7 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -2157,64 +2145,64 @@ public sealed partial class ButterflyKron : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="ButterflyKron"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.ButterflyKron"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("ButterflyKron.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyKron.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
-        internal Gpu(ButterflyKron layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.ButterflyKron layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 5);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
-            _transposeKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
+            _transposeKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2226,17 +2214,17 @@ public sealed partial class ButterflyKron : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 24, nameof(x));
-            Checks.Activation(y.Length, batch, 24, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
@@ -2245,40 +2233,40 @@ public sealed partial class ButterflyKron : IStructuredLayer
             var t6 = slot1.SubView(0, batch * 24);
             var t9 = slot0.SubView(0, batch * 24);
             // kron.1 (dense): W [3, 3]
-            _matMulKernel0(new Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
-            _transposeKernel1(new Index2D(batch, 24), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
             // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel2(new Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
             // kron.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel3(new Index2D(batch * 6, 4), t3, t4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, t4);
             // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel2(new Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
             // kron.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel3(new Index2D(batch * 6, 4), t5, t6);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t5, t6);
             // kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel4(new Index2D(batch * 3, 8), t6, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), t9);
+            _matMulKernel4(new global::ILGPU.Index2D(batch * 3, 8), t6, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), t9);
             // kron: view as (3, 8) and transpose back
-            _transposeKernel5(new Index2D(batch, 24), t9, y);
+            _transposeKernel5(new global::ILGPU.Index2D(batch, 24), t9, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 24, nameof(x));
-            Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            Checks.Activation(dx.Length, batch, 24, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
@@ -2293,39 +2281,39 @@ public sealed partial class ButterflyKron : IStructuredLayer
             var dt2 = slot2.SubView(0, batch * 24);
             var dt1 = slot0.SubView(0, batch * 24);
             // kron.1 (dense): W [3, 3]
-            _matMulKernel0(new Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
-            _transposeKernel1(new Index2D(batch, 24), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
             // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel2(new Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
             // kron.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel3(new Index2D(batch * 6, 4), t3, t4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, t4);
             // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel2(new Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
             // kron.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel3(new Index2D(batch * 6, 4), t5, t6);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t5, t6);
             // gradient of kron: view as (3, 8) and transpose back (the inverse transpose)
-            _transposeKernel1(new Index2D(batch, 24), dy, dt9);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 24), dy, dt9);
             // input gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel6(new Index2D(batch * 3, 8), dt9, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), dt6);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch * 3, 8), dt9, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), dt6);
             // weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
             _weightGradientKernel7(16, dt9, t6, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(32, 16), batch * 3);
             // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel3(new Index2D(batch * 6, 4), dt6, dt5);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt6, dt5);
             // input gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel8(new Index2D(batch * 3, 8), dt5, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), dt4);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 3, 8), dt5, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), dt4);
             // weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
             _weightGradientKernel9(16, dt5, t4, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(16, 16), batch * 3);
             // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel3(new Index2D(batch * 6, 4), dt4, dt3);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt4, dt3);
             // input gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel8(new Index2D(batch * 3, 8), dt3, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), dt2);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 3, 8), dt3, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), dt2);
             // weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
             _weightGradientKernel9(16, dt3, t2, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(0, 16), batch * 3);
             // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
-            _transposeKernel5(new Index2D(batch, 24), dt2, dt1);
+            _transposeKernel5(new global::ILGPU.Index2D(batch, 24), dt2, dt1);
             // input gradient of kron.1 (dense): W [3, 3]
-            _matMulTransposedKernel10(new Index2D(batch * 8, 3), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 8, 3), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
             // weight gradient of kron.1 (dense): W [3, 3]
             _weightGradientKernel11(9, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 8);
         }
@@ -2342,20 +2330,20 @@ public sealed partial class ButterflyKron : IStructuredLayer
 /// Sparse + low-rank in the Scatterbrain sense: a butterfly plus a low-rank term.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.twiddle [5, 16, 2, 2]</c>, <c>terms.1.lora_A [4, 32]</c>, <c>terms.1.lora_B [32, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyPlusLowRank : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(6);
-    private readonly ExclusiveUse _backwardInUse = new("ButterflyPlusLowRank.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyPlusLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public ButterflyPlusLowRank(int seed = 0)
     {
-        Terms0Twiddle = new Parameter("terms.0.twiddle", new[] { 5, 16, 2, 2 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 32 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 32, 4 }, trainable: true, learningRateMultiplier: 4.0f);
+        Terms0Twiddle = new global::StructMat.Runtime.Parameter("terms.0.twiddle", new[] { 5, 16, 2, 2 }, trainable: true);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 32 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 32, 4 }, trainable: true, learningRateMultiplier: 4.0f);
         Parameters = new[] { Terms0Twiddle, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 32;
@@ -2371,56 +2359,56 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1024;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.twiddle [5, 16, 2, 2]</c>: butterfly twiddles, 5 factors of 16 2x2 blocks.</summary>
-    public Parameter Terms0Twiddle { get; }
+    public global::StructMat.Runtime.Parameter Terms0Twiddle { get; }
 
     /// <summary><c>terms.1.lora_A [4, 32]</c>: lowrank down-projection 32 -&gt; 4.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [32, 4]</c>: lowrank up-projection 4 -&gt; 32.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Twiddle.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 32, fanOut: 4, random);
-        Initializers.MuP(Terms1LoraB.Data, fanIn: 4, fanOut: 32, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Twiddle.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 32, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 4, fanOut: 32, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 32]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 32, nameof(x));
-        Checks.Activation(y.Length, batch, 32, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 32, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 32, 32, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 32, 32, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 32);
-        Span<float> slot1 = _workspace.Get(1, batch * 32);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 32);
         var t1 = slot0.Slice(0, batch * 32);
         var t2 = slot1.Slice(0, batch * 32);
         var t3 = slot0.Slice(0, batch * 32);
@@ -2434,76 +2422,76 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         var t14 = slot0.Slice(0, batch * 4);
 
         // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-        CpuKernels.BlockMatMul(x, t1, Terms0Twiddle.Data.AsSpan(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Terms0Twiddle.Data.AsSpan(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 2, pair elements 4 apart
-        CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
 
         // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t5, t6, Terms0Twiddle.Data.AsSpan(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 2, back to stride 4
-        CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 3, pair elements 8 apart
-        CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
 
         // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t8, t9, Terms0Twiddle.Data.AsSpan(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 3, back to stride 8
-        CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t10, y, Terms0Twiddle.Data.AsSpan(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t10, y, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 256, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [32, 4]; accumulating
-        CpuKernels.BlockMatMul(t14, y, Terms1LoraB.Data, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms1LoraB.Data, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 32, nameof(x));
-        Checks.Activation(dy.Length, batch, 32, nameof(dy));
-        Checks.Activation(dx.Length, batch, 32, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 32, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 32, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 32, 32, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 32, 32, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[2];
-        Span<float> terms1LoraAGradient = gradients[1];
-        Span<float> terms0TwiddleGradient = gradients[0];
+        global::System.Span<float> terms1LoraBGradient = gradients[2];
+        global::System.Span<float> terms1LoraAGradient = gradients[1];
+        global::System.Span<float> terms0TwiddleGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 32);
-        Span<float> slot1 = _workspace.Get(1, batch * 32);
-        Span<float> slot2 = _workspace.Get(2, batch * 32);
-        Span<float> slot3 = _workspace.Get(3, batch * 32);
-        Span<float> slot4 = _workspace.Get(4, batch * 32);
-        Span<float> slot5 = _workspace.Get(5, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 32);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 32);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 32);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 32);
+        global::System.Span<float> slot5 = _workspace.Get(5, batch * 4);
         var t1 = slot0.Slice(0, batch * 32);
         var t2 = slot1.Slice(0, batch * 32);
         var t3 = slot0.Slice(0, batch * 32);
@@ -2528,99 +2516,99 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 32);
 
         // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-        CpuKernels.BlockMatMul(x, t1, Terms0Twiddle.Data.AsSpan(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 1, pair elements 2 apart
-        CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t2, t3, Terms0Twiddle.Data.AsSpan(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 1, back to stride 2
-        CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 2, pair elements 4 apart
-        CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
 
         // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t5, t6, Terms0Twiddle.Data.AsSpan(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 2, back to stride 4
-        CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
 
         // terms.0 (butterfly): factor 3, pair elements 8 apart
-        CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
 
         // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        CpuKernels.BlockMatMul(t8, t9, Terms0Twiddle.Data.AsSpan(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (butterfly): factor 3, back to stride 8
-        CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [32, 4]
         // and weight gradient of terms.1 (lowrank): up-projection B [32, 4], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 32]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 32], from the same pass over dt14
-        CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t10, dt10, Terms0Twiddle.Data.AsSpan(256, 64), terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t10, dt10, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 256, 64), terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
-        CpuKernels.Transpose(dt10, dt9, batch * 2, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt10, dt9, batch * 2, 2, 8, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
         // and weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks, from the same pass over dt9
-        CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Terms0Twiddle.Data.AsSpan(192, 64), terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t8, dt8, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
-        CpuKernels.Transpose(dt8, dt7, batch * 2, 8, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt8, dt7, batch * 2, 8, 2, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 2, back to stride 4 (the inverse transpose)
-        CpuKernels.Transpose(dt7, dt6, batch * 4, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 4, 2, 4, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
         // and weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks, from the same pass over dt6
-        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Terms0Twiddle.Data.AsSpan(128, 64), terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
-        CpuKernels.Transpose(dt5, dt4, batch * 4, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 4, 4, 2, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        CpuKernels.Transpose(dt4, dt3, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 8, 2, 2, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
         // and weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks, from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Twiddle.Data.AsSpan(64, 64), terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        CpuKernels.Transpose(dt2, dt1, batch * 8, 2, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch * 8, 2, 2, accumulate: false);
 
         // input gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks; accumulating
         // and weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Twiddle.Data.AsSpan(0, 64), terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [32, 32] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: butterfly 32 -> 32: the product of its 5 sparse factors
-        var m0 = DenseMath.Butterfly(Terms0Twiddle.Data, 32);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Butterfly(Terms0Twiddle.Data, 32);
         // terms.1: lowrank 32 -> 32: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 32, 4, 32);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 32, 4, 32);
         // sum of 2 terms
-        var m2 = DenseMath.Add(m0, m1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2629,7 +2617,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 16 groups of 2x2.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2641,7 +2629,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel1(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2651,7 +2639,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 4].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2661,7 +2649,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 2].
-    private static void TransposeKernel3(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2671,7 +2659,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 8].
-    private static void TransposeKernel4(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2681,7 +2669,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel5(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2691,7 +2679,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 16 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel6(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2707,18 +2695,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 32 inputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel7(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel7(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2727,18 +2715,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 32; k0 += TileK)
             {
                 // Stage input: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 32 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 32 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2749,7 +2737,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2789,18 +2777,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,568 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel8(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel8(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 32, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 8, MicroTiles = 128; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 33; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2809,18 +2797,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 32.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2831,7 +2819,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 32 + col;
@@ -2871,18 +2859,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 32 outputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2891,18 +2879,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 32; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 32 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2913,7 +2901,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2953,17 +2941,17 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel10(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 32, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 32, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2972,18 +2960,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 32 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 32 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2994,7 +2982,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 4 + col;
@@ -3022,18 +3010,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 32, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 8, MicroTiles = 128; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 32; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3042,18 +3030,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 32.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 32 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3064,7 +3052,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 32 + col;
@@ -3104,17 +3092,17 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 32, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 8, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 32; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3123,18 +3111,18 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 32, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 32 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3145,7 +3133,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 32 + col;
@@ -3169,7 +3157,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel13(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel13(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3181,7 +3169,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 16 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel14(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel14(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -3194,7 +3182,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2.
-    private static void MatMulTransposedKernel15(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel15(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3206,7 +3194,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 16 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel16(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel16(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -3219,7 +3207,7 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel17(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel17(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3231,82 +3219,82 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="ButterflyPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.ButterflyPlusLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("ButterflyPlusLowRank.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel13;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel15;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel17;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyPlusLowRank.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel13;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel15;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel17;
 
-        internal Gpu(ButterflyPlusLowRank layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.ButterflyPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 6);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
-            _transposeKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel4));
-            _transposeKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel5));
-            _matMulKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel6));
-            _matMulKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel7));
-            _matMulKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
-            _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
-            _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel12",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
-            _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
-            _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
-            _matMulTransposedKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel15));
-            _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel16",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
-            _matMulTransposedKernel17 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel17",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel17));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _transposeKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel5));
+            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel6));
+            _matMulKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel7));
+            _matMulKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
+            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
+            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel13));
+            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
+            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel15));
+            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
+            _matMulTransposedKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel17",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel17));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -3318,17 +3306,17 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 32, nameof(x));
-            Checks.Activation(y.Length, batch, 32, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 32, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
             var t1 = slot0.SubView(0, batch * 32);
             var t2 = slot1.SubView(0, batch * 32);
             var t3 = slot0.SubView(0, batch * 32);
@@ -3341,51 +3329,51 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             var t10 = slot1.SubView(0, batch * 32);
             var t14 = slot0.SubView(0, batch * 4);
             // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
             // terms.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel1(new Index2D(batch * 8, 4), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t1, t2);
             // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
             // terms.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel1(new Index2D(batch * 8, 4), t3, t4);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t3, t4);
             // terms.0 (butterfly): factor 2, pair elements 4 apart
-            _transposeKernel2(new Index2D(batch * 4, 8), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), t4, t5);
             // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
             // terms.0 (butterfly): factor 2, back to stride 4
-            _transposeKernel3(new Index2D(batch * 4, 8), t6, t7);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), t6, t7);
             // terms.0 (butterfly): factor 3, pair elements 8 apart
-            _transposeKernel4(new Index2D(batch * 2, 16), t7, t8);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), t7, t8);
             // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
             // terms.0 (butterfly): factor 3, back to stride 8
-            _transposeKernel5(new Index2D(batch * 2, 16), t9, t10);
+            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), t9, t10);
             // terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
-            _matMulKernel6(new Index2D(batch, 32), t10, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), y);
+            _matMulKernel6(new global::ILGPU.Index2D(batch, 32), t10, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), y);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _matMulKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
+            _matMulKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
             // terms.1 (lowrank): up-projection B [32, 4]
-            _matMulKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t14, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t14, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 32, nameof(x));
-            Checks.Activation(dy.Length, batch, 32, nameof(dy));
-            Checks.Activation(dx.Length, batch, 32, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 32, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 32, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 32, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 32);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 32);
-            ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 4);
             var t1 = slot0.SubView(0, batch * 32);
             var t2 = slot1.SubView(0, batch * 32);
             var t3 = slot0.SubView(0, batch * 32);
@@ -3409,65 +3397,65 @@ public sealed partial class ButterflyPlusLowRank : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 32);
             var dt1 = slot1.SubView(0, batch * 32);
             // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
             // terms.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel1(new Index2D(batch * 8, 4), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t1, t2);
             // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
             // terms.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel1(new Index2D(batch * 8, 4), t3, t4);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t3, t4);
             // terms.0 (butterfly): factor 2, pair elements 4 apart
-            _transposeKernel2(new Index2D(batch * 4, 8), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), t4, t5);
             // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
             // terms.0 (butterfly): factor 2, back to stride 4
-            _transposeKernel3(new Index2D(batch * 4, 8), t6, t7);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), t6, t7);
             // terms.0 (butterfly): factor 3, pair elements 8 apart
-            _transposeKernel4(new Index2D(batch * 2, 16), t7, t8);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), t7, t8);
             // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulKernel0(new Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
             // terms.0 (butterfly): factor 3, back to stride 8
-            _transposeKernel5(new Index2D(batch * 2, 16), t9, t10);
+            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), t9, t10);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _matMulKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
+            _matMulKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
             // input gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt14, batch);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt14, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _weightGradientKernel10(TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t14, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t14, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt14, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt14, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _weightGradientKernel12(TiledLaunch.Config(Accelerator, 1, 1, 8), dt14, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt14, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
-            _matMulTransposedKernel13(new Index2D(batch, 32), dy, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), dt10);
+            _matMulTransposedKernel13(new global::ILGPU.Index2D(batch, 32), dy, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), dt10);
             // weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
             _weightGradientKernel14(64, dy, t10, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(256, 64), batch);
             // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
-            _transposeKernel4(new Index2D(batch * 2, 16), dt10, dt9);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), dt10, dt9);
             // input gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulTransposedKernel15(new Index2D(batch, 32), dt9, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), dt8);
+            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt9, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), dt8);
             // weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
             _weightGradientKernel16(64, dt9, t8, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(192, 64), batch);
             // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
-            _transposeKernel5(new Index2D(batch * 2, 16), dt8, dt7);
+            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), dt8, dt7);
             // gradient of terms.0 (butterfly): factor 2, back to stride 4 (the inverse transpose)
-            _transposeKernel2(new Index2D(batch * 4, 8), dt7, dt6);
+            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), dt7, dt6);
             // input gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulTransposedKernel15(new Index2D(batch, 32), dt6, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), dt5);
+            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt6, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), dt5);
             // weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
             _weightGradientKernel16(64, dt6, t5, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(128, 64), batch);
             // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
-            _transposeKernel3(new Index2D(batch * 4, 8), dt5, dt4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), dt5, dt4);
             // gradient of terms.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel1(new Index2D(batch * 8, 4), dt4, dt3);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), dt4, dt3);
             // input gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulTransposedKernel15(new Index2D(batch, 32), dt3, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), dt2);
+            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt3, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), dt2);
             // weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
             _weightGradientKernel16(64, dt3, t2, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(64, 64), batch);
             // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel1(new Index2D(batch * 8, 4), dt2, dt1);
+            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), dt2, dt1);
             // input gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulTransposedKernel17(new Index2D(batch, 32), dt1, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), dx);
+            _matMulTransposedKernel17(new global::ILGPU.Index2D(batch, 32), dt1, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), dx);
             // weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
             _weightGradientKernel16(64, dt1, x, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(0, 64), batch);
         }

@@ -85,38 +85,26 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// A product whose middle dimension (6) comes from the explicit shape of its right factor.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 6]</c>, <c>factors.1.lora_A [2, 12]</c>, <c>factors.1.lora_B [6, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Chain : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Chain.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Chain.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Chain(int seed = 0)
     {
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 8, 6 }, trainable: true);
-        Factors1LoraA = new Parameter("factors.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Factors1LoraB = new Parameter("factors.1.lora_B", new[] { 6, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 6 }, trainable: true);
+        Factors1LoraA = new global::StructMat.Runtime.Parameter("factors.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Factors1LoraB = new global::StructMat.Runtime.Parameter("factors.1.lora_B", new[] { 6, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Factors0Weight, Factors1LoraA, Factors1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -132,135 +120,135 @@ public sealed partial class Chain : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [8, 6]</c>: dense 6 -&gt; 8.</summary>
-    public Parameter Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors0Weight { get; }
 
     /// <summary><c>factors.1.lora_A [2, 12]</c>: lowrank down-projection 12 -&gt; 2.</summary>
-    public Parameter Factors1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Factors1LoraA { get; }
 
     /// <summary><c>factors.1.lora_B [6, 2]</c>: lowrank up-projection 2 -&gt; 6.</summary>
-    public Parameter Factors1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Factors1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 8, random);
-        Initializers.MuP(Factors1LoraA.Data, fanIn: 12, fanOut: 2, random);
-        Initializers.MuP(Factors1LoraB.Data, fanIn: 2, fanOut: 6, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1LoraA.Data, fanIn: 12, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1LoraB.Data, fanIn: 2, fanOut: 6, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 2);
-        Span<float> slot1 = _workspace.Get(1, batch * 6);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
         var t1 = slot0.Slice(0, batch * 2);
         var t2 = slot1.Slice(0, batch * 6);
 
         // factors.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (lowrank): up-projection B [6, 2]
-        CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (dense): W [8, 6]
-        CpuKernels.BlockMatMul(t2, y, Factors0Weight.Data, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Factors0Weight.Data, batch, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors0WeightGradient = gradients[0];
-        Span<float> factors1LoraBGradient = gradients[2];
-        Span<float> factors1LoraAGradient = gradients[1];
+        global::System.Span<float> factors0WeightGradient = gradients[0];
+        global::System.Span<float> factors1LoraBGradient = gradients[2];
+        global::System.Span<float> factors1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 2);
-        Span<float> slot1 = _workspace.Get(1, batch * 6);
-        Span<float> slot2 = _workspace.Get(2, batch * 6);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 6);
         var t1 = slot0.Slice(0, batch * 2);
         var t2 = slot1.Slice(0, batch * 6);
         var dt2 = slot2.Slice(0, batch * 6);
         var dt1 = slot1.Slice(0, batch * 2);
 
         // factors.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (lowrank): up-projection B [6, 2]
-        CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (dense): W [8, 6]
         // and weight gradient of factors.0 (dense): W [8, 6], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Factors0Weight.Data, factors0WeightGradient, batch, 1, 8, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Factors0Weight.Data, factors0WeightGradient, batch, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): up-projection B [6, 2]
         // and weight gradient of factors.1 (lowrank): up-projection B [6, 2], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 6, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Factors1LoraB.Data, factors1LoraBGradient, batch, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of factors.1 (lowrank): down-projection A [2, 12], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1LoraA.Data, factors1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: dense 6 -> 8: W
-        var m0 = DenseMath.FromFloat(Factors0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors0Weight.Data);
         // factors.1: lowrank 12 -> 6: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Factors1LoraB.Data), DenseMath.FromFloat(Factors1LoraA.Data), 6, 2, 12);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1LoraA.Data), 6, 2, 12);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 8, 6, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 8, 6, 12);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -269,7 +257,7 @@ public sealed partial class Chain : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -285,18 +273,18 @@ public sealed partial class Chain : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -305,18 +293,18 @@ public sealed partial class Chain : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 2 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -327,7 +315,7 @@ public sealed partial class Chain : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -367,18 +355,18 @@ public sealed partial class Chain : IStructuredLayer
     // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -387,18 +375,18 @@ public sealed partial class Chain : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage input: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 6 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -409,7 +397,7 @@ public sealed partial class Chain : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -449,18 +437,18 @@ public sealed partial class Chain : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -469,18 +457,18 @@ public sealed partial class Chain : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -491,7 +479,7 @@ public sealed partial class Chain : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -531,17 +519,17 @@ public sealed partial class Chain : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -550,18 +538,18 @@ public sealed partial class Chain : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 6 ? input[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -572,7 +560,7 @@ public sealed partial class Chain : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -596,7 +584,7 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x2.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -608,7 +596,7 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 6x2, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 12;
@@ -625,18 +613,18 @@ public sealed partial class Chain : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -645,18 +633,18 @@ public sealed partial class Chain : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -667,7 +655,7 @@ public sealed partial class Chain : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -703,7 +691,7 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -716,55 +704,55 @@ public sealed partial class Chain : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Chain"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Chain"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Chain.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Chain.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
-        internal Gpu(Chain layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -776,60 +764,60 @@ public sealed partial class Chain : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 2);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 6]
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 2);
             var t2 = slot1.SubView(0, batch * 6);
             var dt2 = slot2.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 2);
             // factors.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel0(new Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // input gradient of factors.0 (dense): W [8, 6]
-            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
             // weight gradient of factors.0 (dense): W [8, 6]
-            _weightGradientKernel4(TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (lowrank): up-projection B [6, 2]
-            _matMulTransposedKernel5(new Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
             // weight gradient of factors.1 (lowrank): up-projection B [6, 2]
             _weightGradientKernel6(12, dt2, t1, _parameters.Gradient(2 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel8(24, dt1, x, _parameters.Gradient(1 /* factors.1.lora_A */), batch);
         }
@@ -846,23 +834,23 @@ public sealed partial class Chain : IStructuredLayer
 /// A sum of three structures, one of them scaled, plus a bias.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.blkdiag1 [4, 4, 4]</c>, <c>terms.0.blkdiag2 [4, 4, 4]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [16, 2]</c>, <c>terms.2.weight [2, 8, 8]</c>, <c>bias [16]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Mixture : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Mixture.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Mixture.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Mixture(int seed = 0)
     {
-        Terms0Blkdiag1 = new Parameter("terms.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms0Blkdiag2 = new Parameter("terms.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
-        Terms2Weight = new Parameter("terms.2.weight", new[] { 2, 8, 8 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 16 }, trainable: true);
+        Terms0Blkdiag1 = new global::StructMat.Runtime.Parameter("terms.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Blkdiag2 = new global::StructMat.Runtime.Parameter("terms.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 16, 2 }, trainable: true, learningRateMultiplier: 4.0f);
+        Terms2Weight = new global::StructMat.Runtime.Parameter("terms.2.weight", new[] { 2, 8, 8 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 16 }, trainable: true);
         Parameters = new[] { Terms0Blkdiag1, Terms0Blkdiag2, Terms1LoraA, Terms1LoraB, Terms2Weight, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -878,173 +866,173 @@ public sealed partial class Mixture : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Terms0Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Blkdiag1 { get; }
 
     /// <summary><c>terms.0.blkdiag2 [4, 4, 4]</c>: monarch second block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Terms0Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Terms0Blkdiag2 { get; }
 
     /// <summary><c>terms.1.lora_A [2, 16]</c>: lowrank down-projection 16 -&gt; 2.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [16, 2]</c>: lowrank up-projection 2 -&gt; 16.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary><c>terms.2.weight [2, 8, 8]</c>: blockdiag 2 blocks of 8x8.</summary>
-    public Parameter Terms2Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms2Weight { get; }
 
     /// <summary><c>bias [16]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms0Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 16, fanOut: 2, random);
-        Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 16, random);
-        Initializers.MuP(Terms2Weight.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 16, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 16, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2Weight.Data, fanIn: 8, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 2);
 
         // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Terms0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [16, 2]; accumulating
-        CpuKernels.BlockMatMul(t5, y, Terms1LoraB.Data, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Terms1LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f, accumulating
-        CpuKernels.BlockMatMul(x, y, Terms2Weight.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms2Weight.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[5];
-        Span<float> terms2WeightGradient = gradients[4];
-        Span<float> terms1LoraBGradient = gradients[3];
-        Span<float> terms1LoraAGradient = gradients[2];
-        Span<float> terms0Blkdiag2Gradient = gradients[1];
-        Span<float> terms0Blkdiag1Gradient = gradients[0];
+        global::System.Span<float> biasGradient = gradients[5];
+        global::System.Span<float> terms2WeightGradient = gradients[4];
+        global::System.Span<float> terms1LoraBGradient = gradients[3];
+        global::System.Span<float> terms1LoraAGradient = gradients[2];
+        global::System.Span<float> terms0Blkdiag2Gradient = gradients[1];
+        global::System.Span<float> terms0Blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 2);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
         var t1 = slot0.Slice(0, batch * 16);
         var t5 = slot1.Slice(0, batch * 2);
         var dt5 = slot2.Slice(0, batch * 2);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
-        CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t5, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
 
         // input gradient of terms.2 (blockdiag): 2 blocks of 8x8; scaled by 0.5f
         // and weight gradient of terms.2 (blockdiag): 2 blocks of 8x8, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms2Weight.Data, terms2WeightGradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms2Weight.Data, terms2WeightGradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [16, 2], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t5, dt5, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 16]; accumulating
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt5
-        CpuKernels.BlockMatMulBackward(dt5, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Blkdiag2.Data, terms0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Blkdiag2.Data, terms0Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4; accumulating
         // and weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Blkdiag1.Data, terms0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Blkdiag1.Data, terms0Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: monarch 16 -> 16: fly's blockdiag_butterfly_multiply as a matrix
-        var m0 = DenseMath.Monarch(Terms0Blkdiag1.Data, 4, 4, 4, Terms0Blkdiag2.Data, 4, 4, 4);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Terms0Blkdiag1.Data, 4, 4, 4, Terms0Blkdiag2.Data, 4, 4, 4);
         // terms.1: lowrank 16 -> 16: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 16, 2, 16);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 16, 2, 16);
         // terms.2: blockdiag 16 -> 16: 2 diagonal blocks
-        var m2 = DenseMath.BlockDiagonal(Terms2Weight.Data, 2, 8, 8);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Terms2Weight.Data, 2, 8, 8);
         // terms.2: scaled by 0.5
-        var m3 = DenseMath.Scale(m2, 0.5);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m2, 0.5);
         // sum of 3 terms
-        var m4 = DenseMath.Add(DenseMath.Add(m0, m1), m3);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1), m3);
         return m4;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1057,19 +1045,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1078,18 +1066,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1100,7 +1088,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1140,19 +1128,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1161,18 +1149,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1183,7 +1171,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -1219,7 +1207,7 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1235,18 +1223,18 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1255,18 +1243,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1277,7 +1265,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -1317,19 +1305,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1338,18 +1326,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1360,7 +1348,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -1396,13 +1384,13 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel5(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1416,19 +1404,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1437,18 +1425,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1459,7 +1447,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -1499,18 +1487,18 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1519,18 +1507,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1541,7 +1529,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 64 + (row0 + row) * 8 + col;
@@ -1565,7 +1553,7 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1577,7 +1565,7 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x2, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1594,18 +1582,18 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1614,18 +1602,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1636,7 +1624,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -1672,7 +1660,7 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
-    private static void WeightGradientKernel12(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel12(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -1689,19 +1677,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel13(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel13(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1710,18 +1698,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1732,7 +1720,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -1772,18 +1760,18 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel14(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1792,18 +1780,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1814,7 +1802,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -1842,19 +1830,19 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel15(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1863,18 +1851,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1885,7 +1873,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1925,18 +1913,18 @@ public sealed partial class Mixture : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel16(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel16(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1945,18 +1933,18 @@ public sealed partial class Mixture : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1967,7 +1955,7 @@ public sealed partial class Mixture : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -1991,79 +1979,79 @@ public sealed partial class Mixture : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Mixture"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Mixture"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Mixture.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel13;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel15;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixture.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel13;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel15;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
 
-        internal Gpu(Mixture layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Mixture layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
-            _biasKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel5));
-            _biasGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
-            _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
-            _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
-            _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel13",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel13));
-            _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel14",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
-            _matMulTransposedKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel15",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel15));
-            _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel16",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
+            _biasKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel5));
+            _biasGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
+            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
+            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel13));
+            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
+            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel15));
+            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2075,77 +2063,77 @@ public sealed partial class Mixture : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
             // terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(4 /* terms.2.weight */), y, batch);
+            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(4 /* terms.2.weight */), y, batch);
             // add the bias
-            _biasKernel5(new Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
+            _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot1.SubView(0, batch * 2);
             var dt5 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
-            _matMulKernel2(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // bias gradient: column sums of dy
             _biasGradientKernel6(16, dy, _parameters.Gradient(5 /* bias */), batch);
             // input gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
             // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
+            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel9(new Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
             _weightGradientKernel10(32, dy, t5, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel12(32, dt5, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel14(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
+            _weightGradientKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
             // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel15(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
             // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel16(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
+            _weightGradientKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -2160,20 +2148,20 @@ public sealed partial class Mixture : IStructuredLayer
 /// LoRA: a frozen base plus a scaled low-rank update whose lora_B starts at zero.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [16, 16]</c>, <c>terms.1.lora_A [4, 16]</c>, <c>terms.1.lora_B [16, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Lora : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("Lora.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Lora.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Lora(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 16, 16 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 16, 16 }, trainable: false);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -2189,127 +2177,127 @@ public sealed partial class Lora : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [16, 16]</c> (frozen): dense 16 -&gt; 16.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.lora_A [4, 16]</c>: lowrank down-projection 16 -&gt; 4.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [16, 4]</c>: lowrank up-projection 4 -&gt; 16.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 16, fanOut: 16, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 16, fanOut: 4, random);
-        Initializers.Zero(Terms1LoraB.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 16, fanOut: 16, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 16, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
         // terms.0 (dense): W [16, 16]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 16, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 16]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f, accumulating
-        CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[2];
-        Span<float> terms1LoraAGradient = gradients[1];
+        global::System.Span<float> terms1LoraBGradient = gradients[2];
+        global::System.Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 4);
-        Span<float> slot1 = _workspace.Get(1, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
         var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 16]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [16, 4]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [16, 4], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 16]
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 16], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [16, 16]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 16 -> 16: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1: lowrank 16 -> 16: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 16, 4, 16);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 16, 4, 16);
         // terms.1: scaled by 2.0
-        var m2 = DenseMath.Scale(m1, 2.0);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m1, 2.0);
         // sum of 2 terms
-        var m3 = DenseMath.Add(m0, m2);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m2);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2322,18 +2310,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2342,18 +2330,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 16; k0 += TileK)
             {
                 // Stage input: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 16 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2364,7 +2352,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -2404,18 +2392,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2424,18 +2412,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 16; k0 += TileK)
             {
                 // Stage input: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 16 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2446,7 +2434,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2486,18 +2474,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,312 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2506,18 +2494,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2528,7 +2516,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -2568,18 +2556,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 16; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2588,18 +2576,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 16; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2610,7 +2598,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2650,17 +2638,17 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2669,18 +2657,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2691,7 +2679,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 4 + col;
@@ -2719,18 +2707,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2739,18 +2727,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2761,7 +2749,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -2801,17 +2789,17 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2820,18 +2808,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2842,7 +2830,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 16 + col;
@@ -2870,18 +2858,18 @@ public sealed partial class Lora : IStructuredLayer
     // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 16; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2890,18 +2878,18 @@ public sealed partial class Lora : IStructuredLayer
             for (int k0 = 0; k0 < 16; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 16 x 16.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 16 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2912,7 +2900,7 @@ public sealed partial class Lora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col;
@@ -2948,52 +2936,52 @@ public sealed partial class Lora : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Lora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Lora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Lora.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Lora.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
 
-        internal Gpu(Lora layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -3005,53 +2993,53 @@ public sealed partial class Lora : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [16, 4]
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _weightGradientKernel4(TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [16, 16]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -3066,22 +3054,22 @@ public sealed partial class Lora : IStructuredLayer
 /// A sum inside a product, a difference, and a negative scale.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.terms.0.weight [12, 12]</c>, <c>terms.0.factors.0.terms.1.lora_A [2, 12]</c>, <c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>, <c>terms.0.factors.1.weight [3, 4, 4]</c>, <c>terms.1.weight [12, 12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Nested : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Nested.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Nested.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Nested(int seed = 0)
     {
-        Terms0Factors0Terms0Weight = new Parameter("terms.0.factors.0.terms.0.weight", new[] { 12, 12 }, trainable: true);
-        Terms0Factors0Terms1LoraA = new Parameter("terms.0.factors.0.terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms0Factors0Terms1LoraB = new Parameter("terms.0.factors.0.terms.1.lora_B", new[] { 12, 2 }, trainable: true, learningRateMultiplier: 3.0f);
-        Terms0Factors1Weight = new Parameter("terms.0.factors.1.weight", new[] { 3, 4, 4 }, trainable: true);
-        Terms1Weight = new Parameter("terms.1.weight", new[] { 12, 12 }, trainable: true);
+        Terms0Factors0Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.0.terms.0.weight", new[] { 12, 12 }, trainable: true);
+        Terms0Factors0Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.0.terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0Factors0Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.0.terms.1.lora_B", new[] { 12, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms0Factors1Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.1.weight", new[] { 3, 4, 4 }, trainable: true);
+        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 12, 12 }, trainable: true);
         Parameters = new[] { Terms0Factors0Terms0Weight, Terms0Factors0Terms1LoraA, Terms0Factors0Terms1LoraB, Terms0Factors1Weight, Terms1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -3097,171 +3085,171 @@ public sealed partial class Nested : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.terms.0.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
-    public Parameter Terms0Factors0Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Terms0Weight { get; }
 
     /// <summary><c>terms.0.factors.0.terms.1.lora_A [2, 12]</c>: lowrank down-projection 12 -&gt; 2.</summary>
-    public Parameter Terms0Factors0Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Terms1LoraA { get; }
 
     /// <summary><c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>: lowrank up-projection 2 -&gt; 12.</summary>
-    public Parameter Terms0Factors0Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Terms1LoraB { get; }
 
     /// <summary><c>terms.0.factors.1.weight [3, 4, 4]</c>: blockdiag 3 blocks of 4x4.</summary>
-    public Parameter Terms0Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1Weight { get; }
 
     /// <summary><c>terms.1.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
-    public Parameter Terms1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Factors0Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
-        Initializers.MuP(Terms0Factors0Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
-        Initializers.MuP(Terms0Factors0Terms1LoraB.Data, fanIn: 2, fanOut: 12, random);
-        Initializers.MuP(Terms0Factors1Weight.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms1Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors0Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors0Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors0Terms1LoraB.Data, fanIn: 2, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors1Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 2);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
         var t1 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 2);
 
         // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.0.terms.0 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(t1, y, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Factors0Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]; accumulating
-        CpuKernels.BlockMatMul(t3, y, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms0Factors0Terms1LoraB.Data, batch, 1, 12, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.1 (dense): W [12, 12]; scaled by -0.25f, accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1WeightGradient = gradients[4];
-        Span<float> terms0Factors0Terms1LoraBGradient = gradients[2];
-        Span<float> terms0Factors0Terms1LoraAGradient = gradients[1];
-        Span<float> terms0Factors0Terms0WeightGradient = gradients[0];
-        Span<float> terms0Factors1WeightGradient = gradients[3];
+        global::System.Span<float> terms1WeightGradient = gradients[4];
+        global::System.Span<float> terms0Factors0Terms1LoraBGradient = gradients[2];
+        global::System.Span<float> terms0Factors0Terms1LoraAGradient = gradients[1];
+        global::System.Span<float> terms0Factors0Terms0WeightGradient = gradients[0];
+        global::System.Span<float> terms0Factors1WeightGradient = gradients[3];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 2);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
         var t1 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 2);
         var dt3 = slot2.Slice(0, batch * 2);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Weight.Data, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t3, Terms0Factors0Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (dense): W [12, 12]; scaled by -0.25f
         // and weight gradient of terms.1 (dense): W [12, 12], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, -0.25f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
         // and weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms0Factors0Terms1LoraB.Data, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms0Factors0Terms1LoraB.Data, terms0Factors0Terms1LoraBGradient, batch, 1, 12, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t1, dt1, Terms0Factors0Terms1LoraA.Data, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t1, dt1, Terms0Factors0Terms1LoraA.Data, terms0Factors0Terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]; accumulating
         // and weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Terms0Weight.Data, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Terms0Weight.Data, terms0Factors0Terms0WeightGradient, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4; accumulating
         // and weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Weight.Data, terms0Factors1WeightGradient, batch, 3, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Weight.Data, terms0Factors1WeightGradient, batch, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0.terms.0: dense 12 -> 12: W
-        var m0 = DenseMath.FromFloat(Terms0Factors0Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors0Terms0Weight.Data);
         // terms.0.factors.0.terms.1: lowrank 12 -> 12: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms0Factors0Terms1LoraB.Data), DenseMath.FromFloat(Terms0Factors0Terms1LoraA.Data), 12, 2, 12);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors0Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors0Terms1LoraA.Data), 12, 2, 12);
         // terms.0.factors.0: sum of 2 terms
-        var m2 = DenseMath.Add(m0, m1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
         // terms.0.factors.1: blockdiag 12 -> 12: 3 diagonal blocks
-        var m3 = DenseMath.BlockDiagonal(Terms0Factors1Weight.Data, 3, 4, 4);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Terms0Factors1Weight.Data, 3, 4, 4);
         // terms.0: product of 2 factors, left to right
-        var m4 = DenseMath.MatMul(m2, m3, 12, 12, 12);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m2, m3, 12, 12, 12);
         // terms.1: dense 12 -> 12: W
-        var m5 = DenseMath.FromFloat(Terms1Weight.Data);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Weight.Data);
         // terms.1: scaled by 0.25
-        var m6 = DenseMath.Scale(m5, 0.25);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m5, 0.25);
         // terms.1: scaled by -1.0
-        var m7 = DenseMath.Scale(m6, -1.0);
+        var m7 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m6, -1.0);
         // sum of 2 terms
-        var m8 = DenseMath.Add(m4, m7);
+        var m8 = global::StructMat.Runtime.Oracle.DenseMath.Add(m4, m7);
         return m8;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -3274,19 +3262,19 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3295,18 +3283,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3317,7 +3305,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + g * 4 + col;
@@ -3357,18 +3345,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3377,18 +3365,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3399,7 +3387,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3435,7 +3423,7 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3451,18 +3439,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3471,18 +3459,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 2 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3493,7 +3481,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3533,18 +3521,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3553,18 +3541,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3575,7 +3563,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3615,18 +3603,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3635,18 +3623,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3657,7 +3645,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3697,18 +3685,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3717,18 +3705,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3739,7 +3727,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3775,7 +3763,7 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x2.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3787,7 +3775,7 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x2, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -3804,18 +3792,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3824,18 +3812,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3846,7 +3834,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3882,7 +3870,7 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -3899,18 +3887,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3919,18 +3907,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3941,7 +3929,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -3981,18 +3969,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4001,18 +3989,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4023,7 +4011,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4063,19 +4051,19 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel13(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel13(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4084,18 +4072,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4106,7 +4094,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + g * 4 + col;
@@ -4146,18 +4134,18 @@ public sealed partial class Nested : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel14(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4166,18 +4154,18 @@ public sealed partial class Nested : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 12 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4188,7 +4176,7 @@ public sealed partial class Nested : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -4212,73 +4200,73 @@ public sealed partial class Nested : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Nested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Nested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Nested.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel13;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Nested.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel13;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
 
-        internal Gpu(Nested layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Nested layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
-            _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
-            _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel12",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
-            _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel13",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel13));
-            _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel14",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
+            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
+            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel13));
+            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -4290,74 +4278,74 @@ public sealed partial class Nested : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
             // terms.1 (dense): W [12, 12]
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(4 /* terms.1.weight */), y, batch);
+            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(4 /* terms.1.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel2(new Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // input gradient of terms.1 (dense): W [12, 12]
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [12, 12]
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 1, 16), dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
+            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulTransposedKernel7(new Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
             _weightGradientKernel8(24, dy, t3, _parameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt3, t1, _parameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
+            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _weightGradientKernel12(TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
+            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
             // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulTransposedKernel13(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
+            _matMulTransposedKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
             // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _weightGradientKernel14(TiledLaunch.Config(Accelerator, 1, 3, 1), dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
+            _weightGradientKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 3, 1), dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
         }
 
         public void Dispose()
@@ -4372,21 +4360,21 @@ public sealed partial class Nested : IStructuredLayer
 /// Two Monarch factors in a row.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.blkdiag1 [4, 4, 4]</c>, <c>factors.0.blkdiag2 [4, 4, 4]</c>, <c>factors.1.blkdiag1 [2, 8, 8]</c>, <c>factors.1.blkdiag2 [2, 8, 8]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Deep : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("Deep.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Deep.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Deep(int seed = 0)
     {
-        Factors0Blkdiag1 = new Parameter("factors.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Factors0Blkdiag2 = new Parameter("factors.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Factors1Blkdiag1 = new Parameter("factors.1.blkdiag1", new[] { 2, 8, 8 }, trainable: true);
-        Factors1Blkdiag2 = new Parameter("factors.1.blkdiag2", new[] { 2, 8, 8 }, trainable: true);
+        Factors0Blkdiag1 = new global::StructMat.Runtime.Parameter("factors.0.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors0Blkdiag2 = new global::StructMat.Runtime.Parameter("factors.0.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors1Blkdiag1 = new global::StructMat.Runtime.Parameter("factors.1.blkdiag1", new[] { 2, 8, 8 }, trainable: true);
+        Factors1Blkdiag2 = new global::StructMat.Runtime.Parameter("factors.1.blkdiag2", new[] { 2, 8, 8 }, trainable: true);
         Parameters = new[] { Factors0Blkdiag1, Factors0Blkdiag2, Factors1Blkdiag1, Factors1Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -4402,107 +4390,107 @@ public sealed partial class Deep : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Factors0Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Factors0Blkdiag1 { get; }
 
     /// <summary><c>factors.0.blkdiag2 [4, 4, 4]</c>: monarch second block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Factors0Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Factors0Blkdiag2 { get; }
 
     /// <summary><c>factors.1.blkdiag1 [2, 8, 8]</c>: monarch first block-diagonal factor, 2 blocks of 8x8.</summary>
-    public Parameter Factors1Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Factors1Blkdiag1 { get; }
 
     /// <summary><c>factors.1.blkdiag2 [2, 8, 8]</c>: monarch second block-diagonal factor, 2 blocks of 8x8.</summary>
-    public Parameter Factors1Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Factors1Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Factors0Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Factors1Blkdiag1.Data, fanIn: 8, fanOut: 8, random);
-        Initializers.MuP(Factors1Blkdiag2.Data, fanIn: 8, fanOut: 8, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Blkdiag1.Data, fanIn: 8, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Blkdiag2.Data, fanIn: 8, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 16);
 
         // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t5, y, Factors0Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, y, Factors0Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors0Blkdiag2Gradient = gradients[1];
-        Span<float> factors0Blkdiag1Gradient = gradients[0];
-        Span<float> factors1Blkdiag2Gradient = gradients[3];
-        Span<float> factors1Blkdiag1Gradient = gradients[2];
+        global::System.Span<float> factors0Blkdiag2Gradient = gradients[1];
+        global::System.Span<float> factors0Blkdiag1Gradient = gradients[0];
+        global::System.Span<float> factors1Blkdiag2Gradient = gradients[3];
+        global::System.Span<float> factors1Blkdiag1Gradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t5 = slot2.Slice(0, batch * 16);
@@ -4511,45 +4499,45 @@ public sealed partial class Deep : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 16);
 
         // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-        CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Blkdiag1.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors1Blkdiag2.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, Factors0Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t5, dt5, Factors0Blkdiag2.Data, factors0Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t5, dt5, Factors0Blkdiag2.Data, factors0Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         // and weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt5
-        CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Factors0Blkdiag1.Data, factors0Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, t4, dt4, Factors0Blkdiag1.Data, factors0Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors1Blkdiag2.Data, factors1Blkdiag2Gradient, batch, 2, 8, 8, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors1Blkdiag2.Data, factors1Blkdiag2Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
         // and weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Blkdiag1.Data, factors1Blkdiag1Gradient, batch, 2, 8, 8, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Blkdiag1.Data, factors1Blkdiag1Gradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: monarch 16 -> 16: fly's blockdiag_butterfly_multiply as a matrix
-        var m0 = DenseMath.Monarch(Factors0Blkdiag1.Data, 4, 4, 4, Factors0Blkdiag2.Data, 4, 4, 4);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Factors0Blkdiag1.Data, 4, 4, 4, Factors0Blkdiag2.Data, 4, 4, 4);
         // factors.1: monarch 16 -> 16: fly's blockdiag_butterfly_multiply as a matrix
-        var m1 = DenseMath.Monarch(Factors1Blkdiag1.Data, 2, 8, 8, Factors1Blkdiag2.Data, 2, 8, 8);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Factors1Blkdiag1.Data, 2, 8, 8, Factors1Blkdiag2.Data, 2, 8, 8);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 16, 16, 16);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 16, 16, 16);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -4562,19 +4550,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4583,18 +4571,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4605,7 +4593,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -4645,19 +4633,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4666,18 +4654,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage input: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4688,7 +4676,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 2 + g;
@@ -4728,19 +4716,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4749,18 +4737,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4771,7 +4759,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -4811,19 +4799,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4832,18 +4820,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4854,7 +4842,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -4894,19 +4882,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4915,18 +4903,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4937,7 +4925,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -4977,18 +4965,18 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4997,18 +4985,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5019,7 +5007,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -5047,19 +5035,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5068,18 +5056,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5090,7 +5078,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -5130,18 +5118,18 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel7(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5150,18 +5138,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5172,7 +5160,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -5200,19 +5188,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5221,18 +5209,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5243,7 +5231,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 2 + g;
@@ -5283,18 +5271,18 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5303,18 +5291,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 2 + g] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 2 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5325,7 +5313,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 64 + (row0 + row) * 8 + col;
@@ -5353,19 +5341,19 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5374,18 +5362,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5396,7 +5384,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 8 + col;
@@ -5436,18 +5424,18 @@ public sealed partial class Deep : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5456,18 +5444,18 @@ public sealed partial class Deep : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5478,7 +5466,7 @@ public sealed partial class Deep : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 64 + (row0 + row) * 8 + col;
@@ -5502,64 +5490,64 @@ public sealed partial class Deep : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Deep"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Deep"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Deep.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Deep.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
-        internal Gpu(Deep layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Deep layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -5571,46 +5559,46 @@ public sealed partial class Deep : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
+            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot2.SubView(0, batch * 16);
@@ -5618,27 +5606,27 @@ public sealed partial class Deep : IStructuredLayer
             var dt4 = slot2.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
             // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel5(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
+            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
             // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
+            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
             // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel7(TiledLaunch.Config(Accelerator, 1, 4, 1), dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
+            _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
             // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
             // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _weightGradientKernel9(TiledLaunch.Config(Accelerator, 1, 2, 4), dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
+            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
             // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
             // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _weightGradientKernel11(TiledLaunch.Config(Accelerator, 1, 2, 4), dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
+            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -5653,19 +5641,19 @@ public sealed partial class Deep : IStructuredLayer
 /// Frozen factor in a product: gradients flow through it to the input but it gets none.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [3, 2, 4]</c>, <c>factors.1.weight [12, 12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FrozenFactor : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("FrozenFactor.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FrozenFactor.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FrozenFactor(int seed = 0)
     {
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 3, 2, 4 }, trainable: true);
-        Factors1Weight = new Parameter("factors.1.weight", new[] { 12, 12 }, trainable: false);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 3, 2, 4 }, trainable: true);
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 12, 12 }, trainable: false);
         Parameters = new[] { Factors0Weight, Factors1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -5681,113 +5669,113 @@ public sealed partial class FrozenFactor : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 72;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [3, 2, 4]</c>: blockdiag 3 blocks of 2x4.</summary>
-    public Parameter Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors0Weight { get; }
 
     /// <summary><c>factors.1.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
-    public Parameter Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 2, random);
-        Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // factors.1 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (blockdiag): 3 blocks of 2x4
-        CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors0WeightGradient = gradients[0];
+        global::System.Span<float> factors0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // factors.1 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
         // and weight gradient of factors.0 (blockdiag): 3 blocks of 2x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 3, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (dense): W [12, 12]
-        CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [6, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: blockdiag 12 -> 6: 3 diagonal blocks
-        var m0 = DenseMath.BlockDiagonal(Factors0Weight.Data, 3, 2, 4);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Factors0Weight.Data, 3, 2, 4);
         // factors.1: dense 12 -> 12: W
-        var m1 = DenseMath.FromFloat(Factors1Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 6, 12, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 6, 12, 12);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -5800,18 +5788,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5820,18 +5808,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5842,7 +5830,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -5878,7 +5866,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 3 groups of 2x4.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -5894,19 +5882,19 @@ public sealed partial class FrozenFactor : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -5915,18 +5903,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + g * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 8 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -5937,7 +5925,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + g * 4 + col;
@@ -5973,7 +5961,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 3 groups of 2x4, summed over the batch.
-    private static void WeightGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 8;
@@ -5990,18 +5978,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -6010,18 +5998,18 @@ public sealed partial class FrozenFactor : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -6032,7 +6020,7 @@ public sealed partial class FrozenFactor : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -6068,43 +6056,43 @@ public sealed partial class FrozenFactor : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="FrozenFactor"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.FrozenFactor"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("FrozenFactor.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenFactor.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
 
-        internal Gpu(FrozenFactor layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.FrozenFactor layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.WeightGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel4));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -6116,47 +6104,47 @@ public sealed partial class FrozenFactor : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 6, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulKernel1(new Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4
             _weightGradientKernel3(24, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
         public void Dispose()

@@ -36,38 +36,26 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// fly's MonarchLinear(in_features=12, out_features=20, nblocks=4): the same tensor names and shapes.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 3]</c>, <c>blkdiag2 [4, 5, 3]</c>, <c>bias [20]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("FlyMonarch.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FlyMonarch.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FlyMonarch(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true, learningRateMultiplier: 2.0f);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true, learningRateMultiplier: 2.0f);
-        Bias = new Parameter("bias", new[] { 20 }, trainable: true);
+        Blkdiag1 = new global::StructMat.Runtime.Parameter("blkdiag1", new[] { 4, 3, 3 }, trainable: true, learningRateMultiplier: 2.0f);
+        Blkdiag2 = new global::StructMat.Runtime.Parameter("blkdiag2", new[] { 4, 5, 3 }, trainable: true, learningRateMultiplier: 2.0f);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 20 }, trainable: true);
         Parameters = new[] { Blkdiag1, Blkdiag2, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -83,122 +71,122 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 3, 3]</c>: monarch first block-diagonal factor, 4 blocks of 3x3.</summary>
-    public Parameter Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Blkdiag1 { get; }
 
     /// <summary><c>blkdiag2 [4, 5, 3]</c>: monarch second block-diagonal factor, 4 blocks of 5x3.</summary>
-    public Parameter Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Blkdiag2 { get; }
 
     /// <summary><c>bias [20]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Blkdiag1.Data, fanIn: 3, fanOut: 3, random);
-        Initializers.MuP(Blkdiag2.Data, fanIn: 3, fanOut: 5, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Blkdiag1.Data, fanIn: 3, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Blkdiag2.Data, fanIn: 3, fanOut: 5, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 20, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 20);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 20);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 20, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[2];
-        Span<float> blkdiag2Gradient = gradients[1];
-        Span<float> blkdiag1Gradient = gradients[0];
+        global::System.Span<float> biasGradient = gradients[2];
+        global::System.Span<float> blkdiag2Gradient = gradients[1];
+        global::System.Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-        CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 20);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [20, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // monarch 12 -> 20: fly's blockdiag_butterfly_multiply as a matrix
-        var m0 = DenseMath.Monarch(Blkdiag1.Data, 4, 3, 3, Blkdiag2.Data, 4, 5, 3);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Blkdiag1.Data, 4, 3, 3, Blkdiag2.Data, 4, 5, 3);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -210,14 +198,14 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [20, 12] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 240) throw new ArgumentException($"dense has {dense.Length} elements, not 20·12.", nameof(dense));
-        return Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
+        if (dense.Length != 240) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 20·12.", nameof(dense));
+        return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 3x3.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -233,19 +221,19 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -254,18 +242,18 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage input: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 3 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 5 ? weight[g * 15 + cc * 3 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -276,7 +264,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 20 + col * 4 + g;
@@ -312,13 +300,13 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel2(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 20 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -328,7 +316,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -340,7 +328,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 5x3, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 15;
@@ -353,7 +341,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 3x3.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -365,7 +353,7 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -378,52 +366,52 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="FlyMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.FlyMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("FlyMonarch.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FlyMonarch.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        internal Gpu(FlyMonarch layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.FlyMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _biasKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel2));
-            _biasGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
+            _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -435,51 +423,51 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 20, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
             // add the bias
-            _biasKernel2(new Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
+            _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 20, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // bias gradient: column sums of dy
             _biasGradientKernel3(20, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulTransposedKernel4(new Index2D(batch, 12), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
             _weightGradientKernel5(60, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
-            _matMulTransposedKernel6(new Index2D(batch, 12), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
             _weightGradientKernel7(36, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
@@ -496,20 +484,20 @@ public sealed partial class FlyMonarch : IStructuredLayer, IProjectable
 /// PEFT LoRA on a 10 -&gt; 8 linear, r = 3, lora_alpha = 6 (scale 2).
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 10]</c>, <c>terms.1.lora_A [3, 10]</c>, <c>terms.1.lora_B [8, 3]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftLora : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("PeftLora.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLora.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftLora(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 8, 10 }, trainable: false);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.6666666f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 10 }, trainable: false);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.6666666f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 10;
@@ -525,127 +513,127 @@ public sealed partial class PeftLora : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 80;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 10]</c> (frozen): dense 10 -&gt; 8.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.lora_A [3, 10]</c>: lowrank down-projection 10 -&gt; 3.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [8, 3]</c>: lowrank up-projection 3 -&gt; 8.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 10, fanOut: 8, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 10, fanOut: 3, random);
-        Initializers.Zero(Terms1LoraB.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 10, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 10, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 10, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 3);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
         var t2 = slot0.Slice(0, batch * 3);
 
         // terms.0 (dense): W [8, 10]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [3, 10]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f, accumulating
-        CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 10, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[2];
-        Span<float> terms1LoraAGradient = gradients[1];
+        global::System.Span<float> terms1LoraBGradient = gradients[2];
+        global::System.Span<float> terms1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 3);
-        Span<float> slot1 = _workspace.Get(1, batch * 3);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
         var t2 = slot0.Slice(0, batch * 3);
         var dt2 = slot1.Slice(0, batch * 3);
 
         // terms.1 (lowrank): down-projection A [3, 10]
-        CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 3, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f
         // and weight gradient of terms.1 (lowrank): up-projection B [8, 3], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 2.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [3, 10]
         // and weight gradient of terms.1 (lowrank): down-projection A [3, 10], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [8, 10]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 10, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 10] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 10 -> 8: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1: lowrank 10 -> 8: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 8, 3, 10);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 8, 3, 10);
         // terms.1: scaled by 2.0
-        var m2 = DenseMath.Scale(m1, 2.0);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m1, 2.0);
         // sum of 2 terms
-        var m3 = DenseMath.Add(m0, m2);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m2);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -658,18 +646,18 @@ public sealed partial class PeftLora : IStructuredLayer
     // The reduction runs over the block's 10 inputs, 10 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,960 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 10; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -678,18 +666,18 @@ public sealed partial class PeftLora : IStructuredLayer
             for (int k0 = 0; k0 < 10; k0 += TileK)
             {
                 // Stage input: 64 x 10, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 10 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 10 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 10 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -700,7 +688,7 @@ public sealed partial class PeftLora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -736,7 +724,7 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x10.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -752,18 +740,18 @@ public sealed partial class PeftLora : IStructuredLayer
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -772,18 +760,18 @@ public sealed partial class PeftLora : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage input: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 3 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -794,7 +782,7 @@ public sealed partial class PeftLora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -830,7 +818,7 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3; scaled by 2.0f.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -842,7 +830,7 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x3, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -859,18 +847,18 @@ public sealed partial class PeftLora : IStructuredLayer
     // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -879,18 +867,18 @@ public sealed partial class PeftLora : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 10 ? weight[(k0 + kk) * 10 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -901,7 +889,7 @@ public sealed partial class PeftLora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 10 + col;
@@ -937,7 +925,7 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x10, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 30;
@@ -954,18 +942,18 @@ public sealed partial class PeftLora : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -974,18 +962,18 @@ public sealed partial class PeftLora : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 10 ? weight[(k0 + kk) * 10 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -996,7 +984,7 @@ public sealed partial class PeftLora : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 10 + col;
@@ -1032,52 +1020,52 @@ public sealed partial class PeftLora : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="PeftLora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.PeftLora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("PeftLora.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLora.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
 
-        internal Gpu(PeftLora layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.PeftLora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1089,53 +1077,53 @@ public sealed partial class PeftLora : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [8, 10]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 10]
-            _matMulKernel1(new Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [8, 3]
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             var dt2 = slot1.SubView(0, batch * 3);
             // terms.1 (lowrank): down-projection A [3, 10]
-            _matMulKernel1(new Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // input gradient of terms.1 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel3(new Index2D(batch, 3), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 3]
             _weightGradientKernel4(24, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 10]
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 10]
             _weightGradientKernel6(30, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [8, 10]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -1150,19 +1138,19 @@ public sealed partial class PeftLora : IStructuredLayer
 /// PEFT HRA on a 6 -&gt; 6 linear, r = 4: W0 · H.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [6, 6]</c>, <c>factors.1.hra_u [6, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftHra : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("PeftHra.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftHra.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftHra(int seed = 0)
     {
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 6, 6 }, trainable: false);
-        Factors1HraU = new Parameter("factors.1.hra_u", new[] { 6, 4 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 6, 6 }, trainable: false);
+        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 6, 4 }, trainable: true);
         Parameters = new[] { Factors0Weight, Factors1HraU };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 6;
@@ -1178,110 +1166,110 @@ public sealed partial class PeftHra : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [6, 6]</c> (frozen): dense 6 -&gt; 6.</summary>
-    public Parameter Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors0Weight { get; }
 
     /// <summary><c>factors.1.hra_u [6, 4]</c>: householder reflection vectors, 4 columns of length 6.</summary>
-    public Parameter Factors1HraU { get; }
+    public global::StructMat.Runtime.Parameter Factors1HraU { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 6, random);
-        Initializers.HouseholderIdentity(Factors1HraU.Data, 6, 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 6, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Factors1HraU.Data, 6, 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 6, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         var t1 = slot0.Slice(0, batch * 6);
 
         // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Apply(x, t1, Factors1HraU.Data, batch, 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Factors1HraU.Data, batch, 6, 4, accumulate: false);
 
         // factors.0 (dense): W [6, 6]
-        CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 6, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 6, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors1HraUGradient = gradients[1];
+        global::System.Span<float> factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
         var dt1 = slot0.Slice(0, batch * 6);
 
         // input gradient of factors.0 (dense): W [6, 6]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
-        HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 6, 4, accumulate: false);
 
         // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 6, 4);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 6, 4);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: dense 6 -> 6: W
-        var m0 = DenseMath.FromFloat(Factors0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors0Weight.Data);
         // factors.1: householder 6 -> 6: H_1 … H_4 as explicit products
-        var m1 = DenseMath.Householder(Factors1HraU.Data, 6, 4);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Factors1HraU.Data, 6, 4);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 6, 6, 6);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 6, 6, 6);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1294,18 +1282,18 @@ public sealed partial class PeftHra : IStructuredLayer
     // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1314,18 +1302,18 @@ public sealed partial class PeftHra : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage input: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 6 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1336,7 +1324,7 @@ public sealed partial class PeftHra : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -1376,18 +1364,18 @@ public sealed partial class PeftHra : IStructuredLayer
     // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1396,18 +1384,18 @@ public sealed partial class PeftHra : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1418,7 +1406,7 @@ public sealed partial class PeftHra : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -1454,36 +1442,36 @@ public sealed partial class PeftHra : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="PeftHra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.PeftHra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("PeftHra.Gpu");
-        private readonly HouseholderDevice _householder;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftHra.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
 
-        internal Gpu(PeftHra layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.PeftHra layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _householder = new HouseholderDevice(accelerator);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulTransposedKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel1));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulTransposedKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1495,39 +1483,39 @@ public sealed partial class PeftHra : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(y.Length, batch, 6, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
             var t1 = slot0.SubView(0, batch * 6);
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [6, 6]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
             var dt1 = slot0.SubView(0, batch * 6);
             // input gradient of factors.0 (dense): W [6, 6]
-            _matMulTransposedKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections

@@ -87,38 +87,26 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// The design's form: a dense factor and a low-rank factor (parameters kron.0.* and kron.1.*).
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.lora_A [2, 4]</c>, <c>kron.1.lora_B [4, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronDenseLowRank : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("KronDenseLowRank.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronDenseLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronDenseLowRank(int seed = 0)
     {
-        Kron0Weight = new Parameter("kron.0.weight", new[] { 3, 3 }, trainable: true);
-        Kron1LoraA = new Parameter("kron.1.lora_A", new[] { 2, 4 }, trainable: true, learningRateMultiplier: 0.5f);
-        Kron1LoraB = new Parameter("kron.1.lora_B", new[] { 4, 2 }, trainable: true);
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 3, 3 }, trainable: true);
+        Kron1LoraA = new global::StructMat.Runtime.Parameter("kron.1.lora_A", new[] { 2, 4 }, trainable: true, learningRateMultiplier: 0.5f);
+        Kron1LoraB = new global::StructMat.Runtime.Parameter("kron.1.lora_B", new[] { 4, 2 }, trainable: true);
         Parameters = new[] { Kron0Weight, Kron1LoraA, Kron1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -134,106 +122,106 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
-    public Parameter Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
 
     /// <summary><c>kron.1.lora_A [2, 4]</c>: lowrank down-projection 4 -&gt; 2.</summary>
-    public Parameter Kron1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Kron1LoraA { get; }
 
     /// <summary><c>kron.1.lora_B [4, 2]</c>: lowrank up-projection 2 -&gt; 4.</summary>
-    public Parameter Kron1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Kron1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
-        Initializers.MuP(Kron1LoraA.Data, fanIn: 4, fanOut: 2, random);
-        Initializers.MuP(Kron1LoraB.Data, fanIn: 2, fanOut: 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1LoraA.Data, fanIn: 4, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1LoraB.Data, fanIn: 2, fanOut: 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 6);
         var t2 = slot1.Slice(0, batch * 12);
         var t3 = slot0.Slice(0, batch * 12);
         var t4 = slot1.Slice(0, batch * 12);
 
         // kron.1 (lowrank): down-projection A [2, 4]
-        CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1 (lowrank): up-projection B [4, 2]
-        CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (3, 4) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(t3, t4, Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (4, 3) and transpose back
-        CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> kron0WeightGradient = gradients[0];
-        Span<float> kron1LoraBGradient = gradients[2];
-        Span<float> kron1LoraAGradient = gradients[1];
+        global::System.Span<float> kron0WeightGradient = gradients[0];
+        global::System.Span<float> kron1LoraBGradient = gradients[2];
+        global::System.Span<float> kron1LoraAGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 6);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 12);
-        Span<float> slot3 = _workspace.Get(3, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 12);
         var t1 = slot0.Slice(0, batch * 6);
         var t2 = slot1.Slice(0, batch * 12);
         var t3 = slot2.Slice(0, batch * 12);
@@ -243,47 +231,47 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         var dt1 = slot2.Slice(0, batch * 6);
 
         // kron.1 (lowrank): down-projection A [2, 4]
-        CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1LoraA.Data, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1 (lowrank): up-projection B [4, 2]
-        CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Kron1LoraB.Data, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (3, 4) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
 
         // input gradient of kron.0 (dense): W [3, 3]
         // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of kron.1 (lowrank): up-projection B [4, 2]
         // and weight gradient of kron.1 (lowrank): up-projection B [4, 2], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Kron1LoraB.Data, kron1LoraBGradient, batch * 3, 1, 4, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Kron1LoraB.Data, kron1LoraBGradient, batch * 3, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of kron.1 (lowrank): down-projection A [2, 4]
         // and weight gradient of kron.1 (lowrank): down-projection A [2, 4], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1LoraA.Data, kron1LoraAGradient, batch * 3, 1, 2, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1LoraA.Data, kron1LoraAGradient, batch * 3, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // kron.0: dense 3 -> 3: W
-        var m0 = DenseMath.FromFloat(Kron0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
         // kron.1: lowrank 4 -> 4: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Kron1LoraB.Data), DenseMath.FromFloat(Kron1LoraA.Data), 4, 2, 4);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1LoraA.Data), 4, 2, 4);
         // kron 12 -> 12: torch.kron of the two factors
-        var m2 = DenseMath.Kron(m0, 3, 3, m1, 4, 4);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 3, 3, m1, 4, 4);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -292,7 +280,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 2x4.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -308,18 +296,18 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -328,18 +316,18 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -350,7 +338,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -386,7 +374,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [3, 4].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -396,7 +384,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x3.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -408,7 +396,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 3].
-    private static void TransposeKernel4(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -418,7 +406,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -430,7 +418,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -443,7 +431,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x2.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -455,7 +443,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 4x2, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 8;
@@ -472,18 +460,18 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -492,18 +480,18 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -514,7 +502,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -550,7 +538,7 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x4, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 8;
@@ -563,61 +551,61 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="KronDenseLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.KronDenseLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
 
-        internal Gpu(KronDenseLowRank layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.KronDenseLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _transposeKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -629,49 +617,49 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
             var t4 = slot1.SubView(0, batch * 12);
             // kron.1 (lowrank): down-projection A [2, 4]
-            _matMulKernel0(new Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 12), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // kron.0 (dense): W [3, 3]
-            _matMulKernel3(new Index2D(batch * 4, 3), t3, _parameters.Value(0 /* kron.0.weight */), t4);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, _parameters.Value(0 /* kron.0.weight */), t4);
             // kron: view as (4, 3) and transpose back
-            _transposeKernel4(new Index2D(batch, 12), t4, y);
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t4, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot2.SubView(0, batch * 12);
@@ -680,25 +668,25 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
             var dt2 = slot1.SubView(0, batch * 12);
             var dt1 = slot2.SubView(0, batch * 6);
             // kron.1 (lowrank): down-projection A [2, 4]
-            _matMulKernel0(new Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 12), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
-            _transposeKernel2(new Index2D(batch, 12), dy, dt4);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dy, dt4);
             // input gradient of kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel5(new Index2D(batch * 4, 3), dt4, _parameters.Value(0 /* kron.0.weight */), dt3);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, _parameters.Value(0 /* kron.0.weight */), dt3);
             // weight gradient of kron.0 (dense): W [3, 3]
             _weightGradientKernel6(9, dt4, t3, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
-            _transposeKernel4(new Index2D(batch, 12), dt3, dt2);
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), dt3, dt2);
             // input gradient of kron.1 (lowrank): up-projection B [4, 2]
-            _matMulTransposedKernel7(new Index2D(batch * 3, 2), dt2, _parameters.Value(2 /* kron.1.lora_B */), dt1);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 3, 2), dt2, _parameters.Value(2 /* kron.1.lora_B */), dt1);
             // weight gradient of kron.1 (lowrank): up-projection B [4, 2]
             _weightGradientKernel8(8, dt2, t1, _parameters.Gradient(2 /* kron.1.lora_B */), batch * 3);
             // input gradient of kron.1 (lowrank): down-projection A [2, 4]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1 (lowrank): down-projection A [2, 4]
             _weightGradientKernel10(8, dt1, x, _parameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
         }
@@ -715,20 +703,20 @@ public sealed partial class KronDenseLowRank : IStructuredLayer
 /// Rectangular, non-power-of-two factors: (2 -&gt; 3) ⊗ (5 -&gt; 4) maps 10 -&gt; 12.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 2]</c>, <c>kron.1.weight [4, 5]</c>, <c>bias [12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronRectangular : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronRectangular : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("KronRectangular.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronRectangular.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronRectangular(int seed = 0)
     {
-        Kron0Weight = new Parameter("kron.0.weight", new[] { 3, 2 }, trainable: true);
-        Kron1Weight = new Parameter("kron.1.weight", new[] { 4, 5 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 12 }, trainable: true);
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 3, 2 }, trainable: true);
+        Kron1Weight = new global::StructMat.Runtime.Parameter("kron.1.weight", new[] { 4, 5 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 12 }, trainable: true);
         Parameters = new[] { Kron0Weight, Kron1Weight, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 10;
@@ -744,104 +732,104 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 120;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 2]</c>: dense 2 -&gt; 3.</summary>
-    public Parameter Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
 
     /// <summary><c>kron.1.weight [4, 5]</c>: dense 5 -&gt; 4.</summary>
-    public Parameter Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron1Weight { get; }
 
     /// <summary><c>bias [12]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Kron0Weight.Data, fanIn: 2, fanOut: 3, random);
-        Initializers.MuP(Kron1Weight.Data, fanIn: 5, fanOut: 4, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 2, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 5, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 10, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
         var t3 = slot0.Slice(0, batch * 12);
 
         // kron.1 (dense): W [4, 5]
-        CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (2, 4) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
 
         // kron.0 (dense): W [3, 2]
-        CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (4, 3) and transpose back
-        CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 10, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> biasGradient = gradients[2];
-        Span<float> kron0WeightGradient = gradients[0];
-        Span<float> kron1WeightGradient = gradients[1];
+        global::System.Span<float> biasGradient = gradients[2];
+        global::System.Span<float> kron0WeightGradient = gradients[0];
+        global::System.Span<float> kron1WeightGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
-        Span<float> slot2 = _workspace.Get(2, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
         var dt3 = slot0.Slice(0, batch * 12);
@@ -849,43 +837,43 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         var dt1 = slot0.Slice(0, batch * 8);
 
         // kron.1 (dense): W [4, 5]
-        CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron: view as (2, 4) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 2, 4, accumulate: false);
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
 
         // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 3, 4, accumulate: false);
 
         // input gradient of kron.0 (dense): W [3, 2]
         // and weight gradient of kron.0 (dense): W [3, 2], from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt2, dt1, batch, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 2, accumulate: false);
 
         // input gradient of kron.1 (dense): W [4, 5]
         // and weight gradient of kron.1 (dense): W [4, 5], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 2, 1, 4, 5, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 2, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 10] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // kron.0: dense 2 -> 3: W
-        var m0 = DenseMath.FromFloat(Kron0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
         // kron.1: dense 5 -> 4: W
-        var m1 = DenseMath.FromFloat(Kron1Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Weight.Data);
         // kron 10 -> 12: torch.kron of the two factors
-        var m2 = DenseMath.Kron(m0, 3, 2, m1, 4, 5);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 3, 2, m1, 4, 5);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -897,10 +885,10 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [12, 10] in Frobenius norm: the nearest Kronecker product (Van Loan–Pitsianis).
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 120) throw new ArgumentException($"dense has {dense.Length} elements, not 12·10.", nameof(dense));
-        return Projections.Kron(dense, 3, 2, 4, 5, Kron0Weight.Data, Kron1Weight.Data);
+        if (dense.Length != 120) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 12·10.", nameof(dense));
+        return global::StructMat.Runtime.Projection.Projections.Kron(dense, 3, 2, 4, 5, Kron0Weight.Data, Kron1Weight.Data);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x5.
@@ -908,18 +896,18 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     // The reduction runs over the block's 5 inputs, 5 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,400 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 5; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -928,18 +916,18 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             for (int k0 = 0; k0 < 5; k0 += TileK)
             {
                 // Stage input: 64 x 5, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 5 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 5 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 5 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -950,7 +938,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -986,7 +974,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: row transpose of [2, 4].
-    private static void TransposeKernel1(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -996,7 +984,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x2.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1008,7 +996,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: row transpose of [4, 3].
-    private static void TransposeKernel3(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1018,13 +1006,13 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel4(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 12 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1034,7 +1022,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: row transpose of [3, 4].
-    private static void TransposeKernel6(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1044,7 +1032,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x2.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1056,7 +1044,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x2, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 6;
@@ -1069,7 +1057,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: row transpose of [4, 2].
-    private static void TransposeKernel9(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1083,18 +1071,18 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1103,18 +1091,18 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 5 ? weight[(k0 + kk) * 5 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1125,7 +1113,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 5 + col;
@@ -1165,17 +1153,17 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 2; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1184,18 +1172,18 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 5 ? input[(k0 + kk) * 5 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1206,7 +1194,7 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 5 + col;
@@ -1230,64 +1218,64 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="KronRectangular"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.KronRectangular"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("KronRectangular.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronRectangular.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
 
-        internal Gpu(KronRectangular layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.KronRectangular layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
-            _biasKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.BiasKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel4));
-            _biasGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.BiasGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel5));
-            _transposeKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _transposeKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
+            _biasKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.BiasKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel4));
+            _biasGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.BiasGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel5));
+            _transposeKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _transposeKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1299,70 +1287,70 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 12);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
-            _transposeKernel1(new Index2D(batch, 8), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // kron.0 (dense): W [3, 2]
-            _matMulKernel2(new Index2D(batch * 4, 3), t2, _parameters.Value(0 /* kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(0 /* kron.0.weight */), t3);
             // kron: view as (4, 3) and transpose back
-            _transposeKernel3(new Index2D(batch, 12), t3, y);
+            _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, y);
             // add the bias
-            _biasKernel4(new Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
+            _biasKernel4(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
             var dt3 = slot0.SubView(0, batch * 12);
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
-            _transposeKernel1(new Index2D(batch, 8), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // bias gradient: column sums of dy
             _biasGradientKernel5(12, dy, _parameters.Gradient(2 /* bias */), batch);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
-            _transposeKernel6(new Index2D(batch, 12), dy, dt3);
+            _transposeKernel6(new global::ILGPU.Index2D(batch, 12), dy, dt3);
             // input gradient of kron.0 (dense): W [3, 2]
-            _matMulTransposedKernel7(new Index2D(batch * 4, 2), dt3, _parameters.Value(0 /* kron.0.weight */), dt2);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 2), dt3, _parameters.Value(0 /* kron.0.weight */), dt2);
             // weight gradient of kron.0 (dense): W [3, 2]
             _weightGradientKernel8(6, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
-            _transposeKernel9(new Index2D(batch, 8), dt2, dt1);
+            _transposeKernel9(new global::ILGPU.Index2D(batch, 8), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 5]
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
             // weight gradient of kron.1 (dense): W [4, 5]
-            _weightGradientKernel11(TiledLaunch.Config(Accelerator, 1, 1, 2), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
+            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 2), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
         }
 
         public void Dispose()
@@ -1377,21 +1365,21 @@ public sealed partial class KronRectangular : IStructuredLayer, IProjectable
 /// Nested: kron(kron(A, B), C), with a block-diagonal and a Monarch inside.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.kron.0.weight [2, 2]</c>, <c>kron.0.kron.1.weight [3, 2, 2]</c>, <c>kron.1.blkdiag1 [2, 2, 2]</c>, <c>kron.1.blkdiag2 [2, 2, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronNested : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(5);
-    private readonly ExclusiveUse _backwardInUse = new("KronNested.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronNested.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronNested(int seed = 0)
     {
-        Kron0Kron0Weight = new Parameter("kron.0.kron.0.weight", new[] { 2, 2 }, trainable: true);
-        Kron0Kron1Weight = new Parameter("kron.0.kron.1.weight", new[] { 3, 2, 2 }, trainable: true);
-        Kron1Blkdiag1 = new Parameter("kron.1.blkdiag1", new[] { 2, 2, 2 }, trainable: true);
-        Kron1Blkdiag2 = new Parameter("kron.1.blkdiag2", new[] { 2, 2, 2 }, trainable: true);
+        Kron0Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.kron.0.weight", new[] { 2, 2 }, trainable: true);
+        Kron0Kron1Weight = new global::StructMat.Runtime.Parameter("kron.0.kron.1.weight", new[] { 3, 2, 2 }, trainable: true);
+        Kron1Blkdiag1 = new global::StructMat.Runtime.Parameter("kron.1.blkdiag1", new[] { 2, 2, 2 }, trainable: true);
+        Kron1Blkdiag2 = new global::StructMat.Runtime.Parameter("kron.1.blkdiag2", new[] { 2, 2, 2 }, trainable: true);
         Parameters = new[] { Kron0Kron0Weight, Kron0Kron1Weight, Kron1Blkdiag1, Kron1Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 48;
@@ -1407,60 +1395,60 @@ public sealed partial class KronNested : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 2304;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.kron.0.weight [2, 2]</c>: dense 2 -&gt; 2.</summary>
-    public Parameter Kron0Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron0Kron0Weight { get; }
 
     /// <summary><c>kron.0.kron.1.weight [3, 2, 2]</c>: blockdiag 3 blocks of 2x2.</summary>
-    public Parameter Kron0Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron0Kron1Weight { get; }
 
     /// <summary><c>kron.1.blkdiag1 [2, 2, 2]</c>: monarch first block-diagonal factor, 2 blocks of 2x2.</summary>
-    public Parameter Kron1Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Kron1Blkdiag1 { get; }
 
     /// <summary><c>kron.1.blkdiag2 [2, 2, 2]</c>: monarch second block-diagonal factor, 2 blocks of 2x2.</summary>
-    public Parameter Kron1Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Kron1Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Kron0Kron0Weight.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Kron0Kron1Weight.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Kron1Blkdiag1.Data, fanIn: 2, fanOut: 2, random);
-        Initializers.MuP(Kron1Blkdiag2.Data, fanIn: 2, fanOut: 2, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Kron0Weight.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Kron1Weight.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Blkdiag1.Data, fanIn: 2, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Blkdiag2.Data, fanIn: 2, fanOut: 2, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 48]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 48, nameof(x));
-        Checks.Activation(y.Length, batch, 48, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 48, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 48, 48, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 48, 48, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 48);
-        Span<float> slot1 = _workspace.Get(1, batch * 48);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 48);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 48);
         var t1 = slot0.Slice(0, batch * 48);
         var t4 = slot1.Slice(0, batch * 48);
         var t5 = slot0.Slice(0, batch * 48);
@@ -1470,61 +1458,61 @@ public sealed partial class KronNested : IStructuredLayer
         var t9 = slot0.Slice(0, batch * 48);
 
         // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-        CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // kron: view as (12, 4) and transpose
-        CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
 
         // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-        CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (kron): view as (2, 6) and transpose
-        CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
 
         // kron.0.kron.0 (dense): W [2, 2]
-        CpuKernels.BlockMatMul(t7, t8, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Kron0Weight.Data, batch * 24, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (kron): view as (6, 2) and transpose back
-        CpuKernels.Transpose(t8, t9, batch * 4, 6, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t8, t9, batch * 4, 6, 2, accumulate: false);
 
         // kron: view as (4, 12) and transpose back
-        CpuKernels.Transpose(t9, y, batch, 4, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, y, batch, 4, 12, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 48, nameof(x));
-        Checks.Activation(dy.Length, batch, 48, nameof(dy));
-        Checks.Activation(dx.Length, batch, 48, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 48, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 48, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 48, 48, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 48, 48, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> kron0Kron0WeightGradient = gradients[0];
-        Span<float> kron0Kron1WeightGradient = gradients[1];
-        Span<float> kron1Blkdiag2Gradient = gradients[3];
-        Span<float> kron1Blkdiag1Gradient = gradients[2];
+        global::System.Span<float> kron0Kron0WeightGradient = gradients[0];
+        global::System.Span<float> kron0Kron1WeightGradient = gradients[1];
+        global::System.Span<float> kron1Blkdiag2Gradient = gradients[3];
+        global::System.Span<float> kron1Blkdiag1Gradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 48);
-        Span<float> slot1 = _workspace.Get(1, batch * 48);
-        Span<float> slot2 = _workspace.Get(2, batch * 48);
-        Span<float> slot3 = _workspace.Get(3, batch * 48);
-        Span<float> slot4 = _workspace.Get(4, batch * 48);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 48);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 48);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 48);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 48);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 48);
         var t1 = slot0.Slice(0, batch * 48);
         var t4 = slot1.Slice(0, batch * 48);
         var t5 = slot2.Slice(0, batch * 48);
@@ -1539,67 +1527,67 @@ public sealed partial class KronNested : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 48);
 
         // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-        CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Blkdiag1.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Kron1Blkdiag2.Data, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // kron: view as (12, 4) and transpose
-        CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch, 12, 4, accumulate: false);
 
         // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-        CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, Kron0Kron1Weight.Data, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.0 (kron): view as (2, 6) and transpose
-        CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 2, 6, accumulate: false);
 
         // gradient of kron: view as (4, 12) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt9, batch, 12, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt9, batch, 12, 4, accumulate: false);
 
         // gradient of kron.0 (kron): view as (6, 2) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dt9, dt8, batch * 4, 2, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt9, dt8, batch * 4, 2, 6, accumulate: false);
 
         // input gradient of kron.0.kron.0 (dense): W [2, 2]
         // and weight gradient of kron.0.kron.0 (dense): W [2, 2], from the same pass over dt8
-        CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Kron0Weight.Data, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Kron0Weight.Data, kron0Kron0WeightGradient, batch * 24, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt7, dt6, batch * 4, 6, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 4, 6, 2, accumulate: false);
 
         // input gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
         // and weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2, from the same pass over dt6
-        CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Kron0Kron1Weight.Data, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, Kron0Kron1Weight.Data, kron0Kron1WeightGradient, batch * 8, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt5, dt4, batch, 4, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch, 4, 12, accumulate: false);
 
         // input gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Kron1Blkdiag2.Data, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Kron1Blkdiag2.Data, kron1Blkdiag2Gradient, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
         // and weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Blkdiag1.Data, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Blkdiag1.Data, kron1Blkdiag1Gradient, batch * 12, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [48, 48] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // kron.0.kron.0: dense 2 -> 2: W
-        var m0 = DenseMath.FromFloat(Kron0Kron0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Kron0Weight.Data);
         // kron.0.kron.1: blockdiag 6 -> 6: 3 diagonal blocks
-        var m1 = DenseMath.BlockDiagonal(Kron0Kron1Weight.Data, 3, 2, 2);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Kron0Kron1Weight.Data, 3, 2, 2);
         // kron.0: kron 12 -> 12: torch.kron of the two factors
-        var m2 = DenseMath.Kron(m0, 2, 2, m1, 6, 6);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 2, 2, m1, 6, 6);
         // kron.1: monarch 4 -> 4: fly's blockdiag_butterfly_multiply as a matrix
-        var m3 = DenseMath.Monarch(Kron1Blkdiag1.Data, 2, 2, 2, Kron1Blkdiag2.Data, 2, 2, 2);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Kron1Blkdiag1.Data, 2, 2, 2, Kron1Blkdiag2.Data, 2, 2, 2);
         // kron 48 -> 48: torch.kron of the two factors
-        var m4 = DenseMath.Kron(m2, 12, 12, m3, 4, 4);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m2, 12, 12, m3, 4, 4);
         return m4;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1608,7 +1596,7 @@ public sealed partial class KronNested : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 2 groups of 2x2.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1620,7 +1608,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 2 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1632,7 +1620,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [12, 4].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1642,7 +1630,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 3 groups of 2x2.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1654,7 +1642,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [2, 6].
-    private static void TransposeKernel4(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1664,7 +1652,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1676,7 +1664,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [6, 2].
-    private static void TransposeKernel6(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1686,7 +1674,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 12].
-    private static void TransposeKernel7(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1696,7 +1684,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1708,7 +1696,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1721,7 +1709,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 3 groups of 2x2.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1733,7 +1721,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 3 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1746,7 +1734,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1758,7 +1746,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1771,7 +1759,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 2x2.
-    private static void MatMulTransposedKernel14(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel14(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1783,7 +1771,7 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel15(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel15(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -1796,76 +1784,76 @@ public sealed partial class KronNested : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="KronNested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.KronNested"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("KronNested.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel12;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel13;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel14;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel15;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronNested.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel7;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel12;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel14;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
 
-        internal Gpu(KronNested layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.KronNested layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 5);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _transposeKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
-            _transposeKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel6));
-            _transposeKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
-            _matMulTransposedKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel12));
-            _weightGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel13));
-            _matMulTransposedKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel14));
-            _weightGradientKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel15));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
+            _transposeKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel6));
+            _transposeKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.TransposeKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel12));
+            _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
+            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.MatMulTransposedKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel14));
+            _weightGradientKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNested.WeightGradientKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1877,17 +1865,17 @@ public sealed partial class KronNested : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 48, nameof(x));
-            Checks.Activation(y.Length, batch, 48, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 48, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
             var t1 = slot0.SubView(0, batch * 48);
             var t4 = slot1.SubView(0, batch * 48);
             var t5 = slot0.SubView(0, batch * 48);
@@ -1896,40 +1884,40 @@ public sealed partial class KronNested : IStructuredLayer
             var t8 = slot1.SubView(0, batch * 48);
             var t9 = slot0.SubView(0, batch * 48);
             // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulKernel0(new Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
             // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulKernel1(new Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
             // kron: view as (12, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 48), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 48), t4, t5);
             // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulKernel3(new Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
             // kron.0 (kron): view as (2, 6) and transpose
-            _transposeKernel4(new Index2D(batch * 4, 12), t6, t7);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), t6, t7);
             // kron.0.kron.0 (dense): W [2, 2]
-            _matMulKernel5(new Index2D(batch * 24, 2), t7, _parameters.Value(0 /* kron.0.kron.0.weight */), t8);
+            _matMulKernel5(new global::ILGPU.Index2D(batch * 24, 2), t7, _parameters.Value(0 /* kron.0.kron.0.weight */), t8);
             // kron.0 (kron): view as (6, 2) and transpose back
-            _transposeKernel6(new Index2D(batch * 4, 12), t8, t9);
+            _transposeKernel6(new global::ILGPU.Index2D(batch * 4, 12), t8, t9);
             // kron: view as (4, 12) and transpose back
-            _transposeKernel7(new Index2D(batch, 48), t9, y);
+            _transposeKernel7(new global::ILGPU.Index2D(batch, 48), t9, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 48, nameof(x));
-            Checks.Activation(dy.Length, batch, 48, nameof(dy));
-            Checks.Activation(dx.Length, batch, 48, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 48, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 48, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 48, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 48);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 48);
-            ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 48);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 48);
             var t1 = slot0.SubView(0, batch * 48);
             var t4 = slot1.SubView(0, batch * 48);
             var t5 = slot2.SubView(0, batch * 48);
@@ -1943,37 +1931,37 @@ public sealed partial class KronNested : IStructuredLayer
             var dt4 = slot2.SubView(0, batch * 48);
             var dt1 = slot1.SubView(0, batch * 48);
             // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulKernel0(new Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch * 12, 4), x, _parameters.Value(2 /* kron.1.blkdiag1 */), t1);
             // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulKernel1(new Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 12, 4), t1, _parameters.Value(3 /* kron.1.blkdiag2 */), t4);
             // kron: view as (12, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 48), t4, t5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 48), t4, t5);
             // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulKernel3(new Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 8, 6), t5, _parameters.Value(1 /* kron.0.kron.1.weight */), t6);
             // kron.0 (kron): view as (2, 6) and transpose
-            _transposeKernel4(new Index2D(batch * 4, 12), t6, t7);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), t6, t7);
             // gradient of kron: view as (4, 12) and transpose back (the inverse transpose)
-            _transposeKernel2(new Index2D(batch, 48), dy, dt9);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 48), dy, dt9);
             // gradient of kron.0 (kron): view as (6, 2) and transpose back (the inverse transpose)
-            _transposeKernel4(new Index2D(batch * 4, 12), dt9, dt8);
+            _transposeKernel4(new global::ILGPU.Index2D(batch * 4, 12), dt9, dt8);
             // input gradient of kron.0.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel8(new Index2D(batch * 24, 2), dt8, _parameters.Value(0 /* kron.0.kron.0.weight */), dt7);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 24, 2), dt8, _parameters.Value(0 /* kron.0.kron.0.weight */), dt7);
             // weight gradient of kron.0.kron.0 (dense): W [2, 2]
             _weightGradientKernel9(4, dt8, t7, _parameters.Gradient(0 /* kron.0.kron.0.weight */), batch * 24);
             // gradient of kron.0 (kron): view as (2, 6) and transpose (the inverse transpose)
-            _transposeKernel6(new Index2D(batch * 4, 12), dt7, dt6);
+            _transposeKernel6(new global::ILGPU.Index2D(batch * 4, 12), dt7, dt6);
             // input gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
-            _matMulTransposedKernel10(new Index2D(batch * 8, 6), dt6, _parameters.Value(1 /* kron.0.kron.1.weight */), dt5);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 8, 6), dt6, _parameters.Value(1 /* kron.0.kron.1.weight */), dt5);
             // weight gradient of kron.0.kron.1 (blockdiag): 3 blocks of 2x2
             _weightGradientKernel11(12, dt6, t5, _parameters.Gradient(1 /* kron.0.kron.1.weight */), batch * 8);
             // gradient of kron: view as (12, 4) and transpose (the inverse transpose)
-            _transposeKernel7(new Index2D(batch, 48), dt5, dt4);
+            _transposeKernel7(new global::ILGPU.Index2D(batch, 48), dt5, dt4);
             // input gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
-            _matMulTransposedKernel12(new Index2D(batch * 12, 4), dt4, _parameters.Value(3 /* kron.1.blkdiag2 */), dt1);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch * 12, 4), dt4, _parameters.Value(3 /* kron.1.blkdiag2 */), dt1);
             // weight gradient of kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
             _weightGradientKernel13(8, dt4, t1, _parameters.Gradient(3 /* kron.1.blkdiag2 */), batch * 12);
             // input gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
-            _matMulTransposedKernel14(new Index2D(batch * 12, 4), dt1, _parameters.Value(2 /* kron.1.blkdiag1 */), dx);
+            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch * 12, 4), dt1, _parameters.Value(2 /* kron.1.blkdiag1 */), dx);
             // weight gradient of kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
             _weightGradientKernel15(8, dt1, x, _parameters.Gradient(2 /* kron.1.blkdiag1 */), batch * 12);
         }
@@ -1990,20 +1978,20 @@ public sealed partial class KronNested : IStructuredLayer
 /// LoKr: a frozen base plus a Kronecker update.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [12, 12]</c>, <c>terms.1.kron.0.weight [3, 3]</c>, <c>terms.1.kron.1.weight [4, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LoKr : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("LoKr.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("LoKr.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LoKr(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 12, 12 }, trainable: false);
-        Terms1Kron0Weight = new Parameter("terms.1.kron.0.weight", new[] { 3, 3 }, trainable: true);
-        Terms1Kron1Weight = new Parameter("terms.1.kron.1.weight", new[] { 4, 4 }, trainable: true);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 12, 12 }, trainable: false);
+        Terms1Kron0Weight = new global::StructMat.Runtime.Parameter("terms.1.kron.0.weight", new[] { 3, 3 }, trainable: true);
+        Terms1Kron1Weight = new global::StructMat.Runtime.Parameter("terms.1.kron.1.weight", new[] { 4, 4 }, trainable: true);
         Parameters = new[] { Terms0Weight, Terms1Kron0Weight, Terms1Kron1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -2019,103 +2007,103 @@ public sealed partial class LoKr : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
-    public Parameter Terms1Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Kron0Weight { get; }
 
     /// <summary><c>terms.1.kron.1.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
-    public Parameter Terms1Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Kron1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
-        Initializers.MuP(Terms1Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
-        Initializers.MuP(Terms1Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t2 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 12);
         var t4 = slot0.Slice(0, batch * 12);
 
         // terms.0 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1.kron.1 (dense): W [4, 4]
-        CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (kron): view as (3, 4) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // terms.1.kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(t3, t4, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, Terms1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (kron): view as (4, 3) and transpose back (accumulating)
-        CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, y, batch, 4, 3, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1Kron0WeightGradient = gradients[1];
-        Span<float> terms1Kron1WeightGradient = gradients[2];
+        global::System.Span<float> terms1Kron0WeightGradient = gradients[1];
+        global::System.Span<float> terms1Kron1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
         var t2 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 12);
         var dt4 = slot0.Slice(0, batch * 12);
@@ -2123,47 +2111,47 @@ public sealed partial class LoKr : IStructuredLayer
         var dt2 = slot0.Slice(0, batch * 12);
 
         // terms.1.kron.1 (dense): W [4, 4]
-        CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (kron): view as (3, 4) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 3, 4, accumulate: false);
 
         // gradient of terms.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt4, batch, 3, 4, accumulate: false);
 
         // input gradient of terms.1.kron.0 (dense): W [3, 3]
         // and weight gradient of terms.1.kron.0 (dense): W [3, 3], from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Terms1Kron0Weight.Data, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, Terms1Kron0Weight.Data, terms1Kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.1.kron.1 (dense): W [4, 4]
         // and weight gradient of terms.1.kron.1 (dense): W [4, 4], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1Kron1Weight.Data, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1Kron1Weight.Data, terms1Kron1WeightGradient, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (dense): W [12, 12]; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: dense 12 -> 12: W
-        var m0 = DenseMath.FromFloat(Terms0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
         // terms.1.kron.0: dense 3 -> 3: W
-        var m1 = DenseMath.FromFloat(Terms1Kron0Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Kron0Weight.Data);
         // terms.1.kron.1: dense 4 -> 4: W
-        var m2 = DenseMath.FromFloat(Terms1Kron1Weight.Data);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Kron1Weight.Data);
         // terms.1: kron 12 -> 12: torch.kron of the two factors
-        var m3 = DenseMath.Kron(m1, 3, 3, m2, 4, 4);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m1, 3, 3, m2, 4, 4);
         // sum of 2 terms
-        var m4 = DenseMath.Add(m0, m3);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m3);
         return m4;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2176,18 +2164,18 @@ public sealed partial class LoKr : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2196,18 +2184,18 @@ public sealed partial class LoKr : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2218,7 +2206,7 @@ public sealed partial class LoKr : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2258,18 +2246,18 @@ public sealed partial class LoKr : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2278,18 +2266,18 @@ public sealed partial class LoKr : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2300,7 +2288,7 @@ public sealed partial class LoKr : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2336,7 +2324,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [3, 4].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2346,7 +2334,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x3.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2358,7 +2346,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 3].
-    private static void TransposeKernel4(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2368,7 +2356,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2380,7 +2368,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -2393,7 +2381,7 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 3].
-    private static void TransposeKernel7(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2407,18 +2395,18 @@ public sealed partial class LoKr : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2427,18 +2415,18 @@ public sealed partial class LoKr : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2449,7 +2437,7 @@ public sealed partial class LoKr : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -2489,17 +2477,17 @@ public sealed partial class LoKr : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2508,18 +2496,18 @@ public sealed partial class LoKr : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2530,7 +2518,7 @@ public sealed partial class LoKr : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 4 + col;
@@ -2558,18 +2546,18 @@ public sealed partial class LoKr : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2578,18 +2566,18 @@ public sealed partial class LoKr : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2600,7 +2588,7 @@ public sealed partial class LoKr : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2636,61 +2624,61 @@ public sealed partial class LoKr : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="LoKr"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.LoKr"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("LoKr.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel10;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LoKr.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
 
-        internal Gpu(LoKr layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.LoKr layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _transposeKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _transposeKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel10",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel10));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _transposeKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2702,70 +2690,70 @@ public sealed partial class LoKr : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 12);
             var t4 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 12), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // terms.1.kron.0 (dense): W [3, 3]
-            _matMulKernel3(new Index2D(batch * 4, 3), t3, _parameters.Value(1 /* terms.1.kron.0.weight */), t4);
+            _matMulKernel3(new global::ILGPU.Index2D(batch * 4, 3), t3, _parameters.Value(1 /* terms.1.kron.0.weight */), t4);
             // terms.1 (kron): view as (4, 3) and transpose back
-            _transposeKernel4(new Index2D(batch, 12), t4, y);
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t4, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 12);
             var dt4 = slot0.SubView(0, batch * 12);
             var dt3 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 12);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
-            _transposeKernel2(new Index2D(batch, 12), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of terms.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
-            _transposeKernel2(new Index2D(batch, 12), dy, dt4);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dy, dt4);
             // input gradient of terms.1.kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel5(new Index2D(batch * 4, 3), dt4, _parameters.Value(1 /* terms.1.kron.0.weight */), dt3);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch * 4, 3), dt4, _parameters.Value(1 /* terms.1.kron.0.weight */), dt3);
             // weight gradient of terms.1.kron.0 (dense): W [3, 3]
             _weightGradientKernel6(9, dt4, t3, _parameters.Gradient(1 /* terms.1.kron.0.weight */), batch * 4);
             // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
-            _transposeKernel7(new Index2D(batch, 12), dt3, dt2);
+            _transposeKernel7(new global::ILGPU.Index2D(batch, 12), dt3, dt2);
             // input gradient of terms.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
+            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel9(TiledLaunch.Config(Accelerator, 1, 1, 1), dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
+            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel10(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         public void Dispose()
@@ -2780,22 +2768,22 @@ public sealed partial class LoKr : IStructuredLayer
 /// Kronecker factors that are themselves products and carry a Householder chain and a permutation.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.factors.0.hra_u [4, 2]</c>, <c>kron.0.factors.1.diag [4]</c>, <c>kron.1.factors.1.weight [6, 6]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronStructured : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronStructured : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("KronStructured.Backward");
-    private static readonly int[] ShuffleMap6 = Permutations.PerfectShuffle(6);
-    private static readonly int[] ShuffleMap6Inverse = Permutations.Inverse(ShuffleMap6);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronStructured.Backward");
+    private static readonly int[] ShuffleMap6 = global::StructMat.Runtime.Kernels.Permutations.PerfectShuffle(6);
+    private static readonly int[] ShuffleMap6Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ShuffleMap6);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronStructured(int seed = 0)
     {
-        Kron0Factors0HraU = new Parameter("kron.0.factors.0.hra_u", new[] { 4, 2 }, trainable: true);
-        Kron0Factors1Diag = new Parameter("kron.0.factors.1.diag", new[] { 4 }, trainable: true);
-        Kron1Factors1Weight = new Parameter("kron.1.factors.1.weight", new[] { 6, 6 }, trainable: true);
+        Kron0Factors0HraU = new global::StructMat.Runtime.Parameter("kron.0.factors.0.hra_u", new[] { 4, 2 }, trainable: true);
+        Kron0Factors1Diag = new global::StructMat.Runtime.Parameter("kron.0.factors.1.diag", new[] { 4 }, trainable: true);
+        Kron1Factors1Weight = new global::StructMat.Runtime.Parameter("kron.1.factors.1.weight", new[] { 6, 6 }, trainable: true);
         Parameters = new[] { Kron0Factors0HraU, Kron0Factors1Diag, Kron1Factors1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 24;
@@ -2811,56 +2799,56 @@ public sealed partial class KronStructured : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.factors.0.hra_u [4, 2]</c>: householder reflection vectors, 2 columns of length 4.</summary>
-    public Parameter Kron0Factors0HraU { get; }
+    public global::StructMat.Runtime.Parameter Kron0Factors0HraU { get; }
 
     /// <summary><c>kron.0.factors.1.diag [4]</c>: diagonal 4.</summary>
-    public Parameter Kron0Factors1Diag { get; }
+    public global::StructMat.Runtime.Parameter Kron0Factors1Diag { get; }
 
     /// <summary><c>kron.1.factors.1.weight [6, 6]</c>: dense 6 -&gt; 6.</summary>
-    public Parameter Kron1Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Kron1Factors1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.HouseholderIdentity(Kron0Factors0HraU.Data, 4, 2, random);
-        Initializers.Ones(Kron0Factors1Diag.Data);
-        Initializers.MuP(Kron1Factors1Weight.Data, fanIn: 6, fanOut: 6, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Kron0Factors0HraU.Data, 4, 2, random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Kron0Factors1Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Weight.Data, fanIn: 6, fanOut: 6, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 24, nameof(x));
-        Checks.Activation(y.Length, batch, 24, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 24, 24, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
         var t3 = slot0.Slice(0, batch * 24);
@@ -2868,53 +2856,53 @@ public sealed partial class KronStructured : IStructuredLayer
         var t5 = slot0.Slice(0, batch * 24);
 
         // kron.1.factors.1 (dense): W [6, 6]
-        CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
-        ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
 
         // kron: view as (4, 6) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 4, 6, accumulate: false);
 
         // kron.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t3, t4, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t3, t4, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
 
         // kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
-        HouseholderKernels.Apply(t4, t5, Kron0Factors0HraU.Data, batch * 6, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(t4, t5, Kron0Factors0HraU.Data, batch * 6, 4, 2, accumulate: false);
 
         // kron: view as (6, 4) and transpose back
-        CpuKernels.Transpose(t5, y, batch, 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, y, batch, 6, 4, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 24, nameof(x));
-        Checks.Activation(dy.Length, batch, 24, nameof(dy));
-        Checks.Activation(dx.Length, batch, 24, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 24, 24, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> kron0Factors0HraUGradient = gradients[0];
-        Span<float> kron0Factors1DiagGradient = gradients[1];
-        Span<float> kron1Factors1WeightGradient = gradients[2];
+        global::System.Span<float> kron0Factors0HraUGradient = gradients[0];
+        global::System.Span<float> kron0Factors1DiagGradient = gradients[1];
+        global::System.Span<float> kron1Factors1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 24);
-        Span<float> slot1 = _workspace.Get(1, batch * 24);
-        Span<float> slot2 = _workspace.Get(2, batch * 24);
-        Span<float> slot3 = _workspace.Get(3, batch * 24);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 24);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
         var t3 = slot0.Slice(0, batch * 24);
@@ -2926,65 +2914,65 @@ public sealed partial class KronStructured : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 24);
 
         // kron.1.factors.1 (dense): W [6, 6]
-        CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Factors1Weight.Data, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
-        ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ShuffleMap6, batch * 4, 6, accumulate: false);
 
         // kron: view as (4, 6) and transpose
-        CpuKernels.Transpose(t2, t3, batch, 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch, 4, 6, accumulate: false);
 
         // kron.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t3, t4, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t3, t4, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
 
         // gradient of kron: view as (6, 4) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dy, dt5, batch, 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt5, batch, 4, 6, accumulate: false);
 
         // input gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections (Hᵀ: the reflections in reverse order)
-        HouseholderKernels.ApplyTransposed(dt5, dt4, Kron0Factors0HraU.Data, batch * 6, 4, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt5, dt4, Kron0Factors0HraU.Data, batch * 6, 4, 2, accumulate: false);
 
         // weight gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
-        HouseholderKernels.Gradient(t4, dt5, Kron0Factors0HraU.Data, kron0Factors0HraUGradient, batch * 6, 4, 2);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(t4, dt5, Kron0Factors0HraU.Data, kron0Factors0HraUGradient, batch * 6, 4, 2);
 
         // input gradient of kron.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt4, dt3, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt4, dt3, Kron0Factors1Diag.Data, batch * 6, 4, accumulate: false);
 
         // weight gradient of kron.0.factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt4, t3, kron0Factors1DiagGradient, batch * 6, 4);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt4, t3, kron0Factors1DiagGradient, batch * 6, 4);
 
         // gradient of kron: view as (4, 6) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt3, dt2, batch, 6, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch, 6, 4, accumulate: false);
 
         // input gradient of kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
-        ElementKernels.Gather(dt2, dt1, ShuffleMap6Inverse, batch * 4, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt2, dt1, ShuffleMap6Inverse, batch * 4, 6, accumulate: false);
 
         // input gradient of kron.1.factors.1 (dense): W [6, 6]
         // and weight gradient of kron.1.factors.1 (dense): W [6, 6], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Factors1Weight.Data, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Factors1Weight.Data, kron1Factors1WeightGradient, batch * 4, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [24, 24] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // kron.0.factors.0: householder 4 -> 4: H_1 … H_2 as explicit products
-        var m0 = DenseMath.Householder(Kron0Factors0HraU.Data, 4, 2);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Kron0Factors0HraU.Data, 4, 2);
         // kron.0.factors.1: diag 4 -> 4
-        var m1 = DenseMath.Diagonal(Kron0Factors1Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Kron0Factors1Diag.Data);
         // kron.0: product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 4, 4, 4);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 4, 4, 4);
         // kron.1.factors.0: perm 6 -> 6: the permutation matrix of the index map
-        var m3 = DenseMath.Permutation(Permutations.PerfectShuffle(6));
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.PerfectShuffle(6));
         // kron.1.factors.1: dense 6 -> 6: W
-        var m4 = DenseMath.FromFloat(Kron1Factors1Weight.Data);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Factors1Weight.Data);
         // kron.1: product of 2 factors, left to right
-        var m5 = DenseMath.MatMul(m3, m4, 6, 6, 6);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m3, m4, 6, 6, 6);
         // kron 24 -> 24: torch.kron of the two factors
-        var m6 = DenseMath.Kron(m2, 4, 4, m5, 6, 6);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m2, 4, 4, m5, 6, 6);
         return m6;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2997,18 +2985,18 @@ public sealed partial class KronStructured : IStructuredLayer
     // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3017,18 +3005,18 @@ public sealed partial class KronStructured : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage input: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[cc * 6 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3039,7 +3027,7 @@ public sealed partial class KronStructured : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -3075,13 +3063,13 @@ public sealed partial class KronStructured : IStructuredLayer
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel1(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 6 + index.Y] = input[index.X * 6 + map[index.Y]];
     }
 
     // ILGPU kernel: row transpose of [4, 6].
-    private static void TransposeKernel2(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3091,13 +3079,13 @@ public sealed partial class KronStructured : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel3(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 4 + index.Y] = diagonal[index.Y] * input[index.X * 4 + index.Y];
     }
 
     // ILGPU kernel: row transpose of [6, 4].
-    private static void TransposeKernel4(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3107,7 +3095,7 @@ public sealed partial class KronStructured : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -3121,18 +3109,18 @@ public sealed partial class KronStructured : IStructuredLayer
     // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 6; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3141,18 +3129,18 @@ public sealed partial class KronStructured : IStructuredLayer
             for (int k0 = 0; k0 < 6; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 6, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 6 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 6 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3163,7 +3151,7 @@ public sealed partial class KronStructured : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -3203,18 +3191,18 @@ public sealed partial class KronStructured : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel7(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 6) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3223,18 +3211,18 @@ public sealed partial class KronStructured : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 6 && k0 + kk < rows ? outputGradient[(k0 + kk) * 6 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 6 ? input[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3245,7 +3233,7 @@ public sealed partial class KronStructured : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -3281,58 +3269,58 @@ public sealed partial class KronStructured : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="KronStructured"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.KronStructured"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("KronStructured.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap6Inverse;
-        private readonly HouseholderDevice _householder;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronStructured.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6Inverse;
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
-        internal Gpu(KronStructured layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.KronStructured layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 7);
-            _shuffleMap6 = accelerator.Allocate1D(ShuffleMap6);
-            _shuffleMap6Inverse = accelerator.Allocate1D(ShuffleMap6Inverse);
-            _householder = new HouseholderDevice(accelerator);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.GatherKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
-            _transposeKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel2));
-            _diagonalKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel3));
-            _transposeKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel4));
-            _diagonalGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulTransposedKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.WeightGradientKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 7);
+            _shuffleMap6 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6);
+            _shuffleMap6Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6Inverse);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gatherKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.GatherKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -3344,52 +3332,52 @@ public sealed partial class KronStructured : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 24, nameof(x));
-            Checks.Activation(y.Length, batch, 24, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
             var t4 = slot1.SubView(0, batch * 24);
             var t5 = slot0.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
-            _gatherKernel1(new Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
+            _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
-            _transposeKernel2(new Index2D(batch, 24), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t2, t3);
             // kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
             // kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
             _householder.Apply(t4, t5, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: false, accumulate: false);
             // kron: view as (6, 4) and transpose back
-            _transposeKernel4(new Index2D(batch, 24), t5, y);
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 24), t5, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 24, nameof(x));
-            Checks.Activation(dy.Length, batch, 24, nameof(dy));
-            Checks.Activation(dx.Length, batch, 24, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
@@ -3400,31 +3388,31 @@ public sealed partial class KronStructured : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
-            _gatherKernel1(new Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
+            _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
-            _transposeKernel2(new Index2D(batch, 24), t2, t3);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t2, t3);
             // kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, _parameters.Value(1 /* kron.0.factors.1.diag */), t4);
             // gradient of kron: view as (6, 4) and transpose back (the inverse transpose)
-            _transposeKernel2(new Index2D(batch, 24), dy, dt5);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 24), dy, dt5);
             // input gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt5, dt4, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), batch * 6, 4, 2, transposed: true, accumulate: false);
             // weight gradient of kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
             _householder.Gradient(t4, dt5, _parameters.Value(0 /* kron.0.factors.0.hra_u */), _parameters.Gradient(0 /* kron.0.factors.0.hra_u */), _workspace.Get(4, (long)batch * 6 * 4), _workspace.Get(5, (long)batch * 6 * 4), _workspace.Get(6, (long)batch * 6 * 8), batch * 6, 4, 2);
             // input gradient of kron.0.factors.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new Index2D(batch * 6, 4), dt4, _parameters.Value(1 /* kron.0.factors.1.diag */), dt3);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt4, _parameters.Value(1 /* kron.0.factors.1.diag */), dt3);
             // weight gradient of kron.0.factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel5(4, dt4, t3, _parameters.Gradient(1 /* kron.0.factors.1.diag */), batch * 6);
             // gradient of kron: view as (4, 6) and transpose (the inverse transpose)
-            _transposeKernel4(new Index2D(batch, 24), dt3, dt2);
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 24), dt3, dt2);
             // input gradient of kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
-            _gatherKernel1(new Index2D(batch * 4, 6), dt2, _shuffleMap6Inverse.View, dt1);
+            _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), dt2, _shuffleMap6Inverse.View, dt1);
             // input gradient of kron.1.factors.1 (dense): W [6, 6]
-            _matMulTransposedKernel6(TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
+            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
             // weight gradient of kron.1.factors.1 (dense): W [6, 6]
-            _weightGradientKernel7(TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
+            _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
         }
 
         public void Dispose()
@@ -3441,22 +3429,22 @@ public sealed partial class KronStructured : IStructuredLayer
 /// A Kronecker product inside a product and a sum.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.weight [8, 12]</c>, <c>terms.0.factors.1.kron.0.weight [3, 3]</c>, <c>terms.0.factors.1.kron.1.weight [4, 4]</c>, <c>terms.1.lora_A [2, 12]</c>, <c>terms.1.lora_B [8, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronInContext : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronInContext : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("KronInContext.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronInContext.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public KronInContext(int seed = 0)
     {
-        Terms0Factors0Weight = new Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
-        Terms0Factors1Kron0Weight = new Parameter("terms.0.factors.1.kron.0.weight", new[] { 3, 3 }, trainable: true);
-        Terms0Factors1Kron1Weight = new Parameter("terms.0.factors.1.kron.1.weight", new[] { 4, 4 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms0Factors0Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
+        Terms0Factors1Kron0Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.1.kron.0.weight", new[] { 3, 3 }, trainable: true);
+        Terms0Factors1Kron1Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.1.kron.1.weight", new[] { 4, 4 }, trainable: true);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Terms0Factors0Weight, Terms0Factors1Kron0Weight, Terms0Factors1Kron1Weight, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -3472,64 +3460,64 @@ public sealed partial class KronInContext : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
-    public Parameter Terms0Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Weight { get; }
 
     /// <summary><c>terms.0.factors.1.kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
-    public Parameter Terms0Factors1Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1Kron0Weight { get; }
 
     /// <summary><c>terms.0.factors.1.kron.1.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
-    public Parameter Terms0Factors1Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1Kron1Weight { get; }
 
     /// <summary><c>terms.1.lora_A [2, 12]</c>: lowrank down-projection 12 -&gt; 2.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [8, 2]</c>: lowrank up-projection 2 -&gt; 8.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Factors0Weight.Data, fanIn: 12, fanOut: 8, random);
-        Initializers.MuP(Terms0Factors1Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
-        Initializers.MuP(Terms0Factors1Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
-        Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors0Weight.Data, fanIn: 12, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors1Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors1Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var t2 = slot1.Slice(0, batch * 12);
         var t3 = slot0.Slice(0, batch * 12);
@@ -3537,58 +3525,58 @@ public sealed partial class KronInContext : IStructuredLayer
         var t6 = slot0.Slice(0, batch * 2);
 
         // terms.0.factors.1.kron.1 (dense): W [4, 4]
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (kron): view as (3, 4) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
 
         // terms.0.factors.1.kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (kron): view as (4, 3) and transpose back
-        CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
 
         // terms.0.factors.0 (dense): W [8, 12]
-        CpuKernels.BlockMatMul(t4, y, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms0Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f, accumulating
-        CpuKernels.BlockMatMul(t6, y, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[4];
-        Span<float> terms1LoraAGradient = gradients[3];
-        Span<float> terms0Factors0WeightGradient = gradients[0];
-        Span<float> terms0Factors1Kron0WeightGradient = gradients[1];
-        Span<float> terms0Factors1Kron1WeightGradient = gradients[2];
+        global::System.Span<float> terms1LoraBGradient = gradients[4];
+        global::System.Span<float> terms1LoraAGradient = gradients[3];
+        global::System.Span<float> terms0Factors0WeightGradient = gradients[0];
+        global::System.Span<float> terms0Factors1Kron0WeightGradient = gradients[1];
+        global::System.Span<float> terms0Factors1Kron1WeightGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 12);
-        Span<float> slot3 = _workspace.Get(3, batch * 2);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 2);
         var t1 = slot0.Slice(0, batch * 12);
         var t2 = slot1.Slice(0, batch * 12);
         var t3 = slot0.Slice(0, batch * 12);
@@ -3601,71 +3589,71 @@ public sealed partial class KronInContext : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1.kron.1 (dense): W [4, 4]
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1Kron1Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (kron): view as (3, 4) and transpose
-        CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
 
         // terms.0.factors.1.kron.0 (dense): W [3, 3]
-        CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Terms0Factors1Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (kron): view as (4, 3) and transpose back
-        CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch, 4, 3, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 2]; scaled by 0.5f
         // and weight gradient of terms.1 (lowrank): up-projection B [8, 2], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt6
-        CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
         // and weight gradient of terms.0.factors.0 (dense): W [8, 12], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
-        CpuKernels.Transpose(dt4, dt3, batch, 3, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch, 3, 4, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
         // and weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3], from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Factors1Kron0Weight.Data, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Terms0Factors1Kron0Weight.Data, terms0Factors1Kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
-        CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
 
         // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]; accumulating
         // and weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Kron1Weight.Data, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1Kron1Weight.Data, terms0Factors1Kron1WeightGradient, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0: dense 12 -> 8: W
-        var m0 = DenseMath.FromFloat(Terms0Factors0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors0Weight.Data);
         // terms.0.factors.1.kron.0: dense 3 -> 3: W
-        var m1 = DenseMath.FromFloat(Terms0Factors1Kron0Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors1Kron0Weight.Data);
         // terms.0.factors.1.kron.1: dense 4 -> 4: W
-        var m2 = DenseMath.FromFloat(Terms0Factors1Kron1Weight.Data);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors1Kron1Weight.Data);
         // terms.0.factors.1: kron 12 -> 12: torch.kron of the two factors
-        var m3 = DenseMath.Kron(m1, 3, 3, m2, 4, 4);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m1, 3, 3, m2, 4, 4);
         // terms.0: product of 2 factors, left to right
-        var m4 = DenseMath.MatMul(m0, m3, 8, 12, 12);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m3, 8, 12, 12);
         // terms.1: lowrank 12 -> 8: B·A
-        var m5 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 8, 2, 12);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 8, 2, 12);
         // terms.1: scaled by 0.5
-        var m6 = DenseMath.Scale(m5, 0.5);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m5, 0.5);
         // sum of 2 terms
-        var m7 = DenseMath.Add(m4, m6);
+        var m7 = global::StructMat.Runtime.Oracle.DenseMath.Add(m4, m6);
         return m7;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -3678,18 +3666,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3698,18 +3686,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3720,7 +3708,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -3756,7 +3744,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [3, 4].
-    private static void TransposeKernel1(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3766,7 +3754,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x3.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3778,7 +3766,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: row transpose of [4, 3].
-    private static void TransposeKernel3(Index2D index, ArrayView<float> input, ArrayView<float> output)
+    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3792,18 +3780,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3812,18 +3800,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3834,7 +3822,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -3870,7 +3858,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
-    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3886,18 +3874,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel6(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel6(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3906,18 +3894,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3928,7 +3916,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -3964,7 +3952,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2; scaled by 0.5f.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3976,7 +3964,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x2, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 16;
@@ -3993,18 +3981,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4013,18 +4001,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4035,7 +4023,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4071,7 +4059,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
-    private static void WeightGradientKernel10(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -4088,18 +4076,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4108,18 +4096,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4130,7 +4118,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4170,17 +4158,17 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4189,18 +4177,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4211,7 +4199,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4235,7 +4223,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
-    private static void MatMulTransposedKernel13(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel13(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -4247,7 +4235,7 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel14(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel14(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -4264,18 +4252,18 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel15(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4284,18 +4272,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[(k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4306,7 +4294,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 4 + col;
@@ -4346,17 +4334,17 @@ public sealed partial class KronInContext : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel16(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel16(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4365,18 +4353,18 @@ public sealed partial class KronInContext : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4387,7 +4375,7 @@ public sealed partial class KronInContext : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = (row0 + row) * 4 + col;
@@ -4411,79 +4399,79 @@ public sealed partial class KronInContext : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="KronInContext"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.KronInContext"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("KronInContext.Gpu");
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _transposeKernel3;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel10;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel13;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel14;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel15;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel16;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInContext.Gpu");
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel13;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel15;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
 
-        internal Gpu(KronInContext layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.KronInContext layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _transposeKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _transposeKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(TransposeKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel4",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
-            _matMulKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel9",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel9));
-            _weightGradientKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel10));
-            _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel11",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel11));
-            _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel12",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
-            _matMulTransposedKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel13));
-            _weightGradientKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel14));
-            _matMulTransposedKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel15",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel15));
-            _weightGradientKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel16",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel16));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
+            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
+            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
+            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel13));
+            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
+            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel15));
+            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -4495,54 +4483,54 @@ public sealed partial class KronInContext : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
             var t4 = slot1.SubView(0, batch * 12);
             var t6 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
-            _transposeKernel1(new Index2D(batch, 12), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulKernel2(new Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
-            _transposeKernel3(new Index2D(batch, 12), t3, t4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, t4);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel4(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel5(new Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel6(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
+            _matMulKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t2 = slot1.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 12);
@@ -4554,39 +4542,39 @@ public sealed partial class KronInContext : IStructuredLayer
             var dt2 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
-            _transposeKernel1(new Index2D(batch, 12), t1, t2);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulKernel2(new Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
+            _matMulKernel2(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), t3);
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
-            _transposeKernel3(new Index2D(batch, 12), t3, t4);
+            _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, t4);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel5(new Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
             // input gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel7(new Index2D(batch, 2), dy, _parameters.Value(4 /* terms.1.lora_B */), dt6);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(4 /* terms.1.lora_B */), dt6);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel8(16, dy, t6, _parameters.Gradient(4 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt6, x, _parameters.Gradient(3 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel11(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
+            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel12(TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
-            _transposeKernel1(new Index2D(batch, 12), dt4, dt3);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 12), dt4, dt3);
             // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
-            _matMulTransposedKernel13(new Index2D(batch * 4, 3), dt3, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), dt2);
+            _matMulTransposedKernel13(new global::ILGPU.Index2D(batch * 4, 3), dt3, _parameters.Value(1 /* terms.0.factors.1.kron.0.weight */), dt2);
             // weight gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
             _weightGradientKernel14(9, dt3, t2, _parameters.Gradient(1 /* terms.0.factors.1.kron.0.weight */), batch * 4);
             // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
-            _transposeKernel3(new Index2D(batch, 12), dt2, dt1);
+            _transposeKernel3(new global::ILGPU.Index2D(batch, 12), dt2, dt1);
             // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel15(TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
+            _matMulTransposedKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel16(TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
+            _weightGradientKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
         }
 
         public void Dispose()

@@ -94,37 +94,25 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// n = 1 for every structure that allows it.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [1, 1]</c>, <c>bias [1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneDense : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("OneDense.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneDense.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneDense(int seed = 0)
     {
-        Weight = new Parameter("weight", new[] { 1, 1 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 1 }, trainable: true);
+        Weight = new global::StructMat.Runtime.Parameter("weight", new[] { 1, 1 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 1 }, trainable: true);
         Parameters = new[] { Weight, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -140,78 +128,78 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>weight [1, 1]</c>: dense 1 -&gt; 1.</summary>
-    public Parameter Weight { get; }
+    public global::StructMat.Runtime.Parameter Weight { get; }
 
     /// <summary><c>bias [1]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Weight.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Weight.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
 
         // dense: W [1, 1]
-        CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 1);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 1);
 
         // input gradient of dense: W [1, 1]
         // and weight gradient of dense: W [1, 1], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // dense 1 -> 1: W
-        var m0 = DenseMath.FromFloat(Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Weight.Data);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -223,15 +211,15 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [1, 1] in Frobenius norm: a copy.
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 1) throw new ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
+        if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
         dense.CopyTo(Weight.Data);
         return 0.0;
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -243,13 +231,13 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel1(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 1 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -259,7 +247,7 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -271,7 +259,7 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -284,43 +272,43 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="OneDense"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.OneDense"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("OneDense.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneDense.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
-        internal Gpu(OneDense layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.OneDense layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 1);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _biasKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.BiasKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel1));
-            _biasGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.BiasGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.BiasKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel1));
+            _biasGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.BiasGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneDense.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -332,35 +320,35 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // dense: W [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
             // add the bias
-            _biasKernel1(new Index2D(batch, 1), y, _parameters.Value(1 /* bias */));
+            _biasKernel1(new global::ILGPU.Index2D(batch, 1), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
             _biasGradientKernel2(1, dy, _parameters.Gradient(1 /* bias */), batch);
             // input gradient of dense: W [1, 1]
-            _matMulTransposedKernel3(new Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
             // weight gradient of dense: W [1, 1]
             _weightGradientKernel4(1, dy, x, _parameters.Gradient(0 /* weight */), batch);
         }
@@ -377,19 +365,19 @@ public sealed partial class OneDense : IStructuredLayer, IProjectable
 /// The layer OneLowRank : 1 -&gt; 1.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>lora_A [1, 1]</c>, <c>lora_B [1, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneLowRank : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("OneLowRank.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneLowRank(int seed = 0)
     {
-        LoraA = new Parameter("lora_A", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        LoraB = new Parameter("lora_B", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        LoraA = new global::StructMat.Runtime.Parameter("lora_A", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        LoraB = new global::StructMat.Runtime.Parameter("lora_B", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
         Parameters = new[] { LoraA, LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -405,111 +393,111 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>lora_A [1, 1]</c>: lowrank down-projection 1 -&gt; 1.</summary>
-    public Parameter LoraA { get; }
+    public global::StructMat.Runtime.Parameter LoraA { get; }
 
     /// <summary><c>lora_B [1, 1]</c>: lowrank up-projection 1 -&gt; 1.</summary>
-    public Parameter LoraB { get; }
+    public global::StructMat.Runtime.Parameter LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(LoraA.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(LoraB.Data, fanIn: 1, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(LoraA.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(LoraB.Data, fanIn: 1, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // lowrank: down-projection A [1, 1]
-        CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // lowrank: up-projection B [1, 1]
-        CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, LoraB.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> loraBGradient = gradients[1];
-        Span<float> loraAGradient = gradients[0];
+        global::System.Span<float> loraBGradient = gradients[1];
+        global::System.Span<float> loraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // lowrank: down-projection A [1, 1]
-        CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: up-projection B [1, 1]
         // and weight gradient of lowrank: up-projection B [1, 1], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, LoraB.Data, loraBGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of lowrank: down-projection A [1, 1]
         // and weight gradient of lowrank: down-projection A [1, 1], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, LoraA.Data, loraAGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // lowrank 1 -> 1: B·A
-        var m0 = DenseMath.MatMul(DenseMath.FromFloat(LoraB.Data), DenseMath.FromFloat(LoraA.Data), 1, 1, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(LoraA.Data), 1, 1, 1);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -521,14 +509,14 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [1, 1] in Frobenius norm: the truncated SVD (Eckart–Young).
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 1) throw new ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
-        return Projections.LowRank(dense, 1, 1, 1, LoraA.Data, LoraB.Data);
+        if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
+        return global::StructMat.Runtime.Projection.Projections.LowRank(dense, 1, 1, 1, LoraA.Data, LoraB.Data);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -540,7 +528,7 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel1(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -552,7 +540,7 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -565,37 +553,37 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="OneLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.OneLowRank"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("OneLowRank.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneLowRank.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
-        internal Gpu(OneLowRank layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.OneLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulTransposedKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel1));
-            _weightGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.WeightGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel2));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.MatMulTransposedKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel1));
+            _weightGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneLowRank.WeightGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -607,47 +595,47 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // lowrank: down-projection A [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
             // lowrank: up-projection B [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), t1, _parameters.Value(1 /* lora_B */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* lora_B */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // lowrank: down-projection A [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* lora_A */), t1);
             // input gradient of lowrank: up-projection B [1, 1]
-            _matMulTransposedKernel1(new Index2D(batch, 1), dy, _parameters.Value(1 /* lora_B */), dt1);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* lora_B */), dt1);
             // weight gradient of lowrank: up-projection B [1, 1]
             _weightGradientKernel2(1, dy, t1, _parameters.Gradient(1 /* lora_B */), batch);
             // input gradient of lowrank: down-projection A [1, 1]
-            _matMulTransposedKernel1(new Index2D(batch, 1), dt1, _parameters.Value(0 /* lora_A */), dx);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* lora_A */), dx);
             // weight gradient of lowrank: down-projection A [1, 1]
             _weightGradientKernel2(1, dt1, x, _parameters.Gradient(0 /* lora_A */), batch);
         }
@@ -664,18 +652,18 @@ public sealed partial class OneLowRank : IStructuredLayer, IProjectable
 /// The layer OneBlocks : 1 -&gt; 1.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [1, 1, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneBlocks : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("OneBlocks.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneBlocks.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneBlocks(int seed = 0)
     {
-        Weight = new Parameter("weight", new[] { 1, 1, 1 }, trainable: true);
+        Weight = new global::StructMat.Runtime.Parameter("weight", new[] { 1, 1, 1 }, trainable: true);
         Parameters = new[] { Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -691,68 +679,68 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>weight [1, 1, 1]</c>: blockdiag 1 blocks of 1x1.</summary>
-    public Parameter Weight { get; }
+    public global::StructMat.Runtime.Parameter Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Weight.Data, fanIn: 1, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Weight.Data, fanIn: 1, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
 
         // blockdiag: 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blockdiag: 1 blocks of 1x1
         // and weight gradient of blockdiag: 1 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Weight.Data, Weight.Gradient!, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // blockdiag 1 -> 1: 1 diagonal blocks
-        var m0 = DenseMath.BlockDiagonal(Weight.Data, 1, 1, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Weight.Data, 1, 1, 1);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -764,14 +752,14 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [1, 1] in Frobenius norm: its diagonal blocks.
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 1) throw new ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
-        return Projections.BlockDiagonal(dense, 1, 1, 1, Weight.Data);
+        if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
+        return global::StructMat.Runtime.Projection.Projections.BlockDiagonal(dense, 1, 1, 1, Weight.Data);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -783,7 +771,7 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel1(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -795,7 +783,7 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -808,37 +796,37 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="OneBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.OneBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("OneBlocks.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneBlocks.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
 
-        internal Gpu(OneBlocks layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.OneBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 1);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulTransposedKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel1));
-            _weightGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.WeightGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel2));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.MatMulTransposedKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel1));
+            _weightGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneBlocks.WeightGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -850,31 +838,31 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blockdiag: 1 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of blockdiag: 1 blocks of 1x1
-            _matMulTransposedKernel1(new Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
+            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* weight */), dx);
             // weight gradient of blockdiag: 1 blocks of 1x1
             _weightGradientKernel2(1, dy, x, _parameters.Gradient(0 /* weight */), batch);
         }
@@ -891,19 +879,19 @@ public sealed partial class OneBlocks : IStructuredLayer, IProjectable
 /// The layer OneMonarch : 1 -&gt; 1.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [1, 1, 1]</c>, <c>blkdiag2 [1, 1, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneMonarch : IStructuredLayer, IProjectable
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("OneMonarch.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneMonarch.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneMonarch(int seed = 0)
     {
-        Blkdiag1 = new Parameter("blkdiag1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Blkdiag2 = new Parameter("blkdiag2", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Blkdiag1 = new global::StructMat.Runtime.Parameter("blkdiag1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Blkdiag2 = new global::StructMat.Runtime.Parameter("blkdiag2", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
         Parameters = new[] { Blkdiag1, Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -919,111 +907,111 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [1, 1, 1]</c>: monarch first block-diagonal factor, 1 blocks of 1x1.</summary>
-    public Parameter Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Blkdiag1 { get; }
 
     /// <summary><c>blkdiag2 [1, 1, 1]</c>: monarch second block-diagonal factor, 1 blocks of 1x1.</summary>
-    public Parameter Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Blkdiag2.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> blkdiag2Gradient = gradients[1];
-        Span<float> blkdiag1Gradient = gradients[0];
+        global::System.Span<float> blkdiag2Gradient = gradients[1];
+        global::System.Span<float> blkdiag1Gradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Blkdiag2.Data, blkdiag2Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
         // and weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Blkdiag1.Data, blkdiag1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // monarch 1 -> 1: fly's blockdiag_butterfly_multiply as a matrix
-        var m0 = DenseMath.Monarch(Blkdiag1.Data, 1, 1, 1, Blkdiag2.Data, 1, 1, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Blkdiag1.Data, 1, 1, 1, Blkdiag2.Data, 1, 1, 1);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1035,14 +1023,14 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     /// Sets the parameters to the structure nearest <paramref name="dense"/> [1, 1] in Frobenius norm: the closed-form optimum (a truncated SVD per sub-block).
     /// Returns the Frobenius error ‖dense − W‖; the bias is not changed.
     /// </summary>
-    public double Project(ReadOnlySpan<float> dense)
+    public double Project(global::System.ReadOnlySpan<float> dense)
     {
-        if (dense.Length != 1) throw new ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
-        return Projections.Monarch(dense, 1, 1, 1, Blkdiag1.Data, Blkdiag2.Data);
+        if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
+        return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 1, 1, 1, Blkdiag1.Data, Blkdiag2.Data);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1054,7 +1042,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1066,7 +1054,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel2(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1078,7 +1066,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -1091,7 +1079,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel4(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1103,7 +1091,7 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -1116,46 +1104,46 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="OneMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.OneMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("OneMonarch.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneMonarch.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
-        internal Gpu(OneMonarch layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.OneMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulTransposedKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.WeightGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
-            _matMulTransposedKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulTransposedKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel4));
-            _weightGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.WeightGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel5));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMonarch.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1167,47 +1155,47 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
-            _matMulKernel1(new Index2D(batch, 1), t1, _parameters.Value(1 /* blkdiag2 */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // input gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
-            _matMulTransposedKernel2(new Index2D(batch, 1), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* blkdiag2 */), dt1);
             // weight gradient of monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
             _weightGradientKernel3(1, dy, t1, _parameters.Gradient(1 /* blkdiag2 */), batch);
             // input gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulTransposedKernel4(new Index2D(batch, 1), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
+            _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* blkdiag1 */), dx);
             // weight gradient of monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
             _weightGradientKernel5(1, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
@@ -1224,26 +1212,26 @@ public sealed partial class OneMonarch : IStructuredLayer, IProjectable
 /// The layer OneMixed : 1 -&gt; 1.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.diag [1]</c>, <c>terms.0.factors.2.hra_u [1, 1]</c>, <c>terms.1.cores.0 [1, 1, 1]</c>, <c>terms.1.cores.1 [1, 1, 1]</c>, <c>terms.2.kron.0.weight [1, 1]</c>, <c>terms.2.kron.1.weight [1, 1]</c>, <c>terms.3.blocks [1, 1, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneMixed : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("OneMixed.Backward");
-    private static readonly int[] ReverseMap1 = Permutations.Reverse(1);
-    private static readonly int[] ReverseMap1Inverse = Permutations.Inverse(ReverseMap1);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneMixed.Backward");
+    private static readonly int[] ReverseMap1 = global::StructMat.Runtime.Kernels.Permutations.Reverse(1);
+    private static readonly int[] ReverseMap1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ReverseMap1);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OneMixed(int seed = 0)
     {
-        Terms0Factors0Diag = new Parameter("terms.0.factors.0.diag", new[] { 1 }, trainable: true);
-        Terms0Factors2HraU = new Parameter("terms.0.factors.2.hra_u", new[] { 1, 1 }, trainable: true);
-        Terms1Cores0 = new Parameter("terms.1.cores.0", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1Cores1 = new Parameter("terms.1.cores.1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms2Kron0Weight = new Parameter("terms.2.kron.0.weight", new[] { 1, 1 }, trainable: true);
-        Terms2Kron1Weight = new Parameter("terms.2.kron.1.weight", new[] { 1, 1 }, trainable: true);
-        Terms3Blocks = new Parameter("terms.3.blocks", new[] { 1, 1, 1 }, trainable: true);
+        Terms0Factors0Diag = new global::StructMat.Runtime.Parameter("terms.0.factors.0.diag", new[] { 1 }, trainable: true);
+        Terms0Factors2HraU = new global::StructMat.Runtime.Parameter("terms.0.factors.2.hra_u", new[] { 1, 1 }, trainable: true);
+        Terms1Cores0 = new global::StructMat.Runtime.Parameter("terms.1.cores.0", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1Cores1 = new global::StructMat.Runtime.Parameter("terms.1.cores.1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms2Kron0Weight = new global::StructMat.Runtime.Parameter("terms.2.kron.0.weight", new[] { 1, 1 }, trainable: true);
+        Terms2Kron1Weight = new global::StructMat.Runtime.Parameter("terms.2.kron.1.weight", new[] { 1, 1 }, trainable: true);
+        Terms3Blocks = new global::StructMat.Runtime.Parameter("terms.3.blocks", new[] { 1, 1, 1 }, trainable: true);
         Parameters = new[] { Terms0Factors0Diag, Terms0Factors2HraU, Terms1Cores0, Terms1Cores1, Terms2Kron0Weight, Terms2Kron1Weight, Terms3Blocks };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -1259,135 +1247,135 @@ public sealed partial class OneMixed : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.diag [1]</c>: diagonal 1.</summary>
-    public Parameter Terms0Factors0Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Diag { get; }
 
     /// <summary><c>terms.0.factors.2.hra_u [1, 1]</c>: householder reflection vectors, 1 columns of length 1.</summary>
-    public Parameter Terms0Factors2HraU { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors2HraU { get; }
 
     /// <summary><c>terms.1.cores.0 [1, 1, 1]</c>: btt core 0: 1 blocks of 1x1.</summary>
-    public Parameter Terms1Cores0 { get; }
+    public global::StructMat.Runtime.Parameter Terms1Cores0 { get; }
 
     /// <summary><c>terms.1.cores.1 [1, 1, 1]</c>: btt core 1: 1 blocks of 1x1.</summary>
-    public Parameter Terms1Cores1 { get; }
+    public global::StructMat.Runtime.Parameter Terms1Cores1 { get; }
 
     /// <summary><c>terms.2.kron.0.weight [1, 1]</c>: dense 1 -&gt; 1.</summary>
-    public Parameter Terms2Kron0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms2Kron0Weight { get; }
 
     /// <summary><c>terms.2.kron.1.weight [1, 1]</c>: dense 1 -&gt; 1.</summary>
-    public Parameter Terms2Kron1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms2Kron1Weight { get; }
 
     /// <summary><c>terms.3.blocks [1, 1, 1]</c>: flat block butterfly, 1 block diagonals of 1 blocks of 1x1.</summary>
-    public Parameter Terms3Blocks { get; }
+    public global::StructMat.Runtime.Parameter Terms3Blocks { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.Ones(Terms0Factors0Diag.Data);
-        Initializers.HouseholderIdentity(Terms0Factors2HraU.Data, 1, 1, random);
-        Initializers.MuP(Terms1Cores0.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms1Cores1.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms2Kron0Weight.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms2Kron1Weight.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms3Blocks.Data, fanIn: 1, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms0Factors0Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Terms0Factors2HraU.Data, 1, 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Cores0.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Cores1.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2Kron0Weight.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2Kron1Weight.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms3Blocks.Data, fanIn: 1, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var t2 = slot1.Slice(0, batch * 1);
         var t4 = slot0.Slice(0, batch * 1);
         var t6 = slot0.Slice(0, batch * 1);
 
         // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-        HouseholderKernels.Apply(x, t1, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: false);
 
         // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
-        ElementKernels.Gather(t1, t2, ReverseMap1, batch, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ReverseMap1, batch, 1, accumulate: false);
 
         // terms.0.factors.0 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t2, y, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, y, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
 
         // terms.1 (btt): core 0, 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded), accumulating
-        CpuKernels.BlockMatMul(t4, y, Terms1Cores1.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, y, Terms1Cores1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.2.kron.1 (dense): W [1, 1]
-        CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockMatMul(t6, y, Terms2Kron0Weight.Data, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, y, Terms2Kron0Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
 
         // terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMul(x, y, Terms3Blocks.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms3Blocks.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms3BlocksGradient = gradients[6];
-        Span<float> terms2Kron0WeightGradient = gradients[4];
-        Span<float> terms2Kron1WeightGradient = gradients[5];
-        Span<float> terms1Cores1Gradient = gradients[3];
-        Span<float> terms1Cores0Gradient = gradients[2];
-        Span<float> terms0Factors0DiagGradient = gradients[0];
-        Span<float> terms0Factors2HraUGradient = gradients[1];
+        global::System.Span<float> terms3BlocksGradient = gradients[6];
+        global::System.Span<float> terms2Kron0WeightGradient = gradients[4];
+        global::System.Span<float> terms2Kron1WeightGradient = gradients[5];
+        global::System.Span<float> terms1Cores1Gradient = gradients[3];
+        global::System.Span<float> terms1Cores0Gradient = gradients[2];
+        global::System.Span<float> terms0Factors0DiagGradient = gradients[0];
+        global::System.Span<float> terms0Factors2HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
-        Span<float> slot2 = _workspace.Get(2, batch * 1);
-        Span<float> slot3 = _workspace.Get(3, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 1);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var t2 = slot1.Slice(0, batch * 1);
         var t4 = slot0.Slice(0, batch * 1);
@@ -1398,81 +1386,81 @@ public sealed partial class OneMixed : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 1);
 
         // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-        HouseholderKernels.Apply(x, t1, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: false);
 
         // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
-        ElementKernels.Gather(t1, t2, ReverseMap1, batch, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, t2, ReverseMap1, batch, 1, accumulate: false);
 
         // terms.1 (btt): core 0, 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t4, Terms1Cores0.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.2.kron.1 (dense): W [1, 1]
-        CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t6, Terms2Kron1Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
         // and weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms3Blocks.Data, terms3BlocksGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms3Blocks.Data, terms3BlocksGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2.kron.0 (dense): W [1, 1]; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.2.kron.0 (dense): W [1, 1], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms2Kron0Weight.Data, terms2Kron0WeightGradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t6, dt6, Terms2Kron0Weight.Data, terms2Kron0WeightGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.2.kron.1 (dense): W [1, 1]; accumulating
         // and weight gradient of terms.2.kron.1 (dense): W [1, 1], from the same pass over dt6
-        CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms2Kron1Weight.Data, terms2Kron1WeightGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, x, dx, Terms2Kron1Weight.Data, terms2Kron1WeightGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1; input read strided (permutation folded)
         // and weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms1Cores1.Data, terms1Cores1Gradient, batch, 1, 1, 1, BlockLayout.Strided, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t4, dt4, Terms1Cores1.Data, terms1Cores1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1; accumulating
         // and weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, x, dx, Terms1Cores0.Data, terms1Cores0Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, x, dx, Terms1Cores0.Data, terms1Cores0Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dy, dt2, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt2, Terms0Factors0Diag.Data, batch, 1, accumulate: false);
 
         // weight gradient of terms.0.factors.0 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, t2, terms0Factors0DiagGradient, batch, 1);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t2, terms0Factors0DiagGradient, batch, 1);
 
         // input gradient of terms.0.factors.1 (perm): y[j] = x[map[j]], reverse (the inverse map)
-        ElementKernels.Gather(dt2, dt1, ReverseMap1Inverse, batch, 1, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt2, dt1, ReverseMap1Inverse, batch, 1, accumulate: false);
 
         // input gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections (Hᵀ: the reflections in reverse order) (accumulating)
-        HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: true);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors2HraU.Data, batch, 1, 1, accumulate: true);
 
         // weight gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
-        HouseholderKernels.Gradient(x, dt1, Terms0Factors2HraU.Data, terms0Factors2HraUGradient, batch, 1, 1);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt1, Terms0Factors2HraU.Data, terms0Factors2HraUGradient, batch, 1, 1);
     }
 
     /// <summary>The dense weight [1, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0: diag 1 -> 1
-        var m0 = DenseMath.Diagonal(Terms0Factors0Diag.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms0Factors0Diag.Data);
         // terms.0.factors.1: perm 1 -> 1: the permutation matrix of the index map
-        var m1 = DenseMath.Permutation(Permutations.Reverse(1));
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Reverse(1));
         // terms.0.factors.2: householder 1 -> 1: H_1 … H_1 as explicit products
-        var m2 = DenseMath.Householder(Terms0Factors2HraU.Data, 1, 1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Terms0Factors2HraU.Data, 1, 1);
         // terms.0: product of 3 factors, left to right
-        var m3 = DenseMath.MatMul(DenseMath.MatMul(m0, m1, 1, 1, 1), m2, 1, 1, 1);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 1, 1, 1), m2, 1, 1, 1);
         // terms.1: btt 1 -> 1: Σ over the rank index of the two cores, entry by entry
-        var m4 = DenseMath.BlockTensorTrain(Terms1Cores0.Data, Terms1Cores1.Data, 1, 1, 1, 1, 1);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.BlockTensorTrain(Terms1Cores0.Data, Terms1Cores1.Data, 1, 1, 1, 1, 1);
         // terms.2.kron.0: dense 1 -> 1: W
-        var m5 = DenseMath.FromFloat(Terms2Kron0Weight.Data);
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms2Kron0Weight.Data);
         // terms.2.kron.1: dense 1 -> 1: W
-        var m6 = DenseMath.FromFloat(Terms2Kron1Weight.Data);
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms2Kron1Weight.Data);
         // terms.2: kron 1 -> 1: torch.kron of the two factors
-        var m7 = DenseMath.Kron(m5, 1, 1, m6, 1, 1);
+        var m7 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m5, 1, 1, m6, 1, 1);
         // terms.3: blocksparse 1 -> 1: the flat block butterfly pattern, filled block by block
-        var m8 = DenseMath.FlatBlockButterfly(Terms3Blocks.Data, 1, 1);
+        var m8 = global::StructMat.Runtime.Oracle.DenseMath.FlatBlockButterfly(Terms3Blocks.Data, 1, 1);
         // sum of 4 terms
-        var m9 = DenseMath.Add(DenseMath.Add(DenseMath.Add(m3, m4), m7), m8);
+        var m9 = global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(m3, m4), m7), m8);
         return m9;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1481,19 +1469,19 @@ public sealed partial class OneMixed : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel0(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 1 + index.Y] = input[index.X * 1 + map[index.Y]];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel1(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 1 + index.Y] = diagonal[index.Y] * input[index.X * 1 + index.Y];
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1505,7 +1493,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1; input read strided (permutation folded), accumulating.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1517,7 +1505,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1529,7 +1517,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1; accumulating.
-    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1541,7 +1529,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1553,7 +1541,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -1566,7 +1554,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1578,7 +1566,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -1591,7 +1579,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1; accumulating.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1603,7 +1591,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1; input read strided (permutation folded).
-    private static void MatMulTransposedKernel11(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel11(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1615,7 +1603,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel12(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel12(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -1628,7 +1616,7 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1638,76 +1626,76 @@ public sealed partial class OneMixed : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="OneMixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.OneMixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("OneMixed.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap1;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap1Inverse;
-        private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel11;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel12;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel13;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OneMixed.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap1Inverse;
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel11;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel13;
 
-        internal Gpu(OneMixed layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.OneMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 7);
-            _reverseMap1 = accelerator.Allocate1D(ReverseMap1);
-            _reverseMap1Inverse = accelerator.Allocate1D(ReverseMap1Inverse);
-            _householder = new HouseholderDevice(accelerator);
-            _gatherKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.GatherKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel0));
-            _diagonalKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.DiagonalKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
-            _matMulTransposedKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel11));
-            _weightGradientKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel12));
-            _diagonalGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.DiagonalGradientKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel13));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 7);
+            _reverseMap1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1);
+            _reverseMap1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap1Inverse);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.GatherKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
+            _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.DiagonalKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel11));
+            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.WeightGradientKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
+            _diagonalGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OneMixed.DiagonalGradientKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel13));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1719,17 +1707,17 @@ public sealed partial class OneMixed : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
             var t4 = slot0.SubView(0, batch * 1);
@@ -1737,37 +1725,37 @@ public sealed partial class OneMixed : IStructuredLayer
             // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
             // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
-            _gatherKernel0(new Index2D(batch, 1), t1, _reverseMap1.View, t2);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 1), t1, _reverseMap1.View, t2);
             // terms.0.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new Index2D(batch, 1), t2, _parameters.Value(0 /* terms.0.factors.0.diag */), y);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), t2, _parameters.Value(0 /* terms.0.factors.0.diag */), y);
             // terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulKernel2(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
             // terms.1 (btt): core 1, 1 blocks of 1x1
-            _matMulKernel3(new Index2D(batch, 1), t4, _parameters.Value(3 /* terms.1.cores.1 */), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 1), t4, _parameters.Value(3 /* terms.1.cores.1 */), y);
             // terms.2.kron.1 (dense): W [1, 1]
-            _matMulKernel2(new Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
             // terms.2.kron.0 (dense): W [1, 1]
-            _matMulKernel4(new Index2D(batch, 1), t6, _parameters.Value(4 /* terms.2.kron.0.weight */), y);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 1), t6, _parameters.Value(4 /* terms.2.kron.0.weight */), y);
             // terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-            _matMulKernel5(new Index2D(batch, 1), x, _parameters.Value(6 /* terms.3.blocks */), y);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(6 /* terms.3.blocks */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t2 = slot1.SubView(0, batch * 1);
             var t4 = slot0.SubView(0, batch * 1);
@@ -1779,37 +1767,37 @@ public sealed partial class OneMixed : IStructuredLayer
             // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: false, accumulate: false);
             // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
-            _gatherKernel0(new Index2D(batch, 1), t1, _reverseMap1.View, t2);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 1), t1, _reverseMap1.View, t2);
             // terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulKernel2(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.cores.0 */), t4);
             // terms.2.kron.1 (dense): W [1, 1]
-            _matMulKernel2(new Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(5 /* terms.2.kron.1.weight */), t6);
             // input gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 1), dy, _parameters.Value(6 /* terms.3.blocks */), dx);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(6 /* terms.3.blocks */), dx);
             // weight gradient of terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
             _weightGradientKernel7(1, dy, x, _parameters.Gradient(6 /* terms.3.blocks */), batch);
             // input gradient of terms.2.kron.0 (dense): W [1, 1]
-            _matMulTransposedKernel8(new Index2D(batch, 1), dy, _parameters.Value(4 /* terms.2.kron.0.weight */), dt6);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(4 /* terms.2.kron.0.weight */), dt6);
             // weight gradient of terms.2.kron.0 (dense): W [1, 1]
             _weightGradientKernel9(1, dy, t6, _parameters.Gradient(4 /* terms.2.kron.0.weight */), batch);
             // input gradient of terms.2.kron.1 (dense): W [1, 1]
-            _matMulTransposedKernel10(new Index2D(batch, 1), dt6, _parameters.Value(5 /* terms.2.kron.1.weight */), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt6, _parameters.Value(5 /* terms.2.kron.1.weight */), dx);
             // weight gradient of terms.2.kron.1 (dense): W [1, 1]
             _weightGradientKernel7(1, dt6, x, _parameters.Gradient(5 /* terms.2.kron.1.weight */), batch);
             // input gradient of terms.1 (btt): core 1, 1 blocks of 1x1
-            _matMulTransposedKernel11(new Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.cores.1 */), dt4);
+            _matMulTransposedKernel11(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.cores.1 */), dt4);
             // weight gradient of terms.1 (btt): core 1, 1 blocks of 1x1
             _weightGradientKernel12(1, dy, t4, _parameters.Gradient(3 /* terms.1.cores.1 */), batch);
             // input gradient of terms.1 (btt): core 0, 1 blocks of 1x1
-            _matMulTransposedKernel10(new Index2D(batch, 1), dt4, _parameters.Value(2 /* terms.1.cores.0 */), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 1), dt4, _parameters.Value(2 /* terms.1.cores.0 */), dx);
             // weight gradient of terms.1 (btt): core 0, 1 blocks of 1x1
             _weightGradientKernel7(1, dt4, x, _parameters.Gradient(2 /* terms.1.cores.0 */), batch);
             // input gradient of terms.0.factors.0 (diag): y = d ⊙ x
-            _diagonalKernel1(new Index2D(batch, 1), dy, _parameters.Value(0 /* terms.0.factors.0.diag */), dt2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(0 /* terms.0.factors.0.diag */), dt2);
             // weight gradient of terms.0.factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel13(1, dy, t2, _parameters.Gradient(0 /* terms.0.factors.0.diag */), batch);
             // input gradient of terms.0.factors.1 (perm): y[j] = x[map[j]], reverse (the inverse map)
-            _gatherKernel0(new Index2D(batch, 1), dt2, _reverseMap1Inverse.View, dt1);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 1), dt2, _reverseMap1Inverse.View, dt1);
             // input gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.2.hra_u */), _workspace.Get(4, (long)batch * 1), batch, 1, 1, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
@@ -1830,21 +1818,21 @@ public sealed partial class OneMixed : IStructuredLayer
 /// Blocks of size one.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 1, 1]</c>, <c>terms.1.blocks [32, 1, 1]</c>, <c>terms.2.blkdiag1 [8, 1, 1]</c>, <c>terms.2.blkdiag2 [8, 1, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class UnitBlocks : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("UnitBlocks.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("UnitBlocks.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public UnitBlocks(int seed = 0)
     {
-        Terms0Weight = new Parameter("terms.0.weight", new[] { 8, 1, 1 }, trainable: true);
-        Terms1Blocks = new Parameter("terms.1.blocks", new[] { 32, 1, 1 }, trainable: true);
-        Terms2Blkdiag1 = new Parameter("terms.2.blkdiag1", new[] { 8, 1, 1 }, trainable: true, learningRateMultiplier: 4.0f);
-        Terms2Blkdiag2 = new Parameter("terms.2.blkdiag2", new[] { 8, 1, 1 }, trainable: true, learningRateMultiplier: 4.0f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 1, 1 }, trainable: true);
+        Terms1Blocks = new global::StructMat.Runtime.Parameter("terms.1.blocks", new[] { 32, 1, 1 }, trainable: true);
+        Terms2Blkdiag1 = new global::StructMat.Runtime.Parameter("terms.2.blkdiag1", new[] { 8, 1, 1 }, trainable: true, learningRateMultiplier: 4.0f);
+        Terms2Blkdiag2 = new global::StructMat.Runtime.Parameter("terms.2.blkdiag2", new[] { 8, 1, 1 }, trainable: true, learningRateMultiplier: 4.0f);
         Parameters = new[] { Terms0Weight, Terms1Blocks, Terms2Blkdiag1, Terms2Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 8;
@@ -1860,165 +1848,165 @@ public sealed partial class UnitBlocks : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 64;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 1, 1]</c>: blockdiag 8 blocks of 1x1.</summary>
-    public Parameter Terms0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
 
     /// <summary><c>terms.1.blocks [32, 1, 1]</c>: flat block butterfly, 4 block diagonals of 8 blocks of 1x1.</summary>
-    public Parameter Terms1Blocks { get; }
+    public global::StructMat.Runtime.Parameter Terms1Blocks { get; }
 
     /// <summary><c>terms.2.blkdiag1 [8, 1, 1]</c>: monarch first block-diagonal factor, 8 blocks of 1x1.</summary>
-    public Parameter Terms2Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Terms2Blkdiag1 { get; }
 
     /// <summary><c>terms.2.blkdiag2 [8, 1, 1]</c>: monarch second block-diagonal factor, 8 blocks of 1x1.</summary>
-    public Parameter Terms2Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Terms2Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Weight.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms1Blocks.Data, fanIn: 4, fanOut: 1, random);
-        Initializers.MuP(Terms2Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms2Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Blocks.Data, fanIn: 4, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms2Blkdiag2.Data, fanIn: 1, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var t12 = slot0.Slice(0, batch * 8);
 
         // terms.0 (blockdiag): 8 blocks of 1x1
-        CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
         // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockMatMul(t12, y, Terms2Blkdiag2.Data, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t12, y, Terms2Blkdiag2.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 8, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms2Blkdiag2Gradient = gradients[3];
-        Span<float> terms2Blkdiag1Gradient = gradients[2];
-        Span<float> terms1BlocksGradient = gradients[1];
-        Span<float> terms0WeightGradient = gradients[0];
+        global::System.Span<float> terms2Blkdiag2Gradient = gradients[3];
+        global::System.Span<float> terms2Blkdiag1Gradient = gradients[2];
+        global::System.Span<float> terms1BlocksGradient = gradients[1];
+        global::System.Span<float> terms0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 8);
-        Span<float> slot1 = _workspace.Get(1, batch * 8);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t12 = slot0.Slice(0, batch * 8);
         var dt12 = slot1.Slice(0, batch * 8);
 
         // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t12, Terms2Blkdiag1.Data, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t12, dt12, Terms2Blkdiag2.Data, terms2Blkdiag2Gradient, batch, 8, 1, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t12, dt12, Terms2Blkdiag2.Data, terms2Blkdiag2Gradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
         // and weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1, from the same pass over dt12
-        CpuKernels.BlockMatMulBackward(dt12, x, dx, Terms2Blkdiag1.Data, terms2Blkdiag1Gradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt12, x, dx, Terms2Blkdiag1.Data, terms2Blkdiag1Gradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(24, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 24, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
 
         // 4 weight gradients in one call (one pass over dy and x with 8 or more groups and blocks of 8 or more):
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
         // - weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating
-        CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 8, 1, 1, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockWeightGradients(dy, x, terms1BlocksGradient, batch, 8, 1, 1, stackalloc int[] { 0, 1, 2, 4 }, 1.0f);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(16, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 16, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(8, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 8, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
 
         // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1; accumulating
-        CpuKernels.BlockMatMulTransposed(dy, dx, Terms1Blocks.Data.AsSpan(0, 8), batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, global::System.MemoryExtensions.AsSpan(Terms1Blocks.Data, 0, 8), batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // input gradient of terms.0 (blockdiag): 8 blocks of 1x1; accumulating
         // and weight gradient of terms.0 (blockdiag): 8 blocks of 1x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Weight.Data, terms0WeightGradient, batch, 8, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms0Weight.Data, terms0WeightGradient, batch, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: blockdiag 8 -> 8: 8 diagonal blocks
-        var m0 = DenseMath.BlockDiagonal(Terms0Weight.Data, 8, 1, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Terms0Weight.Data, 8, 1, 1);
         // terms.1: blocksparse 8 -> 8: the flat block butterfly pattern, filled block by block
-        var m1 = DenseMath.FlatBlockButterfly(Terms1Blocks.Data, 8, 1);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FlatBlockButterfly(Terms1Blocks.Data, 8, 1);
         // terms.2: monarch 8 -> 8: fly's blockdiag_butterfly_multiply as a matrix
-        var m2 = DenseMath.Monarch(Terms2Blkdiag1.Data, 8, 1, 1, Terms2Blkdiag2.Data, 8, 1, 1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Terms2Blkdiag1.Data, 8, 1, 1, Terms2Blkdiag2.Data, 8, 1, 1);
         // sum of 3 terms
-        var m3 = DenseMath.Add(DenseMath.Add(m0, m1), m2);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Add(global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1), m2);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2027,7 +2015,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 8 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2039,7 +2027,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; accumulating.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2051,7 +2039,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2063,7 +2051,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating.
-    private static void MatMulKernel3(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2075,7 +2063,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating.
-    private static void MatMulKernel4(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2087,7 +2075,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
-    private static void MatMulKernel5(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2099,7 +2087,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2111,7 +2099,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2124,7 +2112,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1.
-    private static void MatMulTransposedKernel8(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2136,7 +2124,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2149,7 +2137,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 4 (block swap folded), accumulating.
-    private static void MatMulTransposedKernel10(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2162,7 +2150,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 4 (block swap folded).
-    private static void WeightGradientKernel11(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2175,7 +2163,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 2 (block swap folded), accumulating.
-    private static void MatMulTransposedKernel12(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2188,7 +2176,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 2 (block swap folded).
-    private static void WeightGradientKernel13(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2201,7 +2189,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; block g's input is block g XOR 1 (block swap folded), accumulating.
-    private static void MatMulTransposedKernel14(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel14(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2214,7 +2202,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 8 groups of 1x1, summed over the batch; block g's input is block g XOR 1 (block swap folded).
-    private static void WeightGradientKernel15(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel15(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2227,7 +2215,7 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 1x1; accumulating.
-    private static void MatMulTransposedKernel16(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel16(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2239,79 +2227,79 @@ public sealed partial class UnitBlocks : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="UnitBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.UnitBlocks"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("UnitBlocks.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel10;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel11;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel12;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel13;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel14;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel15;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel16;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("UnitBlocks.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel12;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel14;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel16;
 
-        internal Gpu(UnitBlocks layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.UnitBlocks layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel3));
-            _matMulKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel4));
-            _matMulKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
-            _matMulTransposedKernel10 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel10",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel10));
-            _weightGradientKernel11 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel11",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel11));
-            _matMulTransposedKernel12 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel12",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel12));
-            _weightGradientKernel13 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel13",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel13));
-            _matMulTransposedKernel14 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel14",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel14));
-            _weightGradientKernel15 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel15",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel15));
-            _matMulTransposedKernel16 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel16",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel16));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
+            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel12));
+            _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
+            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel14));
+            _weightGradientKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.WeightGradientKernel15",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
+            _matMulTransposedKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.UnitBlocks.MatMulTransposedKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel16));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2323,77 +2311,77 @@ public sealed partial class UnitBlocks : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             // terms.0 (blockdiag): 8 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(0 /* terms.0.weight */), y);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(0 /* terms.0.weight */), y);
             // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _matMulKernel1(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulKernel2(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulKernel3(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
+            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), y);
             // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulKernel4(new Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
+            _matMulKernel4(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), y);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulKernel5(new Index2D(batch, 8), t12, _parameters.Value(3 /* terms.2.blkdiag2 */), y);
+            _matMulKernel5(new global::ILGPU.Index2D(batch, 8), t12, _parameters.Value(3 /* terms.2.blkdiag2 */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 8, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 8, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
             var t12 = slot0.SubView(0, batch * 8);
             var dt12 = slot1.SubView(0, batch * 8);
             // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 8), x, _parameters.Value(2 /* terms.2.blkdiag1 */), t12);
             // input gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
-            _matMulTransposedKernel6(new Index2D(batch, 8), dy, _parameters.Value(3 /* terms.2.blkdiag2 */), dt12);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(3 /* terms.2.blkdiag2 */), dt12);
             // weight gradient of terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
             _weightGradientKernel7(8, dy, t12, _parameters.Gradient(3 /* terms.2.blkdiag2 */), batch);
             // input gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
-            _matMulTransposedKernel8(new Index2D(batch, 8), dt12, _parameters.Value(2 /* terms.2.blkdiag1 */), dx);
+            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 8), dt12, _parameters.Value(2 /* terms.2.blkdiag1 */), dx);
             // weight gradient of terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
             _weightGradientKernel9(8, dt12, x, _parameters.Gradient(2 /* terms.2.blkdiag1 */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
-            _matMulTransposedKernel10(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dx);
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(24, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
             _weightGradientKernel11(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(24, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
-            _matMulTransposedKernel12(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dx);
+            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(16, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
             _weightGradientKernel13(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(16, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
-            _matMulTransposedKernel14(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dx);
+            _matMulTransposedKernel14(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(8, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
             _weightGradientKernel15(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(8, 8), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
-            _matMulTransposedKernel16(new Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
+            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(1 /* terms.1.blocks */).SubView(0, 8), dx);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
             _weightGradientKernel9(8, dy, x, _parameters.Gradient(1 /* terms.1.blocks */).SubView(0, 8), batch);
             // input gradient of terms.0 (blockdiag): 8 blocks of 1x1
-            _matMulTransposedKernel16(new Index2D(batch, 8), dy, _parameters.Value(0 /* terms.0.weight */), dx);
+            _matMulTransposedKernel16(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* terms.0.weight */), dx);
             // weight gradient of terms.0 (blockdiag): 8 blocks of 1x1
             _weightGradientKernel9(8, dy, x, _parameters.Gradient(0 /* terms.0.weight */), batch);
         }
@@ -2410,20 +2398,20 @@ public sealed partial class UnitBlocks : IStructuredLayer
 /// Shapes that collapse a dimension to one.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.lora_A [1, 6]</c>, <c>terms.0.lora_B [1, 1]</c>, <c>terms.1.weight [1, 6]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ToOne : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("ToOne.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ToOne.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public ToOne(int seed = 0)
     {
-        Terms0LoraA = new Parameter("terms.0.lora_A", new[] { 1, 6 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms0LoraB = new Parameter("terms.0.lora_B", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 3.0f);
-        Terms1Weight = new Parameter("terms.1.weight", new[] { 1, 6 }, trainable: true);
+        Terms0LoraA = new global::StructMat.Runtime.Parameter("terms.0.lora_A", new[] { 1, 6 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0LoraB = new global::StructMat.Runtime.Parameter("terms.0.lora_B", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 1, 6 }, trainable: true);
         Parameters = new[] { Terms0LoraA, Terms0LoraB, Terms1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 6;
@@ -2439,127 +2427,127 @@ public sealed partial class ToOne : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 6;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.lora_A [1, 6]</c>: lowrank down-projection 6 -&gt; 1.</summary>
-    public Parameter Terms0LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms0LoraA { get; }
 
     /// <summary><c>terms.0.lora_B [1, 1]</c>: lowrank up-projection 1 -&gt; 1.</summary>
-    public Parameter Terms0LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms0LoraB { get; }
 
     /// <summary><c>terms.1.weight [1, 6]</c>: dense 6 -&gt; 1.</summary>
-    public Parameter Terms1Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0LoraA.Data, fanIn: 6, fanOut: 1, random);
-        Initializers.MuP(Terms0LoraB.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms1Weight.Data, fanIn: 6, fanOut: 1, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0LoraA.Data, fanIn: 6, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0LoraB.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Weight.Data, fanIn: 6, fanOut: 1, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 6]
-        CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (lowrank): up-projection B [1, 1]
-        CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (dense): W [1, 6]; accumulating
-        CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms1Weight.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(dy.Length, batch, 1, nameof(dy));
-        Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 6, 1, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 1, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1WeightGradient = gradients[2];
-        Span<float> terms0LoraBGradient = gradients[1];
-        Span<float> terms0LoraAGradient = gradients[0];
+        global::System.Span<float> terms1WeightGradient = gradients[2];
+        global::System.Span<float> terms0LoraBGradient = gradients[1];
+        global::System.Span<float> terms0LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 6]
-        CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (dense): W [1, 6]
         // and weight gradient of terms.1 (dense): W [1, 6], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms1Weight.Data, terms1WeightGradient, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): up-projection B [1, 1]
         // and weight gradient of terms.0 (lowrank): up-projection B [1, 1], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 6]; accumulating
         // and weight gradient of terms.0 (lowrank): down-projection A [1, 6], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 6, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [1, 6] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: lowrank 6 -> 1: B·A
-        var m0 = DenseMath.MatMul(DenseMath.FromFloat(Terms0LoraB.Data), DenseMath.FromFloat(Terms0LoraA.Data), 1, 1, 6);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0LoraA.Data), 1, 1, 6);
         // terms.1: dense 6 -> 1: W
-        var m1 = DenseMath.FromFloat(Terms1Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Weight.Data);
         // sum of 2 terms
-        var m2 = DenseMath.Add(m0, m1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2568,7 +2556,7 @@ public sealed partial class ToOne : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 1x6.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2580,7 +2568,7 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2592,7 +2580,7 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x6; accumulating.
-    private static void MatMulKernel2(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -2608,18 +2596,18 @@ public sealed partial class ToOne : IStructuredLayer
     // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (292 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2628,18 +2616,18 @@ public sealed partial class ToOne : IStructuredLayer
             for (int k0 = 0; k0 < 1; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 1, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[row0 + rr + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 1 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2650,7 +2638,7 @@ public sealed partial class ToOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -2686,7 +2674,7 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x6, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 6;
@@ -2699,7 +2687,7 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -2711,7 +2699,7 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -2728,18 +2716,18 @@ public sealed partial class ToOne : IStructuredLayer
     // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (292 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2748,18 +2736,18 @@ public sealed partial class ToOne : IStructuredLayer
             for (int k0 = 0; k0 < 1; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 1, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[row0 + rr + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 1 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[(k0 + kk) * 6 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2770,7 +2758,7 @@ public sealed partial class ToOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -2806,52 +2794,52 @@ public sealed partial class ToOne : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="ToOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.ToOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("ToOne.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ToOne.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
 
-        internal Gpu(ToOne layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.ToOne layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ToOne.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2863,53 +2851,53 @@ public sealed partial class ToOne : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(y.Length, batch, 1, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 6]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.0 (lowrank): up-projection B [1, 1]
-            _matMulKernel1(new Index2D(batch, 1), t1, _parameters.Value(1 /* terms.0.lora_B */), y);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 1), t1, _parameters.Value(1 /* terms.0.lora_B */), y);
             // terms.1 (dense): W [1, 6]
-            _matMulKernel2(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.weight */), y);
+            _matMulKernel2(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.weight */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(dy.Length, batch, 1, nameof(dy));
-            Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 6]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // input gradient of terms.1 (dense): W [1, 6]
-            _matMulTransposedKernel3(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(2 /* terms.1.weight */), dx, batch);
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(2 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [1, 6]
             _weightGradientKernel4(6, dy, x, _parameters.Gradient(2 /* terms.1.weight */), batch);
             // input gradient of terms.0 (lowrank): up-projection B [1, 1]
-            _matMulTransposedKernel5(new Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
             // weight gradient of terms.0 (lowrank): up-projection B [1, 1]
             _weightGradientKernel6(1, dy, t1, _parameters.Gradient(1 /* terms.0.lora_B */), batch);
             // input gradient of terms.0 (lowrank): down-projection A [1, 6]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx, batch);
             // weight gradient of terms.0 (lowrank): down-projection A [1, 6]
             _weightGradientKernel4(6, dt1, x, _parameters.Gradient(0 /* terms.0.lora_A */), batch);
         }
@@ -2926,21 +2914,21 @@ public sealed partial class ToOne : IStructuredLayer
 /// The layer FromOne : 1 -&gt; 6.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.lora_A [1, 1]</c>, <c>terms.0.lora_B [6, 1]</c>, <c>terms.1.blkdiag1 [1, 1, 1]</c>, <c>terms.1.blkdiag2 [1, 6, 1]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FromOne : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("FromOne.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FromOne.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FromOne(int seed = 0)
     {
-        Terms0LoraA = new Parameter("terms.0.lora_A", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms0LoraB = new Parameter("terms.0.lora_B", new[] { 6, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1Blkdiag1 = new Parameter("terms.1.blkdiag1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1Blkdiag2 = new Parameter("terms.1.blkdiag2", new[] { 1, 6, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0LoraA = new global::StructMat.Runtime.Parameter("terms.0.lora_A", new[] { 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0LoraB = new global::StructMat.Runtime.Parameter("terms.0.lora_B", new[] { 6, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1Blkdiag1 = new global::StructMat.Runtime.Parameter("terms.1.blkdiag1", new[] { 1, 1, 1 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1Blkdiag2 = new global::StructMat.Runtime.Parameter("terms.1.blkdiag2", new[] { 1, 6, 1 }, trainable: true, learningRateMultiplier: 0.5f);
         Parameters = new[] { Terms0LoraA, Terms0LoraB, Terms1Blkdiag1, Terms1Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 1;
@@ -2956,146 +2944,146 @@ public sealed partial class FromOne : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 6;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.lora_A [1, 1]</c>: lowrank down-projection 1 -&gt; 1.</summary>
-    public Parameter Terms0LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms0LoraA { get; }
 
     /// <summary><c>terms.0.lora_B [6, 1]</c>: lowrank up-projection 1 -&gt; 6.</summary>
-    public Parameter Terms0LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms0LoraB { get; }
 
     /// <summary><c>terms.1.blkdiag1 [1, 1, 1]</c>: monarch first block-diagonal factor, 1 blocks of 1x1.</summary>
-    public Parameter Terms1Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Terms1Blkdiag1 { get; }
 
     /// <summary><c>terms.1.blkdiag2 [1, 6, 1]</c>: monarch second block-diagonal factor, 1 blocks of 6x1.</summary>
-    public Parameter Terms1Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Terms1Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0LoraA.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms0LoraB.Data, fanIn: 1, fanOut: 6, random);
-        Initializers.MuP(Terms1Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
-        Initializers.MuP(Terms1Blkdiag2.Data, fanIn: 1, fanOut: 6, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0LoraA.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0LoraB.Data, fanIn: 1, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Blkdiag1.Data, fanIn: 1, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Blkdiag2.Data, fanIn: 1, fanOut: 6, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var t3 = slot0.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 1]
-        CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0 (lowrank): up-projection B [6, 1]
-        CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0LoraB.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating
-        CpuKernels.BlockMatMul(t3, y, Terms1Blkdiag2.Data, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1Blkdiag2.Data, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 1, nameof(x));
-        Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 1, 6, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 6, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1Blkdiag2Gradient = gradients[3];
-        Span<float> terms1Blkdiag1Gradient = gradients[2];
-        Span<float> terms0LoraBGradient = gradients[1];
-        Span<float> terms0LoraAGradient = gradients[0];
+        global::System.Span<float> terms1Blkdiag2Gradient = gradients[3];
+        global::System.Span<float> terms1Blkdiag1Gradient = gradients[2];
+        global::System.Span<float> terms0LoraBGradient = gradients[1];
+        global::System.Span<float> terms0LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 1);
-        Span<float> slot1 = _workspace.Get(1, batch * 1);
-        Span<float> slot2 = _workspace.Get(2, batch * 1);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 1);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 1);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 1);
         var t1 = slot0.Slice(0, batch * 1);
         var t3 = slot1.Slice(0, batch * 1);
         var dt3 = slot2.Slice(0, batch * 1);
         var dt1 = slot1.Slice(0, batch * 1);
 
         // terms.0 (lowrank): down-projection A [1, 1]
-        CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0LoraA.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-        CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1Blkdiag1.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1Blkdiag2.Data, terms1Blkdiag2Gradient, batch, 1, 6, 1, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1Blkdiag2.Data, terms1Blkdiag2Gradient, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
         // and weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1, from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1Blkdiag1.Data, terms1Blkdiag1Gradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1Blkdiag1.Data, terms1Blkdiag1Gradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): up-projection B [6, 1]
         // and weight gradient of terms.0 (lowrank): up-projection B [6, 1], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 6, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0LoraB.Data, terms0LoraBGradient, batch, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0 (lowrank): down-projection A [1, 1]; accumulating
         // and weight gradient of terms.0 (lowrank): down-projection A [1, 1], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 1, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0LoraA.Data, terms0LoraAGradient, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [6, 1] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0: lowrank 1 -> 6: B·A
-        var m0 = DenseMath.MatMul(DenseMath.FromFloat(Terms0LoraB.Data), DenseMath.FromFloat(Terms0LoraA.Data), 6, 1, 1);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0LoraA.Data), 6, 1, 1);
         // terms.1: monarch 1 -> 6: fly's blockdiag_butterfly_multiply as a matrix
-        var m1 = DenseMath.Monarch(Terms1Blkdiag1.Data, 1, 1, 1, Terms1Blkdiag2.Data, 1, 6, 1);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Terms1Blkdiag1.Data, 1, 1, 1, Terms1Blkdiag2.Data, 1, 6, 1);
         // sum of 2 terms
-        var m2 = DenseMath.Add(m0, m1);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -3104,7 +3092,7 @@ public sealed partial class FromOne : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -3120,18 +3108,18 @@ public sealed partial class FromOne : IStructuredLayer
     // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3140,18 +3128,18 @@ public sealed partial class FromOne : IStructuredLayer
             for (int k0 = 0; k0 < 1; k0 += TileK)
             {
                 // Stage input: 64 x 1, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[row0 + rr + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 1 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[k0 + kk + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3162,7 +3150,7 @@ public sealed partial class FromOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -3202,18 +3190,18 @@ public sealed partial class FromOne : IStructuredLayer
     // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 1; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3222,18 +3210,18 @@ public sealed partial class FromOne : IStructuredLayer
             for (int k0 = 0; k0 < 1; k0 += TileK)
             {
                 // Stage input: 64 x 1, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[row0 + rr + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 1 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 6 ? weight[k0 + kk + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3244,7 +3232,7 @@ public sealed partial class FromOne : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 6 + col;
@@ -3280,7 +3268,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3292,7 +3280,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 6x1, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 6;
@@ -3305,7 +3293,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1.
-    private static void MatMulTransposedKernel5(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3317,7 +3305,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x1, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 1;
@@ -3330,7 +3318,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x1.
-    private static void MatMulTransposedKernel7(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3342,7 +3330,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 6x1, summed over the batch.
-    private static void WeightGradientKernel8(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 6;
@@ -3355,7 +3343,7 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x1; accumulating.
-    private static void MatMulTransposedKernel9(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -3367,58 +3355,58 @@ public sealed partial class FromOne : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="FromOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.FromOne"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("FromOne.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel7;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel9;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FromOne.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
 
-        internal Gpu(FromOne layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.FromOne layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel8",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
-            _matMulTransposedKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel9));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FromOne.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -3430,65 +3418,65 @@ public sealed partial class FromOne : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(y.Length, batch, 6, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t3 = slot0.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.0 (lowrank): up-projection B [6, 1]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* terms.0.lora_B */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* terms.0.lora_B */), y, batch);
             // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
             // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.blkdiag2 */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.blkdiag2 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 1, nameof(x));
-            Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            Checks.Activation(dx.Length, batch, 1, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 1);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 1);
             var t1 = slot0.SubView(0, batch * 1);
             var t3 = slot1.SubView(0, batch * 1);
             var dt3 = slot2.SubView(0, batch * 1);
             var dt1 = slot1.SubView(0, batch * 1);
             // terms.0 (lowrank): down-projection A [1, 1]
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(0 /* terms.0.lora_A */), t1);
             // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulKernel0(new Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(2 /* terms.1.blkdiag1 */), t3);
             // input gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
-            _matMulTransposedKernel3(new Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.blkdiag2 */), dt3);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(3 /* terms.1.blkdiag2 */), dt3);
             // weight gradient of terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
             _weightGradientKernel4(6, dy, t3, _parameters.Gradient(3 /* terms.1.blkdiag2 */), batch);
             // input gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
-            _matMulTransposedKernel5(new Index2D(batch, 1), dt3, _parameters.Value(2 /* terms.1.blkdiag1 */), dx);
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 1), dt3, _parameters.Value(2 /* terms.1.blkdiag1 */), dx);
             // weight gradient of terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
             _weightGradientKernel6(1, dt3, x, _parameters.Gradient(2 /* terms.1.blkdiag1 */), batch);
             // input gradient of terms.0 (lowrank): up-projection B [6, 1]
-            _matMulTransposedKernel7(new Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 1), dy, _parameters.Value(1 /* terms.0.lora_B */), dt1);
             // weight gradient of terms.0 (lowrank): up-projection B [6, 1]
             _weightGradientKernel8(6, dy, t1, _parameters.Gradient(1 /* terms.0.lora_B */), batch);
             // input gradient of terms.0 (lowrank): down-projection A [1, 1]
-            _matMulTransposedKernel9(new Index2D(batch, 1), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx);
+            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 1), dt1, _parameters.Value(0 /* terms.0.lora_A */), dx);
             // weight gradient of terms.0 (lowrank): down-projection A [1, 1]
             _weightGradientKernel6(1, dt1, x, _parameters.Gradient(0 /* terms.0.lora_A */), batch);
         }

@@ -105,37 +105,25 @@
 
 #nullable enable
 
-using System;
-using System.CodeDom.Compiler;
-using System.Collections.Generic;
-using ILGPU;
-using ILGPU.Runtime;
-using StructMat.Runtime;
-using StructMat.Runtime.Gpu;
-using StructMat.Runtime.Init;
-using StructMat.Runtime.Kernels;
-using StructMat.Runtime.Oracle;
-using StructMat.Runtime.Projection;
-
 namespace StructMat.Tests.Cases;
 
 /// <summary>
 /// A trainable diagonal (starts as the identity) plus a bias.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>diag [12]</c>, <c>bias [12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Diagonal : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("Diagonal.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Diagonal.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Diagonal(int seed = 0)
     {
-        Diag = new Parameter("diag", new[] { 12 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 12 }, trainable: true);
+        Diag = new global::StructMat.Runtime.Parameter("diag", new[] { 12 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 12 }, trainable: true);
         Parameters = new[] { Diag, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -151,80 +139,80 @@ public sealed partial class Diagonal : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>diag [12]</c>: diagonal 12.</summary>
-    public Parameter Diag { get; }
+    public global::StructMat.Runtime.Parameter Diag { get; }
 
     /// <summary><c>bias [12]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.Ones(Diag.Data);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
 
         // diag: y = d ⊙ x
-        ElementKernels.Diagonal(x, y, Diag.Data, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(x, y, Diag.Data, batch, 12, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
 
         // input gradient of diag: y = d ⊙ x
-        ElementKernels.Diagonal(dy, dx, Diag.Data, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dx, Diag.Data, batch, 12, accumulate: false);
 
         // weight gradient of diag: y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, x, Diag.Gradient!, batch, 12);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, x, Diag.Gradient!, batch, 12);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // diag 12 -> 12
-        var m0 = DenseMath.Diagonal(Diag.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Diag.Data);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -233,19 +221,19 @@ public sealed partial class Diagonal : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel0(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] = diagonal[index.Y] * input[index.X * 12 + index.Y];
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel1(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 12 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -255,7 +243,7 @@ public sealed partial class Diagonal : IStructuredLayer
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel3(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -265,40 +253,40 @@ public sealed partial class Diagonal : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Diagonal"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Diagonal"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Diagonal.Gpu");
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel2;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel3;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Diagonal.Gpu");
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
 
-        internal Gpu(Diagonal layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Diagonal layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 1);
-            _diagonalKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.DiagonalKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel0));
-            _biasKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.BiasKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel1));
-            _biasGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.BiasGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel2));
-            _diagonalGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.DiagonalGradientKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel3));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _diagonalKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.DiagonalKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel0));
+            _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.BiasKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel1));
+            _biasGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.BiasGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel2));
+            _diagonalGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Diagonal.DiagonalGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -310,35 +298,35 @@ public sealed partial class Diagonal : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // diag: y = d ⊙ x
-            _diagonalKernel0(new Index2D(batch, 12), x, _parameters.Value(0 /* diag */), y);
+            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* diag */), y);
             // add the bias
-            _biasKernel1(new Index2D(batch, 12), y, _parameters.Value(1 /* bias */));
+            _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
             _biasGradientKernel2(12, dy, _parameters.Gradient(1 /* bias */), batch);
             // input gradient of diag: y = d ⊙ x
-            _diagonalKernel0(new Index2D(batch, 12), dy, _parameters.Value(0 /* diag */), dx);
+            _diagonalKernel0(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* diag */), dx);
             // weight gradient of diag: y = d ⊙ x
             _diagonalGradientKernel3(12, dy, x, _parameters.Gradient(0 /* diag */), batch);
         }
@@ -355,20 +343,20 @@ public sealed partial class Diagonal : IStructuredLayer
 /// Each permutation kind, composed with trainable structures so the layer has parameters.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.weight [12, 12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Reversed : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("Reversed.Backward");
-    private static readonly int[] ReverseMap12 = Permutations.Reverse(12);
-    private static readonly int[] ReverseMap12Inverse = Permutations.Inverse(ReverseMap12);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Reversed.Backward");
+    private static readonly int[] ReverseMap12 = global::StructMat.Runtime.Kernels.Permutations.Reverse(12);
+    private static readonly int[] ReverseMap12Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ReverseMap12);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Reversed(int seed = 0)
     {
-        Factors1Weight = new Parameter("factors.1.weight", new[] { 12, 12 }, trainable: true);
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 12, 12 }, trainable: true);
         Parameters = new[] { Factors1Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -384,104 +372,104 @@ public sealed partial class Reversed : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.weight [12, 12]</c>: dense 12 -&gt; 12.</summary>
-    public Parameter Factors1Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 12, fanOut: 12, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // factors.1 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (perm): y[j] = x[map[j]], reverse
-        ElementKernels.Gather(t1, y, ReverseMap12, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t1, y, ReverseMap12, batch, 12, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors1WeightGradient = gradients[0];
+        global::System.Span<float> factors1WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
 
         // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-        ElementKernels.Gather(dy, dt1, ReverseMap12Inverse, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt1, ReverseMap12Inverse, batch, 12, accumulate: false);
 
         // input gradient of factors.1 (dense): W [12, 12]
         // and weight gradient of factors.1 (dense): W [12, 12], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, factors1WeightGradient, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, factors1WeightGradient, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: perm 12 -> 12: the permutation matrix of the index map
-        var m0 = DenseMath.Permutation(Permutations.Reverse(12));
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Reverse(12));
         // factors.1: dense 12 -> 12: W
-        var m1 = DenseMath.FromFloat(Factors1Weight.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 12, 12, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 12, 12, 12);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -494,18 +482,18 @@ public sealed partial class Reversed : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -514,18 +502,18 @@ public sealed partial class Reversed : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -536,7 +524,7 @@ public sealed partial class Reversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -572,7 +560,7 @@ public sealed partial class Reversed : IStructuredLayer
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel1(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] = input[index.X * 12 + map[index.Y]];
     }
@@ -582,18 +570,18 @@ public sealed partial class Reversed : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -602,18 +590,18 @@ public sealed partial class Reversed : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -624,7 +612,7 @@ public sealed partial class Reversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -664,18 +652,18 @@ public sealed partial class Reversed : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 16, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -684,18 +672,18 @@ public sealed partial class Reversed : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -706,7 +694,7 @@ public sealed partial class Reversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -742,44 +730,44 @@ public sealed partial class Reversed : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Reversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Reversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Reversed.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap12Inverse;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Reversed.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12Inverse;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
 
-        internal Gpu(Reversed layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Reversed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 1);
-            _reverseMap12 = accelerator.Allocate1D(ReverseMap12);
-            _reverseMap12Inverse = accelerator.Allocate1D(ReverseMap12Inverse);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _gatherKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.GatherKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulTransposedKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.WeightGradientKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _reverseMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12);
+            _reverseMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12Inverse);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gatherKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.GatherKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -791,43 +779,43 @@ public sealed partial class Reversed : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
             // factors.0 (perm): y[j] = x[map[j]], reverse
-            _gatherKernel1(new Index2D(batch, 12), t1, _reverseMap12.View, y);
+            _gatherKernel1(new global::ILGPU.Index2D(batch, 12), t1, _reverseMap12.View, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-            _gatherKernel1(new Index2D(batch, 12), dy, _reverseMap12Inverse.View, dt1);
+            _gatherKernel1(new global::ILGPU.Index2D(batch, 12), dy, _reverseMap12Inverse.View, dt1);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [12, 12]
-            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 1, 16), dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
         }
 
         public void Dispose()
@@ -844,20 +832,20 @@ public sealed partial class Reversed : IStructuredLayer
 /// The layer BitReversed : 16 -&gt; 16.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [4, 4, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BitReversed : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(2);
-    private readonly ExclusiveUse _backwardInUse = new("BitReversed.Backward");
-    private static readonly int[] BitReversalMap16 = Permutations.BitReversal(16);
-    private static readonly int[] BitReversalMap16Inverse = Permutations.Inverse(BitReversalMap16);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BitReversed.Backward");
+    private static readonly int[] BitReversalMap16 = global::StructMat.Runtime.Kernels.Permutations.BitReversal(16);
+    private static readonly int[] BitReversalMap16Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BitReversalMap16);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public BitReversed(int seed = 0)
     {
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 4, 4, 4 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 4, 4, 4 }, trainable: true);
         Parameters = new[] { Factors0Weight };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -873,109 +861,109 @@ public sealed partial class BitReversed : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [4, 4, 4]</c>: blockdiag 4 blocks of 4x4.</summary>
-    public Parameter Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors0Weight { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 4, fanOut: 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
 
         // factors.1 (perm): y[j] = x[map[j]], bitreversal
-        ElementKernels.Gather(x, t1, BitReversalMap16, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BitReversalMap16, batch, 16, accumulate: false);
 
         // factors.0 (blockdiag): 4 blocks of 4x4
-        CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors0WeightGradient = gradients[0];
+        global::System.Span<float> factors0WeightGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var dt1 = slot1.Slice(0, batch * 16);
 
         // factors.1 (perm): y[j] = x[map[j]], bitreversal
-        ElementKernels.Gather(x, t1, BitReversalMap16, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BitReversalMap16, batch, 16, accumulate: false);
 
         // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
         // and weight gradient of factors.0 (blockdiag): 4 blocks of 4x4, from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Factors0Weight.Data, factors0WeightGradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
-        ElementKernels.Gather(dt1, dx, BitReversalMap16Inverse, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BitReversalMap16Inverse, batch, 16, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: blockdiag 16 -> 16: 4 diagonal blocks
-        var m0 = DenseMath.BlockDiagonal(Factors0Weight.Data, 4, 4, 4);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.BlockDiagonal(Factors0Weight.Data, 4, 4, 4);
         // factors.1: perm 16 -> 16: the permutation matrix of the index map
-        var m1 = DenseMath.Permutation(Permutations.BitReversal(16));
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.BitReversal(16));
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 16, 16, 16);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 16, 16, 16);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -984,7 +972,7 @@ public sealed partial class BitReversed : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel0(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
@@ -994,19 +982,19 @@ public sealed partial class BitReversed : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1015,18 +1003,18 @@ public sealed partial class BitReversed : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1037,7 +1025,7 @@ public sealed partial class BitReversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1077,19 +1065,19 @@ public sealed partial class BitReversed : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1098,18 +1086,18 @@ public sealed partial class BitReversed : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1120,7 +1108,7 @@ public sealed partial class BitReversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -1160,18 +1148,18 @@ public sealed partial class BitReversed : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1180,18 +1168,18 @@ public sealed partial class BitReversed : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1202,7 +1190,7 @@ public sealed partial class BitReversed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -1226,44 +1214,44 @@ public sealed partial class BitReversed : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="BitReversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.BitReversed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("BitReversed.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _bitReversalMap16Inverse;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BitReversed.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16Inverse;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
 
-        internal Gpu(BitReversed layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.BitReversed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 2);
-            _bitReversalMap16 = accelerator.Allocate1D(BitReversalMap16);
-            _bitReversalMap16Inverse = accelerator.Allocate1D(BitReversalMap16Inverse);
-            _gatherKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.GatherKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _matMulTransposedKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulTransposedKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel2));
-            _weightGradientKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.WeightGradientKernel3",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel3));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _bitReversalMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16);
+            _bitReversalMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16Inverse);
+            _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.GatherKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1275,47 +1263,47 @@ public sealed partial class BitReversed : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
-            _gatherKernel0(new Index2D(batch, 16), x, _bitReversalMap16.View, t1);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
-            _gatherKernel0(new Index2D(batch, 16), x, _bitReversalMap16.View, t1);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulTransposedKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _weightGradientKernel3(TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
-            _gatherKernel0(new Index2D(batch, 16), dt1, _bitReversalMap16Inverse.View, dx);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _bitReversalMap16Inverse.View, dx);
         }
 
         public void Dispose()
@@ -1332,22 +1320,22 @@ public sealed partial class BitReversed : IStructuredLayer
 /// The layer Shuffled : 12 -&gt; 12.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.1.lora_A [3, 12]</c>, <c>terms.0.factors.1.lora_B [12, 3]</c>, <c>terms.1.diag [12]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Shuffled : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Shuffled.Backward");
-    private static readonly int[] ShuffleMap12 = Permutations.PerfectShuffle(12);
-    private static readonly int[] ShuffleMap12Inverse = Permutations.Inverse(ShuffleMap12);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Shuffled.Backward");
+    private static readonly int[] ShuffleMap12 = global::StructMat.Runtime.Kernels.Permutations.PerfectShuffle(12);
+    private static readonly int[] ShuffleMap12Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ShuffleMap12);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Shuffled(int seed = 0)
     {
-        Terms0Factors1LoraA = new Parameter("terms.0.factors.1.lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms0Factors1LoraB = new Parameter("terms.0.factors.1.lora_B", new[] { 12, 3 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms1Diag = new Parameter("terms.1.diag", new[] { 12 }, trainable: true);
+        Terms0Factors1LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.1.lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0Factors1LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.1.lora_B", new[] { 12, 3 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms1Diag = new global::StructMat.Runtime.Parameter("terms.1.diag", new[] { 12 }, trainable: true);
         Parameters = new[] { Terms0Factors1LoraA, Terms0Factors1LoraB, Terms1Diag };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -1363,143 +1351,143 @@ public sealed partial class Shuffled : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
-    public Parameter Terms0Factors1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1LoraA { get; }
 
     /// <summary><c>terms.0.factors.1.lora_B [12, 3]</c>: lowrank up-projection 3 -&gt; 12.</summary>
-    public Parameter Terms0Factors1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1LoraB { get; }
 
     /// <summary><c>terms.1.diag [12]</c>: diagonal 12.</summary>
-    public Parameter Terms1Diag { get; }
+    public global::StructMat.Runtime.Parameter Terms1Diag { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Factors1LoraA.Data, fanIn: 12, fanOut: 3, random);
-        Initializers.MuP(Terms0Factors1LoraB.Data, fanIn: 3, fanOut: 12, random);
-        Initializers.Ones(Terms1Diag.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors1LoraA.Data, fanIn: 12, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors1LoraB.Data, fanIn: 3, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Terms1Diag.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 3);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
         var t1 = slot0.Slice(0, batch * 3);
         var t2 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.1 (lowrank): up-projection B [12, 3]
-        CpuKernels.BlockMatMul(t1, t2, Terms0Factors1LoraB.Data, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Terms0Factors1LoraB.Data, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
-        ElementKernels.Gather(t2, y, ShuffleMap12, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, y, ShuffleMap12, batch, 12, accumulate: false);
 
         // terms.1 (diag): y = d ⊙ x (accumulating)
-        ElementKernels.Diagonal(x, y, Terms1Diag.Data, batch, 12, accumulate: true);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(x, y, Terms1Diag.Data, batch, 12, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1DiagGradient = gradients[2];
-        Span<float> terms0Factors1LoraBGradient = gradients[1];
-        Span<float> terms0Factors1LoraAGradient = gradients[0];
+        global::System.Span<float> terms1DiagGradient = gradients[2];
+        global::System.Span<float> terms0Factors1LoraBGradient = gradients[1];
+        global::System.Span<float> terms0Factors1LoraAGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 3);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 3);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 3);
         var t1 = slot0.Slice(0, batch * 3);
         var dt2 = slot1.Slice(0, batch * 12);
         var dt1 = slot2.Slice(0, batch * 3);
 
         // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-        CpuKernels.BlockMatMul(x, t1, Terms0Factors1LoraA.Data, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dy, dx, Terms1Diag.Data, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dx, Terms1Diag.Data, batch, 12, accumulate: false);
 
         // weight gradient of terms.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dy, x, terms1DiagGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, x, terms1DiagGradient, batch, 12);
 
         // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
-        ElementKernels.Gather(dy, dt2, ShuffleMap12Inverse, batch, 12, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt2, ShuffleMap12Inverse, batch, 12, accumulate: false);
 
         // input gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
         // and weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3], from the same pass over dt2
-        CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors1LoraB.Data, terms0Factors1LoraBGradient, batch, 1, 12, 3, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors1LoraB.Data, terms0Factors1LoraBGradient, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]; accumulating
         // and weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12], from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1LoraA.Data, terms0Factors1LoraAGradient, batch, 1, 3, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Terms0Factors1LoraA.Data, terms0Factors1LoraAGradient, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0: perm 12 -> 12: the permutation matrix of the index map
-        var m0 = DenseMath.Permutation(Permutations.PerfectShuffle(12));
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.PerfectShuffle(12));
         // terms.0.factors.1: lowrank 12 -> 12: B·A
-        var m1 = DenseMath.MatMul(DenseMath.FromFloat(Terms0Factors1LoraB.Data), DenseMath.FromFloat(Terms0Factors1LoraA.Data), 12, 3, 12);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors1LoraA.Data), 12, 3, 12);
         // terms.0: product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 12, 12, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 12, 12, 12);
         // terms.1: diag 12 -> 12
-        var m3 = DenseMath.Diagonal(Terms1Diag.Data);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Terms1Diag.Data);
         // sum of 2 terms
-        var m4 = DenseMath.Add(m2, m3);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m2, m3);
         return m4;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -1508,7 +1496,7 @@ public sealed partial class Shuffled : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: block matmul, 1 groups of 3x12.
-    private static void MatMulKernel0(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1524,18 +1512,18 @@ public sealed partial class Shuffled : IStructuredLayer
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1544,18 +1532,18 @@ public sealed partial class Shuffled : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage input: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 3 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1566,7 +1554,7 @@ public sealed partial class Shuffled : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -1602,25 +1590,25 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel2(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] = input[index.X * 12 + map[index.Y]];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel3(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] += diagonal[index.Y] * input[index.X * 12 + index.Y];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel4(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] = diagonal[index.Y] * input[index.X * 12 + index.Y];
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel5(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -1630,7 +1618,7 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x3.
-    private static void MatMulTransposedKernel6(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1642,7 +1630,7 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x3, summed over the batch.
-    private static void WeightGradientKernel7(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 36;
@@ -1659,18 +1647,18 @@ public sealed partial class Shuffled : IStructuredLayer
     // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -1679,18 +1667,18 @@ public sealed partial class Shuffled : IStructuredLayer
             for (int k0 = 0; k0 < 3; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 3 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -1701,7 +1689,7 @@ public sealed partial class Shuffled : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -1737,7 +1725,7 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
-    private static void WeightGradientKernel9(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 36;
@@ -1750,62 +1738,62 @@ public sealed partial class Shuffled : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Shuffled"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Shuffled"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Shuffled.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _shuffleMap12Inverse;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel3;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel4;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel6;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel9;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Shuffled.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12Inverse;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
 
-        internal Gpu(Shuffled layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Shuffled layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _shuffleMap12 = accelerator.Allocate1D(ShuffleMap12);
-            _shuffleMap12Inverse = accelerator.Allocate1D(ShuffleMap12Inverse);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _gatherKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.GatherKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel2));
-            _diagonalKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel3));
-            _diagonalKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel4));
-            _diagonalGradientKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalGradientKernel5",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel5));
-            _matMulTransposedKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel6));
-            _weightGradientKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel7",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel7));
-            _matMulTransposedKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel8));
-            _weightGradientKernel9 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel9",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel9));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _shuffleMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12);
+            _shuffleMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12Inverse);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gatherKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.GatherKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel2));
+            _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
+            _diagonalKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel4));
+            _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
+            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
+            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
+            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -1817,61 +1805,61 @@ public sealed partial class Shuffled : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 3);
             var t2 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
-            _gatherKernel2(new Index2D(batch, 12), t2, _shuffleMap12.View, y);
+            _gatherKernel2(new global::ILGPU.Index2D(batch, 12), t2, _shuffleMap12.View, y);
             // terms.1 (diag): y = d ⊙ x
-            _diagonalKernel3(new Index2D(batch, 12), x, _parameters.Value(2 /* terms.1.diag */), y);
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(2 /* terms.1.diag */), y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 3);
             var dt2 = slot1.SubView(0, batch * 12);
             var dt1 = slot2.SubView(0, batch * 3);
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulKernel0(new Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // input gradient of terms.1 (diag): y = d ⊙ x
-            _diagonalKernel4(new Index2D(batch, 12), dy, _parameters.Value(2 /* terms.1.diag */), dx);
+            _diagonalKernel4(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(2 /* terms.1.diag */), dx);
             // weight gradient of terms.1 (diag): y = d ⊙ x
             _diagonalGradientKernel5(12, dy, x, _parameters.Gradient(2 /* terms.1.diag */), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
-            _gatherKernel2(new Index2D(batch, 12), dy, _shuffleMap12Inverse.View, dt2);
+            _gatherKernel2(new global::ILGPU.Index2D(batch, 12), dy, _shuffleMap12Inverse.View, dt2);
             // input gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _matMulTransposedKernel6(new Index2D(batch, 3), dt2, _parameters.Value(1 /* terms.0.factors.1.lora_B */), dt1);
+            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 3), dt2, _parameters.Value(1 /* terms.0.factors.1.lora_B */), dt1);
             // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
             _weightGradientKernel7(36, dt2, t1, _parameters.Gradient(1 /* terms.0.factors.1.lora_B */), batch);
             // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulTransposedKernel8(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
+            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
             // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
             _weightGradientKernel9(36, dt1, x, _parameters.Gradient(0 /* terms.0.factors.1.lora_A */), batch);
         }
@@ -1890,22 +1878,22 @@ public sealed partial class Shuffled : IStructuredLayer
 /// The layer RandomPermutations : 10 -&gt; 10.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.diag [10]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class RandomPermutations : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class RandomPermutations : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("RandomPermutations.Backward");
-    private static readonly int[] RandomMap10Seed7 = Permutations.Random(10, seed: 7);
-    private static readonly int[] RandomMap10Seed8 = Permutations.Random(10, seed: 8);
-    private static readonly int[] RandomMap10Seed7Inverse = Permutations.Inverse(RandomMap10Seed7);
-    private static readonly int[] RandomMap10Seed8Inverse = Permutations.Inverse(RandomMap10Seed8);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("RandomPermutations.Backward");
+    private static readonly int[] RandomMap10Seed7 = global::StructMat.Runtime.Kernels.Permutations.Random(10, seed: 7);
+    private static readonly int[] RandomMap10Seed8 = global::StructMat.Runtime.Kernels.Permutations.Random(10, seed: 8);
+    private static readonly int[] RandomMap10Seed7Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(RandomMap10Seed7);
+    private static readonly int[] RandomMap10Seed8Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(RandomMap10Seed8);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public RandomPermutations(int seed = 0)
     {
-        Factors1Diag = new Parameter("factors.1.diag", new[] { 10 }, trainable: true);
+        Factors1Diag = new global::StructMat.Runtime.Parameter("factors.1.diag", new[] { 10 }, trainable: true);
         Parameters = new[] { Factors1Diag };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 10;
@@ -1921,123 +1909,123 @@ public sealed partial class RandomPermutations : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 100;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.diag [10]</c>: diagonal 10.</summary>
-    public Parameter Factors1Diag { get; }
+    public global::StructMat.Runtime.Parameter Factors1Diag { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.Ones(Factors1Diag.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Factors1Diag.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(y.Length, batch, 10, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 10, 10, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 10, 10, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 10);
-        Span<float> slot1 = _workspace.Get(1, batch * 10);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 10);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 10);
         var t1 = slot0.Slice(0, batch * 10);
         var t2 = slot1.Slice(0, batch * 10);
 
         // factors.2 (perm): y[j] = x[map[j]], random, seed 8
-        ElementKernels.Gather(x, t1, RandomMap10Seed8, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, RandomMap10Seed8, batch, 10, accumulate: false);
 
         // factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t1, t2, Factors1Diag.Data, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t1, t2, Factors1Diag.Data, batch, 10, accumulate: false);
 
         // factors.0 (perm): y[j] = x[map[j]], random, seed 7
-        ElementKernels.Gather(t2, y, RandomMap10Seed7, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, y, RandomMap10Seed7, batch, 10, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 10, nameof(x));
-        Checks.Activation(dy.Length, batch, 10, nameof(dy));
-        Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 10, 10, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 10, 10, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors1DiagGradient = gradients[0];
+        global::System.Span<float> factors1DiagGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 10);
-        Span<float> slot1 = _workspace.Get(1, batch * 10);
-        Span<float> slot2 = _workspace.Get(2, batch * 10);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 10);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 10);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 10);
         var t1 = slot0.Slice(0, batch * 10);
         var dt2 = slot1.Slice(0, batch * 10);
         var dt1 = slot2.Slice(0, batch * 10);
 
         // factors.2 (perm): y[j] = x[map[j]], random, seed 8
-        ElementKernels.Gather(x, t1, RandomMap10Seed8, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, RandomMap10Seed8, batch, 10, accumulate: false);
 
         // input gradient of factors.0 (perm): y[j] = x[map[j]], random, seed 7 (the inverse map)
-        ElementKernels.Gather(dy, dt2, RandomMap10Seed7Inverse, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt2, RandomMap10Seed7Inverse, batch, 10, accumulate: false);
 
         // input gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt2, dt1, Factors1Diag.Data, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt2, dt1, Factors1Diag.Data, batch, 10, accumulate: false);
 
         // weight gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt2, t1, factors1DiagGradient, batch, 10);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt2, t1, factors1DiagGradient, batch, 10);
 
         // input gradient of factors.2 (perm): y[j] = x[map[j]], random, seed 8 (the inverse map)
-        ElementKernels.Gather(dt1, dx, RandomMap10Seed8Inverse, batch, 10, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, RandomMap10Seed8Inverse, batch, 10, accumulate: false);
     }
 
     /// <summary>The dense weight [10, 10] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: perm 10 -> 10: the permutation matrix of the index map
-        var m0 = DenseMath.Permutation(Permutations.Random(10, seed: 7));
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Random(10, seed: 7));
         // factors.1: diag 10 -> 10
-        var m1 = DenseMath.Diagonal(Factors1Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors1Diag.Data);
         // factors.2: perm 10 -> 10: the permutation matrix of the index map
-        var m2 = DenseMath.Permutation(Permutations.Random(10, seed: 8));
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Random(10, seed: 8));
         // product of 3 factors, left to right
-        var m3 = DenseMath.MatMul(DenseMath.MatMul(m0, m1, 10, 10, 10), m2, 10, 10, 10);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 10, 10, 10), m2, 10, 10, 10);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2046,19 +2034,19 @@ public sealed partial class RandomPermutations : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel0(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 10 + index.Y] = input[index.X * 10 + map[index.Y]];
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel1(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 10 + index.Y] = diagonal[index.Y] * input[index.X * 10 + index.Y];
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel2(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -2068,45 +2056,45 @@ public sealed partial class RandomPermutations : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="RandomPermutations"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.RandomPermutations"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("RandomPermutations.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed7;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed8;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed7Inverse;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _randomMap10Seed8Inverse;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel1;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("RandomPermutations.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed7;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed8;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed7Inverse;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _randomMap10Seed8Inverse;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel2;
 
-        internal Gpu(RandomPermutations layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.RandomPermutations layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 3);
-            _randomMap10Seed7 = accelerator.Allocate1D(RandomMap10Seed7);
-            _randomMap10Seed8 = accelerator.Allocate1D(RandomMap10Seed8);
-            _randomMap10Seed7Inverse = accelerator.Allocate1D(RandomMap10Seed7Inverse);
-            _randomMap10Seed8Inverse = accelerator.Allocate1D(RandomMap10Seed8Inverse);
-            _gatherKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.GatherKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel0));
-            _diagonalKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.DiagonalKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel1));
-            _diagonalGradientKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.DiagonalGradientKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel2));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _randomMap10Seed7 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed7);
+            _randomMap10Seed8 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed8);
+            _randomMap10Seed7Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed7Inverse);
+            _randomMap10Seed8Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, RandomMap10Seed8Inverse);
+            _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.GatherKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
+            _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.DiagonalKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
+            _diagonalGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.RandomPermutations.DiagonalGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel2));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2118,55 +2106,55 @@ public sealed partial class RandomPermutations : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(y.Length, batch, 10, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 10, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
             var t1 = slot0.SubView(0, batch * 10);
             var t2 = slot1.SubView(0, batch * 10);
             // factors.2 (perm): y[j] = x[map[j]], random, seed 8
-            _gatherKernel0(new Index2D(batch, 10), x, _randomMap10Seed8.View, t1);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 10), x, _randomMap10Seed8.View, t1);
             // factors.1 (diag): y = d ⊙ x
-            _diagonalKernel1(new Index2D(batch, 10), t1, _parameters.Value(0 /* factors.1.diag */), t2);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), t1, _parameters.Value(0 /* factors.1.diag */), t2);
             // factors.0 (perm): y[j] = x[map[j]], random, seed 7
-            _gatherKernel0(new Index2D(batch, 10), t2, _randomMap10Seed7.View, y);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 10), t2, _randomMap10Seed7.View, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 10, nameof(x));
-            Checks.Activation(dy.Length, batch, 10, nameof(dy));
-            Checks.Activation(dx.Length, batch, 10, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 10, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 10);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 10);
             var t1 = slot0.SubView(0, batch * 10);
             var dt2 = slot1.SubView(0, batch * 10);
             var dt1 = slot2.SubView(0, batch * 10);
             // factors.2 (perm): y[j] = x[map[j]], random, seed 8
-            _gatherKernel0(new Index2D(batch, 10), x, _randomMap10Seed8.View, t1);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 10), x, _randomMap10Seed8.View, t1);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], random, seed 7 (the inverse map)
-            _gatherKernel0(new Index2D(batch, 10), dy, _randomMap10Seed7Inverse.View, dt2);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 10), dy, _randomMap10Seed7Inverse.View, dt2);
             // input gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalKernel1(new Index2D(batch, 10), dt2, _parameters.Value(0 /* factors.1.diag */), dt1);
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 10), dt2, _parameters.Value(0 /* factors.1.diag */), dt1);
             // weight gradient of factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel2(10, dt2, t1, _parameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (perm): y[j] = x[map[j]], random, seed 8 (the inverse map)
-            _gatherKernel0(new Index2D(batch, 10), dt1, _randomMap10Seed8Inverse.View, dx);
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 10), dt1, _randomMap10Seed8Inverse.View, dx);
         }
 
         public void Dispose()
@@ -2185,18 +2173,18 @@ public sealed partial class RandomPermutations : IStructuredLayer
 /// Householder chains: fewer reflections than n (n not a power of two), and r = n with a bias.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>hra_u [12, 5]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Reflections : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Reflections : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("Reflections.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Reflections.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Reflections(int seed = 0)
     {
-        HraU = new Parameter("hra_u", new[] { 12, 5 }, trainable: true);
+        HraU = new global::StructMat.Runtime.Parameter("hra_u", new[] { 12, 5 }, trainable: true);
         Parameters = new[] { HraU };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -2212,70 +2200,70 @@ public sealed partial class Reflections : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>hra_u [12, 5]</c>: householder reflection vectors, 5 columns of length 12.</summary>
-    public Parameter HraU { get; }
+    public global::StructMat.Runtime.Parameter HraU { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.HouseholderIdentity(HraU.Data, 12, 5, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(HraU.Data, 12, 5, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
 
         // householder: y = H_1 … H_5 x, 5 reflections
-        HouseholderKernels.Apply(x, y, HraU.Data, batch, 12, 5, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, y, HraU.Data, batch, 12, 5, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
-        HouseholderKernels.ApplyTransposed(dy, dx, HraU.Data, batch, 12, 5, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dy, dx, HraU.Data, batch, 12, 5, accumulate: false);
 
         // weight gradient of householder: y = H_1 … H_5 x, 5 reflections
-        HouseholderKernels.Gradient(x, dy, HraU.Data, HraU.Gradient!, batch, 12, 5);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dy, HraU.Data, HraU.Gradient!, batch, 12, 5);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // householder 12 -> 12: H_1 … H_5 as explicit products
-        var m0 = DenseMath.Householder(HraU.Data, 12, 5);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Householder(HraU.Data, 12, 5);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2284,30 +2272,30 @@ public sealed partial class Reflections : IStructuredLayer
     public float[] Merge() => ToDense();
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Reflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Reflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Reflections.Gpu");
-        private readonly HouseholderDevice _householder;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Reflections.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
 
-        internal Gpu(Reflections layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Reflections layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _householder = new HouseholderDevice(accelerator);
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2319,12 +2307,12 @@ public sealed partial class Reflections : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // householder: y = H_1 … H_5 x, 5 reflections
@@ -2332,14 +2320,14 @@ public sealed partial class Reflections : IStructuredLayer
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of householder: y = H_1 … H_5 x, 5 reflections (Hᵀ: the reflections in reverse order)
@@ -2360,19 +2348,19 @@ public sealed partial class Reflections : IStructuredLayer
 /// The layer FullReflections : 6 -&gt; 6.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>hra_u [6, 6]</c>, <c>bias [6]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FullReflections : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class FullReflections : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("FullReflections.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FullReflections.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public FullReflections(int seed = 0)
     {
-        HraU = new Parameter("hra_u", new[] { 6, 6 }, trainable: true);
-        Bias = new Parameter("bias", new[] { 6 }, trainable: true);
+        HraU = new global::StructMat.Runtime.Parameter("hra_u", new[] { 6, 6 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 6 }, trainable: true);
         Parameters = new[] { HraU, Bias };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 6;
@@ -2388,80 +2376,80 @@ public sealed partial class FullReflections : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>hra_u [6, 6]</c>: householder reflection vectors, 6 columns of length 6.</summary>
-    public Parameter HraU { get; }
+    public global::StructMat.Runtime.Parameter HraU { get; }
 
     /// <summary><c>bias [6]</c>: trainable bias.</summary>
-    public Parameter Bias { get; }
+    public global::StructMat.Runtime.Parameter Bias { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.HouseholderIdentity(HraU.Data, 6, 6, random);
-        Initializers.Zero(Bias.Data);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(HraU.Data, 6, 6, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
 
         // householder: y = H_1 … H_6 x, 6 reflections
-        HouseholderKernels.Apply(x, y, HraU.Data, batch, 6, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, y, HraU.Data, batch, 6, 6, accumulate: false);
 
         // add the bias
-        CpuKernels.AddBias(y, Bias.Data, batch, 6);
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 6);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 6, nameof(x));
-        Checks.Activation(dy.Length, batch, 6, nameof(dy));
-        Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
-        CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 6);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 6);
 
         // input gradient of householder: y = H_1 … H_6 x, 6 reflections (Hᵀ: the reflections in reverse order)
-        HouseholderKernels.ApplyTransposed(dy, dx, HraU.Data, batch, 6, 6, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dy, dx, HraU.Data, batch, 6, 6, accumulate: false);
 
         // weight gradient of householder: y = H_1 … H_6 x, 6 reflections
-        HouseholderKernels.Gradient(x, dy, HraU.Data, HraU.Gradient!, batch, 6, 6);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dy, HraU.Data, HraU.Gradient!, batch, 6, 6);
     }
 
     /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // householder 6 -> 6: H_1 … H_6 as explicit products
-        var m0 = DenseMath.Householder(HraU.Data, 6, 6);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Householder(HraU.Data, 6, 6);
         return m0;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2470,13 +2458,13 @@ public sealed partial class FullReflections : IStructuredLayer
     public float[] Merge() => ToDense();
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel0(Index2D index, ArrayView<float> target, ArrayView<float> bias)
+    private static void BiasKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 6 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel1(Index1D index, ArrayView<float> outputGradient, ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -2486,36 +2474,36 @@ public sealed partial class FullReflections : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="FullReflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.FullReflections"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("FullReflections.Gpu");
-        private readonly HouseholderDevice _householder;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>> _biasKernel0;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _biasGradientKernel1;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FullReflections.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel0;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
-        internal Gpu(FullReflections layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.FullReflections layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _householder = new HouseholderDevice(accelerator);
-            _biasKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FullReflections.BiasKernel0",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>>(BiasKernel0));
-            _biasGradientKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FullReflections.BiasGradientKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(BiasGradientKernel1));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FullReflections.BiasKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel0));
+            _biasGradientKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FullReflections.BiasGradientKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel1));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2527,29 +2515,29 @@ public sealed partial class FullReflections : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(y.Length, batch, 6, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // householder: y = H_1 … H_6 x, 6 reflections
             _householder.Apply(x, y, _parameters.Value(0 /* hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 6, transposed: false, accumulate: false);
             // add the bias
-            _biasKernel0(new Index2D(batch, 6), y, _parameters.Value(1 /* bias */));
+            _biasKernel0(new global::ILGPU.Index2D(batch, 6), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 6, nameof(x));
-            Checks.Activation(dy.Length, batch, 6, nameof(dy));
-            Checks.Activation(dx.Length, batch, 6, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
@@ -2572,19 +2560,19 @@ public sealed partial class FullReflections : IStructuredLayer
 /// HRA: a frozen base times a Householder chain (PEFT hra_u); the chain starts as the identity.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [12, 12]</c>, <c>factors.1.hra_u [12, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Hra : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(1);
-    private readonly ExclusiveUse _backwardInUse = new("Hra.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Hra.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Hra(int seed = 0)
     {
-        Factors0Weight = new Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false);
-        Factors1HraU = new Parameter("factors.1.hra_u", new[] { 12, 4 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false);
+        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 12, 4 }, trainable: true);
         Parameters = new[] { Factors0Weight, Factors1HraU };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -2600,110 +2588,110 @@ public sealed partial class Hra : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
-    public Parameter Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Factors0Weight { get; }
 
     /// <summary><c>factors.1.hra_u [12, 4]</c>: householder reflection vectors, 4 columns of length 12.</summary>
-    public Parameter Factors1HraU { get; }
+    public global::StructMat.Runtime.Parameter Factors1HraU { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Factors0Weight.Data, fanIn: 12, fanOut: 12, random);
-        Initializers.HouseholderIdentity(Factors1HraU.Data, 12, 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors0Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Factors1HraU.Data, 12, 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
 
         // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Apply(x, t1, Factors1HraU.Data, batch, 12, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Factors1HraU.Data, batch, 12, 4, accumulate: false);
 
         // factors.0 (dense): W [12, 12]
-        CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Factors0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 12, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors1HraUGradient = gradients[1];
+        global::System.Span<float> factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
 
         // input gradient of factors.0 (dense): W [12, 12]
-        CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 12, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
-        HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 12, 4, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt1, dx, Factors1HraU.Data, batch, 12, 4, accumulate: false);
 
         // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
-        HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 12, 4);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt1, Factors1HraU.Data, factors1HraUGradient, batch, 12, 4);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: dense 12 -> 12: W
-        var m0 = DenseMath.FromFloat(Factors0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors0Weight.Data);
         // factors.1: householder 12 -> 12: H_1 … H_4 as explicit products
-        var m1 = DenseMath.Householder(Factors1HraU.Data, 12, 4);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Factors1HraU.Data, 12, 4);
         // product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 12, 12, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 12, 12, 12);
         return m2;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -2716,18 +2704,18 @@ public sealed partial class Hra : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2736,18 +2724,18 @@ public sealed partial class Hra : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2758,7 +2746,7 @@ public sealed partial class Hra : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2798,18 +2786,18 @@ public sealed partial class Hra : IStructuredLayer
     // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -2818,18 +2806,18 @@ public sealed partial class Hra : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -2840,7 +2828,7 @@ public sealed partial class Hra : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -2876,36 +2864,36 @@ public sealed partial class Hra : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Hra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Hra"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Hra.Gpu");
-        private readonly HouseholderDevice _householder;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Hra.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
 
-        internal Gpu(Hra layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Hra layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _householder = new HouseholderDevice(accelerator);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulTransposedKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulTransposedKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel1));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulTransposedKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -2917,39 +2905,39 @@ public sealed partial class Hra : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 12, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 12, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _matMulTransposedKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
@@ -2968,22 +2956,22 @@ public sealed partial class Hra : IStructuredLayer
 /// The design's Chain, scaled down: permutation, diagonal, Monarch.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.diag [16]</c>, <c>factors.2.blkdiag1 [4, 4, 4]</c>, <c>factors.2.blkdiag2 [4, 4, 4]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PermutedMonarch : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(4);
-    private readonly ExclusiveUse _backwardInUse = new("PermutedMonarch.Backward");
-    private static readonly int[] ReverseMap16 = Permutations.Reverse(16);
-    private static readonly int[] ReverseMap16Inverse = Permutations.Inverse(ReverseMap16);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PermutedMonarch.Backward");
+    private static readonly int[] ReverseMap16 = global::StructMat.Runtime.Kernels.Permutations.Reverse(16);
+    private static readonly int[] ReverseMap16Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ReverseMap16);
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PermutedMonarch(int seed = 0)
     {
-        Factors1Diag = new Parameter("factors.1.diag", new[] { 16 }, trainable: true);
-        Factors2Blkdiag1 = new Parameter("factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
-        Factors2Blkdiag2 = new Parameter("factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors1Diag = new global::StructMat.Runtime.Parameter("factors.1.diag", new[] { 16 }, trainable: true);
+        Factors2Blkdiag1 = new global::StructMat.Runtime.Parameter("factors.2.blkdiag1", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Factors2Blkdiag2 = new global::StructMat.Runtime.Parameter("factors.2.blkdiag2", new[] { 4, 4, 4 }, trainable: true, learningRateMultiplier: 2.0f);
         Parameters = new[] { Factors1Diag, Factors2Blkdiag1, Factors2Blkdiag2 };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 16;
@@ -2999,102 +2987,102 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.1.diag [16]</c>: diagonal 16.</summary>
-    public Parameter Factors1Diag { get; }
+    public global::StructMat.Runtime.Parameter Factors1Diag { get; }
 
     /// <summary><c>factors.2.blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Factors2Blkdiag1 { get; }
+    public global::StructMat.Runtime.Parameter Factors2Blkdiag1 { get; }
 
     /// <summary><c>factors.2.blkdiag2 [4, 4, 4]</c>: monarch second block-diagonal factor, 4 blocks of 4x4.</summary>
-    public Parameter Factors2Blkdiag2 { get; }
+    public global::StructMat.Runtime.Parameter Factors2Blkdiag2 { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.Ones(Factors1Diag.Data);
-        Initializers.MuP(Factors2Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
-        Initializers.MuP(Factors2Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Factors1Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors2Blkdiag1.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors2Blkdiag2.Data, fanIn: 4, fanOut: 4, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t5 = slot0.Slice(0, batch * 16);
 
         // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(t4, t5, Factors1Diag.Data, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t4, t5, Factors1Diag.Data, batch, 16, accumulate: false);
 
         // factors.0 (perm): y[j] = x[map[j]], reverse
-        ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, y, ReverseMap16, batch, 16, accumulate: false);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 16, nameof(x));
-        Checks.Activation(dy.Length, batch, 16, nameof(dy));
-        Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> factors1DiagGradient = gradients[0];
-        Span<float> factors2Blkdiag2Gradient = gradients[2];
-        Span<float> factors2Blkdiag1Gradient = gradients[1];
+        global::System.Span<float> factors1DiagGradient = gradients[0];
+        global::System.Span<float> factors2Blkdiag2Gradient = gradients[2];
+        global::System.Span<float> factors2Blkdiag1Gradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 16);
-        Span<float> slot1 = _workspace.Get(1, batch * 16);
-        Span<float> slot2 = _workspace.Get(2, batch * 16);
-        Span<float> slot3 = _workspace.Get(3, batch * 16);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var dt5 = slot2.Slice(0, batch * 16);
@@ -3102,45 +3090,45 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         var dt1 = slot1.Slice(0, batch * 16);
 
         // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-        CpuKernels.BlockMatMul(x, t1, Factors2Blkdiag1.Data, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
-        CpuKernels.BlockMatMul(t1, t4, Factors2Blkdiag2.Data, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t4, Factors2Blkdiag2.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-        ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dy, dt5, ReverseMap16Inverse, batch, 16, accumulate: false);
 
         // input gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.Diagonal(dt5, dt4, Factors1Diag.Data, batch, 16, accumulate: false);
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt5, dt4, Factors1Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of factors.1 (diag): y = d ⊙ x
-        ElementKernels.DiagonalGradient(dt5, t4, factors1DiagGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt5, t4, factors1DiagGradient, batch, 16);
 
         // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4; input read strided (permutation folded), output written strided (permutation folded)
         // and weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4, from the same pass over dt4
-        CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors2Blkdiag2.Data, factors2Blkdiag2Gradient, batch, 4, 4, 4, BlockLayout.Strided, BlockLayout.Strided, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t1, dt1, Factors2Blkdiag2.Data, factors2Blkdiag2Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
 
         // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         // and weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4, from the same pass over dt1
-        CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Blkdiag1.Data, factors2Blkdiag1Gradient, batch, 4, 4, 4, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors2Blkdiag1.Data, factors2Blkdiag1Gradient, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // factors.0: perm 16 -> 16: the permutation matrix of the index map
-        var m0 = DenseMath.Permutation(Permutations.Reverse(16));
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Permutation(global::StructMat.Runtime.Kernels.Permutations.Reverse(16));
         // factors.1: diag 16 -> 16
-        var m1 = DenseMath.Diagonal(Factors1Diag.Data);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors1Diag.Data);
         // factors.2: monarch 16 -> 16: fly's blockdiag_butterfly_multiply as a matrix
-        var m2 = DenseMath.Monarch(Factors2Blkdiag1.Data, 4, 4, 4, Factors2Blkdiag2.Data, 4, 4, 4);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Monarch(Factors2Blkdiag1.Data, 4, 4, 4, Factors2Blkdiag2.Data, 4, 4, 4);
         // product of 3 factors, left to right
-        var m3 = DenseMath.MatMul(DenseMath.MatMul(m0, m1, 16, 16, 16), m2, 16, 16, 16);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 16, 16, 16), m2, 16, 16, 16);
         return m3;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -3153,19 +3141,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3174,18 +3162,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3196,7 +3184,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -3236,19 +3224,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3257,18 +3245,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage input: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3279,7 +3267,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -3315,19 +3303,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
-    private static void DiagonalKernel2(Index2D index, ArrayView<float> input, ArrayView<float> diagonal, ArrayView<float> output)
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 16 + index.Y] = diagonal[index.Y] * input[index.X * 16 + index.Y];
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
-    private static void GatherKernel3(Index2D index, ArrayView<float> input, ArrayView<int> map, ArrayView<float> output)
+    private static void GatherKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -3341,19 +3329,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3362,18 +3350,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3384,7 +3372,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + col * 4 + g;
@@ -3424,18 +3412,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3444,18 +3432,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3466,7 +3454,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -3494,19 +3482,19 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3515,18 +3503,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < 4; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 4 x 4.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3537,7 +3525,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 16 + g * 4 + col;
@@ -3577,18 +3565,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        int g = Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        int g = global::ILGPU.Grid.IdxY; // block
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3597,18 +3585,18 @@ public sealed partial class PermutedMonarch : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 4, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -3619,7 +3607,7 @@ public sealed partial class PermutedMonarch : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile.
             int at = g * 16 + (row0 + row) * 4 + col;
@@ -3643,59 +3631,59 @@ public sealed partial class PermutedMonarch : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="PermutedMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.PermutedMonarch"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16;
-        private readonly MemoryBuffer1D<int, Stride1D.Dense> _reverseMap16Inverse;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel1;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _diagonalKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>> _gatherKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _diagonalGradientKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
-        internal Gpu(PermutedMonarch layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.PermutedMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 4);
-            _reverseMap16 = accelerator.Allocate1D(ReverseMap16);
-            _reverseMap16Inverse = accelerator.Allocate1D(ReverseMap16Inverse);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel1",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel1));
-            _diagonalKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalKernel2",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(DiagonalKernel2));
-            _gatherKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.GatherKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<int>, ArrayView<float>>(GatherKernel3));
-            _diagonalGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(DiagonalGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel6",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
+            _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _gatherKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.GatherKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel3));
+            _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -3707,69 +3695,69 @@ public sealed partial class PermutedMonarch : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(y.Length, batch, 16, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 16), t4, _parameters.Value(0 /* factors.1.diag */), t5);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* factors.1.diag */), t5);
             // factors.0 (perm): y[j] = x[map[j]], reverse
-            _gatherKernel3(new Index2D(batch, 16), t5, _reverseMap16.View, y);
+            _gatherKernel3(new global::ILGPU.Index2D(batch, 16), t5, _reverseMap16.View, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 16, nameof(x));
-            Checks.Activation(dy.Length, batch, 16, nameof(dy));
-            Checks.Activation(dx.Length, batch, 16, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var dt5 = slot2.SubView(0, batch * 16);
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
-            _gatherKernel3(new Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
+            _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of factors.1 (diag): y = d ⊙ x
-            _diagonalKernel2(new Index2D(batch, 16), dt5, _parameters.Value(0 /* factors.1.diag */), dt4);
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, _parameters.Value(0 /* factors.1.diag */), dt4);
             // weight gradient of factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel4(16, dt5, t4, _parameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel6(TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
+            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
             // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
             // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
+            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
         }
 
         public void Dispose()
@@ -3786,21 +3774,21 @@ public sealed partial class PermutedMonarch : IStructuredLayer
 /// A rectangular product through a Householder chain, summed with a low-rank term.
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.weight [8, 12]</c>, <c>terms.0.factors.1.hra_u [12, 3]</c>, <c>terms.1.lora_A [2, 12]</c>, <c>terms.1.lora_B [8, 2]</c>.</remarks>
-[GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Mixed : IStructuredLayer
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly Workspace _workspace = new(3);
-    private readonly ExclusiveUse _backwardInUse = new("Mixed.Backward");
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Mixed.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Mixed(int seed = 0)
     {
-        Terms0Factors0Weight = new Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
-        Terms0Factors1HraU = new Parameter("terms.0.factors.1.hra_u", new[] { 12, 3 }, trainable: true);
-        Terms1LoraA = new Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
+        Terms0Factors0Weight = new global::StructMat.Runtime.Parameter("terms.0.factors.0.weight", new[] { 8, 12 }, trainable: true);
+        Terms0Factors1HraU = new global::StructMat.Runtime.Parameter("terms.0.factors.1.hra_u", new[] { 12, 3 }, trainable: true);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 2, 12 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Terms0Factors0Weight, Terms0Factors1HraU, Terms1LoraA, Terms1LoraB };
-        Initialize(new Random(seed));
+        Initialize(new global::System.Random(seed));
     }
 
     public int InFeatures => 12;
@@ -3816,152 +3804,152 @@ public sealed partial class Mixed : IStructuredLayer
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
-    public Parameter Terms0Factors0Weight { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors0Weight { get; }
 
     /// <summary><c>terms.0.factors.1.hra_u [12, 3]</c>: householder reflection vectors, 3 columns of length 12.</summary>
-    public Parameter Terms0Factors1HraU { get; }
+    public global::StructMat.Runtime.Parameter Terms0Factors1HraU { get; }
 
     /// <summary><c>terms.1.lora_A [2, 12]</c>: lowrank down-projection 12 -&gt; 2.</summary>
-    public Parameter Terms1LoraA { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
 
     /// <summary><c>terms.1.lora_B [8, 2]</c>: lowrank up-projection 2 -&gt; 8.</summary>
-    public Parameter Terms1LoraB { get; }
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
 
     /// <summary>
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// </summary>
-    public void Initialize(Random random)
+    public void Initialize(global::System.Random random)
     {
-        ArgumentNullException.ThrowIfNull(random);
-        Initializers.MuP(Terms0Factors0Weight.Data, fanIn: 12, fanOut: 8, random);
-        Initializers.HouseholderIdentity(Terms0Factors1HraU.Data, 12, 3, random);
-        Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
-        Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Factors0Weight.Data, fanIn: 12, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.HouseholderIdentity(Terms0Factors1HraU.Data, 12, 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraB.Data, fanIn: 2, fanOut: 8, random);
     }
 
     /// <summary>Sets every parameter gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
     }
 
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
     /// </summary>
-    public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
 
-    private BatchTiles.TileAction? _forwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
 
     /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var t1 = slot0.Slice(0, batch * 12);
         var t3 = slot0.Slice(0, batch * 2);
 
         // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Apply(x, t1, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: false);
 
         // terms.0.factors.0 (dense): W [8, 12]
-        CpuKernels.BlockMatMul(t1, y, Terms0Factors0Weight.Data, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, y, Terms0Factors0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [8, 2]; accumulating
-        CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Terms1LoraB.Data, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
-    /// <see cref="Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
     /// </summary>
-    public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
-        Checks.Activation(x.Length, batch, 12, nameof(x));
-        Checks.Activation(dy.Length, batch, 8, nameof(dy));
-        Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
     }
 
-    private BatchTiles.BackwardTileAction? _backwardTile;
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
 
     /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
     {
         // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        Span<float> terms1LoraBGradient = gradients[3];
-        Span<float> terms1LoraAGradient = gradients[2];
-        Span<float> terms0Factors0WeightGradient = gradients[0];
-        Span<float> terms0Factors1HraUGradient = gradients[1];
+        global::System.Span<float> terms1LoraBGradient = gradients[3];
+        global::System.Span<float> terms1LoraAGradient = gradients[2];
+        global::System.Span<float> terms0Factors0WeightGradient = gradients[0];
+        global::System.Span<float> terms0Factors1HraUGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        Span<float> slot0 = _workspace.Get(0, batch * 12);
-        Span<float> slot1 = _workspace.Get(1, batch * 12);
-        Span<float> slot2 = _workspace.Get(2, batch * 2);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 2);
         var t1 = slot0.Slice(0, batch * 12);
         var t3 = slot1.Slice(0, batch * 2);
         var dt3 = slot2.Slice(0, batch * 2);
         var dt1 = slot1.Slice(0, batch * 12);
 
         // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Apply(x, t1, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t1, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
-        CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t3, Terms1LoraA.Data, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [8, 2]
         // and weight gradient of terms.1 (lowrank): up-projection B [8, 2], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [2, 12]
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt3
-        CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0 (dense): W [8, 12]
         // and weight gradient of terms.0.factors.0 (dense): W [8, 12], from the same pass over dy
-        CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, BlockLayout.Contiguous, BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t1, dt1, Terms0Factors0Weight.Data, terms0Factors0WeightGradient, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order) (accumulating)
-        HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: true);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt1, dx, Terms0Factors1HraU.Data, batch, 12, 3, accumulate: true);
 
         // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
-        HouseholderKernels.Gradient(x, dt1, Terms0Factors1HraU.Data, terms0Factors1HraUGradient, batch, 12, 3);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt1, Terms0Factors1HraU.Data, terms0Factors1HraUGradient, batch, 12, 3);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
     public double[] ToDenseDouble()
     {
         // terms.0.factors.0: dense 12 -> 8: W
-        var m0 = DenseMath.FromFloat(Terms0Factors0Weight.Data);
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Factors0Weight.Data);
         // terms.0.factors.1: householder 12 -> 12: H_1 … H_3 as explicit products
-        var m1 = DenseMath.Householder(Terms0Factors1HraU.Data, 12, 3);
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Householder(Terms0Factors1HraU.Data, 12, 3);
         // terms.0: product of 2 factors, left to right
-        var m2 = DenseMath.MatMul(m0, m1, 8, 12, 12);
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 8, 12, 12);
         // terms.1: lowrank 12 -> 8: B·A
-        var m3 = DenseMath.MatMul(DenseMath.FromFloat(Terms1LoraB.Data), DenseMath.FromFloat(Terms1LoraA.Data), 8, 2, 12);
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 8, 2, 12);
         // sum of 2 terms
-        var m4 = DenseMath.Add(m2, m3);
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m2, m3);
         return m4;
     }
 
     /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
-    public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
 
     /// <summary>
     /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
@@ -3974,18 +3962,18 @@ public sealed partial class Mixed : IStructuredLayer
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -3994,18 +3982,18 @@ public sealed partial class Mixed : IStructuredLayer
             for (int k0 = 0; k0 < 12; k0 += TileK)
             {
                 // Stage input: 64 x 12, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 12 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4016,7 +4004,7 @@ public sealed partial class Mixed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -4052,7 +4040,7 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
-    private static void MatMulKernel1(Index2D index, ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -4068,18 +4056,18 @@ public sealed partial class Mixed : IStructuredLayer
     // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(ArrayView<float> input, ArrayView<float> weight, ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4088,18 +4076,18 @@ public sealed partial class Mixed : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage input: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 8.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int cc = e / TileK, kk = e % TileK;
                     tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4110,7 +4098,7 @@ public sealed partial class Mixed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 8 + col;
@@ -4146,7 +4134,7 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2.
-    private static void MatMulTransposedKernel3(Index2D index, ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -4158,7 +4146,7 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x2, summed over the batch.
-    private static void WeightGradientKernel4(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 16;
@@ -4175,18 +4163,18 @@ public sealed partial class Mixed : IStructuredLayer
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4195,18 +4183,18 @@ public sealed partial class Mixed : IStructuredLayer
             for (int k0 = 0; k0 < 2; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 2 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4217,7 +4205,7 @@ public sealed partial class Mixed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4253,7 +4241,7 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
-    private static void WeightGradientKernel6(Index1D index, ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -4270,18 +4258,18 @@ public sealed partial class Mixed : IStructuredLayer
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(ArrayView<float> outputGradient, ArrayView<float> weight, ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
             if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4290,18 +4278,18 @@ public sealed partial class Mixed : IStructuredLayer
             for (int k0 = 0; k0 < 8; k0 += TileK)
             {
                 // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int rr = e / TileK, kk = e % TileK;
                     tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
                 }
                 // Stage weight: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4312,7 +4300,7 @@ public sealed partial class Mixed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4352,17 +4340,17 @@ public sealed partial class Mixed : IStructuredLayer
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(ArrayView<float> outputGradient, ArrayView<float> input, ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
         const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
         const int PitchA = 8, PitchB = 16; // shared row pitches
-        var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += Group.DimX)
+        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
+        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
+        int row0 = global::ILGPU.Grid.IdxX * TileRows;
+        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
         {
-            int t = pass + Group.IdxX;
+            int t = pass + global::ILGPU.Group.IdxX;
             int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
             float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
             float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
@@ -4371,18 +4359,18 @@ public sealed partial class Mixed : IStructuredLayer
             for (int k0 = 0; k0 < rows; k0 += TileK)
             {
                 // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileRows, rr = e % TileRows;
                     tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
                 }
                 // Stage input: 16 x 16, zero past the end.
-                for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)
+                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
                 {
                     int kk = e / TileCols, cc = e % TileCols;
                     tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
                 // Multiply the staged tiles into this thread's micro-tile.
                 for (int kk = 0; kk < TileK; kk++)
                 {
@@ -4393,7 +4381,7 @@ public sealed partial class Mixed : IStructuredLayer
                     acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
                     acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
                 }
-                Group.Barrier();
+                global::ILGPU.Group.Barrier();
             }
             // Write the micro-tile, skipping rows and columns past the end.
             int at = (row0 + row) * 12 + col;
@@ -4417,57 +4405,57 @@ public sealed partial class Mixed : IStructuredLayer
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
-    public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
     /// <summary>
-    /// <see cref="Mixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="global::StructMat.Tests.Cases.Mixed"/> on an ILGPU accelerator: parameters and gradients live in device memory;
     /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
     /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
     /// </summary>
-    public sealed class Gpu : IDisposable
+    public sealed class Gpu : global::System.IDisposable
     {
-        private readonly DeviceParameters _parameters;
-        private readonly DeviceWorkspace _workspace;
-        private readonly ExclusiveUse _inUse = new("Mixed.Gpu");
-        private readonly HouseholderDevice _householder;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel0;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulKernel1;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulKernel2;
-        private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>> _matMulTransposedKernel3;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel4;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel6;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixed.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
-        internal Gpu(Mixed layer, Accelerator accelerator)
+        internal Gpu(global::StructMat.Tests.Cases.Mixed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
-            ArgumentNullException.ThrowIfNull(layer);
-            Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
-            _parameters = new DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new DeviceWorkspace(accelerator, 6);
-            _householder = new HouseholderDevice(accelerator);
-            _matMulKernel0 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel0",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel0));
-            _matMulKernel1 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel1",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulKernel1));
-            _matMulKernel2 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel2",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulKernel2));
-            _matMulTransposedKernel3 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel3",
-                a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(MatMulTransposedKernel3));
-            _weightGradientKernel4 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel4",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel4));
-            _matMulTransposedKernel5 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel5",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel5));
-            _weightGradientKernel6 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel6",
-                a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel6));
-            _matMulTransposedKernel7 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel7",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(MatMulTransposedKernel7));
-            _weightGradientKernel8 = KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel8",
-                a => a.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(WeightGradientKernel8));
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
-        public Accelerator Accelerator { get; }
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
         public void UploadParameters() => _parameters.Upload();
@@ -4479,43 +4467,43 @@ public sealed partial class Mixed : IStructuredLayer
         public void ZeroGrad() => _parameters.ZeroGrad();
 
         /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
-        public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(y.Length, batch, 8, nameof(y));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel2(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
-        public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
         {
-            Checks.Activation(x.Length, batch, 12, nameof(x));
-            Checks.Activation(dy.Length, batch, 8, nameof(dy));
-            Checks.Activation(dx.Length, batch, 12, nameof(dx));
-            DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
-            DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
-            DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
-            ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
-            ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 2);
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             var dt3 = slot2.SubView(0, batch * 2);
@@ -4523,19 +4511,19 @@ public sealed partial class Mixed : IStructuredLayer
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 12]
-            _matMulKernel1(new Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // input gradient of terms.1 (lowrank): up-projection B [8, 2]
-            _matMulTransposedKernel3(new Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt3);
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel4(16, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel5(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel6(24, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel7(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel8(TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections

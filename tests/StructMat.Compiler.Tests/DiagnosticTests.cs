@@ -414,11 +414,10 @@ public class DiagnosticTests
     [Theory]
     [InlineData("Forward", "the member 'Forward' every generated layer has")]
     [InlineData("Gpu", "the member 'Gpu' every generated layer has")]
-    [InlineData("Parameter", "the type 'Parameter' that generated code uses")]
-    [InlineData("IStructuredLayer", "the type 'IStructuredLayer' that generated code uses")]
     [InlineData("Weight", "the layer's parameter property 'Weight'")]
-    [InlineData("MatMulKernel0", "the names of generated kernels, index maps and fields")]
-    [InlineData("_workspace", "the names of generated kernels, index maps and fields")]
+    [InlineData("MatMulKernel0", "the layer's GPU kernel method 'MatMulKernel0'")]
+    [InlineData("_workspace", "the private member '_workspace' of generated layers")]
+    [InlineData("ForwardTile", "the private member 'ForwardTile' of generated layers")]
     public void SMX0304_layer_name_clashing_with_generated_code(string name, string clash)
     {
         var d = Single($"layer {name} : 4 -> 4 = dense;", "SMX0304");
@@ -434,11 +433,58 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void SMX0304_namespace_part_clashing_with_a_runtime_type()
+    public void SMX0304_a_layer_named_like_its_index_map()
     {
-        var d = Single("namespace App.Random;\nlayer L : 4 -> 4 = dense;", "SMX0304");
-        Assert.Equal("Namespace part 'Random' clashes with the type 'Random' that generated code uses; rename it", d.Message);
-        At(d, 1, 11, 10);
+        var d = Single("layer ReverseMap4 : 4 -> 4 = perm(reverse) * dense;", "SMX0304");
+        Assert.Equal("Layer name 'ReverseMap4' clashes with the layer's index map field 'ReverseMap4'; rename it", d.Message);
+    }
+
+    [Theory]
+    [InlineData("Parameter")]
+    [InlineData("IStructuredLayer")]
+    [InlineData("MatMulKernel7")]
+    [InlineData("ReverseMap4")]
+    [InlineData("_x")]
+    public void Names_that_are_no_member_of_the_layer_are_free(string name)
+    {
+        // Generated code names every type global::-qualified, so only the class's own members are reserved.
+        var result = SmxCompiler.Compile($"layer {name} : 4 -> 4 = dense;", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains($"class {name} ", result.Source);
+    }
+
+    [Fact]
+    public void SMX0305_name_too_long_for_csharp_metadata()
+    {
+        // namespace N: "N." + name must be at most 1,023 UTF-8 bytes.
+        var fits = SmxCompiler.Compile($"namespace N;\nlayer {new string('A', 1021)} : 4 -> 4 = dense;", "test.smx");
+        Assert.Empty(fits.Diagnostics);
+        var d = Single($"namespace N;\nlayer {new string('A', 1022)} : 4 -> 4 = dense;", "SMX0305");
+        Assert.Equal($"Layer name '{new string('A', 40)}…' is too long for C#: with its namespace it is 1024 bytes of UTF-8, and C# metadata allows at most 1023", d.Message);
+        At(d, 2, 7, 1022);
+        // Non-ASCII letters count by their UTF-8 bytes: 'ö' is two.
+        Assert.Empty(SmxCompiler.Compile($"namespace N;\nlayer {new string('ö', 510)} : 4 -> 4 = dense;", "test.smx").Diagnostics);
+        Single($"namespace N;\nlayer {new string('ö', 511)} : 4 -> 4 = dense;", "SMX0305");
+    }
+
+    [Theory]
+    [InlineData("Größe")]
+    [InlineData("层")]
+    [InlineData("Ωmega_2")]
+    [InlineData("_ǅx")]
+    public void Names_with_non_ascii_letters_are_accepted_as_csharp_identifiers(string name)
+    {
+        var result = SmxCompiler.Compile($"const n{name} = 4;\nlayer {name} : n{name} -> n{name} = dense;", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        Assert.Contains($"public sealed partial class {name} ", result.Source);
+    }
+
+    [Fact]
+    public void A_character_that_is_not_a_letter_still_is_one_unexpected_character()
+    {
+        var result = SmxCompiler.Compile("layer A€ : 4 -> 4 = dense;", "test.smx");
+        var d = Assert.Single(result.Diagnostics, d => d.Id == "SMX0002");
+        Assert.Equal("Unexpected character '€'", d.Message);
     }
 
     [Theory]
@@ -474,7 +520,7 @@ public class DiagnosticTests
     {
         var result = SmxCompiler.Compile("layer P : 4 -> 4 = perm(reverse);", "test.smx");
         Assert.Equal("SMX0201", Assert.Single(result.Diagnostics).Id);
-        Assert.Contains("Parameters = Array.Empty<Parameter>();", result.Source);
+        Assert.Contains("Parameters = global::System.Array.Empty<global::StructMat.Runtime.Parameter>();", result.Source);
     }
 
     [Fact]

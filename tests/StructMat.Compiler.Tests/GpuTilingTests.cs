@@ -47,9 +47,9 @@ public class GpuTilingTests
     public void Monarch_launches_row_tiles_by_blocks_and_weight_gradients_by_block_tiles()
     {
         var launches = Launches("layer M : 4096 -> 4096 = monarch(blocks: 64);");
-        Assert.Contains("_matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 64, 256), x, _parameters.Value(0 /* blkdiag1 */), t1, batch);", launches);
+        Assert.Contains("_matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 64, 256), x, _parameters.Value(0 /* blkdiag1 */), t1, batch);", launches);
         // 64 gradient tiles (one per block) and a batch-long reduction: 4 slices of the batch (see the split-K test).
-        Assert.Contains("_weightGradientKernel5(TiledLaunch.Config(Accelerator, 1, 64, 256, splits: 4), dt1, x, _partials.Get(4, 262144), batch);", launches);
+        Assert.Contains("_weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 64, 256, splits: 4), dt1, x, _partials.Get(4, 262144), batch);", launches);
         Assert.DoesNotContain(launches, line => line.Contains("TransposeKernel", System.StringComparison.Ordinal)); // permutations folded, no permute kernel
     }
 
@@ -75,7 +75,7 @@ public class GpuTilingTests
     public void Split_products_write_partial_planes_that_are_summed_in_order_into_the_output()
     {
         var launches = Launches("layer L : 4096 -> 4096 = lowrank(rank: 64);");
-        Assert.Contains("_matMulKernel0(TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256, splits: 16), x, _parameters.Value(0 /* lora_A */), _partials.Get(16, (long)batch * 64), batch);", launches);
+        Assert.Contains("_matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256, splits: 16), x, _parameters.Value(0 /* lora_A */), _partials.Get(16, (long)batch * 64), batch);", launches);
         Assert.Contains("_partials.SumInto(t1, splits: 16, planeLength: (long)batch * 64, alpha: 1.0f, accumulate: false);", launches);
         Assert.Contains("_partials.SumInto(_parameters.Gradient(0 /* lora_A */), splits: 4, planeLength: 262144, alpha: 1.0f, accumulate: true);", launches);
     }

@@ -35,7 +35,7 @@ public class LanguageCoreTests
         Assert.Empty(result.Diagnostics);
         foreach (var layer in new[] { "Mixer", "Bottleneck", "Blocks", "Pixelfly", "Kron", "Btt", "Butterfly", "Lora", "Hra", "LoKr", "Chain" })
         {
-            Assert.Contains($"public sealed partial class {layer} : IStructuredLayer", result.Source);
+            Assert.Contains($"public sealed partial class {layer} : global::StructMat.Runtime.IStructuredLayer", result.Source);
         }
     }
 }

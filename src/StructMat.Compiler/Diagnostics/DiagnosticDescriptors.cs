@@ -131,6 +131,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NameClash = new(
         "SMX0304", "Name clashes with generated code", "{0} '{1}' clashes with {2}; rename it", Severity.Error, CodeGen);
 
+    public static readonly DiagnosticDescriptor NameTooLong = new(
+        "SMX0305", "Name too long for C#", "Layer name '{0}' is too long for C#: with its namespace it is {1} bytes of UTF-8, and C# metadata allows at most {2}", Severity.Error, CodeGen);
+
     // ── 0900–0999: internal ─────────────────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor InternalError = new(
         "SMX0901", "Internal compiler error", "Internal StructMat compiler error: {0}. Please report it with the .smx file.", Severity.Error, Internal);
@@ -145,7 +148,7 @@ public static class DiagnosticDescriptors
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
         UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange,
         NothingTrainable,
-        NamespaceInvalid, UnsupportedCores, NameClash,
+        NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,
     };
 }

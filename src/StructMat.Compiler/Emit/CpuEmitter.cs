@@ -19,15 +19,15 @@ internal static class CpuEmitter
         w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
         w.Line("/// </summary>");
         var tileRows = TileRows(model, forward, model.Optimized.ForwardPlan, extraWidths: 0);
-        w.Block("public void Forward(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
+        w.Block($"public void Forward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
         {
             EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
-            w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-            w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+            w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+            w.Line($"{TypeNames.Checks}.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
             if (tileRows is int rows)
             {
                 w.Comment($"Tiles of up to {rows} rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.");
-                w.Line($"BatchTiles.Run(x, y, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _forwardTile ??= ForwardTile);");
+                w.Line($"{TypeNames.BatchTiles}.Run(x, y, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _forwardTile ??= ForwardTile);");
                 return;
             }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
@@ -36,10 +36,10 @@ internal static class CpuEmitter
         w.Line();
         if (tileRows is not null)
         {
-            w.Line("private BatchTiles.TileAction? _forwardTile;");
+            w.Line($"private {TypeNames.BatchTiles}.TileAction? _forwardTile;");
             w.Line();
             w.Line("/// <summary>The forward pass over one batch tile (see <see cref=\"Forward\"/>).</summary>");
-            w.Block("private void ForwardTile(ReadOnlySpan<float> x, Span<float> y, int batch)", () =>
+            w.Block($"private void ForwardTile({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
             {
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
                 EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
@@ -48,7 +48,7 @@ internal static class CpuEmitter
         }
         w.Line("/// <summary>");
         w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
-        w.Line("/// <see cref=\"Parameter.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
+        w.Line($"/// <see cref=\"{TypeNames.Parameter}.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
         w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
         w.Line("/// </summary>");
         var backwardTileRows = TileRows(model, backward, model.Optimized.BackwardPlan, extraWidths: model.Bound.Shape.In);
@@ -58,17 +58,17 @@ internal static class CpuEmitter
         if (backwardTileRows is int backwardRows
             && model.TrainableParameterCount * 4 > (long)backwardRows * model.Optimized.BackwardPlan.SlotWidths.Sum(s => (long)s))
             backwardTileRows = null;
-        w.Block("public void Backward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch)", () =>
+        w.Block($"public void Backward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch)", () =>
         {
             EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
-            w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-            w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
-            w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+            w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+            w.Line($"{TypeNames.Checks}.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
+            w.Line($"{TypeNames.Checks}.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
             w.Line("using var exclusive = _backwardInUse.Enter();");
             if (backwardTileRows is int rows)
             {
                 w.Comment($"Tiles of {rows} rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.");
-                w.Line($"BatchTiles.RunBackward(x, dy, dx, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _backwardTile ??= BackwardTile);");
+                w.Line($"{TypeNames.BatchTiles}.RunBackward(x, dy, dx, batch, {model.Bound.Shape.In}, {model.Bound.Shape.Out}, {rows}, Parameters, _backwardTile ??= BackwardTile);");
                 return;
             }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
@@ -77,10 +77,10 @@ internal static class CpuEmitter
         if (backwardTileRows is not null)
         {
             w.Line();
-            w.Line("private BatchTiles.BackwardTileAction? _backwardTile;");
+            w.Line($"private {TypeNames.BatchTiles}.BackwardTileAction? _backwardTile;");
             w.Line();
             w.Line("/// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name=\"gradients\"/> (see <see cref=\"Backward\"/>).</summary>");
-            w.Block("private void BackwardTile(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx, int batch, GradientTargets gradients)", () =>
+            w.Block($"private void BackwardTile({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch, {TypeNames.GradientTargets} gradients)", () =>
             {
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
                 var index = model.Ir.Parameters.Select((p, i) => (p.Id, i)).ToDictionary(t => t.Id, t => t.i);
@@ -89,7 +89,7 @@ internal static class CpuEmitter
                 {
                     if (local.Count == 0) w.Comment("Gradients go to this tile's partial sums (see BatchTiles.RunBackward).");
                     local[weight] = CSharp.CamelCase(model.Property(weight)) + "Gradient";
-                    w.Line($"Span<float> {local[weight]} = gradients[{index[weight]}];");
+                    w.Line($"{TypeNames.Span}<float> {local[weight]} = gradients[{index[weight]}];");
                 }
                 EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names,
                     (weight, offset, length) => offset == 0 && length == model.Ir.Parameter(weight).Length
@@ -113,7 +113,7 @@ internal static class CpuEmitter
     private static GradientOf OwnGradient(LayerModel model) =>
         (weight, offset, length) => offset == 0 && length == model.Ir.Parameter(weight).Length
             ? $"{model.Property(weight)}.Gradient!"
-            : $"{model.Property(weight)}.Gradient!.AsSpan({offset}, {length})";
+            : $"{TypeNames.MemoryExtensions}.AsSpan({model.Property(weight)}.Gradient!, {offset}, {length})";
 
     /// <summary>The C# expression of a parameter's gradient buffer, or of <c>length</c> elements of it from <c>offset</c>.</summary>
     private delegate string GradientOf(int weight, int offset, long length);
@@ -137,7 +137,7 @@ internal static class CpuEmitter
     private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names, GradientOf? gradientOf = null)
     {
         gradientOf ??= OwnGradient(model);
-        EmitWorkspace(w, program, plan, names, "Span<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
+        EmitWorkspace(w, program, plan, names, $"{TypeNames.Span}<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
         var emitted = new HashSet<int>();
         for (var k = 0; k < program.Ops.Count; k++)
         {
@@ -202,7 +202,7 @@ internal static class CpuEmitter
         w.Comment($"{run.Count} weight gradients in one call (one pass over {name(first.OutputGradient)} and {name(first.Input)} with 8 or more groups and blocks of 8 or more):");
         foreach (var g in run) w.Comment("- " + g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
         var xors = string.Join(", ", run.Select(g => g.InGroupXor));
-        w.Line($"CpuKernels.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");
+        w.Line($"{TypeNames.CpuKernels}.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");
     }
 
     /// <summary>
@@ -221,18 +221,18 @@ internal static class CpuEmitter
         var weights = WeightSlice(model, t.Weight, t.WeightOffset, length, "Data");
         w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
         w.Comment("and " + g.Comment + ", from the same pass over " + name(t.OutputGradient));
-        w.Line($"CpuKernels.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, BlockLayout.{t.InLayout}, BlockLayout.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
+        w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
     /// <summary>A parameter's member, or a slice of it when the op uses part of the tensor (butterfly factors share `twiddle`).</summary>
     private static string WeightSlice(LayerModel model, int weight, int offset, long length, string member) =>
         offset == 0 && length == model.Ir.Parameter(weight).Length
             ? $"{model.Property(weight)}.{member}"
-            : $"{model.Property(weight)}.{member}.AsSpan({offset}, {length})";
+            : $"{TypeNames.MemoryExtensions}.AsSpan({model.Property(weight)}.{member}, {offset}, {length})";
 
     private static void EmitOp(SourceWriter w, LayerModel model, IrOp op, System.Func<int, string> name, IrProgram program, GradientOf gradientOf)
     {
-        string Layouts(Layout i, Layout o) => $"BlockLayout.{i}, BlockLayout.{o}";
+        string Layouts(Layout i, Layout o) => $"{TypeNames.BlockLayout}.{i}, {TypeNames.BlockLayout}.{o}";
         string Acc(bool accumulate) => accumulate ? "true" : "false";
         string GroupXor(int groupXor) => groupXor == 0 ? "" : $", inputGroupXor: {groupXor}";
         string Weights(int weight, int offset, long length, string member) => WeightSlice(model, weight, offset, length, member);
@@ -242,57 +242,57 @@ internal static class CpuEmitter
         {
             case MatMulOp m:
                 w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor));
-                w.Line($"CpuKernels.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)}{GroupXor(m.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)}{GroupXor(m.InGroupXor)});");
                 break;
             case MatMulTransposedOp t:
                 w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor));
-                w.Line($"CpuKernels.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)}{GroupXor(t.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)}{GroupXor(t.InGroupXor)});");
                 break;
             case WeightGradientOp g:
                 w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
-                w.Line($"CpuKernels.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)}{GroupXor(g.InGroupXor)});");
+                w.Line($"{TypeNames.CpuKernels}.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)}{GroupXor(g.InGroupXor)});");
                 break;
             case PermuteOp p:
                 w.Comment(p.Comment + (p.Accumulate ? " (accumulating)" : ""));
-                w.Line($"CpuKernels.Transpose({name(p.Input)}, {name(p.Output)}, {batch}, {p.Rows}, {p.Cols}, accumulate: {Acc(p.Accumulate)});");
+                w.Line($"{TypeNames.CpuKernels}.Transpose({name(p.Input)}, {name(p.Output)}, {batch}, {p.Rows}, {p.Cols}, accumulate: {Acc(p.Accumulate)});");
                 break;
             case ScaleOp s:
                 w.Comment(s.Comment + (s.Accumulate ? " (accumulating)" : ""));
-                w.Line($"CpuKernels.Scale({name(s.Input)}, {name(s.Output)}, batch * {program.Value(s.Output).Width}, {CSharp.Float(s.Alpha)}, accumulate: {Acc(s.Accumulate)});");
+                w.Line($"{TypeNames.CpuKernels}.Scale({name(s.Input)}, {name(s.Output)}, batch * {program.Value(s.Output).Width}, {CSharp.Float(s.Alpha)}, accumulate: {Acc(s.Accumulate)});");
                 break;
             case AddOp a:
                 w.Comment(a.Comment);
                 var width = program.Value(a.Output).Width;
-                w.Line($"CpuKernels.Scale({name(a.Left)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: false);");
-                w.Line($"CpuKernels.Scale({name(a.Right)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: true);");
+                w.Line($"{TypeNames.CpuKernels}.Scale({name(a.Left)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: false);");
+                w.Line($"{TypeNames.CpuKernels}.Scale({name(a.Right)}, {name(a.Output)}, batch * {width}, 1.0f, accumulate: true);");
                 break;
             case BiasOp b:
                 w.Comment(b.Comment);
-                w.Line($"CpuKernels.AddBias({name(b.Target)}, {model.Property(b.Bias)}.Data, batch, {program.Value(b.Target).Width});");
+                w.Line($"{TypeNames.CpuKernels}.AddBias({name(b.Target)}, {model.Property(b.Bias)}.Data, batch, {program.Value(b.Target).Width});");
                 break;
             case BiasGradientOp bg:
                 w.Comment(bg.Comment);
-                w.Line($"CpuKernels.BiasGradient({name(bg.OutputGradient)}, {gradientOf(bg.Bias, 0, model.Ir.Parameter(bg.Bias).Length)}, batch, {program.Value(bg.OutputGradient).Width});");
+                w.Line($"{TypeNames.CpuKernels}.BiasGradient({name(bg.OutputGradient)}, {gradientOf(bg.Bias, 0, model.Ir.Parameter(bg.Bias).Length)}, batch, {program.Value(bg.OutputGradient).Width});");
                 break;
             case DiagonalOp d:
                 w.Comment(d.Comment + (d.Accumulate ? " (accumulating)" : ""));
-                w.Line($"ElementKernels.Diagonal({name(d.Input)}, {name(d.Output)}, {model.Property(d.Weight)}.Data, {batch}, {program.Value(d.Output).Width / d.SubRows}, accumulate: {Acc(d.Accumulate)});");
+                w.Line($"{TypeNames.ElementKernels}.Diagonal({name(d.Input)}, {name(d.Output)}, {model.Property(d.Weight)}.Data, {batch}, {program.Value(d.Output).Width / d.SubRows}, accumulate: {Acc(d.Accumulate)});");
                 break;
             case DiagonalGradientOp dg:
                 w.Comment(dg.Comment);
-                w.Line($"ElementKernels.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {gradientOf(dg.Weight, 0, model.Ir.Parameter(dg.Weight).Length)}, {batch}, {program.Value(dg.Input).Width / dg.SubRows});");
+                w.Line($"{TypeNames.ElementKernels}.DiagonalGradient({name(dg.OutputGradient)}, {name(dg.Input)}, {gradientOf(dg.Weight, 0, model.Ir.Parameter(dg.Weight).Length)}, {batch}, {program.Value(dg.Input).Width / dg.SubRows});");
                 break;
             case GatherOp g:
                 w.Comment(g.Comment + (g.Accumulate ? " (accumulating)" : ""));
-                w.Line($"ElementKernels.Gather({name(g.Input)}, {name(g.Output)}, {IndexMaps.Field(g)}, {batch}, {g.Width}, accumulate: {Acc(g.Accumulate)});");
+                w.Line($"{TypeNames.ElementKernels}.Gather({name(g.Input)}, {name(g.Output)}, {IndexMaps.Field(g)}, {batch}, {g.Width}, accumulate: {Acc(g.Accumulate)});");
                 break;
             case HouseholderOp h:
                 w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));
-                w.Line($"HouseholderKernels.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {model.Property(h.Weight)}.Data, {batch}, {h.N}, {h.R}, accumulate: {Acc(h.Accumulate)});");
+                w.Line($"{TypeNames.HouseholderKernels}.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {model.Property(h.Weight)}.Data, {batch}, {h.N}, {h.R}, accumulate: {Acc(h.Accumulate)});");
                 break;
             case HouseholderGradientOp hg:
                 w.Comment(hg.Comment);
-                w.Line($"HouseholderKernels.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {gradientOf(hg.Weight, 0, model.Ir.Parameter(hg.Weight).Length)}, {batch}, {hg.N}, {hg.R});");
+                w.Line($"{TypeNames.HouseholderKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {gradientOf(hg.Weight, 0, model.Ir.Parameter(hg.Weight).Length)}, {batch}, {hg.N}, {hg.R});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
@@ -325,7 +325,7 @@ internal static class CpuEmitter
     internal static void EmitBatchCheck(SourceWriter w, BufferPlan plan, Semantics.MatrixShape shape)
     {
         var widest = plan.SlotWidths.DefaultIfEmpty(0).Max();
-        if (widest > System.Math.Max(shape.In, shape.Out)) w.Line($"Checks.Batch(batch, {widest});");
+        if (widest > System.Math.Max(shape.In, shape.Out)) w.Line($"{TypeNames.Checks}.Batch(batch, {widest});");
     }
 
     /// <summary>The row count a kernel sees for an op: <c>batch</c>, times the op's sub-rows inside <c>kron</c>.</summary>

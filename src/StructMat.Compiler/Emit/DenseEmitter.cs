@@ -21,7 +21,7 @@ internal static class DenseEmitter
         });
         w.Line();
         w.Line("/// <summary><see cref=\"ToDenseDouble\"/> rounded to float32.</summary>");
-        w.Line("public float[] ToDense() => Array.ConvertAll(ToDenseDouble(), v => (float)v);");
+        w.Line($"public float[] ToDense() => {TypeNames.Array}.ConvertAll(ToDenseDouble(), v => (float)v);");
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):");
@@ -40,43 +40,43 @@ internal static class DenseEmitter
         {
             case BoundDense:
                 w.Comment($"{Where(path)}dense {i} -> {o}: W");
-                code = $"DenseMath.FromFloat({Param("weight")})";
+                code = $"{TypeNames.DenseMath}.FromFloat({Param("weight")})";
                 break;
             case BoundLowRank lowRank:
                 w.Comment($"{Where(path)}lowrank {i} -> {o}: B·A");
-                code = $"DenseMath.MatMul(DenseMath.FromFloat({Param("lora_B")}), DenseMath.FromFloat({Param("lora_A")}), {o}, {lowRank.Rank}, {i})";
+                code = $"{TypeNames.DenseMath}.MatMul({TypeNames.DenseMath}.FromFloat({Param("lora_B")}), {TypeNames.DenseMath}.FromFloat({Param("lora_A")}), {o}, {lowRank.Rank}, {i})";
                 break;
             case BoundBlockDiagonal block:
                 w.Comment($"{Where(path)}blockdiag {i} -> {o}: {block.Blocks} diagonal blocks");
-                code = $"DenseMath.BlockDiagonal({Param("weight")}, {block.Blocks}, {block.BlockOut}, {block.BlockIn})";
+                code = $"{TypeNames.DenseMath}.BlockDiagonal({Param("weight")}, {block.Blocks}, {block.BlockOut}, {block.BlockIn})";
                 break;
             case BoundMonarch m:
                 w.Comment($"{Where(path)}monarch {i} -> {o}: fly's blockdiag_butterfly_multiply as a matrix");
-                code = $"DenseMath.Monarch({Param("blkdiag1")}, {m.K}, {m.Q}, {m.P}, {Param("blkdiag2")}, {m.L}, {m.S}, {m.R})";
+                code = $"{TypeNames.DenseMath}.Monarch({Param("blkdiag1")}, {m.K}, {m.Q}, {m.P}, {Param("blkdiag2")}, {m.L}, {m.S}, {m.R})";
                 break;
             case BoundDiagonal:
                 w.Comment($"{Where(path)}diag {i} -> {o}");
-                code = $"DenseMath.Diagonal({Param("diag")})";
+                code = $"{TypeNames.DenseMath}.Diagonal({Param("diag")})";
                 break;
             case BoundPermutation permutation:
                 w.Comment($"{Where(path)}perm {i} -> {o}: the permutation matrix of the index map");
-                code = $"DenseMath.Permutation({PermutationDefinition(permutation)})";
+                code = $"{TypeNames.DenseMath}.Permutation({PermutationDefinition(permutation)})";
                 break;
             case BoundHouseholder householder:
                 w.Comment($"{Where(path)}householder {i} -> {o}: H_1 … H_{householder.Reflections} as explicit products");
-                code = $"DenseMath.Householder({Param("hra_u")}, {i}, {householder.Reflections})";
+                code = $"{TypeNames.DenseMath}.Householder({Param("hra_u")}, {i}, {householder.Reflections})";
                 break;
             case BoundButterfly butterfly:
                 w.Comment($"{Where(path)}butterfly {i} -> {o}: the product of its {butterfly.Factors} sparse factors");
-                code = $"DenseMath.Butterfly({Param("twiddle")}, {i})";
+                code = $"{TypeNames.DenseMath}.Butterfly({Param("twiddle")}, {i})";
                 break;
             case BoundBlockSparse sparse:
                 w.Comment($"{Where(path)}blocksparse {i} -> {o}: the flat block butterfly pattern, filled block by block");
-                code = $"DenseMath.FlatBlockButterfly({Param("blocks")}, {i}, {sparse.Block})";
+                code = $"{TypeNames.DenseMath}.FlatBlockButterfly({Param("blocks")}, {i}, {sparse.Block})";
                 break;
             case BoundBtt btt:
                 w.Comment($"{Where(path)}btt {i} -> {o}: Σ over the rank index of the two cores, entry by entry");
-                code = $"DenseMath.BlockTensorTrain({Param("cores.0")}, {Param("cores.1")}, {btt.M0}, {btt.M1}, {btt.N0}, {btt.N1}, {btt.Rank})";
+                code = $"{TypeNames.DenseMath}.BlockTensorTrain({Param("cores.0")}, {Param("cores.1")}, {btt.M0}, {btt.M1}, {btt.N0}, {btt.N1}, {btt.Rank})";
                 break;
             case BoundSum sum:
             {
@@ -84,7 +84,7 @@ internal static class DenseEmitter
                 for (var k = 0; k < terms.Length; k++) terms[k] = Emit(w, model, sum.Terms[k], ExpressionPaths.Term(path, k), ref counter);
                 w.Comment($"{Where(path)}sum of {terms.Length} terms");
                 code = terms[0];
-                for (var k = 1; k < terms.Length; k++) code = $"DenseMath.Add({code}, {terms[k]})";
+                for (var k = 1; k < terms.Length; k++) code = $"{TypeNames.DenseMath}.Add({code}, {terms[k]})";
                 break;
             }
             case BoundProduct product:
@@ -97,7 +97,7 @@ internal static class DenseEmitter
                 var rows = factors[0].Shape.Out;
                 for (var k = 1; k < names.Length; k++)
                 {
-                    code = $"DenseMath.MatMul({code}, {names[k]}, {rows}, {factors[k].Shape.Out}, {factors[k].Shape.In})";
+                    code = $"{TypeNames.DenseMath}.MatMul({code}, {names[k]}, {rows}, {factors[k].Shape.Out}, {factors[k].Shape.In})";
                 }
                 break;
             }
@@ -106,14 +106,14 @@ internal static class DenseEmitter
                 var left = Emit(w, model, kron.Left, ExpressionPaths.Join(path, "kron.0"), ref counter);
                 var right = Emit(w, model, kron.Right, ExpressionPaths.Join(path, "kron.1"), ref counter);
                 w.Comment($"{Where(path)}kron {i} -> {o}: torch.kron of the two factors");
-                code = $"DenseMath.Kron({left}, {kron.Left.Shape.Out}, {kron.Left.Shape.In}, {right}, {kron.Right.Shape.Out}, {kron.Right.Shape.In})";
+                code = $"{TypeNames.DenseMath}.Kron({left}, {kron.Left.Shape.Out}, {kron.Left.Shape.In}, {right}, {kron.Right.Shape.Out}, {kron.Right.Shape.In})";
                 break;
             }
             case BoundScale scale:
             {
                 var inner = Emit(w, model, scale.Operand, path, ref counter);
                 w.Comment($"{Where(path)}scaled by {CSharp.Double(scale.Factor)}");
-                code = $"DenseMath.Scale({inner}, {CSharp.Double(scale.Factor)})";
+                code = $"{TypeNames.DenseMath}.Scale({inner}, {CSharp.Double(scale.Factor)})";
                 break;
             }
             default:
@@ -126,11 +126,11 @@ internal static class DenseEmitter
 
     private static string PermutationDefinition(BoundPermutation p) => p.Permutation switch
     {
-        PermutationKind.Reverse => $"Permutations.Reverse({p.Shape.In})",
-        PermutationKind.BitReversal => $"Permutations.BitReversal({p.Shape.In})",
-        PermutationKind.Shuffle => $"Permutations.PerfectShuffle({p.Shape.In})",
+        PermutationKind.Reverse => $"{TypeNames.Permutations}.Reverse({p.Shape.In})",
+        PermutationKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({p.Shape.In})",
+        PermutationKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({p.Shape.In})",
         PermutationKind.BlockXor => throw new System.InvalidOperationException("perm() has no block-xor kind"),
-        _ => $"Permutations.Random({p.Shape.In}, seed: {p.Seed})",
+        _ => $"{TypeNames.Permutations}.Random({p.Shape.In}, seed: {p.Seed})",
     };
 
     private static string Where(string path) => path.Length == 0 ? "" : path + ": ";

@@ -20,16 +20,7 @@ public static class FileEmitter
         w.Line();
         w.Line("#nullable enable");
         w.Line();
-        foreach (var u in new[]
-                 {
-                     "System", "System.CodeDom.Compiler", "System.Collections.Generic", "ILGPU", "ILGPU.Runtime", "StructMat.Runtime",
-                     "StructMat.Runtime.Gpu", "StructMat.Runtime.Init", "StructMat.Runtime.Kernels", "StructMat.Runtime.Oracle",
-                     "StructMat.Runtime.Projection",
-                 })
-        {
-            w.Line($"using {u};");
-        }
-        w.Line();
+        // No using directives: every type is written global::-qualified (TypeNames), so no user name can capture one.
         w.Line($"namespace {@namespace};");
         for (var k = 0; k < layers.Count; k++)
         {

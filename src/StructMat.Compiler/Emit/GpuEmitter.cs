@@ -14,18 +14,7 @@ internal static class GpuEmitter
 {
     public static void Emit(SourceWriter w, LayerModel model)
     {
-        var forward = model.Optimized.Forward;
-        var backward = model.Optimized.Backward;
-        var kernels = new List<GpuKernel>();
-        var kernelOf = new Dictionary<IrOp, GpuKernel>();
-        foreach (var (program, op) in forward.Ops.Select(o => (forward, o)).Concat(backward.Ops.Select(o => (backward, o))))
-        {
-            if (op is HouseholderOp or HouseholderGradientOp) continue; // launched through the runtime's HouseholderDevice
-            var candidate = GpuKernelBuilder.For(op, program, kernels.Count);
-            var existing = kernels.FirstOrDefault(k => k.Key == candidate.Key);
-            if (existing is null) kernels.Add(existing = candidate);
-            kernelOf[op] = existing; // equal ops are the same arithmetic, so sharing by value is right
-        }
+        var (kernels, kernelOf) = Kernels(model);
 
         foreach (var kernel in kernels)
         {
@@ -39,54 +28,75 @@ internal static class GpuEmitter
         }
 
         w.Line("/// <summary>Uploads this layer's parameters to <paramref name=\"accelerator\"/> and returns its GPU twin.</summary>");
-        w.Line($"public Gpu ToAccelerator(Accelerator accelerator) => new(this, accelerator);");
+        w.Line($"public Gpu ToAccelerator({TypeNames.Accelerator} accelerator) => new(this, accelerator);");
         w.Line();
         EmitGpuClass(w, model, kernels, kernelOf);
+    }
+
+    /// <summary>
+    /// One kernel per distinct op (equal ops are the same arithmetic, so sharing by value is right), numbered in
+    /// program order, forward first; Householder chains have none (the runtime's HouseholderDevice launches them).
+    /// </summary>
+    internal static (List<GpuKernel> Kernels, Dictionary<IrOp, GpuKernel> KernelOf) Kernels(LayerModel model)
+    {
+        var forward = model.Optimized.Forward;
+        var backward = model.Optimized.Backward;
+        var kernels = new List<GpuKernel>();
+        var kernelOf = new Dictionary<IrOp, GpuKernel>();
+        foreach (var (program, op) in forward.Ops.Select(o => (forward, o)).Concat(backward.Ops.Select(o => (backward, o))))
+        {
+            if (op is HouseholderOp or HouseholderGradientOp) continue;
+            var candidate = GpuKernelBuilder.For(op, program, kernels.Count);
+            var existing = kernels.FirstOrDefault(k => k.Key == candidate.Key);
+            if (existing is null) kernels.Add(existing = candidate);
+            kernelOf[op] = existing;
+        }
+        return (kernels, kernelOf);
     }
 
     private static void EmitGpuClass(SourceWriter w, LayerModel model, List<GpuKernel> kernels, Dictionary<IrOp, GpuKernel> kernelOf)
     {
         w.Line("/// <summary>");
-        w.Line($"/// <see cref=\"{model.ClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
+        w.Line($"/// <see cref=\"{model.QualifiedClassName}\"/> on an ILGPU accelerator: parameters and gradients live in device memory;");
         w.Line("/// <see cref=\"UploadParameters\"/> and <see cref=\"DownloadGradients\"/> move them to and from the host layer.");
         w.Line("/// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.");
         w.Line("/// </summary>");
-        w.Block("public sealed class Gpu : IDisposable", () =>
+        w.Block($"public sealed class Gpu : {TypeNames.IDisposable}", () =>
         {
-            w.Line("private readonly DeviceParameters _parameters;");
-            w.Line("private readonly DeviceWorkspace _workspace;");
-            w.Line($"private readonly ExclusiveUse _inUse = new({CSharp.String(model.ClassName + ".Gpu")});");
+            w.Line($"private readonly {TypeNames.DeviceParameters} _parameters;");
+            w.Line($"private readonly {TypeNames.DeviceWorkspace} _workspace;");
+            w.Line($"private readonly {TypeNames.ExclusiveUse} _inUse = new({CSharp.String(model.ClassName + ".Gpu")});");
             foreach (var map in IndexMaps.Distinct(model))
             {
-                w.Line($"private readonly MemoryBuffer1D<int, Stride1D.Dense> {MapField(map)};");
+                w.Line($"private readonly {TypeNames.MemoryBuffer1D}<int, {TypeNames.DenseStride1D}> {MapField(map)};");
             }
-            if (UsesHouseholder(model)) w.Line("private readonly HouseholderDevice _householder;");
-            if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("private readonly SplitPartials _partials;");
+            if (UsesHouseholder(model)) w.Line($"private readonly {TypeNames.HouseholderDevice} _householder;");
+            if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
             foreach (var k in kernels)
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
             }
             w.Line();
-            w.Block($"internal Gpu({model.ClassName} layer, Accelerator accelerator)", () =>
+            w.Block($"internal Gpu({model.QualifiedClassName} layer, {TypeNames.Accelerator} accelerator)", () =>
             {
-                w.Line("ArgumentNullException.ThrowIfNull(layer);");
-                w.Line("Accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));");
-                w.Line("_parameters = new DeviceParameters(accelerator, layer.Parameters);");
-                w.Line($"_workspace = new DeviceWorkspace(accelerator, {WorkspaceSlots(model)});");
+                w.Line($"{TypeNames.ArgumentNullException}.ThrowIfNull(layer);");
+                w.Line($"Accelerator = accelerator ?? throw new {TypeNames.ArgumentNullException}(nameof(accelerator));");
+                w.Line($"_parameters = new {TypeNames.DeviceParameters}(accelerator, layer.Parameters);");
+                w.Line($"_workspace = new {TypeNames.DeviceWorkspace}(accelerator, {WorkspaceSlots(model)});");
                 foreach (var map in IndexMaps.Distinct(model))
                 {
-                    w.Line($"{MapField(map)} = accelerator.Allocate1D({IndexMaps.Field(map)});");
+                    w.Line($"{MapField(map)} = {TypeNames.ArrayViewExtensions}.Allocate1D(accelerator, {IndexMaps.Field(map)});");
                 }
-                if (UsesHouseholder(model)) w.Line("_householder = new HouseholderDevice(accelerator);");
-                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials = new SplitPartials(accelerator);");
+                if (UsesHouseholder(model)) w.Line($"_householder = new {TypeNames.HouseholderDevice}(accelerator);");
+                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
                 foreach (var k in kernels)
                 {
-                    w.Line($"{KernelField(k)} = KernelCache.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
-                    w.Line($"    a => a.{k.Loader}({k.Method}));");
+                    w.Line($"{KernelField(k)} = {TypeNames.KernelCache}.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
+                    w.Line($"    a => {TypeNames.KernelLoaders}.{k.Loader}(a, {k.Method}));");
                 }
             });
             w.Line();
-            w.Line("public Accelerator Accelerator { get; }");
+            w.Line($"public {TypeNames.Accelerator} Accelerator {{ get; }}");
             w.Line();
             w.Line("/// <summary>Copies the host layer's parameter values to the device.</summary>");
             w.Line("public void UploadParameters() => _parameters.Upload();");
@@ -100,13 +110,13 @@ internal static class GpuEmitter
             var forward = model.Optimized.Forward;
             var backward = model.Optimized.Backward;
             w.Line("/// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>");
-            w.Block("public void Forward(ArrayView<float> x, ArrayView<float> y, int batch)", () =>
+            w.Block($"public void Forward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> y, int batch)", () =>
             {
                 CpuEmitter.EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
-                w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-                w.Line($"Checks.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
-                w.Line("DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));");
-                w.Line("DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));");
+                w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+                w.Line($"{TypeNames.Checks}.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(x, Accelerator, nameof(x));");
+                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(y, Accelerator, nameof(y));");
                 w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
@@ -114,15 +124,15 @@ internal static class GpuEmitter
             });
             w.Line();
             w.Line("/// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>");
-            w.Block("public void Backward(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dx, int batch)", () =>
+            w.Block($"public void Backward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> dy, {TypeNames.ArrayView}<float> dx, int batch)", () =>
             {
                 CpuEmitter.EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
-                w.Line($"Checks.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-                w.Line($"Checks.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
-                w.Line($"Checks.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
-                w.Line("DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));");
-                w.Line("DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));");
-                w.Line("DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));");
+                w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
+                w.Line($"{TypeNames.Checks}.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
+                w.Line($"{TypeNames.Checks}.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(x, Accelerator, nameof(x));");
+                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(dy, Accelerator, nameof(dy));");
+                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(dx, Accelerator, nameof(dx));");
                 w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string>
@@ -160,7 +170,7 @@ internal static class GpuEmitter
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        CpuEmitter.EmitWorkspace(w, program, plan, names, "ArrayView<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
+        CpuEmitter.EmitWorkspace(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
             if (op is HouseholderOp or HouseholderGradientOp)
@@ -187,17 +197,17 @@ internal static class GpuEmitter
             }
             var launch = op switch
             {
-                MatMulOp m => $"{field}(new Index2D({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
-                MatMulTransposedOp t => $"{field}(new Index2D({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)});",
+                MatMulOp m => $"{field}(new {TypeNames.Index2D}({batch}, {m.Groups * m.BlockOut}), {V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}, {V(m.Output)});",
+                MatMulTransposedOp t => $"{field}(new {TypeNames.Index2D}({batch}, {t.Groups * t.BlockIn}), {V(t.OutputGradient)}, {Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn)}, {V(t.InputGradient)});",
                 WeightGradientOp g => $"{field}({g.Groups * g.BlockOut * g.BlockIn}, {V(g.OutputGradient)}, {V(g.Input)}, {Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch});",
-                PermuteOp p => $"{field}(new Index2D({batch}, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
+                PermuteOp p => $"{field}(new {TypeNames.Index2D}({batch}, {p.Rows * p.Cols}), {V(p.Input)}, {V(p.Output)});",
                 ScaleOp s => $"{field}(batch * {Width(s.Output)}, {V(s.Input)}, {V(s.Output)});",
                 AddOp a => $"{field}(batch * {Width(a.Output)}, {V(a.Left)}, {V(a.Right)}, {V(a.Output)});",
-                BiasOp b => $"{field}(new Index2D(batch, {Width(b.Target)}), {V(b.Target)}, {P(b.Bias)});",
+                BiasOp b => $"{field}(new {TypeNames.Index2D}(batch, {Width(b.Target)}), {V(b.Target)}, {P(b.Bias)});",
                 BiasGradientOp bg => $"{field}({Width(bg.OutputGradient)}, {V(bg.OutputGradient)}, {G(bg.Bias)}, batch);",
-                DiagonalOp d => $"{field}(new Index2D({batch}, {Width(d.Output) / d.SubRows}), {V(d.Input)}, {P(d.Weight)}, {V(d.Output)});",
+                DiagonalOp d => $"{field}(new {TypeNames.Index2D}({batch}, {Width(d.Output) / d.SubRows}), {V(d.Input)}, {P(d.Weight)}, {V(d.Output)});",
                 DiagonalGradientOp dg => $"{field}({Width(dg.Input) / dg.SubRows}, {V(dg.OutputGradient)}, {V(dg.Input)}, {G(dg.Weight)}, {batch});",
-                GatherOp g => $"{field}(new Index2D({batch}, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
+                GatherOp g => $"{field}(new {TypeNames.Index2D}({batch}, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
                 _ => throw new System.InvalidOperationException($"No launch for {op.GetType().Name}"),
             };
             w.Comment(IrOps.Comment(op));
@@ -225,7 +235,7 @@ internal static class GpuEmitter
                 $"{(g.BlockOut + t.TileRows - 1) / t.TileRows}", $"{(long)g.Groups * g.BlockOut * g.BlockIn}", g.Alpha, true),
             _ => throw new System.InvalidOperationException($"No tiled launch for {op.GetType().Name}"),
         };
-        var config = $"TiledLaunch.Config(Accelerator, {rows}, {kernel.ColumnTiles}, {t.MicroTiles}{(t.IsSplit ? $", splits: {t.Splits}" : "")})";
+        var config = $"{TypeNames.TiledLaunch}.Config(Accelerator, {rows}, {kernel.ColumnTiles}, {t.MicroTiles}{(t.IsSplit ? $", splits: {t.Splits}" : "")})";
         if (!t.IsSplit)
         {
             yield return $"{field}({config}, {operands}, {output}, {batch});";

@@ -22,7 +22,7 @@ internal sealed record GpuKernel(string Key, string Method, string IndexType, st
     public bool Grouped => Tiling is not null;
 
     /// <summary>The delegate type the kernel loader returns.</summary>
-    public string DelegateType => $"Action<{(Grouped ? "KernelConfig" : IndexType)}, {string.Join(", ", ParameterTypes())}>";
+    public string DelegateType => $"{TypeNames.Action}<{(Grouped ? $"{TypeNames.KernelConfig}" : IndexType)}, {string.Join(", ", ParameterTypes())}>";
 
     /// <summary>The method's parameter list: grouped kernels have no index parameter.</summary>
     public string Signature => (Grouped ? "" : IndexType + " index, ") + string.Join(", ", Parameters);

@@ -12,7 +12,7 @@ namespace StructMat.Compiler.Emit;
 /// </summary>
 internal static class GpuKernelBuilder
 {
-    private const string View = "ArrayView<float>";
+    private const string View = $"{TypeNames.ArrayView}<float>";
 
     public static GpuKernel For(IrOp op, IrProgram program, int number)
     {
@@ -43,7 +43,7 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {m.BlockOut} + o) * {m.BlockIn} + i] * input[b * {inW} + {Index(XorGroup(m.InGroupXor), "i", m.Groups, m.BlockIn, m.InLayout)}];",
                     Store("output", $"b * {outW} + j", m.Alpha, m.Accumulate),
                 };
-                return new GpuKernel(key, "MatMulKernel" + number, "Index2D", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(), description);
+                return new GpuKernel(key, "MatMulKernel" + number, $"{TypeNames.Index2D}", new[] { $"{View} input", $"{View} weight", $"{View} output" }, body.ToArray(), description);
             }
             case MatMulTransposedOp t:
             {
@@ -75,7 +75,7 @@ internal static class GpuKernelBuilder
                     $"    sum += weight[(g * {t.BlockOut} + o) * {t.BlockIn} + i] * outputGradient[b * {outW} + {Index("g", "o", t.Groups, t.BlockOut, t.OutLayout)}];",
                     Store("inputGradient", $"b * {inW} + k", t.Alpha, t.Accumulate),
                 });
-                return new GpuKernel(key, "MatMulTransposedKernel" + number, "Index2D", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(), description);
+                return new GpuKernel(key, "MatMulTransposedKernel" + number, $"{TypeNames.Index2D}", new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" }, body.ToArray(), description);
             }
             case WeightGradientOp g:
             {
@@ -103,7 +103,7 @@ internal static class GpuKernelBuilder
                     $"    sum += outputGradient[b * {outW} + {Index("g", "o", g.Groups, g.BlockOut, g.OutLayout)}] * input[b * {inW} + {Index(XorGroup(g.InGroupXor), "i", g.Groups, g.BlockIn, g.InLayout)}];",
                     Store("weightGradient", "e", g.Alpha, accumulate: true),
                 };
-                return new GpuKernel(key, "WeightGradientKernel" + number, "Index1D", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body, description);
+                return new GpuKernel(key, "WeightGradientKernel" + number, $"{TypeNames.Index1D}", new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient", "int batch" }, body, description);
             }
             case PermuteOp p:
             {
@@ -116,27 +116,27 @@ internal static class GpuKernelBuilder
                     $"int r = j % {p.Rows};",
                     Store("output", $"b * {width} + j", 1f, p.Accumulate, $"input[b * {width} + r * {p.Cols} + c]"),
                 };
-                return new GpuKernel($"transpose {p.Rows} {p.Cols} {p.Accumulate}", "TransposeKernel" + number, "Index2D",
+                return new GpuKernel($"transpose {p.Rows} {p.Cols} {p.Accumulate}", "TransposeKernel" + number, $"{TypeNames.Index2D}",
                     new[] { $"{View} input", $"{View} output" }, body, $"row transpose of [{p.Rows}, {p.Cols}]");
             }
             case ScaleOp s:
-                return new GpuKernel($"scale {CSharp.Float(s.Alpha)} {s.Accumulate}", "ScaleKernel" + number, "Index1D",
+                return new GpuKernel($"scale {CSharp.Float(s.Alpha)} {s.Accumulate}", "ScaleKernel" + number, $"{TypeNames.Index1D}",
                     new[] { $"{View} input", $"{View} output" },
                     new[] { Store("output", "index", s.Alpha, s.Accumulate, "input[index]") }, $"elementwise scale");
             case AddOp:
-                return new GpuKernel("add", "AddKernel" + number, "Index1D",
+                return new GpuKernel("add", "AddKernel" + number, $"{TypeNames.Index1D}",
                     new[] { $"{View} left", $"{View} right", $"{View} output" },
                     new[] { "output[index] = left[index] + right[index];" }, "elementwise add");
             case BiasOp b:
             {
                 var width = program.Value(b.Target).Width;
-                return new GpuKernel($"bias {width}", "BiasKernel" + number, "Index2D", new[] { $"{View} target", $"{View} bias" },
+                return new GpuKernel($"bias {width}", "BiasKernel" + number, $"{TypeNames.Index2D}", new[] { $"{View} target", $"{View} bias" },
                     new[] { $"target[index.X * {width} + index.Y] += bias[index.Y];" }, "bias add");
             }
             case BiasGradientOp bg:
             {
                 var width = program.Value(bg.OutputGradient).Width;
-                return new GpuKernel($"biasgrad {width}", "BiasGradientKernel" + number, "Index1D",
+                return new GpuKernel($"biasgrad {width}", "BiasGradientKernel" + number, $"{TypeNames.Index1D}",
                     new[] { $"{View} outputGradient", $"{View} biasGradient", "int batch" },
                     new[]
                     {
@@ -150,7 +150,7 @@ internal static class GpuKernelBuilder
             case DiagonalOp d:
             {
                 var width = program.Value(d.Output).Width / d.SubRows;
-                return new GpuKernel($"diag {width} {d.Accumulate}", "DiagonalKernel" + number, "Index2D",
+                return new GpuKernel($"diag {width} {d.Accumulate}", "DiagonalKernel" + number, $"{TypeNames.Index2D}",
                     new[] { $"{View} input", $"{View} diagonal", $"{View} output" },
                     new[] { Store("output", $"index.X * {width} + index.Y", 1f, d.Accumulate, $"diagonal[index.Y] * input[index.X * {width} + index.Y]") },
                     "elementwise product with the diagonal");
@@ -158,7 +158,7 @@ internal static class GpuKernelBuilder
             case DiagonalGradientOp dg:
             {
                 var width = program.Value(dg.Input).Width / dg.SubRows;
-                return new GpuKernel($"diaggrad {width}", "DiagonalGradientKernel" + number, "Index1D",
+                return new GpuKernel($"diaggrad {width}", "DiagonalGradientKernel" + number, $"{TypeNames.Index1D}",
                     new[] { $"{View} outputGradient", $"{View} input", $"{View} diagonalGradient", "int batch" },
                     new[]
                     {
@@ -170,8 +170,8 @@ internal static class GpuKernelBuilder
                     }, "diagonal gradient: column sums of dy ⊙ x");
             }
             case GatherOp g:
-                return new GpuKernel($"gather {g.Width} {g.Accumulate}", "GatherKernel" + number, "Index2D",
-                    new[] { $"{View} input", "ArrayView<int> map", $"{View} output" },
+                return new GpuKernel($"gather {g.Width} {g.Accumulate}", "GatherKernel" + number, $"{TypeNames.Index2D}",
+                    new[] { $"{View} input", $"{TypeNames.ArrayView}<int> map", $"{View} output" },
                     new[] { Store("output", $"index.X * {g.Width} + index.Y", 1f, g.Accumulate, $"input[index.X * {g.Width} + map[index.Y]]") },
                     "permutation as an index map: output j reads input map[j]");
             default:

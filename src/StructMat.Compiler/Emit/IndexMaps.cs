@@ -27,14 +27,14 @@ internal static class IndexMaps
         foreach (var op in Distinct(model))
         {
             var definition = op.Inverse
-                ? $"Permutations.Inverse({Field(op with { Inverse = false })})"
+                ? $"{TypeNames.Permutations}.Inverse({Field(op with { Inverse = false })})"
                 : op.Permutation switch
                 {
-                    PermutationKind.Reverse => $"Permutations.Reverse({op.Width})",
-                    PermutationKind.BitReversal => $"Permutations.BitReversal({op.Width})",
-                    PermutationKind.Shuffle => $"Permutations.PerfectShuffle({op.Width})",
-                    PermutationKind.BlockXor => $"Permutations.BlockXor({op.Width}, block: {op.Block}, distance: {op.Seed})",
-                    _ => $"Permutations.Random({op.Width}, seed: {op.Seed})",
+                    PermutationKind.Reverse => $"{TypeNames.Permutations}.Reverse({op.Width})",
+                    PermutationKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({op.Width})",
+                    PermutationKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({op.Width})",
+                    PermutationKind.BlockXor => $"{TypeNames.Permutations}.BlockXor({op.Width}, block: {op.Block}, distance: {op.Seed})",
+                    _ => $"{TypeNames.Permutations}.Random({op.Width}, seed: {op.Seed})",
                 };
             w.Line($"private static readonly int[] {Field(op)} = {definition};");
         }

@@ -17,16 +17,16 @@ internal static class LayerEmitter
         w.Line("/// </summary>");
         w.Line("/// <remarks>Parameter tensors (names as saved): " +
                string.Join(", ", model.Ir.Parameters.Select(p => $"<c>{p.Name} [{string.Join(", ", p.Shape)}]</c>")) + ".</remarks>");
-        w.Line($"[GeneratedCode(\"StructMat\", \"{SmxCompiler.Version}\")]");
+        w.Line($"[{TypeNames.GeneratedCode}(\"StructMat\", \"{SmxCompiler.Version}\")]");
         if (ReservedNames.IsAllLowerCase(model.ClassName))
         {
             w.Line("#pragma warning disable CS8981 // the layer's name, as written in the .smx file, is all lower case");
         }
-        var interfaces = ProjectionEmitter.IsProjectable(model) ? "IStructuredLayer, IProjectable" : "IStructuredLayer";
+        var interfaces = ProjectionEmitter.IsProjectable(model) ? $"{TypeNames.IStructuredLayer}, {TypeNames.IProjectable}" : $"{TypeNames.IStructuredLayer}";
         w.Block($"public sealed partial class {model.ClassName} : {interfaces}", () =>
         {
-            w.Line($"private readonly Workspace _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
-            w.Line($"private readonly ExclusiveUse _backwardInUse = new({CSharp.String(model.ClassName + ".Backward")});");
+            w.Line($"private readonly {TypeNames.Workspace} _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
+            w.Line($"private readonly {TypeNames.ExclusiveUse} _backwardInUse = new({CSharp.String(model.ClassName + ".Backward")});");
             IndexMaps.EmitFields(w, model);
             w.Line();
             EmitConstructor(w, model);
@@ -38,7 +38,7 @@ internal static class LayerEmitter
             w.Line("/// <summary>Sets every parameter gradient to zero.</summary>");
             w.Block("public void ZeroGrad()", () =>
             {
-                w.Line("foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) Array.Clear(gradient);");
+                w.Line($"foreach (var parameter in Parameters) if (parameter.Gradient is {{ }} gradient) {TypeNames.Array}.Clear(gradient);");
             });
             w.Line();
             CpuEmitter.Emit(w, model);
@@ -57,12 +57,12 @@ internal static class LayerEmitter
             foreach (var p in model.Ir.Parameters)
             {
                 var multiplier = p.LearningRateMultiplier == 1f ? "" : $", learningRateMultiplier: {CSharp.Float(p.LearningRateMultiplier)}";
-                w.Line($"{model.Property(p.Id)} = new Parameter({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier});");
+                w.Line($"{model.Property(p.Id)} = new {TypeNames.Parameter}({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier});");
             }
             w.Line(model.Ir.Parameters.Count == 0
-                ? "Parameters = Array.Empty<Parameter>();"
+                ? $"Parameters = {TypeNames.Array}.Empty<{TypeNames.Parameter}>();"
                 : $"Parameters = new[] {{ {string.Join(", ", model.Ir.Parameters.Select(p => model.Property(p.Id)))} }};");
-            w.Line("Initialize(new Random(seed));");
+            w.Line($"Initialize(new {TypeNames.Random}(seed));");
         });
     }
 
@@ -82,12 +82,12 @@ internal static class LayerEmitter
         w.Line("/// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>");
         w.Line($"public long DenseFlopsPerRow => {(long)i * o};");
         w.Line();
-        w.Line("public IReadOnlyList<Parameter> Parameters { get; }");
+        w.Line($"public {TypeNames.IReadOnlyList}<{TypeNames.Parameter}> Parameters {{ get; }}");
         foreach (var p in model.Ir.Parameters)
         {
             w.Line();
             w.Line($"/// <summary><c>{p.Name} [{string.Join(", ", p.Shape)}]</c>{(p.Trainable ? "" : " (frozen)")}: {CSharp.Xml(p.Description)}.</summary>");
-            w.Line($"public Parameter {model.Property(p.Id)} {{ get; }}");
+            w.Line($"public {TypeNames.Parameter} {model.Property(p.Id)} {{ get; }}");
         }
     }
 
@@ -98,18 +98,18 @@ internal static class LayerEmitter
         w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals");
         w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         w.Line("/// </summary>");
-        w.Block("public void Initialize(Random random)", () =>
+        w.Block($"public void Initialize({TypeNames.Random} random)", () =>
         {
-            w.Line("ArgumentNullException.ThrowIfNull(random);");
+            w.Line($"{TypeNames.ArgumentNullException}.ThrowIfNull(random);");
             foreach (var p in model.Ir.Parameters)
             {
                 w.Line(p.Init switch
                 {
-                    InitKind.Zero => $"Initializers.Zero({model.Property(p.Id)}.Data);",
-                    InitKind.Ones => $"Initializers.Ones({model.Property(p.Id)}.Data);",
-                    InitKind.HouseholderIdentity => $"Initializers.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
-                    _ when p.Seed is { } seed => $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, new Random({seed})); // shared: seed {seed}, not the layer's",
-                    _ => $"Initializers.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
+                    InitKind.Zero => $"{TypeNames.Initializers}.Zero({model.Property(p.Id)}.Data);",
+                    InitKind.Ones => $"{TypeNames.Initializers}.Ones({model.Property(p.Id)}.Data);",
+                    InitKind.HouseholderIdentity => $"{TypeNames.Initializers}.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
+                    _ when p.Seed is { } seed => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, new {TypeNames.Random}({seed})); // shared: seed {seed}, not the layer's",
+                    _ => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
                 });
             }
         });

@@ -10,6 +10,9 @@ public sealed record LayerModel(string Namespace, BoundLayer Bound, OptimizedLay
 {
     public string ClassName => Bound.Name;
 
+    /// <summary>The class as code inside its nested <c>Gpu</c> class names it: a member of Gpu may share its name.</summary>
+    public string QualifiedClassName => $"global::{Namespace}.{ClassName}";
+
     public IrLayer Ir => Optimized.Layer;
 
     /// <summary>The C# property that holds a parameter: its path in PascalCase.</summary>

@@ -22,11 +22,11 @@ internal static class ProjectionEmitter
         string? call = body switch
         {
             BoundDense => null,
-            BoundLowRank l => $"Projections.LowRank(dense, {o}, {i}, {l.Rank}, LoraA.Data, LoraB.Data)",
-            BoundBlockDiagonal b => $"Projections.BlockDiagonal(dense, {o}, {i}, {b.Blocks}, Weight.Data)",
-            BoundMonarch m => $"Projections.Monarch(dense, {o}, {i}, {m.Blocks}, Blkdiag1.Data, Blkdiag2.Data)",
+            BoundLowRank l => $"{TypeNames.Projections}.LowRank(dense, {o}, {i}, {l.Rank}, LoraA.Data, LoraB.Data)",
+            BoundBlockDiagonal b => $"{TypeNames.Projections}.BlockDiagonal(dense, {o}, {i}, {b.Blocks}, Weight.Data)",
+            BoundMonarch m => $"{TypeNames.Projections}.Monarch(dense, {o}, {i}, {m.Blocks}, Blkdiag1.Data, Blkdiag2.Data)",
             BoundKron { Left: BoundDense a, Right: BoundDense b } =>
-                $"Projections.Kron(dense, {a.Shape.Out}, {a.Shape.In}, {b.Shape.Out}, {b.Shape.In}, Kron0Weight.Data, Kron1Weight.Data)",
+                $"{TypeNames.Projections}.Kron(dense, {a.Shape.Out}, {a.Shape.In}, {b.Shape.Out}, {b.Shape.In}, Kron0Weight.Data, Kron1Weight.Data)",
             _ => throw new System.InvalidOperationException("not projectable"),
         };
 
@@ -43,9 +43,9 @@ internal static class ProjectionEmitter
         w.Line($"/// Sets the parameters to the structure nearest <paramref name=\"dense\"/> [{o}, {i}] in Frobenius norm: {what}.");
         w.Line("/// Returns the Frobenius error ‖dense − W‖; the bias is not changed.");
         w.Line("/// </summary>");
-        w.Block("public double Project(ReadOnlySpan<float> dense)", () =>
+        w.Block($"public double Project({TypeNames.ReadOnlySpan}<float> dense)", () =>
         {
-            w.Line($"if (dense.Length != {(long)o * i}) throw new ArgumentException($\"dense has {{dense.Length}} elements, not {o}·{i}.\", nameof(dense));");
+            w.Line($"if (dense.Length != {(long)o * i}) throw new {TypeNames.ArgumentException}($\"dense has {{dense.Length}} elements, not {o}·{i}.\", nameof(dense));");
             if (call is null)
             {
                 w.Line("dense.CopyTo(Weight.Data);");

@@ -1,12 +1,14 @@
 using System.Collections.Generic;
 using System.Linq;
-using System.Text.RegularExpressions;
+using System.Text;
 
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
-/// Names a layer class must not take: C# forbids a member named like its class (CS0542), and a class named
-/// like a runtime type the generated file uses unqualified would shadow it in its namespace.
+/// What a layer's name must not be beyond C#'s own rules: C# forbids a member named like its class (CS0542), so a
+/// layer cannot take the name of a member its generated class declares. Nothing else is reserved: generated code
+/// names every type <c>global::</c>-qualified (<see cref="TypeNames"/>), so no layer, namespace or user type name
+/// can capture one.
 /// </summary>
 public static class ReservedNames
 {
@@ -17,32 +19,36 @@ public static class ReservedNames
         "Initialize", "ZeroGrad", "Forward", "Backward", "ToDenseDouble", "ToDense", "Merge", "Project", "ToAccelerator", "Gpu",
     };
 
-    /// <summary>Types the generated file names without a namespace.</summary>
-    private static readonly string[] Types =
+    /// <summary>The private members of every generated layer (those of one that tiles its batch included).</summary>
+    private static readonly string[] PrivateMembers =
     {
-        "Parameter", "IStructuredLayer", "IProjectable", "Workspace", "ExclusiveUse", "Checks", "CpuKernels", "ElementKernels",
-        "HouseholderKernels", "Permutations", "DenseMath", "Initializers", "Projections", "KernelCache", "DeviceWorkspace",
-        "DeviceParameters", "HouseholderDevice", "BlockLayout", "Random", "Array", "Span", "ReadOnlySpan", "Action", "ArrayView",
-        "Index1D", "Index2D", "Accelerator", "MemoryBuffer1D", "Stride1D", "GeneratedCode", "GeneratedCodeAttribute", "IDisposable",
-        "ArgumentNullException", "ArgumentException", "IReadOnlyList",
+        "_workspace", "_backwardInUse", "_forwardTile", "ForwardTile", "_backwardTile", "BackwardTile",
     };
 
-    // Kernels (MatMulKernel3), index maps (ReverseMap16Inverse) and private fields (_workspace) follow these shapes.
-    private static readonly Regex GeneratedMember = new(@"^(_.*|[A-Za-z]+Kernel\d+|[A-Za-z]+Map\d+\w*)$", RegexOptions.CultureInvariant);
+    /// <summary>
+    /// The longest <c>Namespace.Name</c> C# can write into metadata, in UTF-8 bytes (CS7013 beyond it; measured with
+    /// the SDK's compiler: 1,023 bytes builds, 1,024 does not).
+    /// </summary>
+    public const int MaxQualifiedNameBytes = 1023;
 
-    /// <summary>What <paramref name="layer"/> would clash with, or null when its name is free.</summary>
+    /// <summary>What <paramref name="layer"/>'s name would clash with, or null when its name is free.</summary>
     public static string? Clash(LayerModel layer)
     {
         var name = layer.ClassName;
         if (Members.Contains(name)) return $"the member '{name}' every generated layer has";
-        if (Types.Contains(name)) return $"the type '{name}' that generated code uses";
         if (layer.Ir.Parameters.Any(p => layer.Property(p.Id) == name)) return $"the layer's parameter property '{name}'";
-        if (GeneratedMember.IsMatch(name)) return "the names of generated kernels, index maps and fields";
+        if (PrivateMembers.Contains(name)) return $"the private member '{name}' of generated layers";
+        if (IndexMaps.Distinct(layer).Any(map => IndexMaps.Field(map) == name)) return $"the layer's index map field '{name}'";
+        if (GpuEmitter.Kernels(layer).Kernels.Any(kernel => kernel.Method == name)) return $"the layer's GPU kernel method '{name}'";
         return null;
     }
 
-    /// <summary>What a namespace part would clash with (a runtime type the generated code names unqualified), or null.</summary>
-    public static string? NamespaceClash(string part) => Types.Contains(part) ? $"the type '{part}' that generated code uses" : null;
+    /// <summary>The UTF-8 length of the class's full metadata name, when it is longer than C# can write; else null.</summary>
+    public static int? TooLong(string @namespace, string name)
+    {
+        var bytes = Encoding.UTF8.GetByteCount(@namespace) + 1 + Encoding.UTF8.GetByteCount(name);
+        return bytes > MaxQualifiedNameBytes ? bytes : null;
+    }
 
     /// <summary>C# warns (CS8981) on type names of only lower-case ASCII letters, which it reserves for keywords.</summary>
     public static bool IsAllLowerCase(string name) => name.All(c => c is >= 'a' and <= 'z');

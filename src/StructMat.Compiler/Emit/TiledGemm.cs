@@ -65,37 +65,37 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
             $"const int TileRows = {t.TileRows}, TileCols = {t.TileCols}, TileK = {t.TileK}; // C tile ({RowsMeaning} x {ColsMeaning}) and reduction step",
             $"const int MicroRows = {GemmTiling.MicroRows}, ThreadCols = {t.ThreadCols}, MicroTiles = {t.MicroTiles}; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)",
             $"const int PitchA = {t.PitchA}, PitchB = {t.PitchB}; // shared row pitches{(t.PadA || t.PadB ? " (padded where the staging stores transpose)" : "")}",
-            $"var tileA = SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = {A.Name} at tile row rr, reduction index k0 + kk",
-            $"var tileB = SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = {B.Name} at reduction index k0 + kk, tile column cc",
-            "int row0 = Grid.IdxX * TileRows;",
+            $"var tileA = {TypeNames.SharedMemory}.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = {A.Name} at tile row rr, reduction index k0 + kk",
+            $"var tileB = {TypeNames.SharedMemory}.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = {B.Name} at reduction index k0 + kk, tile column cc",
+            $"int row0 = {TypeNames.Grid}.IdxX * TileRows;",
         };
-        if (hasGroup && hasCol0) lines.Add($"int g = Grid.IdxY / {columnTiles}, col0 = Grid.IdxY % {columnTiles} * TileCols; // block, first column of the tile");
-        else if (hasGroup) lines.Add("int g = Grid.IdxY; // block");
-        else if (hasCol0) lines.Add("int col0 = Grid.IdxY * TileCols; // first column of the tile");
+        if (hasGroup && hasCol0) lines.Add($"int g = {TypeNames.Grid}.IdxY / {columnTiles}, col0 = {TypeNames.Grid}.IdxY % {columnTiles} * TileCols; // block, first column of the tile");
+        else if (hasGroup) lines.Add($"int g = {TypeNames.Grid}.IdxY; // block");
+        else if (hasCol0) lines.Add($"int col0 = {TypeNames.Grid}.IdxY * TileCols; // first column of the tile");
         if (t.IsSplit)
         {
             // Split-K: grid z picks this group's slice of the reduction and its plane of partial sums.
             if (t.SliceK is int slice)
             {
                 lines.Add($"const int SliceK = {slice}; // split-K: the reduction is cut into {t.Splits} slices, grid z picks one");
-                lines.Add(guardK ? $"int kBegin = Grid.IdxZ * SliceK, kEnd = Math.Min(kBegin + SliceK, {kExtent});" : "int kBegin = Grid.IdxZ * SliceK, kEnd = kBegin + SliceK;");
+                lines.Add(guardK ? $"int kBegin = {TypeNames.Grid}.IdxZ * SliceK, kEnd = {TypeNames.Math}.Min(kBegin + SliceK, {kExtent});" : $"int kBegin = {TypeNames.Grid}.IdxZ * SliceK, kEnd = kBegin + SliceK;");
             }
             else
             {
                 lines.Add($"const int Splits = {t.Splits}; // split-K: the batch rows are cut into {t.Splits} slices of whole steps, grid z picks one");
                 lines.Add($"int slice = ({kExtent} + Splits * TileK - 1) / (Splits * TileK) * TileK;");
-                lines.Add($"int kBegin = Grid.IdxZ * slice, kEnd = Math.Min(kBegin + slice, {kExtent});");
+                lines.Add($"int kBegin = {TypeNames.Grid}.IdxZ * slice, kEnd = {TypeNames.Math}.Min(kBegin + slice, {kExtent});");
             }
             var plane = Rows is int outputs ? $"{(long)Groups * outputs * Cols}L" : $"((long){rowsExtent} * {C.XStride})";
-            lines.Add($"long plane = Grid.IdxZ * {plane}; // where this slice's partial sums of {C.Name} start in partials");
+            lines.Add($"long plane = {TypeNames.Grid}.IdxZ * {plane}; // where this slice's partial sums of {C.Name} start in partials");
         }
-        lines.Add("for (int pass = 0; pass < MicroTiles; pass += Group.DimX)");
+        lines.Add($"for (int pass = 0; pass < MicroTiles; pass += {TypeNames.Group}.DimX)");
         lines.Add("{");
         if (guardRows)
         {
             lines.Add($"    if (row0 + pass / ThreadCols * MicroRows >= {rowsExtent}) break; // the pass's rows are past the end (the same for the whole group)");
         }
-        lines.Add("    int t = pass + Group.IdxX;");
+        lines.Add($"    int t = pass + {TypeNames.Group}.IdxX;");
         lines.Add("    int row = t / ThreadCols * MicroRows, col = t % ThreadCols;");
         for (var i = 0; i < GemmTiling.MicroRows; i++)
         {
@@ -109,7 +109,7 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         if (guardRows) guardsA.Add($"row0 + rr < {rowsExtent}");
         if (guardK) guardsA.Add($"k0 + kk < {kEnd}");
         lines.Add($"        // Stage {A.Name}: {t.TileRows} x {t.TileK}{(guardsA.Count > 0 ? ", zero past the end" : "")}.");
-        lines.Add("        for (int e = Group.IdxX; e < TileRows * TileK; e += Group.DimX)");
+        lines.Add($"        for (int e = {TypeNames.Group}.IdxX; e < TileRows * TileK; e += {TypeNames.Group}.DimX)");
         lines.Add("        {");
         lines.Add(t.PadA ? "            int rr = e / TileK, kk = e % TileK;" : "            int kk = e / TileRows, rr = e % TileRows;");
         lines.Add($"            tileA[kk * PitchA + rr] = {Guarded(guardsA, At(A, "row0 + rr", "k0 + kk"))};");
@@ -119,12 +119,12 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
         if (guardK) guardsB.Add($"k0 + kk < {kEnd}");
         if (guardCols) guardsB.Add($"{Col0("cc")} < {Cols}");
         lines.Add($"        // Stage {B.Name}: {t.TileK} x {t.TileCols}{(guardsB.Count > 0 ? ", zero past the end" : "")}.");
-        lines.Add("        for (int e = Group.IdxX; e < TileK * TileCols; e += Group.DimX)");
+        lines.Add($"        for (int e = {TypeNames.Group}.IdxX; e < TileK * TileCols; e += {TypeNames.Group}.DimX)");
         lines.Add("        {");
         lines.Add(t.PadB ? "            int cc = e / TileK, kk = e % TileK;" : "            int kk = e / TileCols, cc = e % TileCols;");
         lines.Add($"            tileB[kk * PitchB + cc] = {Guarded(guardsB, At(B, "k0 + kk", Col0("cc")))};");
         lines.Add("        }");
-        lines.Add("        Group.Barrier();");
+        lines.Add($"        {TypeNames.Group}.Barrier();");
 
         lines.Add("        // Multiply the staged tiles into this thread's micro-tile.");
         lines.Add("        for (int kk = 0; kk < TileK; kk++)");
@@ -136,7 +136,7 @@ internal sealed record TiledGemm(AffineView A, AffineView B, AffineView C, int? 
             lines.Add("            " + string.Join(" ", Enumerable.Range(0, GemmTiling.MicroCols).Select(j => $"{Acc(i, j)} += a{i} * b{j};")));
         }
         lines.Add("        }");
-        lines.Add("        Group.Barrier();");
+        lines.Add($"        {TypeNames.Group}.Barrier();");
         lines.Add("    }");
 
         // Epilogue: scale, store or accumulate, skipping rows and columns past the end.

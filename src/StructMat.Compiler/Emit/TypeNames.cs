@@ -1,0 +1,61 @@
+namespace StructMat.Compiler.Emit;
+
+/// <summary>
+/// Every type the generated code names, written <c>global::</c>-qualified (as the Regex and System.Text.Json
+/// generators emit), and the generated file has no <c>using</c> directives: no layer, namespace or user type
+/// name can capture one of them. Generic types are written without their arguments (<c>{Span}&lt;float&gt;</c>).
+/// </summary>
+internal static class TypeNames
+{
+    // System
+    public const string Action = "global::System.Action";
+    public const string ArgumentException = "global::System.ArgumentException";
+    public const string ArgumentNullException = "global::System.ArgumentNullException";
+    public const string Array = "global::System.Array";
+    public const string IDisposable = "global::System.IDisposable";
+    public const string Math = "global::System.Math";
+    public const string Random = "global::System.Random";
+    public const string ReadOnlySpan = "global::System.ReadOnlySpan";
+    public const string Span = "global::System.Span";
+    public const string MemoryExtensions = "global::System.MemoryExtensions";
+    public const string GeneratedCode = "global::System.CodeDom.Compiler.GeneratedCode";
+    public const string IReadOnlyList = "global::System.Collections.Generic.IReadOnlyList";
+
+    // ILGPU
+    public const string Accelerator = "global::ILGPU.Runtime.Accelerator";
+    public const string ArrayView = "global::ILGPU.ArrayView";
+    public const string ArrayViewExtensions = "global::ILGPU.Runtime.ArrayViewExtensions";
+    public const string KernelLoaders = "global::ILGPU.Runtime.KernelLoaders";
+    public const string Grid = "global::ILGPU.Grid";
+    public const string Group = "global::ILGPU.Group";
+    public const string Index1D = "global::ILGPU.Index1D";
+    public const string Index2D = "global::ILGPU.Index2D";
+    public const string KernelConfig = "global::ILGPU.KernelConfig";
+    public const string MemoryBuffer1D = "global::ILGPU.Runtime.MemoryBuffer1D";
+    public const string SharedMemory = "global::ILGPU.SharedMemory";
+    public const string DenseStride1D = "global::ILGPU.Stride1D.Dense";
+
+    // StructMat.Runtime
+    public const string Checks = "global::StructMat.Runtime.Checks";
+    public const string ExclusiveUse = "global::StructMat.Runtime.ExclusiveUse";
+    public const string IProjectable = "global::StructMat.Runtime.IProjectable";
+    public const string IStructuredLayer = "global::StructMat.Runtime.IStructuredLayer";
+    public const string Parameter = "global::StructMat.Runtime.Parameter";
+    public const string Workspace = "global::StructMat.Runtime.Workspace";
+    public const string DeviceParameters = "global::StructMat.Runtime.Gpu.DeviceParameters";
+    public const string DeviceWorkspace = "global::StructMat.Runtime.Gpu.DeviceWorkspace";
+    public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
+    public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
+    public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
+    public const string TiledLaunch = "global::StructMat.Runtime.Gpu.TiledLaunch";
+    public const string Initializers = "global::StructMat.Runtime.Init.Initializers";
+    public const string BatchTiles = "global::StructMat.Runtime.Kernels.BatchTiles";
+    public const string BlockLayout = "global::StructMat.Runtime.Kernels.BlockLayout";
+    public const string CpuKernels = "global::StructMat.Runtime.Kernels.CpuKernels";
+    public const string ElementKernels = "global::StructMat.Runtime.Kernels.ElementKernels";
+    public const string GradientTargets = "global::StructMat.Runtime.Kernels.GradientTargets";
+    public const string HouseholderKernels = "global::StructMat.Runtime.Kernels.HouseholderKernels";
+    public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
+    public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";
+    public const string Projections = "global::StructMat.Runtime.Projection.Projections";
+}
