@@ -28,4 +28,19 @@ public static class Checks
                 $"batch · {widestRow} (the layer's widest intermediate row) = {(long)batch * widestRow} exceeds the 32-bit index range.");
         }
     }
+
+    /// <summary>
+    /// Throws when the first <paramref name="outputLength"/> floats of <paramref name="output"/> share memory with the
+    /// first <paramref name="inputLength"/> of <paramref name="input"/>: a layer reads its input while it writes its
+    /// output (and its intermediates), so an in-place call would read values it has already overwritten.
+    /// </summary>
+    public static void Disjoint(ReadOnlySpan<float> input, int inputLength, ReadOnlySpan<float> output, int outputLength, string inputName, string outputName)
+    {
+        if (input.Slice(0, inputLength).Overlaps(output.Slice(0, outputLength)))
+        {
+            throw new ArgumentException(
+                $"'{outputName}' overlaps '{inputName}': the layer reads '{inputName}' while it writes '{outputName}', so they must be separate buffers (in-place calls are not supported).",
+                outputName);
+        }
+    }
 }

@@ -101,11 +101,13 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
 
         // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Blocks.Data, 0, 64), batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -124,12 +126,15 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -965,6 +970,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
@@ -986,6 +992,8 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
@@ -1068,11 +1076,13 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 24]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, y, batch * 24, nameof(x), nameof(y));
 
         // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, global::System.MemoryExtensions.AsSpan(Blocks.Data, 0, 72), batch, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1091,12 +1101,15 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 24, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 24, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 24, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 24, dx, batch * 24, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 24, dx, batch * 24, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3; block g's input is block g XOR 4 (block swap folded)
@@ -1363,6 +1376,7 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 24, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, y, (long)batch * 24, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
@@ -1384,6 +1398,8 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 24, dx, (long)batch * 24, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 24, dx, (long)batch * 24, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of blocksparse: block diagonal XOR 4, 8 blocks of 3x3
@@ -1478,11 +1494,13 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1519,12 +1537,15 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2056,6 +2077,7 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2084,6 +2106,8 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2183,11 +2207,13 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
 
         // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Blocks.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -2197,12 +2223,15 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6
@@ -2522,6 +2551,7 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
@@ -2537,6 +2567,8 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of blocksparse: block diagonal XOR 0, 1 blocks of 6x6

@@ -110,12 +110,14 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 24);
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 20, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 20, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -143,6 +145,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
@@ -150,6 +153,8 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 20, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 20, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 20, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -640,6 +645,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 20, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 20, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -663,6 +669,8 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 20, dx, (long)batch * 12, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -753,11 +761,13 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -782,12 +792,15 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1366,6 +1379,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1386,6 +1400,8 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1474,12 +1490,14 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 14]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 21);
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 14, y, batch * 7, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 14, 7, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1504,6 +1522,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
@@ -1511,6 +1530,8 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 14, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 7, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 14, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 14, dx, batch * 14, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 7, dx, batch * 14, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 14, 7, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1901,6 +1922,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 7, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 14, y, (long)batch * 7, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1922,6 +1944,8 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 14, dx, (long)batch * 14, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 7, dx, (long)batch * 14, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2020,12 +2044,14 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 36]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Batch(batch, 72);
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 36, y, batch * 36, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 36, 36, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2057,6 +2083,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
@@ -2064,6 +2091,8 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 36, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 36, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 36, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 36, dx, batch * 36, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 36, dx, batch * 36, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 36, 36, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2921,6 +2950,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 36, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 36, y, (long)batch * 36, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2947,6 +2977,8 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 36, dx, (long)batch * 36, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 36, dx, (long)batch * 36, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.

@@ -153,11 +153,13 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -187,12 +189,15 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -770,6 +775,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -794,6 +800,8 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -911,11 +919,13 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -953,12 +963,15 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2069,6 +2082,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2098,6 +2112,8 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2210,11 +2226,13 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2242,12 +2260,15 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2999,6 +3020,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -3021,6 +3043,8 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -3126,11 +3150,13 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3166,12 +3192,15 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -4284,6 +4313,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -4312,6 +4342,8 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -4427,11 +4459,13 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -4465,12 +4499,15 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -5565,6 +5602,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -5592,6 +5630,8 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -5698,11 +5738,13 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 6, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -5727,12 +5769,15 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -6110,6 +6155,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 6, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -6130,6 +6176,8 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 12, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.

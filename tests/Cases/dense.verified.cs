@@ -76,11 +76,13 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
 
         // dense: W [8, 12]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -93,12 +95,15 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -441,6 +446,7 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // dense: W [8, 12]
@@ -458,6 +464,8 @@ public sealed partial class DenseBias : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy

@@ -157,11 +157,13 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     /// <summary>
     /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
 
         // dense: W [1, 1]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -174,12 +176,15 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // bias gradient: column sums of dy
@@ -326,6 +331,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // dense: W [1, 1]
@@ -343,6 +349,8 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // bias gradient: column sums of dy
@@ -422,11 +430,13 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -451,12 +461,15 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -601,6 +614,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -621,6 +635,8 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -704,11 +720,13 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
 
         // blockdiag: 1 blocks of 1x1
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Weight.Data, batch, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -718,12 +736,15 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
         // input gradient of blockdiag: 1 blocks of 1x1
@@ -844,6 +865,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // blockdiag: 1 blocks of 1x1
@@ -859,6 +881,8 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // input gradient of blockdiag: 1 blocks of 1x1
@@ -936,11 +960,13 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -965,12 +991,15 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1161,6 +1190,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1181,6 +1211,8 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1296,11 +1328,13 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 1, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1347,12 +1381,15 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -1713,6 +1750,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1749,6 +1787,8 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -1885,11 +1925,13 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 8]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, y, batch * 8, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 8, 8, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -1929,12 +1971,15 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 8, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 8, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2317,6 +2362,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, y, (long)batch * 8, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2347,6 +2393,8 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 8, dx, (long)batch * 8, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 8, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2460,11 +2508,13 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 1, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 6, 1, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -2492,12 +2542,15 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 1, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 1, dx, batch * 6, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 6, 1, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -2857,6 +2910,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 1, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 1, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2879,6 +2933,8 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 1, dx, (long)batch * 6, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -2981,11 +3037,13 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// <summary>
     /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 1]).
     /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
     /// </summary>
     public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, y, batch * 6, nameof(x), nameof(y));
         // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
         global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 1, 6, 512, Parameters, _forwardTile ??= ForwardTile);
     }
@@ -3017,12 +3075,15 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
     /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
     /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
     /// </summary>
     public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
     {
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 1, nameof(x));
         global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
         global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 1, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 1, dx, batch * 1, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 1, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
         // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
         global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 1, 6, 512, Parameters, _backwardTile ??= BackwardTile);
@@ -3424,6 +3485,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, y, (long)batch * 6, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
@@ -3449,6 +3511,8 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 1, dx, (long)batch * 1, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 1, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.

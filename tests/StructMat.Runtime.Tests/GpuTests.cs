@@ -25,6 +25,23 @@ public sealed class GpuTests : IDisposable
     private static void AddOne(Index1D index, ArrayView<float> data) => data[index] += 1f;
 
     [Fact]
+    public void CheckDisjoint_rejects_overlapping_views_of_one_buffer_and_accepts_separate_ones()
+    {
+        using var buffer = _cpu.Allocate1D<float>(100);
+        using var other = _cpu.Allocate1D<float>(100);
+        var view = buffer.View;
+        var error = Assert.Throws<ArgumentException>(() => DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(9, 10), 10, "x", "y"));
+        Assert.Equal("y", error.ParamName);
+        Assert.StartsWith("'y' overlaps 'x'", error.Message);
+        Assert.Throws<ArgumentException>(() => DeviceWorkspace.CheckDisjoint(view.SubView(9, 10), 10, view, 10, "x", "y"));
+        // Adjacent ranges, the unused tail of a longer view, another buffer, an empty range: no overlap.
+        DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(10, 10), 10, "x", "y");
+        DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(10), 90, "x", "y");
+        DeviceWorkspace.CheckDisjoint(view, 100, other.View, 100, "x", "y");
+        DeviceWorkspace.CheckDisjoint(view, 0, view, 100, "x", "y");
+    }
+
+    [Fact]
     public void CreateCpuAccelerator_gives_a_cpu_accelerator()
     {
         Assert.Equal(AcceleratorType.CPU, _cpu.AcceleratorType);

@@ -17,13 +17,12 @@ internal static class CpuEmitter
         w.Line("/// <summary>");
         w.Line("/// <c>y = W x" + (model.Bound.HasBias ? " + bias" : "") + "</c> for each of <paramref name=\"batch\"/> rows of <paramref name=\"x\"/> (row-major [batch, " + model.Bound.Shape.In + "]).");
         w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
+        w.Line("/// <paramref name=\"y\"/> must not overlap <paramref name=\"x\"/>: an in-place call throws an ArgumentException.");
         w.Line("/// </summary>");
         var tileRows = TileRows(model, forward, model.Optimized.ForwardPlan, extraWidths: 0);
         w.Block($"public void Forward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
         {
-            EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
-            w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-            w.Line($"{TypeNames.Checks}.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
+            EntryChecks.Forward(w, model, device: false);
             if (tileRows is int rows)
             {
                 w.Comment($"Tiles of up to {rows} rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.");
@@ -50,6 +49,7 @@ internal static class CpuEmitter
         w.Line("/// Writes dL/dx to <paramref name=\"dx\"/> (overwritten) and adds dL/dW to every trainable parameter's");
         w.Line($"/// <see cref=\"{TypeNames.Parameter}.Gradient\"/>; frozen parameters get none. Recomputes the forward intermediates it needs.");
         w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
+        w.Line("/// <paramref name=\"dx\"/> must overlap neither <paramref name=\"x\"/> nor <paramref name=\"dy\"/> (an ArgumentException).");
         w.Line("/// </summary>");
         var backwardTileRows = TileRows(model, backward, model.Optimized.BackwardPlan, extraWidths: model.Bound.Shape.In);
         // A backward tile adds its weight gradients into partial buffers that are cleared, written and summed once
@@ -60,10 +60,7 @@ internal static class CpuEmitter
             backwardTileRows = null;
         w.Block($"public void Backward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch)", () =>
         {
-            EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
-            w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-            w.Line($"{TypeNames.Checks}.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
-            w.Line($"{TypeNames.Checks}.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
+            EntryChecks.Backward(w, model, device: false);
             w.Line("using var exclusive = _backwardInUse.Enter();");
             if (backwardTileRows is int rows)
             {
@@ -319,13 +316,6 @@ internal static class CpuEmitter
             names[value.Id] = value.Name;
             w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
         }
-    }
-
-    /// <summary>Intermediates wider than the layer's input and output need their own 32-bit check on batch.</summary>
-    internal static void EmitBatchCheck(SourceWriter w, BufferPlan plan, Semantics.MatrixShape shape)
-    {
-        var widest = plan.SlotWidths.DefaultIfEmpty(0).Max();
-        if (widest > System.Math.Max(shape.In, shape.Out)) w.Line($"{TypeNames.Checks}.Batch(batch, {widest});");
     }
 
     /// <summary>The row count a kernel sees for an op: <c>batch</c>, times the op's sub-rows inside <c>kron</c>.</summary>

@@ -112,11 +112,7 @@ internal static class GpuEmitter
             w.Line("/// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>");
             w.Block($"public void Forward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> y, int batch)", () =>
             {
-                CpuEmitter.EmitBatchCheck(w, model.Optimized.ForwardPlan, model.Bound.Shape);
-                w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-                w.Line($"{TypeNames.Checks}.Activation(y.Length, batch, {model.Bound.Shape.Out}, nameof(y));");
-                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(x, Accelerator, nameof(x));");
-                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(y, Accelerator, nameof(y));");
+                EntryChecks.Forward(w, model, device: true);
                 w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
@@ -126,13 +122,7 @@ internal static class GpuEmitter
             w.Line("/// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>");
             w.Block($"public void Backward({TypeNames.ArrayView}<float> x, {TypeNames.ArrayView}<float> dy, {TypeNames.ArrayView}<float> dx, int batch)", () =>
             {
-                CpuEmitter.EmitBatchCheck(w, model.Optimized.BackwardPlan, model.Bound.Shape);
-                w.Line($"{TypeNames.Checks}.Activation(x.Length, batch, {model.Bound.Shape.In}, nameof(x));");
-                w.Line($"{TypeNames.Checks}.Activation(dy.Length, batch, {model.Bound.Shape.Out}, nameof(dy));");
-                w.Line($"{TypeNames.Checks}.Activation(dx.Length, batch, {model.Bound.Shape.In}, nameof(dx));");
-                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(x, Accelerator, nameof(x));");
-                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(dy, Accelerator, nameof(dy));");
-                w.Line($"{TypeNames.DeviceWorkspace}.CheckOwnership(dx, Accelerator, nameof(dx));");
+                EntryChecks.Backward(w, model, device: true);
                 w.Line("using var exclusive = _inUse.Enter();");
                 w.Line("if (batch == 0) return;");
                 var names = new Dictionary<int, string>

@@ -36,6 +36,25 @@ public sealed class DeviceWorkspace : IDisposable
         }
     }
 
+    /// <summary>
+    /// Throws when the first <paramref name="outputLength"/> elements of <paramref name="output"/> share device memory with
+    /// the first <paramref name="inputLength"/> of <paramref name="input"/> (the same buffer, overlapping ranges): the
+    /// kernels read the input while they write the output, so an in-place call would read overwritten values.
+    /// </summary>
+    public static void CheckDisjoint(ArrayView<float> input, long inputLength, ArrayView<float> output, long outputLength, string inputName, string outputName)
+    {
+        if (inputLength == 0 || outputLength == 0 || !input.IsValid || !output.IsValid
+            || !ReferenceEquals(((IArrayView)input).Buffer, ((IArrayView)output).Buffer)) return;
+        // Addresses in the buffer's own (device) address space: the views' offsets are not public, their addresses are.
+        long inputStart = input.LoadEffectiveAddressAsPtr().ToInt64(), outputStart = output.LoadEffectiveAddressAsPtr().ToInt64();
+        if (inputStart < outputStart + outputLength * sizeof(float) && outputStart < inputStart + inputLength * sizeof(float))
+        {
+            throw new ArgumentException(
+                $"'{outputName}' overlaps '{inputName}': the layer reads '{inputName}' while it writes '{outputName}', so they must be separate buffers (in-place calls are not supported).",
+                outputName);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var buffer in _slots) buffer?.Dispose();
