@@ -23,7 +23,7 @@ public class PassTests
         return LowerLayer.Run(file.Layers.Single());
     }
 
-    private static string[] Ops(IrLayer layer, IrProgram program) => program.Ops.Select(op => IrDumper.Op(layer, op)).ToArray();
+    private static string[] Ops(IrLayer layer, IrProgram program) => program.Ops.Select(op => IrText.Op(layer, op)).ToArray();
 
     [Fact]
     public void Lowering_monarch_gives_fly_order_blockdiag_transpose_blockdiag_transpose()
@@ -87,7 +87,7 @@ public class PassTests
         var values = new[] { new IrValue(0, 8, "x"), new IrValue(1, 8, "t1"), new IrValue(2, 8, "t2") }.ToEquatableArray();
         var program = new IrProgram(values, new IrOp[]
         {
-            new GatherOp(0, 1, PermutationKind.BlockXor, 1, 8, Inverse: false, Accumulate: false, "") { Block = 2 },
+            new GatherOp(0, 1, new IndexMap(IndexMapKind.BlockXor, 8) { Block = 2, Distance = 1 }, Inverse: false, Accumulate: false, ""),
             new MatMulOp(1, 2, 0, 2, 4, 4, Layout.Contiguous, Layout.Contiguous, 1f, false, ""),
         }.ToEquatableArray(), 0, 2);
         Assert.Equal(program, FoldPermutations.Run(program));
@@ -179,7 +179,7 @@ public class PassTests
         Assert.DoesNotContain(ops, op => op.StartsWith("grad(terms.0.weight)", StringComparison.Ordinal));
         Assert.Contains(ops, op => op.StartsWith("grad(terms.1.lora_A)", StringComparison.Ordinal));
         Assert.Contains(ops, op => op.StartsWith("grad(terms.1.lora_B)", StringComparison.Ordinal));
-        var dxWrites = backward.Ops.Where(op => IrOps.Writes(op) == backward.Output).Select(op => IrDumper.Op(layer, op)).ToList();
+        var dxWrites = backward.Ops.Where(op => op.Writes == backward.Output).Select(op => IrText.Op(layer, op)).ToList();
         Assert.Equal(2, dxWrites.Count);
         Assert.Contains(" = ", dxWrites[0]);
         Assert.Contains(" += ", dxWrites[1]);

@@ -20,8 +20,8 @@ public sealed record BufferPlan(EquatableArray<int> SlotOfValue, EquatableArray<
         var last = new Dictionary<int, int>();
         for (var k = 0; k < program.Ops.Count; k++)
         {
-            var touched = IrOps.Reads(program.Ops[k]).ToList();
-            if (IrOps.Writes(program.Ops[k]) is { } w) touched.Add(w);
+            var touched = program.Ops[k].Reads.ToList();
+            if (program.Ops[k].Writes is { } w) touched.Add(w);
             foreach (var v in touched.Where(v => !external.Contains(v)))
             {
                 if (!first.ContainsKey(v)) first[v] = k;

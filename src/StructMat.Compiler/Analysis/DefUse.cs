@@ -14,8 +14,8 @@ public sealed class DefUse
     {
         for (var k = 0; k < ops.Count; k++)
         {
-            if (IrOps.Writes(ops[k]) is { } written) Add(_writers, written, k);
-            foreach (var read in IrOps.Reads(ops[k])) Add(_readers, read, k);
+            if (ops[k].Writes is { } written) Add(_writers, written, k);
+            foreach (var read in ops[k].Reads) Add(_readers, read, k);
         }
     }
 

@@ -100,7 +100,7 @@ public static class Differentiate
     private static List<IrOp> Recompute(IrProgram forward, List<IrOp> backward)
     {
         var forwardValues = new HashSet<int>(forward.Values.Select(v => v.Id));
-        var needed = new HashSet<int>(backward.SelectMany(IrOps.Reads).Where(forwardValues.Contains));
+        var needed = new HashSet<int>(backward.SelectMany(op => op.Reads).Where(forwardValues.Contains));
         needed.Remove(forward.Input);
         var du = new DefUse(forward.Ops);
         var keep = new SortedSet<int>();
@@ -110,7 +110,7 @@ public static class Differentiate
             foreach (var writer in du.Writers(work.Pop()))
             {
                 if (!keep.Add(writer)) continue;
-                foreach (var read in IrOps.Reads(forward.Ops[writer]).Where(r => r != forward.Input)) work.Push(read);
+                foreach (var read in forward.Ops[writer].Reads.Where(r => r != forward.Input)) work.Push(read);
             }
         }
         return keep.Select(k => forward.Ops[k]).ToList();

@@ -82,7 +82,7 @@ internal static class CpuEmitter
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
                 var index = model.Ir.Parameters.Select((p, i) => (p.Id, i)).ToDictionary(t => t.Id, t => t.i);
                 var local = new Dictionary<int, string>();
-                foreach (var weight in backward.Ops.Select(GradientTarget).OfType<int>().Distinct())
+                foreach (var weight in backward.Ops.Select(op => op.GradientSlice?.Parameter).OfType<int>().Distinct())
                 {
                     if (local.Count == 0) w.Comment("Gradients go to this tile's partial sums (see BatchTiles.RunBackward).");
                     local[weight] = CSharp.CamelCase(model.Property(weight)) + "Gradient";
@@ -95,16 +95,6 @@ internal static class CpuEmitter
             });
         }
     }
-
-    /// <summary>The parameter an op adds a gradient into, if it does.</summary>
-    private static int? GradientTarget(IrOp op) => op switch
-    {
-        WeightGradientOp g => g.Weight,
-        BiasGradientOp b => b.Bias,
-        DiagonalGradientOp d => d.Weight,
-        HouseholderGradientOp h => h.Weight,
-        _ => null,
-    };
 
     /// <summary>Where a parameter's gradient (or a slice of it) is added: its own array.</summary>
     private static GradientOf OwnGradient(LayerModel model) =>
@@ -179,8 +169,8 @@ internal static class CpuEmitter
                 run.Add(j);
                 continue;
             }
-            if (IrOps.Writes(op) is { } written && (written == first.OutputGradient || written == first.Input)) break;
-            if (GradientTarget(op) == first.Weight) break;
+            if (op.Writes is { } written && (written == first.OutputGradient || written == first.Input)) break;
+            if (op.GradientSlice?.Parameter == first.Weight) break;
         }
         var size = first.Groups * first.BlockOut * first.BlockIn;
         var ordered = run.OrderBy(i => ((WeightGradientOp)program.Ops[i]).WeightOffset).ToList();

@@ -129,7 +129,6 @@ internal static class DenseEmitter
         PermutationKind.Reverse => $"{TypeNames.Permutations}.Reverse({p.Shape.In})",
         PermutationKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({p.Shape.In})",
         PermutationKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({p.Shape.In})",
-        PermutationKind.BlockXor => throw new System.InvalidOperationException("perm() has no block-xor kind"),
         _ => $"{TypeNames.Permutations}.Random({p.Shape.In}, seed: {p.Seed})",
     };
 

@@ -165,7 +165,7 @@ internal static class GpuEmitter
         {
             if (op is HouseholderOp or HouseholderGradientOp)
             {
-                w.Comment(IrOps.Comment(op));
+                w.Comment(op.Comment);
                 w.Line(HouseholderLaunch(model, op, names));
                 continue;
             }
@@ -181,7 +181,7 @@ internal static class GpuEmitter
             var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
             if (kernel.Tiling is GemmTiling tiling)
             {
-                w.Comment(IrOps.Comment(op));
+                w.Comment(op.Comment);
                 foreach (var line in TiledLaunch(op, kernel, tiling, field, batch, V, P, G, Slice)) w.Line(line);
                 continue;
             }
@@ -200,7 +200,7 @@ internal static class GpuEmitter
                 GatherOp g => $"{field}(new {TypeNames.Index2D}({batch}, {g.Width}), {V(g.Input)}, {MapField(g)}.View, {V(g.Output)});",
                 _ => throw new System.InvalidOperationException($"No launch for {op.GetType().Name}"),
             };
-            w.Comment(IrOps.Comment(op));
+            w.Comment(op.Comment);
             w.Line(launch);
         }
     }

@@ -1,7 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.IR;
-using StructMat.Compiler.Semantics;
 
 namespace StructMat.Compiler.Emit;
 
@@ -11,31 +10,32 @@ namespace StructMat.Compiler.Emit;
 /// </summary>
 internal static class IndexMaps
 {
-    public static string Field(GatherOp op) => op.Permutation switch
+    public static string Field(GatherOp op) => op.Map.Kind switch
     {
-        PermutationKind.Random => $"RandomMap{op.Width}Seed{op.Seed}",
-        PermutationKind.BlockXor => $"BlockXorMap{op.Width}Block{op.Block}Distance{op.Seed}",
-        _ => $"{op.Permutation}Map{op.Width}",
+        IndexMapKind.Random => $"RandomMap{op.Width}Seed{op.Map.Seed}",
+        IndexMapKind.BlockXor => $"BlockXorMap{op.Width}Block{op.Map.Block}Distance{op.Map.Distance}",
+        _ => $"{op.Map.Kind}Map{op.Width}",
     } + (op.Inverse ? "Inverse" : "");
 
     public static IEnumerable<GatherOp> Distinct(LayerModel model) =>
         model.Optimized.Forward.Ops.Concat(model.Optimized.Backward.Ops).OfType<GatherOp>()
             .GroupBy(Field).Select(g => g.First()).OrderBy(op => op.Inverse).ThenBy(Field);
 
+    /// <summary>The runtime call that builds a map.</summary>
+    public static string Definition(IndexMap map) => map.Kind switch
+    {
+        IndexMapKind.Reverse => $"{TypeNames.Permutations}.Reverse({map.Width})",
+        IndexMapKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({map.Width})",
+        IndexMapKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({map.Width})",
+        IndexMapKind.BlockXor => $"{TypeNames.Permutations}.BlockXor({map.Width}, block: {map.Block}, distance: {map.Distance})",
+        _ => $"{TypeNames.Permutations}.Random({map.Width}, seed: {map.Seed})",
+    };
+
     public static void EmitFields(SourceWriter w, LayerModel model)
     {
         foreach (var op in Distinct(model))
         {
-            var definition = op.Inverse
-                ? $"{TypeNames.Permutations}.Inverse({Field(op with { Inverse = false })})"
-                : op.Permutation switch
-                {
-                    PermutationKind.Reverse => $"{TypeNames.Permutations}.Reverse({op.Width})",
-                    PermutationKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({op.Width})",
-                    PermutationKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({op.Width})",
-                    PermutationKind.BlockXor => $"{TypeNames.Permutations}.BlockXor({op.Width}, block: {op.Block}, distance: {op.Seed})",
-                    _ => $"{TypeNames.Permutations}.Random({op.Width}, seed: {op.Seed})",
-                };
+            var definition = op.Inverse ? $"{TypeNames.Permutations}.Inverse({Field(op with { Inverse = false })})" : Definition(op.Map);
             w.Line($"private static readonly int[] {Field(op)} = {definition};");
         }
     }

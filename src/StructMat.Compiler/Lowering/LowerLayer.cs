@@ -88,7 +88,14 @@ public sealed class LowerLayer
                 var n = permutation.Shape.In;
                 var output = NewValue(n, "t");
                 var seed = permutation.Permutation == PermutationKind.Random ? $", seed {permutation.Seed}" : "";
-                Add(new GatherOp(input, output, permutation.Permutation, permutation.Seed, n, Inverse: false, Accumulate: false,
+                var map = new IndexMap(permutation.Permutation switch
+                {
+                    PermutationKind.Reverse => IndexMapKind.Reverse,
+                    PermutationKind.BitReversal => IndexMapKind.BitReversal,
+                    PermutationKind.Shuffle => IndexMapKind.Shuffle,
+                    _ => IndexMapKind.Random,
+                }, n) { Seed = permutation.Permutation == PermutationKind.Random ? permutation.Seed : 0 };
+                Add(new GatherOp(input, output, map, Inverse: false, Accumulate: false,
                     $"{Describe(path, "perm")}: y[j] = x[map[j]], {permutation.Permutation.ToString().ToLowerInvariant()}{seed}"));
                 return output;
             }
@@ -194,8 +201,8 @@ public sealed class LowerLayer
             if (d != 0)
             {
                 swapped = NewValue(n, "t");
-                Add(new GatherOp(input, swapped, PermutationKind.BlockXor, d, n, Inverse: false, Accumulate: false,
-                    $"{name}: block i reads block i XOR {d}") { Block = b });
+                Add(new GatherOp(input, swapped, new IndexMap(IndexMapKind.BlockXor, n) { Block = b, Distance = d }, Inverse: false, Accumulate: false,
+                    $"{name}: block i reads block i XOR {d}"));
             }
             var term = MatMul(swapped, blocks, nb, b, b, $"{name}: block diagonal XOR {d}, {nb} blocks of {b}x{b}", m * nb * b * b);
             if (total is { } sum)
@@ -282,14 +289,7 @@ public sealed class LowerLayer
         var order = layer.Parameters.OrderBy(p => _sourcePosition[p.Id]).Select(p => p.Id).ToList();
         int Map(int id) => order.IndexOf(id);
         var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k }).ToEquatableArray();
-        var ops = layer.Forward.Ops.Select(op => op switch
-        {
-            MatMulOp m => m with { Weight = Map(m.Weight) },
-            BiasOp b => b with { Bias = Map(b.Bias) },
-            DiagonalOp d => d with { Weight = Map(d.Weight) },
-            HouseholderOp h => h with { Weight = Map(h.Weight) },
-            _ => op,
-        }).ToEquatableArray();
+        var ops = layer.Forward.Ops.Select(op => op.RenumberParameters(Map)).ToEquatableArray();
         return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };
     }
 

@@ -22,7 +22,7 @@ public static class EliminateCopies
         if (du.Writers(copy.Input).Any(w => w > k && w <= lastReader)) return false;
         for (var n = k + 1; n < ops.Count; n++)
         {
-            ops[n] = Rename.Reads(ops[n], copy.Output, copy.Input);
+            ops[n] = ops[n].RenameOperands(v => v == copy.Output ? copy.Input : v);
         }
         ops.RemoveAt(k);
         return true;

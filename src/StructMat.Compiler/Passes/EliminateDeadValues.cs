@@ -12,8 +12,8 @@ public static class EliminateDeadValues
         var used = new HashSet<int>(externals);
         foreach (var op in program.Ops)
         {
-            used.UnionWith(IrOps.Reads(op));
-            if (IrOps.Writes(op) is { } w) used.Add(w);
+            used.UnionWith(op.Reads);
+            if (op.Writes is { } w) used.Add(w);
         }
         return program with { Values = program.Values.Where(v => used.Contains(v.Id)).ToEquatableArray() };
     }

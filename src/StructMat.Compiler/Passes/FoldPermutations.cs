@@ -48,13 +48,13 @@ public static class FoldPermutations
     /// <summary>Into the consumer: <c>out = W · blockxor(x, d)</c> is the matmul reading block <c>g XOR d</c> of x.</summary>
     private static bool FoldBlockXor(IrProgram program, List<IrOp> ops, DefUse du, int k, GatherOp g)
     {
-        if (g is not { Permutation: Semantics.PermutationKind.BlockXor, Accumulate: false } || g.Output == program.Output) return false;
+        if (g is not { Map.Kind: IndexMapKind.BlockXor, Accumulate: false } || g.Output == program.Output) return false;
         var readers = du.Readers(g.Output);
         if (du.Writers(g.Output).Count != 1 || readers.Count != 1
             || ops[readers[0]] is not MatMulOp { InLayout: Layout.Contiguous, OutLayout: Layout.Contiguous, InGroupXor: 0 } consumer
-            || consumer.Input != g.Output || consumer.BlockIn != g.Block || consumer.SubRows != g.SubRows)
+            || consumer.Input != g.Output || consumer.BlockIn != g.Map.Block || consumer.SubRows != g.SubRows)
             return false;
-        ops[readers[0]] = consumer with { Input = g.Input, InGroupXor = g.Seed };
+        ops[readers[0]] = consumer with { Input = g.Input, InGroupXor = g.Map.Distance };
         ops.RemoveAt(k);
         return true;
     }

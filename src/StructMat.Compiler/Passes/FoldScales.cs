@@ -14,24 +14,12 @@ public static class FoldScales
         if (ops[k] is not ScaleOp { Accumulate: false } scale || scale.Input == program.Input) return false;
         var writers = du.Writers(scale.Input);
         if (writers.Count != 1 || du.Readers(scale.Input).Count != 1 || writers[0] >= k
-            || !Retarget.CanRetarget(ops[writers[0]], scale.Alpha) || IsAccumulating(ops[writers[0]]))
+            || !ops[writers[0]].CanRetarget(scale.Alpha) || ops[writers[0]].Accumulates)
         {
             return false;
         }
-        ops[writers[0]] = Retarget.To(ops[writers[0]], scale.Output, scale.Alpha, accumulate: false);
+        ops[writers[0]] = ops[writers[0]].Retarget(scale.Output, scale.Alpha, accumulate: false);
         ops.RemoveAt(k);
         return true;
     }
-
-    private static bool IsAccumulating(IrOp op) => op switch
-    {
-        MatMulOp m => m.Accumulate,
-        MatMulTransposedOp t => t.Accumulate,
-        ScaleOp s => s.Accumulate,
-        PermuteOp p => p.Accumulate,
-        DiagonalOp d => d.Accumulate,
-        GatherOp g => g.Accumulate,
-        HouseholderOp h => h.Accumulate,
-        _ => true,
-    };
 }

@@ -18,11 +18,11 @@ public static class FuseAccumulation
         if (ops[k] is not AddOp add || add.Left == add.Right) return false;
         var producers = du.Writers(add.Left).Concat(du.Writers(add.Right)).OrderBy(i => i).ToList();
         var fusable = new[] { add.Left, add.Right }.All(v => v != program.Input && du.Writers(v).Count > 0 && du.Readers(v).All(r => r == k))
-            && producers.All(i => i < k && Retarget.CanRetarget(ops[i], 1f));
+            && producers.All(i => i < k && ops[i].CanRetarget(1f));
         if (!fusable) return false;
         for (var n = 0; n < producers.Count; n++)
         {
-            ops[producers[n]] = Retarget.To(ops[producers[n]], add.Output, 1f, accumulate: n > 0);
+            ops[producers[n]] = ops[producers[n]].Retarget(add.Output, 1f, accumulate: n > 0);
         }
         ops.RemoveAt(k);
         return true;

@@ -35,11 +35,11 @@ public static class PassPipeline
         {
             var next = current with { Forward = pass(current.Forward) };
             IrVerifier.Verify(next, next.Forward, name, new[] { next.Forward.Input });
-            dump?.Invoke("forward after " + name, IrDumper.Dump(next, next.Forward));
+            dump?.Invoke("forward after " + name, IrText.Dump(next, next.Forward));
             return next;
         }
 
-        dump?.Invoke("forward after lowering", IrDumper.Dump(layer, layer.Forward));
+        dump?.Invoke("forward after lowering", IrText.Dump(layer, layer.Forward));
         IrVerifier.Verify(layer, layer.Forward, "lowering", new[] { layer.Forward.Input });
 
         // Permutations first: folding them exposes matmuls that write the sum's terms directly.
@@ -56,7 +56,7 @@ public static class PassPipeline
         {
             var next = current with { Backward = pass(current.Backward!) };
             IrVerifier.Verify(next, next.Backward!, name, new[] { backwardExternals[0], backwardExternals[1] });
-            dump?.Invoke("backward after " + name, IrDumper.Dump(next, next.Backward!));
+            dump?.Invoke("backward after " + name, IrText.Dump(next, next.Backward!));
             return next;
         }
         layer = BackwardStep(layer, nameof(Differentiate), p => p);

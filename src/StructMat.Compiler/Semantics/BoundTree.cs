@@ -81,9 +81,6 @@ public enum PermutationKind
     BitReversal,
     Shuffle,
     Random,
-
-    /// <summary>Whole blocks swapped: block i reads block i XOR distance (the flat block butterfly pattern).</summary>
-    BlockXor,
 }
 
 /// <summary><c>perm(kind, seed)</c>: <c>y[j] = x[map[j]]</c>; no parameters.</summary>
