@@ -36,7 +36,7 @@ public sealed class GpuTests : IDisposable
         Assert.Throws<ArgumentException>(() => DeviceWorkspace.CheckDisjoint(view.SubView(9, 10), 10, view, 10, "x", "y"));
         // Adjacent ranges, the unused tail of a longer view, another buffer, an empty range: no overlap.
         DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(10, 10), 10, "x", "y");
-        DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(10), 90, "x", "y");
+        DeviceWorkspace.CheckDisjoint(view, 10, view.SubView(10, 90), 90, "x", "y");
         DeviceWorkspace.CheckDisjoint(view, 100, other.View, 100, "x", "y");
         DeviceWorkspace.CheckDisjoint(view, 0, view, 100, "x", "y");
     }
