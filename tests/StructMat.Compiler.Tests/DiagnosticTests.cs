@@ -107,7 +107,7 @@ public class DiagnosticTests
     public void SMX0101_unknown_name()
     {
         var d = Single("layer A : 4 -> 4 = dens;", "SMX0101");
-        Assert.Equal("Unknown name 'dens': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, kron, householder, btt, diag, perm)", d.Message);
+        Assert.Equal("Unknown name 'dens': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, btt, diag, perm, kron)", d.Message);
         At(d, 1, 20, 4);
     }
 

@@ -1,12 +1,13 @@
 using StructMat.Compiler.Lowering;
 using StructMat.Compiler.Semantics;
+using StructMat.Compiler.Structures;
 
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
 /// Emits <c>ToDenseDouble()</c>: the layer's weight built in float64 straight from the bound tree (each
-/// structure's definition, sums and products of dense matrices), independent of the IR the fast paths
-/// run, so tests can use it as the oracle.
+/// structure's dense form, <see cref="Structure.DenseOracle"/>, from its definition; sums, products, Kronecker products and
+/// scales of dense matrices), independent of the IR the fast paths run, so tests can use it as the oracle.
 /// </summary>
 internal static class DenseEmitter
 {
@@ -38,46 +39,13 @@ internal static class DenseEmitter
         string code;
         switch (expression)
         {
-            case BoundDense:
-                w.Comment($"{Where(path)}dense {i} -> {o}: W");
-                code = $"{TypeNames.DenseMath}.FromFloat({Param("weight")})";
+            case BoundPrimitive primitive:
+            {
+                var form = primitive.Structure.DenseOracle(primitive, Param);
+                w.Comment(Where(path) + form.Comment);
+                code = form.Code;
                 break;
-            case BoundLowRank lowRank:
-                w.Comment($"{Where(path)}lowrank {i} -> {o}: B·A");
-                code = $"{TypeNames.DenseMath}.MatMul({TypeNames.DenseMath}.FromFloat({Param("lora_B")}), {TypeNames.DenseMath}.FromFloat({Param("lora_A")}), {o}, {lowRank.Rank}, {i})";
-                break;
-            case BoundBlockDiagonal block:
-                w.Comment($"{Where(path)}blockdiag {i} -> {o}: {block.Blocks} diagonal blocks");
-                code = $"{TypeNames.DenseMath}.BlockDiagonal({Param("weight")}, {block.Blocks}, {block.BlockOut}, {block.BlockIn})";
-                break;
-            case BoundMonarch m:
-                w.Comment($"{Where(path)}monarch {i} -> {o}: fly's blockdiag_butterfly_multiply as a matrix");
-                code = $"{TypeNames.DenseMath}.Monarch({Param("blkdiag1")}, {m.K}, {m.Q}, {m.P}, {Param("blkdiag2")}, {m.L}, {m.S}, {m.R})";
-                break;
-            case BoundDiagonal:
-                w.Comment($"{Where(path)}diag {i} -> {o}");
-                code = $"{TypeNames.DenseMath}.Diagonal({Param("diag")})";
-                break;
-            case BoundPermutation permutation:
-                w.Comment($"{Where(path)}perm {i} -> {o}: the permutation matrix of the index map");
-                code = $"{TypeNames.DenseMath}.Permutation({PermutationDefinition(permutation)})";
-                break;
-            case BoundHouseholder householder:
-                w.Comment($"{Where(path)}householder {i} -> {o}: H_1 … H_{householder.Reflections} as explicit products");
-                code = $"{TypeNames.DenseMath}.Householder({Param("hra_u")}, {i}, {householder.Reflections})";
-                break;
-            case BoundButterfly butterfly:
-                w.Comment($"{Where(path)}butterfly {i} -> {o}: the product of its {butterfly.Factors} sparse factors");
-                code = $"{TypeNames.DenseMath}.Butterfly({Param("twiddle")}, {i})";
-                break;
-            case BoundBlockSparse sparse:
-                w.Comment($"{Where(path)}blocksparse {i} -> {o}: the flat block butterfly pattern, filled block by block");
-                code = $"{TypeNames.DenseMath}.FlatBlockButterfly({Param("blocks")}, {i}, {sparse.Block})";
-                break;
-            case BoundBtt btt:
-                w.Comment($"{Where(path)}btt {i} -> {o}: Σ over the rank index of the two cores, entry by entry");
-                code = $"{TypeNames.DenseMath}.BlockTensorTrain({Param("cores.0")}, {Param("cores.1")}, {btt.M0}, {btt.M1}, {btt.N0}, {btt.N1}, {btt.Rank})";
-                break;
+            }
             case BoundSum sum:
             {
                 var terms = new string[sum.Terms.Count];
@@ -123,14 +91,6 @@ internal static class DenseEmitter
         w.Line($"var {name} = {code};");
         return name;
     }
-
-    private static string PermutationDefinition(BoundPermutation p) => p.Permutation switch
-    {
-        PermutationKind.Reverse => $"{TypeNames.Permutations}.Reverse({p.Shape.In})",
-        PermutationKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({p.Shape.In})",
-        PermutationKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({p.Shape.In})",
-        _ => $"{TypeNames.Permutations}.Random({p.Shape.In}, seed: {p.Seed})",
-    };
 
     private static string Where(string path) => path.Length == 0 ? "" : path + ": ";
 }

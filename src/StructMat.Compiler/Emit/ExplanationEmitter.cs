@@ -35,38 +35,12 @@ internal static class ExplanationEmitter
 
     private static IEnumerable<string> Tree(BoundExpression expression, string indent)
     {
-        string Frozen(BoundPrimitive p) => p.Frozen ? "frozen " : "";
         switch (expression)
         {
-            case BoundDense d:
-                yield return $"{indent}{Frozen(d)}dense {d.Shape}";
-                break;
-            case BoundLowRank l:
-                yield return $"{indent}{Frozen(l)}lowrank {l.Shape}, rank {l.Rank}: B·A{(l.ZeroInitB ? " (B starts at zero: a LoRA update)" : "")}";
-                break;
-            case BoundBlockDiagonal b:
-                yield return $"{indent}{Frozen(b)}blockdiag {b.Shape}: {b.Blocks} blocks of {b.BlockOut}x{b.BlockIn}";
-                break;
-            case BoundMonarch m:
-                yield return $"{indent}{Frozen(m)}monarch {m.Shape}: {m.K} blocks of {m.Q}x{m.P}, transpose ({m.R}, {m.L}), {m.L} blocks of {m.S}x{m.R}, transpose ({m.L}, {m.S})";
-                break;
-            case BoundDiagonal d:
-                yield return $"{indent}{Frozen(d)}diag {d.Shape}";
-                break;
-            case BoundPermutation p:
-                yield return $"{indent}perm {p.Shape}: {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == PermutationKind.Random ? ", seed " + p.Seed : "")} (an index map)";
-                break;
-            case BoundHouseholder h:
-                yield return $"{indent}{Frozen(h)}householder {h.Shape}: {h.Reflections} reflections H_1 … H_{h.Reflections}";
-                break;
-            case BoundButterfly b:
-                yield return $"{indent}{Frozen(b)}butterfly {b.Shape}: {b.Factors} factors of {b.Shape.In / 2} 2x2 blocks, strides 1, 2, …, {b.Shape.In / 2}";
-                break;
-            case BoundBlockSparse b:
-                yield return $"{indent}{Frozen(b)}blocksparse {b.Shape}: flat block butterfly, {b.BlocksPerSide} blocks of {b.Block}x{b.Block} per side, {b.Distances.Count()} block diagonals";
-                break;
-            case BoundBtt t:
-                yield return $"{indent}{Frozen(t)}btt {t.Shape}, rank {t.Rank}: in = {t.M0}·{t.M1}, out = {t.N0}·{t.N1}, two cores";
+            case BoundPrimitive p:
+                // A structure without parameters (perm) is frozen by nature; saying so would only add noise.
+                var frozen = p.Frozen && p.Structure.Parameters(p).Count > 0 ? "frozen " : "";
+                yield return indent + frozen + p.Structure.Explain(p);
                 break;
             case BoundSum s:
                 yield return $"{indent}sum of {s.Terms.Count} terms";
@@ -85,6 +59,8 @@ internal static class ExplanationEmitter
                 yield return $"{indent}{CSharp.Double(c.Factor)} times";
                 foreach (var line in Tree(c.Operand, indent + "  ")) yield return line;
                 break;
+            default:
+                throw new System.InvalidOperationException($"No explanation for {expression.GetType().Name}");
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using StructMat.Compiler.Diagnostics;
+using StructMat.Compiler.Structures;
 using StructMat.Compiler.Syntax;
 
 namespace StructMat.Compiler.Semantics;
@@ -23,10 +24,10 @@ public sealed partial class Binder
             case NameSyntax name:
                 if (report)
                 {
-                    if (Primitives.ByName.ContainsKey(name.Name) || name.Name == Primitives.Bias)
+                    if (StructureRegistry.Spec(name.Name) is not null || name.Name == CoreForms.Bias)
                         Report(DiagnosticDescriptors.NotANumber, name.Span, "a number");
                     else
-                        Report(DiagnosticDescriptors.UnknownName, name.Span, name.Name, Primitives.Names);
+                        Report(DiagnosticDescriptors.UnknownName, name.Span, name.Name, StructureRegistry.Names);
                 }
                 return null;
             case NegateSyntax negate:

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.Diagnostics;
+using StructMat.Compiler.Structures;
 using StructMat.Compiler.Syntax;
 
 namespace StructMat.Compiler.Semantics;
@@ -36,7 +37,7 @@ public sealed partial class Binder
         var declared = new HashSet<string>(StringComparer.Ordinal);
         foreach (var declaration in unit.Declarations)
         {
-            if (!declared.Add(declaration.Name) || Primitives.ByName.ContainsKey(declaration.Name) || declaration.Name == Primitives.Bias)
+            if (!declared.Add(declaration.Name) || StructureRegistry.Spec(declaration.Name) is not null || declaration.Name == CoreForms.Bias)
             {
                 Report(DiagnosticDescriptors.DuplicateDeclaration, declaration.NameSpan, declaration.Name);
                 continue;
@@ -92,7 +93,7 @@ public sealed partial class Binder
             : new BoundLayer(layer.Name, layer.Documentation, shape, body, HasBias: biasTerms.Count > 0, layer.NameSpan, layer.Span);
     }
 
-    private static bool IsBias(ExpressionSyntax syntax) => syntax is NameSyntax { Name: Primitives.Bias };
+    private static bool IsBias(ExpressionSyntax syntax) => syntax is NameSyntax { Name: CoreForms.Bias };
 
     private void FlattenSum(ExpressionSyntax syntax, bool negated, List<(ExpressionSyntax, bool)> terms)
     {
@@ -109,7 +110,7 @@ public sealed partial class Binder
     {
         if (terms.Count == 1 && !terms[0].Negated)
         {
-            return BindMatrix(terms[0].Term, inDim, outDim, frozen, loraContext: false);
+            return BindMatrix(terms[0].Term, inDim, outDim, frozen, adapterTerm: false);
         }
 
         // Terms that disagree among themselves are one error at the sum, not one per term.
@@ -133,7 +134,7 @@ public sealed partial class Binder
         var bound = new List<BoundExpression>();
         foreach (var (term, negated) in terms)
         {
-            var b = BindMatrix(term, inDim, outDim, frozen, loraContext: adapter && term is not FrozenSyntax);
+            var b = BindMatrix(term, inDim, outDim, frozen, adapterTerm: adapter && term is not FrozenSyntax);
             if (b is null) return null;
             bound.Add(negated ? new BoundScale(-1.0, b, term.Span) : b);
         }
@@ -144,7 +145,7 @@ public sealed partial class Binder
 
     private static bool Conflicts(int? a, int? b) => a is not null && b is not null && a != b;
 
-    private BoundExpression? BindMatrix(ExpressionSyntax syntax, int? inDim, int? outDim, bool frozen, bool loraContext)
+    private BoundExpression? BindMatrix(ExpressionSyntax syntax, int? inDim, int? outDim, bool frozen, bool adapterTerm)
     {
         switch (syntax)
         {
@@ -153,24 +154,24 @@ public sealed partial class Binder
             case NumberSyntax number:
                 Report(DiagnosticDescriptors.NotAMatrix, number.Span, $"the number {number.Text}");
                 return null;
-            case NameSyntax { Name: Primitives.Bias } bias:
+            case NameSyntax { Name: CoreForms.Bias } bias:
                 Report(DiagnosticDescriptors.MisplacedBias, bias.Span, "here it is inside an expression");
                 return null;
             case NameSyntax name when _constants.ContainsKey(name.Name):
                 Report(DiagnosticDescriptors.NotAMatrix, name.Span, $"the constant '{name.Name}'");
                 return null;
             case NameSyntax name:
-                return BindPrimitive(name.Name, name.Span, EquatableArray<ArgumentSyntax>.Empty, name.Span, inDim, outDim, frozen, loraContext);
+                return BindPrimitive(name.Name, name.Span, EquatableArray<ArgumentSyntax>.Empty, name.Span, inDim, outDim, frozen, adapterTerm);
             case CallSyntax call:
-                return BindPrimitive(call.Name, call.NameSpan, call.Arguments, call.Span, inDim, outDim, frozen, loraContext);
+                return BindPrimitive(call.Name, call.NameSpan, call.Arguments, call.Span, inDim, outDim, frozen, adapterTerm);
             case FrozenSyntax frozenSyntax:
                 if (frozen) Report(DiagnosticDescriptors.RedundantFrozen, frozenSyntax.Span);
-                return BindMatrix(frozenSyntax.Operand, inDim, outDim, frozen: true, loraContext);
+                return BindMatrix(frozenSyntax.Operand, inDim, outDim, frozen: true, adapterTerm);
             case NegateSyntax negate when IsNumeric(negate):
                 Report(DiagnosticDescriptors.NotAMatrix, negate.Span, "a number");
                 return null;
             case NegateSyntax negate:
-                return BindMatrix(negate.Operand, inDim, outDim, frozen, loraContext) is { } negated
+                return BindMatrix(negate.Operand, inDim, outDim, frozen, adapterTerm) is { } negated
                     ? new BoundScale(-1.0, negated, negate.Span)
                     : null;
             case BinarySyntax binary when IsNumeric(binary):
@@ -181,7 +182,7 @@ public sealed partial class Binder
                 FlattenSum(sum, negated: false, terms);
                 return BindSum(terms, inDim, outDim, frozen, sum.Span);
             case BinarySyntax { Operator: BinaryOperator.Multiply } product:
-                return BindProductOrScale(product, inDim, outDim, frozen, loraContext);
+                return BindProductOrScale(product, inDim, outDim, frozen, adapterTerm);
             case BinarySyntax other:
                 Report(DiagnosticDescriptors.OperatorNotOnMatrices, other.OperatorSpan, "/");
                 return null;
@@ -190,7 +191,7 @@ public sealed partial class Binder
         }
     }
 
-    private BoundExpression? BindProductOrScale(BinarySyntax product, int? inDim, int? outDim, bool frozen, bool loraContext)
+    private BoundExpression? BindProductOrScale(BinarySyntax product, int? inDim, int? outDim, bool frozen, bool adapterTerm)
     {
         // `c * X` and `X * c` scale; anything else is a matrix product.
         if (IsNumeric(product.Left) || IsNumeric(product.Right))
@@ -202,7 +203,7 @@ public sealed partial class Binder
                 Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, c);
                 factor = null;
             }
-            var operand = BindMatrix(operandSyntax, inDim, outDim, frozen, loraContext);
+            var operand = BindMatrix(operandSyntax, inDim, outDim, frozen, adapterTerm);
             return factor is null || operand is null ? null : new BoundScale(factor.Value.Value, operand, product.Span);
         }
 
@@ -222,8 +223,8 @@ public sealed partial class Binder
             return null;
         }
         var middle = left.In ?? right.Out ?? (left.Square ? outDim ?? left.Out : null) ?? (right.Square ? inDim ?? right.In : null);
-        var boundRight = BindMatrix(product.Right, inDim, middle, frozen, loraContext: false);
-        var boundLeft = BindMatrix(product.Left, boundRight?.Shape.Out ?? middle, outDim, frozen, loraContext: false);
+        var boundRight = BindMatrix(product.Right, inDim, middle, frozen, adapterTerm: false);
+        var boundLeft = BindMatrix(product.Left, boundRight?.Shape.Out ?? middle, outDim, frozen, adapterTerm: false);
         return boundLeft is null || boundRight is null ? null : new BoundProduct(boundLeft, boundRight, product.Span);
     }
 
@@ -239,4 +240,6 @@ public sealed partial class Binder
 
     private void Report(DiagnosticDescriptor descriptor, SourceSpan span, params object[] args) =>
         _diagnostics.Add(Diagnostic.Create(descriptor, span, args));
+
+    internal void ReportAt(DiagnosticDescriptor descriptor, SourceSpan span, params object[] args) => Report(descriptor, span, args);
 }

@@ -20,43 +20,15 @@ public static class BoundDumper
 
     private static void Node(StringBuilder text, BoundExpression expression, string indent)
     {
-        text.Append(indent);
-        switch (expression)
+        text.Append(indent).Append(expression switch
         {
-            case BoundLowRank l:
-                text.Append($"lowrank rank={l.Rank}{(l.ZeroInitB ? " zero-init-B" : "")}");
-                break;
-            case BoundBlockDiagonal b:
-                text.Append($"blockdiag blocks={b.Blocks}");
-                break;
-            case BoundMonarch m:
-                text.Append($"monarch blocks={m.Blocks} blkdiag1=[{m.K}, {m.Q}, {m.P}] blkdiag2=[{m.L}, {m.S}, {m.R}]");
-                break;
-            case BoundPermutation p:
-                text.Append($"perm {p.Permutation.ToString().ToLowerInvariant()}{(p.Permutation == PermutationKind.Random ? " seed=" + p.Seed : "")}");
-                break;
-            case BoundBtt t:
-                text.Append($"btt rank={t.Rank} in={t.M0}x{t.M1} out={t.N0}x{t.N1}");
-                break;
-            case BoundHouseholder h:
-                text.Append($"householder reflections={h.Reflections}");
-                break;
-            case BoundPrimitive p:
-                text.Append(p.Kind);
-                break;
-            case BoundSum:
-                text.Append("sum");
-                break;
-            case BoundProduct:
-                text.Append("product");
-                break;
-            case BoundKron:
-                text.Append("kron");
-                break;
-            case BoundScale s:
-                text.Append("scale ").Append(CSharp.Double(s.Factor));
-                break;
-        }
+            BoundPrimitive p => p.Structure.Dump(p),
+            BoundSum => "sum",
+            BoundProduct => "product",
+            BoundKron => "kron",
+            BoundScale s => "scale " + CSharp.Double(s.Factor),
+            _ => throw new System.InvalidOperationException($"No dump for {expression.GetType().Name}"),
+        });
         text.Append(" : ").Append(expression.Shape);
         if (expression is BoundPrimitive { Frozen: true }) text.Append(" frozen");
         text.Append('\n');

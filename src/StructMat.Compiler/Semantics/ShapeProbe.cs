@@ -1,4 +1,5 @@
 using System.Linq;
+using StructMat.Compiler.Structures;
 using StructMat.Compiler.Syntax;
 
 namespace StructMat.Compiler.Semantics;
@@ -15,16 +16,16 @@ internal readonly record struct ShapeProbe(int? In, int? Out, bool Square)
     {
         switch (syntax)
         {
-            case NameSyntax name when Primitives.ByName.TryGetValue(name.Name, out var spec):
+            case NameSyntax name when StructureRegistry.Spec(name.Name) is { } spec:
                 return new ShapeProbe(null, null, spec.SquareOnly);
-            case CallSyntax call when Primitives.ByName.TryGetValue(call.Name, out var spec):
+            case CallSyntax call when StructureRegistry.Spec(call.Name) is { } spec:
                 if (call.Arguments.Count > 0 && call.Arguments[0] is ShapeArgumentSyntax shape)
                 {
                     var i = binder.EvaluateDimension(shape.InFeatures, "", report: false);
                     var o = binder.EvaluateDimension(shape.OutFeatures, "", report: false);
                     return new ShapeProbe(i, o, spec.SquareOnly);
                 }
-                if (spec == Primitives.Kron && call.Arguments.Count == 2)
+                if (spec == CoreForms.Kron && call.Arguments.Count == 2)
                 {
                     var a = Of(ValueOf(call.Arguments[0]), binder);
                     var b = Of(ValueOf(call.Arguments[1]), binder);

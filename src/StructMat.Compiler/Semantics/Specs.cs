@@ -1,0 +1,39 @@
+using System.Collections.Generic;
+using System.Linq;
+
+namespace StructMat.Compiler.Semantics;
+
+public enum ArgumentKind
+{
+    /// <summary>A positive integer (<c>rank: 8</c>).</summary>
+    Integer,
+
+    /// <summary>One of a fixed set of words (<c>pattern: butterfly</c>, <c>perm(reverse)</c>).</summary>
+    Option,
+
+    /// <summary>A structure (the factors of <c>kron(A, B)</c>).</summary>
+    Matrix,
+}
+
+public sealed record ArgumentSpec(string Name, ArgumentKind Kind, bool Required, string Example, params string[] Options);
+
+/// <summary>A structure of the language as written: its name, its arguments, and whether it is square-only.</summary>
+public sealed record PrimitiveSpec(string Name, bool SquareOnly, params ArgumentSpec[] Arguments)
+{
+    public string Accepts => Arguments.Length == 0
+        ? "only an explicit shape (in -> out)"
+        : "an explicit shape (in -> out) and " + string.Join(", ", Arguments.Select(a => "'" + a.Name + "'"));
+
+    public ArgumentSpec? Find(string name) => Arguments.FirstOrDefault(a => a.Name == name);
+}
+
+/// <summary>The forms of the core algebra that look like structures: <c>kron(A, B)</c> and the word <c>bias</c>.</summary>
+public static class CoreForms
+{
+    public static readonly PrimitiveSpec Kron = new("kron", false,
+        new ArgumentSpec("left", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"),
+        new ArgumentSpec("right", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"));
+
+    /// <summary>The word that adds a trainable bias at the top level of a layer.</summary>
+    public const string Bias = "bias";
+}

@@ -1,0 +1,25 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.Semantics;
+
+namespace StructMat.Compiler.Structures;
+
+/// <summary>Every structure of the language, in the order messages list them. A new structure is added here.</summary>
+public static class StructureRegistry
+{
+    public static readonly IReadOnlyList<Structure> All = new Structure[]
+    {
+        Dense.Instance, LowRank.Instance, BlockDiagonal.Instance, Monarch.Instance, Butterfly.Instance, BlockSparse.Instance,
+        Householder.Instance, Btt.Instance, Diagonal.Instance, Permutation.Instance,
+    };
+
+    private static readonly Dictionary<string, Structure> ByName = All.ToDictionary(s => s.Name);
+
+    public static Structure? Find(string name) => ByName.TryGetValue(name, out var structure) ? structure : null;
+
+    /// <summary>The spec of a structure or of <c>kron</c> (the core's one structure-like form with arguments).</summary>
+    public static PrimitiveSpec? Spec(string name) => Find(name)?.Spec ?? (name == CoreForms.Kron.Name ? CoreForms.Kron : null);
+
+    /// <summary>For "unknown name" messages.</summary>
+    public static string Names => string.Join(", ", All.Select(s => s.Name).Append(CoreForms.Kron.Name));
+}
