@@ -2,10 +2,14 @@ using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.IR;
+using StructMat.Compiler.Schedule;
 
 namespace StructMat.Compiler.Emit;
 
-/// <summary>Emits <c>Forward</c> and <c>Backward</c> for the CPU: one call into the SIMD micro-kernels per IR op.</summary>
+/// <summary>
+/// Emits <c>Forward</c> and <c>Backward</c> for the CPU: a translation of the IR and its schedule (<see cref="CpuSchedule"/>),
+/// one call into the SIMD micro-kernels per schedule step, over batch tiles where the schedule says so.
+/// </summary>
 internal static class CpuEmitter
 {
     public static void Emit(SourceWriter w, LayerModel model)
@@ -19,7 +23,8 @@ internal static class CpuEmitter
         w.Line("/// Safe to call from several threads at once (each has its own workspace; parameters are only read).");
         w.Line("/// <paramref name=\"y\"/> must not overlap <paramref name=\"x\"/>: an in-place call throws an ArgumentException.");
         w.Line("/// </summary>");
-        var tileRows = TileRows(model, forward, model.Optimized.ForwardPlan, extraWidths: 0);
+        var schedule = model.Optimized.Schedule;
+        var tileRows = schedule.Forward.Tiles.Rows;
         w.Block($"public void Forward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
         {
             EntryChecks.Forward(w, model, device: false);
@@ -30,7 +35,7 @@ internal static class CpuEmitter
                 return;
             }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
-            EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
+            EmitProgram(w, model, forward, model.Optimized.ForwardPlan, schedule.Forward, names);
         });
         w.Line();
         if (tileRows is not null)
@@ -41,7 +46,7 @@ internal static class CpuEmitter
             w.Block($"private void ForwardTile({TypeNames.ReadOnlySpan}<float> x, {TypeNames.Span}<float> y, int batch)", () =>
             {
                 var names = new Dictionary<int, string> { [forward.Input] = "x", [forward.Output] = "y" };
-                EmitProgram(w, model, forward, model.Optimized.ForwardPlan, names);
+                EmitProgram(w, model, forward, model.Optimized.ForwardPlan, schedule.Forward, names);
             });
             w.Line();
         }
@@ -51,13 +56,7 @@ internal static class CpuEmitter
         w.Line("/// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.");
         w.Line("/// <paramref name=\"dx\"/> must overlap neither <paramref name=\"x\"/> nor <paramref name=\"dy\"/> (an ArgumentException).");
         w.Line("/// </summary>");
-        var backwardTileRows = TileRows(model, backward, model.Optimized.BackwardPlan, extraWidths: model.Bound.Shape.In);
-        // A backward tile adds its weight gradients into partial buffers that are cleared, written and summed once
-        // per tile: that traffic must stay small beside the intermediates the tile keeps in cache, or tiling loses
-        // (measured: lowrank and btt at n = 4096 ran slower tiled, kron faster).
-        if (backwardTileRows is int backwardRows
-            && model.TrainableParameterCount * 4 > (long)backwardRows * model.Optimized.BackwardPlan.SlotWidths.Sum(s => (long)s))
-            backwardTileRows = null;
+        var backwardTileRows = schedule.Backward.Tiles.Rows;
         w.Block($"public void Backward({TypeNames.ReadOnlySpan}<float> x, {TypeNames.ReadOnlySpan}<float> dy, {TypeNames.Span}<float> dx, int batch)", () =>
         {
             EntryChecks.Backward(w, model, device: false);
@@ -69,7 +68,7 @@ internal static class CpuEmitter
                 return;
             }
             var names = new Dictionary<int, string> { [forward.Input] = "x", [outputGradient] = "dy", [backward.Output] = "dx" };
-            EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names, OwnGradient(model));
+            EmitProgram(w, model, backward, model.Optimized.BackwardPlan, schedule.Backward, names, OwnGradient(model));
         });
         if (backwardTileRows is not null)
         {
@@ -88,7 +87,7 @@ internal static class CpuEmitter
                     local[weight] = CSharp.CamelCase(model.Property(weight)) + "Gradient";
                     w.Line($"{TypeNames.Span}<float> {local[weight]} = gradients[{index[weight]}];");
                 }
-                EmitProgram(w, model, backward, model.Optimized.BackwardPlan, names,
+                EmitProgram(w, model, backward, model.Optimized.BackwardPlan, schedule.Backward, names,
                     (weight, offset, length) => offset == 0 && length == model.Ir.Parameter(weight).Length
                         ? local[weight]
                         : $"{local[weight]}.Slice({offset}, {length})");
@@ -105,81 +104,30 @@ internal static class CpuEmitter
     /// <summary>The C# expression of a parameter's gradient buffer, or of <c>length</c> elements of it from <c>offset</c>.</summary>
     private delegate string GradientOf(int weight, int offset, long length);
 
-    /// <summary>Bytes of activations (input, output and intermediates) one forward tile may hold: a few MB, in L2/L3.</summary>
-    private const long TileBudgetBytes = 4L << 20;
-
-    /// <summary>
-    /// Rows per tile of <paramref name="program"/>, or null to run it over the whole batch at once: tiling pays only
-    /// when there are intermediates to keep in cache between ops. At least 64 rows, so that each product still has
-    /// the rows to fill the kernels' register tiles; at most 512.
-    /// </summary>
-    private static int? TileRows(LayerModel model, IrProgram program, BufferPlan plan, int extraWidths)
-    {
-        if (program.Ops.Count < 2 || plan.SlotWidths.Count == 0) return null;
-        long widths = (long)model.Bound.Shape.In + model.Bound.Shape.Out + extraWidths + plan.SlotWidths.Sum(w => (long)w);
-        long rows = TileBudgetBytes / (sizeof(float) * widths) / 8 * 8;
-        return (int)System.Math.Max(64, System.Math.Min(512, rows));
-    }
-
-    private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, Dictionary<int, string> names, GradientOf? gradientOf = null)
+    /// <summary>The program as its schedule says: one kernel call per step, each with its comment.</summary>
+    private static void EmitProgram(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan, ProgramSchedule schedule,
+        Dictionary<int, string> names, GradientOf? gradientOf = null)
     {
         gradientOf ??= OwnGradient(model);
-        EmitWorkspace(w, program, plan, names, $"{TypeNames.Span}<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
-        var emitted = new HashSet<int>();
-        for (var k = 0; k < program.Ops.Count; k++)
+        Workspaces.Emit(w, program, plan, names, $"{TypeNames.Span}<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
+        foreach (var step in schedule.Steps)
         {
-            if (emitted.Contains(k)) continue;
             w.Line();
-            if (program.Ops[k] is WeightGradientOp && WeightGradientRun(program, k) is { Count: > 1 } run)
+            switch (step)
             {
-                EmitWeightGradients(w, model, run.Select(i => (WeightGradientOp)program.Ops[i]).ToList(), v => names[v], gradientOf);
-                emitted.UnionWith(run);
-                continue;
+                case GroupedGradientsStep group:
+                    EmitWeightGradients(w, model, group.Gradients.Select(i => (WeightGradientOp)program.Ops[i]).ToList(), v => names[v], gradientOf);
+                    break;
+                case FusedBackwardStep pair:
+                    EmitBackwardPair(w, model, (MatMulTransposedOp)program.Ops[pair.InputGradient], (WeightGradientOp)program.Ops[pair.WeightGradient], v => names[v], gradientOf);
+                    break;
+                case SingleStep single:
+                    EmitOp(w, model, program.Ops[single.Op], v => names[v], program, gradientOf);
+                    break;
+                default:
+                    throw new System.InvalidOperationException($"No CPU emission for {step.GetType().Name}");
             }
-            if (k + 1 < program.Ops.Count && program.Ops[k] is MatMulTransposedOp t && program.Ops[k + 1] is WeightGradientOp g && AreOneBackward(t, g)
-                && !emitted.Contains(k + 1) && WeightGradientRun(program, k + 1).Count == 1)
-            {
-                EmitBackwardPair(w, model, t, g, v => names[v], gradientOf);
-                k++;
-                continue;
-            }
-            EmitOp(w, model, program.Ops[k], v => names[v], program, gradientOf);
         }
-    }
-
-    /// <summary>
-    /// The weight gradients, from op <paramref name="k"/> on, that one <c>CpuKernels.BlockWeightGradients</c> call
-    /// computes (a flat block butterfly's diagonals): the same dy, input, parameter, block shape, contiguous layouts,
-    /// scale and sub-rows, their slices back to back in the parameter, with no op between them writing dy or the input
-    /// or adding another gradient into that parameter (so moving the later ones up changes no value and no sum order).
-    /// Ordered by slice; just <paramref name="k"/> when there is no such run.
-    /// </summary>
-    internal static List<int> WeightGradientRun(IrProgram program, int k)
-    {
-        var first = (WeightGradientOp)program.Ops[k];
-        var run = new List<int> { k };
-        if (first.InLayout != Layout.Contiguous || first.OutLayout != Layout.Contiguous) return run;
-        for (var j = k + 1; j < program.Ops.Count; j++)
-        {
-            var op = program.Ops[j];
-            if (op is WeightGradientOp g && g.OutputGradient == first.OutputGradient && g.Input == first.Input && g.Weight == first.Weight
-                && g.Groups == first.Groups && g.BlockOut == first.BlockOut && g.BlockIn == first.BlockIn
-                && g.InLayout == Layout.Contiguous && g.OutLayout == Layout.Contiguous && g.Alpha == first.Alpha && g.SubRows == first.SubRows)
-            {
-                run.Add(j);
-                continue;
-            }
-            if (op.Writes is { } written && (written == first.OutputGradient || written == first.Input)) break;
-            if (op.GradientSlice?.Parameter == first.Weight) break;
-        }
-        var size = first.Groups * first.BlockOut * first.BlockIn;
-        var ordered = run.OrderBy(i => ((WeightGradientOp)program.Ops[i]).WeightOffset).ToList();
-        var start = ((WeightGradientOp)program.Ops[ordered[0]]).WeightOffset;
-        for (var t = 0; t < ordered.Count; t++)
-        {
-            if (((WeightGradientOp)program.Ops[ordered[t]]).WeightOffset != start + t * size) return new List<int> { k };
-        }
-        return ordered;
     }
 
     private static void EmitWeightGradients(SourceWriter w, LayerModel model, List<WeightGradientOp> run, System.Func<int, string> name, GradientOf gradientOf)
@@ -187,28 +135,18 @@ internal static class CpuEmitter
         var first = run[0];
         var length = (long)run.Count * first.Groups * first.BlockOut * first.BlockIn;
         w.Comment($"{run.Count} weight gradients in one call (one pass over {name(first.OutputGradient)} and {name(first.Input)} with 8 or more groups and blocks of 8 or more):");
-        foreach (var g in run) w.Comment("- " + g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
+        foreach (var g in run) w.Comment("- " + g.Comment + OpComments.Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
         var xors = string.Join(", ", run.Select(g => g.InGroupXor));
-        w.Line($"{TypeNames.CpuKernels}.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");
+        w.Line($"{TypeNames.CpuKernels}.BlockWeightGradients({name(first.OutputGradient)}, {name(first.Input)}, {gradientOf(first.Weight, first.WeightOffset, length)}, {OpComments.Rows(first)}, {first.Groups}, {first.BlockOut}, {first.BlockIn}, stackalloc int[] {{ {xors} }}, {CSharp.Float(first.Alpha)});");
     }
-
-    /// <summary>
-    /// An input gradient followed by the weight gradient of the same block product (autodiff emits them so): one
-    /// kernel computes both from one read of dy. Not with a folded block swap (the kernel has none).
-    /// </summary>
-    private static bool AreOneBackward(MatMulTransposedOp t, WeightGradientOp g) =>
-        g.OutputGradient == t.OutputGradient && g.Weight == t.Weight && g.WeightOffset == t.WeightOffset
-        && g.Groups == t.Groups && g.BlockOut == t.BlockOut && g.BlockIn == t.BlockIn
-        && g.InLayout == t.InLayout && g.OutLayout == t.OutLayout && g.Alpha == t.Alpha && g.SubRows == t.SubRows
-        && g.InGroupXor == 0 && t.InGroupXor == 0 && g.Input != t.InputGradient;
 
     private static void EmitBackwardPair(SourceWriter w, LayerModel model, MatMulTransposedOp t, WeightGradientOp g, System.Func<int, string> name, GradientOf gradientOf)
     {
         var length = (long)t.Groups * t.BlockOut * t.BlockIn;
         var weights = WeightSlice(model, t.Weight, t.WeightOffset, length, "Data");
-        w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
+        w.Comment(t.Comment + OpComments.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate));
         w.Comment("and " + g.Comment + ", from the same pass over " + name(t.OutputGradient));
-        w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
+        w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
     /// <summary>A parameter's member, or a slice of it when the op uses part of the tensor (butterfly factors share `twiddle`).</summary>
@@ -224,19 +162,19 @@ internal static class CpuEmitter
         string GroupXor(int groupXor) => groupXor == 0 ? "" : $", inputGroupXor: {groupXor}";
         string Weights(int weight, int offset, long length, string member) => WeightSlice(model, weight, offset, length, member);
         // Rows the kernel sees: each batch row is SubRows rows inside kron.
-        var batch = CpuEmitter.Rows(op);
+        var batch = OpComments.Rows(op);
         switch (op)
         {
             case MatMulOp m:
-                w.Comment(m.Comment + Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor));
+                w.Comment(m.Comment + OpComments.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor));
                 w.Line($"{TypeNames.CpuKernels}.BlockMatMul({name(m.Input)}, {name(m.Output)}, {Weights(m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn, "Data")}, {batch}, {m.Groups}, {m.BlockOut}, {m.BlockIn}, {Layouts(m.InLayout, m.OutLayout)}, {CSharp.Float(m.Alpha)}, accumulate: {Acc(m.Accumulate)}{GroupXor(m.InGroupXor)});");
                 break;
             case MatMulTransposedOp t:
-                w.Comment(t.Comment + Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor));
+                w.Comment(t.Comment + OpComments.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor));
                 w.Line($"{TypeNames.CpuKernels}.BlockMatMulTransposed({name(t.OutputGradient)}, {name(t.InputGradient)}, {Weights(t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn, "Data")}, {batch}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {Layouts(t.InLayout, t.OutLayout)}, {CSharp.Float(t.Alpha)}, accumulate: {Acc(t.Accumulate)}{GroupXor(t.InGroupXor)});");
                 break;
             case WeightGradientOp g:
-                w.Comment(g.Comment + Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
+                w.Comment(g.Comment + OpComments.Suffix(g.InLayout, g.OutLayout, g.Alpha, accumulate: true, g.InGroupXor));
                 w.Line($"{TypeNames.CpuKernels}.BlockWeightGradient({name(g.OutputGradient)}, {name(g.Input)}, {gradientOf(g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)}, {batch}, {g.Groups}, {g.BlockOut}, {g.BlockIn}, {Layouts(g.InLayout, g.OutLayout)}, {CSharp.Float(g.Alpha)}{GroupXor(g.InGroupXor)});");
                 break;
             case PermuteOp p:
@@ -284,42 +222,5 @@ internal static class CpuEmitter
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
         }
-    }
-
-    /// <summary>
-    /// Takes each workspace slot once, at the widest value the buffer plan puts in it, and slices every
-    /// intermediate out of its slot. (Asking per value could grow a slot, and so free its old buffer, while
-    /// an earlier value still points into it.)
-    /// </summary>
-    internal static void EmitWorkspace(SourceWriter w, IrProgram program, BufferPlan plan, Dictionary<int, string> names,
-        string viewType, System.Func<int, string, string> getSlot, string slice)
-    {
-        var values = program.Values.Where(v => !names.ContainsKey(v.Id)).ToList();
-        if (values.Count == 0) return;
-        w.Comment("Intermediates live in workspace slots; values the buffer plan never holds live together share one.");
-        foreach (var slot in values.Select(v => plan.Slot(v.Id)).Distinct().OrderBy(s => s))
-        {
-            w.Line($"{viewType} slot{slot} = {getSlot(slot, "batch * " + plan.SlotWidths[slot])};");
-        }
-        foreach (var value in values)
-        {
-            names[value.Id] = value.Name;
-            w.Line($"var {value.Name} = slot{plan.Slot(value.Id)}.{slice}(0, batch * {value.Width});");
-        }
-    }
-
-    /// <summary>The row count a kernel sees for an op: <c>batch</c>, times the op's sub-rows inside <c>kron</c>.</summary>
-    internal static string Rows(IrOp op) => op.SubRows == 1 ? "batch" : $"batch * {op.SubRows}";
-
-    /// <summary>What the layouts and flags mean, so the comment says where the permutation went.</summary>
-    internal static string Suffix(Layout input, Layout output, float alpha, bool accumulate, int inGroupXor = 0)
-    {
-        var parts = new List<string>();
-        if (input == Layout.Strided) parts.Add("input read strided (permutation folded)");
-        if (inGroupXor != 0) parts.Add($"block g's input is block g XOR {inGroupXor} (block swap folded)");
-        if (output == Layout.Strided) parts.Add("output written strided (permutation folded)");
-        if (alpha != 1f) parts.Add("scaled by " + CSharp.Float(alpha));
-        if (accumulate) parts.Add("accumulating");
-        return parts.Count == 0 ? "" : "; " + string.Join(", ", parts);
     }
 }

@@ -160,7 +160,7 @@ internal static class GpuEmitter
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
     {
-        CpuEmitter.EmitWorkspace(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
+        Workspaces.Emit(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
             if (op is HouseholderOp or HouseholderGradientOp)
@@ -178,7 +178,7 @@ internal static class GpuEmitter
             string Slice(string view, int id, int offset, long length) =>
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
-            var batch = CpuEmitter.Rows(op); // rows the kernel sees (kron sub-rows)
+            var batch = OpComments.Rows(op); // rows the kernel sees (kron sub-rows)
             if (kernel.Tiling is GemmTiling tiling)
             {
                 w.Comment(op.Comment);
@@ -239,7 +239,7 @@ internal static class GpuEmitter
     {
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
-        var batch = CpuEmitter.Rows(op);
+        var batch = OpComments.Rows(op);
         return op switch
         {
             HouseholderOp h => $"_householder.Apply({names[h.Input]}, {names[h.Output]}, {P(h.Weight)}, {Scratch(model, 0, $"(long){batch} * {h.N}")}, {batch}, {h.N}, {h.R}, " +

@@ -21,7 +21,7 @@ internal static class GpuKernelBuilder
             case MatMulOp m:
             {
                 var key = $"matmul {m.Groups} {m.BlockOut} {m.BlockIn} {m.InLayout} {m.OutLayout} {CSharp.Float(m.Alpha)} {m.Accumulate}{XorKey(m.InGroupXor)}";
-                var description = $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{CpuEmitter.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor)}";
+                var description = $"block matmul, {m.Groups} groups of {m.BlockOut}x{m.BlockIn}{OpComments.Suffix(m.InLayout, m.OutLayout, m.Alpha, m.Accumulate, m.InGroupXor)}";
                 var (inW, outW) = (m.Groups * m.BlockIn, m.Groups * m.BlockOut);
                 var tiled = new TiledGemm(
                     A: Activation("input", m.Groups, m.BlockIn, m.InLayout, rowsAreBatch: true) with { GroupXor = m.InGroupXor },
@@ -48,7 +48,7 @@ internal static class GpuKernelBuilder
             case MatMulTransposedOp t:
             {
                 var key = $"matmul_t {t.Groups} {t.BlockOut} {t.BlockIn} {t.InLayout} {t.OutLayout} {CSharp.Float(t.Alpha)} {t.Accumulate}{XorKey(t.InGroupXor)}";
-                var description = $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{CpuEmitter.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor)}";
+                var description = $"transposed block matmul (input gradient), {t.Groups} groups of {t.BlockOut}x{t.BlockIn}{OpComments.Suffix(t.InLayout, t.OutLayout, t.Alpha, t.Accumulate, t.InGroupXor)}";
                 var (inW, outW) = (t.Groups * t.BlockIn, t.Groups * t.BlockOut);
                 var tiled = new TiledGemm(
                     A: Activation("outputGradient", t.Groups, t.BlockOut, t.OutLayout, rowsAreBatch: true),

@@ -4,11 +4,12 @@ using System.Linq;
 using StructMat.Compiler.Analysis;
 using StructMat.Compiler.Autodiff;
 using StructMat.Compiler.IR;
+using StructMat.Compiler.Schedule;
 
 namespace StructMat.Compiler.Passes;
 
-/// <summary>A layer after the pipeline: optimised forward and backward programs with their buffer plans.</summary>
-public sealed record OptimizedLayer(IrLayer Layer, BufferPlan ForwardPlan, BufferPlan BackwardPlan, long FlopsPerRow)
+/// <summary>A layer after the pipeline: optimised forward and backward programs with their buffer plans and CPU schedule.</summary>
+public sealed record OptimizedLayer(IrLayer Layer, BufferPlan ForwardPlan, BufferPlan BackwardPlan, long FlopsPerRow, CpuSchedule Schedule)
 {
     public IrProgram Forward => Layer.Forward;
 
@@ -63,10 +64,12 @@ public static class PassPipeline
         layer = BackwardStep(layer, nameof(EliminateCopies), p => EliminateCopies.Run(p, backwardExternals));
         layer = BackwardStep(layer, nameof(EliminateDeadValues), p => EliminateDeadValues.Run(p, backwardExternals));
 
-        // Buffer planning last: it must see the final op order.
-        return new OptimizedLayer(layer,
-            BufferPlan.Create(layer.Forward, forwardExternals),
-            BufferPlan.Create(layer.Backward!, backwardExternals),
-            CostModel.FlopsPerRow(layer.Forward));
+        // Buffer planning after the last pass: it must see the final op order.
+        var forwardPlan = BufferPlan.Create(layer.Forward, forwardExternals);
+        var backwardPlan = BufferPlan.Create(layer.Backward!, backwardExternals);
+        // The schedule last: its batch tiles are sized from the buffer plans.
+        var schedule = CpuSchedule.Create(layer, forwardPlan, backwardPlan);
+        dump?.Invoke("schedule", ScheduleText.Dump(layer, schedule));
+        return new OptimizedLayer(layer, forwardPlan, backwardPlan, CostModel.FlopsPerRow(layer.Forward), schedule);
     }
 }

@@ -1,6 +1,7 @@
 using System.Linq;
 using StructMat.Compiler.Emit;
 using StructMat.Compiler.IR;
+using StructMat.Compiler.Schedule;
 using Xunit;
 
 namespace StructMat.Compiler.Tests;
@@ -9,7 +10,7 @@ namespace StructMat.Compiler.Tests;
 /// Which weight gradients the CPU emitter computes in one <c>BlockWeightGradients</c> call: moving a later one up to
 /// the first must change no value it reads and no order in which a gradient is summed.
 /// </summary>
-public class EmitterGroupingTests
+public class ScheduleGroupingTests
 {
     // Values: 0 = x, 1 = dy, 2 = dx, 3 = a scratch value. One parameter of 3 diagonals of 2 groups of 4 x 4 (32 floats each).
     private const int X = 0, Dy = 1, Dx = 2, Scratch = 3, Size = 2 * 4 * 4;
@@ -31,14 +32,14 @@ public class EmitterGroupingTests
             Diagonal(0, 0),
             new ScaleOp(Dy, Dx, 1f, Accumulate: true, ""),
             Diagonal(2, 2));
-        Assert.Equal(new[] { 2, 0, 4 }, CpuEmitter.WeightGradientRun(program, 0));
+        Assert.Equal(new[] { 2, 0, 4 }, CpuSchedule.WeightGradientRun(program, 0));
     }
 
     [Fact]
     public void An_op_writing_the_input_between_ends_the_run()
     {
         var program = Program(Diagonal(0, 0), Diagonal(1, 1), new ScaleOp(Dy, X, 1f, Accumulate: true, ""), Diagonal(2, 2));
-        Assert.Equal(new[] { 0, 1 }, CpuEmitter.WeightGradientRun(program, 0));
+        Assert.Equal(new[] { 0, 1 }, CpuSchedule.WeightGradientRun(program, 0));
     }
 
     [Fact]
@@ -46,14 +47,14 @@ public class EmitterGroupingTests
     {
         var other = new WeightGradientOp(Scratch, X, 0, 1, 8, 8, Layout.Contiguous, Layout.Contiguous, 1f, "");
         var program = Program(Diagonal(0, 0), other, Diagonal(1, 1));
-        Assert.Equal(new[] { 0 }, CpuEmitter.WeightGradientRun(program, 0));
+        Assert.Equal(new[] { 0 }, CpuSchedule.WeightGradientRun(program, 0));
     }
 
     [Fact]
     public void Slices_with_a_gap_or_a_strided_layout_do_not_run_together()
     {
-        Assert.Equal(new[] { 0 }, CpuEmitter.WeightGradientRun(Program(Diagonal(0, 0), Diagonal(2, 2)), 0));
+        Assert.Equal(new[] { 0 }, CpuSchedule.WeightGradientRun(Program(Diagonal(0, 0), Diagonal(2, 2)), 0));
         var strided = Diagonal(1, 0) with { InLayout = Layout.Strided };
-        Assert.Equal(new[] { 0 }, CpuEmitter.WeightGradientRun(Program(Diagonal(0, 0), strided), 0));
+        Assert.Equal(new[] { 0 }, CpuSchedule.WeightGradientRun(Program(Diagonal(0, 0), strided), 0));
     }
 }
