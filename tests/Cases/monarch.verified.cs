@@ -219,80 +219,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage input: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 1] = acc01;
-                output[at + 2] = acc02;
-                output[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 17] = acc11;
-                output[at + 18] = acc12;
-                output[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 33] = acc21;
-                output[at + 34] = acc22;
-                output[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 49] = acc31;
-                output[at + 50] = acc32;
-                output[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
@@ -302,80 +229,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage input: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 4 + g;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 4] = acc01;
-                output[at + 8] = acc02;
-                output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 20] = acc11;
-                output[at + 24] = acc12;
-                output[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 36] = acc21;
-                output[at + 40] = acc22;
-                output[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 52] = acc31;
-                output[at + 56] = acc32;
-                output[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
@@ -401,80 +255,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 4 + g;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 4] = acc01;
-                inputGradient[at + 8] = acc02;
-                inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 20] = acc11;
-                inputGradient[at + 24] = acc12;
-                inputGradient[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 36] = acc21;
-                inputGradient[at + 40] = acc22;
-                inputGradient[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 52] = acc31;
-                inputGradient[at + 56] = acc32;
-                inputGradient[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -484,67 +265,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
-                }
-                // Stage input: 16 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 16 + (row0 + row) * 4 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 1] += acc01;
-            weightGradient[at + 2] += acc02;
-            weightGradient[at + 3] += acc03;
-            weightGradient[at + 4] += acc10;
-            weightGradient[at + 5] += acc11;
-            weightGradient[at + 6] += acc12;
-            weightGradient[at + 7] += acc13;
-            weightGradient[at + 8] += acc20;
-            weightGradient[at + 9] += acc21;
-            weightGradient[at + 10] += acc22;
-            weightGradient[at + 11] += acc23;
-            weightGradient[at + 12] += acc30;
-            weightGradient[at + 13] += acc31;
-            weightGradient[at + 14] += acc32;
-            weightGradient[at + 15] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
@@ -554,80 +275,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 1] = acc01;
-                inputGradient[at + 2] = acc02;
-                inputGradient[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 17] = acc11;
-                inputGradient[at + 18] = acc12;
-                inputGradient[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 33] = acc21;
-                inputGradient[at + 34] = acc22;
-                inputGradient[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 49] = acc31;
-                inputGradient[at + 50] = acc32;
-                inputGradient[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -637,67 +285,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 16 + (row0 + row) * 4 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 1] += acc01;
-            weightGradient[at + 2] += acc02;
-            weightGradient[at + 3] += acc03;
-            weightGradient[at + 4] += acc10;
-            weightGradient[at + 5] += acc11;
-            weightGradient[at + 6] += acc12;
-            weightGradient[at + 7] += acc13;
-            weightGradient[at + 8] += acc20;
-            weightGradient[at + 9] += acc21;
-            weightGradient[at + 10] += acc22;
-            weightGradient[at + 11] += acc23;
-            weightGradient[at + 12] += acc30;
-            weightGradient[at + 13] += acc31;
-            weightGradient[at + 14] += acc32;
-            weightGradient[at + 15] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -984,80 +572,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 8; k0 += TileK)
-            {
-                // Stage input: 64 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 8 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 8 + col;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 2] = acc01;
-                output[at + 4] = acc02;
-                output[at + 6] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 18] = acc11;
-                output[at + 20] = acc12;
-                output[at + 22] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 34] = acc21;
-                output[at + 36] = acc22;
-                output[at + 38] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 50] = acc31;
-                output[at + 52] = acc32;
-                output[at + 54] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
@@ -1067,80 +582,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 8; k0 += TileK)
-            {
-                // Stage input: 64 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
-                }
-                // Stage weight: 8 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 64 + cc * 8 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 2 + g;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 4] = acc01;
-                output[at + 8] = acc02;
-                output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 20] = acc11;
-                output[at + 24] = acc12;
-                output[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 36] = acc21;
-                output[at + 40] = acc22;
-                output[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 52] = acc31;
-                output[at + 56] = acc32;
-                output[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
@@ -1150,80 +592,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 8; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 2 + g] : 0.0f;
-                }
-                // Stage weight: 8 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 2 + g;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 4] = acc01;
-                inputGradient[at + 8] = acc02;
-                inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 20] = acc11;
-                inputGradient[at + 24] = acc12;
-                inputGradient[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 36] = acc21;
-                inputGradient[at + 40] = acc22;
-                inputGradient[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 52] = acc31;
-                inputGradient[at + 56] = acc32;
-                inputGradient[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
@@ -1233,67 +602,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 2 + g] : 0.0f;
-                }
-                // Stage input: 16 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 2 + g] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 64 + (row0 + row) * 8 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 2] += acc01;
-            weightGradient[at + 4] += acc02;
-            weightGradient[at + 6] += acc03;
-            weightGradient[at + 8] += acc10;
-            weightGradient[at + 10] += acc11;
-            weightGradient[at + 12] += acc12;
-            weightGradient[at + 14] += acc13;
-            weightGradient[at + 16] += acc20;
-            weightGradient[at + 18] += acc21;
-            weightGradient[at + 20] += acc22;
-            weightGradient[at + 22] += acc23;
-            weightGradient[at + 24] += acc30;
-            weightGradient[at + 26] += acc31;
-            weightGradient[at + 28] += acc32;
-            weightGradient[at + 30] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8.
@@ -1303,80 +612,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 8; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 8 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 8 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 64 + (k0 + kk) * 8 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 8 + col;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 2] = acc01;
-                inputGradient[at + 4] = acc02;
-                inputGradient[at + 6] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 18] = acc11;
-                inputGradient[at + 20] = acc12;
-                inputGradient[at + 22] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 34] = acc21;
-                inputGradient[at + 36] = acc22;
-                inputGradient[at + 38] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 50] = acc31;
-                inputGradient[at + 52] = acc32;
-                inputGradient[at + 54] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
@@ -1386,67 +622,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 8, TileCols = 8, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 4; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 8, PitchB = 8; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 8 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 8 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 64 + (row0 + row) * 8 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 2] += acc01;
-            weightGradient[at + 4] += acc02;
-            weightGradient[at + 6] += acc03;
-            weightGradient[at + 8] += acc10;
-            weightGradient[at + 10] += acc11;
-            weightGradient[at + 12] += acc12;
-            weightGradient[at + 14] += acc13;
-            weightGradient[at + 16] += acc20;
-            weightGradient[at + 18] += acc21;
-            weightGradient[at + 20] += acc22;
-            weightGradient[at + 22] += acc23;
-            weightGradient[at + 24] += acc30;
-            weightGradient[at + 26] += acc31;
-            weightGradient[at + 28] += acc32;
-            weightGradient[at + 30] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1735,80 +911,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 3; k0 += TileK)
-            {
-                // Stage input: 64 x 3, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + (k0 + kk) * 4 + g] : 0.0f;
-                }
-                // Stage weight: 3 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = cc < 5 ? weight[g * 15 + cc * 3 + k0 + kk] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 20 + col * 4 + g;
-            if (row0 + row < rows)
-            {
-                if (col < 5) output[at] = acc00;
-                if (col + 2 < 5) output[at + 8] = acc01;
-                if (col + 4 < 5) output[at + 16] = acc02;
-                if (col + 6 < 5) output[at + 24] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 5) output[at + 20] = acc10;
-                if (col + 2 < 5) output[at + 28] = acc11;
-                if (col + 4 < 5) output[at + 36] = acc12;
-                if (col + 6 < 5) output[at + 44] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 5) output[at + 40] = acc20;
-                if (col + 2 < 5) output[at + 48] = acc21;
-                if (col + 4 < 5) output[at + 56] = acc22;
-                if (col + 6 < 5) output[at + 64] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 5) output[at + 60] = acc30;
-                if (col + 2 < 5) output[at + 68] = acc31;
-                if (col + 4 < 5) output[at + 76] = acc32;
-                if (col + 6 < 5) output[at + 84] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded).
@@ -2212,80 +1315,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 8; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 3; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + g * 3 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 3 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 5 ? weight[g * 15 + (k0 + kk) * 5 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 20 + g * 5 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 5) inputGradient[at] = acc00;
-                if (col + 2 < 5) inputGradient[at + 2] = acc01;
-                if (col + 4 < 5) inputGradient[at + 4] = acc02;
-                if (col + 6 < 5) inputGradient[at + 6] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 5) inputGradient[at + 20] = acc10;
-                if (col + 2 < 5) inputGradient[at + 22] = acc11;
-                if (col + 4 < 5) inputGradient[at + 24] = acc12;
-                if (col + 6 < 5) inputGradient[at + 26] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 5) inputGradient[at + 40] = acc20;
-                if (col + 2 < 5) inputGradient[at + 42] = acc21;
-                if (col + 4 < 5) inputGradient[at + 44] = acc22;
-                if (col + 6 < 5) inputGradient[at + 46] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 5) inputGradient[at + 60] = acc30;
-                if (col + 2 < 5) inputGradient[at + 62] = acc31;
-                if (col + 4 < 5) inputGradient[at + 64] = acc32;
-                if (col + 6 < 5) inputGradient[at + 66] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 3x5, summed over the batch.

@@ -497,79 +497,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 12; k0 += TileK)
-            {
-                // Stage input: 64 x 12, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 12 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) output[at] = acc00;
-                if (col + 4 < 12) output[at + 4] = acc01;
-                if (col + 8 < 12) output[at + 8] = acc02;
-                if (col + 12 < 12) output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) output[at + 12] = acc10;
-                if (col + 4 < 12) output[at + 16] = acc11;
-                if (col + 8 < 12) output[at + 20] = acc12;
-                if (col + 12 < 12) output[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) output[at + 24] = acc20;
-                if (col + 4 < 12) output[at + 28] = acc21;
-                if (col + 8 < 12) output[at + 32] = acc22;
-                if (col + 12 < 12) output[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) output[at + 36] = acc30;
-                if (col + 4 < 12) output[at + 40] = acc31;
-                if (col + 8 < 12) output[at + 44] = acc32;
-                if (col + 12 < 12) output[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
@@ -585,79 +513,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 12; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 12 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) inputGradient[at] = acc00;
-                if (col + 4 < 12) inputGradient[at + 4] = acc01;
-                if (col + 8 < 12) inputGradient[at + 8] = acc02;
-                if (col + 12 < 12) inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) inputGradient[at + 12] = acc10;
-                if (col + 4 < 12) inputGradient[at + 16] = acc11;
-                if (col + 8 < 12) inputGradient[at + 20] = acc12;
-                if (col + 12 < 12) inputGradient[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) inputGradient[at + 24] = acc20;
-                if (col + 4 < 12) inputGradient[at + 28] = acc21;
-                if (col + 8 < 12) inputGradient[at + 32] = acc22;
-                if (col + 12 < 12) inputGradient[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) inputGradient[at + 36] = acc30;
-                if (col + 4 < 12) inputGradient[at + 40] = acc31;
-                if (col + 8 < 12) inputGradient[at + 44] = acc32;
-                if (col + 12 < 12) inputGradient[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
@@ -667,79 +523,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 16, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 16, PitchB = 16; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= 12) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 16 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = row0 + rr < 12 && k0 + kk < rows ? outputGradient[(k0 + kk) * 12 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < 12)
-            {
-                if (col < 12) weightGradient[at] += acc00;
-                if (col + 4 < 12) weightGradient[at + 4] += acc01;
-                if (col + 8 < 12) weightGradient[at + 8] += acc02;
-                if (col + 12 < 12) weightGradient[at + 12] += acc03;
-            }
-            if (row0 + row + 1 < 12)
-            {
-                if (col < 12) weightGradient[at + 12] += acc10;
-                if (col + 4 < 12) weightGradient[at + 16] += acc11;
-                if (col + 8 < 12) weightGradient[at + 20] += acc12;
-                if (col + 12 < 12) weightGradient[at + 24] += acc13;
-            }
-            if (row0 + row + 2 < 12)
-            {
-                if (col < 12) weightGradient[at + 24] += acc20;
-                if (col + 4 < 12) weightGradient[at + 28] += acc21;
-                if (col + 8 < 12) weightGradient[at + 32] += acc22;
-                if (col + 12 < 12) weightGradient[at + 36] += acc23;
-            }
-            if (row0 + row + 3 < 12)
-            {
-                if (col < 12) weightGradient[at + 36] += acc30;
-                if (col + 4 < 12) weightGradient[at + 40] += acc31;
-                if (col + 8 < 12) weightGradient[at + 44] += acc32;
-                if (col + 12 < 12) weightGradient[at + 48] += acc33;
-            }
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] (variant 2)" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1005,80 +789,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage input: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 1] = acc01;
-                output[at + 2] = acc02;
-                output[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 17] = acc11;
-                output[at + 18] = acc12;
-                output[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 33] = acc21;
-                output[at + 34] = acc22;
-                output[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 49] = acc31;
-                output[at + 50] = acc32;
-                output[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
@@ -1088,80 +799,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 1] = acc01;
-                inputGradient[at + 2] = acc02;
-                inputGradient[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 17] = acc11;
-                inputGradient[at + 18] = acc12;
-                inputGradient[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 33] = acc21;
-                inputGradient[at + 34] = acc22;
-                inputGradient[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 49] = acc31;
-                inputGradient[at + 50] = acc32;
-                inputGradient[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -1171,67 +809,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 16 + (row0 + row) * 4 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 1] += acc01;
-            weightGradient[at + 2] += acc02;
-            weightGradient[at + 3] += acc03;
-            weightGradient[at + 4] += acc10;
-            weightGradient[at + 5] += acc11;
-            weightGradient[at + 6] += acc12;
-            weightGradient[at + 7] += acc13;
-            weightGradient[at + 8] += acc20;
-            weightGradient[at + 9] += acc21;
-            weightGradient[at + 10] += acc22;
-            weightGradient[at + 11] += acc23;
-            weightGradient[at + 12] += acc30;
-            weightGradient[at + 13] += acc31;
-            weightGradient[at + 14] += acc32;
-            weightGradient[at + 15] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1543,79 +1121,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 3; k0 += TileK)
-            {
-                // Stage input: 64 x 3, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 3 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 3 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 3 + k0 + kk] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) output[at] = acc00;
-                if (col + 4 < 12) output[at + 4] = acc01;
-                if (col + 8 < 12) output[at + 8] = acc02;
-                if (col + 12 < 12) output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) output[at + 12] = acc10;
-                if (col + 4 < 12) output[at + 16] = acc11;
-                if (col + 8 < 12) output[at + 20] = acc12;
-                if (col + 12 < 12) output[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) output[at + 24] = acc20;
-                if (col + 4 < 12) output[at + 28] = acc21;
-                if (col + 8 < 12) output[at + 32] = acc22;
-                if (col + 12 < 12) output[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) output[at + 36] = acc30;
-                if (col + 4 < 12) output[at + 40] = acc31;
-                if (col + 8 < 12) output[at + 44] = acc32;
-                if (col + 12 < 12) output[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
@@ -1678,79 +1184,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 3; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 3; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 3, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 3 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 3 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) inputGradient[at] += acc00;
-                if (col + 4 < 12) inputGradient[at + 4] += acc01;
-                if (col + 8 < 12) inputGradient[at + 8] += acc02;
-                if (col + 12 < 12) inputGradient[at + 12] += acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) inputGradient[at + 12] += acc10;
-                if (col + 4 < 12) inputGradient[at + 16] += acc11;
-                if (col + 8 < 12) inputGradient[at + 20] += acc12;
-                if (col + 12 < 12) inputGradient[at + 24] += acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) inputGradient[at + 24] += acc20;
-                if (col + 4 < 12) inputGradient[at + 28] += acc21;
-                if (col + 8 < 12) inputGradient[at + 32] += acc22;
-                if (col + 12 < 12) inputGradient[at + 36] += acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) inputGradient[at + 36] += acc30;
-                if (col + 4 < 12) inputGradient[at + 40] += acc31;
-                if (col + 8 < 12) inputGradient[at + 44] += acc32;
-                if (col + 12 < 12) inputGradient[at + 48] += acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
@@ -2767,79 +2201,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 17; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 12; k0 += TileK)
-            {
-                // Stage input: 64 x 12, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 12 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[cc * 12 + k0 + kk] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) output[at] = acc00;
-                if (col + 4 < 12) output[at + 4] = acc01;
-                if (col + 8 < 12) output[at + 8] = acc02;
-                if (col + 12 < 12) output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) output[at + 12] = acc10;
-                if (col + 4 < 12) output[at + 16] = acc11;
-                if (col + 8 < 12) output[at + 20] = acc12;
-                if (col + 12 < 12) output[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) output[at + 24] = acc20;
-                if (col + 4 < 12) output[at + 28] = acc21;
-                if (col + 8 < 12) output[at + 32] = acc22;
-                if (col + 12 < 12) output[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) output[at + 36] = acc30;
-                if (col + 4 < 12) output[at + 40] = acc31;
-                if (col + 8 < 12) output[at + 44] = acc32;
-                if (col + 12 < 12) output[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
@@ -2849,79 +2211,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 12; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 12; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 12, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 12 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 12 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) inputGradient[at] = acc00;
-                if (col + 4 < 12) inputGradient[at + 4] = acc01;
-                if (col + 8 < 12) inputGradient[at + 8] = acc02;
-                if (col + 12 < 12) inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) inputGradient[at + 12] = acc10;
-                if (col + 4 < 12) inputGradient[at + 16] = acc11;
-                if (col + 8 < 12) inputGradient[at + 20] = acc12;
-                if (col + 12 < 12) inputGradient[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) inputGradient[at + 24] = acc20;
-                if (col + 4 < 12) inputGradient[at + 28] = acc21;
-                if (col + 8 < 12) inputGradient[at + 32] = acc22;
-                if (col + 12 < 12) inputGradient[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) inputGradient[at + 36] = acc30;
-                if (col + 4 < 12) inputGradient[at + 40] = acc31;
-                if (col + 8 < 12) inputGradient[at + 44] = acc32;
-                if (col + 12 < 12) inputGradient[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3212,80 +2502,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage input: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 1] = acc01;
-                output[at + 2] = acc02;
-                output[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 17] = acc11;
-                output[at + 18] = acc12;
-                output[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 33] = acc21;
-                output[at + 34] = acc22;
-                output[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 49] = acc31;
-                output[at + 50] = acc32;
-                output[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
@@ -3295,80 +2512,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 5; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage input: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + cc * 4 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 4 + g;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 4] = acc01;
-                output[at + 8] = acc02;
-                output[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 16] = acc10;
-                output[at + 20] = acc11;
-                output[at + 24] = acc12;
-                output[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 32] = acc20;
-                output[at + 36] = acc21;
-                output[at + 40] = acc22;
-                output[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 48] = acc30;
-                output[at + 52] = acc31;
-                output[at + 56] = acc32;
-                output[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -3400,80 +2544,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + (k0 + kk) * 4 + g] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + col * 4 + g;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 4] = acc01;
-                inputGradient[at + 8] = acc02;
-                inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 20] = acc11;
-                inputGradient[at + 24] = acc12;
-                inputGradient[at + 28] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 36] = acc21;
-                inputGradient[at + 40] = acc22;
-                inputGradient[at + 44] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 52] = acc31;
-                inputGradient[at + 56] = acc32;
-                inputGradient[at + 60] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -3483,67 +2554,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + (row0 + rr) * 4 + g] : 0.0f;
-                }
-                // Stage input: 16 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + cc * 4 + g] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 16 + (row0 + row) * 4 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 1] += acc01;
-            weightGradient[at + 2] += acc02;
-            weightGradient[at + 3] += acc03;
-            weightGradient[at + 4] += acc10;
-            weightGradient[at + 5] += acc11;
-            weightGradient[at + 6] += acc12;
-            weightGradient[at + 7] += acc13;
-            weightGradient[at + 8] += acc20;
-            weightGradient[at + 9] += acc21;
-            weightGradient[at + 10] += acc22;
-            weightGradient[at + 11] += acc23;
-            weightGradient[at + 12] += acc30;
-            weightGradient[at + 13] += acc31;
-            weightGradient[at + 14] += acc32;
-            weightGradient[at + 15] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 1)" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
@@ -3553,80 +2564,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 4, TileK = 4; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 16; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 4; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 4; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 16 + g * 4 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 4 x 4.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = weight[g * 16 + (k0 + kk) * 4 + cc];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 16 + g * 4 + col;
-            if (row0 + row < rows)
-            {
-                inputGradient[at] = acc00;
-                inputGradient[at + 1] = acc01;
-                inputGradient[at + 2] = acc02;
-                inputGradient[at + 3] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                inputGradient[at + 16] = acc10;
-                inputGradient[at + 17] = acc11;
-                inputGradient[at + 18] = acc12;
-                inputGradient[at + 19] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                inputGradient[at + 32] = acc20;
-                inputGradient[at + 33] = acc21;
-                inputGradient[at + 34] = acc22;
-                inputGradient[at + 35] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                inputGradient[at + 48] = acc30;
-                inputGradient[at + 49] = acc31;
-                inputGradient[at + 50] = acc32;
-                inputGradient[at + 51] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -3636,67 +2574,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 4, TileCols = 4, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 1, MicroTiles = 1; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 4, PitchB = 4; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        int g = global::ILGPU.Grid.IdxY; // block
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 4 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 16 + g * 4 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 4, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows ? input[(k0 + kk) * 16 + g * 4 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile.
-            int at = g * 16 + (row0 + row) * 4 + col;
-            weightGradient[at] += acc00;
-            weightGradient[at + 1] += acc01;
-            weightGradient[at + 2] += acc02;
-            weightGradient[at + 3] += acc03;
-            weightGradient[at + 4] += acc10;
-            weightGradient[at + 5] += acc11;
-            weightGradient[at + 6] += acc12;
-            weightGradient[at + 7] += acc13;
-            weightGradient[at + 8] += acc20;
-            weightGradient[at + 9] += acc21;
-            weightGradient[at + 10] += acc22;
-            weightGradient[at + 11] += acc23;
-            weightGradient[at + 12] += acc30;
-            weightGradient[at + 13] += acc31;
-            weightGradient[at + 14] += acc32;
-            weightGradient[at + 15] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -4041,79 +2919,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 12; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 12; k0 += TileK)
-            {
-                // Stage input: 64 x 12, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 12 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 12 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[cc * 12 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 8 + col;
-            if (row0 + row < rows)
-            {
-                output[at] = acc00;
-                output[at + 2] = acc01;
-                output[at + 4] = acc02;
-                output[at + 6] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 8] = acc10;
-                output[at + 10] = acc11;
-                output[at + 12] = acc12;
-                output[at + 14] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 16] = acc20;
-                output[at + 18] = acc21;
-                output[at + 20] = acc22;
-                output[at + 22] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 24] = acc30;
-                output[at + 26] = acc31;
-                output[at + 28] = acc32;
-                output[at + 30] = acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
@@ -4135,79 +2941,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        const int TileRows = 64, TileCols = 8, TileK = 2; // C tile (batch rows x outputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 2, MicroTiles = 32; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 9; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = input at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 2; k0 += TileK)
-            {
-                // Stage input: 64 x 2, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? input[(row0 + rr) * 2 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 2 x 8.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int cc = e / TileK, kk = e % TileK;
-                    tileB[kk * PitchB + cc] = weight[cc * 2 + k0 + kk];
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 8 + col;
-            if (row0 + row < rows)
-            {
-                output[at] += acc00;
-                output[at + 2] += acc01;
-                output[at + 4] += acc02;
-                output[at + 6] += acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                output[at + 8] += acc10;
-                output[at + 10] += acc11;
-                output[at + 12] += acc12;
-                output[at + 14] += acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                output[at + 16] += acc20;
-                output[at + 18] += acc21;
-                output[at + 20] += acc22;
-                output[at + 22] += acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                output[at + 24] += acc30;
-                output[at + 26] += acc31;
-                output[at + 28] += acc32;
-                output[at + 30] += acc33;
-            }
-        }
+        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2.
@@ -4242,79 +2976,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 2; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 2; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 2, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 2 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 2 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) inputGradient[at] = acc00;
-                if (col + 4 < 12) inputGradient[at + 4] = acc01;
-                if (col + 8 < 12) inputGradient[at + 8] = acc02;
-                if (col + 12 < 12) inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) inputGradient[at + 12] = acc10;
-                if (col + 4 < 12) inputGradient[at + 16] = acc11;
-                if (col + 8 < 12) inputGradient[at + 20] = acc12;
-                if (col + 12 < 12) inputGradient[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) inputGradient[at + 24] = acc20;
-                if (col + 4 < 12) inputGradient[at + 28] = acc21;
-                if (col + 8 < 12) inputGradient[at + 32] = acc22;
-                if (col + 12 < 12) inputGradient[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) inputGradient[at + 36] = acc30;
-                if (col + 4 < 12) inputGradient[at + 40] = acc31;
-                if (col + 8 < 12) inputGradient[at + 44] = acc32;
-                if (col + 12 < 12) inputGradient[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -4337,79 +2999,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        const int TileRows = 64, TileCols = 16, TileK = 8; // C tile (batch rows x inputs of one block) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 64; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 65, PitchB = 16; // shared row pitches (padded where the staging stores transpose)
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = weight at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            if (row0 + pass / ThreadCols * MicroRows >= rows) break; // the pass's rows are past the end (the same for the whole group)
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < 8; k0 += TileK)
-            {
-                // Stage outputGradient: 64 x 8, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int rr = e / TileK, kk = e % TileK;
-                    tileA[kk * PitchA + rr] = row0 + rr < rows ? outputGradient[(row0 + rr) * 8 + k0 + kk] : 0.0f;
-                }
-                // Stage weight: 8 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = cc < 12 ? weight[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (row0 + row < rows)
-            {
-                if (col < 12) inputGradient[at] = acc00;
-                if (col + 4 < 12) inputGradient[at + 4] = acc01;
-                if (col + 8 < 12) inputGradient[at + 8] = acc02;
-                if (col + 12 < 12) inputGradient[at + 12] = acc03;
-            }
-            if (row0 + row + 1 < rows)
-            {
-                if (col < 12) inputGradient[at + 12] = acc10;
-                if (col + 4 < 12) inputGradient[at + 16] = acc11;
-                if (col + 8 < 12) inputGradient[at + 20] = acc12;
-                if (col + 12 < 12) inputGradient[at + 24] = acc13;
-            }
-            if (row0 + row + 2 < rows)
-            {
-                if (col < 12) inputGradient[at + 24] = acc20;
-                if (col + 4 < 12) inputGradient[at + 28] = acc21;
-                if (col + 8 < 12) inputGradient[at + 32] = acc22;
-                if (col + 12 < 12) inputGradient[at + 36] = acc23;
-            }
-            if (row0 + row + 3 < rows)
-            {
-                if (col < 12) inputGradient[at + 36] = acc30;
-                if (col + 4 < 12) inputGradient[at + 40] = acc31;
-                if (col + 8 < 12) inputGradient[at + 44] = acc32;
-                if (col + 12 < 12) inputGradient[at + 48] = acc33;
-            }
-        }
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x12, summed over the batch.
@@ -4419,66 +3009,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        const int TileRows = 8, TileCols = 16, TileK = 16; // C tile (outputs of one block x its inputs) and reduction step
-        const int MicroRows = 4, ThreadCols = 4, MicroTiles = 8; // thread t: rows MicroRows·(t / ThreadCols) + 0..3, columns t % ThreadCols + ThreadCols·(0..3)
-        const int PitchA = 8, PitchB = 16; // shared row pitches
-        var tileA = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchA); // tileA[kk * PitchA + rr] = outputGradient at tile row rr, reduction index k0 + kk
-        var tileB = global::ILGPU.SharedMemory.Allocate<float>(TileK * PitchB); // tileB[kk * PitchB + cc] = input at reduction index k0 + kk, tile column cc
-        int row0 = global::ILGPU.Grid.IdxX * TileRows;
-        for (int pass = 0; pass < MicroTiles; pass += global::ILGPU.Group.DimX)
-        {
-            int t = pass + global::ILGPU.Group.IdxX;
-            int row = t / ThreadCols * MicroRows, col = t % ThreadCols;
-            float acc00 = 0.0f, acc01 = 0.0f, acc02 = 0.0f, acc03 = 0.0f;
-            float acc10 = 0.0f, acc11 = 0.0f, acc12 = 0.0f, acc13 = 0.0f;
-            float acc20 = 0.0f, acc21 = 0.0f, acc22 = 0.0f, acc23 = 0.0f;
-            float acc30 = 0.0f, acc31 = 0.0f, acc32 = 0.0f, acc33 = 0.0f;
-            for (int k0 = 0; k0 < rows; k0 += TileK)
-            {
-                // Stage outputGradient: 8 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileRows * TileK; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileRows, rr = e % TileRows;
-                    tileA[kk * PitchA + rr] = k0 + kk < rows ? outputGradient[(k0 + kk) * 8 + row0 + rr] : 0.0f;
-                }
-                // Stage input: 16 x 16, zero past the end.
-                for (int e = global::ILGPU.Group.IdxX; e < TileK * TileCols; e += global::ILGPU.Group.DimX)
-                {
-                    int kk = e / TileCols, cc = e % TileCols;
-                    tileB[kk * PitchB + cc] = k0 + kk < rows && cc < 12 ? input[(k0 + kk) * 12 + cc] : 0.0f;
-                }
-                global::ILGPU.Group.Barrier();
-                // Multiply the staged tiles into this thread's micro-tile.
-                for (int kk = 0; kk < TileK; kk++)
-                {
-                    float a0 = tileA[kk * PitchA + row], a1 = tileA[kk * PitchA + row + 1], a2 = tileA[kk * PitchA + row + 2], a3 = tileA[kk * PitchA + row + 3];
-                    float b0 = tileB[kk * PitchB + col], b1 = tileB[kk * PitchB + col + ThreadCols], b2 = tileB[kk * PitchB + col + 2 * ThreadCols], b3 = tileB[kk * PitchB + col + 3 * ThreadCols];
-                    acc00 += a0 * b0; acc01 += a0 * b1; acc02 += a0 * b2; acc03 += a0 * b3;
-                    acc10 += a1 * b0; acc11 += a1 * b1; acc12 += a1 * b2; acc13 += a1 * b3;
-                    acc20 += a2 * b0; acc21 += a2 * b1; acc22 += a2 * b2; acc23 += a2 * b3;
-                    acc30 += a3 * b0; acc31 += a3 * b1; acc32 += a3 * b2; acc33 += a3 * b3;
-                }
-                global::ILGPU.Group.Barrier();
-            }
-            // Write the micro-tile, skipping rows and columns past the end.
-            int at = (row0 + row) * 12 + col;
-            if (col < 12) weightGradient[at] += acc00;
-            if (col + 4 < 12) weightGradient[at + 4] += acc01;
-            if (col + 8 < 12) weightGradient[at + 8] += acc02;
-            if (col + 12 < 12) weightGradient[at + 12] += acc03;
-            if (col < 12) weightGradient[at + 12] += acc10;
-            if (col + 4 < 12) weightGradient[at + 16] += acc11;
-            if (col + 8 < 12) weightGradient[at + 20] += acc12;
-            if (col + 12 < 12) weightGradient[at + 24] += acc13;
-            if (col < 12) weightGradient[at + 24] += acc20;
-            if (col + 4 < 12) weightGradient[at + 28] += acc21;
-            if (col + 8 < 12) weightGradient[at + 32] += acc22;
-            if (col + 12 < 12) weightGradient[at + 36] += acc23;
-            if (col < 12) weightGradient[at + 36] += acc30;
-            if (col + 4 < 12) weightGradient[at + 40] += acc31;
-            if (col + 8 < 12) weightGradient[at + 44] += acc32;
-            if (col + 12 < 12) weightGradient[at + 48] += acc33;
-        }
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction]" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>

@@ -6,32 +6,77 @@ using Xunit;
 namespace StructMat.Compiler.Tests;
 
 /// <summary>
-/// Whole-output baselines for every tests/Cases/*.smx: the generated C# (<c>.verified.cs</c>) and the
-/// stage dumps (<c>.dump.verified.txt</c>: AST, bound tree, IR after each pass), so any change to what
-/// the compiler emits shows up as a reviewed diff.
+/// Goldens for every tests/Cases/*.smx, laid out so a person reviews a change once (<see cref="GoldenView"/>): the
+/// generated C# (<c>.verified.cs</c>, long GPU kernel bodies named by class), every distinct GPU kernel class once
+/// (<c>gpu-kernels.verified.txt</c>), and the IR and CPU schedule (<c>.ir.verified.txt</c>: bound tree, forward as
+/// lowered and optimised, optimised backward, schedule).
 /// </summary>
 public class SnapshotTests
 {
     public static IEnumerable<object[]> Cases =>
         Directory.GetFiles(Snapshot.CasesDirectory(), "*.smx").Select(f => new object[] { Path.GetFileNameWithoutExtension(f) }).OrderBy(c => (string)c[0]);
 
+    private static readonly Dictionary<string, CompilationResult> Results =
+        Cases.Select(c => (string)c[0]).ToDictionary(name => name, Compile);
+
+    private static readonly List<GoldenView.Kernel> AllKernels =
+        Results.OrderBy(r => r.Key, System.StringComparer.Ordinal).SelectMany(r => GoldenView.Kernels(r.Key, r.Value.Source!)).ToList();
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void Generated_code_matches_verified_file(string name)
     {
-        var result = Compile(name);
+        var result = Results[name];
         Assert.Empty(result.Diagnostics);
         Assert.NotNull(result.Source);
-        Snapshot.Verify(result.Source!, Path.Combine(Snapshot.CasesDirectory(), name + ".verified.cs"));
+        Snapshot.Verify(GoldenView.CaseCode(name, result.Source!, GoldenView.ClassNames(AllKernels)), Path.Combine(Snapshot.CasesDirectory(), name + ".verified.cs"));
+    }
+
+    [Fact]
+    public void Every_distinct_gpu_kernel_matches_the_kernel_classes_file()
+    {
+        Assert.NotEmpty(AllKernels);
+        Snapshot.Verify(GoldenView.KernelClasses(AllKernels), Path.Combine(Snapshot.CasesDirectory(), "gpu-kernels.verified.txt"));
     }
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Stage_dumps_match_verified_file(string name)
+    public void Ir_and_schedule_match_verified_file(string name)
     {
-        var result = Compile(name);
+        var result = Results[name];
         Assert.NotNull(result.Dump);
-        Snapshot.Verify(result.Dump!, Path.Combine(Snapshot.CasesDirectory(), name + ".dump.verified.txt"));
+        Snapshot.Verify(GoldenView.IrAndSchedule(result.Dump!), Path.Combine(Snapshot.CasesDirectory(), name + ".ir.verified.txt"));
+    }
+
+    [Fact]
+    public void The_stage_dump_holds_every_stage_in_pipeline_order()
+    {
+        var dump = Results["monarch"].Dump!;
+        var stages = dump.Split('\n').Where(l => l.StartsWith("=== ", System.StringComparison.Ordinal)).ToList();
+        Assert.Equal("=== ast ===", stages[0]);
+        Assert.Equal("=== bound ===", stages[1]);
+        var first = stages.Skip(2).TakeWhile(s => !s.EndsWith(": schedule ===", System.StringComparison.Ordinal)).Append(stages.First(s => s.EndsWith(": schedule ===", System.StringComparison.Ordinal))).ToList();
+        var layer = first[0].Substring(4, first[0].IndexOf(':') - 4);
+        Assert.Equal(new[]
+        {
+            "forward after lowering", "forward after FoldPermutations", "forward after FoldScales", "forward after FuseAccumulation",
+            "forward after EliminateDeadValues", "backward after Differentiate", "backward after EliminateCopies", "backward after EliminateDeadValues", "schedule",
+        }.Select(s => $"=== {layer}: {s} ==="), first);
+    }
+
+    [Fact]
+    public void Golden_kernel_bodies_put_back_give_the_generated_code_up_to_numbers()
+    {
+        // The case goldens lose nothing but numbers: each named class's body, put back, restores the code.
+        foreach (var (name, result) in Results)
+        {
+            var kernels = GoldenView.Kernels(name, result.Source!);
+            var names = GoldenView.ClassNames(AllKernels);
+            var golden = GoldenView.CaseCode(name, result.Source!, names);
+            foreach (var kernel in kernels) Assert.Contains($"        // body: kernel class \"{names[kernel.NormalizedBody]}\"", golden);
+            var inline = golden.Split('\n').Length + kernels.Sum(k => k.End - k.Start - 1);
+            Assert.Equal(result.Source!.Split('\n').Length, inline);
+        }
     }
 
     [Fact]

@@ -146,11 +146,13 @@ public sealed class IncrementalAndCultureTests
                     $"{Path.GetFileName(cases[k])} differs under {cultures[c].Name} from invariant");
             }
         }
-        // And the invariant output is the committed golden file.
-        for (var k = 0; k < cases.Count; k++)
+        // And the invariant output is the committed golden file (its long GPU kernel bodies named by class).
+        var sources = cases.Select((path, k) => (Name: Path.GetFileNameWithoutExtension(path), Source: outputs[0][k].Split('\u0000')[0])).ToList();
+        var classes = StructMat.Compiler.Tests.GoldenView.ClassNames(sources.SelectMany(s => StructMat.Compiler.Tests.GoldenView.Kernels(s.Name, s.Source)));
+        foreach (var (name, source) in sources)
         {
-            var verified = Path.ChangeExtension(cases[k], ".verified.cs");
-            if (File.Exists(verified)) Assert.Equal(File.ReadAllText(verified).ReplaceLineEndings("\n"), outputs[0][k].Split('\u0000')[0].ReplaceLineEndings("\n"));
+            var verified = Path.Combine(Path.GetDirectoryName(cases[0])!, name + ".verified.cs");
+            Assert.Equal(File.ReadAllText(verified).ReplaceLineEndings("\n"), StructMat.Compiler.Tests.GoldenView.CaseCode(name, source, classes).ReplaceLineEndings("\n"));
         }
     }
 }
