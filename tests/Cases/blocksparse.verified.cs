@@ -180,7 +180,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
@@ -190,7 +190,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #109339" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
@@ -200,7 +200,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #109339" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
@@ -226,7 +226,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; padded shared rows; guarded rows] #dddfd0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded).
@@ -236,7 +236,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction]" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
@@ -246,7 +246,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #0f5880" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded).
@@ -256,7 +256,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction]" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
@@ -266,7 +266,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -276,7 +276,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1067,7 +1067,7 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel5(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
@@ -1102,7 +1102,7 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
@@ -1501,7 +1501,7 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
@@ -1511,7 +1511,7 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 6x6, summed over the batch.
@@ -1521,7 +1521,7 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>

@@ -214,7 +214,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 2 groups of 10x12; input read strided (permutation folded).
@@ -224,7 +224,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #c4f067" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
@@ -250,7 +250,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #431079" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 2 groups of 10x12, summed over the batch.
@@ -260,7 +260,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] (variant 1)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #729b87" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 4x2.
@@ -564,7 +564,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded).
@@ -574,7 +574,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #f2ec4a" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded).
@@ -584,7 +584,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #d0aeec" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -594,7 +594,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #234886" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
@@ -604,7 +604,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
@@ -614,7 +614,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] (variant 4)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -895,7 +895,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns, reduction]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns, reduction] #6b9cd6" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 7x21; input read strided (permutation folded).
@@ -905,7 +905,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 7x21, summed over the batch.
@@ -915,7 +915,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 7 groups of 3x2.
@@ -1248,7 +1248,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows, columns] #11c522" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 6 groups of 6x12; input read strided (permutation folded).
@@ -1258,7 +1258,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #c4f067" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x36.
@@ -1280,7 +1280,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 36x3.
@@ -1315,7 +1315,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x36, summed over the batch.
@@ -1338,7 +1338,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #431079" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 6 groups of 6x12, summed over the batch.
@@ -1348,7 +1348,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] (variant 1)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #729b87" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 12x6; accumulating.
@@ -1358,7 +1358,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows, columns] #3227e1" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 6 groups of 12x6, summed over the batch.
@@ -1368,7 +1368,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #0eac09" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>

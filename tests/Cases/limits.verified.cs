@@ -2651,7 +2651,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #c3912b" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 1x6, summed over the batch.
@@ -2699,7 +2699,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #c7b21b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3027,7 +3027,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 2)" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #8a4e71" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: block matmul, 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded), accumulating.
@@ -3037,7 +3037,7 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded), accumulating [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded), accumulating [tiled: padded shared rows; guarded rows, columns] #5bcc11" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x1; input read strided (permutation folded), output written strided (permutation folded).

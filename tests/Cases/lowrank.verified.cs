@@ -193,7 +193,7 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] (variant 1)" (gpu-kernels.verified.txt)
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 10x3.
@@ -228,7 +228,7 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
     private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns]" (gpu-kernels.verified.txt)
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.

@@ -67,16 +67,20 @@ public static class GoldenView
         return normalizedBody.Contains("SharedMemory") ? "tiled: " + string.Join("; ", features) : "one thread per element";
     }
 
-    /// <summary>The name of each kernel class: its description with numbers as #, its tiling, and a variant number where bodies still differ.</summary>
-    public static Dictionary<string, string> ClassNames(IEnumerable<Kernel> kernels)
+    /// <summary>
+    /// A kernel class's name: its description with numbers as #, its tiling, and a short hash of its body (bodies of one
+    /// description and tiling can still differ, e.g. in how they stage a tile). Computed from the kernel alone, so each
+    /// case's golden is checked on its own.
+    /// </summary>
+    public static string ClassName(Kernel kernel) =>
+        $"{Number.Replace(kernel.Description, "#")} [{Tiling(kernel.NormalizedBody)}] #{Hash(kernel.NormalizedBody):x6}";
+
+    /// <summary>FNV-1a over the text, cut to 24 bits: stable across runs, platforms and .NET versions.</summary>
+    private static uint Hash(string text)
     {
-        var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var byDescription in kernels.GroupBy(k => $"{Number.Replace(k.Description, "#")} [{Tiling(k.NormalizedBody)}]").OrderBy(g => g.Key, StringComparer.Ordinal))
-        {
-            var bodies = byDescription.Select(k => k.NormalizedBody).Distinct().OrderBy(b => b, StringComparer.Ordinal).ToList();
-            for (var v = 0; v < bodies.Count; v++) names[bodies[v]] = bodies.Count == 1 ? byDescription.Key : $"{byDescription.Key} (variant {v + 1})";
-        }
-        return names;
+        var hash = 2166136261u;
+        foreach (var c in text) hash = (hash ^ c) * 16777619u;
+        return hash & 0xFFFFFF;
     }
 
     /// <summary>
@@ -102,13 +106,13 @@ public static class GoldenView
     }
 
     /// <summary>A case's golden: its code with each long kernel body replaced by its class's name.</summary>
-    public static string CaseCode(string caseName, string source, IReadOnlyDictionary<string, string> classNames)
+    public static string CaseCode(string caseName, string source)
     {
         var lines = source.Split('\n').ToList();
         foreach (var kernel in Kernels(caseName, source).OrderByDescending(k => k.Start))
         {
             lines.RemoveRange(kernel.Start, kernel.End - kernel.Start);
-            lines.Insert(kernel.Start, $"        // body: kernel class \"{classNames[kernel.NormalizedBody]}\" (gpu-kernels.verified.txt)");
+            lines.Insert(kernel.Start, $"        // body: kernel class \"{ClassName(kernel)}\" (gpu-kernels.verified.txt)");
         }
         return string.Join("\n", lines);
     }
@@ -116,13 +120,12 @@ public static class GoldenView
     /// <summary>Every kernel class once: its name, the kernels that use it, and the full text of its first user.</summary>
     public static string KernelClasses(IReadOnlyList<Kernel> kernels)
     {
-        var names = ClassNames(kernels);
         var text = new StringBuilder();
         text.Append("// Every distinct long GPU kernel of tests/Cases/*.smx once: kernels whose bodies differ only in their numbers\n");
         text.Append("// (sizes, strides, tile extents) are one class. Each class shows its first user; the cases' goldens name the class.\n");
-        foreach (var group in kernels.GroupBy(k => k.NormalizedBody).OrderBy(g => names[g.Key], StringComparer.Ordinal))
+        foreach (var group in kernels.GroupBy(k => k.NormalizedBody).OrderBy(g => ClassName(g.First()), StringComparer.Ordinal))
         {
-            text.Append("\n// === ").Append(names[group.Key]).Append(" ===\n");
+            text.Append("\n// === ").Append(ClassName(group.First())).Append(" ===\n");
             text.Append("// used by ").Append(group.Count()).Append(": ").Append(string.Join(", ", group.Select(k => $"{k.Case}.{k.Method}"))).Append('\n');
             text.Append(group.First().Text).Append('\n');
         }
