@@ -53,7 +53,7 @@ internal static unsafe class StridedStaging
     {
         var job = new Job(input, inBlock, inLayout, output, outBlock, outLayout, groups, weight, weightGroupStride, alpha, accumulate, weightIsParameter);
         int width = Math.Max(job.InWidth, job.OutWidth);
-        int stripRows = Math.Max(MinimumStripRows, StripFloats / width / Gemm.MR * Gemm.MR);
+        int stripRows = Math.Max(MinimumStripRows, StripFloats / width / MicroKernels.MR * MicroKernels.MR);
         int strips = (batch + stripRows - 1) / stripRows;
         long work = (long)batch * groups * inBlock * outBlock;
         if (strips < 2 || !KernelThreading.MaySplit(work))
@@ -162,7 +162,7 @@ internal static unsafe class StridedStaging
             (_dy, _x, _dw) = ((nint)dy, (nint)x, (nint)dw);
             (_outBlock, _inBlock, _groups, _batch) = (outBlock, inBlock, groups, batch);
             (_outLayout, _inLayout, _alpha) = (outLayout, inLayout, alpha);
-            _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / Gemm.MR * Gemm.MR);
+            _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / MicroKernels.MR * MicroKernels.MR);
         }
 
         public int Groups => _groups;
@@ -187,7 +187,7 @@ internal static unsafe class StridedStaging
             var xors = GroupXors;
             // With several XORs, x's strip holds every group (the swaps reach past this thread's groups).
             int xFirst = xors is null ? g0 : 0, xCount = xors is null ? count : _groups;
-            nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)xCount * _inBlock + Gemm.NR;
+            nint dyStride = (nint)count * _outBlock + MicroKernels.NR, xStride = (nint)xCount * _inBlock + MicroKernels.NR;
             int scratchRows = Math.Min(_stripRows, _batch);
             float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * dyStride)));
             float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * xStride)));
@@ -238,10 +238,10 @@ internal static unsafe class StridedStaging
                 int slot = GroupXors is null ? g : (g0 + g) ^ xor;
                 float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)slot * _inBlock;
                 float* dwGroup = dw + (long)(g0 + g) * _outBlock * _inBlock;
-                for (int o = 0; o < _outBlock; o += Gemm.MR)
-                    for (int i = 0; i < _inBlock; i += Gemm.NR)
-                        Gemm.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
-                            Math.Min(Gemm.MR, _outBlock - o), Math.Min(Gemm.NR, _inBlock - i), _alpha, accumulate: true);
+                for (int o = 0; o < _outBlock; o += MicroKernels.MR)
+                    for (int i = 0; i < _inBlock; i += MicroKernels.NR)
+                        MicroKernels.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
+                            Math.Min(MicroKernels.MR, _outBlock - o), Math.Min(MicroKernels.NR, _inBlock - i), _alpha, accumulate: true);
             }
         }
 
