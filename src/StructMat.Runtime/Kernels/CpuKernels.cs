@@ -2,7 +2,6 @@ using System;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -304,16 +303,9 @@ public static unsafe class CpuKernels
     private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
         long width = (long)rows * cols;
-        if (batch < 2 || !KernelThreading.MaySplit(batch * width))
-        {
-            for (int b = 0; b < batch; b++) TransposeRow(x + b * width, y + b * width, rows, cols, accumulate);
-            return;
-        }
-        int chunks = Math.Min(batch, 4 * Environment.ProcessorCount);
         nint px = (nint)x, py = (nint)y;
-        Parallel.For(0, chunks, c =>
+        KernelThreading.Split(batch * width, batch, KernelThreading.BalancingChunks, (start, end) =>
         {
-            int start = (int)((long)batch * c / chunks), end = (int)((long)batch * (c + 1) / chunks);
             for (int b = start; b < end; b++)
                 TransposeRow((float*)px + b * width, (float*)py + b * width, rows, cols, accumulate);
         });

@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Threading.Tasks;
 using static StructMat.Runtime.Kernels.MicroKernels;
 
 namespace StructMat.Runtime.Kernels;
@@ -82,33 +81,20 @@ internal static unsafe class Gemm
                 var job = new Job(p, pack, packedPerGroup);
                 if (fresh) GemmPacking.PackB(p, (nint)pack, packedPerGroup);
                 long work = (long)p.Groups * p.M * p.N * p.K;
-                if (!KernelThreading.MaySplit(work))
-                {
-                    job.Execute(0, p.Groups, 0, p.M);
-                }
-                else if (p.M >= 2 * MC || p.Groups == 1)
+                if (p.M >= 2 * MC || p.Groups == 1)
                 {
                     // Split the rows: each thread sweeps every group over its own rows, so the rows it reads stay
                     // in its cache. Chunks hold whole register tiles, at least one per core even when the rows make
                     // a single cache tile, and no more than the cache tiles otherwise.
-                    int units = (p.M + MR - 1) / MR;
-                    int chunks = Math.Min(units, Math.Min(ChunkCount(work), Math.Max(Environment.ProcessorCount, (p.M + MC - 1) / MC)));
-                    Parallel.For(0, chunks, c =>
-                    {
-                        int start = (int)((long)units * c / chunks) * MR;
-                        int end = Math.Min(p.M, (int)((long)units * (c + 1) / chunks) * MR);
-                        job.Execute(0, job.Product.Groups, start, end);
-                    });
+                    int registerTiles = (p.M + MR - 1) / MR;
+                    int maxChunks = Math.Min(KernelThreading.ChunksForWork(work), Math.Max(Environment.ProcessorCount, (p.M + MC - 1) / MC));
+                    KernelThreading.Split(work, registerTiles, maxChunks,
+                        (start, end) => job.Execute(0, job.Product.Groups, start * MR, Math.Min(job.Product.M, end * MR)));
                 }
                 else
                 {
-                    int chunks = Math.Min(p.Groups, ChunkCount(work));
-                    Parallel.For(0, chunks, c =>
-                    {
-                        int start = (int)((long)job.Product.Groups * c / chunks);
-                        int end = (int)((long)job.Product.Groups * (c + 1) / chunks);
-                        job.Execute(start, end, 0, job.Product.M);
-                    });
+                    KernelThreading.Split(work, p.Groups, KernelThreading.ChunksForWork(work),
+                        (start, end) => job.Execute(start, end, 0, job.Product.M));
                 }
             }
         }
@@ -124,12 +110,6 @@ internal static unsafe class Gemm
             for (int i = 0; i < p.M; i++)
                 for (int j = 0; j < p.N; j++)
                     *(p.C.At(i, j) + g * p.CGroupStride) = 0f;
-    }
-
-    private static int ChunkCount(long work)
-    {
-        long byWork = Math.Max(1, work / (KernelThreading.ParallelWork / 2));
-        return (int)Math.Min(byWork, 4L * Environment.ProcessorCount);
     }
 
     /// <summary>One call's product with its packed B; a class so the parallel lambdas can share it.</summary>

@@ -1,6 +1,5 @@
 using System;
 using System.Runtime.Intrinsics;
-using System.Threading.Tasks;
 using static StructMat.Runtime.Kernels.MicroKernels;
 
 namespace StructMat.Runtime.Kernels;
@@ -13,6 +12,9 @@ namespace StructMat.Runtime.Kernels;
 /// </summary>
 internal static unsafe class GemmPacking
 {
+    /// <summary>Elements of B below which packing stays on the calling thread (a copy costs less than a product's multiply-add).</summary>
+    private const long ParallelElements = 1 << 16;
+
     /// <summary>
     /// Floats of one group's packed B: every panel of <see cref="MicroKernels.NR"/> columns, <c>K</c> deep, and one
     /// cache line of padding, since group regions a power of two apart would alias in cache when B is packed across
@@ -27,30 +29,29 @@ internal static unsafe class GemmPacking
     public static void PackB(GroupedProduct p, nint pack, long packedPerGroup)
     {
         long elements = (long)p.Groups * p.K * p.N;
-        bool serial = !KernelThreading.MaySplit(elements, minimum: 1 << 16);
         int panels = (p.N + NR - 1) / NR;
         if (p.BGroupStride == 1 && p.B.ColStride != 1)
         {
             // Interleaved groups (a strided layout): group g's columns share cache lines with every other group's,
             // so B is read once in memory order, k by k, and each element dealt to its group's panel.
-            if (serial)
-            {
-                PackInterleaved(p, pack, packedPerGroup, 0, p.K);
-                return;
-            }
-            int kChunks = Math.Min(p.K, 4 * Environment.ProcessorCount);
-            Parallel.For(0, kChunks, c => PackInterleaved(p, pack, packedPerGroup, (int)((long)p.K * c / kChunks), (int)((long)p.K * (c + 1) / kChunks)));
-            return;
-        }
-        if (serial || p.Groups == 1 && p.N <= NR)
-        {
-            for (int g = 0; g < p.Groups; g++) PackGroup(p, pack, packedPerGroup, g, 0, panels);
+            KernelThreading.Split(elements, p.K, KernelThreading.BalancingChunks,
+                (k0, k1) => PackInterleaved(p, pack, packedPerGroup, k0, k1), ParallelElements);
             return;
         }
         if (p.Groups >= 2 * Environment.ProcessorCount)
-            Parallel.For(0, p.Groups, g => PackGroup(p, pack, packedPerGroup, g, 0, panels));
-        else
-            Parallel.For(0, (long)p.Groups * panels, i => PackGroup(p, pack, packedPerGroup, (int)(i / panels), (int)(i % panels), (int)(i % panels) + 1));
+        {
+            // Enough groups to go round: a group's panels at a time.
+            KernelThreading.Split(elements, p.Groups, p.Groups, (g0, g1) =>
+            {
+                for (int g = g0; g < g1; g++) PackGroup(p, pack, packedPerGroup, g, 0, panels);
+            }, ParallelElements);
+            return;
+        }
+        // Few groups (one, in a dense product): one panel at a time, so that a single group's panels split too.
+        KernelThreading.Split(elements, checked(p.Groups * panels), checked(p.Groups * panels), (i0, i1) =>
+        {
+            for (int i = i0; i < i1; i++) PackGroup(p, pack, packedPerGroup, i / panels, i % panels, i % panels + 1);
+        }, ParallelElements);
     }
 
     /// <summary>Packs rows [k0, k1) of every group's B when the groups interleave (group stride 1).</summary>

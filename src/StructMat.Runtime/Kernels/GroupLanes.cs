@@ -2,7 +2,6 @@ using System;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -78,24 +77,16 @@ internal static unsafe class GroupLanes
                 if (gatherC && p.Accumulate) MoveC(p, pc, toLanes: true);
                 var job = new LaneJob(p, pb, pc);
                 long work = (long)p.Groups * p.M * p.N * p.K;
-                if (!KernelThreading.MaySplit(work))
-                {
-                    job.Execute(0, blocks, 0, p.M);
-                }
-                else if (p.M >= 64)
+                if (p.M >= 64)
                 {
                     int rowTiles = (p.M + Tile - 1) / Tile;
-                    int chunks = (int)Math.Min(rowTiles, 4L * Environment.ProcessorCount);
-                    Parallel.For(0, chunks, c =>
-                    {
-                        int start = (int)((long)rowTiles * c / chunks) * Tile;
-                        int end = Math.Min(job.Product.M, (int)((long)rowTiles * (c + 1) / chunks) * Tile);
-                        job.Execute(0, blocks, start, end);
-                    });
+                    KernelThreading.Split(work, rowTiles, KernelThreading.BalancingChunks,
+                        (start, end) => job.Execute(0, blocks, start * Tile, Math.Min(job.Product.M, end * Tile)));
                 }
                 else
                 {
-                    Parallel.For(0, blocks, block => job.Execute(block, block + 1, 0, job.Product.M));
+                    // Few rows: one lane block per chunk.
+                    KernelThreading.Split(work, blocks, blocks, (b0, b1) => job.Execute(b0, b1, 0, job.Product.M));
                 }
                 if (gatherC) MoveC(p, pc, toLanes: false);
             }

@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -56,18 +55,9 @@ internal static unsafe class StridedStaging
         int stripRows = Math.Max(MinimumStripRows, StripFloats / width / MicroKernels.MR * MicroKernels.MR);
         int strips = (batch + stripRows - 1) / stripRows;
         long work = (long)batch * groups * inBlock * outBlock;
-        if (strips < 2 || !KernelThreading.MaySplit(work))
-        {
-            job.Execute(0, batch, stripRows);
-            return;
-        }
-        int chunks = Math.Min(strips, Environment.ProcessorCount);
-        Parallel.For(0, chunks, c =>
-        {
-            int start = (int)((long)strips * c / chunks) * stripRows;
-            int end = Math.Min(batch, (int)((long)strips * (c + 1) / chunks) * stripRows);
-            job.Execute(start, end, stripRows);
-        });
+        // One chunk per core: each chunk packs the weights once for all its strips (see Job.Execute).
+        KernelThreading.Split(work, strips, Environment.ProcessorCount,
+            (s0, s1) => job.Execute(s0 * stripRows, Math.Min(batch, s1 * stripRows), stripRows));
     }
 
     /// <summary>
@@ -133,17 +123,12 @@ internal static unsafe class StridedStaging
             InputGradient = new InputGradientPart((nint)dx, weight, weightGroupStride, accumulate, weightIsParameter),
         }, work: 2L * batch * groups * outBlock * inBlock);
 
-    private static void Run(GradientJob job, long work)
-    {
-        int groups = job.Groups;
-        int chunks = KernelThreading.MaySplit(work) ? Math.Min(groups, Environment.ProcessorCount) : 1;
-        if (chunks == 1)
-        {
-            job.Execute(0, groups);
-            return;
-        }
-        Parallel.For(0, chunks, c => job.Execute(groups * c / chunks, groups * (c + 1) / chunks));
-    }
+    /// <summary>
+    /// The groups split over the cores, one chunk per core: each chunk stages every strip for its groups and packs the
+    /// input gradient's weights once (see <see cref="GradientJob.Execute"/>).
+    /// </summary>
+    private static void Run(GradientJob job, long work) =>
+        KernelThreading.Split(work, job.Groups, Environment.ProcessorCount, (g0, g1) => job.Execute(g0, g1));
 
     /// <summary>The input gradient a <see cref="GradientJob"/> computes alongside (see <see cref="Backward"/>).</summary>
     private sealed record InputGradientPart(nint Dx, StridedMatrix Weight, nint WeightGroupStride, bool Accumulate, bool WeightIsParameter);
