@@ -37,38 +37,15 @@ internal static unsafe class Gemm
     /// </summary>
     private const long RowOuterPackedBytes = 2 * 1024 * 1024;
 
-    /// <summary>Products with fewer rows than this run transposed when B would need packing (see <see cref="Run"/>).</summary>
-    private const int TransposeBelow = 64;
-
-    /// <summary>Runs the grouped product, choosing the orientation, the packing and the split over threads.</summary>
-    public static void Run(in GroupedProduct product) => Run(product, mayTranspose: true);
-
     /// <summary>
-    /// <see cref="Run(in GroupedProduct)"/>; with <paramref name="mayTranspose"/> false a product with few rows still runs
-    /// as given, for callers whose B is a parameter kept packed across calls (then packing costs nothing).
+    /// Runs a non-empty grouped product as given (the orientation is <see cref="BlockProductPlanner"/>'s choice, see
+    /// <see cref="BlockEngine.GemmTransposed"/>), packing B and splitting the rows or groups over threads.
     /// </summary>
-    public static void Run(in GroupedProduct product, bool mayTranspose)
+    public static void Run(in GroupedProduct product)
     {
         var p = product;
-        if (p.Groups == 0 || p.M == 0 || p.N == 0) return;
-        if (p.K == 0)
-        {
-            // An empty sum: C = 0, or C unchanged when accumulating.
-            if (!p.Accumulate) ClearOutput(p);
-            return;
-        }
-        if (GroupLanes.Suits(p))
-        {
-            GroupLanes.Run(p);
-            return;
-        }
-
         // B is always packed, panel by panel, so that the micro-kernel reads it sequentially whatever its strides
-        // (a row stride of a power of two would otherwise map every k to the same L1 sets). Packing costs K·N per
-        // group once per call; when M is small that is as much as the product itself, so the product runs
-        // transposed instead, which packs the (small) A. Both orientations give the same bits.
-        if (mayTranspose && p.M < TransposeBelow && p.M < p.N) p = p.Transposed();
-
+        // (a row stride of a power of two would otherwise map every k to the same L1 sets).
         float[]? packed = null;
         bool owned = true;
         try
@@ -102,14 +79,6 @@ internal static unsafe class Gemm
         {
             if (packed is not null && owned) ArrayPool<float>.Shared.Return(packed);
         }
-    }
-
-    private static void ClearOutput(in GroupedProduct p)
-    {
-        for (int g = 0; g < p.Groups; g++)
-            for (int i = 0; i < p.M; i++)
-                for (int j = 0; j < p.N; j++)
-                    *(p.C.At(i, j) + g * p.CGroupStride) = 0f;
     }
 
     /// <summary>One call's product with its packed B; a class so the parallel lambdas can share it.</summary>

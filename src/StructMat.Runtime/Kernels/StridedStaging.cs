@@ -15,7 +15,7 @@ namespace StructMat.Runtime.Kernels;
 /// <remarks>
 /// Each row's result depends only on the row (the product's summation order depends on <c>K</c> alone, see
 /// <see cref="Gemm"/>), never on the strips, the threads or the batch; whether a product is staged depends on its
-/// shape and layouts only.
+/// shape and layouts only (<see cref="BlockProductPlanner"/> decides, and decides how each strip's product runs).
 /// </remarks>
 internal static unsafe class StridedStaging
 {
@@ -28,19 +28,10 @@ internal static unsafe class StridedStaging
     private const int StripFloats = 64 * 1024;
 
     /// <summary>
-    /// Fewest rows in a strip. The strips' products run untransposed even when short (see <see cref="Job"/>), since
+    /// Fewest rows in a strip. The strips' products run untransposed even when short (see <see cref="BlockProductPlanner.ForStrip"/>), since
     /// their weights stay packed for the whole call.
     /// </summary>
     private const int MinimumStripRows = 16;
-
-    /// <summary>
-    /// Whether a block product with these sizes and layouts is staged: a strided side, blocks of 8 or more, and not
-    /// one that <see cref="GroupLanes"/> runs faster in place (see <see cref="GroupLanes.OutrunsStaging"/>).
-    /// </summary>
-    public static bool Suits(int groups, int inBlock, int outBlock, BlockLayout inLayout, BlockLayout outLayout) =>
-        (inLayout == BlockLayout.Strided || outLayout == BlockLayout.Strided)
-        && groups >= 8 && inBlock >= 8 && outBlock >= 8 && CpuKernels.CanTranspose8x8
-        && !GroupLanes.OutrunsStaging(groups, inBlock, outBlock, inLayout, outLayout);
 
     /// <summary>
     /// <c>C = (accumulate ? C : 0) + alpha · A_g · B_g</c> per group, where row <c>b</c> of <c>A_g</c> is group <c>g</c>'s
@@ -70,9 +61,6 @@ internal static unsafe class StridedStaging
     /// <summary>Fewest rows (the depth of each product) in a weight-gradient strip.</summary>
     private const int MinimumGradientStripRows = 64;
 
-    /// <summary>Whether a weight gradient with these sizes runs strip by strip (many groups; see <see cref="WeightGradient"/>).</summary>
-    public static bool SuitsWeightGradient(int groups, int outBlock, int inBlock) => groups >= 8 && outBlock >= 8 && inBlock >= 8;
-
     /// <summary>
     /// <c>dW[g, o, i] += alpha · Σ_b dy[b, outIdx(g, o)] · x[b, inIdx(g, i)]</c>, one strip of rows after another, each
     /// strip's contribution summed by register tiles and added to <paramref name="dw"/>. Read whole, every group would
@@ -98,15 +86,6 @@ internal static unsafe class StridedStaging
         {
             GroupXors = groupXors,
         }, work: (long)groupXors.Length * batch * groups * outBlock * inBlock);
-
-    /// <summary>
-    /// Whether a block product's input and weight gradients run together (see <see cref="Backward"/>): the weight
-    /// gradient is staged, and so would the input gradient be on its own if a layout is strided (the same kernels then
-    /// give the same bits).
-    /// </summary>
-    public static bool SuitsBackward(int groups, int outBlock, int inBlock, BlockLayout inLayout, BlockLayout outLayout) =>
-        SuitsWeightGradient(groups, outBlock, inBlock)
-        && (inLayout == BlockLayout.Contiguous && outLayout == BlockLayout.Contiguous || Suits(groups, outBlock, inBlock, outLayout, inLayout));
 
     /// <summary>
     /// <see cref="WeightGradient"/> and, from the same staged strips of dy, the input gradient
@@ -243,12 +222,12 @@ internal static unsafe class StridedStaging
             var c = strided
                 ? new StridedMatrix(sdx, count * _inBlock, 1)
                 : new StridedMatrix(dxRows + (long)g0 * _inBlock, inWidth, 1);
-            Gemm.Run(new GroupedProduct(count, rows, _inBlock, _outBlock,
+            var strip = new GroupedProduct(count, rows, _inBlock, _outBlock,
                 new StridedMatrix(sdy, dyStride, 1), _outBlock,
                 new StridedMatrix(part.Weight.Data + g0 * part.WeightGroupStride, part.Weight.RowStride, part.Weight.ColStride), part.WeightGroupStride,
                 c, _inBlock,
-                _alpha, part.Accumulate && !strided, part.WeightIsParameter),
-                mayTranspose: !part.WeightIsParameter);
+                _alpha, part.Accumulate && !strided, part.WeightIsParameter);
+            BlockEngines.Run(strip, BlockProductPlanner.ForStrip(strip, VectorSupport.Current));
             if (!strided) return;
             // Row b's groups as [count, inBlock] → its strided positions (i·groups + g).
             for (int b = 0; b < rows; b++)
@@ -347,14 +326,13 @@ internal static unsafe class StridedStaging
                 a = inScratch;
             }
             float* c = _outStrided ? outScratch : output;
-            Gemm.Run(new GroupedProduct(_groups, rows, _outBlock, _inBlock,
+            var strip = new GroupedProduct(_groups, rows, _outBlock, _inBlock,
                 new StridedMatrix(a, inWidth, 1), _inBlock,
                 _weight, _weightGroupStride,
                 new StridedMatrix(c, outWidth, 1), _outBlock,
-                _alpha, _accumulate && !_outStrided, _weightIsParameter),
-                // A short strip would otherwise run transposed and pack its activations on every call; a parameter's
-                // packed form is kept for the whole call (see Execute), so the strip runs as it is.
-                mayTranspose: !_weightIsParameter);
+                _alpha, _accumulate && !_outStrided, _weightIsParameter);
+            // A parameter's packed form is kept for the whole call (see Execute), so its strips run untransposed.
+            BlockEngines.Run(strip, BlockProductPlanner.ForStrip(strip, VectorSupport.Current));
             if (_outStrided)
             {
                 // Row as [groups, outBlock] → [outBlock, groups]: back to the strided layout.
