@@ -175,11 +175,10 @@ public static unsafe class BatchTiles
             {
                 if (parameters[i].Gradient is not { } gradient) continue;
                 int length = lengths[i];
-                int chunks = (int)Math.Clamp((long)length * tiles / (1 << 16), 1, 4L * Environment.ProcessorCount);
+                int chunks = (int)Math.Clamp((long)length * tiles / (1 << 16), 1, KernelThreading.BalancingChunks);
                 int parameter = i;
-                Parallel.For(0, chunks, c =>
+                KernelThreading.RunChunks(length, chunks, (start, end) =>
                 {
-                    int start = (int)((long)length * c / chunks), end = (int)((long)length * (c + 1) / chunks);
                     var target = gradient.AsSpan(start, end - start);
                     for (int tile = 0; tile < tiles; tile++)
                         TensorPrimitives.Add(target, partials[tile]![parameter].AsSpan(start, end - start), target);

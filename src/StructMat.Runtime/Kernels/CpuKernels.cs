@@ -2,7 +2,6 @@ using System;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -48,21 +47,15 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(w, y, nameof(w), nameof(y));
         if (batch == 0 || shape.OutWidth == 0) return;
 
-        // Per group: C[b, o] = A[b, i] · B[i, o] with A = the group's columns of x, B = W_gᵀ, C = its columns of y.
+        var engine = BlockProductPlanner.Forward(shape, batch, inputGroupXor, VectorSupport.Current);
         fixed (float* px = x, py = y, pw = w)
         {
-            if (StridedStaging.Suits(groups, blockIn, blockOut, inLayout, outLayout))
+            if (engine == BlockEngine.StagedStrips)
             {
                 StridedStaging.Run(px, blockIn, inLayout, py, blockOut, outLayout, groups, batch, new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn, alpha, accumulate, weightIsParameter);
                 return;
             }
-            var activations = Activations(px, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
-            var outputs = Activations(py, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
-            Gemm.Run(new GroupedProduct(groups, batch, blockOut, blockIn,
-                activations.Matrix, activations.GroupStride,
-                new StridedMatrix(pw, 1, blockIn), (nint)blockOut * blockIn,
-                outputs.Matrix, outputs.GroupStride,
-                alpha, accumulate, bIsParameter: weightIsParameter) { AGroupXor = inputGroupXor });
+            BlockEngines.Run(BlockProducts.Forward(px, py, pw, batch, shape, alpha, accumulate, weightIsParameter, inputGroupXor), engine);
         }
     }
 
@@ -86,22 +79,15 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(w, dx, nameof(w), nameof(dx));
         if (batch == 0 || shape.InWidth == 0) return;
 
-        // Per group: C[b, i] = A[b, o] · B[o, i] with A = the group's columns of dy and B = W_g read in place. With an
-        // input group XOR s, group h of dx is written by block h ⊕ s: A and B are read at group h ⊕ s.
+        var engine = BlockProductPlanner.Transposed(shape, batch, inputGroupXor, VectorSupport.Current);
         fixed (float* pdy = dy, pdx = dx, pw = w)
         {
-            if (StridedStaging.Suits(groups, blockOut, blockIn, outLayout, inLayout))
+            if (engine == BlockEngine.StagedStrips)
             {
                 StridedStaging.Run(pdy, blockOut, outLayout, pdx, blockIn, inLayout, groups, batch, new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn, alpha, accumulate, weightIsParameter);
                 return;
             }
-            var gradients = Activations(pdy, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
-            var inputs = Activations(pdx, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
-            Gemm.Run(new GroupedProduct(groups, batch, blockIn, blockOut,
-                gradients.Matrix, gradients.GroupStride,
-                new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn,
-                inputs.Matrix, inputs.GroupStride,
-                alpha, accumulate, bIsParameter: weightIsParameter) { AGroupXor = inputGroupXor, BGroupXor = inputGroupXor });
+            BlockEngines.Run(BlockProducts.Transposed(pdy, pdx, pw, batch, shape, alpha, accumulate, weightIsParameter, inputGroupXor), engine);
         }
     }
 
@@ -120,21 +106,15 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
         if (batch == 0 || shape.WorkPerRow == 0) return;
 
-        // Per group: C[o, i] += A[o, b] · B[b, i] with A = dy_gᵀ and B = x_g, both read in place (the batch is the depth).
+        var engine = BlockProductPlanner.WeightGradient(shape, batch, inputGroupXor, VectorSupport.Current);
         fixed (float* pdy = dy, px = x, pdw = dw)
         {
-            if (StridedStaging.SuitsWeightGradient(groups, blockOut, blockIn))
+            if (engine == BlockEngine.StagedWeightGradient)
             {
                 StridedStaging.WeightGradient(pdy, blockOut, outLayout, px, blockIn, inLayout, groups, batch, pdw, alpha, inputGroupXor);
                 return;
             }
-            var gradients = Activations(pdy, shape.OutWidth, shape.OutLayout, shape.Groups, blockOut);
-            var inputs = Activations(px, shape.InWidth, shape.InLayout, shape.Groups, blockIn);
-            Gemm.Run(new GroupedProduct(groups, blockOut, blockIn, batch,
-                gradients.Matrix.Transposed, gradients.GroupStride,
-                inputs.Matrix, inputs.GroupStride,
-                new StridedMatrix(pdw, blockIn, 1), (nint)blockOut * blockIn,
-                alpha, accumulate: true) { BGroupXor = inputGroupXor });
+            BlockEngines.Run(BlockProducts.WeightGradient(pdy, px, pdw, batch, shape, alpha, inputGroupXor), engine);
         }
     }
 
@@ -163,7 +143,7 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
         if (batch == 0 || perProduct == 0 || inputGroupXors.IsEmpty) return;
 
-        if (inputGroupXors.Length == 1 || !StridedStaging.SuitsWeightGradient(groups, blockOut, blockIn))
+        if (BlockProductPlanner.WeightGradients(shape, inputGroupXors.Length) == BlockEngine.SeparateProducts)
         {
             for (int t = 0; t < inputGroupXors.Length; t++)
                 BlockWeightGradient(dy, x, dw.Slice((int)(t * perProduct), (int)perProduct), batch, groups, blockOut, blockIn,
@@ -205,7 +185,7 @@ public static unsafe class CpuKernels
         KernelArguments.NoOverlap(x, dw, nameof(x), nameof(dw));
         KernelArguments.NoOverlap(w, dw, nameof(w), nameof(dw));
         KernelArguments.NoOverlap(dx, dw, nameof(dx), nameof(dw));
-        if (!StridedStaging.SuitsBackward(groups, blockOut, blockIn, inLayout, outLayout))
+        if (BlockProductPlanner.Backward(shape, VectorSupport.Current) == BlockEngine.SeparateProducts)
         {
             BlockMatMulTransposed(dy, dx, w, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha, accumulate);
             BlockWeightGradient(dy, x, dw, batch, groups, blockOut, blockIn, inLayout, outLayout, alpha);
@@ -219,15 +199,6 @@ public static unsafe class CpuKernels
                 pdx, new StridedMatrix(pw, blockIn, 1), (nint)blockOut * blockIn, accumulate, weightIsParameter: true, pdw, alpha);
         }
     }
-
-    /// <summary>
-    /// Group <c>g</c>'s columns of a row-major <c>[batch, width]</c> activation as a <c>[batch, block]</c> matrix:
-    /// column <c>j</c> is <c>g·block + j</c> (contiguous) or <c>j·groups + g</c> (strided).
-    /// </summary>
-    private static (StridedMatrix Matrix, nint GroupStride) Activations(float* data, int width, BlockLayout layout, int groups, int block) =>
-        layout == BlockLayout.Contiguous
-            ? (new StridedMatrix(data, width, 1), block)
-            : (new StridedMatrix(data, width, groups), 1);
 
     /// <summary><c>y[b, c·rows + r] = (accumulate ? y[b, c·rows + r] : 0) + x[b, r·cols + c]</c>: each row read as [rows, cols] and transposed.</summary>
     public static void Transpose(ReadOnlySpan<float> x, Span<float> y, int batch, int rows, int cols, bool accumulate)
@@ -304,16 +275,9 @@ public static unsafe class CpuKernels
     private static void TransposeRows(float* x, float* y, int batch, int rows, int cols, bool accumulate)
     {
         long width = (long)rows * cols;
-        if (batch < 2 || !KernelThreading.MaySplit(batch * width))
-        {
-            for (int b = 0; b < batch; b++) TransposeRow(x + b * width, y + b * width, rows, cols, accumulate);
-            return;
-        }
-        int chunks = Math.Min(batch, 4 * Environment.ProcessorCount);
         nint px = (nint)x, py = (nint)y;
-        Parallel.For(0, chunks, c =>
+        KernelThreading.Split(batch * width, batch, KernelThreading.BalancingChunks, (start, end) =>
         {
-            int start = (int)((long)batch * c / chunks), end = (int)((long)batch * (c + 1) / chunks);
             for (int b = start; b < end; b++)
                 TransposeRow((float*)px + b * width, (float*)py + b * width, rows, cols, accumulate);
         });

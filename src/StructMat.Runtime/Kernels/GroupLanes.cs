@@ -2,7 +2,6 @@ using System;
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -14,10 +13,11 @@ namespace StructMat.Runtime.Kernels;
 /// </summary>
 /// <remarks>
 /// Each element is summed as <see cref="Gemm"/> sums it, but with its own depth: fused multiply-adds in <c>k</c> order,
-/// restarted every <see cref="Depth"/> and folded into <c>C</c> with one fused multiply-add. Whether a product runs
-/// here depends on its layouts and group count only — never on the batch for the forward and transposed products —
-/// so a row's result never depends on the batch it came with. (A weight gradient, which sums over the batch, takes
-/// this engine once the batch reaches 64.)
+/// restarted every <see cref="Depth"/> and folded into <c>C</c> with one fused multiply-add. Which products run here is
+/// <see cref="BlockProductPlanner"/>'s choice: for forward and transposed products it depends on their layouts and
+/// group count only, never on the batch, so a row's result never depends on the batch it came with. (A weight
+/// gradient, which sums over the batch, takes this engine once the batch reaches
+/// <see cref="BlockProductPlanner.LanesGradientMinimumDepth"/>.)
 /// </remarks>
 internal static unsafe class GroupLanes
 {
@@ -35,28 +35,12 @@ internal static unsafe class GroupLanes
     private static readonly bool Wide = Vector512.IsHardwareAccelerated;
 
     /// <summary>Groups per vector.</summary>
-    public static readonly int Lanes = Wide ? 16 : 8;
+    public static readonly int Lanes = VectorSupport.Current.Lanes;
 
     /// <summary>
-    /// Whether <paramref name="p"/> suits the lane engine: <c>A</c> and <c>C</c> interleave their groups, or <c>A</c>
-    /// and <c>B</c> do and <c>C</c> is small beside the work (a weight gradient, gathered once into lanes).
+    /// Runs a non-empty grouped product that suits the lanes (see <see cref="BlockProductPlanner.ForGroupedProduct"/>):
+    /// groups a multiple of <see cref="Lanes"/>, A interleaving them, no group XOR.
     /// </summary>
-    public static bool Suits(in GroupedProduct p) =>
-        p.Groups >= Lanes && p.Groups % Lanes == 0 && p.AGroupStride == 1 && p.AGroupXor == 0 && p.BGroupXor == 0
-        && (p.CGroupStride == 1 || p.BGroupStride == 1 && p.K >= 64);
-
-    /// <summary>
-    /// Whether a block product whose input and output both interleave their groups runs here faster than staged
-    /// (<see cref="StridedStaging"/>): with 512-bit lanes and blocks of at most 32 × 32, where a lane block's
-    /// weights (16 groups' blocks, at most 64 KB) stay in cache while the rows pass. Serial time at batch 1024, lanes
-    /// against staged: 64 groups of 16 × 16 forward 0.35 against 0.61 ms, transposed 0.39 against 0.67; 32 groups of
-    /// 32 × 32 forward 0.72 against 0.81; 64 groups of 64 × 64 (256 KB per lane block) forward 6.6 against 5.7 ms, so
-    /// larger blocks stay staged. Depends on the shape and layouts only, never on the batch.
-    /// </summary>
-    public static bool OutrunsStaging(int groups, int inBlock, int outBlock, BlockLayout inLayout, BlockLayout outLayout) =>
-        Wide && inLayout == BlockLayout.Strided && outLayout == BlockLayout.Strided
-        && groups >= Lanes && groups % Lanes == 0 && inBlock <= 32 && outBlock <= 32;
-
     public static void Run(in GroupedProduct product)
     {
         var p = product;
@@ -78,24 +62,16 @@ internal static unsafe class GroupLanes
                 if (gatherC && p.Accumulate) MoveC(p, pc, toLanes: true);
                 var job = new LaneJob(p, pb, pc);
                 long work = (long)p.Groups * p.M * p.N * p.K;
-                if (!KernelThreading.MaySplit(work))
-                {
-                    job.Execute(0, blocks, 0, p.M);
-                }
-                else if (p.M >= 64)
+                if (p.M >= 64)
                 {
                     int rowTiles = (p.M + Tile - 1) / Tile;
-                    int chunks = (int)Math.Min(rowTiles, 4L * Environment.ProcessorCount);
-                    Parallel.For(0, chunks, c =>
-                    {
-                        int start = (int)((long)rowTiles * c / chunks) * Tile;
-                        int end = Math.Min(job.Product.M, (int)((long)rowTiles * (c + 1) / chunks) * Tile);
-                        job.Execute(0, blocks, start, end);
-                    });
+                    KernelThreading.Split(work, rowTiles, KernelThreading.BalancingChunks,
+                        (start, end) => job.Execute(0, blocks, start * Tile, Math.Min(job.Product.M, end * Tile)));
                 }
                 else
                 {
-                    Parallel.For(0, blocks, block => job.Execute(block, block + 1, 0, job.Product.M));
+                    // Few rows: one lane block per chunk.
+                    KernelThreading.Split(work, blocks, blocks, (b0, b1) => job.Execute(b0, b1, 0, job.Product.M));
                 }
                 if (gatherC) MoveC(p, pc, toLanes: false);
             }

@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
@@ -16,7 +15,7 @@ namespace StructMat.Runtime.Kernels;
 /// <remarks>
 /// Each row's result depends only on the row (the product's summation order depends on <c>K</c> alone, see
 /// <see cref="Gemm"/>), never on the strips, the threads or the batch; whether a product is staged depends on its
-/// shape and layouts only.
+/// shape and layouts only (<see cref="BlockProductPlanner"/> decides, and decides how each strip's product runs).
 /// </remarks>
 internal static unsafe class StridedStaging
 {
@@ -29,19 +28,10 @@ internal static unsafe class StridedStaging
     private const int StripFloats = 64 * 1024;
 
     /// <summary>
-    /// Fewest rows in a strip. The strips' products run untransposed even when short (see <see cref="Job"/>), since
+    /// Fewest rows in a strip. The strips' products run untransposed even when short (see <see cref="BlockProductPlanner.ForStrip"/>), since
     /// their weights stay packed for the whole call.
     /// </summary>
     private const int MinimumStripRows = 16;
-
-    /// <summary>
-    /// Whether a block product with these sizes and layouts is staged: a strided side, blocks of 8 or more, and not
-    /// one that <see cref="GroupLanes"/> runs faster in place (see <see cref="GroupLanes.OutrunsStaging"/>).
-    /// </summary>
-    public static bool Suits(int groups, int inBlock, int outBlock, BlockLayout inLayout, BlockLayout outLayout) =>
-        (inLayout == BlockLayout.Strided || outLayout == BlockLayout.Strided)
-        && groups >= 8 && inBlock >= 8 && outBlock >= 8 && CpuKernels.CanTranspose8x8
-        && !GroupLanes.OutrunsStaging(groups, inBlock, outBlock, inLayout, outLayout);
 
     /// <summary>
     /// <c>C = (accumulate ? C : 0) + alpha · A_g · B_g</c> per group, where row <c>b</c> of <c>A_g</c> is group <c>g</c>'s
@@ -53,21 +43,12 @@ internal static unsafe class StridedStaging
     {
         var job = new Job(input, inBlock, inLayout, output, outBlock, outLayout, groups, weight, weightGroupStride, alpha, accumulate, weightIsParameter);
         int width = Math.Max(job.InWidth, job.OutWidth);
-        int stripRows = Math.Max(MinimumStripRows, StripFloats / width / Gemm.MR * Gemm.MR);
+        int stripRows = Math.Max(MinimumStripRows, StripFloats / width / MicroKernels.MR * MicroKernels.MR);
         int strips = (batch + stripRows - 1) / stripRows;
         long work = (long)batch * groups * inBlock * outBlock;
-        if (strips < 2 || !KernelThreading.MaySplit(work))
-        {
-            job.Execute(0, batch, stripRows);
-            return;
-        }
-        int chunks = Math.Min(strips, Environment.ProcessorCount);
-        Parallel.For(0, chunks, c =>
-        {
-            int start = (int)((long)strips * c / chunks) * stripRows;
-            int end = Math.Min(batch, (int)((long)strips * (c + 1) / chunks) * stripRows);
-            job.Execute(start, end, stripRows);
-        });
+        // One chunk per core: each chunk packs the weights once for all its strips (see Job.Execute).
+        KernelThreading.Split(work, strips, Environment.ProcessorCount,
+            (s0, s1) => job.Execute(s0 * stripRows, Math.Min(batch, s1 * stripRows), stripRows));
     }
 
     /// <summary>
@@ -79,9 +60,6 @@ internal static unsafe class StridedStaging
 
     /// <summary>Fewest rows (the depth of each product) in a weight-gradient strip.</summary>
     private const int MinimumGradientStripRows = 64;
-
-    /// <summary>Whether a weight gradient with these sizes runs strip by strip (many groups; see <see cref="WeightGradient"/>).</summary>
-    public static bool SuitsWeightGradient(int groups, int outBlock, int inBlock) => groups >= 8 && outBlock >= 8 && inBlock >= 8;
 
     /// <summary>
     /// <c>dW[g, o, i] += alpha · Σ_b dy[b, outIdx(g, o)] · x[b, inIdx(g, i)]</c>, one strip of rows after another, each
@@ -110,15 +88,6 @@ internal static unsafe class StridedStaging
         }, work: (long)groupXors.Length * batch * groups * outBlock * inBlock);
 
     /// <summary>
-    /// Whether a block product's input and weight gradients run together (see <see cref="Backward"/>): the weight
-    /// gradient is staged, and so would the input gradient be on its own if a layout is strided (the same kernels then
-    /// give the same bits).
-    /// </summary>
-    public static bool SuitsBackward(int groups, int outBlock, int inBlock, BlockLayout inLayout, BlockLayout outLayout) =>
-        SuitsWeightGradient(groups, outBlock, inBlock)
-        && (inLayout == BlockLayout.Contiguous && outLayout == BlockLayout.Contiguous || Suits(groups, outBlock, inBlock, outLayout, inLayout));
-
-    /// <summary>
     /// <see cref="WeightGradient"/> and, from the same staged strips of dy, the input gradient
     /// <c>dx[b, inIdx(g, i)] = (accumulate ? dx : 0) + alpha · Σ_o W[g,o,i] · dy[b, outIdx(g,o)]</c> of the same product
     /// (<paramref name="weight"/> viewed as <c>[o, i]</c> per group, groups <paramref name="weightGroupStride"/> apart):
@@ -133,17 +102,12 @@ internal static unsafe class StridedStaging
             InputGradient = new InputGradientPart((nint)dx, weight, weightGroupStride, accumulate, weightIsParameter),
         }, work: 2L * batch * groups * outBlock * inBlock);
 
-    private static void Run(GradientJob job, long work)
-    {
-        int groups = job.Groups;
-        int chunks = KernelThreading.MaySplit(work) ? Math.Min(groups, Environment.ProcessorCount) : 1;
-        if (chunks == 1)
-        {
-            job.Execute(0, groups);
-            return;
-        }
-        Parallel.For(0, chunks, c => job.Execute(groups * c / chunks, groups * (c + 1) / chunks));
-    }
+    /// <summary>
+    /// The groups split over the cores, one chunk per core: each chunk stages every strip for its groups and packs the
+    /// input gradient's weights once (see <see cref="GradientJob.Execute"/>).
+    /// </summary>
+    private static void Run(GradientJob job, long work) =>
+        KernelThreading.Split(work, job.Groups, Environment.ProcessorCount, (g0, g1) => job.Execute(g0, g1));
 
     /// <summary>The input gradient a <see cref="GradientJob"/> computes alongside (see <see cref="Backward"/>).</summary>
     private sealed record InputGradientPart(nint Dx, StridedMatrix Weight, nint WeightGroupStride, bool Accumulate, bool WeightIsParameter);
@@ -162,7 +126,7 @@ internal static unsafe class StridedStaging
             (_dy, _x, _dw) = ((nint)dy, (nint)x, (nint)dw);
             (_outBlock, _inBlock, _groups, _batch) = (outBlock, inBlock, groups, batch);
             (_outLayout, _inLayout, _alpha) = (outLayout, inLayout, alpha);
-            _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / Gemm.MR * Gemm.MR);
+            _stripRows = Math.Max(MinimumGradientStripRows, GradientStripFloats / (groups * Math.Max(outBlock, inBlock)) / MicroKernels.MR * MicroKernels.MR);
         }
 
         public int Groups => _groups;
@@ -187,7 +151,7 @@ internal static unsafe class StridedStaging
             var xors = GroupXors;
             // With several XORs, x's strip holds every group (the swaps reach past this thread's groups).
             int xFirst = xors is null ? g0 : 0, xCount = xors is null ? count : _groups;
-            nint dyStride = (nint)count * _outBlock + Gemm.NR, xStride = (nint)xCount * _inBlock + Gemm.NR;
+            nint dyStride = (nint)count * _outBlock + MicroKernels.NR, xStride = (nint)xCount * _inBlock + MicroKernels.NR;
             int scratchRows = Math.Min(_stripRows, _batch);
             float[] dyScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * dyStride)));
             float[] xScratch = ArrayPool<float>.Shared.Rent(checked((int)(scratchRows * xStride)));
@@ -238,10 +202,10 @@ internal static unsafe class StridedStaging
                 int slot = GroupXors is null ? g : (g0 + g) ^ xor;
                 float* dyGroup = sdy + (long)g * _outBlock, xGroup = sx + (long)slot * _inBlock;
                 float* dwGroup = dw + (long)(g0 + g) * _outBlock * _inBlock;
-                for (int o = 0; o < _outBlock; o += Gemm.MR)
-                    for (int i = 0; i < _inBlock; i += Gemm.NR)
-                        Gemm.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
-                            Math.Min(Gemm.MR, _outBlock - o), Math.Min(Gemm.NR, _inBlock - i), _alpha, accumulate: true);
+                for (int o = 0; o < _outBlock; o += MicroKernels.MR)
+                    for (int i = 0; i < _inBlock; i += MicroKernels.NR)
+                        MicroKernels.Tile(dyGroup + o, 1, dyStride, xGroup + i, xStride, rows, dwGroup + (long)o * _inBlock + i, _inBlock, 1,
+                            Math.Min(MicroKernels.MR, _outBlock - o), Math.Min(MicroKernels.NR, _inBlock - i), _alpha, accumulate: true);
             }
         }
 
@@ -258,12 +222,12 @@ internal static unsafe class StridedStaging
             var c = strided
                 ? new StridedMatrix(sdx, count * _inBlock, 1)
                 : new StridedMatrix(dxRows + (long)g0 * _inBlock, inWidth, 1);
-            Gemm.Run(new GroupedProduct(count, rows, _inBlock, _outBlock,
+            var strip = new GroupedProduct(count, rows, _inBlock, _outBlock,
                 new StridedMatrix(sdy, dyStride, 1), _outBlock,
                 new StridedMatrix(part.Weight.Data + g0 * part.WeightGroupStride, part.Weight.RowStride, part.Weight.ColStride), part.WeightGroupStride,
                 c, _inBlock,
-                _alpha, part.Accumulate && !strided, part.WeightIsParameter),
-                mayTranspose: !part.WeightIsParameter);
+                _alpha, part.Accumulate && !strided, part.WeightIsParameter);
+            BlockEngines.Run(strip, BlockProductPlanner.ForStrip(strip, VectorSupport.Current));
             if (!strided) return;
             // Row b's groups as [count, inBlock] → its strided positions (i·groups + g).
             for (int b = 0; b < rows; b++)
@@ -362,14 +326,13 @@ internal static unsafe class StridedStaging
                 a = inScratch;
             }
             float* c = _outStrided ? outScratch : output;
-            Gemm.Run(new GroupedProduct(_groups, rows, _outBlock, _inBlock,
+            var strip = new GroupedProduct(_groups, rows, _outBlock, _inBlock,
                 new StridedMatrix(a, inWidth, 1), _inBlock,
                 _weight, _weightGroupStride,
                 new StridedMatrix(c, outWidth, 1), _outBlock,
-                _alpha, _accumulate && !_outStrided, _weightIsParameter),
-                // A short strip would otherwise run transposed and pack its activations on every call; a parameter's
-                // packed form is kept for the whole call (see Execute), so the strip runs as it is.
-                mayTranspose: !_weightIsParameter);
+                _alpha, _accumulate && !_outStrided, _weightIsParameter);
+            // A parameter's packed form is kept for the whole call (see Execute), so its strips run untransposed.
+            BlockEngines.Run(strip, BlockProductPlanner.ForStrip(strip, VectorSupport.Current));
             if (_outStrided)
             {
                 // Row as [groups, outBlock] → [outBlock, groups]: back to the strided layout.
