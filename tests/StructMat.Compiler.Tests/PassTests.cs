@@ -214,6 +214,8 @@ public class PassTests
         Assert.Equal((2, 6), Btt.Factorize(12));
         Assert.Equal((2, 10), Btt.Factorize(20));
         Assert.Equal((1, 7), Btt.Factorize(7));
+        // A prime left over after the loop multiplies the smaller number: 18 = 2·3·3 gives [2, 3], then 3 → [6, 3].
+        Assert.Equal((3, 6), Btt.Factorize(18));
     }
 
     [Fact]
@@ -225,6 +227,33 @@ public class PassTests
             "%1 = matmul %0, cores.0 groups=6 block=4x2 in=Contiguous out=Contiguous",
             "%2 = matmul %1, cores.1 groups=2 block=10x12 in=Strided out=Contiguous",
         }, Ops(layer, layer.Forward));
+    }
+
+    [Fact]
+    public void Lowering_comments_say_what_each_op_does_where_it_stands()
+    {
+        // Comments go into the generated code wherever an op survives the passes (a transpose inside kron, for one).
+        var monarch = Lower("layer M : 12 -> 20 = monarch(blocks: 4);");
+        Assert.Equal(new[]
+        {
+            "monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3",
+            "monarch: view as (3, 4) and transpose",
+            "monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3",
+            "monarch: view as (4, 5) and transpose",
+        }, monarch.Forward.Ops.Select(op => op.Comment));
+        var sparse = Lower("layer F : 8 -> 8 = blocksparse(block: 4, pattern: butterfly) + dense;");
+        Assert.Equal(new[]
+        {
+            "terms.0 (blocksparse): block diagonal XOR 0, 2 blocks of 4x4",
+            "terms.0 (blocksparse): block i reads block i XOR 1",
+            "terms.0 (blocksparse): block diagonal XOR 1, 2 blocks of 4x4",
+            "terms.0 (blocksparse): add block diagonal XOR 1",
+            "terms.1 (dense): W [8, 8]",
+            "sum: add term 1",
+        }, sparse.Forward.Ops.Select(op => op.Comment));
+        var backward = Differentiate.Run(Lower("layer S : 4 -> 4 = dense + diag();"));
+        Assert.Contains(backward.Ops, op => op.Comment == "gradient of sum: add term 1, left");
+        Assert.Contains(backward.Ops, op => op.Comment == "gradient of sum: add term 1, right");
     }
 
     [Fact]

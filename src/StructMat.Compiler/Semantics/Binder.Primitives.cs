@@ -141,11 +141,15 @@ public sealed partial class Binder
                     break;
             }
         }
-        // After a misspelt or surplus argument, "missing argument" would only repeat the same mistake.
-        foreach (var missing in spec.Arguments.Where(a => ok && a.Required && !result.Values.ContainsKey(a.Name)))
+        // After a misspelt or surplus argument, "missing argument" would only repeat the same mistake; otherwise each
+        // missing argument is reported.
+        if (ok)
         {
-            Report(DiagnosticDescriptors.MissingArgument, callSpan, spec.Name, missing.Name, missing.Example);
-            ok = false;
+            foreach (var missing in spec.Arguments.Where(a => a.Required && !result.Values.ContainsKey(a.Name)))
+            {
+                Report(DiagnosticDescriptors.MissingArgument, callSpan, spec.Name, missing.Name, missing.Example);
+                ok = false;
+            }
         }
         foreach (var argument in spec.Arguments.Where(a => a.Kind == ArgumentKind.Matrix && result.Values.ContainsKey(a.Name)))
         {

@@ -1,0 +1,298 @@
+using System.Linq;
+using StructMat.Compiler.Diagnostics;
+using StructMat.Compiler.Semantics;
+using StructMat.Compiler.Syntax;
+using Xunit;
+
+namespace StructMat.Compiler.Tests;
+
+/// <summary>
+/// The binder's rules as specifications: how shapes are inferred (docs/language.md, "Shape inference"), how numbers
+/// evaluate, how arguments match, and the exact message of each path that reports. Expected bound trees are worked
+/// out from the rules; each case names the rule it exercises.
+/// </summary>
+public class BindingTests
+{
+    /// <summary>The bound dump of the file's layers (without the namespace line), or the diagnostics when there are any.</summary>
+    private static string Bound(string smx)
+    {
+        var (unit, syntax) = SmxParser.Parse(smx);
+        Assert.Empty(syntax);
+        var (file, diagnostics) = Binder.Bind(unit);
+        Assert.Empty(diagnostics);
+        return string.Join("\n", BoundDumper.Dump(file).Split('\n').Skip(1)).TrimEnd('\n');
+    }
+
+    private static Diagnostic[] Errors(string smx) => SmxCompiler.Compile(smx, "test.smx").Diagnostics.ToArray();
+
+    private static void Only(string smx, string id, string message)
+    {
+        var d = Assert.Single(Errors(smx));
+        Assert.Equal(id, d.Id);
+        Assert.Equal(message, d.Message);
+    }
+
+    // ── shape inference ─────────────────────────────────────────────────────────────
+
+    [Theory]
+    // The right factor's explicit output fixes the middle dimension.
+    [InlineData("layer L : 12 -> 8 = dense * lowrank(12 -> 6, rank: 2);",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 6 -> 8|    lowrank rank=2 : 12 -> 6")]
+    // The left factor's explicit input fixes it.
+    [InlineData("layer L : 12 -> 8 = dense(6 -> 8) * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 6 -> 8|    dense : 12 -> 6")]
+    // A square-only left factor takes the layer's output as the middle.
+    [InlineData("layer L : 12 -> 8 = diag() * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    diag : 8 -> 8|    dense : 12 -> 8")]
+    // A square-only right factor takes the layer's input.
+    [InlineData("layer L : 12 -> 8 = dense * diag();",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 12 -> 8|    diag : 12 -> 12")]
+    // A sum as left factor lends its terms' explicit input.
+    [InlineData("layer L : 12 -> 8 = (lowrank(6 -> 8, rank: 2) + dense) * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    sum : 6 -> 8|      lowrank rank=2 : 6 -> 8|      dense : 6 -> 8|    dense : 12 -> 6")]
+    // A sum with a square-only term is square as a factor.
+    [InlineData("layer L : 12 -> 8 = (diag() + dense) * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    sum : 8 -> 8|      diag : 8 -> 8|      dense : 8 -> 8|    dense : 12 -> 8")]
+    // A sum as right factor lends its terms' explicit output.
+    [InlineData("layer L : 12 -> 8 = dense * (dense + lowrank(12 -> 6, rank: 1));",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 6 -> 8|    sum : 12 -> 6|      dense : 12 -> 6|      lowrank rank=1 : 12 -> 6")]
+    // Negation, scaling (either side) and frozen pass their operand's shape through.
+    [InlineData("layer L : 12 -> 8 = (-dense(6 -> 8)) * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    scale -1.0 : 6 -> 8|      dense : 6 -> 8|    dense : 12 -> 6")]
+    [InlineData("layer L : 12 -> 8 = (2 * dense(6 -> 8)) * (dense * 0.5);",
+        "layer L : 12 -> 8|  product : 12 -> 8|    scale 2.0 : 6 -> 8|      dense : 6 -> 8|    scale 0.5 : 12 -> 6|      dense : 12 -> 6")]
+    [InlineData("layer L : 12 -> 8 = frozen dense(6 -> 8) * dense;",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 6 -> 8 frozen|    dense : 12 -> 6")]
+    // kron: an unshaped factor is the context divided by the shaped one, on either side.
+    [InlineData("layer L : 6 -> 6 = kron(dense(2 -> 2), dense);",
+        "layer L : 6 -> 6|  kron : 6 -> 6|    dense : 2 -> 2|    dense : 3 -> 3")]
+    [InlineData("layer L : 12 -> 6 = kron(dense, dense(2 -> 3));",
+        "layer L : 12 -> 6|  kron : 12 -> 6|    dense : 6 -> 2|    dense : 2 -> 3")]
+    // kron factors are neither frozen nor LoRA updates unless written so.
+    [InlineData("layer L : 4 -> 4 = frozen dense + kron(lowrank(2 -> 2, rank: 1), dense(2 -> 2));",
+        "layer L : 4 -> 4|  sum : 4 -> 4|    dense : 4 -> 4 frozen|    kron : 4 -> 4|      lowrank rank=1 : 2 -> 2|      dense : 2 -> 2")]
+    // A kron of explicit factors probes as their product shape, so it can fix a product's middle.
+    [InlineData("layer L : 12 -> 8 = dense * kron(dense(3 -> 2), dense(4 -> 3));",
+        "layer L : 12 -> 8|  product : 12 -> 8|    dense : 6 -> 8|    kron : 12 -> 6|      dense : 3 -> 2|      dense : 4 -> 3")]
+    // Next to a frozen term, a lowrank term starts as a LoRA update (lora_B = 0); inside a product it does not.
+    [InlineData("layer L : 4 -> 4 = frozen dense - lowrank(rank: 1) + dense * lowrank(4 -> 2, rank: 1);",
+        "layer L : 4 -> 4|  sum : 4 -> 4|    dense : 4 -> 4 frozen|    scale -1.0 : 4 -> 4|      lowrank rank=1 zero-init-B : 4 -> 4|    product : 4 -> 4|      dense : 2 -> 4|      lowrank rank=1 : 4 -> 2")]
+    public void Shapes_are_inferred_as_the_rules_say(string smx, string bound) =>
+        Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
+
+    [Fact]
+    public void A_kron_with_a_square_only_factor_is_not_square_when_the_other_is_not()
+    {
+        // kron(diag(), dense(2 -> 2)) is square only if both factors are; dense is not, so nothing fixes the middle of
+        // the product and the right factor cannot be shaped (the kron itself then binds from the layer's output).
+        Only("layer L : 8 -> 8 = kron(diag(), dense(2 -> 2)) * dense;", "SMX0107",
+            "Cannot infer the output dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)");
+    }
+
+    [Fact]
+    public void A_sum_without_shapes_in_a_product_cannot_be_inferred_and_says_which_side()
+    {
+        var errors = Errors("layer L : 8 -> 6 = dense * (lowrank(rank: 2) + dense);");
+        Assert.Equal(new[]
+        {
+            "Cannot infer the output dimension of 'lowrank': give it an explicit shape, e.g. lowrank(in -> out, rank: …)",
+            "Cannot infer the input dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
+        }, errors.Select(e => e.Message));
+    }
+
+    [Fact]
+    public void A_kron_that_the_context_does_not_divide_cannot_be_inferred()
+    {
+        Assert.Equal("Cannot infer the input dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
+            Assert.Single(Errors("layer L : 7 -> 7 = kron(dense(2 -> 2), dense);")).Message);
+    }
+
+    [Fact]
+    public void A_kron_whose_output_alone_disagrees_with_the_context_is_SMX0123()
+    {
+        Only("layer L : 4 -> 6 = kron(dense(2 -> 2), dense(2 -> 2));", "SMX0123",
+            "kron: factors 2 -> 2 and 2 -> 2 give 4 -> 4, but the context needs 4 -> 6");
+    }
+
+    [Fact]
+    public void A_kron_with_a_bad_factor_reports_only_that_factor()
+    {
+        Only("layer L : 4 -> 4 = kron(lowrank(rank: 9), dense(2 -> 2));", "SMX0104", "lowrank: rank 9 exceeds min(in, out) = min(2, 2) = 2");
+    }
+
+    [Fact]
+    public void A_bad_explicit_shape_is_reported_once_though_it_is_also_probed()
+    {
+        // The product probes dense(0 -> 4) quietly for its shape (so nothing fixes its middle: the right factor cannot be
+        // shaped), then binds it and reports its size once.
+        Assert.Equal(new[]
+        {
+            "SMX0107: Cannot infer the output dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
+            "SMX0113: Dense's input size must be a positive integer, but it is 0",
+        }, Errors("layer L : 4 -> 4 = dense(0 -> 4) * dense;").Select(e => $"{e.Id}: {e.Message}"));
+        Only("layer L : 4 -> 4 = dense(4 -> -1);", "SMX0113", "Dense's output size must be a positive integer, but it is -1");
+    }
+
+    // ── the layer ───────────────────────────────────────────────────────────────────
+
+    [Fact]
+    public void A_layer_size_that_is_not_positive_is_named_and_nothing_else_is_reported()
+    {
+        Only("layer L : 0 -> 4 = dense;", "SMX0113", "The layer's input size must be a positive integer, but it is 0");
+        Only("layer L : 4 -> 0 = dense;", "SMX0113", "The layer's output size must be a positive integer, but it is 0");
+        Only("layer L : 3000000000 -> 4 = dense;", "SMX0118", "The layer's input size does not fit in a 32-bit index (3000000000 > 2147483647)");
+    }
+
+    [Theory]
+    [InlineData("layer L : 4 -> 4 = dense - bias;", "'bias' is allowed once, as a term of the layer's top-level sum (`... + bias`); it cannot be subtracted")]
+    [InlineData("layer L : 4 -> 4 = bias;", "'bias' is allowed once, as a term of the layer's top-level sum (`... + bias`); a layer needs a structure besides the bias")]
+    [InlineData("layer L : 4 -> 4 = frozen bias + dense;", "'bias' is allowed once, as a term of the layer's top-level sum (`... + bias`); here it is inside an expression")]
+    [InlineData("layer L : 4 -> 4 = bias * dense;", "'bias' is allowed once, as a term of the layer's top-level sum (`... + bias`); here it is inside an expression")]
+    public void A_misplaced_bias_says_why(string smx, string message) => Only(smx, "SMX0115", message);
+
+    [Theory]
+    [InlineData("const c = 3;\nlayer L : 4 -> 4 = c;", "Expected a structure (a matrix), but this is the constant 'c'")]
+    [InlineData("layer L : 4 -> 4 = 3;", "Expected a structure (a matrix), but this is the number 3")]
+    [InlineData("layer L : 4 -> 4 = dense + -3;", "Expected a structure (a matrix), but this is a number")]
+    [InlineData("layer L : 4 -> 4 = dense + 2 * 3;", "Expected a structure (a matrix), but this is a number")]
+    public void A_number_where_a_structure_belongs_is_SMX0116(string smx, string message) => Only(smx, "SMX0116", message);
+
+    [Theory]
+    [InlineData("const c = dense;")]
+    [InlineData("const c = bias;")]
+    [InlineData("const c = lowrank(rank: 2);")]
+    public void A_structure_where_a_number_belongs_is_SMX0117(string smx) => Only(smx, "SMX0117", "Expected a number, but this is a structure");
+
+    // ── numbers ─────────────────────────────────────────────────────────────────────
+
+    [Fact]
+    public void Integer_arithmetic_stays_integer_and_exact_division_too()
+    {
+        Assert.Equal("layer L : 5 -> 4|  dense : 5 -> 4".Replace("|", "\n"),
+            Bound("const a = 2 + 3;\nconst b = a - 1;\nconst n = -4;\nlayer L : a -> -n * 9 / 9 = dense(a -> b);"));
+    }
+
+    [Fact]
+    public void An_inexact_division_is_a_real_and_a_size_must_be_an_integer()
+    {
+        Only("const h = 7 / 2;\nlayer L : h -> 4 = dense;", "SMX0125", "The layer's input size must be an integer, but it is 3.5");
+        // Reals print exactly (round-trip), so a user sees the value the compiler saw.
+        Only("layer L : 4 -> 4 = lowrank(rank: 0.1 + 0.2);", "SMX0125", "Lowrank: 'rank' must be an integer, but it is 0.30000000000000004");
+    }
+
+    [Fact]
+    public void Integers_stay_exact_up_to_two_to_the_53()
+    {
+        Assert.Empty(Errors("const big = 4503599627370496 * 2;\nlayer L : 4 -> 4 = dense;"));
+        Only("const bigger = 4503599627370496 * 4;\nlayer L : 4 -> 4 = dense;", "SMX0118",
+            "This integer expression does not fit in a 32-bit index (18014398509481984 > 2147483647)");
+    }
+
+    [Fact]
+    public void A_size_of_exactly_the_32_bit_limit_is_accepted_one_more_is_not()
+    {
+        Assert.Empty(Errors("layer L : 2147483647 -> 1 = dense;"));
+        Only("layer L : 2147483648 -> 1 = dense;", "SMX0118", "The layer's input size does not fit in a 32-bit index (2147483648 > 2147483647)");
+        Only("layer L : 4 -> 4 = lowrank(rank: 1000000000000000);", "SMX0118", "Lowrank: 'rank' does not fit in a 32-bit index (1000000000000000 > 2147483647)");
+    }
+
+    [Fact]
+    public void An_unknown_name_in_arithmetic_is_reported_once()
+    {
+        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, btt, diag, perm, kron)");
+    }
+
+    [Fact]
+    public void A_scale_at_the_float32_limit_is_accepted_beyond_it_is_not()
+    {
+        Assert.Empty(Errors("layer L : 4 -> 4 = 3.4028234663852886E+38 * dense;"));
+        Assert.Equal("SMX0128", Assert.Single(Errors("layer L : 4 -> 4 = 3.5E+38 * dense;")).Id);
+    }
+
+    // ── arguments ───────────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("lowrank", "lowrank needs the argument 'rank', e.g. lowrank(rank: 8)")]
+    [InlineData("blockdiag", "blockdiag needs the argument 'blocks', e.g. blockdiag(blocks: 4)")]
+    [InlineData("monarch", "monarch needs the argument 'blocks', e.g. monarch(blocks: 32)")]
+    [InlineData("householder", "householder needs the argument 'reflections', e.g. householder(reflections: 8)")]
+    [InlineData("btt", "btt needs the argument 'rank', e.g. btt(rank: 4)")]
+    [InlineData("perm", "perm needs the argument 'kind', e.g. perm(reverse)")]
+    public void A_missing_argument_names_it_with_an_example(string structure, string message) =>
+        Only($"layer L : 4 -> 4 = {structure}();", "SMX0110", message);
+
+    [Fact]
+    public void Blocksparse_and_kron_report_each_missing_argument()
+    {
+        Assert.Equal(new[]
+        {
+            "blocksparse needs the argument 'block', e.g. blocksparse(block: 32, pattern: butterfly)",
+            "blocksparse needs the argument 'pattern', e.g. blocksparse(block: 32, pattern: butterfly)",
+        }, Errors("layer L : 4 -> 4 = blocksparse();").Select(e => e.Message));
+        Assert.Equal(new[]
+        {
+            "kron needs the argument 'left', e.g. kron(dense(32 -> 32), dense(32 -> 32))",
+            "kron needs the argument 'right', e.g. kron(dense(32 -> 32), dense(32 -> 32))",
+        }, Errors("layer L : 4 -> 4 = kron();").Select(e => e.Message));
+    }
+
+    [Theory]
+    [InlineData("layer L : 4 -> 4 = dense;")]
+    [InlineData("layer L : 4 -> 4 = btt(rank: 2);")]
+    [InlineData("layer L : 4 -> 4 = perm(random) * dense;")]
+    public void Optional_arguments_may_be_left_out(string smx) => Assert.Empty(Errors(smx));
+
+    [Theory]
+    // A positional value fills the first parameter not already named.
+    [InlineData("layer L : 8 -> 8 = blocksparse(block: 2, butterfly);")]
+    [InlineData("layer L : 8 -> 8 = blocksparse(pattern: butterfly, 2);")]
+    [InlineData("layer L : 8 -> 8 = btt(rank: 2, 2);")]
+    [InlineData("layer L : 8 -> 8 = perm(seed: 3, random) * dense;")]
+    public void Positional_arguments_skip_the_named_ones(string smx) => Assert.Empty(Errors(smx));
+
+    [Theory]
+    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, 3);", "SMX0109", "lowrank has no argument '#2'; it accepts an explicit shape (in -> out) and 'rank'")]
+    [InlineData("layer L : 4 -> 4 = diag(1);", "SMX0109", "diag has no argument '#1'; it accepts only an explicit shape (in -> out)")]
+    [InlineData("layer L : 4 -> 4 = diag(foo: 1);", "SMX0109", "diag has no argument 'foo'; it accepts only an explicit shape (in -> out)")]
+    // After a misspelt argument, the missing one is not reported again, and the structure is not bound with what is left.
+    [InlineData("layer L : 4 -> 4 = lowrank(4 -> 4, ranks: 2);", "SMX0109", "lowrank has no argument 'ranks'; it accepts an explicit shape (in -> out) and 'rank'")]
+    [InlineData("layer L : 4 -> 4 = monarch(foo: 1, blocks: 3);", "SMX0109", "monarch has no argument 'foo'; it accepts an explicit shape (in -> out) and 'blocks'")]
+    [InlineData("layer L : 4 -> 4 = blocksparse(4 -> 4, 2 -> 2);", "SMX0112", "Argument 'in -> out' of blocksparse must be the first argument")]
+    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, rank: 3);", "SMX0111", "Argument 'rank' is given more than once")]
+    [InlineData("layer L : 4 -> 4 = kron(2, dense);", "SMX0112", "Argument 'left' of kron must be a structure")]
+    [InlineData("layer L : 4 -> 4 = perm(3);", "SMX0124", "perm: 'kind': 'this value' is not one of reverse, bitreversal, shuffle, random")]
+    public void Each_argument_mistake_is_one_message(string smx, string id, string message) => Only(smx, id, message);
+
+    [Theory]
+    [InlineData("dense(seed: -1)", "dense: 'seed' must be an integer, but it is -1")]
+    [InlineData("dense(seed: 2.5)", "dense: 'seed' must be an integer, but it is 2.5")]
+    [InlineData("dense(seed: 2147483648)", "dense: 'seed' must be an integer, but it is 2147483648")]
+    public void A_seed_is_a_non_negative_32_bit_integer(string structure, string message) =>
+        Only($"layer L : 4 -> 4 = frozen {structure} + lowrank(rank: 1);", "SMX0125", message);
+
+    [Fact]
+    public void Seeds_zero_and_the_largest_are_accepted_and_an_unknown_seed_name_is_SMX0101()
+    {
+        Assert.Empty(Errors("layer L : 4 -> 4 = frozen dense(seed: 0) + frozen dense(seed: 2147483647) + lowrank(rank: 1);"));
+        Assert.Equal("SMX0101", Assert.Single(Errors("layer L : 4 -> 4 = frozen dense(seed: s) + lowrank(rank: 1);")).Id);
+    }
+
+    // ── parameter sizes against 32-bit indexing (SMX0118) ──────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 2147483647 -> 1 = dense;")]
+    [InlineData("layer L : 46341 -> 46341 = blockdiag(blocks: 3);")]          // 15447 · 46341 ≤ 2^31 − 1
+    [InlineData("layer L : 46340 -> 46340 = blockdiag(blocks: 2);")]          // 23170 · 46340
+    [InlineData("layer L : 536870912 -> 4 = monarch(blocks: 2);")]            // blkdiag1 2 · 2 · 2^28, blkdiag2 2 · 2 · 2
+    [InlineData("layer L : 1073741824 -> 1 = lowrank(rank: 1);")]
+    public void A_parameter_tensor_up_to_the_32_bit_limit_is_accepted(string smx) => Assert.Empty(Errors(smx));
+
+    [Theory]
+    [InlineData("layer L : 65536 -> 65536 = blockdiag(blocks: 2);", "A parameter tensor of blockdiag does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    [InlineData("layer L : 2147483647 -> 2 = lowrank(rank: 2);", "A parameter tensor of lowrank does not fit in a 32-bit index (4294967294 > 2147483647)")]
+    [InlineData("layer L : 1073741824 -> 4 = monarch(blocks: 2);", "A parameter tensor of monarch does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    [InlineData("layer L : 4 -> 1073741824 = monarch(blocks: 2);", "A parameter tensor of monarch does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    [InlineData("layer L : 1073741824 -> 4 = btt(rank: 1);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    [InlineData("layer L : 4 -> 1073741824 = btt(rank: 1);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    public void A_parameter_tensor_beyond_the_32_bit_limit_is_SMX0118(string smx, string message) => Only(smx, "SMX0118", message);
+}
