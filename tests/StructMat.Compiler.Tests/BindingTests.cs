@@ -277,6 +277,88 @@ public class BindingTests
         Assert.Equal("SMX0101", Assert.Single(Errors("layer L : 4 -> 4 = frozen dense(seed: s) + lowrank(rank: 1);")).Id);
     }
 
+    // ── what each side says about its own shape (the probes), as mismatch messages print it ──
+
+    [Theory]
+    // A product says its right factor's input and its left factor's output.
+    [InlineData("layer L : 4 -> 8 = (dense(6 -> 8) * dense(5 -> 6)) * dense(4 -> 3);",
+        "Product A * B needs A's input to equal B's output, but A is 5 -> 8 and B is 4 -> 3")]
+    // A square-only right factor that knows only its output lends it as the product's input:
+    // diag(5 -> 5) * diag() says ? -> 5 (square), so dense(5 -> 8) * that says 5 -> 8.
+    [InlineData("layer L : 4 -> 8 = (dense(5 -> 8) * (diag(5 -> 5) * diag())) * dense(4 -> 3);",
+        "Product A * B needs A's input to equal B's output, but A is 5 -> 8 and B is 4 -> 3")]
+    // A square-only left factor that knows only its input lends it as the product's output:
+    // diag() * diag(5 -> 5) says 5 -> ? (square), so that * dense(3 -> 5) says 3 -> 5.
+    [InlineData("layer L : 3 -> 8 = dense(6 -> 8) * ((diag() * diag(5 -> 5)) * dense(3 -> 5));",
+        "Product A * B needs A's input to equal B's output, but A is 6 -> 8 and B is 3 -> 5")]
+    // A sum with a square-only term fills its input from its terms' output ...
+    [InlineData("layer L : 3 -> 8 = dense(6 -> 8) * (diag() + dense(5 -> 5) * dense);",
+        "Product A * B needs A's input to equal B's output, but A is 6 -> 8 and B is 5 -> 5")]
+    // ... and its output from their input.
+    [InlineData("layer L : 5 -> 8 = (diag() + dense * dense(5 -> 6)) * dense(4 -> 3);",
+        "Product A * B needs A's input to equal B's output, but A is 5 -> 5 and B is 4 -> 3")]
+    public void A_product_mismatch_prints_what_each_factor_says(string smx, string message) => Only(smx, "SMX0105", message);
+
+    [Theory]
+    // 6 / 3 gives diag's input 2, and a square-only factor takes its output from it: 2 · 3 -> 2 · 2 is 6 -> 4.
+    [InlineData("layer L : 6 -> 7 = kron(diag(), dense(3 -> 2));",
+        "kron: factors 2 -> 2 and 3 -> 2 give 6 -> 4, but the context needs 6 -> 7")]
+    // 7 is not a multiple of 3, so the sum knows only its output (4 / 2); its square-only term lends it as input.
+    [InlineData("layer L : 7 -> 4 = kron(diag() + dense, dense(3 -> 2));",
+        "kron: factors 2 -> 2 and 3 -> 2 give 6 -> 4, but the context needs 7 -> 4")]
+    public void A_factor_that_knows_one_side_takes_the_other_from_squareness(string smx, string message) => Only(smx, "SMX0123", message);
+
+    [Fact]
+    public void Probing_a_factor_reports_nothing_of_its_own()
+    {
+        // The explicit shape is evaluated by the probe (quietly) and by the binder (reporting): one message.
+        Only("layer L : 4 -> 4 = dense(4 -> 0) * dense;", "SMX0113", "Dense's output size must be a positive integer, but it is 0");
+    }
+
+    [Fact]
+    public void A_scale_factor_that_fails_to_evaluate_is_reported()
+    {
+        Only("layer L : 4 -> 4 = (1 / 0) * dense;", "SMX0119", "Division by zero");
+        Only("layer L : 4 -> 4 = dense * (1 / 0);", "SMX0119", "Division by zero");
+    }
+
+    [Theory]
+    [InlineData("layer L : 4 -> 4 = bias * dense;", 19)]
+    [InlineData("layer L : 4 -> 4 = dense * bias;", 27)]
+    public void A_bias_factor_is_reported_at_the_bias(string smx, int start)
+    {
+        var d = Assert.Single(Errors(smx));
+        Assert.Equal("SMX0115", d.Id);
+        Assert.Equal((start, 4), (d.Span.Start, d.Span.Length));
+        Assert.Equal("bias", smx.Substring(d.Span.Start, d.Span.Length));
+    }
+
+    [Fact]
+    public void A_second_declaration_of_a_name_is_skipped_and_the_first_stays()
+    {
+        var (unit, _) = SmxParser.Parse("const a = 2; const a = 3; layer L : a -> a = dense; layer L : 3 -> 5 = dense;");
+        var (file, diagnostics) = Binder.Bind(unit);
+        Assert.Equal(new[] { "SMX0102", "SMX0102" }, diagnostics.Select(d => d.Id));
+        var layer = Assert.Single(file.Layers);
+        Assert.Equal(new MatrixShape(2, 2), layer.Shape);
+    }
+
+    [Fact]
+    public void An_unknown_argument_lists_every_argument_of_the_structure() =>
+        Only("layer L : 4 -> 4 = blocksparse(foo: 1);", "SMX0109",
+            "blocksparse has no argument 'foo'; it accepts an explicit shape (in -> out) and 'block', 'pattern'");
+
+    [Fact]
+    public void Large_integers_print_in_full_and_overflowing_ones_as_the_double_they_became()
+    {
+        // 10^15 is exact and an integer; "R" formatting would print 1E+15.
+        Only("layer L : 4 -> 4 = frozen dense(seed: 1000000000000000) + lowrank(rank: 1);", "SMX0125",
+            "dense: 'seed' must be an integer, but it is 1000000000000000");
+        // 2^32 · 2^32 = 2^64 is past 2^53, where doubles stop holding every integer.
+        Only("const c = 4294967296 * 4294967296;", "SMX0118",
+            "This integer expression does not fit in a 32-bit index (1.8446744073709552E+19 > 2147483647)");
+    }
+
     // ── parameter sizes against 32-bit indexing (SMX0118) ──────────────────────────
 
     [Theory]
