@@ -376,5 +376,8 @@ public class BindingTests
     [InlineData("layer L : 4 -> 1073741824 = monarch(blocks: 2);", "A parameter tensor of monarch does not fit in a 32-bit index (2147483648 > 2147483647)")]
     [InlineData("layer L : 1073741824 -> 4 = btt(rank: 1);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
     [InlineData("layer L : 4 -> 1073741824 = btt(rank: 1);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    // The rank multiplies both cores: in · n0 · rank = 2^29 · 2 · 2 for the first, out · m1 · rank = 2^29 · 2 · 2 for the second.
+    [InlineData("layer L : 536870912 -> 4 = btt(rank: 2);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
+    [InlineData("layer L : 4 -> 536870912 = btt(rank: 2);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
     public void A_parameter_tensor_beyond_the_32_bit_limit_is_SMX0118(string smx, string message) => Only(smx, "SMX0118", message);
 }
