@@ -24,12 +24,14 @@ declaration
     | layerDecl
     ;
 
+// A keyword where the name goes is parsed as the name, so it is one message ("'frozen' is a keyword") and the
+// rest of the declaration parses as written.
 constDecl
-    : 'const' IDENT '=' expr ';'
+    : 'const' name=(IDENT | 'namespace' | 'const' | 'layer' | 'frozen') '=' expr ';'
     ;
 
 layerDecl
-    : 'layer' IDENT ':' inDim=expr '->' outDim=expr '=' body=expr ';'
+    : 'layer' name=(IDENT | 'namespace' | 'const' | 'layer' | 'frozen') ':' inDim=expr '->' outDim=expr '=' body=expr ';'
     ;
 
 expr
@@ -50,6 +52,7 @@ argumentList
 
 argument
     : IDENT ':' expr                    # namedArgument
+    | IDENT '=' expr                    # assignedArgument     // a mistake (`rank = 8`), parsed to be reported as one
     | inDim=expr '->' outDim=expr       # shapeArgument
     | expr                              # positionalArgument
     ;
@@ -71,4 +74,7 @@ fragment EXPONENT : [eE] [+-]? [0-9]+ ;
 DOC_COMMENT  : '///' ~[\r\n]* -> channel(HIDDEN) ;
 LINE_COMMENT : '//' ~[\r\n]* -> skip ;
 BLOCK_COMMENT: '/*' .*? '*/' -> skip ;
+// A '/*' that is never closed: it cannot contain '*/', so a closed comment is always the longer match. Kept on
+// the hidden channel so the parser reports it at its '/*' (SmxParser), not as a stray '/' and '*'.
+UNTERMINATED_COMMENT : '/*' ( ~'*' | '*'+ ~[*/] )* '*'* -> channel(HIDDEN) ;
 WS           : [ \t\r\n\u000C]+ -> skip ;

@@ -64,19 +64,25 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 20;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 308;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 308;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 288;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [6, 4, 2]</c>: btt core 0: 6 blocks of 4x2.</summary>
@@ -334,6 +340,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -400,6 +407,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
             _weightGradientKernel7(48, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -427,19 +435,25 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 16;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 16;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 128;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 128;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [4, 4, 4]</c>: btt core 0: 4 blocks of 4x4.</summary>
@@ -657,6 +671,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -717,6 +732,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -744,19 +760,25 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 14;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 7;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 189;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 189;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 189;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 98;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>cores.0 [7, 3, 2]</c>: btt core 0: 7 blocks of 3x2.</summary>
@@ -983,6 +1005,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1045,6 +1068,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             _weightGradientKernel5(42, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -1074,19 +1098,25 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 36;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 36;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 1080;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 1080;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 1080;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1296;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.cores.0 [6, 12, 6]</c>: btt core 0: 6 blocks of 12x6.</summary>
@@ -1429,6 +1459,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1509,6 +1540,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 6, 8), dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();

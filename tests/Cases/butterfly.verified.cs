@@ -75,19 +75,25 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 16;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 16;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 144;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 144;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [4, 8, 2, 2]</c>: butterfly twiddles, 4 factors of 8 2x2 blocks.</summary>
@@ -463,6 +469,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -588,6 +595,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
             _weightGradientKernel10(32, dt1, x, _parameters.Gradient(0 /* twiddle */).SubView(0, 32), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -614,19 +622,25 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 2;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 2;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 4;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 4;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 4;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 4;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>twiddle [1, 1, 2, 2]</c>: butterfly twiddles, 1 factors of 1 2x2 blocks.</summary>
@@ -769,6 +783,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -813,6 +828,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
             _weightGradientKernel2(4, dy, x, _parameters.Gradient(0 /* twiddle */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -842,19 +858,25 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 8;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 192;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 192;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 192;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.lora_A [3, 8]</c>: lowrank down-projection 8 -&gt; 3.</summary>
@@ -1323,6 +1345,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1450,6 +1473,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
             _weightGradientKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -1477,19 +1501,25 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 24;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 24;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 57;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 57;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 216;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.twiddle [3, 4, 2, 2]</c>: butterfly twiddles, 3 factors of 4 2x2 blocks.</summary>
@@ -1884,6 +1914,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -2003,6 +2034,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
             _weightGradientKernel11(9, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 8);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -2031,19 +2063,25 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 32;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 32;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 576;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 576;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 576;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 1024;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.twiddle [5, 16, 2, 2]</c>: butterfly twiddles, 5 factors of 16 2x2 blocks.</summary>
@@ -2578,6 +2616,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel17));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -2747,6 +2786,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
             _weightGradientKernel16(64, dt1, x, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(0, 64), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();

@@ -58,19 +58,25 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 20;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 116;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 116;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 96;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 3, 3]</c>: monarch first block-diagonal factor, 4 blocks of 3x3.</summary>
@@ -343,6 +349,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -407,6 +414,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
             _weightGradientKernel7(36, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -435,19 +443,25 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 10;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 8;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 134;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 54;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 134;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 80;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [8, 10]</c> (frozen): dense 10 -&gt; 8.</summary>
@@ -717,6 +731,7 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -781,6 +796,7 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
             _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -808,19 +824,25 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 6;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 6;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 60;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 24;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 36;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>factors.0.weight [6, 6]</c> (frozen): dense 6 -&gt; 6.</summary>
@@ -987,6 +1009,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1041,6 +1064,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
             _householder.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hra_u */), _parameters.Gradient(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), _workspace.Get(2, (long)batch * 6), _workspace.Get(3, (long)batch * 24), batch, 6, 4);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();

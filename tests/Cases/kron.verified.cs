@@ -109,19 +109,25 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 12;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 25;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 25;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 84;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
@@ -466,6 +472,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -555,6 +562,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             _weightGradientKernel10(8, dt1, x, _parameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -583,19 +591,25 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 10;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 12;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 38;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 38;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 64;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 120;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.weight [3, 2]</c>: dense 2 -&gt; 3.</summary>
@@ -941,6 +955,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1022,6 +1037,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
             _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 2), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -1051,19 +1067,25 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 48;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 48;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 32;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 32;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 384;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 2304;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.kron.0.weight [2, 2]</c>: dense 2 -&gt; 2.</summary>
@@ -1527,6 +1549,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1643,6 +1666,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
             _weightGradientKernel15(8, dt1, x, _parameters.Gradient(2 /* kron.1.blkdiag1 */), batch * 12);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -1671,19 +1695,25 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 12;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 169;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 25;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 228;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 144;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
@@ -2013,6 +2043,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -2094,6 +2125,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
             _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -2124,19 +2156,25 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 24;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 24;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 48;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 48;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 264;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 576;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>kron.0.factors.0.hra_u [4, 2]</c>: householder reflection vectors, 2 columns of length 4.</summary>
@@ -2447,6 +2485,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -2545,6 +2584,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -2577,19 +2617,25 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 8;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 161;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 161;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 220;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 96;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>terms.0.factors.0.weight [8, 12]</c>: dense 12 -&gt; 8.</summary>
@@ -3056,6 +3102,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -3165,6 +3212,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             _weightGradientKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();

@@ -61,19 +61,25 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 16;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 16;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 144;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 144;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 128;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 4, 4]</c>: monarch first block-diagonal factor, 4 blocks of 4x4.</summary>
@@ -334,6 +340,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -398,6 +405,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
             _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -425,19 +433,25 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 16;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 16;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 256;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 256;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 256;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 256;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [2, 8, 8]</c>: monarch first block-diagonal factor, 2 blocks of 8x8.</summary>
@@ -665,6 +679,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -725,6 +740,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -752,19 +768,25 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 12;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 20;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 96;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 96;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 96;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 3, 3]</c>: monarch first block-diagonal factor, 4 blocks of 3x3.</summary>
@@ -1004,6 +1026,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1064,6 +1087,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
             _weightGradientKernel5(36, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();
@@ -1092,19 +1116,25 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
         Initialize(new global::System.Random(seed));
     }
 
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
     public int InFeatures => 20;
 
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
     public int OutFeatures => 12;
 
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
     public long ParameterCount => 108;
 
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
     public long TrainableParameterCount => 108;
 
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
     public long FlopsPerRow => 96;
 
     /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
     public long DenseFlopsPerRow => 240;
 
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
     public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
 
     /// <summary><c>blkdiag1 [4, 3, 5]</c>: monarch first block-diagonal factor, 4 blocks of 3x5.</summary>
@@ -1377,6 +1407,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
         public global::ILGPU.Runtime.Accelerator Accelerator { get; }
 
         /// <summary>Copies the host layer's parameter values to the device.</summary>
@@ -1441,6 +1472,7 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
             _weightGradientKernel7(60, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);
         }
 
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
         public void Dispose()
         {
             _workspace.Dispose();

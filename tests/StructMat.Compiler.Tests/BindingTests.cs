@@ -83,27 +83,41 @@ public class BindingTests
     [Fact]
     public void A_kron_with_a_square_only_factor_is_not_square_when_the_other_is_not()
     {
-        // kron(diag(), dense(2 -> 2)) is square only if both factors are; dense is not, so nothing fixes the middle of
-        // the product and the right factor cannot be shaped (the kron itself then binds from the layer's output).
-        Only("layer L : 8 -> 8 = kron(diag(), dense(2 -> 2)) * dense;", "SMX0107",
-            "Cannot infer the output dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)");
+        // kron(diag(), dense(2 -> 2)) is square only if both factors are; dense is not, so in a rectangular layer nothing
+        // fixes the middle of the product: the right factor, whose output it is, is the one to shape (its input is 8).
+        Only("layer L : 8 -> 4 = kron(diag(), dense(2 -> 2)) * dense;", "SMX0107",
+            "Cannot infer the output size of 'dense': nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. dense(8 -> m)");
+    }
+
+    [Fact]
+    public void A_square_product_keeps_its_size_between_factors_that_leave_it_open()
+    {
+        // In an n -> n layer the middle of a product nothing else fixes is n: the reading of `monarch * lowrank` as written.
+        var result = SmxCompiler.Compile("layer L : 8 -> 8 = kron(diag(), dense(2 -> 2)) * dense;", "test.smx");
+        Assert.Empty(result.Diagnostics);
+        var (file, diagnostics) = Binder.Bind(SmxParser.Parse("layer L : 256 -> 256 = monarch(blocks: 16) * diag() * lowrank(rank: 8);").Unit);
+        Assert.Empty(diagnostics);
+        var product = Assert.IsType<BoundProduct>(file.Layers[0].Body);
+        Assert.Equal(new MatrixShape(256, 256), product.Right.Shape);
+        Assert.Equal(new MatrixShape(256, 256), product.Left.Shape);
     }
 
     [Fact]
     public void A_sum_without_shapes_in_a_product_cannot_be_inferred_and_says_which_side()
     {
+        // The sum beside the middle has no one factor to shape, so the error is at the left factor, whose input it is.
         var errors = Errors("layer L : 8 -> 6 = dense * (lowrank(rank: 2) + dense);");
         Assert.Equal(new[]
         {
-            "Cannot infer the output dimension of 'lowrank': give it an explicit shape, e.g. lowrank(in -> out, rank: …)",
-            "Cannot infer the input dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
+            "Cannot infer the input size of 'dense': nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. dense(m -> 6)",
         }, errors.Select(e => e.Message));
+        Assert.Equal(19, errors[0].Span.Start);
     }
 
     [Fact]
     public void A_kron_that_the_context_does_not_divide_cannot_be_inferred()
     {
-        Assert.Equal("Cannot infer the input dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
+        Assert.Equal("Cannot infer the input size of 'dense': give it an explicit shape, e.g. dense(in -> out)",
             Assert.Single(Errors("layer L : 7 -> 7 = kron(dense(2 -> 2), dense);")).Message);
     }
 
@@ -123,11 +137,10 @@ public class BindingTests
     [Fact]
     public void A_bad_explicit_shape_is_reported_once_though_it_is_also_probed()
     {
-        // The product probes dense(0 -> 4) quietly for its shape (so nothing fixes its middle: the right factor cannot be
-        // shaped), then binds it and reports its size once.
+        // The product probes dense(0 -> 4) quietly for its shape (it fixes nothing, so the square layer's size is the
+        // middle), then binds it and reports its size once.
         Assert.Equal(new[]
         {
-            "SMX0107: Cannot infer the output dimension of 'dense': give it an explicit shape, e.g. dense(in -> out)",
             "SMX0113: Dense's input size must be a positive integer, but it is 0",
         }, Errors("layer L : 4 -> 4 = dense(0 -> 4) * dense;").Select(e => $"{e.Id}: {e.Message}"));
         Only("layer L : 4 -> 4 = dense(4 -> -1);", "SMX0113", "Dense's output size must be a positive integer, but it is -1");
@@ -243,19 +256,33 @@ public class BindingTests
     public void Optional_arguments_may_be_left_out(string smx) => Assert.Empty(Errors(smx));
 
     [Theory]
-    // A positional value fills the first parameter not already named.
+    // A value without a name fills the first required parameter not already named.
     [InlineData("layer L : 8 -> 8 = blocksparse(block: 2, butterfly);")]
     [InlineData("layer L : 8 -> 8 = blocksparse(pattern: butterfly, 2);")]
-    [InlineData("layer L : 8 -> 8 = btt(rank: 2, 2);")]
     [InlineData("layer L : 8 -> 8 = perm(seed: 3, random) * dense;")]
     public void Positional_arguments_skip_the_named_ones(string smx) => Assert.Empty(Errors(smx));
 
     [Theory]
-    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, 3);", "SMX0109", "lowrank has no argument '#2'; it accepts an explicit shape (in -> out) and 'rank'")]
-    [InlineData("layer L : 4 -> 4 = diag(1);", "SMX0109", "diag has no argument '#1'; it accepts only an explicit shape (in -> out)")]
+    // Optional arguments are always named: `dense(64)` must not quietly be a seed.
+    [InlineData("layer L : 8 -> 8 = btt(rank: 2, 2);", "SMX0131", "btt takes one value without a name ('rank'), but this is value 2: a shape is written btt(64 -> 32); 'cores' is always named, as in btt(rank: 4, cores: 2)")]
+    [InlineData("layer L : 8 -> 8 = frozen dense(7);", "SMX0131", "dense takes no value without a name, but this is value 1: a shape is written dense(64 -> 32); 'seed' is always named, as in dense(seed: 7)")]
+    [InlineData("layer L : 8 -> 8 = perm(random, 3) * dense;", "SMX0131", "perm takes one value without a name ('kind'), but this is value 2: 'seed' is always named, as in perm(random, seed: 7)")]
+    public void Optional_arguments_need_their_names(string smx, string id, string message) => Only(smx, id, message);
+
+    [Theory]
+    // Two numbers where no argument takes them are a shape written as other libraries write it.
+    [InlineData("layer L : 64 -> 32 = dense(64, 32);", "A shape is written with '->', input size first: dense(64 -> 32)")]
+    [InlineData("layer L : 64 -> 64 = lowrank(64, 64, 8);", "A shape is written with '->', input size first: lowrank(64 -> 64, 8)")]
+    [InlineData("layer L : 64 -> 64 = lowrank(64, 64, rank: 8);", "A shape is written with '->', input size first: lowrank(64 -> 64, rank: 8)")]
+    [InlineData("layer L : 64 -> 32 = monarch(64, 32, 4, 2);", "A shape is written with '->', input size first: monarch(64 -> 32, 4, 2)")]
+    public void Two_leading_numbers_are_read_as_a_shape(string smx, string message) => Only(smx, "SMX0130", message);
+
+    [Theory]
+    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, 3);", "SMX0131", "lowrank takes one value without a name ('rank'), but this is value 2: a shape is written lowrank(64 -> 32)")]
+    [InlineData("layer L : 4 -> 4 = diag(1);", "SMX0131", "diag takes no value without a name, but this is value 1: it is written diag()")]
     [InlineData("layer L : 4 -> 4 = diag(foo: 1);", "SMX0109", "diag has no argument 'foo'; it accepts only an explicit shape (in -> out)")]
     // After a misspelt argument, the missing one is not reported again, and the structure is not bound with what is left.
-    [InlineData("layer L : 4 -> 4 = lowrank(4 -> 4, ranks: 2);", "SMX0109", "lowrank has no argument 'ranks'; it accepts an explicit shape (in -> out) and 'rank'")]
+    [InlineData("layer L : 4 -> 4 = lowrank(4 -> 4, ranks: 2);", "SMX0109", "lowrank has no argument 'ranks'; it accepts an explicit shape (in -> out) and 'rank'; did you mean 'rank'?")]
     [InlineData("layer L : 4 -> 4 = monarch(foo: 1, blocks: 3);", "SMX0109", "monarch has no argument 'foo'; it accepts an explicit shape (in -> out) and 'blocks'")]
     [InlineData("layer L : 4 -> 4 = blocksparse(4 -> 4, 2 -> 2);", "SMX0112", "Argument 'in -> out' of blocksparse must be the first argument")]
     [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, rank: 3);", "SMX0111", "Argument 'rank' is given more than once")]

@@ -15,10 +15,10 @@ public static class DiagnosticDescriptors
 
     // ── 0001–0099: syntax ───────────────────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor SyntaxError = new(
-        "SMX0001", "Syntax error", "Syntax error: {0}", Severity.Error, Syntax);
+        "SMX0001", "Syntax error", "{0}", Severity.Error, Syntax);
 
     public static readonly DiagnosticDescriptor UnexpectedCharacter = new(
-        "SMX0002", "Unexpected character", "Unexpected character {0}", Severity.Error, Syntax);
+        "SMX0002", "Unexpected character", "Unexpected character {0}{1}", Severity.Error, Syntax);
 
     public static readonly DiagnosticDescriptor InvalidNumber = new(
         "SMX0003", "Invalid number", "'{0}' is not a valid number: {1}", Severity.Error, Syntax);
@@ -34,7 +34,7 @@ public static class DiagnosticDescriptors
 
     // ── 0100–0199: binding and shapes ──────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor UnknownName = new(
-        "SMX0101", "Unknown name", "Unknown name '{0}': not a constant declared above, nor a structure ({1})", Severity.Error, Binding);
+        "SMX0101", "Unknown name", "Unknown name '{0}': not a constant declared above, nor a structure ({1}){2}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor DuplicateDeclaration = new(
         "SMX0102", "Duplicate declaration", "'{0}' is already declared in this file", Severity.Error, Binding);
@@ -52,13 +52,13 @@ public static class DiagnosticDescriptors
         "SMX0106", "Sum shapes differ", "Sum terms must have the same shape, but one is {0} and another is {1}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor CannotInferShape = new(
-        "SMX0107", "Cannot infer shape", "Cannot infer the {0} dimension of '{1}': give it an explicit shape, e.g. {1}(in -> out{2})", Severity.Error, Binding);
+        "SMX0107", "Cannot infer shape", "Cannot infer the {0} size of {1}: {2}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor NotSquare = new(
         "SMX0108", "Structure must be square", "{0} is square-only, but here it must map {1} -> {2}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor UnknownArgument = new(
-        "SMX0109", "Unknown argument", "{0} has no argument '{1}'; it accepts {2}", Severity.Error, Binding);
+        "SMX0109", "Unknown argument", "{0} has no argument '{1}'; it accepts {2}{3}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor MissingArgument = new(
         "SMX0110", "Missing argument", "{0} needs the argument '{1}', e.g. {2}", Severity.Error, Binding);
@@ -115,7 +115,16 @@ public static class DiagnosticDescriptors
         "SMX0127", "Size not even", "{0} needs an even size, but it is {1}", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor ScaleOutOfRange = new(
-        "SMX0128", "Scale out of range", "The scale {0} is not a finite float32 number (|c| ≤ 3.4028235E+38)", Severity.Error, Binding);
+        "SMX0128", "Scale out of range", "The scale {0} {1}", Severity.Error, Binding);
+
+    public static readonly DiagnosticDescriptor ReservedName = new(
+        "SMX0129", "Name reserved by the language", "'{0}' is {1}; pick another name for the {2}", Severity.Error, Binding);
+
+    public static readonly DiagnosticDescriptor ShapeAsArguments = new(
+        "SMX0130", "Shape written as two arguments", "A shape is written with '->', input size first: {0}", Severity.Error, Binding);
+
+    public static readonly DiagnosticDescriptor TooManyValues = new(
+        "SMX0131", "Too many unnamed arguments", "{0} takes {1}, but this is value {2}: {3}", Severity.Error, Binding);
 
     // ── 0200–0299: lowering and autodiff ────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor NothingTrainable = new(
@@ -146,7 +155,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,

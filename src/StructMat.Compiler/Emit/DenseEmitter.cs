@@ -1,3 +1,4 @@
+using System.Linq;
 using StructMat.Compiler.Lowering;
 using StructMat.Compiler.Semantics;
 using StructMat.Compiler.Structures;
@@ -16,6 +17,14 @@ internal static class DenseEmitter
         w.Line($"/// <summary>The dense weight [{model.Bound.Shape.Out}, {model.Bound.Shape.In}] (bias excluded), built in float64 from the structure's definition.</summary>");
         w.Block("public double[] ToDenseDouble()", () =>
         {
+            if (LargestDense(model.Bound.Body) is var largest && largest > MaxArrayLength)
+            {
+                // No .NET array holds it: say so instead of building a wrong one (an int size would wrap around).
+                var (o, i) = (model.Bound.Shape.Out, model.Bound.Shape.In);
+                w.Line($"throw new {TypeNames.NotSupportedException}(\"The dense weight of {model.ClassName} [{o}, {i}] would need a float64 array of {CSharp.Count(largest)} elements; " +
+                       $".NET arrays hold at most {CSharp.Count(MaxArrayLength)}.\");");
+                return;
+            }
             var counter = 0;
             var result = Emit(w, model, model.Bound.Body, "", ref counter);
             w.Line($"return {result};");
@@ -30,6 +39,24 @@ internal static class DenseEmitter
         w.Line("/// </summary>");
         w.Line("public float[] Merge() => ToDense();");
         ProjectionEmitter.Emit(w, model);
+    }
+
+    /// <summary>The most elements one .NET array can hold (<c>Array.MaxLength</c>).</summary>
+    public const long MaxArrayLength = 0x7FFFFFC7;
+
+    /// <summary>The largest dense matrix the oracle builds for this tree (out · in of any part, the whole included).</summary>
+    public static long LargestDense(BoundExpression expression)
+    {
+        var own = (long)expression.Shape.In * expression.Shape.Out;
+        var parts = expression switch
+        {
+            BoundSum sum => sum.Terms.Select(LargestDense).Max(),
+            BoundProduct product => System.Math.Max(LargestDense(product.Left), LargestDense(product.Right)),
+            BoundKron kron => System.Math.Max(LargestDense(kron.Left), LargestDense(kron.Right)),
+            BoundScale scale => LargestDense(scale.Operand),
+            _ => 0L,
+        };
+        return System.Math.Max(own, parts);
     }
 
     private static string Emit(SourceWriter w, LayerModel model, BoundExpression expression, string path, ref int counter)

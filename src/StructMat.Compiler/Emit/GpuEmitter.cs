@@ -96,6 +96,7 @@ internal static class GpuEmitter
                 }
             });
             w.Line();
+            w.Line("/// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>");
             w.Line($"public {TypeNames.Accelerator} Accelerator {{ get; }}");
             w.Line();
             w.Line("/// <summary>Copies the host layer's parameter values to the device.</summary>");
@@ -132,6 +133,7 @@ internal static class GpuEmitter
                 EmitLaunches(w, model, backward, model.Optimized.BackwardPlan, names, kernelOf);
             });
             w.Line();
+            w.Line("/// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>");
             w.Block("public void Dispose()", () =>
             {
                 w.Line("_workspace.Dispose();");

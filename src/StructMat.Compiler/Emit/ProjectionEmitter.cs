@@ -11,7 +11,9 @@ namespace StructMat.Compiler.Emit;
 internal static class ProjectionEmitter
 {
     /// <summary>Whether the layer gets <c>Project</c> (and implements <c>IProjectable</c>).</summary>
-    public static bool IsProjectable(LayerModel model) => Form(model) is not null;
+    /// <remarks>A layer whose dense weight no array holds (more than <see cref="DenseEmitter.MaxArrayLength"/> elements) has none.</remarks>
+    public static bool IsProjectable(LayerModel model) =>
+        Form(model) is not null && (long)model.Bound.Body.Shape.In * model.Bound.Body.Shape.Out <= DenseEmitter.MaxArrayLength;
 
     private static ProjectionForm? Form(LayerModel model)
     {
@@ -27,7 +29,7 @@ internal static class ProjectionEmitter
 
     public static void Emit(SourceWriter w, LayerModel model)
     {
-        if (Form(model) is not { } form) return;
+        if (!IsProjectable(model) || Form(model) is not { } form) return;
         var (i, o) = (model.Bound.Body.Shape.In, model.Bound.Body.Shape.Out);
         w.Line();
         w.Line($"/// <summary>");

@@ -10,6 +10,7 @@ internal static class TypeNames
     // System
     public const string Action = "global::System.Action";
     public const string ArgumentException = "global::System.ArgumentException";
+    public const string NotSupportedException = "global::System.NotSupportedException";
     public const string ArgumentNullException = "global::System.ArgumentNullException";
     public const string Array = "global::System.Array";
     public const string IDisposable = "global::System.IDisposable";

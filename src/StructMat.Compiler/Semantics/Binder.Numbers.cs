@@ -21,13 +21,15 @@ public sealed partial class Binder
                 return new NumberValue(number.Value, number.IsInteger);
             case NameSyntax name when _constants.TryGetValue(name.Name, out var value):
                 return value;
+            case NameSyntax name when _rejectedConstants.Contains(name.Name):
+                return null;
             case NameSyntax name:
                 if (report)
                 {
                     if (StructureRegistry.Spec(name.Name) is not null || name.Name == CoreForms.Bias)
                         Report(DiagnosticDescriptors.NotANumber, name.Span, "a number");
                     else
-                        Report(DiagnosticDescriptors.UnknownName, name.Span, name.Name, StructureRegistry.Names);
+                        Report(DiagnosticDescriptors.UnknownName, name.Span, name.Name, StructureRegistry.Names, Spelling.Suggestion(name.Name, KnownNames()));
                 }
                 return null;
             case NegateSyntax negate:

@@ -26,7 +26,7 @@ public sealed partial class Binder
     {
         if (StructureRegistry.Spec(name) is not { } spec)
         {
-            Report(DiagnosticDescriptors.UnknownName, nameSpan, name, StructureRegistry.Names);
+            Report(DiagnosticDescriptors.UnknownName, nameSpan, name, StructureRegistry.Names, Spelling.Suggestion(name, KnownNames()));
             return null;
         }
         var arguments = MatchArguments(spec, argumentSyntax, span);
@@ -60,9 +60,12 @@ public sealed partial class Binder
         if (arguments.ExplicitFailed) return null;
         if (shapeIn is null || shapeOut is null)
         {
+            // A square-only structure takes no shape of its own to speak of: its neighbours fix its size.
             var required = spec.Arguments.FirstOrDefault(a => a.Required);
-            var extra = required is null ? "" : ", " + required.Name + ": …";
-            Report(DiagnosticDescriptors.CannotInferShape, span, shapeIn is null ? "input" : "output", spec.Name, extra);
+            var fix = spec.SquareOnly
+                ? $"{spec.Name} is square-only and nothing around it fixes its size; give a neighbouring factor an explicit shape"
+                : $"give it an explicit shape, e.g. {spec.Name}(in -> out{(required is null ? "" : ", " + required.Name + ": …")})";
+            Report(DiagnosticDescriptors.CannotInferShape, span, shapeIn is null ? "input" : "output", $"'{spec.Name}'", fix);
             return null;
         }
         var shape = new MatrixShape(shapeIn.Value, shapeOut.Value);
@@ -113,7 +116,8 @@ public sealed partial class Binder
                 case NamedArgumentSyntax named:
                     if (spec.Find(named.Name) is null)
                     {
-                        Report(DiagnosticDescriptors.UnknownArgument, named.NameSpan, spec.Name, named.Name, spec.Accepts);
+                        Report(DiagnosticDescriptors.UnknownArgument, named.NameSpan, spec.Name, named.Name, spec.Accepts,
+                            Spelling.Suggestion(named.Name, spec.Arguments.Select(a => a.Name)));
                         ok = false;
                     }
                     else if (result.Values.ContainsKey(named.Name))
@@ -127,12 +131,15 @@ public sealed partial class Binder
                     }
                     break;
                 case PositionalArgumentSyntax positional:
-                    // Positional values fill the parameters in order, skipping ones already named.
-                    while (position < spec.Arguments.Length && result.Values.ContainsKey(spec.Arguments[position].Name)) position++;
+                    // Values without a name fill the required parameters in order, skipping ones already named; optional
+                    // ones (a seed) are always named, so `dense(64)` is not silently `dense(seed: 64)`.
+                    while (position < spec.Arguments.Length
+                           && (result.Values.ContainsKey(spec.Arguments[position].Name) || !spec.Arguments[position].Required)) position++;
                     if (position >= spec.Arguments.Length)
                     {
-                        Report(DiagnosticDescriptors.UnknownArgument, positional.Span, spec.Name, $"#{index + 1}", spec.Accepts);
+                        ReportSurplusValue(spec, syntax, index);
                         ok = false;
+                        index = syntax.Count;   // one message for the call
                     }
                     else
                     {
@@ -160,5 +167,43 @@ public sealed partial class Binder
             }
         }
         return ok ? result : null;
+    }
+
+    /// <summary>Every name a use can mean: the structures, kron, bias and the constants declared so far.</summary>
+    private IEnumerable<string> KnownNames() =>
+        StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
+
+    /// <summary>
+    /// A value without a name that no argument takes. Two leading numbers are a shape written as in other libraries
+    /// (`dense(64, 32)` for `dense(64 -> 32)`); otherwise say what the structure takes without names.
+    /// </summary>
+    private void ReportSurplusValue(PrimitiveSpec spec, EquatableArray<ArgumentSyntax> syntax, int index)
+    {
+        // Two numbers where no argument takes them: with no required argument (dense), or more numbers than required
+        // arguments and a shape (lowrank(64, 64, 8)). Otherwise the second value may be a misplaced optional (btt(4, 2)).
+        var numbers = syntax.TakeWhile(s => s is PositionalArgumentSyntax p && IsNumeric(p.Value)).Count();
+        var requiredCount = spec.Arguments.Count(x => x.Required && !syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
+        if (numbers >= 2 && (requiredCount == 0 || numbers >= requiredCount + 2) && !spec.SquareOnly && spec != CoreForms.Kron
+            && syntax[0] is PositionalArgumentSyntax a && syntax[1] is PositionalArgumentSyntax b)
+        {
+            var rest = string.Concat(syntax.Skip(2).Select(s => ", " + SyntaxText.Of(s)));
+            var filled = syntax.Skip(2).Count(s => s is PositionalArgumentSyntax)
+                + spec.Arguments.Count(x => x.Required && syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
+            var named = string.Concat(spec.Arguments.Where(x => x.Required).Skip(filled).Select(x => $", {x.Name}: …"));
+            Report(DiagnosticDescriptors.ShapeAsArguments, a.Span.Cover(b.Span), $"{spec.Name}({SyntaxText.Of(a.Value)} -> {SyntaxText.Of(b.Value)}{rest}{named})");
+            return;
+        }
+        var required = spec.Arguments.Where(x => x.Required).ToList();
+        var takes = required.Count switch
+        {
+            0 => "no value without a name",
+            1 => $"one value without a name ('{required[0].Name}')",
+            var n => $"{n} values without names ({string.Join(", ", required.Select(x => $"'{x.Name}'"))})",
+        };
+        var byName = spec.Arguments.FirstOrDefault(x => !x.Required) is { } optional
+            ? $"; '{optional.Name}' is always named, as in {optional.Example.Replace("frozen ", "")}" : "";
+        var fix = spec.SquareOnly ? byName.TrimStart(';', ' ') : $"a shape is written {spec.Name}(64 -> 32){byName}";
+        if (fix.Length == 0) fix = $"it is written {spec.Arguments.FirstOrDefault()?.Example ?? spec.Name + "()"}";
+        Report(DiagnosticDescriptors.TooManyValues, syntax[index].Span, spec.Name, takes, index + 1, fix);
     }
 }

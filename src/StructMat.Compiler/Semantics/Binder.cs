@@ -17,8 +17,17 @@ public sealed partial class Binder
 {
     private const string DefaultNamespace = "StructMat.Generated";
 
+    /// <summary>The smallest normal float32, 2^-126 (netstandard2.0 has no float.MinNormal).</summary>
+    private const double MinNormalFloat = 1.1754943508222875E-38;
+
+    /// <summary>The smallest positive float32, 2^-149.</summary>
+    private const double SmallestSubnormalFloat = 1.4012984643248171E-45;
+
     private readonly List<Diagnostic> _diagnostics = new();
     private readonly Dictionary<string, NumberValue?> _constants = new(StringComparer.Ordinal);
+
+    // Constants refused for their name (`const dense = 4;`): a use as a number is that same mistake, so it stays quiet.
+    private readonly HashSet<string> _rejectedConstants = new(StringComparer.Ordinal);
 
     private Binder()
     {
@@ -37,7 +46,15 @@ public sealed partial class Binder
         var declared = new HashSet<string>(StringComparer.Ordinal);
         foreach (var declaration in unit.Declarations)
         {
-            if (!declared.Add(declaration.Name) || StructureRegistry.Spec(declaration.Name) is not null || declaration.Name == CoreForms.Bias)
+            var kind = declaration is LayerDeclarationSyntax ? "layer" : "constant";
+            if (StructureRegistry.Spec(declaration.Name) is not null || declaration.Name == CoreForms.Bias)
+            {
+                Report(DiagnosticDescriptors.ReservedName, declaration.NameSpan, declaration.Name,
+                    declaration.Name == CoreForms.Bias ? "the word for a layer's bias (`… + bias`)" : "a structure name", kind);
+                if (declaration is ConstDeclarationSyntax) _rejectedConstants.Add(declaration.Name);
+                continue;
+            }
+            if (!declared.Add(declaration.Name))
             {
                 Report(DiagnosticDescriptors.DuplicateDeclaration, declaration.NameSpan, declaration.Name);
                 continue;
@@ -200,7 +217,18 @@ public sealed partial class Binder
             var factor = Evaluate(factorSyntax, report: true);
             if (factor is { } c && !(System.Math.Abs(c.Value) <= float.MaxValue))
             {
-                Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, c);
+                Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, c, "is not a finite float32 number (|c| ≤ 3.4028235E+38)");
+                factor = null;
+            }
+            else if (factor is { } small && small.Value != 0 && System.Math.Abs(small.Value) < MinNormalFloat)
+            {
+                // The kernels compute in float32: below its normal range a scale becomes 0 or keeps a few bits of itself.
+                var rounded = System.Math.Abs((double)(float)small.Value);
+                // A subnormal float32 v = k · 2^-149 keeps the bits of the integer k: floor(log2 k) + 1 of float32's 24.
+                var bits = rounded == 0 ? 0 : (int)System.Math.Floor(System.Math.Log(rounded / SmallestSubnormalFloat, 2) + 1e-9) + 1;
+                Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, small,
+                    bits == 0 ? "rounds to 0 in float32 (its smallest normal number is 1.1754944E-38); write 0 or a larger scale"
+                        : $"is below float32's normal range (1.1754944E-38) and keeps only {bits} of float32's 24 significant bits; use a larger scale");
                 factor = null;
             }
             var operand = BindMatrix(operandSyntax, inDim, outDim, frozen, adapterTerm);
@@ -222,10 +250,89 @@ public sealed partial class Binder
             Report(DiagnosticDescriptors.ProductShapeMismatch, product.OperatorSpan, left, right);
             return null;
         }
-        var middle = left.In ?? right.Out ?? (left.Square ? outDim ?? left.Out : null) ?? (right.Square ? inDim ?? right.In : null);
+        var middle = left.In ?? right.Out ?? (left.Square ? outDim ?? left.Out : null) ?? (right.Square ? inDim ?? right.In : null)
+            ?? (inDim is { } n && n == outDim ? n : null);
+        if (middle is null && inDim is not null && outDim is not null)
+        {
+            // Nothing fixes the size between the factors, and the product is not square (a square product keeps its size
+            // throughout, as a reader means it): one error, at the factor beside that size that can take a shape.
+            ReportUnknownMiddle(product, inDim.Value, outDim.Value);
+            return null;
+        }
         var boundRight = BindMatrix(product.Right, inDim, middle, frozen, adapterTerm: false);
         var boundLeft = BindMatrix(product.Left, boundRight?.Shape.Out ?? middle, outDim, frozen, adapterTerm: false);
         return boundLeft is null || boundRight is null ? null : new BoundProduct(boundLeft, boundRight, product.Span);
+    }
+
+    private void ReportUnknownMiddle(BinarySyntax product, int inDim, int outDim)
+    {
+        // The factors that touch the middle size m: the right operand's outermost (leftmost) factor, whose output is m,
+        // and the left operand's innermost (rightmost) one, whose input is m. Square-only factors pass m through, so
+        // look past them; the first factor that can take a shape is the one to shape.
+        var outputs = Outermost(product.Right).Select(c => (c.Name, c.Syntax, Side: "output"));
+        var inputs = Innermost(product.Left).Select(c => (c.Name, c.Syntax, Side: "input"));
+        var target = outputs.Concat(inputs).FirstOrDefault(c => StructureRegistry.Spec(c.Name) is { SquareOnly: false });
+        if (target.Name is null || target.Name == CoreForms.Kron.Name)
+        {
+            // A sum or a kron beside the middle: the shape belongs to one of its parts.
+            Report(DiagnosticDescriptors.CannotInferShape, product.OperatorSpan, "inner", "this product",
+                "nothing fixes the size between its factors; give a structure beside the '*' an explicit shape, e.g. dense(in -> m)");
+            return;
+        }
+        var spec = StructureRegistry.Spec(target.Name)!;
+        // The known side is the layer's own when the factor is the whole operand (`dense * dense` in a 4 -> 8 layer).
+        var shape = target.Side == "output"
+            ? $"{(IsWhole(product.Right, target.Syntax) ? inDim.ToString() : "in")} -> m"
+            : $"m -> {(IsWhole(product.Left, target.Syntax) ? outDim.ToString() : "out")}";
+        var required = spec.Arguments.FirstOrDefault(a => a.Required);
+        Report(DiagnosticDescriptors.CannotInferShape, target.Syntax.Span, target.Side, $"'{spec.Name}'",
+            $"nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. {spec.Name}({shape}{(required is null ? "" : ", " + required.Name + ": …")})");
+    }
+
+    private bool IsWhole(ExpressionSyntax operand, ExpressionSyntax factor) => operand switch
+    {
+        _ when ReferenceEquals(operand, factor) => true,
+        FrozenSyntax f => IsWhole(f.Operand, factor),
+        NegateSyntax n => IsWhole(n.Operand, factor),
+        BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left) => IsWhole(m.Right, factor),
+        BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right) => IsWhole(m.Left, factor),
+        _ => false,
+    };
+
+    /// <summary>The primitive calls of a product operand from the outside (its output side) in.</summary>
+    private IEnumerable<(string Name, ExpressionSyntax Syntax)> Outermost(ExpressionSyntax syntax)
+    {
+        switch (syntax)
+        {
+            case NameSyntax n: yield return (n.Name, n); break;
+            case CallSyntax c: yield return (c.Name, c); break;
+            case FrozenSyntax f: foreach (var x in Outermost(f.Operand)) yield return x; break;
+            case NegateSyntax g: foreach (var x in Outermost(g.Operand)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left): foreach (var x in Outermost(m.Right)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right): foreach (var x in Outermost(m.Left)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m:
+                foreach (var x in Outermost(m.Left)) yield return x;
+                if (ShapeProbe.Of(m.Left, this).Square) foreach (var x in Outermost(m.Right)) yield return x;
+                break;
+        }
+    }
+
+    /// <summary>The primitive calls of a product operand from the input side in.</summary>
+    private IEnumerable<(string Name, ExpressionSyntax Syntax)> Innermost(ExpressionSyntax syntax)
+    {
+        switch (syntax)
+        {
+            case NameSyntax n: yield return (n.Name, n); break;
+            case CallSyntax c: yield return (c.Name, c); break;
+            case FrozenSyntax f: foreach (var x in Innermost(f.Operand)) yield return x; break;
+            case NegateSyntax g: foreach (var x in Innermost(g.Operand)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left): foreach (var x in Innermost(m.Right)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right): foreach (var x in Innermost(m.Left)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m:
+                foreach (var x in Innermost(m.Right)) yield return x;
+                if (ShapeProbe.Of(m.Right, this).Square) foreach (var x in Innermost(m.Left)) yield return x;
+                break;
+        }
     }
 
     /// <summary>Whether an expression is a number (literal, constant, or arithmetic on them) rather than a structure.</summary>

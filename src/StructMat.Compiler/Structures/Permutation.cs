@@ -66,7 +66,7 @@ public sealed class Permutation : Structure<BoundPermutation>
         }
         if (kind != PermutationKind.Random && b.Has("seed"))
         {
-            b.Report(DiagnosticDescriptors.UnknownArgument, b.SpanOf("seed"), $"perm({word})", "seed", "no seed (only perm(random, seed: …) takes one)");
+            b.Report(DiagnosticDescriptors.UnknownArgument, b.SpanOf("seed"), $"perm({word})", "seed", "no seed (only perm(random, seed: …) takes one)", "");
             return null;
         }
         return new BoundPermutation(b.Shape, kind, seed ?? 0, b.Span);

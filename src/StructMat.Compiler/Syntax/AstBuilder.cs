@@ -16,11 +16,13 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
 {
     private readonly BufferedTokenStream _tokens;
     private readonly List<Diagnostic> _diagnostics;
+    private readonly ISet<ParserRuleContext> _truncated;
 
-    public AstBuilder(BufferedTokenStream tokens, List<Diagnostic> diagnostics)
+    public AstBuilder(BufferedTokenStream tokens, List<Diagnostic> diagnostics, ISet<ParserRuleContext> truncated)
     {
         _tokens = tokens;
         _diagnostics = diagnostics;
+        _truncated = truncated;
     }
 
     // compilationUnit : namespaceDecl? declaration* EOF ;
@@ -39,17 +41,39 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
         };
     }
 
-    // constDecl : 'const' IDENT '=' expr ';' ;
+    // constDecl : 'const' name '=' expr ';' ;
     public override SyntaxNode VisitConstDecl(StructMatParser.ConstDeclContext context) =>
         new ConstDeclarationSyntax(
-            TextOf(context.IDENT()), SpanOf(context.IDENT(), context), DocumentationBefore(context.Start),
-            Expression(context.expr()), Spans.Of(context));
+            NameOf(context.name, "constant"), SpanOf(context.name, context), DocumentationBefore(context.Start),
+            Body(context, context.expr()), Spans.Of(context));
 
-    // layerDecl : 'layer' IDENT ':' inDim=expr '->' outDim=expr '=' body=expr ';' ;
+    // layerDecl : 'layer' name ':' inDim=expr '->' outDim=expr '=' body=expr ';' ;
     public override SyntaxNode VisitLayerDecl(StructMatParser.LayerDeclContext context) =>
         new LayerDeclarationSyntax(
-            TextOf(context.IDENT()), SpanOf(context.IDENT(), context), DocumentationBefore(context.Start),
-            Expression(context.inDim), Expression(context.outDim), Expression(context.body), Spans.Of(context));
+            NameOf(context.name, "layer"), SpanOf(context.name, context), DocumentationBefore(context.Start),
+            Expression(context.inDim), Expression(context.outDim), Body(context, context.body), Spans.Of(context));
+
+    /// <summary>A declaration's name; a keyword there is reported once and kept as the name, so binding goes on.</summary>
+    private string NameOf(IToken? name, string what)
+    {
+        if (name is null || name.TokenIndex < 0) return string.Empty;
+        if (name.Type != StructMatLexer.IDENT)
+        {
+            // What the parser found where the name belongs; the parser reported it unless it is a keyword.
+            if (name.Text is not ("namespace" or "const" or "layer" or "frozen")) return string.Empty;
+            _diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.SyntaxError, Spans.Of(name),
+                $"'{name.Text}' is a keyword and cannot name a {what}; pick another name"));
+        }
+        return name.Text;
+    }
+
+    /// <summary>
+    /// A declaration's value, unless the parser had to drop or invent tokens in the declaration: then what it kept is
+    /// not what was written (`= 2 dense;` keeps `2`), and binding it would only add a second, misleading message. So a
+    /// declaration with a syntax error is checked no further; the layer generates nothing either way.
+    /// </summary>
+    private ExpressionSyntax Body(ParserRuleContext declaration, StructMatParser.ExprContext? body) =>
+        _truncated.Contains(declaration) ? new ErrorExpression(body is null ? Spans.Of(declaration) : Spans.Of(body)) : Expression(body);
 
     // expr : '-' expr # negateExpr
     public override SyntaxNode VisitNegateExpr(StructMatParser.NegateExprContext context) =>
@@ -115,6 +139,18 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     public override SyntaxNode VisitNamedArgument(StructMatParser.NamedArgumentContext context) =>
         new NamedArgumentSyntax(TextOf(context.IDENT()), SpanOf(context.IDENT(), context), Expression(context.expr()), Spans.Of(context));
 
+    // argument : IDENT '=' expr # assignedArgument — a mistake the grammar accepts so it is one clear message, and
+    // binding goes on as if it were written `name: value` (no "unknown name" for the argument's name).
+    public override SyntaxNode VisitAssignedArgument(StructMatParser.AssignedArgumentContext context)
+    {
+        var name = TextOf(context.IDENT());
+        var equals = context.GetChild(1) is Antlr4.Runtime.Tree.ITerminalNode t ? Spans.Of(t.Symbol) : Spans.Of(context);
+        var value = Expression(context.expr());
+        _diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.SyntaxError, equals,
+            $"Arguments are written `name: value`: write `{name}: {SyntaxText.Of(value)}`, with ':' instead of '='"));
+        return new NamedArgumentSyntax(name, SpanOf(context.IDENT(), context), value, Spans.Of(context));
+    }
+
     // argument : inDim=expr '->' outDim=expr # shapeArgument
     public override SyntaxNode VisitShapeArgument(StructMatParser.ShapeArgumentContext context) =>
         new ShapeArgumentSyntax(Expression(context.inDim), Expression(context.outDim), Spans.Of(context));
@@ -142,6 +178,9 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
 
     private static SourceSpan SpanOf(Antlr4.Runtime.Tree.ITerminalNode? node, ParserRuleContext fallback) =>
         node is null ? Spans.Of(fallback) : Spans.Of(node.Symbol);
+
+    private static SourceSpan SpanOf(IToken? token, ParserRuleContext fallback) =>
+        token is null || token.TokenIndex < 0 ? Spans.Of(fallback) : Spans.Of(token);
 
     /// <summary>The <c>///</c> lines directly before a declaration, without the slashes.</summary>
     private string? DocumentationBefore(IToken start)

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Linq;
 using Antlr4.Runtime;
 using StructMat.Compiler.Diagnostics;
 using StructMat.Compiler.Syntax.Generated;
@@ -25,12 +26,39 @@ public static class SmxParser
             diagnostics.Add(tooLarge);
             return (new CompilationUnitSyntax(null, EquatableArray<DeclarationSyntax>.Empty, tooLarge.Span), diagnostics);
         }
-        var parser = new StructMatParser(tokens);
+        var strategy = new SmxErrorStrategy(diagnostics);
+        var parser = new StructMatParser(tokens) { ErrorHandler = strategy };
         parser.RemoveErrorListeners();
         parser.AddErrorListener(listener);
 
         var tree = parser.compilationUnit();
-        var unit = (CompilationUnitSyntax)new AstBuilder(tokens, diagnostics).Visit(tree);
+        if (tokens.GetTokens().FirstOrDefault(t => t.Type == StructMatLexer.UNTERMINATED_COMMENT) is { } comment)
+        {
+            // What follows an unclosed '/*' is all comment, so the parser's complaints at the end of the file are its echo.
+            foreach (var echo in strategy.AtEndOfFile) diagnostics.Remove(echo);
+            var start = Spans.Of(comment);
+            diagnostics.Add(Diagnostic.Create(DiagnosticDescriptors.SyntaxError, start with { Length = 2, EndLine = start.StartLine, EndColumn = start.StartColumn + 2 },
+                "This comment is never closed: a comment that starts with '/*' ends at '*/'"));
+        }
+        DropEchoesOfBadCharacters(tokens.GetTokens(), diagnostics);
+        var unit = (CompilationUnitSyntax)new AstBuilder(tokens, diagnostics, strategy.Truncated).Visit(tree);
         return (unit, diagnostics);
+    }
+
+    /// <summary>
+    /// A character the lexer dropped (`dense @ lowrank(…)`) leaves the parser a gap it complains about too; the
+    /// character's own message says it all, so a syntax error between the tokens around it goes.
+    /// </summary>
+    private static void DropEchoesOfBadCharacters(IList<IToken> tokens, List<Diagnostic> diagnostics)
+    {
+        var visible = tokens.Where(t => t.Channel == TokenConstants.DefaultChannel).ToList();
+        foreach (var bad in diagnostics.Where(d => d.Id == DiagnosticDescriptors.UnexpectedCharacter.Id).ToList())
+        {
+            var before = visible.LastOrDefault(t => t.StopIndex < bad.Span.Start);
+            var after = visible.FirstOrDefault(t => t.StartIndex >= bad.Span.End);
+            var from = before is null ? 0 : before.StopIndex + 1;
+            var to = after is null || after.Type == TokenConstants.EOF ? int.MaxValue : after.StartIndex;
+            diagnostics.RemoveAll(d => d.Id == DiagnosticDescriptors.SyntaxError.Id && d.Span.Start >= from && d.Span.Start <= to);
+        }
     }
 }
