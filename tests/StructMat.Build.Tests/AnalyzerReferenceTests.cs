@@ -14,19 +14,7 @@ public sealed class AnalyzerReferenceTests
     public void Bad_smx_fails_the_build_at_file_line_col()
     {
         using var temp = new TempFolder("bad-smx");
-        temp.Write("consumer/Consumer.csproj", $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Repo.PathOf("src", "StructMat.Generator", "StructMat.Generator.csproj")}" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
-                <ProjectReference Include="{Repo.PathOf("src", "StructMat.Runtime", "StructMat.Runtime.csproj")}" />
-                <AdditionalFiles Include="*.smx" />
-              </ItemGroup>
-            </Project>
-            """);
+        temp.Write("consumer/Consumer.csproj", ConsumerProject.WithAnalyzerReference("", "*.smx"));
 
         // 5 divides neither 64: the rule is broken by the argument `blocks: 5`.
         const string smx = """

@@ -18,24 +18,13 @@ public sealed class StrictBuildTests
     public void Every_case_builds_without_a_warning_under_the_strictest_settings()
     {
         using var temp = new TempFolder("strict");
-        temp.Write("consumer/Consumer.csproj", $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
+        temp.Write("consumer/Consumer.csproj", ConsumerProject.WithAnalyzerReference("""
+
                 <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
                 <GenerateDocumentationFile>true</GenerateDocumentationFile>
                 <AnalysisLevel>latest-all</AnalysisLevel>
                 <EnforceCodeStyleInBuild>true</EnforceCodeStyleInBuild>
-              </PropertyGroup>
-              <ItemGroup>
-                <ProjectReference Include="{Repo.PathOf("src", "StructMat.Generator", "StructMat.Generator.csproj")}" OutputItemType="Analyzer" ReferenceOutputAssembly="false" />
-                <ProjectReference Include="{Repo.PathOf("src", "StructMat.Runtime", "StructMat.Runtime.csproj")}" />
-                <AdditionalFiles Include="{Repo.PathOf("tests", "Cases")}/*.smx" />
-                <AdditionalFiles Include="*.smx" />
-              </ItemGroup>
-            </Project>
-            """);
+            """, Repo.PathOf("tests", "Cases") + "/*.smx", "*.smx"));
         // 65536 · 65536 is 2^32: every size product in the generated code must be computed in 64 bits, and a dense
         // weight that no array holds must say so rather than fail to compile or wrap around.
         temp.Write("consumer/large.smx", """

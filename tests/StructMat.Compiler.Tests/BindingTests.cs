@@ -90,6 +90,18 @@ public class BindingTests
     }
 
     [Fact]
+    public void The_factor_to_shape_is_found_past_square_only_ones()
+    {
+        // The right operand's output is the middle; diag passes it through, so lowrank, the first factor that can take a
+        // shape, is named (its input is inside the operand: "in", not a number).
+        Only("layer L : 8 -> 4 = dense * (diag() * lowrank(rank: 2));", "SMX0107",
+            "Cannot infer the output size of 'lowrank': nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. lowrank(in -> m, rank: …)");
+        // The walk goes through nested products and `frozen`: past two diagonals, the right operand's dense is named.
+        Only("layer L : 8 -> 4 = lowrank(rank: 2) * (diag() * (frozen diag() * dense));", "SMX0107",
+            "Cannot infer the output size of 'dense': nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. dense(in -> m)");
+    }
+
+    [Fact]
     public void A_square_product_keeps_its_size_between_factors_that_leave_it_open()
     {
         // In an n -> n layer the middle of a product nothing else fixes is n: the reading of `monarch * lowrank` as written.

@@ -269,8 +269,8 @@ public sealed partial class Binder
         // The factors that touch the middle size m: the right operand's outermost (leftmost) factor, whose output is m,
         // and the left operand's innermost (rightmost) one, whose input is m. Square-only factors pass m through, so
         // look past them; the first factor that can take a shape is the one to shape.
-        var outputs = Outermost(product.Right).Select(c => (c.Name, c.Syntax, Side: "output"));
-        var inputs = Innermost(product.Left).Select(c => (c.Name, c.Syntax, Side: "input"));
+        var outputs = FactorsFrom(product.Right, outputSide: true).Select(c => (c.Name, c.Syntax, Side: "output"));
+        var inputs = FactorsFrom(product.Left, outputSide: false).Select(c => (c.Name, c.Syntax, Side: "input"));
         var target = outputs.Concat(inputs).FirstOrDefault(c => StructureRegistry.Spec(c.Name) is { SquareOnly: false });
         if (target.Name is null || target.Name == CoreForms.Kron.Name)
         {
@@ -299,38 +299,25 @@ public sealed partial class Binder
         _ => false,
     };
 
-    /// <summary>The primitive calls of a product operand from the outside (its output side) in.</summary>
-    private IEnumerable<(string Name, ExpressionSyntax Syntax)> Outermost(ExpressionSyntax syntax)
+    /// <summary>
+    /// The structure calls at one side of a product operand, nearest first: from its output side (the left factor
+    /// first) or from its input side (the right factor first). A square-only factor passes the size through, so the
+    /// walk goes on past it.
+    /// </summary>
+    private IEnumerable<(string Name, ExpressionSyntax Syntax)> FactorsFrom(ExpressionSyntax syntax, bool outputSide)
     {
         switch (syntax)
         {
             case NameSyntax n: yield return (n.Name, n); break;
             case CallSyntax c: yield return (c.Name, c); break;
-            case FrozenSyntax f: foreach (var x in Outermost(f.Operand)) yield return x; break;
-            case NegateSyntax g: foreach (var x in Outermost(g.Operand)) yield return x; break;
-            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left): foreach (var x in Outermost(m.Right)) yield return x; break;
-            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right): foreach (var x in Outermost(m.Left)) yield return x; break;
+            case FrozenSyntax f: foreach (var x in FactorsFrom(f.Operand, outputSide)) yield return x; break;
+            case NegateSyntax g: foreach (var x in FactorsFrom(g.Operand, outputSide)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left): foreach (var x in FactorsFrom(m.Right, outputSide)) yield return x; break;
+            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right): foreach (var x in FactorsFrom(m.Left, outputSide)) yield return x; break;
             case BinarySyntax { Operator: BinaryOperator.Multiply } m:
-                foreach (var x in Outermost(m.Left)) yield return x;
-                if (ShapeProbe.Of(m.Left, this).Square) foreach (var x in Outermost(m.Right)) yield return x;
-                break;
-        }
-    }
-
-    /// <summary>The primitive calls of a product operand from the input side in.</summary>
-    private IEnumerable<(string Name, ExpressionSyntax Syntax)> Innermost(ExpressionSyntax syntax)
-    {
-        switch (syntax)
-        {
-            case NameSyntax n: yield return (n.Name, n); break;
-            case CallSyntax c: yield return (c.Name, c); break;
-            case FrozenSyntax f: foreach (var x in Innermost(f.Operand)) yield return x; break;
-            case NegateSyntax g: foreach (var x in Innermost(g.Operand)) yield return x; break;
-            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Left): foreach (var x in Innermost(m.Right)) yield return x; break;
-            case BinarySyntax { Operator: BinaryOperator.Multiply } m when IsNumeric(m.Right): foreach (var x in Innermost(m.Left)) yield return x; break;
-            case BinarySyntax { Operator: BinaryOperator.Multiply } m:
-                foreach (var x in Innermost(m.Right)) yield return x;
-                if (ShapeProbe.Of(m.Right, this).Square) foreach (var x in Innermost(m.Left)) yield return x;
+                var (near, far) = outputSide ? (m.Left, m.Right) : (m.Right, m.Left);
+                foreach (var x in FactorsFrom(near, outputSide)) yield return x;
+                if (ShapeProbe.Of(near, this).Square) foreach (var x in FactorsFrom(far, outputSide)) yield return x;
                 break;
         }
     }
