@@ -81,12 +81,39 @@ public class BindingTests
         Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
 
     [Fact]
-    public void A_kron_with_a_square_only_factor_is_not_square_when_the_other_is_not()
+    public void A_kron_fixes_the_middle_from_the_side_its_probe_cannot_see()
     {
-        // kron(diag(), dense(2 -> 2)) is square only if both factors are; dense is not, so in a rectangular layer nothing
-        // fixes the middle of the product: the right factor, whose output it is, is the one to shape (its input is 8).
-        Only("layer L : 8 -> 4 = kron(diag(), dense(2 -> 2)) * dense;", "SMX0107",
-            "Cannot infer the output size of 'dense': nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. dense(8 -> m)");
+        // kron(diag(), dense(2 -> 2)) is not square-only (dense is not), so its probe knows no size; bound from the
+        // layer's output 4 it is diag(2 -> 2) ⊗ dense(2 -> 2), 4 -> 4, and the right factor takes 8 -> 4.
+        var (file, diagnostics) = Binder.Bind(SmxParser.Parse("layer L : 8 -> 4 = kron(diag(), dense(2 -> 2)) * dense;").Unit);
+        Assert.Empty(diagnostics);
+        var product = Assert.IsType<BoundProduct>(file.Layers[0].Body);
+        Assert.Equal(new MatrixShape(4, 4), product.Left.Shape);
+        Assert.Equal(new MatrixShape(8, 4), product.Right.Shape);
+        // From the input side: the right factor kron(diag(), dense(2 -> 3)) bound from the layer's input 8 is 8 -> 12.
+        (file, diagnostics) = Binder.Bind(SmxParser.Parse("layer L : 8 -> 8 = dense * kron(diag(), dense(2 -> 3));").Unit);
+        Assert.Empty(diagnostics);
+        product = Assert.IsType<BoundProduct>(file.Layers[0].Body);
+        Assert.Equal(new MatrixShape(8, 12), product.Right.Shape);
+        Assert.Equal(new MatrixShape(12, 8), product.Left.Shape);
+    }
+
+    [Fact]
+    public void A_square_only_factor_passes_its_neighbours_size_to_the_probe()
+    {
+        // dense(6 -> 8) * diag() has input 6, so the middle of the outer product is 6, not the square layer's 8.
+        var (file, diagnostics) = Binder.Bind(SmxParser.Parse("layer L : 8 -> 8 = dense(6 -> 8) * diag() * dense;").Unit);
+        Assert.Empty(diagnostics);
+        Assert.Equal(new MatrixShape(8, 6), Assert.IsType<BoundProduct>(file.Layers[0].Body).Right.Shape);
+    }
+
+    [Fact]
+    public void A_factor_s_own_mistake_comes_before_the_size_between_the_factors()
+    {
+        Only("layer L : 4 -> 8 = dense * lowrank(rnk: 2);", "SMX0109",
+            "lowrank has no argument 'rnk'; it accepts an explicit shape (in -> out) and 'rank'; did you mean 'rank'?");
+        var errors = Errors("layer L : 4 -> 8 = dens * dens;");
+        Assert.Equal(new[] { "SMX0101", "SMX0101" }, errors.Select(e => e.Id));
     }
 
     [Fact]
@@ -276,7 +303,7 @@ public class BindingTests
 
     [Theory]
     // Optional arguments are always named: `dense(64)` must not quietly be a seed.
-    [InlineData("layer L : 8 -> 8 = btt(rank: 2, 2);", "SMX0131", "btt takes one value without a name ('rank'), but this is value 2: a shape is written btt(64 -> 32); 'cores' is always named, as in btt(rank: 4, cores: 2)")]
+    [InlineData("layer L : 8 -> 8 = btt(rank: 2, 2);", "SMX0131", "btt takes one value without a name ('rank'), but this is value 2: a shape is written btt(64 -> 32, rank: …); 'cores' is always named, as in btt(rank: 4, cores: 2)")]
     [InlineData("layer L : 8 -> 8 = frozen dense(7);", "SMX0131", "dense takes no value without a name, but this is value 1: a shape is written dense(64 -> 32); 'seed' is always named, as in dense(seed: 7)")]
     [InlineData("layer L : 8 -> 8 = perm(random, 3) * dense;", "SMX0131", "perm takes one value without a name ('kind'), but this is value 2: 'seed' is always named, as in perm(random, seed: 7)")]
     public void Optional_arguments_need_their_names(string smx, string id, string message) => Only(smx, id, message);
@@ -290,7 +317,7 @@ public class BindingTests
     public void Two_leading_numbers_are_read_as_a_shape(string smx, string message) => Only(smx, "SMX0130", message);
 
     [Theory]
-    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, 3);", "SMX0131", "lowrank takes one value without a name ('rank'), but this is value 2: a shape is written lowrank(64 -> 32)")]
+    [InlineData("layer L : 4 -> 4 = lowrank(rank: 2, 3);", "SMX0131", "lowrank takes one value without a name ('rank'), but this is value 2: a shape is written lowrank(64 -> 32, rank: …)")]
     [InlineData("layer L : 4 -> 4 = diag(1);", "SMX0131", "diag takes no value without a name, but this is value 1: it is written diag()")]
     [InlineData("layer L : 4 -> 4 = diag(foo: 1);", "SMX0109", "diag has no argument 'foo'; it accepts only an explicit shape (in -> out)")]
     // After a misspelt argument, the missing one is not reported again, and the structure is not bound with what is left.

@@ -98,10 +98,16 @@ public sealed partial class Binder
         var result = new Arguments();
         var ok = true;
         var position = 0;
+        if (ShapeWrittenAsValues(spec, syntax)) return null;
         for (var index = 0; index < syntax.Count; index++)
         {
             switch (syntax[index])
             {
+                case ShapeArgumentSyntax shape when index == 0 && spec == CoreForms.Kron:
+                    Report(DiagnosticDescriptors.ArgumentType, shape.Span, "in -> out", spec.Name,
+                        "left out: a Kronecker product's shape is its factors' (A.in·B.in -> A.out·B.out)");
+                    ok = false;
+                    break;
                 case ShapeArgumentSyntax shape when index == 0:
                     result.ExplicitSpan = shape.Span;
                     var i = EvaluateDimension(shape.InFeatures, $"{spec.Name}'s input size");
@@ -174,25 +180,25 @@ public sealed partial class Binder
         StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
 
     /// <summary>
-    /// A value without a name that no argument takes. Two leading numbers are a shape written as in other libraries
-    /// (`dense(64, 32)` for `dense(64 -> 32)`); otherwise say what the structure takes without names.
+    /// Two leading numbers that no required argument takes: a shape written as other libraries write it
+    /// (`dense(64, 32)` for `dense(64 -> 32)`, `lowrank(64, 64, 8)`). Reported once, for the whole call.
     /// </summary>
+    private bool ShapeWrittenAsValues(PrimitiveSpec spec, EquatableArray<ArgumentSyntax> syntax)
+    {
+        var numbers = syntax.TakeWhile(s => s is PositionalArgumentSyntax p && IsNumeric(p.Value)).Count();
+        var unnamedRequired = spec.Arguments.Count(x => x.Required && !syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
+        if (numbers < 2 || numbers < unnamedRequired + 2 || spec.SquareOnly || spec == CoreForms.Kron) return false;
+        var (a, b) = ((PositionalArgumentSyntax)syntax[0], (PositionalArgumentSyntax)syntax[1]);
+        var rest = string.Concat(syntax.Skip(2).Select(s => ", " + SyntaxText.Of(s)));
+        var filled = syntax.Skip(2).Count(s => s is PositionalArgumentSyntax) + (spec.Arguments.Count(x => x.Required) - unnamedRequired);
+        var named = string.Concat(spec.Arguments.Where(x => x.Required).Skip(filled).Select(x => $", {x.Name}: …"));
+        Report(DiagnosticDescriptors.ShapeAsArguments, a.Span.Cover(b.Span), $"{spec.Name}({SyntaxText.Of(a.Value)} -> {SyntaxText.Of(b.Value)}{rest}{named})");
+        return true;
+    }
+
+    /// <summary>A value without a name that no argument takes: say what the structure takes without names.</summary>
     private void ReportSurplusValue(PrimitiveSpec spec, EquatableArray<ArgumentSyntax> syntax, int index)
     {
-        // Two numbers where no argument takes them: with no required argument (dense), or more numbers than required
-        // arguments and a shape (lowrank(64, 64, 8)). Otherwise the second value may be a misplaced optional (btt(4, 2)).
-        var numbers = syntax.TakeWhile(s => s is PositionalArgumentSyntax p && IsNumeric(p.Value)).Count();
-        var requiredCount = spec.Arguments.Count(x => x.Required && !syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
-        if (numbers >= 2 && (requiredCount == 0 || numbers >= requiredCount + 2) && !spec.SquareOnly && spec != CoreForms.Kron
-            && syntax[0] is PositionalArgumentSyntax a && syntax[1] is PositionalArgumentSyntax b)
-        {
-            var rest = string.Concat(syntax.Skip(2).Select(s => ", " + SyntaxText.Of(s)));
-            var filled = syntax.Skip(2).Count(s => s is PositionalArgumentSyntax)
-                + spec.Arguments.Count(x => x.Required && syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
-            var named = string.Concat(spec.Arguments.Where(x => x.Required).Skip(filled).Select(x => $", {x.Name}: …"));
-            Report(DiagnosticDescriptors.ShapeAsArguments, a.Span.Cover(b.Span), $"{spec.Name}({SyntaxText.Of(a.Value)} -> {SyntaxText.Of(b.Value)}{rest}{named})");
-            return;
-        }
         var required = spec.Arguments.Where(x => x.Required).ToList();
         var takes = required.Count switch
         {
@@ -202,8 +208,11 @@ public sealed partial class Binder
         };
         var byName = spec.Arguments.FirstOrDefault(x => !x.Required) is { } optional
             ? $"; '{optional.Name}' is always named, as in {optional.Example.Replace("frozen ", "")}" : "";
-        var fix = spec.SquareOnly ? byName.TrimStart(';', ' ') : $"a shape is written {spec.Name}(64 -> 32){byName}";
-        if (fix.Length == 0) fix = $"it is written {spec.Arguments.FirstOrDefault()?.Example ?? spec.Name + "()"}";
+        var shape = $"{spec.Name}(64 -> 32{string.Concat(required.Select(x => $", {x.Name}: …"))})";
+        var fix = spec == CoreForms.Kron ? $"it is written {required[0].Example}"
+            : spec.SquareOnly ? byName.TrimStart(';', ' ')
+            : $"a shape is written {shape}{byName}";
+        if (fix.Length == 0) fix = $"it is written {spec.Name}()";
         Report(DiagnosticDescriptors.TooManyValues, syntax[index].Span, spec.Name, takes, index + 1, fix);
     }
 }

@@ -177,6 +177,9 @@ public sealed partial class Binder
             case NameSyntax name when _constants.ContainsKey(name.Name):
                 Report(DiagnosticDescriptors.NotAMatrix, name.Span, $"the constant '{name.Name}'");
                 return null;
+            case NameSyntax name when _rejectedConstants.Contains(name.Name) && StructureRegistry.Spec(name.Name) is { } refused && refused.Arguments.Any(a => a.Required):
+                // `const kron = 2;` then `kron * dense`: the use is the refused constant, not a call missing its arguments.
+                return null;
             case NameSyntax name:
                 return BindPrimitive(name.Name, name.Span, EquatableArray<ArgumentSyntax>.Empty, name.Span, inDim, outDim, frozen, adapterTerm);
             case CallSyntax call:
@@ -220,9 +223,10 @@ public sealed partial class Binder
                 Report(DiagnosticDescriptors.ScaleOutOfRange, factorSyntax.Span, c, "is not a finite float32 number (|c| ≤ 3.4028235E+38)");
                 factor = null;
             }
-            else if (factor is { } small && small.Value != 0 && System.Math.Abs(small.Value) < MinNormalFloat)
+            else if (factor is { } small && small.Value != 0 && System.Math.Abs((double)(float)small.Value) < MinNormalFloat)
             {
-                // The kernels compute in float32: below its normal range a scale becomes 0 or keeps a few bits of itself.
+                // The kernels compute in float32: below its normal range a scale becomes 0 or keeps a few bits of itself
+                // (judged on the float32 it rounds to: 1.17549435e-38 rounds up to the smallest normal number).
                 var rounded = System.Math.Abs((double)(float)small.Value);
                 // A subnormal float32 v = k · 2^-149 keeps the bits of the integer k: floor(log2 k) + 1 of float32's 24.
                 var bits = rounded == 0 ? 0 : (int)System.Math.Floor(System.Math.Log(rounded / SmallestSubnormalFloat, 2) + 1e-9) + 1;
@@ -250,18 +254,81 @@ public sealed partial class Binder
             Report(DiagnosticDescriptors.ProductShapeMismatch, product.OperatorSpan, left, right);
             return null;
         }
-        var middle = left.In ?? right.Out ?? (left.Square ? outDim ?? left.Out : null) ?? (right.Square ? inDim ?? right.In : null)
-            ?? (inDim is { } n && n == outDim ? n : null);
-        if (middle is null && inDim is not null && outDim is not null)
+        var middle = left.In ?? right.Out ?? (left.Square ? outDim ?? left.Out : null) ?? (right.Square ? inDim ?? right.In : null);
+
+        BoundExpression? boundRight;
+        if (middle is null && inDim is { } n && outDim is { } m)
         {
-            // Nothing fixes the size between the factors, and the product is not square (a square product keeps its size
-            // throughout, as a reader means it): one error, at the factor beside that size that can take a shape.
-            ReportUnknownMiddle(product, inDim.Value, outDim.Value);
+            // What the probes leave open, binding may still find (kron(diag(), dense(2 -> 3)) takes 4 -> 6 from its
+            // input 8): bind the right factor with the middle open, and only when it needs that size fall back. A square
+            // product keeps its size throughout, as a reader means it; otherwise one error names the factor to shape.
+            boundRight = Trial(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false), out var rightNeedsMiddle);
+            if (rightNeedsMiddle)
+            {
+                // The left factor may fix it from its output (kron(diag(), dense(2 -> 3)) * dense in a 12-wide layer).
+                var boundLeftFirst = Trial(() => BindMatrix(product.Left, null, outDim, frozen, adapterTerm: false), out var leftNeedsMiddle);
+                if (!leftNeedsMiddle)
+                {
+                    if (boundLeftFirst is null)
+                    {
+                        WithoutShapeErrors(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false));
+                        return null;
+                    }
+                    boundRight = BindMatrix(product.Right, inDim, boundLeftFirst.Shape.In, frozen, adapterTerm: false);
+                    return boundRight is null ? null : new BoundProduct(boundLeftFirst, boundRight, product.Span);
+                }
+                if (n == m)
+                {
+                    middle = n;
+                    boundRight = BindMatrix(product.Right, inDim, middle, frozen, adapterTerm: false);
+                }
+                else
+                {
+                    // Either factor's own mistakes (an unknown name, a bad argument) come first; the size only after them.
+                    var errors = _diagnostics.Count(d => d.IsError);
+                    WithoutShapeErrors(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false));
+                    WithoutShapeErrors(() => BindMatrix(product.Left, null, outDim, frozen, adapterTerm: false));
+                    if (_diagnostics.Count(d => d.IsError) == errors) ReportUnknownMiddle(product, n, m);
+                    return null;
+                }
+            }
+        }
+        else
+        {
+            boundRight = BindMatrix(product.Right, inDim, middle, frozen, adapterTerm: false);
+        }
+        if (boundRight is null)
+        {
+            // The left factor's own mistakes still count; its size, which the right one was to fix, does not.
+            WithoutShapeErrors(() => BindMatrix(product.Left, middle, outDim, frozen, adapterTerm: false));
             return null;
         }
-        var boundRight = BindMatrix(product.Right, inDim, middle, frozen, adapterTerm: false);
-        var boundLeft = BindMatrix(product.Left, boundRight?.Shape.Out ?? middle, outDim, frozen, adapterTerm: false);
-        return boundLeft is null || boundRight is null ? null : new BoundProduct(boundLeft, boundRight, product.Span);
+        var boundLeft = BindMatrix(product.Left, boundRight.Shape.Out, outDim, frozen, adapterTerm: false);
+        return boundLeft is null ? null : new BoundProduct(boundLeft, boundRight, product.Span);
+    }
+
+    /// <summary>
+    /// Binds; when that fails for want of a size ("cannot infer"), takes its diagnostics back and says so in
+    /// <paramref name="needsSize"/>, so the caller can try a size; any other outcome stands as it is.
+    /// </summary>
+    private BoundExpression? Trial(System.Func<BoundExpression?> bind, out bool needsSize)
+    {
+        var mark = _diagnostics.Count;
+        var bound = bind();
+        needsSize = bound is null && _diagnostics.Skip(mark).Any(d => d.Id == DiagnosticDescriptors.CannotInferShape.Id);
+        if (needsSize) _diagnostics.RemoveRange(mark, _diagnostics.Count - mark);
+        return bound;
+    }
+
+    /// <summary>Binds for the diagnostics alone, leaving out "cannot infer the size" (a size another part was to fix).</summary>
+    private void WithoutShapeErrors(System.Func<BoundExpression?> bind)
+    {
+        var mark = _diagnostics.Count;
+        bind();
+        for (var i = _diagnostics.Count - 1; i >= mark; i--)
+        {
+            if (_diagnostics[i].Id == DiagnosticDescriptors.CannotInferShape.Id) _diagnostics.RemoveAt(i);
+        }
     }
 
     private void ReportUnknownMiddle(BinarySyntax product, int inDim, int outDim)
@@ -271,7 +338,7 @@ public sealed partial class Binder
         // look past them; the first factor that can take a shape is the one to shape.
         var outputs = FactorsFrom(product.Right, outputSide: true).Select(c => (c.Name, c.Syntax, Side: "output"));
         var inputs = FactorsFrom(product.Left, outputSide: false).Select(c => (c.Name, c.Syntax, Side: "input"));
-        var target = outputs.Concat(inputs).FirstOrDefault(c => StructureRegistry.Spec(c.Name) is { SquareOnly: false });
+        var target = outputs.Concat(inputs).FirstOrDefault(c => StructureRegistry.Spec(c.Name) is { SquareOnly: false } && !HasExplicitShape(c.Syntax));
         if (target.Name is null || target.Name == CoreForms.Kron.Name)
         {
             // A sum or a kron beside the middle: the shape belongs to one of its parts.
@@ -288,6 +355,9 @@ public sealed partial class Binder
         Report(DiagnosticDescriptors.CannotInferShape, target.Syntax.Span, target.Side, $"'{spec.Name}'",
             $"nothing fixes the size m between the factors of this product; give it an explicit shape, e.g. {spec.Name}({shape}{(required is null ? "" : ", " + required.Name + ": …")})");
     }
+
+    private static bool HasExplicitShape(ExpressionSyntax syntax) =>
+        syntax is CallSyntax call && call.Arguments.Count > 0 && call.Arguments[0] is ShapeArgumentSyntax;
 
     private bool IsWhole(ExpressionSyntax operand, ExpressionSyntax factor) => operand switch
     {

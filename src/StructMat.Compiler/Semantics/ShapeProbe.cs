@@ -43,7 +43,12 @@ internal readonly record struct ShapeProbe(int? In, int? Out, bool Square)
             case BinarySyntax { Operator: BinaryOperator.Multiply } product:
                 var left = Of(product.Left, binder);
                 var right = Of(product.Right, binder);
-                return new ShapeProbe(right.In ?? (right.Square ? right.Out : null), left.Out ?? (left.Square ? left.In : null), left.Square && right.Square);
+                // A square-only factor passes its neighbour's size through: dense(6 -> 8) * diag() has input 6.
+                var middle = left.In ?? right.Out;
+                return new ShapeProbe(
+                    right.In ?? (right.Square ? middle : null),
+                    left.Out ?? (left.Square ? middle : null),
+                    left.Square && right.Square);
             case BinarySyntax { Operator: BinaryOperator.Add or BinaryOperator.Subtract } sum:
                 var probes = new[] { Of(sum.Left, binder), Of(sum.Right, binder) };
                 var square = probes.Any(p => p.Square);

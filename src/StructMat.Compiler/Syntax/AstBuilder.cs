@@ -51,7 +51,7 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     public override SyntaxNode VisitLayerDecl(StructMatParser.LayerDeclContext context) =>
         new LayerDeclarationSyntax(
             NameOf(context.name, "layer"), SpanOf(context.name, context), DocumentationBefore(context.Start),
-            Expression(context.inDim), Expression(context.outDim), Body(context, context.body), Spans.Of(context));
+            Body(context, context.inDim), Body(context, context.outDim), Body(context, context.body), Spans.Of(context));
 
     /// <summary>A declaration's name; a keyword there is reported once and kept as the name, so binding goes on.</summary>
     private string NameOf(IToken? name, string what)
@@ -68,9 +68,10 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     }
 
     /// <summary>
-    /// A declaration's value, unless the parser had to drop or invent tokens in the declaration: then what it kept is
-    /// not what was written (`= 2 dense;` keeps `2`), and binding it would only add a second, misleading message. So a
-    /// declaration with a syntax error is checked no further; the layer generates nothing either way.
+    /// A part of a declaration (its sizes, its value), unless the parser had to drop or invent tokens in the
+    /// declaration: then what it kept is not what was written (`= 2 dense;` keeps `2`), and binding it would only add
+    /// a second, misleading message. So a declaration with a syntax error is checked no further; the layer generates
+    /// nothing either way.
     /// </summary>
     private ExpressionSyntax Body(ParserRuleContext declaration, StructMatParser.ExprContext? body) =>
         _truncated.Contains(declaration) ? new ErrorExpression(body is null ? Spans.Of(declaration) : Spans.Of(body)) : Expression(body);

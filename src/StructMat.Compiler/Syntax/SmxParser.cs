@@ -47,18 +47,18 @@ public static class SmxParser
 
     /// <summary>
     /// A character the lexer dropped (`dense @ lowrank(…)`) leaves the parser a gap it complains about too; the
-    /// character's own message says it all, so a syntax error between the tokens around it goes.
+    /// character's own message says it all, so a syntax error at the token after it goes.
     /// </summary>
     private static void DropEchoesOfBadCharacters(IList<IToken> tokens, List<Diagnostic> diagnostics)
     {
         var visible = tokens.Where(t => t.Channel == TokenConstants.DefaultChannel).ToList();
         foreach (var bad in diagnostics.Where(d => d.Id == DiagnosticDescriptors.UnexpectedCharacter.Id).ToList())
         {
-            var before = visible.LastOrDefault(t => t.StopIndex < bad.Span.Start);
+            // Only the complaint about the token right after the character: one reported at the end of the token
+            // before it (a missing ';') is a mistake of its own.
             var after = visible.FirstOrDefault(t => t.StartIndex >= bad.Span.End);
-            var from = before is null ? 0 : before.StopIndex + 1;
-            var to = after is null || after.Type == TokenConstants.EOF ? int.MaxValue : after.StartIndex;
-            diagnostics.RemoveAll(d => d.Id == DiagnosticDescriptors.SyntaxError.Id && d.Span.Start >= from && d.Span.Start <= to);
+            if (after is null || after.Type == TokenConstants.EOF) continue;
+            diagnostics.RemoveAll(d => d.Id == DiagnosticDescriptors.SyntaxError.Id && d.Span.Start == after.StartIndex);
         }
     }
 }

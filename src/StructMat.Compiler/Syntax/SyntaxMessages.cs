@@ -44,20 +44,26 @@ internal sealed class SmxErrorStrategy : DefaultErrorStrategy
         Report(recognizer, recognizer.CurrentToken, GetExpectedTokens(recognizer), null);
     }
 
-    /// <summary>The declarations with a syntax error: what the parser kept of them is not what was written.</summary>
+    /// <summary>The declarations with a syntax error (namespace included): what the parser kept of them is not what was written.</summary>
     public System.Collections.Generic.HashSet<ParserRuleContext> Truncated { get; } = new();
 
     private void Report(Parser parser, IToken found, IntervalSet expected, RecognitionException? e)
     {
+        ParserRuleContext? declaration = null;
         for (RuleContext? c = parser.Context; c is not null; c = c.Parent)
         {
-            if (c is StructMatParser.LayerDeclContext or StructMatParser.ConstDeclContext)
+            if (c is StructMatParser.LayerDeclContext or StructMatParser.ConstDeclContext or StructMatParser.NamespaceDeclContext)
             {
-                Truncated.Add((ParserRuleContext)c);
+                declaration = (ParserRuleContext)c;
             }
         }
+        // One syntax error per declaration: after the first, ANTLR's recovery inside it (a call within a call) yields
+        // complaints about tokens that are fine as written, and the declaration is checked no further anyway.
+        if (declaration is not null && !Truncated.Add(declaration)) return;
         var (message, span) = SyntaxMessages.Describe((StructMatParser)parser, found, expected);
         var diagnostic = Diagnostic.Create(DiagnosticDescriptors.SyntaxError, span ?? Spans.Of(found), message);
+        // Recovery can meet the same spot twice (an inner and an enclosing decision); one message is enough.
+        if (_diagnostics.Any(d => d.Id == diagnostic.Id && d.Span.Start == diagnostic.Span.Start)) return;
         _diagnostics.Add(diagnostic);
         if (found.Type == TokenConstants.EOF) AtEndOfFile.Add(diagnostic);
     }
@@ -86,26 +92,31 @@ internal static class SyntaxMessages
         var after = previous is null ? null : Found(previous);
         SourceSpan? afterPrevious = previous is null ? null : EndOf(previous);
 
-        // The innermost construct that is open at the error.
-        RuleContext? context = parser.Context;
-        StructMatParser.CallExprContext? call = null;
-        StructMatParser.ParenExprContext? paren = null;
-        StructMatParser.NamedArgumentContext? named = null;
+        // The declaration being parsed comes from the parser's rule stack; what is open inside it (a call's arguments,
+        // a parenthesis) comes from the tokens, because ANTLR may report an error inside `lowrank(…)` at the decision
+        // of an enclosing `kron(…)`, whose context says nothing of the inner call.
         StructMatParser.LayerDeclContext? layer = null;
         StructMatParser.ConstDeclContext? constant = null;
+        ParserRuleContext? declarationContext = null;
         var inNamespace = false;
-        for (var c = context; c is not null; c = c.Parent)
+        for (RuleContext? c = parser.Context; c is not null; c = c.Parent)
         {
             switch (c)
             {
-                case StructMatParser.NamedArgumentContext n when named is null && call is null && paren is null: named = n; break;
-                case StructMatParser.CallExprContext k when call is null && paren is null && k.ChildCount >= 2: call = k; break;
-                case StructMatParser.ParenExprContext p when call is null && paren is null: paren = p; break;
-                case StructMatParser.LayerDeclContext l: layer = l; break;
-                case StructMatParser.ConstDeclContext k: constant = k; break;
-                case StructMatParser.NamespaceDeclContext: inNamespace = true; break;
+                case StructMatParser.LayerDeclContext l: layer = l; declarationContext = l; break;
+                case StructMatParser.ConstDeclContext k: constant = k; declarationContext = k; break;
+                case StructMatParser.NamespaceDeclContext n: inNamespace = true; declarationContext = n; break;
             }
         }
+        var open = declarationContext is null ? null : InnermostOpen(tokens, declarationContext.Start.TokenIndex, found.TokenIndex);
+        var callToken = open is null ? null : PreviousToken(tokens, open);
+        var callName = callToken?.Type == StructMatLexer.IDENT ? callToken.Text : null;
+        var openAt = open is null ? "" : $"{open.Line}:{open.Column + 1}";
+        // `name:` right before the error, inside a call: the value of a named argument is missing.
+        var beforePrevious = previous is null ? null : PreviousToken(tokens, previous);
+        var argumentName = callName is not null && previous?.Text is ":" or "=" && beforePrevious?.Type == StructMatLexer.IDENT ? beforePrevious.Text : null;
+        var operandFollows = IsOperandStart(found);
+
         // The name as written: a name or a keyword in its place, and not the token the error is at.
         string? NameIn(IToken? token) =>
             token is { TokenIndex: >= 0 } t && t.TokenIndex != found.TokenIndex && (t.Type == StructMatLexer.IDENT || IsKeyword(t.Text)) ? t.Text : null;
@@ -131,7 +142,7 @@ internal static class SyntaxMessages
         }
 
         // ── The top level: declarations. ──
-        if (layer is null && constant is null && !inNamespace && call is null && paren is null)
+        if (layer is null && constant is null && !inNamespace)
         {
             if (found.Text == "namespace")
                 return ("The namespace declaration must come first, before every layer and constant", null);
@@ -153,46 +164,51 @@ internal static class SyntaxMessages
             return ($"Expected ';' to end the namespace declaration, as in `{NamespaceExample}`", afterPrevious);
         }
 
+        // ── An operand after an operator or 'frozen', anywhere. ──
+        if (IsOperator(previous) && !operandFollows)
+            return ($"Expected an operand after '{previous!.Text}', but found {what}, as in `dense + lowrank(rank: 8)` or `2.0 * dense`", null);
+        if (previous?.Text == "frozen" && !operandFollows)
+            return ($"Expected a structure after 'frozen', but found {what}, as in `frozen dense`", null);
+
         // ── Arguments: lowrank(rank: 8), dense(64 -> 32). ──
-        if (call is not null)
+        if (callName is not null)
         {
-            var callName = call.IDENT()?.GetText() ?? "the call";
-            var open = call.GetToken(TypeOf("("), 0)?.Symbol;
-            if (named is not null && previous?.Text == ":")
-                return ($"Expected the value of '{named.IDENT()?.GetText()}' after ':', but found {what}, as in `rank: 8`", null);
-            if (expectsExpression && previous?.Text == ",")
+            if (argumentName is not null && previous!.Text == "=")
+                return ($"Arguments are written `name: value`: write `{argumentName}: …` with ':' instead of '=', as in `rank: 8`", null);
+            if (argumentName is not null && !operandFollows)
+                return ($"Expected the value of '{argumentName}' after ':', but found {what}, as in `rank: 8`", null);
+            if (previous?.Text == "," && !operandFollows)
                 return ($"Expected an argument after ',' in {callName}(…), but found {what}, as in `blocksparse(block: 32, pattern: butterfly)`", null);
-            if (expectsExpression && previous?.Text == "->")
+            if (previous?.Text == "->" && !operandFollows)
                 return ($"Expected the output size after '->' in {callName}(…), but found {what}, as in `dense(64 -> 32)`", null);
-            if (expectsExpression && IsOperator(previous))
-                return ($"Expected an operand after '{previous!.Text}', but found {what}, as in `lowrank(rank: 2 * 4)`", null);
-            if (expectsExpression && previous?.Text == "(")
-                return ($"Expected an argument or ')' after '{callName}(', but found {what}, as in `lowrank(rank: 8)`", null);
-            if (Expects(")"))
+            if (previous?.TokenIndex == open!.TokenIndex)
             {
-                var where = open is null ? "" : $" opened at {open.Line}:{open.Column + 1}";
-                return found.Type == TokenConstants.EOF || found.Text == ";"
-                    ? ($"The arguments of {callName}(…){where} are not closed: expected ')' before {what}", afterPrevious)
-                    : ($"Expected ',' between arguments or ')' to close {callName}(…){where}, but found {what}; arguments are written `name: value`, as in `lowrank(rank: 8)`", null);
+                if (!operandFollows)
+                    return ($"Expected an argument or ')' after '{callName}(', but found {what}, as in `lowrank(rank: 8)`", null);
+            }
+            else if (EndsOperand(previous))
+            {
+                return found.Type == TokenConstants.EOF || found.Text is ";" or "layer" or "const" or "namespace"
+                    ? ($"The arguments of {callName}(…) opened at {openAt} are not closed: expected ')' before {what}", afterPrevious)
+                    : ($"Expected ',' between arguments or ')' to close {callName}(…) opened at {openAt}, but found {what}; arguments are written `name: value`, as in `lowrank(rank: 8)`", null);
             }
         }
 
         // ── ( … ) ──
-        if (paren is not null && Expects(")") && !expectsExpression)
+        if (open is not null && callName is null)
         {
-            var open = paren.Start;
-            return ($"The '(' at {open.Line}:{open.Column + 1} is not closed: expected ')' (or an operator) before {what}", found.Type == TokenConstants.EOF || found.Text == ";" ? afterPrevious : null);
+            if (found.Text == ":" && previous?.Type == StructMatLexer.IDENT)
+                return ($"'{previous.Text}:' names an argument, which goes directly inside a call's parentheses, as in `lowrank(rank: 8)`", null);
+            if (previous?.TokenIndex == open.TokenIndex && !operandFollows)
+                return ($"Expected an expression after '(', but found {what}, as in `(dense + lowrank(rank: 8)) * diag()`", null);
+            if (EndsOperand(previous))
+                return ($"The '(' at {openAt} is not closed: expected ')' (or an operator) before {what}",
+                    found.Type == TokenConstants.EOF || found.Text is ";" or "layer" or "const" or "namespace" ? afterPrevious : null);
         }
 
-        // ── An operand: after an operator, '(', 'frozen', or where a declaration needs a value. ──
-        if (expectsExpression)
+        // ── A value where a declaration needs one. ──
+        if (expectsExpression && open is null)
         {
-            if (IsOperator(previous))
-                return ($"Expected an operand after '{previous!.Text}', but found {what}, as in `dense + lowrank(rank: 8)` or `2.0 * dense`", null);
-            if (previous?.Text == "frozen")
-                return ($"Expected a structure after 'frozen', but found {what}, as in `frozen dense`", null);
-            if (previous?.Text == "(")
-                return ($"Expected an expression after '(', but found {what}, as in `(dense + lowrank(rank: 8)) * diag()`", null);
             if (layer is not null)
             {
                 return previous?.Text switch
@@ -243,7 +259,7 @@ internal static class SyntaxMessages
             return ($"Expected an operator or ';' after {after}, but found {what}: terms are joined by '+' (a sum) or '*' (a product), and ';' ends {declaration}", null);
         }
         if (found.Text == ")")
-            return ($"This ')' closes nothing: there is no open '(' in {declaration}; delete it", null);
+            return ($"This ')' closes nothing: there is no open '(' before it in {declaration}; delete it", null);
         var example = declaration.StartsWith("constant", StringComparison.Ordinal) || declaration.StartsWith("the constant", StringComparison.Ordinal) ? ConstExample : LayerExample;
         return ($"Expected ';' to end {declaration}, but found {what}, as in `{example}`", found.Type == TokenConstants.EOF || found.Text is "layer" or "const" ? afterPrevious : null);
     }
@@ -260,6 +276,28 @@ internal static class SyntaxMessages
     private static bool IsKeyword(string text) => Array.IndexOf(Keywords, text) >= 0;
 
     private static bool IsOperator(IToken? token) => token?.Text is "+" or "-" or "*" or "/";
+
+    /// <summary>Whether an operand can start with this token (a name, a number, '(', a prefix '-' or 'frozen').</summary>
+    private static bool IsOperandStart(IToken token) =>
+        token.Type is StructMatLexer.IDENT or StructMatLexer.INT or StructMatLexer.FLOAT || token.Text is "(" or "-" or "frozen";
+
+    /// <summary>Whether an operand can end with this token (a name, a number, ')').</summary>
+    private static bool EndsOperand(IToken? token) =>
+        token is not null && (token.Type is StructMatLexer.IDENT or StructMatLexer.INT or StructMatLexer.FLOAT || token.Text == ")");
+
+    /// <summary>The innermost '(' between two tokens that no ')' closes before the second.</summary>
+    private static IToken? InnermostOpen(ITokenStream tokens, int from, int before)
+    {
+        var depth = 0;
+        for (var i = before - 1; i >= from && i >= 0; i--)
+        {
+            var t = tokens.Get(i);
+            if (t.Channel != TokenConstants.DefaultChannel) continue;
+            if (t.Text == ")") depth++;
+            else if (t.Text == "(" && depth-- == 0) return t;
+        }
+        return null;
+    }
 
     /// <summary>A misspelt keyword: another case, or one letter added, dropped, changed or swapped.</summary>
     private static bool LooksLike(string word, string keyword) =>

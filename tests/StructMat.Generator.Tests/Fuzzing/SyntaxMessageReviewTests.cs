@@ -72,7 +72,11 @@ public sealed class SyntaxMessageReviewTests
         non-ASCII spaces, lone combining marks, non-characters) were shown quoted, so the message showed nothing — now
         U+XXXX and what the character is. Left as they are, as a person can act on them: the forms below name what the
         construct needed and what was found; fuzzed inputs put tokens where no person would, so some pairs read oddly
-        ("Expected an operand after '*', but found '*'") but still point at the right place.
+        ("Expected an operand after '*', but found '*'") but still point at the right place. A second pass (after
+        a code review) fixed what the first list hid: an error inside a call inside kron(…) was described from the
+        outer call's decision ("Expected the input size of layer 'A' after ':'"), and recovery added a second or third
+        message to a declaration — now the innermost open '(' is found from the tokens, and each declaration gets one
+        syntax error.
 
 
         """;
