@@ -407,6 +407,49 @@ public sealed class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void Load_WithNames_TakesATensorThatDiffersOnlyByUnitDimensions()
+    {
+        // PEFT stores BOFT's output scale as boft_s [out, 1]; StructMat's diagonal is [out]. And the other way round.
+        string path = TempFile("peft.safetensors");
+        SafeTensors.Save(path, new[] { Make("boft_s", new[] { 3, 1 }, 3, 4, 5), Make("v", new[] { 2 }, 6, 7) });
+        var diag = new Parameter("diag", new[] { 3 }, true);
+        var column = new Parameter("column", new[] { 1, 2, 1 }, true);
+        SafeTensors.Load(path, new[] { diag, column }, new Dictionary<string, string> { ["boft_s"] = "diag", ["v"] = "column" });
+        Assert.Equal(new[] { 3f, 4f, 5f }, diag.Data);
+        Assert.Equal(new[] { 6f, 7f }, column.Data);
+    }
+
+    [Fact]
+    public void Load_WithNames_StillRefusesMovedOrOtherDimensions()
+    {
+        // [1, 3] into [3, 1] moves the unit dimension (a row for a column: lora_A for lora_B at rank 1); [1, 3] into
+        // [3] would be fine, so both are checked against each other; and a [2, 2] is no [4].
+        string path = SaveAB();
+        var names = new Dictionary<string, string>();
+        var e = Assert.Throws<InvalidDataException>(() =>
+            SafeTensors.Load(path, new[] { new Parameter("a", new[] { 2 }, true), new Parameter("b", new[] { 3, 1 }, true) }, names));
+        Assert.Contains("expected shape [3, 1]", e.Message);
+        var squeezed = new Parameter("b", new[] { 3 }, true);
+        SafeTensors.Load(path, new[] { new Parameter("a", new[] { 2 }, true), squeezed }, names);
+        Assert.Equal(new[] { 3f, 4f, 5f }, squeezed.Data);
+
+        string square = TempFile("square.safetensors");
+        SafeTensors.Save(square, new[] { Make("m", new[] { 2, 2 }, 1, 2, 3, 4) });
+        e = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(square, new[] { new Parameter("m", new[] { 4 }, true) }, names));
+        Assert.Contains("file has [2, 2]", e.Message);
+    }
+
+    [Fact]
+    public void Load_WithoutNames_WantsTheExactShape()
+    {
+        // A StructMat file is read as written: [1, 3] does not load into [3] without the name-map overload.
+        string path = SaveAB();
+        var e = Assert.Throws<InvalidDataException>(() =>
+            SafeTensors.Load(path, new[] { new Parameter("a", new[] { 2 }, true), new Parameter("b", new[] { 3 }, true) }));
+        Assert.Contains("expected shape [3]", e.Message);
+    }
+
+    [Fact]
     public void Load_DuplicateParameterNames_AreAnArgumentError()
     {
         string path = SaveAB();

@@ -481,7 +481,9 @@ public static class SafeTensors
     /// <summary>
     /// <see cref="Load(string, IReadOnlyList{Parameter}, bool)"/> for files whose tensors are named differently (e.g.
     /// PEFT's <c>base_layer.weight</c>): <paramref name="fileNames"/> maps file tensor names to parameter names; tensors
-    /// it does not mention keep their own name.
+    /// it does not mention keep their own name. Such files may also shape a tensor with unit dimensions the parameter
+    /// lacks, or without ones it has (PEFT's <c>boft_s [out, 1]</c> for a diagonal <c>[out]</c>): a tensor loads when
+    /// dropping the unit dimensions of one shape gives the other; the data, row-major, is the same.
     /// </summary>
     public static void Load(string path, IReadOnlyList<Parameter> parameters, IReadOnlyDictionary<string, string> fileNames, bool strict = true)
     {
@@ -495,10 +497,11 @@ public static class SafeTensors
             if (!renamed.TryAdd(target, tensor))
                 throw new InvalidDataException($"Safetensors '{path}': two tensors map to the parameter name '{target}'.");
         }
-        Assign(renamed, parameters, strict, $"'{path}'");
+        Assign(renamed, parameters, strict, $"'{path}'", unitDimensions: true);
     }
 
-    private static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source)
+    private static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source,
+        bool unitDimensions = false)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var parameter in parameters)
@@ -523,7 +526,9 @@ public static class SafeTensors
         foreach (var parameter in parameters)
         {
             var tensor = tensors[parameter.Name];
-            if (!tensor.Shape.AsSpan().SequenceEqual(parameter.Shape) || tensor.Data.Length != parameter.Data.Length)
+            var fits = tensor.Shape.AsSpan().SequenceEqual(parameter.Shape)
+                || unitDimensions && (Squeeze(tensor.Shape).AsSpan().SequenceEqual(parameter.Shape) || Squeeze(parameter.Shape).AsSpan().SequenceEqual(tensor.Shape));
+            if (!fits || tensor.Data.Length != parameter.Data.Length)
                 mismatches.Add($"tensor '{parameter.Name}' expected shape [{FormatShape(parameter.Shape)}], file has [{FormatShape(tensor.Shape)}]");
         }
         if (mismatches.Count > 0)
@@ -534,4 +539,7 @@ public static class SafeTensors
     }
 
     private static string FormatShape(int[] shape) => string.Join(", ", shape);
+
+    /// <summary>A shape without its unit dimensions ([8, 1] is [8]; [1, 1] is []).</summary>
+    private static int[] Squeeze(int[] shape) => shape.Where(d => d != 1).ToArray();
 }
