@@ -125,12 +125,11 @@ internal static class SyntaxMessages
         var declaration = layer is not null ? (layerName is null ? "the layer declaration" : $"layer '{layerName}'")
             : constant is not null ? (constantName is null ? "the constant declaration" : $"constant '{constantName}'") : null;
 
-        // A keyword where a name belongs.
-        if (expected.Contains(StructMatLexer.IDENT) && !expectsExpression && found.Type != StructMatLexer.IDENT && IsKeyword(found.Text))
+        // A keyword where a namespace part belongs (layer and constant names take keywords in the grammar, so the AST
+        // builder reports those).
+        if (inNamespace && expected.Contains(StructMatLexer.IDENT) && IsKeyword(found.Text))
         {
-            return inNamespace
-                ? ($"'{found.Text}' is a keyword and cannot be part of a namespace name; pick another name", null)
-                : ($"'{found.Text}' is a keyword and cannot be a name here; pick another name", null);
+            return ($"'{found.Text}' is a keyword and cannot be part of a namespace name; pick another name", null);
         }
 
         // A declaration without its name.
