@@ -29,7 +29,8 @@ internal static class ProjectionEmitter
 
     public static void Emit(SourceWriter w, LayerModel model)
     {
-        if (!IsProjectable(model) || Form(model) is not { } form) return;
+        if (!IsProjectable(model)) return;
+        var form = Form(model)!;
         var (i, o) = (model.Bound.Body.Shape.In, model.Bound.Body.Shape.Out);
         w.Line();
         w.Line($"/// <summary>");

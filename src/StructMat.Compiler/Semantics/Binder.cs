@@ -262,16 +262,16 @@ public sealed partial class Binder
             // What the probes leave open, binding may still find (kron(diag(), dense(2 -> 3)) takes 4 -> 6 from its
             // input 8): bind the right factor with the middle open, and only when it needs that size fall back. A square
             // product keeps its size throughout, as a reader means it; otherwise one error names the factor to shape.
-            boundRight = Trial(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false), out var rightNeedsMiddle);
-            if (rightNeedsMiddle)
+            boundRight = Trial(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false), out var rightHeld);
+            if (rightHeld is not null)
             {
                 // The left factor may fix it from its output (kron(diag(), dense(2 -> 3)) * dense in a 12-wide layer).
-                var boundLeftFirst = Trial(() => BindMatrix(product.Left, null, outDim, frozen, adapterTerm: false), out var leftNeedsMiddle);
-                if (!leftNeedsMiddle)
+                var boundLeftFirst = Trial(() => BindMatrix(product.Left, null, outDim, frozen, adapterTerm: false), out var leftHeld);
+                if (leftHeld is null)
                 {
                     if (boundLeftFirst is null)
                     {
-                        WithoutShapeErrors(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false));
+                        KeepAllButShapeErrors(rightHeld);
                         return null;
                     }
                     boundRight = BindMatrix(product.Right, inDim, boundLeftFirst.Shape.In, frozen, adapterTerm: false);
@@ -286,8 +286,8 @@ public sealed partial class Binder
                 {
                     // Either factor's own mistakes (an unknown name, a bad argument) come first; the size only after them.
                     var errors = _diagnostics.Count(d => d.IsError);
-                    WithoutShapeErrors(() => BindMatrix(product.Right, inDim, null, frozen, adapterTerm: false));
-                    WithoutShapeErrors(() => BindMatrix(product.Left, null, outDim, frozen, adapterTerm: false));
+                    KeepAllButShapeErrors(rightHeld);
+                    KeepAllButShapeErrors(leftHeld);
                     if (_diagnostics.Count(d => d.IsError) == errors) ReportUnknownMiddle(product, n, m);
                     return null;
                 }
@@ -308,27 +308,34 @@ public sealed partial class Binder
     }
 
     /// <summary>
-    /// Binds; when that fails for want of a size ("cannot infer"), takes its diagnostics back and says so in
-    /// <paramref name="needsSize"/>, so the caller can try a size; any other outcome stands as it is.
+    /// Binds; when that fails for want of a size ("cannot infer"), takes its diagnostics back and hands them over in
+    /// <paramref name="held"/> (null otherwise), so the caller can try a size or keep them after all.
     /// </summary>
-    private BoundExpression? Trial(System.Func<BoundExpression?> bind, out bool needsSize)
+    private BoundExpression? Trial(System.Func<BoundExpression?> bind, out List<Diagnostic>? held)
     {
         var mark = _diagnostics.Count;
         var bound = bind();
-        needsSize = bound is null && _diagnostics.Skip(mark).Any(d => d.Id == DiagnosticDescriptors.CannotInferShape.Id);
-        if (needsSize) _diagnostics.RemoveRange(mark, _diagnostics.Count - mark);
+        held = null;
+        if (bound is null && _diagnostics.Skip(mark).Any(d => d.Id == DiagnosticDescriptors.CannotInferShape.Id))
+        {
+            held = _diagnostics.GetRange(mark, _diagnostics.Count - mark);
+            _diagnostics.RemoveRange(mark, held.Count);
+        }
         return bound;
     }
+
+    /// <summary>Keeps a trial's diagnostics but "cannot infer the size" (a size another part was to fix).</summary>
+    private void KeepAllButShapeErrors(IEnumerable<Diagnostic> held) =>
+        _diagnostics.AddRange(held.Where(d => d.Id != DiagnosticDescriptors.CannotInferShape.Id));
 
     /// <summary>Binds for the diagnostics alone, leaving out "cannot infer the size" (a size another part was to fix).</summary>
     private void WithoutShapeErrors(System.Func<BoundExpression?> bind)
     {
         var mark = _diagnostics.Count;
         bind();
-        for (var i = _diagnostics.Count - 1; i >= mark; i--)
-        {
-            if (_diagnostics[i].Id == DiagnosticDescriptors.CannotInferShape.Id) _diagnostics.RemoveAt(i);
-        }
+        var added = _diagnostics.GetRange(mark, _diagnostics.Count - mark);
+        _diagnostics.RemoveRange(mark, added.Count);
+        KeepAllButShapeErrors(added);
     }
 
     private void ReportUnknownMiddle(BinarySyntax product, int inDim, int outDim)

@@ -45,13 +45,13 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     public override SyntaxNode VisitConstDecl(StructMatParser.ConstDeclContext context) =>
         new ConstDeclarationSyntax(
             NameOf(context.name, "constant"), SpanOf(context.name, context), DocumentationBefore(context.Start),
-            Body(context, context.expr()), Spans.Of(context));
+            Kept(context, context.expr()), Spans.Of(context));
 
     // layerDecl : 'layer' name ':' inDim=expr '->' outDim=expr '=' body=expr ';' ;
     public override SyntaxNode VisitLayerDecl(StructMatParser.LayerDeclContext context) =>
         new LayerDeclarationSyntax(
             NameOf(context.name, "layer"), SpanOf(context.name, context), DocumentationBefore(context.Start),
-            Body(context, context.inDim), Body(context, context.outDim), Body(context, context.body), Spans.Of(context));
+            Kept(context, context.inDim), Kept(context, context.outDim), Kept(context, context.body), Spans.Of(context));
 
     /// <summary>A declaration's name; a keyword there is reported once and kept as the name, so binding goes on.</summary>
     private string NameOf(IToken? name, string what)
@@ -73,8 +73,8 @@ internal sealed class AstBuilder : StructMatBaseVisitor<SyntaxNode>
     /// a second, misleading message. So a declaration with a syntax error is checked no further; the layer generates
     /// nothing either way.
     /// </summary>
-    private ExpressionSyntax Body(ParserRuleContext declaration, StructMatParser.ExprContext? body) =>
-        _truncated.Contains(declaration) ? new ErrorExpression(body is null ? Spans.Of(declaration) : Spans.Of(body)) : Expression(body);
+    private ExpressionSyntax Kept(ParserRuleContext declaration, StructMatParser.ExprContext? part) =>
+        _truncated.Contains(declaration) ? new ErrorExpression(part is null ? Spans.Of(declaration) : Spans.Of(part)) : Expression(part);
 
     // expr : '-' expr # negateExpr
     public override SyntaxNode VisitNegateExpr(StructMatParser.NegateExprContext context) =>
