@@ -17,6 +17,15 @@ transcribe the modules' forward passes.
   lora_peft_io.safetensors     x [2,10], y [2,8] = x W0^T + scale * x A^T B^T   (metadata: r, lora_alpha, scale)
   hra_peft.safetensors         PEFT HRA on a 6 -> 6 nn.Linear, r = 4: base_layer.weight [6,6], hra_u [6,4]
   hra_peft_io.safetensors      x [2,6], y [2,6] = x (W0 H)^T, H = H_1 ... H_r, H_i = I - 2 u_i u_i^T / |u_i|^2
+  oft_peft.safetensors         PEFT OFT (oft_block_size = 4, r = 0) on two modules of one model, keys as in the
+                               PeftModel's state dict with adapter "default":
+                               base_model.model.layers.0.q_proj.base_layer.weight [8,12], ...q_proj.oft_R.default.weight [3,6],
+                               base_model.model.layers.0.v_proj.base_layer.weight [12,12], ...v_proj.oft_R.default.weight [3,6]
+  oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
+                               num_cayley_neumann_terms=5; exact: use_cayley_neumann=False):
+                               M.y.<mode> = base_layer(einsum("...rk,rkc->...rc", x, R)) and M.merged.<mode> = (B W0^T)^T,
+                               B = block_diag(R_1 ... R_r), as OFTRotationModule.forward / Linear.merge compute them
+                               (huggingface/peft src/peft/tuners/oft/layer.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40)
 
 The writer below follows the reference (huggingface/safetensors tensor.rs): 8-byte little-endian header length,
 compact JSON with "__metadata__" first (keys sorted here), tensors sorted by name (all F32), data_offsets
@@ -147,9 +156,94 @@ def hra_peft():
                       {"r": str(rank), "apply_GS": "False"})
 
 
+def matmul(a, b):
+    return [[sum(a[i][k] * b[k][j] for k in range(len(b))) for j in range(len(b[0]))] for i in range(len(a))]
+
+
+def solve_right(a, b):
+    """X with X a = b (torch.linalg.solve(a, b, left=False)): solve a^T X^T = b^T by Gauss-Jordan elimination."""
+    n = len(a)
+    m = [[a[j][i] for j in range(n)] + [b[r][i] for r in range(n)] for i in range(n)]  # [a^T | b^T]
+    for col in range(n):
+        pivot = max(range(col, n), key=lambda r: abs(m[r][col]))
+        m[col], m[pivot] = m[pivot], m[col]
+        d = m[col][col]
+        m[col] = [v / d for v in m[col]]
+        for r in range(n):
+            if r != col and m[r][col] != 0.0:
+                f = m[r][col]
+                m[r] = [v - f * w for v, w in zip(m[r], m[col])]
+    xt = [row[n:] for row in m]
+    return [[xt[j][i] for j in range(n)] for i in range(n)]
+
+
+def oft_rotations(vec, blocks, b, neumann, terms=5):
+    """OFTRotationModule._cayley_batch: _pytorch_skew_symmetric, then the Neumann loop or linalg.solve."""
+    rows_cols = [(r, c) for r in range(b) for c in range(r + 1, b)]  # torch.triu_indices(b, b, 1)
+    m = len(rows_cols)
+    result = []
+    for i in range(blocks):
+        s = [[0.0] * b for _ in range(b)]
+        for e, (r, c) in enumerate(rows_cols):
+            s[r][c] = vec[i * m + e]
+        q = [[s[r][c] - s[c][r] for c in range(b)] for r in range(b)]  # matrix - matrix.transpose(-2, -1)
+        eye = [[1.0 if r == c else 0.0 for c in range(b)] for r in range(b)]
+        if neumann:
+            rot = [row[:] for row in eye]
+            add = lambda x, y, alpha=1.0: [[x[r][c] + alpha * y[r][c] for c in range(b)] for r in range(b)]
+            if terms > 1:
+                rot = add(rot, q, 2.0)
+                if terms > 2:
+                    q_squared = matmul(q, q)
+                    rot = add(rot, q_squared, 2.0)
+                    q_power = q_squared
+                    for _ in range(3, terms - 1):
+                        q_power = matmul(q_power, q)
+                        rot = add(rot, q_power, 2.0)
+                    q_power = matmul(q_power, q)
+                    rot = add(rot, q_power)
+        else:
+            rot = solve_right([[eye[r][c] + q[r][c] for c in range(b)] for r in range(b)],
+                              [[eye[r][c] - q[r][c] for c in range(b)] for r in range(b)])
+        result.append(rot)
+    return result
+
+
+def oft_peft():
+    batch, n_in, b = 2, 12, 4
+    blocks, m = n_in // b, b * (b - 1) // 2
+    prefix = "base_model.model.layers.0."
+    x = uniform(batch * n_in, 401)
+    tensors, io = {}, {"x": ([batch, n_in], x)}
+    for module, n_out, seed in (("q_proj", 8, 410), ("v_proj", 12, 420)):
+        w0 = uniform(n_out * n_in, seed)
+        vec = uniform(blocks * m, seed + 1, 0.3)  # PEFT initialises oft_R to zero; non-zero so that the check can fail
+        tensors[prefix + module + ".base_layer.weight"] = ([n_out, n_in], w0)
+        tensors[prefix + module + ".oft_R.default.weight"] = ([blocks, m], vec)
+        for mode, neumann in (("neumann5", True), ("exact", False)):
+            rot = oft_rotations(vec, blocks, b, neumann)
+            y = []
+            for bb in range(batch):
+                # x_reshaped [rank, block]; einsum("...rk,rkc->...rc", x_reshaped, orth_rotate)
+                xr = [x[bb * n_in + i * b + k] for i in range(blocks) for k in range(b)]
+                rotated = [sum(xr[i * b + k] * rot[i][k][c] for k in range(b)) for i in range(blocks) for c in range(b)]
+                y.extend(linear(rotated, w0, 1, n_in, n_out))
+            io[module + ".y." + mode] = ([batch, n_out], y)
+            # merge: orig = W0^T [n_in, n_out]; orig = mm(block_diag(R), orig); W = orig^T
+            w0t = [[w0[o * n_in + i] for o in range(n_out)] for i in range(n_in)]
+            bd = [[rot[i // b][i % b][j % b] if i // b == j // b else 0.0 for j in range(n_in)] for i in range(n_in)]
+            merged_t = matmul(bd, w0t)
+            io[module + ".merged." + mode] = ([n_out, n_in], [merged_t[i][o] for o in range(n_out) for i in range(n_in)])
+    meta = {"oft_block_size": str(b), "num_cayley_neumann_terms": "5",
+            "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/oft/layer.py"}
+    write_safetensors(os.path.join(OUT, "oft_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "oft_peft_io.safetensors"), io, meta)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     monarch_fly()
     lora_peft()
     hra_peft()
+    oft_peft()
     print("wrote fixtures to", OUT)

@@ -251,7 +251,7 @@ public class BindingTests
     [Fact]
     public void An_unknown_name_in_arithmetic_is_reported_once()
     {
-        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, btt, diag, perm, kron)");
+        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, btt, diag, perm, kron)");
     }
 
     [Fact]
@@ -446,4 +446,20 @@ public class BindingTests
     [InlineData("layer L : 536870912 -> 4 = btt(rank: 2);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
     [InlineData("layer L : 4 -> 536870912 = btt(rank: 2);", "A parameter tensor of btt does not fit in a 32-bit index (2147483648 > 2147483647)")]
     public void A_parameter_tensor_beyond_the_32_bit_limit_is_SMX0118(string smx, string message) => Only(smx, "SMX0118", message);
+
+    // ── oft ──────────────────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 8 -> 8 = frozen dense * oft(block: 3);", "SMX0103", "oft: blocks of size 3 do not divide the input dimension 8")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * oft(block: 1);", "SMX0132", "oft: 'block' must be from 2 to 8 (a 1×1 rotation is the identity), but it is 1")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * oft(block: 16);", "SMX0132", "oft: 'block' must be from 2 to 8 (a 1×1 rotation is the identity), but it is 16")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * oft(block: 4, neumann: -1);", "SMX0125", "oft: 'neumann' must be an integer, but it is -1")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * oft(block: 4, neumann: 17);", "SMX0132", "oft: 'neumann' must be from 0 to 16 (0 is the exact Cayley transform, k > 0 PEFT's series of k terms), but it is 17")]
+    [InlineData("layer L : 8 -> 4 = oft(block: 4);", "SMX0108", "oft is square-only, but here it must map 8 -> 4")]
+    public void Oft_arguments_and_shape_are_checked_at_the_argument(string smx, string id, string message) => Only(smx, id, message);
+
+    [Theory]
+    [InlineData("layer L : 12 -> 8 = frozen dense * oft(block: 4);", "layer L : 12 -> 8|  product : 12 -> 8|    dense : 12 -> 8 frozen|    oft block=4 neumann=5 : 12 -> 12")]
+    [InlineData("layer L : 8 -> 8 = oft(block: 2, neumann: 0);", "layer L : 8 -> 8|  oft block=2 neumann=0 : 8 -> 8")]
+    public void Oft_takes_the_input_size_and_defaults_to_five_terms(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
 }

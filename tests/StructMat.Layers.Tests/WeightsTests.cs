@@ -63,6 +63,38 @@ public class WeightsTests
         AssertReproduces(layer, "hra_peft_io.safetensors");
     }
 
+    public static IEnumerable<object[]> PeftOftModules => new[]
+    {
+        new object[] { nameof(PeftOftQ), "q_proj", "neumann5" }, new object[] { nameof(PeftOftQExact), "q_proj", "exact" },
+        new object[] { nameof(PeftOftV), "v_proj", "neumann5" }, new object[] { nameof(PeftOftVExact), "v_proj", "exact" },
+    };
+
+    /// <summary>
+    /// One module of a two-module PEFT OFT state dict (keys with the adapter name "default") loads; forward and merge give
+    /// what PEFT's OFTRotationModule.forward and Linear.merge compute, transcribed in scripts/make_fixtures.py from
+    /// huggingface/peft src/peft/tuners/oft/layer.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40, for a rectangular
+    /// (q_proj, 12 -> 8) and a square (v_proj, 12 -> 12) base, in PEFT's default series mode and its exact mode.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PeftOftModules))]
+    public void A_PEFT_OFT_module_loads_and_gives_PEFT_outputs_and_merge(string layerName, string module, string mode)
+    {
+        var layer = LayerCatalog.Create(layerName);
+        var prefix = "base_model.model.layers.0." + module + ".";
+        layer.LoadSafeTensors(Fixture("oft_peft.safetensors"), new Dictionary<string, string>
+        {
+            [prefix + "base_layer.weight"] = "factors.0.weight", [prefix + "oft_R.default.weight"] = "factors.1.oft_R",
+        }, strict: false); // the file also holds the other module
+        var io = SafeTensors.Read(Fixture("oft_peft_io.safetensors"));
+        var batch = io["x"].Shape[0];
+        var y = new float[batch * layer.OutFeatures];
+        layer.Forward(io["x"].Data, y, batch);
+        var expected = io[module + ".y." + mode].Data.Select(v => (double)v).ToArray();
+        Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
+        var merged = io[module + ".merged." + mode].Data.Select(v => (double)v).ToArray();
+        Assert.True(Oracle.RelativeError(layer.Merge(), merged) < 1e-6, $"merge: {Oracle.RelativeError(layer.Merge(), merged):E2}");
+    }
+
     [Fact]
     public void A_failed_load_leaves_a_live_layer_unchanged_and_names_the_problem()
     {

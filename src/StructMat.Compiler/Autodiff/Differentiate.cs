@@ -83,6 +83,14 @@ public static class Differentiate
                         backward.Add(new HouseholderGradientOp(G(h.Output), h.Input, h.Weight, h.N, h.R, "weight gradient of " + h.Comment) { SubRows = h.SubRows });
                     }
                     break;
+                case OrthogonalBlocksOp o when !o.Transposed:
+                    backward.Add(o with { Input = G(o.Output), Output = G(o.Input), Transposed = true, Accumulate = Accumulate(G(o.Input)),
+                        Comment = "input gradient of " + o.Comment + " (dx_i = R_i dy_i)" });
+                    if (layer.Parameter(o.Weight).Trainable)
+                    {
+                        backward.Add(new OrthogonalBlocksGradientOp(G(o.Output), o.Input, o.Weight, o.Blocks, o.Block, o.Terms, "weight gradient of " + o.Comment) { SubRows = o.SubRows });
+                    }
+                    break;
                 case BiasOp b:
                     if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
                     break;

@@ -126,6 +126,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TooManyValues = new(
         "SMX0131", "Too many unnamed arguments", "{0} takes {1}, but this is value {2}: {3}", Severity.Error, Binding);
 
+    public static readonly DiagnosticDescriptor ArgumentOutOfRange = new(
+        "SMX0132", "Argument out of range", "{0} must be {1}, but it is {2}", Severity.Error, Binding);
+
     // ── 0200–0299: lowering and autodiff ────────────────────────────────────────────────
     public static readonly DiagnosticDescriptor NothingTrainable = new(
         "SMX0201", "Nothing to train", "Layer '{0}' has no trainable parameters: every part is frozen", Severity.Warning, Lowering);
@@ -155,7 +158,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,

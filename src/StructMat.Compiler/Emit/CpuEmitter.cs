@@ -219,6 +219,14 @@ internal static class CpuEmitter
                 w.Comment(hg.Comment);
                 w.Line($"{TypeNames.HouseholderKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {model.Property(hg.Weight)}.Data, {gradientOf(hg.Weight, 0, model.Ir.Parameter(hg.Weight).Length)}, {batch}, {hg.N}, {hg.R});");
                 break;
+            case OrthogonalBlocksOp o:
+                w.Comment(o.Comment + (o.Accumulate ? " (accumulating)" : ""));
+                w.Line($"{TypeNames.OrthogonalKernels}.{(o.Transposed ? "ApplyTransposed" : "Apply")}({name(o.Input)}, {name(o.Output)}, {model.Property(o.Weight)}.Data, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, accumulate: {Acc(o.Accumulate)});");
+                break;
+            case OrthogonalBlocksGradientOp og:
+                w.Comment(og.Comment);
+                w.Line($"{TypeNames.OrthogonalKernels}.Gradient({name(og.Input)}, {name(og.OutputGradient)}, {model.Property(og.Weight)}.Data, {gradientOf(og.Weight, 0, model.Ir.Parameter(og.Weight).Length)}, {batch}, {og.Blocks}, {og.Block}, terms: {og.Terms});");
+                break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");
         }

@@ -35,7 +35,8 @@ internal static class GpuEmitter
 
     /// <summary>
     /// One kernel per distinct op (equal ops are the same arithmetic, so sharing by value is right), numbered in
-    /// program order, forward first; Householder chains have none (the runtime's HouseholderDevice launches them).
+    /// program order, forward first; Householder chains and OFT rotations have none (the runtime's HouseholderDevice and
+    /// OrthogonalDevice launch them).
     /// </summary>
     internal static (List<GpuKernel> Kernels, Dictionary<IrOp, GpuKernel> KernelOf) Kernels(LayerModel model)
     {
@@ -45,7 +46,7 @@ internal static class GpuEmitter
         var kernelOf = new Dictionary<IrOp, GpuKernel>();
         foreach (var (program, op) in forward.Ops.Select(o => (forward, o)).Concat(backward.Ops.Select(o => (backward, o))))
         {
-            if (op is HouseholderOp or HouseholderGradientOp) continue;
+            if (IsLibraryOp(op)) continue;
             var candidate = GpuKernelBuilder.For(op, program, kernels.Count);
             var existing = kernels.FirstOrDefault(k => k.Key == candidate.Key);
             if (existing is null) kernels.Add(existing = candidate);
@@ -71,6 +72,7 @@ internal static class GpuEmitter
                 w.Line($"private readonly {TypeNames.MemoryBuffer1D}<int, {TypeNames.DenseStride1D}> {MapField(map)};");
             }
             if (UsesHouseholder(model)) w.Line($"private readonly {TypeNames.HouseholderDevice} _householder;");
+            if (UsesOrthogonal(model)) w.Line($"private readonly {TypeNames.OrthogonalDevice} _orthogonal;");
             if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
             foreach (var k in kernels)
             {
@@ -88,6 +90,7 @@ internal static class GpuEmitter
                     w.Line($"{MapField(map)} = {TypeNames.ArrayViewExtensions}.Allocate1D(accelerator, {IndexMaps.Field(map)});");
                 }
                 if (UsesHouseholder(model)) w.Line($"_householder = new {TypeNames.HouseholderDevice}(accelerator);");
+                if (UsesOrthogonal(model)) w.Line($"_orthogonal = new {TypeNames.OrthogonalDevice}(accelerator);");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
                 foreach (var k in kernels)
                 {
@@ -140,11 +143,17 @@ internal static class GpuEmitter
                 w.Line("_parameters.Dispose();");
                 foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
+                if (UsesOrthogonal(model)) w.Line("_orthogonal.Dispose();");
             });
         });
     }
 
     private static bool UsesHouseholder(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is HouseholderOp);
+
+    private static bool UsesOrthogonal(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is OrthogonalBlocksOp);
+
+    /// <summary>Ops a runtime device class launches (its own kernels), rather than a generated kernel.</summary>
+    private static bool IsLibraryOp(IrOp op) => op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp;
 
     /// <summary>The planned slots, plus three scratch slots for Householder chains (which run in place on a copy).</summary>
     private static int WorkspaceSlots(LayerModel model) => System.Math.Max(1, model.WorkspaceSlots) + (UsesHouseholder(model) ? 3 : 0);
@@ -165,10 +174,10 @@ internal static class GpuEmitter
         Workspaces.Emit(w, program, plan, names, $"{TypeNames.ArrayView}<float>", (slot, length) => $"_workspace.Get({slot}, (long){length})", "SubView");
         foreach (var op in program.Ops)
         {
-            if (op is HouseholderOp or HouseholderGradientOp)
+            if (IsLibraryOp(op))
             {
                 w.Comment(op.Comment);
-                w.Line(HouseholderLaunch(model, op, names));
+                w.Line(LibraryLaunch(model, op, names));
                 continue;
             }
             var kernel = kernelOf[op];
@@ -237,7 +246,7 @@ internal static class GpuEmitter
         yield return $"_partials.SumInto({output}, splits: {t.Splits}, planeLength: {plane}, alpha: {CSharp.Float(alpha)}, accumulate: {(accumulate ? "true" : "false")});";
     }
 
-    private static string HouseholderLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)
+    private static string LibraryLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)
     {
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
@@ -248,6 +257,9 @@ internal static class GpuEmitter
                                $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
             HouseholderGradientOp g => $"_householder.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, " +
                                        $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
+            OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {P(o.Weight)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
+                                    $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")});",
+            OrthogonalBlocksGradientOp g => $"_orthogonal.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, {batch}, {g.Blocks}, {g.Block}, terms: {g.Terms});",
             _ => throw new System.InvalidOperationException(op.GetType().Name),
         };
     }

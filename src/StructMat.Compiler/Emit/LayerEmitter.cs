@@ -103,6 +103,8 @@ internal static class LayerEmitter
         w.Line("/// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in");
         w.Line("/// \"Compute Better Spent\"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals");
         w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("oft_R", System.StringComparison.Ordinal)))
+            w.Line("/// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.");
         w.Line("/// </summary>");
         w.Block($"public void Initialize({TypeNames.Random} random)", () =>
         {

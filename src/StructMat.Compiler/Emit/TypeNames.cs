@@ -46,6 +46,7 @@ internal static class TypeNames
     public const string DeviceParameters = "global::StructMat.Runtime.Gpu.DeviceParameters";
     public const string DeviceWorkspace = "global::StructMat.Runtime.Gpu.DeviceWorkspace";
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
+    public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
     public const string TiledLaunch = "global::StructMat.Runtime.Gpu.TiledLaunch";
@@ -56,6 +57,7 @@ internal static class TypeNames
     public const string ElementKernels = "global::StructMat.Runtime.Kernels.ElementKernels";
     public const string GradientTargets = "global::StructMat.Runtime.Kernels.GradientTargets";
     public const string HouseholderKernels = "global::StructMat.Runtime.Kernels.HouseholderKernels";
+    public const string OrthogonalKernels = "global::StructMat.Runtime.Kernels.OrthogonalKernels";
     public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
     public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";
     public const string Projections = "global::StructMat.Runtime.Projection.Projections";

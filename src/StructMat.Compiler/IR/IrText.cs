@@ -193,6 +193,11 @@ public static class IrText
                     return new HouseholderOp(Value(0), TargetValue(), Parameter(1), Int("n"), Int("r"), _mnemonic == "householder_t", _accumulate, "");
                 case "householder_grad":
                     return new HouseholderGradientOp(Value(0), Value(1), TargetParameter(), Int("n"), Int("r"), "");
+                case "oft":
+                case "oft_t":
+                    return new OrthogonalBlocksOp(Value(0), TargetValue(), Parameter(1), Int("blocks"), Int("block"), Int("neumann"), _mnemonic == "oft_t", _accumulate, "");
+                case "oft_grad":
+                    return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "");
                 default:
                     throw new FormatException($"unknown op '{_mnemonic}'");
             }

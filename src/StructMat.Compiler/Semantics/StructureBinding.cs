@@ -56,18 +56,29 @@ public sealed class StructureBinding
     }
 
     /// <summary>The optional <c>seed</c> argument: a non-negative 32-bit integer, or null when absent. False after reporting.</summary>
-    public bool TrySeed(out int? seed)
+    public bool TrySeed(out int? seed) => TryNonNegative("seed", out seed);
+
+    /// <summary>An optional argument that is a non-negative 32-bit integer, or null when absent. False after reporting SMX0125.</summary>
+    public bool TryNonNegative(string argument, out int? result)
     {
-        seed = null;
-        if (!_arguments.Values.TryGetValue("seed", out var argument)) return true;
-        if (_binder.Evaluate(argument.Value, report: true) is not { } value) return false;
+        result = null;
+        if (!_arguments.Values.TryGetValue(argument, out var written)) return true;
+        if (_binder.Evaluate(written.Value, report: true) is not { } value) return false;
         if (!value.IsInteger || value.Value < 0 || value.Value > int.MaxValue)
         {
-            Report(DiagnosticDescriptors.NotInteger, argument.Span, $"{Spec.Name}: 'seed'", value);
+            Report(DiagnosticDescriptors.NotInteger, written.Span, $"{Spec.Name}: '{argument}'", value);
             return false;
         }
-        seed = (int)value.Value;
+        result = (int)value.Value;
         return true;
+    }
+
+    /// <summary>Whether <paramref name="value"/> lies in [<paramref name="low"/>, <paramref name="high"/>]; SMX0132 at the argument otherwise.</summary>
+    public bool InRange(string argument, int value, int low, int high, string meaning)
+    {
+        if (value >= low && value <= high) return true;
+        Report(DiagnosticDescriptors.ArgumentOutOfRange, SpanOf(argument), $"{Spec.Name}: '{argument}'", $"from {low} to {high} ({meaning})", value);
+        return false;
     }
 
     /// <summary>Whether <paramref name="blocks"/> divides both sides (as a block count, or with <paramref name="asBlockSize"/> a block size); SMX0103 otherwise.</summary>

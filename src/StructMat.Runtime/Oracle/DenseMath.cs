@@ -197,6 +197,111 @@ public static class DenseMath
         return h;
     }
 
+    /// <summary>
+    /// The dense <c>n×n</c> matrix (<c>n = blocks·b</c>) of PEFT's OFT input rotation for <c>oft_R [blocks, b(b−1)/2]</c>,
+    /// transcribed step by step from PEFT's <c>OFTRotationModule</c> (src/peft/tuners/oft/layer.py): per block,
+    /// <c>Q = S − Sᵀ</c> with <c>S[triu_indices(b, b, 1)] = v</c>; with <paramref name="terms"/> ≥ 1 PEFT's Neumann loop
+    /// (<c>R = I</c>; if terms &gt; 1: <c>R += 2Q</c>; if terms &gt; 2: <c>R += 2Q²</c>, then <c>R += 2Q^p</c> for
+    /// p = 3 … terms−2, then <c>R += Q^(p+1)</c>), with 0 <c>R = solve(I + Q, I − Q, left=False)</c>, i.e. the
+    /// <c>X</c> with <c>X (I + Q) = I − Q</c>, solved here by Gaussian elimination. PEFT maps an input row by
+    /// <c>einsum("...rk,rkc->...rc")</c>, so as a matrix acting on column vectors the diagonal block i is <c>R_iᵀ</c>.
+    /// </summary>
+    public static double[] Oft(ReadOnlySpan<float> packed, int blocks, int b, int terms)
+    {
+        NonNegative(blocks, nameof(blocks));
+        Positive(b, nameof(b));
+        NonNegative(terms, nameof(terms));
+        var m = b * (b - 1) / 2;
+        ExactLength(packed.Length, (long)blocks * m, nameof(packed), "blocks * b(b-1)/2");
+        var n = blocks * b;
+        var dense = new double[checked(n * n)];
+        for (int blk = 0; blk < blocks; blk++)
+        {
+            var q = new double[b * b];
+            int e = 0;
+            for (int r = 0; r < b; r++)
+                for (int c = r + 1; c < b; c++) q[r * b + c] = packed[blk * m + e++];
+            for (int r = 0; r < b; r++)
+                for (int c = r + 1; c < b; c++) q[c * b + r] = -q[r * b + c];
+            double[] rotation;
+            if (terms > 0)
+            {
+                rotation = Identity(b);
+                if (terms > 1)
+                {
+                    rotation = Add(rotation, Scale(q, 2.0));
+                    if (terms > 2)
+                    {
+                        var squared = MatMul(q, q, b, b, b);
+                        rotation = Add(rotation, Scale(squared, 2.0));
+                        var power = squared;
+                        for (int p = 3; p < terms - 1; p++)
+                        {
+                            power = MatMul(power, q, b, b, b);
+                            rotation = Add(rotation, Scale(power, 2.0));
+                        }
+                        power = MatMul(power, q, b, b, b);
+                        rotation = Add(rotation, power);
+                    }
+                }
+            }
+            else
+            {
+                // X (I + Q) = I − Q  ⇔  (I + Q)ᵀ Xᵀ = (I − Q)ᵀ: solve for the columns of Xᵀ.
+                var lhs = new double[b * b];
+                var rhs = new double[b * b];
+                for (int r = 0; r < b; r++)
+                    for (int c = 0; c < b; c++)
+                    {
+                        var id = r == c ? 1.0 : 0.0;
+                        lhs[r * b + c] = id + q[c * b + r];
+                        rhs[r * b + c] = id - q[c * b + r];
+                    }
+                var xt = Solve(lhs, rhs, b, b);
+                rotation = new double[b * b];
+                for (int r = 0; r < b; r++)
+                    for (int c = 0; c < b; c++) rotation[r * b + c] = xt[c * b + r];
+            }
+            for (int r = 0; r < b; r++)
+                for (int c = 0; c < b; c++) dense[(blk * b + c) * n + blk * b + r] = rotation[r * b + c];
+        }
+        return dense;
+    }
+
+    /// <summary><c>A X = B</c> for square <c>a [n, n]</c> and <c>b [n, k]</c>, by Gaussian elimination with partial pivoting.</summary>
+    public static double[] Solve(double[] a, double[] b, int n, int k)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        ExactLength(a.Length, (long)n * n, nameof(a), "n * n");
+        ExactLength(b.Length, (long)n * k, nameof(b), "n * k");
+        var m = (double[])a.Clone();
+        var x = (double[])b.Clone();
+        for (int col = 0; col < n; col++)
+        {
+            int pivot = col;
+            for (int r = col + 1; r < n; r++) if (Math.Abs(m[r * n + col]) > Math.Abs(m[pivot * n + col])) pivot = r;
+            if (m[pivot * n + col] == 0) throw new ArgumentException("The matrix is singular.", nameof(a));
+            for (int c = 0; c < n; c++) (m[col * n + c], m[pivot * n + c]) = (m[pivot * n + c], m[col * n + c]);
+            for (int c = 0; c < k; c++) (x[col * k + c], x[pivot * k + c]) = (x[pivot * k + c], x[col * k + c]);
+            for (int r = col + 1; r < n; r++)
+            {
+                var f = m[r * n + col] / m[col * n + col];
+                if (f == 0) continue;
+                for (int c = col; c < n; c++) m[r * n + c] -= f * m[col * n + c];
+                for (int c = 0; c < k; c++) x[r * k + c] -= f * x[col * k + c];
+            }
+        }
+        for (int r = n - 1; r >= 0; r--)
+            for (int c = 0; c < k; c++)
+            {
+                var s = x[r * k + c];
+                for (int j = r + 1; j < n; j++) s -= m[r * n + j] * x[j * k + c];
+                x[r * k + c] = s / m[r * n + r];
+            }
+        return x;
+    }
+
     private static double[] Identity(int n)
     {
         var identity = new double[checked(n * n)];

@@ -1,0 +1,148 @@
+using System;
+using StructMat.Runtime.Kernels;
+using StructMat.Runtime.Oracle;
+using Xunit;
+
+namespace StructMat.Runtime.Tests;
+
+/// <summary>
+/// OrthogonalKernels (PEFT's OFT rotation) against <see cref="DenseMath.Oft"/>, a step-by-step float64 transcription
+/// of PEFT's <c>_cayley_batch</c> (huggingface/peft src/peft/tuners/oft/layer.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40),
+/// and the gradient against central finite differences of that oracle. Plus the facts of PEFT's two modes that a
+/// reader could get wrong: the exact mode is orthogonal; the series approximates the transpose of the exact rotation;
+/// 3 and 4 series terms are the same.
+/// </summary>
+public class OrthogonalKernelTests
+{
+    private static float[] Packed(int blocks, int block, int seed, float scale)
+    {
+        var v = TestData.Uniform(blocks * OrthogonalKernels.PackedLength(block), seed);
+        for (var k = 0; k < v.Length; k++) v[k] *= scale;
+        return v;
+    }
+
+    /// <summary>y = M x for each row, M the oracle's dense [n, n].</summary>
+    private static double[] Dense(double[] m, float[] x, int batch, int n, bool transposed)
+    {
+        var y = new double[batch * n];
+        for (var b = 0; b < batch; b++)
+            for (var j = 0; j < n; j++)
+                for (var k = 0; k < n; k++) y[b * n + j] += (transposed ? m[k * n + j] : m[j * n + k]) * x[b * n + k];
+        return y;
+    }
+
+    private static void Close(double[] expected, ReadOnlySpan<float> actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var scale = 0.0;
+        foreach (var e in expected) scale = Math.Max(scale, Math.Abs(e));
+        for (var k = 0; k < expected.Length; k++)
+            Assert.True(Math.Abs(actual[k] - expected[k]) <= tolerance * Math.Max(1, scale), $"element {k}: {actual[k]} vs {expected[k]}");
+    }
+
+    [Theory]
+    [InlineData(3, 3, 4, 5, false)]
+    [InlineData(2, 2, 8, 0, true)]
+    [InlineData(4, 6, 2, 3, false)]
+    [InlineData(1, 1, 5, 1, false)]   // one term: the identity
+    [InlineData(5, 2, 3, 2, true)]
+    [InlineData(64, 8, 32, 5, false)] // PEFT's default block size, on the parallel path
+    [InlineData(0, 3, 4, 5, false)]
+    public void Apply_and_ApplyTransposed_match_PEFTs_rotation(int batch, int blocks, int block, int terms, bool accumulate)
+    {
+        var n = blocks * block;
+        var packed = Packed(blocks, block, 10 + block, 0.4f);
+        var dense = DenseMath.Oft(packed, blocks, block, terms);
+        var x = TestData.Uniform(batch * n, 20);
+        var old = TestData.Uniform(batch * n, 30);
+        foreach (var transposed in new[] { false, true })
+        {
+            var y = accumulate ? (float[])old.Clone() : TestData.Filled(batch * n, float.NaN);
+            if (transposed) OrthogonalKernels.ApplyTransposed(x, y, packed, batch, blocks, block, terms, accumulate);
+            else OrthogonalKernels.Apply(x, y, packed, batch, blocks, block, terms, accumulate);
+            var expected = Dense(dense, x, batch, n, transposed);
+            if (accumulate) for (var k = 0; k < expected.Length; k++) expected[k] += old[k];
+            Close(expected, y, 2e-5);
+        }
+    }
+
+    [Theory]
+    [InlineData(2, 4, 5)]
+    [InlineData(3, 3, 0)]
+    [InlineData(2, 5, 2)]
+    [InlineData(1, 4, 3)]
+    [InlineData(2, 4, 9)]
+    public void Gradient_matches_central_differences_of_the_oracle(int blocks, int block, int terms)
+    {
+        const int batch = 3;
+        var n = blocks * block;
+        var packed = Packed(blocks, block, 40 + terms, 0.4f);
+        var x = TestData.Uniform(batch * n, 41);
+        var dy = TestData.Uniform(batch * n, 42);
+        var gradient = TestData.Uniform(packed.Length, 43); // accumulates onto what is there
+        var start = (float[])gradient.Clone();
+        OrthogonalKernels.Gradient(x, dy, packed, gradient, batch, blocks, block, terms);
+
+        double Loss(float[] p)
+        {
+            var y = Dense(DenseMath.Oft(p, blocks, block, terms), x, batch, n, transposed: false);
+            var sum = 0.0;
+            for (var k = 0; k < y.Length; k++) sum += y[k] * dy[k];
+            return sum;
+        }
+        const float h = 1f / 256;
+        for (var e = 0; e < packed.Length; e++)
+        {
+            var plus = (float[])packed.Clone();
+            var minus = (float[])packed.Clone();
+            plus[e] += h;
+            minus[e] -= h;
+            var fd = (Loss(plus) - Loss(minus)) / (2 * h);
+            Assert.True(Math.Abs(gradient[e] - start[e] - fd) <= 2e-3 * Math.Max(1, Math.Abs(fd)), $"element {e}: {gradient[e] - start[e]} vs {fd}");
+        }
+    }
+
+    [Fact]
+    public void The_exact_mode_is_orthogonal_and_the_series_approximates_its_transpose()
+    {
+        const int blocks = 2, block = 6;
+        var packed = Packed(blocks, block, 50, 0.05f);
+        var exact = OrthogonalKernels.Rotations(packed, blocks, block, terms: 0);
+        var series = OrthogonalKernels.Rotations(packed, blocks, block, terms: OrthogonalKernels.MaxTerms);
+        var transposeError = 0.0;
+        var plainError = 0.0;
+        for (var i = 0; i < blocks; i++)
+            for (var r = 0; r < block; r++)
+                for (var c = 0; c < block; c++)
+                {
+                    var at = i * block * block;
+                    var dot = 0.0;
+                    for (var k = 0; k < block; k++) dot += exact[at + k * block + r] * exact[at + k * block + c];
+                    Assert.Equal(r == c ? 1.0 : 0.0, dot, 12);
+                    transposeError = Math.Max(transposeError, Math.Abs(series[at + r * block + c] - exact[at + c * block + r]));
+                    plainError = Math.Max(plainError, Math.Abs(series[at + r * block + c] - exact[at + r * block + c]));
+                }
+        Assert.True(transposeError < 1e-12, $"series vs exactᵀ: {transposeError:E2}");
+        Assert.True(plainError > 0.1, $"series vs exact: {plainError:E2} (the two modes would agree, which PEFT's do not)");
+    }
+
+    [Fact]
+    public void Three_and_four_series_terms_are_the_same_as_in_PEFTs_loop_and_five_differs()
+    {
+        var packed = Packed(2, 4, 60, 0.5f);
+        Assert.Equal(OrthogonalKernels.Rotations(packed, 2, 4, 3), OrthogonalKernels.Rotations(packed, 2, 4, 4));
+        Assert.NotEqual(OrthogonalKernels.Rotations(packed, 2, 4, 4), OrthogonalKernels.Rotations(packed, 2, 4, 5));
+        Assert.Equal(DenseMath.Oft(packed, 2, 4, 3), DenseMath.Oft(packed, 2, 4, 4));
+    }
+
+    [Fact]
+    public void Bad_arguments_name_themselves()
+    {
+        var packed = new float[6];
+        var x = new float[8];
+        Assert.Equal("terms", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Apply(x, new float[8], packed, 2, 1, 4, 17, false)).ParamName);
+        Assert.Equal("packed", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Apply(x, new float[8], new float[5], 2, 1, 4, 5, false)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Apply(x, new float[7], packed, 2, 1, 4, 5, false)).ParamName);
+        Assert.Equal("dPacked", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Gradient(x, x, packed, new float[5], 2, 1, 4, 5)).ParamName);
+    }
+}
