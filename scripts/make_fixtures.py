@@ -21,6 +21,8 @@ transcribe the modules' forward passes.
                                PeftModel's state dict with adapter "default":
                                base_model.model.layers.0.q_proj.base_layer.weight [8,12], ...q_proj.oft_R.default.weight [3,6],
                                base_model.model.layers.0.v_proj.base_layer.weight [12,12], ...v_proj.oft_R.default.weight [3,6]
+  oft_peft_adapter.safetensors the same adapter as save_pretrained writes adapter_model.safetensors: no base weights, no
+                               adapter name (base_model.model.layers.0.q_proj.oft_R.weight, ...v_proj.oft_R.weight)
   oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
                                num_cayley_neumann_terms=5; exact: use_cayley_neumann=False):
                                M.y.<mode> = base_layer(einsum("...rk,rkc->...rc", x, R)) and M.merged.<mode> = (B W0^T)^T,
@@ -214,12 +216,13 @@ def oft_peft():
     blocks, m = n_in // b, b * (b - 1) // 2
     prefix = "base_model.model.layers.0."
     x = uniform(batch * n_in, 401)
-    tensors, io = {}, {"x": ([batch, n_in], x)}
+    tensors, adapter, io = {}, {}, {"x": ([batch, n_in], x)}
     for module, n_out, seed in (("q_proj", 8, 410), ("v_proj", 12, 420)):
         w0 = uniform(n_out * n_in, seed)
         vec = uniform(blocks * m, seed + 1, 0.3)  # PEFT initialises oft_R to zero; non-zero so that the check can fail
         tensors[prefix + module + ".base_layer.weight"] = ([n_out, n_in], w0)
         tensors[prefix + module + ".oft_R.default.weight"] = ([blocks, m], vec)
+        adapter[prefix + module + ".oft_R.weight"] = ([blocks, m], vec)
         for mode, neumann in (("neumann5", True), ("exact", False)):
             rot = oft_rotations(vec, blocks, b, neumann)
             y = []
@@ -237,6 +240,7 @@ def oft_peft():
     meta = {"oft_block_size": str(b), "num_cayley_neumann_terms": "5",
             "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/oft/layer.py"}
     write_safetensors(os.path.join(OUT, "oft_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "oft_peft_adapter.safetensors"), adapter, meta)
     write_safetensors(os.path.join(OUT, "oft_peft_io.safetensors"), io, meta)
 
 

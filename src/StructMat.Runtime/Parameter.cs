@@ -40,6 +40,13 @@ public sealed class Parameter
     /// <summary>Per-factor learning-rate multiplier that optimisers apply.</summary>
     public float LearningRateMultiplier { get; }
 
+    /// <summary>
+    /// The tensor's key in a PEFT state dict after the module's prefix, with <c>{adapter}</c> where PEFT puts the adapter's
+    /// name (<c>base_layer.weight</c>, <c>lora_A.{adapter}.weight</c>); null when the layer is not a PEFT form. See
+    /// <see cref="IO.PeftNames"/>.
+    /// </summary>
+    public string? PeftKey { get; init; }
+
     public int Length => Data.Length;
 
     public override string ToString() => $"{Name} [{string.Join(", ", Shape)}]{(Trainable ? "" : " (frozen)")}";

@@ -997,9 +997,9 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public LoraRect(int seed = 0)
     {
-        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 6, 12 }, trainable: false);
-        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true, learningRateMultiplier: 1.5f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 6, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 12 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 6, 4 }, trainable: true, learningRateMultiplier: 1.5f) { PeftKey = "lora_B.{adapter}.weight" };
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new global::System.Random(seed));
     }

@@ -1080,9 +1080,9 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Lora(int seed = 0)
     {
-        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 16, 16 }, trainable: false);
-        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 16, 16 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 4, 16 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 16, 4 }, trainable: true, learningRateMultiplier: 2.0f) { PeftKey = "lora_B.{adapter}.weight" };
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new global::System.Random(seed));
     }

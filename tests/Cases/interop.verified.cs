@@ -476,9 +476,9 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftLora(int seed = 0)
     {
-        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 10 }, trainable: false);
-        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.6666666f);
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 10 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 3, 10 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 1.6666666f) { PeftKey = "lora_B.{adapter}.weight" };
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new global::System.Random(seed));
     }
@@ -858,8 +858,8 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftHra(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 6, 6 }, trainable: false);
-        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 6, 4 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 6, 6 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 6, 4 }, trainable: true) { PeftKey = "hra_u.{adapter}" };
         Parameters = new[] { Factors0Weight, Factors1HraU };
         Initialize(new global::System.Random(seed));
     }
@@ -1126,8 +1126,8 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftOftQ(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }
@@ -1396,8 +1396,8 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftOftQExact(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }
@@ -1666,8 +1666,8 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftOftV(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }
@@ -1936,8 +1936,8 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public PeftOftVExact(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }

@@ -72,8 +72,8 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Oft(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 16, 16 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 4, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 16, 16 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 4, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }
@@ -342,8 +342,8 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OftExact(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 8, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 3, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
         Parameters = new[] { Factors0Weight, Factors1OftR };
         Initialize(new global::System.Random(seed));
     }
@@ -805,9 +805,9 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OftThreeTerms(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 8 }, trainable: false);
-        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 4, 1 }, trainable: true);
-        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 12 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 8 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1OftR = new global::StructMat.Runtime.Parameter("factors.1.oft_R", new[] { 4, 1 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 12 }, trainable: true) { PeftKey = "base_layer.bias" };
         Parameters = new[] { Factors0Weight, Factors1OftR, Bias };
         Initialize(new global::System.Random(seed));
     }
@@ -1113,10 +1113,10 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OftMixed(int seed = 0)
     {
-        Terms0Factors0LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_A", new[] { 2, 8 }, trainable: true, learningRateMultiplier: 0.5f);
-        Terms0Factors0LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 2.0f);
-        Terms0Factors1OftR = new global::StructMat.Runtime.Parameter("terms.0.factors.1.oft_R", new[] { 2, 6 }, trainable: true);
-        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 8, 8 }, trainable: false);
+        Terms0Factors0LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_A", new[] { 2, 8 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Terms0Factors0LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 2.0f) { PeftKey = "lora_B.{adapter}.weight" };
+        Terms0Factors1OftR = new global::StructMat.Runtime.Parameter("terms.0.factors.1.oft_R", new[] { 2, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
+        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 8, 8 }, trainable: false) { PeftKey = "base_layer.weight" };
         Parameters = new[] { Terms0Factors0LoraA, Terms0Factors0LoraB, Terms0Factors1OftR, Terms1Weight };
         Initialize(new global::System.Random(seed));
     }

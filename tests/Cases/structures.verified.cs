@@ -2115,8 +2115,8 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Hra(int seed = 0)
     {
-        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false);
-        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 12, 4 }, trainable: true);
+        Factors0Weight = new global::StructMat.Runtime.Parameter("factors.0.weight", new[] { 12, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1HraU = new global::StructMat.Runtime.Parameter("factors.1.hra_u", new[] { 12, 4 }, trainable: true) { PeftKey = "hra_u.{adapter}" };
         Parameters = new[] { Factors0Weight, Factors1HraU };
         Initialize(new global::System.Random(seed));
     }

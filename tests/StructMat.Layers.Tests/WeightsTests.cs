@@ -80,11 +80,7 @@ public class WeightsTests
     public void A_PEFT_OFT_module_loads_and_gives_PEFT_outputs_and_merge(string layerName, string module, string mode)
     {
         var layer = LayerCatalog.Create(layerName);
-        var prefix = "base_model.model.layers.0." + module + ".";
-        layer.LoadSafeTensors(Fixture("oft_peft.safetensors"), new Dictionary<string, string>
-        {
-            [prefix + "base_layer.weight"] = "factors.0.weight", [prefix + "oft_R.default.weight"] = "factors.1.oft_R",
-        }, strict: false); // the file also holds the other module
+        layer.LoadPeft(Fixture("oft_peft.safetensors"), "base_model.model.layers.0." + module); // the file also holds the other module
         var io = SafeTensors.Read(Fixture("oft_peft_io.safetensors"));
         var batch = io["x"].Shape[0];
         var y = new float[batch * layer.OutFeatures];
@@ -93,6 +89,48 @@ public class WeightsTests
         Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
         var merged = io[module + ".merged." + mode].Data.Select(v => (double)v).ToArray();
         Assert.True(Oracle.RelativeError(layer.Merge(), merged) < 1e-6, $"merge: {Oracle.RelativeError(layer.Merge(), merged):E2}");
+    }
+
+    [Fact]
+    public void A_saved_PEFT_adapter_file_loads_its_module_without_the_base_and_without_the_adapter_name()
+    {
+        var layer = new PeftOftV();
+        layer.LoadPeft(Fixture("oft_peft.safetensors"), "base_model.model.layers.0.v_proj"); // the base, from the full state dict
+        Array.Clear(layer.Factors1OftR.Data);
+        layer.LoadPeft(Fixture("oft_peft_adapter.safetensors"), "base_model.model.layers.0.v_proj", adapter: null, adapterOnly: true);
+        var io = SafeTensors.Read(Fixture("oft_peft_io.safetensors"));
+        var y = new float[2 * layer.OutFeatures];
+        layer.Forward(io["x"].Data, y, 2);
+        Assert.True(Oracle.RelativeError(y, io["v_proj.y.neumann5"].Data.Select(v => (double)v).ToArray()) < 1e-5);
+    }
+
+    [Fact]
+    public void The_PEFT_name_map_uses_PEFTs_keys_with_or_without_the_adapter_name()
+    {
+        Assert.Equal(new Dictionary<string, string>
+        {
+            ["m.q.base_layer.weight"] = "terms.0.weight", ["m.q.lora_A.default.weight"] = "terms.1.lora_A", ["m.q.lora_B.default.weight"] = "terms.1.lora_B",
+        }, PeftNames.Map(new PeftLora(), "m.q"));
+        Assert.Equal(new Dictionary<string, string> { ["m.q.base_layer.weight"] = "factors.0.weight", ["m.q.hra_u"] = "factors.1.hra_u" },
+            PeftNames.Map(new PeftHra(), "m.q.", adapter: null));
+        Assert.Equal("x.oft_R.second.weight", PeftNames.Key(new PeftOftQ().Factors1OftR, "x", "second"));
+    }
+
+    [Fact]
+    public void PEFT_loading_names_what_is_wrong()
+    {
+        var notPeft = Assert.Throws<ArgumentException>(() => PeftNames.Map(LayerCatalog.Create("MonarchSquare"), "m"));
+        Assert.Contains("is not a PEFT form", notPeft.Message);
+        var layer = new PeftOftQ();
+        var before = layer.Factors0Weight.Data.ToArray();
+        // One level of prefix too few: the key is named, and the file's keys that end like it show the right prefix.
+        var missing = Assert.Throws<InvalidDataException>(() => layer.LoadPeft(Fixture("oft_peft.safetensors"), "base_model.layers.0.q_proj"));
+        Assert.Contains("'base_model.layers.0.q_proj.oft_R.default.weight' for factors.1.oft_R (the file has 'base_model.model.layers.0.q_proj.oft_R.default.weight'", missing.Message);
+        // The wrong module: v_proj's base is 12 x 12, this layer's 8 x 12.
+        var shape = Assert.Throws<InvalidDataException>(() => layer.LoadPeft(Fixture("oft_peft.safetensors"), "base_model.model.layers.0.v_proj"));
+        Assert.Contains("tensor 'factors.0.weight' expected shape [8, 12], file has [12, 12]", shape.Message);
+        Assert.Equal(before, layer.Factors0Weight.Data);
+        Assert.Throws<ArgumentException>(() => layer.LoadPeft(Fixture("oft_peft.safetensors"), "base_model.model.layers.0.q_proj", adapter: ""));
     }
 
     [Fact]

@@ -57,7 +57,8 @@ internal static class LayerEmitter
             foreach (var p in model.Ir.Parameters)
             {
                 var multiplier = p.LearningRateMultiplier == 1f ? "" : $", learningRateMultiplier: {CSharp.Float(p.LearningRateMultiplier)}";
-                w.Line($"{model.Property(p.Id)} = new {TypeNames.Parameter}({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier});");
+                var peft = p.PeftKey is null ? "" : $" {{ PeftKey = {CSharp.String(p.PeftKey)} }}";
+                w.Line($"{model.Property(p.Id)} = new {TypeNames.Parameter}({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier}){peft};");
             }
             w.Line(model.Ir.Parameters.Count == 0
                 ? $"Parameters = {TypeNames.Array}.Empty<{TypeNames.Parameter}>();"

@@ -34,6 +34,9 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
     /// <summary>Per-factor learning-rate multiplier the optimisers apply (structure-aware µP; 1 for a dense layer).</summary>
     public float LearningRateMultiplier { get; init; } = 1f;
 
+    /// <summary>The tensor's key in a PEFT state dict after the module prefix (<c>{adapter}</c> for the adapter's name), when the layer is a PEFT form.</summary>
+    public string? PeftKey { get; init; }
+
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
 

@@ -21,6 +21,8 @@ public sealed class LowerLayer
     private readonly List<IrOp> _ops = new();
     private readonly Dictionary<int, (int Position, int Id)> _sourcePosition = new();
     private int _currentPosition;
+    private MatrixShape _layerShape;
+    private readonly List<int> _frozenBases = new();
 
     // How many sub-rows each batch row is processed as (inside kron); every value and op created is scaled by it.
     private int _subRows = 1;
@@ -31,7 +33,7 @@ public sealed class LowerLayer
 
     public static IrLayer Run(BoundLayer layer)
     {
-        var lowering = new LowerLayer();
+        var lowering = new LowerLayer { _layerShape = layer.Shape };
         var input = lowering.NewValue(layer.Shape.In, "x");
         var output = lowering.Lower(layer.Body, input, path: "");
         if (layer.HasBias)
@@ -41,7 +43,8 @@ public sealed class LowerLayer
             lowering.Add(new BiasOp(output, bias, "add the bias"));
         }
         var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
-        return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, lowering._parameters.ToEquatableArray(), forward, Backward: null));
+        var parameters = PeftKeys.Assign(lowering._parameters, lowering._frozenBases, layer.HasBias ? lowering._parameters.Count - 1 : null);
+        return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, parameters.ToEquatableArray(), forward, Backward: null));
     }
 
     private int Lower(BoundExpression expression, int input, string path)
@@ -98,8 +101,10 @@ public sealed class LowerLayer
         foreach (var spec in structure.Parameters(primitive))
         {
             ids[spec.Name] = NewParameter(ExpressionPaths.Join(path, spec.Name), spec.Shape, !primitive.Frozen, spec.Init, spec.FanIn, spec.FanOut,
-                spec.Description, spec.Seed, scope);
+                spec.Description, spec.Seed, scope, spec.Peft);
         }
+        // A frozen dense of the layer's own shape is what PEFT calls the base layer.
+        if (primitive is BoundDense && primitive.Frozen && primitive.Shape == _layerShape) _frozenBases.Add(ids["weight"]);
         return structure.Lower(primitive, new StructureLowering(this, Describe(path, structure.Name), ids), input);
     }
 
@@ -169,7 +174,7 @@ public sealed class LowerLayer
     }
 
     private int NewParameter(string name, EquatableArray<int> shape, bool trainable, InitKind init, int fanIn, int fanOut, string description,
-        int? seed, LearningRateScope? scope)
+        int? seed, LearningRateScope? scope, string? peftKey = null)
     {
         var id = _parameters.Count;
         _sourcePosition[id] = (_currentPosition, id);
@@ -177,6 +182,7 @@ public sealed class LowerLayer
         {
             Seed = seed,
             LearningRateMultiplier = scope?.MultiplierFor(fanIn) ?? 1f,
+            PeftKey = peftKey,
         });
         return id;
     }

@@ -39,7 +39,7 @@ public sealed class Householder : Structure<BoundHouseholder>
     public override IReadOnlyList<ParameterSpec> Parameters(BoundHouseholder h) => new[]
     {
         new ParameterSpec("hra_u", new[] { h.Shape.In, h.Reflections }, InitKind.HouseholderIdentity, h.Shape.In, h.Reflections,
-            $"householder reflection vectors, {h.Reflections} columns of length {h.Shape.In}"),
+            $"householder reflection vectors, {h.Reflections} columns of length {h.Shape.In}") { Peft = "hra_u.{adapter}" },
     };
 
     internal override int Lower(BoundHouseholder h, StructureLowering l, int input)

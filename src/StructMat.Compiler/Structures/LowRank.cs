@@ -44,8 +44,8 @@ public sealed class LowRank : Structure<BoundLowRank>
         var (i, o, r) = (l.Shape.In, l.Shape.Out, l.Rank);
         return new[]
         {
-            new ParameterSpec("lora_A", new[] { r, i }, InitKind.MuP, i, r, $"lowrank down-projection {i} -> {r}"),
-            new ParameterSpec("lora_B", new[] { o, r }, l.ZeroInitB ? InitKind.Zero : InitKind.MuP, r, o, $"lowrank up-projection {r} -> {o}"),
+            new ParameterSpec("lora_A", new[] { r, i }, InitKind.MuP, i, r, $"lowrank down-projection {i} -> {r}") { Peft = "lora_A.{adapter}.weight" },
+            new ParameterSpec("lora_B", new[] { o, r }, l.ZeroInitB ? InitKind.Zero : InitKind.MuP, r, o, $"lowrank up-projection {r} -> {o}") { Peft = "lora_B.{adapter}.weight" },
         };
     }
 

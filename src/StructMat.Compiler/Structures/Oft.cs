@@ -54,7 +54,7 @@ public sealed class Oft : Structure<BoundOft>
     public override IReadOnlyList<ParameterSpec> Parameters(BoundOft o) => new[]
     {
         new ParameterSpec("oft_R", new[] { o.Blocks, o.Packed }, InitKind.Zero, o.Block, o.Block,
-            $"oft {o.Blocks} skew-symmetric {o.Block}x{o.Block} blocks, upper triangles packed row by row"),
+            $"oft {o.Blocks} skew-symmetric {o.Block}x{o.Block} blocks, upper triangles packed row by row") { Peft = "oft_R.{adapter}.weight" },
     };
 
     internal override int Lower(BoundOft o, StructureLowering l, int input)

@@ -96,6 +96,13 @@ public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, InitK
 
     /// <summary>When set, the tensor is initialised from this seed alone (not the layer's), so layers can share it.</summary>
     public int? Seed { get; init; }
+
+    /// <summary>
+    /// The key PEFT keeps this tensor under, after the module's prefix, with <c>{adapter}</c> where PEFT puts the adapter's
+    /// name (<c>lora_A.{adapter}.weight</c>); null when PEFT has no such tensor. A layer carries these keys only when it
+    /// is a PEFT form as a whole (see <c>Lowering.PeftKeys</c>).
+    /// </summary>
+    public string? Peft { get; init; }
 }
 
 /// <summary>

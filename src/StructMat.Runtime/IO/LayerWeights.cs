@@ -29,4 +29,11 @@ public static class LayerWeights
         ArgumentNullException.ThrowIfNull(layer);
         SafeTensors.Load(path, layer.Parameters, fileNames, strict);
     }
+
+    /// <summary>
+    /// Fills the parameters from the module at <paramref name="modulePrefix"/> of a PEFT file, with no hand-written map
+    /// (see <see cref="PeftNames.Load"/>): <c>layer.LoadPeft("adapter_model.safetensors", "base_model.model.model.layers.0.self_attn.q_proj", adapter: null, adapterOnly: true)</c>.
+    /// </summary>
+    public static void LoadPeft(this IStructuredLayer layer, string path, string modulePrefix, string? adapter = "default", bool adapterOnly = false) =>
+        PeftNames.Load(layer, path, modulePrefix, adapter, adapterOnly);
 }

@@ -500,7 +500,7 @@ public static class SafeTensors
         Assign(renamed, parameters, strict, $"'{path}'", unitDimensions: true);
     }
 
-    private static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source,
+    internal static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source,
         bool unitDimensions = false)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);

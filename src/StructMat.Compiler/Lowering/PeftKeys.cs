@@ -1,0 +1,29 @@
+using System.Collections.Generic;
+using System.Linq;
+using StructMat.Compiler.IR;
+
+namespace StructMat.Compiler.Lowering;
+
+/// <summary>
+/// Which tensors of a layer have a key in a PEFT state dict. PEFT wraps one base linear layer and adds its adapter's
+/// tensors next to it, so a layer is a PEFT form when it has exactly one frozen <c>dense</c> of its own shape (PEFT's
+/// <c>base_layer.weight</c>; the layer's bias is <c>base_layer.bias</c>) and every other tensor is one a structure
+/// names for PEFT (<c>lora_A.{adapter}.weight</c>, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, …), each key
+/// once. Otherwise — no base, two bases, a tensor PEFT has no name for, or two low-ranks both claiming
+/// <c>lora_A</c> — no tensor gets a key, and the runtime's <c>PeftNames</c> says the layer has no PEFT form.
+/// </summary>
+internal static class PeftKeys
+{
+    public const string BaseWeight = "base_layer.weight";
+    public const string BaseBias = "base_layer.bias";
+
+    public static IReadOnlyList<IrParameter> Assign(IReadOnlyList<IrParameter> parameters, IReadOnlyList<int> frozenBases, int? bias)
+    {
+        var none = parameters.Select(p => p with { PeftKey = null }).ToList();
+        if (frozenBases.Count != 1) return none;
+        var adapter = parameters.Where(p => p.Id != frozenBases[0] && p.Id != bias).ToList();
+        if (adapter.Count == 0 || adapter.Any(p => p.PeftKey is null)) return none;
+        if (adapter.Select(p => p.PeftKey).Distinct().Count() != adapter.Count) return none;
+        return parameters.Select(p => p.Id == frozenBases[0] ? p with { PeftKey = BaseWeight } : p.Id == bias ? p with { PeftKey = BaseBias } : p).ToList();
+    }
+}
