@@ -23,6 +23,13 @@ transcribe the modules' forward passes.
                                base_model.model.layers.0.v_proj.base_layer.weight [12,12], ...v_proj.oft_R.default.weight [3,6]
   oft_peft_adapter.safetensors the same adapter as save_pretrained writes adapter_model.safetensors: no base weights, no
                                adapter name (base_model.model.layers.0.q_proj.oft_R.weight, ...v_proj.oft_R.weight)
+  boft_peft.safetensors        PEFT BOFT (boft_block_size = 2, boft_n_butterfly_factor = 3, with the fbd CUDA extension,
+                               without which PEFT drops to 1 factor) on q_proj (16 -> 12, with a base bias) and v_proj
+                               (16 -> 16): ...M.base_layer.weight, ...q_proj.base_layer.bias, ...M.boft_R.default [3,8,2,2],
+                               ...M.boft_s.default [out,1]
+  boft_peft_io.safetensors     x [2,16]; M.y = BOFT Linear.forward: x_rotated = x @ (M_2 M_1 M_0), M_i = P_i BD_i P_i^T,
+                               result = (base_layer(x_rotated) - bias) * boft_s + bias (src/peft/tuners/boft/layer.py
+                               at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40)
   oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
                                num_cayley_neumann_terms=5; exact: use_cayley_neumann=False):
                                M.y.<mode> = base_layer(einsum("...rk,rkc->...rc", x, R)) and M.merged.<mode> = (B W0^T)^T,
@@ -244,10 +251,78 @@ def oft_peft():
     write_safetensors(os.path.join(OUT, "oft_peft_io.safetensors"), io, meta)
 
 
+def block_butterfly_perm(n, b, r, n_butterfly_factor):
+    """BOFTLayer.block_butterfly_perm, with its sort_block."""
+    if n_butterfly_factor == 0:
+        return list(range(n))
+    block_size = n // b
+    indices = list(range(n))
+    step = block_size / r
+    evens = list(range(0, int(step), 2))
+    odds = list(range(1, int(step), 2))
+    sorted_order = []
+    for pos in evens + odds:
+        sorted_order.extend(range(int(pos * r), int(pos * r + r)))
+    for i in range(0, n, block_size):
+        tmp = indices[i:i + block_size]
+        indices[i:i + block_size] = [tmp[k] for k in sorted_order]
+    return indices
+
+
+def boft_peft():
+    batch, n_in, b, factors = 2, 16, 2, 3  # boft_n_butterfly_factor = 3: PEFT's update_layer subtracts one
+    blocks = n_in // b
+    prefix = "base_model.model.layers.0."
+    x = uniform(batch * n_in, 501)
+    tensors, io = {}, {"x": ([batch, n_in], x)}
+    for module, n_out, seed, has_bias in (("q_proj", 12, 510, True), ("v_proj", 16, 520, False)):
+        w0 = uniform(n_out * n_in, seed)
+        bias = uniform(n_out, seed + 1, 0.5) if has_bias else [0.0] * n_out
+        r_raw = uniform(factors * blocks * b * b, seed + 2, 0.3)  # PEFT initialises boft_R to zero, boft_s to one
+        s = [f32(1.0 + v) for v in uniform(n_out, seed + 3, 0.2)]
+        tensors[prefix + module + ".base_layer.weight"] = ([n_out, n_in], w0)
+        if has_bias:
+            tensors[prefix + module + ".base_layer.bias"] = ([n_out], bias)
+        tensors[prefix + module + ".boft_R.default"] = ([factors, blocks, b, b], r_raw)
+        tensors[prefix + module + ".boft_s.default"] = ([n_out, 1], s)
+        eye = lambda k: [[1.0 if i == j else 0.0 for j in range(k)] for i in range(k)]
+        mats = []
+        for i in range(factors):
+            bd = [[0.0] * n_in for _ in range(n_in)]
+            for d in range(blocks):
+                at = (i * blocks + d) * b * b
+                a = [[r_raw[at + r * b + c] for c in range(b)] for r in range(b)]
+                skew = [[0.5 * (a[r][c] - a[c][r]) for c in range(b)] for r in range(b)]  # cayley_batch
+                e = eye(b)
+                q = solve_right([[e[r][c] + skew[r][c] for c in range(b)] for r in range(b)],
+                                [[e[r][c] - skew[r][c] for c in range(b)] for r in range(b)])
+                for r in range(b):
+                    for c in range(b):
+                        bd[d * b + r][d * b + c] = q[r][c]
+            perm = block_butterfly_perm(n_in, blocks // (2 ** i), b // 2, factors - 1)
+            pm = [[1.0 if perm[j] == k else 0.0 for k in range(n_in)] for j in range(n_in)]  # perm2mat
+            pmt = [[pm[k][j] for k in range(n_in)] for j in range(n_in)]
+            mats.append(matmul(pm, matmul(bd, pmt)))  # bmm(boft_P, bmm(block_diagonal_butterfly, boft_P^T))
+        rot = mats[0]
+        for i in range(1, factors):
+            rot = matmul(mats[i], rot)  # butterfly_oft_mat = butterfly_oft_mat_batch[i] @ butterfly_oft_mat
+        y = []
+        for bb in range(batch):
+            xr = [sum(x[bb * n_in + k] * rot[k][j] for k in range(n_in)) for j in range(n_in)]  # x @ boft_rotation
+            base = [v + bias[o] for o, v in enumerate(linear(xr, w0, 1, n_in, n_out))]
+            y.extend((base[o] - bias[o]) * s[o] + bias[o] for o in range(n_out))
+        io[module + ".y"] = ([batch, n_out], y)
+    meta = {"boft_block_size": str(b), "boft_n_butterfly_factor": str(factors),
+            "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/boft/layer.py"}
+    write_safetensors(os.path.join(OUT, "boft_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "boft_peft_io.safetensors"), io, meta)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     monarch_fly()
     lora_peft()
     hra_peft()
     oft_peft()
+    boft_peft()
     print("wrote fixtures to", OUT)

@@ -73,6 +73,31 @@
 //     factors.0.weight [12, 12] frozen: dense 12 -> 12
 //     factors.1.oft_R [3, 6]: oft 3 skew-symmetric 4x4 blocks, upper triangles packed row by row
 //   multiply-adds per row: 192; dense: 144 (133.33 % of dense)
+// 
+// PeftBoftQ : 16 -> 12
+//   y = W x + bias, where W is
+//     product of 3 factors (the rightmost applies first)
+//       diag 12 -> 12
+//       frozen dense 16 -> 12
+//       boft 16 -> 16: 3 butterfly factors of 8 Cayley rotations of 2x2
+//   parameters: 312 (120 trainable); dense: 204 (152.94 % of dense)
+//     factors.0.diag [12]: diagonal 12
+//     factors.1.weight [12, 16] frozen: dense 16 -> 12
+//     factors.2.boft_R [3, 8, 2, 2]: boft 3 factors of 8 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ)
+//     bias [12]: trainable bias
+//   multiply-adds per row: 300; dense: 192 (156.25 % of dense)
+// 
+// PeftBoftV : 16 -> 16
+//   y = W x, where W is
+//     product of 3 factors (the rightmost applies first)
+//       diag 16 -> 16
+//       frozen dense 16 -> 16
+//       boft 16 -> 16: 3 butterfly factors of 8 Cayley rotations of 2x2
+//   parameters: 368 (112 trainable); dense: 256 (143.75 % of dense)
+//     factors.0.diag [16]: diagonal 16
+//     factors.1.weight [16, 16] frozen: dense 16 -> 16
+//     factors.2.boft_R [3, 8, 2, 2]: boft 3 factors of 8 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ)
+//   multiply-adds per row: 368; dense: 256 (143.75 % of dense)
 
 #nullable enable
 
@@ -2188,6 +2213,1052 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _orthogonal.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// PEFT BOFT (boft_block_size = 2, boft_n_butterfly_factor = 3) on a 16 -&gt; 12 linear with a bias and a 16 -&gt; 16 one.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [12]</c>, <c>factors.1.weight [12, 16]</c>, <c>factors.2.boft_R [3, 8, 2, 2]</c>, <c>bias [12]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftBoftQ.Backward");
+    private static readonly int[] BlockButterflyMap16Group4Block1 = global::StructMat.Runtime.Kernels.Permutations.BlockButterfly(16, group: 4, block: 1);
+    private static readonly int[] BlockButterflyMap16Group8Block1 = global::StructMat.Runtime.Kernels.Permutations.BlockButterfly(16, group: 8, block: 1);
+    private static readonly int[] BlockButterflyMap16Group4Block1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BlockButterflyMap16Group4Block1);
+    private static readonly int[] BlockButterflyMap16Group8Block1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BlockButterflyMap16Group8Block1);
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftBoftQ(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 12 }, trainable: true) { PeftKey = "boft_s.{adapter}" };
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 12, 16 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors2BoftR = new global::StructMat.Runtime.Parameter("factors.2.boft_R", new[] { 3, 8, 2, 2 }, trainable: true) { PeftKey = "boft_R.{adapter}" };
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 12 }, trainable: true) { PeftKey = "base_layer.bias" };
+        Parameters = new[] { Factors0Diag, Factors1Weight, Factors2BoftR, Bias };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 16;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 12;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 312;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 120;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 300;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 192;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [12]</c>: diagonal 12.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.weight [12, 16]</c> (frozen): dense 16 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
+
+    /// <summary><c>factors.2.boft_R [3, 8, 2, 2]</c>: boft 3 factors of 8 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ).</summary>
+    public global::StructMat.Runtime.Parameter Factors2BoftR { get; }
+
+    /// <summary><c>bias [12]</c>: trainable bias.</summary>
+    public global::StructMat.Runtime.Parameter Bias { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Factors0Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 16, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Factors2BoftR.Data);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 12, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot0.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot0.Slice(0, batch * 16);
+        var t6 = slot1.Slice(0, batch * 16);
+        var t7 = slot0.Slice(0, batch * 16);
+        var t8 = slot1.Slice(0, batch * 12);
+
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t1, t2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 2, P_2
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t3, t4, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t4, t5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, t6, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.1 (dense): W [12, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t8, y, Factors0Diag.Data, batch, 12, accumulate: false);
+
+        // add the bias
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 12);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 16, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> biasGradient = gradients[3];
+        global::System.Span<float> factors0DiagGradient = gradients[0];
+        global::System.Span<float> factors2BoftRGradient = gradients[2];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot2.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot2.Slice(0, batch * 16);
+        var t6 = slot3.Slice(0, batch * 16);
+        var t7 = slot2.Slice(0, batch * 16);
+        var t8 = slot4.Slice(0, batch * 12);
+        var dt8 = slot2.Slice(0, batch * 12);
+        var dt7 = slot4.Slice(0, batch * 16);
+        var dt6 = slot2.Slice(0, batch * 16);
+        var dt5 = slot3.Slice(0, batch * 16);
+        var dt4 = slot2.Slice(0, batch * 16);
+        var dt3 = slot1.Slice(0, batch * 16);
+        var dt2 = slot2.Slice(0, batch * 16);
+        var dt1 = slot1.Slice(0, batch * 16);
+
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t1, t2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 2, P_2
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t3, t4, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t4, t5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, t6, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.1 (dense): W [12, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // bias gradient: column sums of dy
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt8, Factors0Diag.Data, batch, 12, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, factors0DiagGradient, batch, 12);
+
+        // input gradient of factors.1 (dense): W [12, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), factors2BoftRGradient.Slice(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt6, dt5, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt5, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), factors2BoftRGradient.Slice(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt4, dt3, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt3, dt2, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), factors2BoftRGradient.Slice(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+    }
+
+    /// <summary>The dense weight [12, 16] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 12 -> 12
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1: dense 16 -> 12: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
+        // factors.2: boft 16 -> 16: (M_(m−1) ⋯ M_0)ᵀ, PEFT's steps in float64
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Boft(Factors2BoftR.Data, 3, 8, 2);
+        // product of 3 factors, left to right
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 12, 12, 16), m2, 12, 16, 16);
+        return m3;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: permutation as an index map: output j reads input map[j].
+    private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 12x16.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 12 + index.Y] = diagonal[index.Y] * input[index.X * 12 + index.Y];
+    }
+
+    // ILGPU kernel: bias add.
+    private static void BiasKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
+    {
+        target[index.X * 12 + index.Y] += bias[index.Y];
+    }
+
+    // ILGPU kernel: bias gradient: column sums.
+    private static void BiasGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 12 + j];
+        biasGradient[j] += sum;
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 12 + j] * input[b * 12 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x16.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftBoftQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftBoftQ.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1Inverse;
+        private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftBoftQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
+            _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
+            _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
+            _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
+            _blockButterflyMap16Group8Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1Inverse);
+            _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.GatherKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _biasKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.BiasKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel3));
+            _biasGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.BiasGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel4));
+            _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.DiagonalGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
+            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.MatMulTransposedKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 12, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot0.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot0.SubView(0, batch * 16);
+            var t6 = slot1.SubView(0, batch * 16);
+            var t7 = slot0.SubView(0, batch * 16);
+            var t8 = slot1.SubView(0, batch * 12);
+            // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
+            // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 2, P_2
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
+            // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
+            // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 1, P_1
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
+            // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.1 (dense): W [12, 16]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, _parameters.Value(0 /* factors.0.diag */), y);
+            // add the bias
+            _biasKernel3(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(3 /* bias */));
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 16, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot2.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot2.SubView(0, batch * 16);
+            var t6 = slot3.SubView(0, batch * 16);
+            var t7 = slot2.SubView(0, batch * 16);
+            var t8 = slot4.SubView(0, batch * 12);
+            var dt8 = slot2.SubView(0, batch * 12);
+            var dt7 = slot4.SubView(0, batch * 16);
+            var dt6 = slot2.SubView(0, batch * 16);
+            var dt5 = slot3.SubView(0, batch * 16);
+            var dt4 = slot2.SubView(0, batch * 16);
+            var dt3 = slot1.SubView(0, batch * 16);
+            var dt2 = slot2.SubView(0, batch * 16);
+            var dt1 = slot1.SubView(0, batch * 16);
+            // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
+            // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 2, P_2
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
+            // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
+            // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 1, P_1
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
+            // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.1 (dense): W [12, 16]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            // bias gradient: column sums of dy
+            _biasGradientKernel4(12, dy, _parameters.Gradient(3 /* bias */), batch);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel5(12, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (dense): W [12, 16]
+            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t6, dt7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt6, _blockButterflyMap16Group4Block1Inverse.View, dt5);
+            // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt5, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t4, dt5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt4, _blockButterflyMap16Group4Block1.View, dt3);
+            // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block1Inverse.View, dt2);
+            // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block1.View, dx);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _blockButterflyMap16Group4Block1.Dispose();
+            _blockButterflyMap16Group8Block1.Dispose();
+            _blockButterflyMap16Group4Block1Inverse.Dispose();
+            _blockButterflyMap16Group8Block1Inverse.Dispose();
+            _orthogonal.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer PeftBoftV : 16 -&gt; 16.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [16]</c>, <c>factors.1.weight [16, 16]</c>, <c>factors.2.boft_R [3, 8, 2, 2]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftBoftV.Backward");
+    private static readonly int[] BlockButterflyMap16Group4Block1 = global::StructMat.Runtime.Kernels.Permutations.BlockButterfly(16, group: 4, block: 1);
+    private static readonly int[] BlockButterflyMap16Group8Block1 = global::StructMat.Runtime.Kernels.Permutations.BlockButterfly(16, group: 8, block: 1);
+    private static readonly int[] BlockButterflyMap16Group4Block1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BlockButterflyMap16Group4Block1);
+    private static readonly int[] BlockButterflyMap16Group8Block1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BlockButterflyMap16Group8Block1);
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftBoftV(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 16 }, trainable: true) { PeftKey = "boft_s.{adapter}" };
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 16, 16 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors2BoftR = new global::StructMat.Runtime.Parameter("factors.2.boft_R", new[] { 3, 8, 2, 2 }, trainable: true) { PeftKey = "boft_R.{adapter}" };
+        Parameters = new[] { Factors0Diag, Factors1Weight, Factors2BoftR };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 16;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 16;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 368;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 112;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 368;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 256;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [16]</c>: diagonal 16.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.weight [16, 16]</c> (frozen): dense 16 -&gt; 16.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
+
+    /// <summary><c>factors.2.boft_R [3, 8, 2, 2]</c>: boft 3 factors of 8 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ).</summary>
+    public global::StructMat.Runtime.Parameter Factors2BoftR { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Ones(Factors0Diag.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 16, fanOut: 16, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Factors2BoftR.Data);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot0.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot0.Slice(0, batch * 16);
+        var t6 = slot1.Slice(0, batch * 16);
+        var t7 = slot0.Slice(0, batch * 16);
+        var t8 = slot1.Slice(0, batch * 16);
+
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t1, t2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 2, P_2
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t3, t4, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t4, t5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, t6, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.1 (dense): W [16, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t8, y, Factors0Diag.Data, batch, 16, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> factors0DiagGradient = gradients[0];
+        global::System.Span<float> factors2BoftRGradient = gradients[2];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot2.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot2.Slice(0, batch * 16);
+        var t6 = slot3.Slice(0, batch * 16);
+        var t7 = slot2.Slice(0, batch * 16);
+        var t8 = slot4.Slice(0, batch * 16);
+        var dt8 = slot2.Slice(0, batch * 16);
+        var dt7 = slot4.Slice(0, batch * 16);
+        var dt6 = slot2.Slice(0, batch * 16);
+        var dt5 = slot3.Slice(0, batch * 16);
+        var dt4 = slot2.Slice(0, batch * 16);
+        var dt3 = slot1.Slice(0, batch * 16);
+        var dt2 = slot2.Slice(0, batch * 16);
+        var dt1 = slot1.Slice(0, batch * 16);
+
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(x, t1, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t1, t2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 2, P_2
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t3, t4, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t4, t5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.2 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t5, t6, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t6, t7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // factors.1 (dense): W [16, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt8, Factors0Diag.Data, batch, 16, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, factors0DiagGradient, batch, 16);
+
+        // input gradient of factors.1 (dense): W [16, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), factors2BoftRGradient.Slice(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt6, dt5, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt5, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), factors2BoftRGradient.Slice(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt4, dt3, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt3, dt2, BlockButterflyMap16Group8Block1Inverse, batch, 16, accumulate: false);
+
+        // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), factors2BoftRGradient.Slice(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
+    }
+
+    /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 16 -> 16
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1: dense 16 -> 16: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
+        // factors.2: boft 16 -> 16: (M_(m−1) ⋯ M_0)ᵀ, PEFT's steps in float64
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Boft(Factors2BoftR.Data, 3, 8, 2);
+        // product of 3 factors, left to right
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m1, 16, 16, 16), m2, 16, 16, 16);
+        return m3;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: permutation as an index map: output j reads input map[j].
+    private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 16x16.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 16 + index.Y] = diagonal[index.Y] * input[index.X * 16 + index.Y];
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 16 + j] * input[b * 16 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftBoftV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftBoftV.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1Inverse;
+        private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftBoftV layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
+            _blockButterflyMap16Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1);
+            _blockButterflyMap16Group8Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1);
+            _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
+            _blockButterflyMap16Group8Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1Inverse);
+            _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.GatherKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.DiagonalKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
+            _diagonalGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.DiagonalGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot0.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot0.SubView(0, batch * 16);
+            var t6 = slot1.SubView(0, batch * 16);
+            var t7 = slot0.SubView(0, batch * 16);
+            var t8 = slot1.SubView(0, batch * 16);
+            // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
+            // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 2, P_2
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
+            // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
+            // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 1, P_1
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
+            // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.1 (dense): W [16, 16]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t8, _parameters.Value(0 /* factors.0.diag */), y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot2.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot2.SubView(0, batch * 16);
+            var t6 = slot3.SubView(0, batch * 16);
+            var t7 = slot2.SubView(0, batch * 16);
+            var t8 = slot4.SubView(0, batch * 16);
+            var dt8 = slot2.SubView(0, batch * 16);
+            var dt7 = slot4.SubView(0, batch * 16);
+            var dt6 = slot2.SubView(0, batch * 16);
+            var dt5 = slot3.SubView(0, batch * 16);
+            var dt4 = slot2.SubView(0, batch * 16);
+            var dt3 = slot1.SubView(0, batch * 16);
+            var dt2 = slot2.SubView(0, batch * 16);
+            var dt1 = slot1.SubView(0, batch * 16);
+            // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _blockButterflyMap16Group8Block1Inverse.View, t1);
+            // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t1, t2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 2, P_2
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t2, _blockButterflyMap16Group8Block1.View, t3);
+            // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t3, _blockButterflyMap16Group4Block1Inverse.View, t4);
+            // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t4, t5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.2 (boft): factor 1, P_1
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), t5, _blockButterflyMap16Group4Block1.View, t6);
+            // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // factors.1 (dense): W [16, 16]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel3(16, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (dense): W [16, 16]
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t6, dt7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt6, _blockButterflyMap16Group4Block1Inverse.View, dt5);
+            // input gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt5, dt4, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t4, dt5, _parameters.Value(2 /* factors.2.boft_R */).SubView(32, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt4, _blockButterflyMap16Group4Block1.View, dt3);
+            // input gradient of factors.2 (boft): factor 2, P_2 (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt3, _blockButterflyMap16Group8Block1Inverse.View, dt2);
+            // input gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt2, dt1, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+            _orthogonal.Gradient(t1, dt2, _parameters.Value(2 /* factors.2.boft_R */).SubView(64, 32), _parameters.Gradient(2 /* factors.2.boft_R */).SubView(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
+            _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _blockButterflyMap16Group8Block1.View, dx);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _blockButterflyMap16Group4Block1.Dispose();
+            _blockButterflyMap16Group8Block1.Dispose();
+            _blockButterflyMap16Group4Block1Inverse.Dispose();
+            _blockButterflyMap16Group8Block1Inverse.Dispose();
             _orthogonal.Dispose();
         }
     }

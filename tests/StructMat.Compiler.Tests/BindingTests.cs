@@ -251,7 +251,7 @@ public class BindingTests
     [Fact]
     public void An_unknown_name_in_arithmetic_is_reported_once()
     {
-        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, btt, diag, perm, kron)");
+        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron)");
     }
 
     [Fact]
@@ -462,4 +462,18 @@ public class BindingTests
     [InlineData("layer L : 12 -> 8 = frozen dense * oft(block: 4);", "layer L : 12 -> 8|  product : 12 -> 8|    dense : 12 -> 8 frozen|    oft block=4 neumann=5 : 12 -> 12")]
     [InlineData("layer L : 8 -> 8 = oft(block: 2, neumann: 0);", "layer L : 8 -> 8|  oft block=2 neumann=0 : 8 -> 8")]
     public void Oft_takes_the_input_size_and_defaults_to_five_terms(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
+
+    // ── boft ─────────────────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 12 -> 12 = frozen dense * boft(block: 3, factors: 2);", "SMX0127", "boft with 2 factors: 'block' needs an even size, but it is 3")]
+    // 6 blocks of 2: factor 1 regroups pairs of blocks, factor 2 would need 4 | 6.
+    [InlineData("layer L : 12 -> 12 = frozen dense * boft(block: 2, factors: 3);", "SMX0132", "boft: 'factors' must be from 1 to 2 (6 blocks of 2 allow 2: 2^(factors − 1) must divide the block count), but it is 3")]
+    [InlineData("layer L : 12 -> 12 = frozen dense * boft(block: 5);", "SMX0103", "boft: blocks of size 5 do not divide the input dimension 12")]
+    [InlineData("layer L : 12 -> 12 = frozen dense * boft(block: 4, factors: 0);", "SMX0113", "Boft: 'factors' must be a positive integer, but it is 0")]
+    public void Boft_arguments_are_checked_as_PEFT_checks_them(string smx, string id, string message) => Only(smx, id, message);
+
+    [Fact]
+    public void Boft_defaults_to_one_factor() =>
+        Assert.Equal("layer L : 8 -> 8\n  boft block=4 factors=1 : 8 -> 8", Bound("layer L : 8 -> 8 = boft(block: 4);"));
 }

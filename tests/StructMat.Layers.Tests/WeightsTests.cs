@@ -91,6 +91,25 @@ public class WeightsTests
         Assert.True(Oracle.RelativeError(layer.Merge(), merged) < 1e-6, $"merge: {Oracle.RelativeError(layer.Merge(), merged):E2}");
     }
 
+    /// <summary>
+    /// PEFT BOFT modules (boft_R [3, 8, 2, 2], boft_s [out, 1] into the [out] diag, the base bias of q_proj into the
+    /// layer's bias) load by PEFT's keys and give what BOFT's Linear.forward computes (transcribed in
+    /// scripts/make_fixtures.py from huggingface/peft src/peft/tuners/boft/layer.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40).
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(PeftBoftQ), "q_proj")]
+    [InlineData(nameof(PeftBoftV), "v_proj")]
+    public void A_PEFT_BOFT_module_loads_and_gives_PEFT_outputs(string layerName, string module)
+    {
+        var layer = LayerCatalog.Create(layerName);
+        layer.LoadPeft(Fixture("boft_peft.safetensors"), "base_model.model.layers.0." + module);
+        var io = SafeTensors.Read(Fixture("boft_peft_io.safetensors"));
+        var y = new float[2 * layer.OutFeatures];
+        layer.Forward(io["x"].Data, y, 2);
+        var expected = io[module + ".y"].Data.Select(v => (double)v).ToArray();
+        Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
+    }
+
     [Fact]
     public void A_saved_PEFT_adapter_file_loads_its_module_without_the_base_and_without_the_adapter_name()
     {

@@ -145,4 +145,41 @@ public class OrthogonalKernelTests
         Assert.Equal("y", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Apply(x, new float[7], packed, 2, 1, 4, 5, false)).ParamName);
         Assert.Equal("dPacked", Assert.Throws<ArgumentException>(() => OrthogonalKernels.Gradient(x, x, packed, new float[5], 2, 1, 4, 5)).ParamName);
     }
+
+    /// <summary>BOFT's layout: full b×b blocks, Q = ½(A − Aᵀ), the exact transform; one factor of DenseMath.Boft is blockdiag(R_dᵀ).</summary>
+    [Theory]
+    [InlineData(3, 4)]
+    [InlineData(2, 2)]
+    public void The_full_layout_matches_one_BOFT_factor_and_its_central_differences(int blocks, int block)
+    {
+        const int batch = 3;
+        var n = blocks * block;
+        var a = TestData.Uniform(blocks * block * block, 70 + block);
+        for (var k = 0; k < a.Length; k++) a[k] *= 0.4f;
+        var x = TestData.Uniform(batch * n, 71);
+        var dy = TestData.Uniform(batch * n, 72);
+        var y = new float[batch * n];
+        OrthogonalKernels.Apply(x, y, a, batch, blocks, block, 0, accumulate: false, SkewLayout.Full);
+        Close(Dense(DenseMath.Boft(a, 1, blocks, block), x, batch, n, transposed: false), y, 2e-5);
+
+        var gradient = new float[a.Length];
+        OrthogonalKernels.Gradient(x, dy, a, gradient, batch, blocks, block, 0, SkewLayout.Full);
+        double Loss(float[] p)
+        {
+            var out_ = Dense(DenseMath.Boft(p, 1, blocks, block), x, batch, n, transposed: false);
+            var sum = 0.0;
+            for (var k = 0; k < out_.Length; k++) sum += out_[k] * dy[k];
+            return sum;
+        }
+        const float h = 1f / 256;
+        for (var e = 0; e < a.Length; e++)
+        {
+            var plus = (float[])a.Clone();
+            var minus = (float[])a.Clone();
+            plus[e] += h;
+            minus[e] -= h;
+            var fd = (Loss(plus) - Loss(minus)) / (2 * h);
+            Assert.True(Math.Abs(gradient[e] - fd) <= 2e-3 * Math.Max(1, Math.Abs(fd)), $"element {e}: {gradient[e]} vs {fd}");
+        }
+    }
 }

@@ -88,7 +88,8 @@ public static class Differentiate
                         Comment = "input gradient of " + o.Comment + " (dx_i = R_i dy_i)" });
                     if (layer.Parameter(o.Weight).Trainable)
                     {
-                        backward.Add(new OrthogonalBlocksGradientOp(G(o.Output), o.Input, o.Weight, o.Blocks, o.Block, o.Terms, "weight gradient of " + o.Comment) { SubRows = o.SubRows });
+                        backward.Add(new OrthogonalBlocksGradientOp(G(o.Output), o.Input, o.Weight, o.Blocks, o.Block, o.Terms, "weight gradient of " + o.Comment)
+                            { SubRows = o.SubRows, Skew = o.Skew, WeightOffset = o.WeightOffset });
                     }
                     break;
                 case BiasOp b:

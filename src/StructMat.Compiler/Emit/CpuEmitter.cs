@@ -149,6 +149,9 @@ internal static class CpuEmitter
         w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
+    /// <summary>The optional skew-layout argument of the orthogonal kernels (OFT's packed triangles are the default).</summary>
+    internal static string SkewArgument(SkewKind skew) => skew == SkewKind.Full ? $", skew: {TypeNames.SkewLayout}.Full" : "";
+
     /// <summary>A parameter's member, or a slice of it when the op uses part of the tensor (butterfly factors share `twiddle`).</summary>
     private static string WeightSlice(LayerModel model, int weight, int offset, long length, string member) =>
         offset == 0 && length == model.Ir.Parameter(weight).Length
@@ -221,11 +224,11 @@ internal static class CpuEmitter
                 break;
             case OrthogonalBlocksOp o:
                 w.Comment(o.Comment + (o.Accumulate ? " (accumulating)" : ""));
-                w.Line($"{TypeNames.OrthogonalKernels}.{(o.Transposed ? "ApplyTransposed" : "Apply")}({name(o.Input)}, {name(o.Output)}, {model.Property(o.Weight)}.Data, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, accumulate: {Acc(o.Accumulate)});");
+                w.Line($"{TypeNames.OrthogonalKernels}.{(o.Transposed ? "ApplyTransposed" : "Apply")}({name(o.Input)}, {name(o.Output)}, {Weights(o.Weight, o.WeightOffset, o.WeightLength, "Data")}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, accumulate: {Acc(o.Accumulate)}{SkewArgument(o.Skew)});");
                 break;
             case OrthogonalBlocksGradientOp og:
                 w.Comment(og.Comment);
-                w.Line($"{TypeNames.OrthogonalKernels}.Gradient({name(og.Input)}, {name(og.OutputGradient)}, {model.Property(og.Weight)}.Data, {gradientOf(og.Weight, 0, model.Ir.Parameter(og.Weight).Length)}, {batch}, {og.Blocks}, {og.Block}, terms: {og.Terms});");
+                w.Line($"{TypeNames.OrthogonalKernels}.Gradient({name(og.Input)}, {name(og.OutputGradient)}, {Weights(og.Weight, og.WeightOffset, og.WeightLength, "Data")}, {gradientOf(og.Weight, og.WeightOffset, og.WeightLength)}, {batch}, {og.Blocks}, {og.Block}, terms: {og.Terms}{SkewArgument(og.Skew)});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");

@@ -248,6 +248,8 @@ internal static class GpuEmitter
 
     private static string LibraryLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)
     {
+        string Slice(string view, int id, int offset, long length) =>
+            offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
         var batch = OpComments.Rows(op);
@@ -257,9 +259,10 @@ internal static class GpuEmitter
                                $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
             HouseholderGradientOp g => $"_householder.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, " +
                                        $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
-            OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {P(o.Weight)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
-                                    $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")});",
-            OrthogonalBlocksGradientOp g => $"_orthogonal.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {P(g.Weight)}, {G(g.Weight)}, {batch}, {g.Blocks}, {g.Block}, terms: {g.Terms});",
+            OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {Slice(P(o.Weight), o.Weight, o.WeightOffset, o.WeightLength)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
+                                    $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")}{CpuEmitter.SkewArgument(o.Skew)});",
+            OrthogonalBlocksGradientOp g => $"_orthogonal.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {Slice(P(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, " +
+                                            $"{Slice(G(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, {batch}, {g.Blocks}, {g.Block}, terms: {g.Terms}{CpuEmitter.SkewArgument(g.Skew)});",
             _ => throw new System.InvalidOperationException(op.GetType().Name),
         };
     }

@@ -14,6 +14,7 @@ internal static class IndexMaps
     {
         IndexMapKind.Random => $"RandomMap{op.Width}Seed{op.Map.Seed}",
         IndexMapKind.BlockXor => $"BlockXorMap{op.Width}Block{op.Map.Block}Distance{op.Map.Distance}",
+        IndexMapKind.BlockButterfly => $"BlockButterflyMap{op.Width}Group{op.Map.Group}Block{op.Map.Block}",
         _ => $"{op.Map.Kind}Map{op.Width}",
     } + (op.Inverse ? "Inverse" : "");
 
@@ -28,6 +29,7 @@ internal static class IndexMaps
         IndexMapKind.BitReversal => $"{TypeNames.Permutations}.BitReversal({map.Width})",
         IndexMapKind.Shuffle => $"{TypeNames.Permutations}.PerfectShuffle({map.Width})",
         IndexMapKind.BlockXor => $"{TypeNames.Permutations}.BlockXor({map.Width}, block: {map.Block}, distance: {map.Distance})",
+        IndexMapKind.BlockButterfly => $"{TypeNames.Permutations}.BlockButterfly({map.Width}, group: {map.Group}, block: {map.Block})",
         _ => $"{TypeNames.Permutations}.Random({map.Width}, seed: {map.Seed})",
     };
 

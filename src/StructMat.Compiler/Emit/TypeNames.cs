@@ -58,6 +58,7 @@ internal static class TypeNames
     public const string GradientTargets = "global::StructMat.Runtime.Kernels.GradientTargets";
     public const string HouseholderKernels = "global::StructMat.Runtime.Kernels.HouseholderKernels";
     public const string OrthogonalKernels = "global::StructMat.Runtime.Kernels.OrthogonalKernels";
+    public const string SkewLayout = "global::StructMat.Runtime.Kernels.SkewLayout";
     public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
     public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";
     public const string Projections = "global::StructMat.Runtime.Projection.Projections";

@@ -184,7 +184,7 @@ public static class IrText
                     var subRows = Int("subrows", 1);
                     var map = new IndexMap(kind, _values.Single(v => v.Id == Value(0)).Width / subRows)
                     {
-                        Seed = Int("seed", 0), Block = Int("block", 0), Distance = Int("distance", 0),
+                        Seed = Int("seed", 0), Block = Int("block", 0), Distance = Int("distance", 0), Group = Int("group", 0),
                     };
                     return new GatherOp(Value(0), TargetValue(), map, _words.Contains("inverse"), _accumulate, "");
                 }
@@ -195,9 +195,11 @@ public static class IrText
                     return new HouseholderGradientOp(Value(0), Value(1), TargetParameter(), Int("n"), Int("r"), "");
                 case "oft":
                 case "oft_t":
-                    return new OrthogonalBlocksOp(Value(0), TargetValue(), Parameter(1), Int("blocks"), Int("block"), Int("neumann"), _mnemonic == "oft_t", _accumulate, "");
+                    return new OrthogonalBlocksOp(Value(0), TargetValue(), Parameter(1), Int("blocks"), Int("block"), Int("neumann"), _mnemonic == "oft_t", _accumulate, "")
+                        { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };
                 case "oft_grad":
-                    return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "");
+                    return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "")
+                        { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };
                 default:
                     throw new FormatException($"unknown op '{_mnemonic}'");
             }
@@ -224,6 +226,8 @@ public static class IrText
         }
 
         private Layout Layout(string key) => (Layout)Enum.Parse(typeof(Layout), _attributes[key]);
+
+        private SkewKind Skew() => _attributes.TryGetValue("skew", out var skew) && skew == "full" ? SkewKind.Full : SkewKind.Packed;
 
         private float Alpha() => _attributes.TryGetValue("alpha", out var alpha) ? float.Parse(alpha, CultureInfo.InvariantCulture) : 1f;
 

@@ -8,7 +8,8 @@ namespace StructMat.Compiler.Lowering;
 /// Which tensors of a layer have a key in a PEFT state dict. PEFT wraps one base linear layer and adds its adapter's
 /// tensors next to it, so a layer is a PEFT form when it has exactly one frozen <c>dense</c> of its own shape (PEFT's
 /// <c>base_layer.weight</c>; the layer's bias is <c>base_layer.bias</c>) and every other tensor is one a structure
-/// names for PEFT (<c>lora_A.{adapter}.weight</c>, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, …), each key
+/// names for PEFT (<c>lora_A.{adapter}.weight</c>, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, <c>boft_R.{adapter}</c>; a diag next to a boft is
+/// <c>boft_s.{adapter}</c>), each key
 /// once. Otherwise — no base, two bases, a tensor PEFT has no name for, or two low-ranks both claiming
 /// <c>lora_A</c> — no tensor gets a key, and the runtime's <c>PeftNames</c> says the layer has no PEFT form.
 /// </summary>
@@ -21,9 +22,14 @@ internal static class PeftKeys
     {
         var none = parameters.Select(p => p with { PeftKey = null }).ToList();
         if (frozenBases.Count != 1) return none;
+        // PEFT keeps BOFT's output scale as a vector of the adapter's own: a diag next to a boft is boft_s.
+        if (parameters.Any(p => p.PeftKey?.StartsWith("boft_R.", System.StringComparison.Ordinal) == true))
+            parameters = parameters.Select(p => p.PeftKey is null && IsDiagonal(p) ? p with { PeftKey = "boft_s.{adapter}" } : p).ToList();
         var adapter = parameters.Where(p => p.Id != frozenBases[0] && p.Id != bias).ToList();
         if (adapter.Count == 0 || adapter.Any(p => p.PeftKey is null)) return none;
         if (adapter.Select(p => p.PeftKey).Distinct().Count() != adapter.Count) return none;
         return parameters.Select(p => p.Id == frozenBases[0] ? p with { PeftKey = BaseWeight } : p.Id == bias ? p with { PeftKey = BaseBias } : p).ToList();
     }
+
+    private static bool IsDiagonal(IrParameter p) => p.Name == "diag" || p.Name.EndsWith(".diag", System.StringComparison.Ordinal);
 }

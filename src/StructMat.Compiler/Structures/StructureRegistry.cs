@@ -10,7 +10,7 @@ public static class StructureRegistry
     public static readonly IReadOnlyList<Structure> All = new Structure[]
     {
         Dense.Instance, LowRank.Instance, BlockDiagonal.Instance, Monarch.Instance, Butterfly.Instance, BlockSparse.Instance,
-        Householder.Instance, Oft.Instance, Btt.Instance, Diagonal.Instance, Permutation.Instance,
+        Householder.Instance, Oft.Instance, Boft.Instance, Btt.Instance, Diagonal.Instance, Permutation.Instance,
     };
 
     private static readonly Dictionary<string, Structure> ByName = All.ToDictionary(s => s.Name);

@@ -16,10 +16,10 @@ namespace StructMat.Runtime.Gpu;
 public sealed class OrthogonalDevice : IDisposable
 {
     private readonly Accelerator _accelerator;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int> _build;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int> _build;
     private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _apply;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _weightGradient;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int> _adjoint;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int> _adjoint;
     private MemoryBuffer1D<float, Stride1D.Dense>? _weights;
     private MemoryBuffer1D<float, Stride1D.Dense>? _weightGradients;
     private MemoryBuffer1D<double, Stride1D.Dense>? _work;
@@ -28,32 +28,34 @@ public sealed class OrthogonalDevice : IDisposable
     {
         _accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
         _build = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Orthogonal.Build",
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>(Build));
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int>(Build));
         _apply = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Orthogonal.Apply",
             a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(ApplyBlocks));
         _weightGradient = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Orthogonal.WeightGradient",
             a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(WeightGradient));
         _adjoint = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Orthogonal.Adjoint",
-            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int>(Adjoint));
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<double>, int, int, int, int>(Adjoint));
     }
 
     /// <summary><c>y_i (+)= R_iᵀ x_i</c>, or <c>R_i x_i</c> when <paramref name="transposed"/>, for every block of every row.</summary>
-    public void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> packed, int batch, int blocks, int block, int terms, bool transposed, bool accumulate)
+    public void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> packed, int batch, int blocks, int block, int terms, bool transposed, bool accumulate,
+        SkewLayout skew = SkewLayout.PackedUpper)
     {
         if (batch == 0) return;
-        var w = BuildWeights(packed, blocks, block, terms);
+        var w = BuildWeights(packed, blocks, block, terms, skew);
         _apply(new Index2D(batch, blocks * block), x, w, y, block, (transposed ? 1 : 0) | (accumulate ? 2 : 0), blocks * block);
     }
 
     /// <summary><c>dPacked += ∂L/∂oft_R</c> for <c>L = Σ_rows dyᵀ (Apply x)</c>.</summary>
-    public void Gradient(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> packed, ArrayView<float> dPacked, int batch, int blocks, int block, int terms)
+    public void Gradient(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> packed, ArrayView<float> dPacked, int batch, int blocks, int block, int terms,
+        SkewLayout skew = SkewLayout.PackedUpper)
     {
         if (batch == 0) return;
         var bb = block * block;
         var dw = Grow(ref _weightGradients, (long)blocks * bb);
         _weightGradient(blocks * bb, dy, x, dw, batch, block, blocks * block);
         var work = Grow(ref _work, (long)blocks * WorkPerBlock(block, terms));
-        _adjoint(blocks, packed, dw, dPacked, work, block, terms, WorkPerBlock(block, terms));
+        _adjoint(blocks, packed, dw, dPacked, work, block, terms, WorkPerBlock(block, terms), skew == SkewLayout.Full ? 1 : 0);
     }
 
     public void Dispose()
@@ -63,11 +65,11 @@ public sealed class OrthogonalDevice : IDisposable
         _work?.Dispose();
     }
 
-    private ArrayView<float> BuildWeights(ArrayView<float> packed, int blocks, int block, int terms)
+    private ArrayView<float> BuildWeights(ArrayView<float> packed, int blocks, int block, int terms, SkewLayout skew)
     {
         var w = Grow(ref _weights, (long)blocks * block * block);
         var work = Grow(ref _work, (long)blocks * WorkPerBlock(block, terms));
-        _build(blocks, packed, w, work, block, terms, WorkPerBlock(block, terms));
+        _build(blocks, packed, w, work, block, terms, WorkPerBlock(block, terms), skew == SkewLayout.Full ? 1 : 0);
         return w;
     }
 
@@ -95,13 +97,13 @@ public sealed class OrthogonalDevice : IDisposable
         return p < top ? 2.0 : 1.0;
     }
 
-    private static void Build(Index1D blk, ArrayView<float> packed, ArrayView<float> w, ArrayView<double> work, int b, int terms, int stride)
+    private static void Build(Index1D blk, ArrayView<float> packed, ArrayView<float> w, ArrayView<double> work, int b, int terms, int stride, int full)
     {
         var bb = b * b;
         var q = blk * stride;
         var h = q + bb;
         var t = h + bb;
-        LoadSkew(packed, blk, b, work, q);
+        LoadSkew(packed, blk, b, work, q, full);
         if (terms == 0)
         {
             Invert(work, q, h, t, b); // work[t] = (I + Q)⁻¹, work[h] overwritten
@@ -156,7 +158,7 @@ public sealed class OrthogonalDevice : IDisposable
         dw[e] = sum;
     }
 
-    private static void Adjoint(Index1D blk, ArrayView<float> packed, ArrayView<float> dw, ArrayView<float> dPacked, ArrayView<double> work, int b, int terms, int stride)
+    private static void Adjoint(Index1D blk, ArrayView<float> packed, ArrayView<float> dw, ArrayView<float> dPacked, ArrayView<double> work, int b, int terms, int stride, int full)
     {
         var bb = b * b;
         var q = blk * stride;
@@ -164,7 +166,7 @@ public sealed class OrthogonalDevice : IDisposable
         var dq = g + bb;
         var t = dq + bb;
         var h = t + bb; // H_1 … H_P, or A then A⁻¹ for the exact mode
-        LoadSkew(packed, blk, b, work, q);
+        LoadSkew(packed, blk, b, work, q, full);
         for (var r = 0; r < b; r++)
             for (var c = 0; c < b; c++)
             {
@@ -225,6 +227,14 @@ public sealed class OrthogonalDevice : IDisposable
                 }
             }
         }
+        if (full != 0)
+        {
+            // Q = ½(A − Aᵀ) ⇒ ∂L/∂A = ½(∂L/∂Q − ∂L/∂Qᵀ).
+            for (var r = 0; r < b; r++)
+                for (var c = 0; c < b; c++)
+                    dPacked[blk * bb + r * b + c] += (float)(0.5 * (work[dq + r * b + c] - work[dq + c * b + r]));
+            return;
+        }
         var m = b * (b - 1) / 2;
         var e = 0;
         for (var r = 0; r < b; r++)
@@ -232,8 +242,15 @@ public sealed class OrthogonalDevice : IDisposable
                 dPacked[blk * m + e] += (float)(work[dq + r * b + c] - work[dq + c * b + r]);
     }
 
-    private static void LoadSkew(ArrayView<float> packed, int blk, int b, ArrayView<double> work, int q)
+    private static void LoadSkew(ArrayView<float> packed, int blk, int b, ArrayView<double> work, int q, int full)
     {
+        if (full != 0)
+        {
+            for (var r = 0; r < b; r++)
+                for (var c = 0; c < b; c++)
+                    work[q + r * b + c] = 0.5 * ((double)packed[blk * b * b + r * b + c] - packed[blk * b * b + c * b + r]);
+            return;
+        }
         var m = b * (b - 1) / 2;
         for (var k = 0; k < b; k++) work[q + k * b + k] = 0.0;
         var e = 0;

@@ -4,8 +4,19 @@ using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
 
+/// <summary>How a tensor holds the skew-symmetric matrices a Cayley rotation is built from.</summary>
+public enum SkewLayout
+{
+    /// <summary>PEFT OFT's <c>oft_R</c>: per block the strict upper triangle, row by row, <c>b(b−1)/2</c> values.</summary>
+    PackedUpper,
+
+    /// <summary>PEFT BOFT's <c>boft_R</c>: per block a full <c>b×b</c> matrix A, and <c>Q = ½(A − Aᵀ)</c>.</summary>
+    Full,
+}
+
 /// <summary>
-/// PEFT's OFT rotation, as a block-diagonal map that is never an <c>n×n</c> matrix. <c>oft_R [blocks, b(b−1)/2]</c>
+/// PEFT's OFT rotation (and BOFT's, whose blocks are <see cref="SkewLayout.Full"/> matrices with <c>Q = ½(A − Aᵀ)</c>
+/// and always the exact transform), as a block-diagonal map that is never an <c>n×n</c> matrix. <c>oft_R [blocks, b(b−1)/2]</c>
 /// holds, per block, the strict upper triangle of a skew-symmetric <c>Q</c> in row-major order (PyTorch's
 /// <c>triu_indices(b, b, 1)</c>: <c>(0,1), (0,2), …, (0,b−1), (1,2), …</c>), so <c>Q[r,c] = v</c>, <c>Q[c,r] = −v</c>.
 /// Each block's rotation <c>R</c> is PEFT's <c>_cayley_batch</c>:
@@ -36,14 +47,18 @@ public static class OrthogonalKernels
     /// <summary>Elements of one block's packed triangle: <c>b(b−1)/2</c>.</summary>
     public static int PackedLength(int block) => block * (block - 1) / 2;
 
+    /// <summary>Elements of one block's parameters in <paramref name="layout"/>.</summary>
+    public static int BlockLength(int block, SkewLayout layout) => layout == SkewLayout.Full ? block * block : PackedLength(block);
+
     /// <summary><c>y_i = (accumulate ? y_i : 0) + R_iᵀ x_i</c> for every block i of every row (PEFT's OFT input rotation).</summary>
-    public static void Apply(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> packed, int batch, int blocks, int block, int terms, bool accumulate)
+    public static void Apply(ReadOnlySpan<float> x, Span<float> y, ReadOnlySpan<float> packed, int batch, int blocks, int block, int terms, bool accumulate,
+        SkewLayout skew = SkewLayout.PackedUpper)
     {
-        var n = Validate(batch, blocks, block, terms, packed, nameof(packed));
+        var n = Validate(batch, blocks, block, terms, packed, nameof(packed), skew);
         KernelArguments.Length(x.Length, (long)batch * n, nameof(x), "batch * n");
         KernelArguments.Length(y.Length, (long)batch * n, nameof(y), "batch * n");
         KernelArguments.NoOverlap(x.Slice(0, batch * n), y.Slice(0, batch * n), nameof(x), nameof(y));
-        var w = RentWeights(packed, blocks, block, terms);
+        var w = RentWeights(packed, blocks, block, terms, skew);
         try
         {
             CpuKernels.BlockMatMul(x, y, w.AsSpan(0, blocks * block * block), batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
@@ -56,13 +71,14 @@ public static class OrthogonalKernels
     }
 
     /// <summary><c>dx_i = (accumulate ? dx_i : 0) + R_i dy_i</c>: the input gradient of <see cref="Apply"/>.</summary>
-    public static void ApplyTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> packed, int batch, int blocks, int block, int terms, bool accumulate)
+    public static void ApplyTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<float> packed, int batch, int blocks, int block, int terms, bool accumulate,
+        SkewLayout skew = SkewLayout.PackedUpper)
     {
-        var n = Validate(batch, blocks, block, terms, packed, nameof(packed));
+        var n = Validate(batch, blocks, block, terms, packed, nameof(packed), skew);
         KernelArguments.Length(dy.Length, (long)batch * n, nameof(dy), "batch * n");
         KernelArguments.Length(dx.Length, (long)batch * n, nameof(dx), "batch * n");
         KernelArguments.NoOverlap(dy.Slice(0, batch * n), dx.Slice(0, batch * n), nameof(dy), nameof(dx));
-        var w = RentWeights(packed, blocks, block, terms);
+        var w = RentWeights(packed, blocks, block, terms, skew);
         try
         {
             CpuKernels.BlockMatMulTransposed(dy, dx, w.AsSpan(0, blocks * block * block), batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
@@ -75,13 +91,14 @@ public static class OrthogonalKernels
     }
 
     /// <summary><c>dPacked += ∂L/∂oft_R</c> for <c>L = Σ_rows dyᵀ (Apply x)</c>.</summary>
-    public static void Gradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> packed, Span<float> dPacked, int batch, int blocks, int block, int terms)
+    public static void Gradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> packed, Span<float> dPacked, int batch, int blocks, int block, int terms,
+        SkewLayout skew = SkewLayout.PackedUpper)
     {
-        var n = Validate(batch, blocks, block, terms, packed, nameof(packed));
+        var n = Validate(batch, blocks, block, terms, packed, nameof(packed), skew);
         KernelArguments.Length(x.Length, (long)batch * n, nameof(x), "batch * n");
         KernelArguments.Length(dy.Length, (long)batch * n, nameof(dy), "batch * n");
-        var m = PackedLength(block);
-        KernelArguments.Length(dPacked.Length, (long)blocks * m, nameof(dPacked), "blocks * b(b-1)/2");
+        var m = BlockLength(block, skew);
+        KernelArguments.Length(dPacked.Length, (long)blocks * m, nameof(dPacked), "blocks * block parameters");
         KernelArguments.NoOverlap(x.Slice(0, batch * n), dPacked.Slice(0, blocks * m), nameof(x), nameof(dPacked));
         KernelArguments.NoOverlap(dy.Slice(0, batch * n), dPacked.Slice(0, blocks * m), nameof(dy), nameof(dPacked));
         KernelArguments.NoOverlap(packed.Slice(0, blocks * m), dPacked.Slice(0, blocks * m), nameof(packed), nameof(dPacked));
@@ -98,11 +115,18 @@ public static class OrthogonalKernels
             var target = new double[blocks * m];
             EachBlock(blocks, block, i =>
             {
-                var q = Skew(source.AsSpan(i * m, m), block);
+                var q = Skew(source.AsSpan(i * m, m), block, skew);
                 var g = new double[bb];
                 for (var r = 0; r < block; r++)
                     for (var c = 0; c < block; c++) g[r * block + c] = dw[i * bb + c * block + r];
                 var dq = terms == 0 ? ExactAdjoint(q, g, block) : SeriesAdjoint(q, g, block, terms);
+                if (skew == SkewLayout.Full)
+                {
+                    // Q = ½(A − Aᵀ) ⇒ ∂L/∂A = ½(∂L/∂Q − ∂L/∂Qᵀ).
+                    for (var r = 0; r < block; r++)
+                        for (var c = 0; c < block; c++) target[i * m + r * block + c] = 0.5 * (dq[r * block + c] - dq[c * block + r]);
+                    return;
+                }
                 var e = 0;
                 for (var r = 0; r < block; r++)
                     for (var c = r + 1; c < block; c++, e++) target[i * m + e] = dq[r * block + c] - dq[c * block + r];
@@ -116,21 +140,21 @@ public static class OrthogonalKernels
     }
 
     /// <summary>PEFT's rotation matrices <c>R_i</c> (row-major <c>[blocks, b, b]</c>) in float64: for merging and tests.</summary>
-    public static double[] Rotations(ReadOnlySpan<float> packed, int blocks, int block, int terms)
+    public static double[] Rotations(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew = SkewLayout.PackedUpper)
     {
-        Validate(0, blocks, block, terms, packed, nameof(packed));
-        var m = PackedLength(block);
+        Validate(0, blocks, block, terms, packed, nameof(packed), skew);
+        var m = BlockLength(block, skew);
         var source = packed.Slice(0, blocks * m).ToArray();
         var bb = block * block;
         var result = new double[blocks * bb];
-        EachBlock(blocks, block, i => Rotation(Skew(source.AsSpan(i * m, m), block), block, terms).CopyTo(result, i * bb));
+        EachBlock(blocks, block, i => Rotation(Skew(source.AsSpan(i * m, m), block, skew), block, terms).CopyTo(result, i * bb));
         return result;
     }
 
     // The applied weights W_i = R_iᵀ as float32 [blocks, b, b] (a pooled array: return it).
-    private static float[] RentWeights(ReadOnlySpan<float> packed, int blocks, int block, int terms)
+    private static float[] RentWeights(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
     {
-        var rotations = Rotations(packed, blocks, block, terms);
+        var rotations = Rotations(packed, blocks, block, terms, skew);
         var bb = block * block;
         var w = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * bb));
         for (var i = 0; i < blocks; i++)
@@ -146,9 +170,15 @@ public static class OrthogonalKernels
         else for (var i = 0; i < blocks; i++) body(i);
     }
 
-    private static double[] Skew(ReadOnlySpan<float> v, int b)
+    private static double[] Skew(ReadOnlySpan<float> v, int b, SkewLayout skew)
     {
         var q = new double[b * b];
+        if (skew == SkewLayout.Full)
+        {
+            for (var r = 0; r < b; r++)
+                for (var c = 0; c < b; c++) q[r * b + c] = 0.5 * ((double)v[r * b + c] - v[c * b + r]);
+            return q;
+        }
         var e = 0;
         for (var r = 0; r < b; r++)
             for (var c = r + 1; c < b; c++, e++)
@@ -326,8 +356,9 @@ public static class OrthogonalKernels
         return inv;
     }
 
-    private static int Validate(int batch, int blocks, int block, int terms, ReadOnlySpan<float> packed, string packedName)
+    private static int Validate(int batch, int blocks, int block, int terms, ReadOnlySpan<float> packed, string packedName, SkewLayout skew)
     {
+        if (skew != SkewLayout.PackedUpper && skew != SkewLayout.Full) throw new ArgumentException($"skew is not a defined {nameof(SkewLayout)} ({(int)skew}).", nameof(skew));
         KernelArguments.NonNegative(batch, nameof(batch));
         KernelArguments.NonNegative(blocks, nameof(blocks));
         if (block < 1) throw new ArgumentException($"block must be positive, got {block}.", nameof(block));
@@ -336,7 +367,7 @@ public static class OrthogonalKernels
         KernelArguments.FitsInt32(n, nameof(blocks), "blocks * block");
         KernelArguments.FitsInt32((long)batch * n, nameof(batch), "batch * n");
         KernelArguments.FitsInt32(n * block, nameof(block), "blocks * block * block");
-        KernelArguments.Length(packed.Length, (long)blocks * PackedLength(block), packedName, "blocks * b(b-1)/2");
+        KernelArguments.Length(packed.Length, (long)blocks * BlockLength(block, skew), packedName, "blocks * block parameters");
         return (int)n;
     }
 }

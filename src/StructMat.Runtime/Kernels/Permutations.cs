@@ -103,6 +103,28 @@ public static class Permutations
         return map;
     }
 
+    /// <summary>
+    /// PEFT BOFT's <c>block_butterfly_perm(n, n / group, block)</c>: within each group of <paramref name="group"/>
+    /// entries, its <c>group / block</c> blocks of <paramref name="block"/> are read evens first, then odds
+    /// (<c>torch.cat((arange(0, step, 2), arange(1, step, 2)))</c>): output block k of a group reads block
+    /// <c>seq[k]</c>. PEFT's permutation matrix has <c>P[j, map[j]] = 1</c>, so <c>(P x)[j] = x[map[j]]</c>.
+    /// </summary>
+    public static int[] BlockButterfly(int n, int group, int block)
+    {
+        if (group <= 0 || n <= 0 || n % group != 0) throw new ArgumentException($"group {group} must divide n = {n}.", nameof(group));
+        if (block <= 0 || group % block != 0) throw new ArgumentException($"block {block} must divide the group {group}.", nameof(block));
+        var step = group / block;
+        var sequence = new int[step];
+        var k = 0;
+        for (var s = 0; s < step; s += 2) sequence[k++] = s;
+        for (var s = 1; s < step; s += 2) sequence[k++] = s;
+        var map = new int[n];
+        for (var g = 0; g < n; g += group)
+            for (var b = 0; b < step; b++)
+                for (var e = 0; e < block; e++) map[g + b * block + e] = g + sequence[b] * block + e;
+        return map;
+    }
+
     /// <summary>The inverse map: <c>inverse[map[j]] = j</c>. Throws unless <paramref name="map"/> is a permutation of <c>[0, map.Length)</c>.</summary>
     public static int[] Inverse(ReadOnlySpan<int> map)
     {

@@ -268,6 +268,86 @@ public static class DenseMath
         return dense;
     }
 
+    /// <summary>
+    /// The dense <c>n×n</c> matrix (<c>n = blocks·b</c>) of PEFT's BOFT input rotation for <c>boft_R [factors, blocks, b, b]</c>,
+    /// transcribed from PEFT's BOFT <c>Linear.forward</c> (src/peft/tuners/boft/layer.py): each block's
+    /// <c>R = solve(I + S, I − S, left=False)</c> with <c>S = ½(A − Aᵀ)</c> (<c>cayley_batch</c>); <c>BD_i</c> the block diagonal of
+    /// factor i; <c>P_i[j, perm_i[j]] = 1</c> with <c>perm_i = block_butterfly_perm(n, blocks / 2^i, b / 2, factors − 1)</c>;
+    /// <c>M = P_(m−1) BD_(m−1) P_(m−1)ᵀ ⋯ P_0 BD_0 P_0ᵀ</c>. PEFT computes <c>x @ M</c> for an input row, so the matrix on
+    /// column vectors is <c>Mᵀ</c>.
+    /// </summary>
+    public static double[] Boft(ReadOnlySpan<float> boftR, int factors, int blocks, int b)
+    {
+        Positive(factors, nameof(factors));
+        NonNegative(blocks, nameof(blocks));
+        Positive(b, nameof(b));
+        ExactLength(boftR.Length, (long)factors * blocks * b * b, nameof(boftR), "factors * blocks * b * b");
+        var n = blocks * b;
+        var m = Identity(n);
+        for (int i = 0; i < factors; i++)
+        {
+            var bd = new double[n * n];
+            for (int d = 0; d < blocks; d++)
+            {
+                var skew = new double[b * b];
+                for (int r = 0; r < b; r++)
+                    for (int c = 0; c < b; c++)
+                    {
+                        int at = ((i * blocks + d) * b) * b;
+                        skew[r * b + c] = 0.5 * ((double)boftR[at + r * b + c] - boftR[at + c * b + r]);
+                    }
+                // X (I + S) = I − S  ⇔  (I + S)ᵀ Xᵀ = (I − S)ᵀ.
+                var lhs = new double[b * b];
+                var rhs = new double[b * b];
+                for (int r = 0; r < b; r++)
+                    for (int c = 0; c < b; c++)
+                    {
+                        var id = r == c ? 1.0 : 0.0;
+                        lhs[r * b + c] = id + skew[c * b + r];
+                        rhs[r * b + c] = id - skew[c * b + r];
+                    }
+                var xt = Solve(lhs, rhs, b, b);
+                for (int r = 0; r < b; r++)
+                    for (int c = 0; c < b; c++) bd[(d * b + r) * n + d * b + c] = xt[c * b + r];
+            }
+            var perm = BoftPermutation(n, blocks >> i, b / 2, factors - 1);
+            var p = new double[n * n];
+            for (int j = 0; j < n; j++) p[j * n + perm[j]] = 1.0;
+            var pt = new double[n * n];
+            for (int r = 0; r < n; r++)
+                for (int c = 0; c < n; c++) pt[r * n + c] = p[c * n + r];
+            var factor = MatMul(p, MatMul(bd, pt, n, n, n), n, n, n);
+            m = MatMul(factor, m, n, n, n);
+        }
+        var dense = new double[n * n];
+        for (int r = 0; r < n; r++)
+            for (int c = 0; c < n; c++) dense[r * n + c] = m[c * n + r];
+        return dense;
+    }
+
+    // PEFT's block_butterfly_perm(n, b, r, n_butterfly_factor) with its sort_block, step by step.
+    private static int[] BoftPermutation(int n, int b, int r, int butterflyFactor)
+    {
+        var indices = new int[n];
+        for (int k = 0; k < n; k++) indices[k] = k;
+        if (butterflyFactor == 0) return indices;
+        int blockSize = n / b;
+        int step = blockSize / r;
+        var sortedSeq = new List<int>();
+        for (int k = 0; k < step; k += 2) sortedSeq.Add(k);
+        for (int k = 1; k < step; k += 2) sortedSeq.Add(k);
+        var sortedOrder = new int[blockSize];
+        for (int k = 0; k < sortedSeq.Count; k++)
+            for (int t = 0; t < r; t++) sortedOrder[k * r + t] = sortedSeq[k] * r + t;
+        for (int start = 0; start < n; start += blockSize)
+        {
+            var tmp = new int[blockSize];
+            Array.Copy(indices, start, tmp, 0, blockSize);
+            for (int k = 0; k < blockSize; k++) indices[start + k] = tmp[sortedOrder[k]];
+        }
+        return indices;
+    }
+
     /// <summary><c>A X = B</c> for square <c>a [n, n]</c> and <c>b [n, k]</c>, by Gaussian elimination with partial pivoting.</summary>
     public static double[] Solve(double[] a, double[] b, int n, int k)
     {

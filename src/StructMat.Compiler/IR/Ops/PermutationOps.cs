@@ -51,11 +51,19 @@ public enum IndexMapKind
 
     /// <summary>Whole blocks of <see cref="IndexMap.Block"/> swapped: block i reads block i XOR <see cref="IndexMap.Distance"/>.</summary>
     BlockXor,
+
+    /// <summary>
+    /// PEFT BOFT's <c>block_butterfly_perm</c>: within each group of <see cref="IndexMap.Group"/> entries, the blocks of
+    /// <see cref="IndexMap.Block"/> are read evens first, then odds.
+    /// </summary>
+    BlockButterfly,
 }
 
 /// <summary>
 /// An index map of <see cref="Width"/> entries. <see cref="Seed"/> is used by <see cref="IndexMapKind.Random"/> only,
-/// <see cref="Block"/> and <see cref="Distance"/> by <see cref="IndexMapKind.BlockXor"/> only (each field means one thing).
+/// <see cref="Distance"/> by <see cref="IndexMapKind.BlockXor"/> only, <see cref="Group"/> by
+/// <see cref="IndexMapKind.BlockButterfly"/> only, and <see cref="Block"/> (the size of the blocks that move) by those
+/// two (each field means one thing).
 /// </summary>
 public sealed record IndexMap(IndexMapKind Kind, int Width)
 {
@@ -65,8 +73,11 @@ public sealed record IndexMap(IndexMapKind Kind, int Width)
 
     public int Distance { get; init; }
 
+    public int Group { get; init; }
+
     public override string ToString() => Kind switch
     {
+        IndexMapKind.BlockButterfly => $"blockbutterfly group={Group.ToString(CultureInfo.InvariantCulture)} block={Block.ToString(CultureInfo.InvariantCulture)}",
         IndexMapKind.Random => $"random seed={Seed.ToString(CultureInfo.InvariantCulture)}",
         IndexMapKind.BlockXor => $"blockxor block={Block.ToString(CultureInfo.InvariantCulture)} distance={Distance.ToString(CultureInfo.InvariantCulture)}",
         _ => Kind.ToString().ToLowerInvariant(),
