@@ -102,28 +102,37 @@ public class OrthogonalKernelTests
         }
     }
 
+    /// <summary>On the float64 oracle: exact orthogonality and series ≈ exactᵀ; the kernels' float32 rotations agree with it.</summary>
     [Fact]
     public void The_exact_mode_is_orthogonal_and_the_series_approximates_its_transpose()
     {
-        const int blocks = 2, block = 6;
+        const int blocks = 2, block = 6, n = blocks * block;
         var packed = Packed(blocks, block, 50, 0.05f);
-        var exact = OrthogonalKernels.Rotations(packed, blocks, block, terms: 0);
-        var series = OrthogonalKernels.Rotations(packed, blocks, block, terms: OrthogonalKernels.MaxTerms);
+        // DenseMath.Oft is blockdiag(R_iᵀ): entry (blk·b + c, blk·b + r) is R[r, c].
+        var exactT = DenseMath.Oft(packed, blocks, block, terms: 0);
+        var seriesT = DenseMath.Oft(packed, blocks, block, terms: OrthogonalKernels.MaxTerms);
         var transposeError = 0.0;
         var plainError = 0.0;
-        for (var i = 0; i < blocks; i++)
-            for (var r = 0; r < block; r++)
-                for (var c = 0; c < block; c++)
-                {
-                    var at = i * block * block;
-                    var dot = 0.0;
-                    for (var k = 0; k < block; k++) dot += exact[at + k * block + r] * exact[at + k * block + c];
-                    Assert.Equal(r == c ? 1.0 : 0.0, dot, 12);
-                    transposeError = Math.Max(transposeError, Math.Abs(series[at + r * block + c] - exact[at + c * block + r]));
-                    plainError = Math.Max(plainError, Math.Abs(series[at + r * block + c] - exact[at + r * block + c]));
-                }
+        for (var r = 0; r < n; r++)
+            for (var c = 0; c < n; c++)
+            {
+                var dot = 0.0;
+                for (var k = 0; k < n; k++) dot += exactT[k * n + r] * exactT[k * n + c];
+                Assert.Equal(r == c ? 1.0 : 0.0, dot, 12);
+                transposeError = Math.Max(transposeError, Math.Abs(seriesT[r * n + c] - exactT[c * n + r]));
+                plainError = Math.Max(plainError, Math.Abs(seriesT[r * n + c] - exactT[r * n + c]));
+            }
         Assert.True(transposeError < 1e-12, $"series vs exactᵀ: {transposeError:E2}");
         Assert.True(plainError > 0.1, $"series vs exact: {plainError:E2} (the two modes would agree, which PEFT's do not)");
+        foreach (var terms in new[] { 0, 5, OrthogonalKernels.MaxTerms })
+        {
+            var kernel = OrthogonalKernels.Rotations(packed, blocks, block, terms);
+            var oracle = DenseMath.Oft(packed, blocks, block, terms);
+            for (var i = 0; i < blocks; i++)
+                for (var r = 0; r < block; r++)
+                    for (var c = 0; c < block; c++)
+                        Assert.True(Math.Abs(kernel[(i * block + r) * block + c] - oracle[(i * block + c) * n + i * block + r]) < 1e-6, $"terms {terms}");
+        }
     }
 
     [Fact]
@@ -132,6 +141,7 @@ public class OrthogonalKernelTests
         var packed = Packed(2, 4, 60, 0.5f);
         Assert.Equal(OrthogonalKernels.Rotations(packed, 2, 4, 3), OrthogonalKernels.Rotations(packed, 2, 4, 4));
         Assert.NotEqual(OrthogonalKernels.Rotations(packed, 2, 4, 4), OrthogonalKernels.Rotations(packed, 2, 4, 5));
+        Assert.NotEqual(DenseMath.Oft(packed, 2, 4, 4), DenseMath.Oft(packed, 2, 4, 5));
         Assert.Equal(DenseMath.Oft(packed, 2, 4, 3), DenseMath.Oft(packed, 2, 4, 4));
     }
 
@@ -180,6 +190,23 @@ public class OrthogonalKernelTests
             minus[e] -= h;
             var fd = (Loss(plus) - Loss(minus)) / (2 * h);
             Assert.True(Math.Abs(gradient[e] - fd) <= 2e-3 * Math.Max(1, Math.Abs(fd)), $"element {e}: {gradient[e]} vs {fd}");
+        }
+    }
+
+    /// <summary>The rotations are cached by the parameter's bits: alternating between two parameter states, each call sees its own.</summary>
+    [Fact]
+    public void A_changed_parameter_is_never_served_from_the_cache()
+    {
+        const int batch = 2, blocks = 3, block = 4, n = blocks * block;
+        var first = Packed(blocks, block, 80, 0.4f);
+        var second = (float[])first.Clone();
+        second[5] += 0.25f;
+        var x = TestData.Uniform(batch * n, 81);
+        foreach (var parameters in new[] { first, second, first, second })
+        {
+            var y = new float[batch * n];
+            OrthogonalKernels.Apply(x, y, parameters, batch, blocks, block, 5, accumulate: false);
+            Close(Dense(DenseMath.Oft(parameters, blocks, block, 5), x, batch, n, transposed: false), y, 2e-5);
         }
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
@@ -31,13 +32,16 @@ public enum SkewLayout
 /// <c>dx_i = R_i dy_i</c>.
 /// </summary>
 /// <remarks>
-/// Each call builds the rotations in float64 (<c>blocks·b³</c> work per matrix power, independent of the batch),
-/// rounds them to float32 and runs the batch through the block-matmul engine (<see cref="CpuKernels"/>): the same
-/// deterministic products as <c>blockdiag</c>. <see cref="Gradient"/> forms <c>∂L/∂R_i = Σ_rows x_i dy_iᵀ</c> on the same
-/// engine and takes it back through the series (Horner's scheme, reversed) or the inverse
-/// (<c>∂L/∂Q = −2 A⁻ᵀ (∂L/∂R) A⁻ᵀ</c>, <c>A = I + Q</c>) in float64, then onto the packed triangle
-/// (<c>∂L/∂v = ∂L/∂Q[r,c] − ∂L/∂Q[c,r]</c>). Spans must hold at least the elements their shapes need; outputs must not
-/// overlap inputs. Bad arguments throw <see cref="ArgumentException"/> naming the argument.
+/// The rotations are built once per parameter state (a small cache compares the parameter's bits, so the batch tiles
+/// of one call, and calls between optimiser steps, share them): the series by Horner's scheme and the exact mode's
+/// <c>(I + Q)⁻¹</c> (Gauss–Jordan, float64, rounded to float32), each matrix product over all blocks at once on the
+/// block-matmul engine (<see cref="CpuKernels"/>) in float32, <c>blocks·b³</c> multiply-adds per matrix power, independent
+/// of the batch. The batch then runs through the same engine as <c>blockdiag</c>, deterministically. <see cref="Gradient"/>
+/// forms <c>∂L/∂R_i = Σ_rows x_i dy_iᵀ</c> on that engine and takes it back through the series (Horner's scheme
+/// reversed, 2P − 1 batched products) or the inverse (<c>∂L/∂Q = −2 A⁻ᵀ (∂L/∂R) A⁻ᵀ</c>, <c>A = I + Q</c>), then onto
+/// the parameters (<c>∂L/∂v = ∂L/∂Q[r,c] − ∂L/∂Q[c,r]</c> packed; <c>½(∂L/∂Q − ∂L/∂Qᵀ)</c> full). Spans must hold at
+/// least the elements their shapes need; outputs must not overlap inputs. Bad arguments throw
+/// <see cref="ArgumentException"/> naming the argument.
 /// </remarks>
 public static class OrthogonalKernels
 {
@@ -58,16 +62,10 @@ public static class OrthogonalKernels
         KernelArguments.Length(x.Length, (long)batch * n, nameof(x), "batch * n");
         KernelArguments.Length(y.Length, (long)batch * n, nameof(y), "batch * n");
         KernelArguments.NoOverlap(x.Slice(0, batch * n), y.Slice(0, batch * n), nameof(x), nameof(y));
-        var w = RentWeights(packed, blocks, block, terms, skew);
-        try
-        {
-            CpuKernels.BlockMatMul(x, y, w.AsSpan(0, blocks * block * block), batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
-                1f, accumulate, weightIsParameter: false);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(w);
-        }
+        if (batch == 0 || blocks == 0) return;
+        var rotation = RotationCache.Get(packed, blocks, block, terms, skew);
+        CpuKernels.BlockMatMul(x, y, rotation.Weights, batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
+            1f, accumulate, weightIsParameter: false);
     }
 
     /// <summary><c>dx_i = (accumulate ? dx_i : 0) + R_i dy_i</c>: the input gradient of <see cref="Apply"/>.</summary>
@@ -78,16 +76,10 @@ public static class OrthogonalKernels
         KernelArguments.Length(dy.Length, (long)batch * n, nameof(dy), "batch * n");
         KernelArguments.Length(dx.Length, (long)batch * n, nameof(dx), "batch * n");
         KernelArguments.NoOverlap(dy.Slice(0, batch * n), dx.Slice(0, batch * n), nameof(dy), nameof(dx));
-        var w = RentWeights(packed, blocks, block, terms, skew);
-        try
-        {
-            CpuKernels.BlockMatMulTransposed(dy, dx, w.AsSpan(0, blocks * block * block), batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
-                1f, accumulate, weightIsParameter: false);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(w);
-        }
+        if (batch == 0 || blocks == 0) return;
+        var rotation = RotationCache.Get(packed, blocks, block, terms, skew);
+        CpuKernels.BlockMatMulTransposed(dy, dx, rotation.Weights, batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous,
+            1f, accumulate, weightIsParameter: false);
     }
 
     /// <summary><c>dPacked += ∂L/∂oft_R</c> for <c>L = Σ_rows dyᵀ (Apply x)</c>.</summary>
@@ -103,90 +95,78 @@ public static class OrthogonalKernels
         KernelArguments.NoOverlap(dy.Slice(0, batch * n), dPacked.Slice(0, blocks * m), nameof(dy), nameof(dPacked));
         KernelArguments.NoOverlap(packed.Slice(0, blocks * m), dPacked.Slice(0, blocks * m), nameof(packed), nameof(dPacked));
         if (batch == 0 || blocks == 0 || m == 0) return;
+        var rotation = RotationCache.Get(packed, blocks, block, terms, skew);
         var bb = block * block;
-        var dw = ArrayPool<float>.Shared.Rent(blocks * bb);
+        var length = blocks * bb;
+        var dw = ArrayPool<float>.Shared.Rent(length);
+        var g = ArrayPool<float>.Shared.Rent(length);
+        var t = ArrayPool<float>.Shared.Rent(length);
+        var dq = ArrayPool<float>.Shared.Rent(length);
         try
         {
-            // dW_i[c, k] = Σ_rows dy_i[c] x_i[k] for the applied weight W_i = R_iᵀ, so ∂L/∂R_i = dW_iᵀ.
-            var dwSpan = dw.AsSpan(0, blocks * bb);
+            var dwSpan = dw.AsSpan(0, length);
+            var gSpan = g.AsSpan(0, length);
+            var tSpan = t.AsSpan(0, length);
+            var dqSpan = dq.AsSpan(0, length);
+            // dW_i[c, k] = Σ_rows dy_i[c] x_i[k] for the applied weight W_i = R_iᵀ, so ∂L/∂R_i = dW_iᵀ, whose
+            // rows layout (see RotationCache) holds G_i[r, c] at [c, i·b + r] = dW_i[c, r]: the same numbers, regrouped.
             dwSpan.Clear();
             CpuKernels.BlockWeightGradient(dy, x, dwSpan, batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f);
-            var source = packed.Slice(0, blocks * m).ToArray();
-            var target = new double[blocks * m];
-            EachBlock(blocks, block, i =>
+            RotationCache.ToRows(dwSpan, gSpan, blocks, block, transpose: false);
+            dqSpan.Clear();
+            if (terms == 0)
             {
-                var q = Skew(source.AsSpan(i * m, m), block, skew);
-                var g = new double[bb];
-                for (var r = 0; r < block; r++)
-                    for (var c = 0; c < block; c++) g[r * block + c] = dw[i * bb + c * block + r];
-                var dq = terms == 0 ? ExactAdjoint(q, g, block) : SeriesAdjoint(q, g, block, terms);
+                // R = 2A⁻¹ − I ⇒ ∂L/∂Q = −2 A⁻ᵀ G A⁻ᵀ: Z = A⁻ᵀ G (rows layout), then ∂L/∂Q[r, k] = Σ_c Z[r, c] A⁻¹[k, c].
+                Product(gSpan, tSpan, rotation.Inverse, blocks, block, transposed: true);
+                Outer(tSpan, rotation.InverseRows, dqSpan, blocks, block, -2f);
+            }
+            else
+            {
+                // Horner reversed: ∂L/∂Q = Σ_p G_p H_(p+1)ᵀ with G_0 = G, G_(p+1) = Qᵀ G_p.
+                var h = rotation.HornerRows;
+                for (var p = 0; p < h.Length; p++)
+                {
+                    Outer(gSpan, h[p], dqSpan, blocks, block, 1f);
+                    if (p + 1 == h.Length) break;
+                    Product(gSpan, tSpan, rotation.Skew, blocks, block, transposed: true);
+                    tSpan.CopyTo(gSpan);
+                }
+            }
+            for (var i = 0; i < blocks; i++)
+            {
+                var at = i * bb;
                 if (skew == SkewLayout.Full)
                 {
                     // Q = ½(A − Aᵀ) ⇒ ∂L/∂A = ½(∂L/∂Q − ∂L/∂Qᵀ).
                     for (var r = 0; r < block; r++)
-                        for (var c = 0; c < block; c++) target[i * m + r * block + c] = 0.5 * (dq[r * block + c] - dq[c * block + r]);
-                    return;
+                        for (var c = 0; c < block; c++) dPacked[i * m + r * block + c] += 0.5f * (dq[at + r * block + c] - dq[at + c * block + r]);
+                    continue;
                 }
                 var e = 0;
                 for (var r = 0; r < block; r++)
-                    for (var c = r + 1; c < block; c++, e++) target[i * m + e] = dq[r * block + c] - dq[c * block + r];
-            });
-            for (var e = 0; e < target.Length; e++) dPacked[e] += (float)target[e];
+                    for (var c = r + 1; c < block; c++, e++) dPacked[i * m + e] += dq[at + r * block + c] - dq[at + c * block + r];
+            }
         }
         finally
         {
             ArrayPool<float>.Shared.Return(dw);
+            ArrayPool<float>.Shared.Return(g);
+            ArrayPool<float>.Shared.Return(t);
+            ArrayPool<float>.Shared.Return(dq);
         }
     }
 
-    /// <summary>PEFT's rotation matrices <c>R_i</c> (row-major <c>[blocks, b, b]</c>) in float64: for merging and tests.</summary>
+    /// <summary>PEFT's rotation matrices <c>R_i</c> (row-major <c>[blocks, b, b]</c>) as the kernels build them, widened to float64: for merging and tests.</summary>
     public static double[] Rotations(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew = SkewLayout.PackedUpper)
     {
         Validate(0, blocks, block, terms, packed, nameof(packed), skew);
-        var m = BlockLength(block, skew);
-        var source = packed.Slice(0, blocks * m).ToArray();
+        var w = RotationCache.Build(packed, blocks, block, terms, skew).Weights;
         var bb = block * block;
         var result = new double[blocks * bb];
-        EachBlock(blocks, block, i => Rotation(Skew(source.AsSpan(i * m, m), block, skew), block, terms).CopyTo(result, i * bb));
-        return result;
-    }
-
-    // The applied weights W_i = R_iᵀ as float32 [blocks, b, b] (a pooled array: return it).
-    private static float[] RentWeights(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
-    {
-        var rotations = Rotations(packed, blocks, block, terms, skew);
-        var bb = block * block;
-        var w = ArrayPool<float>.Shared.Rent(Math.Max(1, blocks * bb));
         for (var i = 0; i < blocks; i++)
             for (var r = 0; r < block; r++)
-                for (var c = 0; c < block; c++) w[i * bb + c * block + r] = (float)rotations[i * bb + r * block + c];
-        return w;
-    }
-
-    private static void EachBlock(int blocks, int block, Action<int> body)
-    {
-        // Each block is independent, so splitting them over threads changes no result.
-        if (blocks > 1 && (long)blocks * block * block * block >= 1L << 18 && !KernelThreading.IsSerial) Parallel.For(0, blocks, body);
-        else for (var i = 0; i < blocks; i++) body(i);
-    }
-
-    private static double[] Skew(ReadOnlySpan<float> v, int b, SkewLayout skew)
-    {
-        var q = new double[b * b];
-        if (skew == SkewLayout.Full)
-        {
-            for (var r = 0; r < b; r++)
-                for (var c = 0; c < b; c++) q[r * b + c] = 0.5 * ((double)v[r * b + c] - v[c * b + r]);
-            return q;
-        }
-        var e = 0;
-        for (var r = 0; r < b; r++)
-            for (var c = r + 1; c < b; c++, e++)
-            {
-                q[r * b + c] = v[e];
-                q[c * b + r] = -v[e];
-            }
-        return q;
+                for (var c = 0; c < block; c++) result[i * bb + r * block + c] = w[i * bb + c * block + r];
+        return result;
     }
 
     /// <summary>The series' coefficients c_0 … c_P of Q^0 … Q^P, as PEFT's loop adds them.</summary>
@@ -202,126 +182,187 @@ public static class OrthogonalKernels
         return c;
     }
 
-    private static double[] Rotation(double[] q, int b, int terms)
+    // target (rows layout) = M_i · source_i for every block i (M natural [blocks, b, b]), or M_iᵀ · source_i: one
+    // block matmul over b "rows" (the columns of the b×b matrices), all blocks as groups.
+    private static void Product(ReadOnlySpan<float> source, Span<float> target, ReadOnlySpan<float> m, int blocks, int block, bool transposed)
     {
-        if (terms == 0)
+        if (transposed)
+            CpuKernels.BlockMatMulTransposed(source, target, m, block, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f, accumulate: false, weightIsParameter: false);
+        else
+            CpuKernels.BlockMatMul(source, target, m, block, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f, accumulate: false, weightIsParameter: false);
+    }
+
+    // target_i (natural) += alpha · left_i · right_iᵀ for left and right in rows layout: Σ_c left_i[r, c] right_i[k, c].
+    private static void Outer(ReadOnlySpan<float> left, ReadOnlySpan<float> right, Span<float> target, int blocks, int block, float alpha) =>
+        CpuKernels.BlockWeightGradient(left, right, target, block, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous, alpha);
+
+    /// <summary>
+    /// The rotations of one parameter state, built once and shared by every call and batch tile that sees the same
+    /// values (the values are compared in full, so a changed parameter always rebuilds). Matrices are float32, in
+    /// two layouts: natural (<c>[blocks, b, b]</c> row-major, what the block-matmul kernels take as weights) and
+    /// "rows" (<c>[b, blocks·b]</c>, entry (r, c) of block i at <c>[c, i·b + r]</c>: the columns of every block as the
+    /// rows of one activation), so a product <c>M_i · X_i</c> for all blocks is one block matmul of b rows.
+    /// </summary>
+    private sealed class RotationCache
+    {
+        private const int Capacity = 8;
+        private static readonly object Gate = new();
+        private static readonly RotationCache?[] Recent = new RotationCache?[Capacity];
+        private static int _next;
+
+        private float[] _source = Array.Empty<float>();
+        private int _blocks, _block, _terms;
+        private SkewLayout _skew;
+
+        /// <summary>The applied weights <c>W_i = R_iᵀ</c>, natural layout.</summary>
+        public float[] Weights { get; private set; } = Array.Empty<float>();
+
+        /// <summary><c>Q_i</c>, natural layout.</summary>
+        public float[] Skew { get; private set; } = Array.Empty<float>();
+
+        /// <summary>The series' Horner matrices <c>H_1 … H_P</c> (<c>H_p = c_p I + Q H_(p+1)</c>, <c>R = H_0</c>), rows layout.</summary>
+        public float[][] HornerRows { get; private set; } = Array.Empty<float[]>();
+
+        /// <summary>The exact mode's <c>A⁻¹ = (I + Q)⁻¹</c>, natural and rows layout.</summary>
+        public float[] Inverse { get; private set; } = Array.Empty<float>();
+
+        public float[] InverseRows { get; private set; } = Array.Empty<float>();
+
+        public static RotationCache Get(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
         {
-            // (I − Q)(I + Q)⁻¹ = (2I − A)A⁻¹ = 2A⁻¹ − I with A = I + Q.
-            var inverse = Inverse(AddIdentity(q, b), b);
-            for (var k = 0; k < b * b; k++) inverse[k] *= 2;
-            for (var k = 0; k < b; k++) inverse[k * b + k] -= 1;
-            return inverse;
-        }
-        // Horner: H_P = c_P I, H_p = c_p I + Q H_(p+1), R = H_0.
-        var c = SeriesCoefficients(terms);
-        var h = Identity(b, c[^1]);
-        for (var p = c.Length - 2; p >= 0; p--)
-        {
-            h = MatMul(q, h, b);
-            for (var k = 0; k < b; k++) h[k * b + k] += c[p];
-        }
-        return h;
-    }
-
-    // ∂L/∂Q from G = ∂L/∂R, reversing Horner's scheme: H_p = c_p I + Q H_(p+1) gives ∂L/∂Q += G_p H_(p+1)ᵀ and
-    // G_(p+1) = Qᵀ G_p, starting from G_0 = G.
-    private static double[] SeriesAdjoint(double[] q, double[] g, int b, int terms)
-    {
-        var c = SeriesCoefficients(terms);
-        var top = c.Length - 1;
-        var h = new double[top + 1][];
-        h[top] = Identity(b, c[top]);
-        for (var p = top - 1; p >= 1; p--)
-        {
-            h[p] = MatMul(q, h[p + 1], b);
-            for (var k = 0; k < b; k++) h[p][k * b + k] += c[p];
-        }
-        var dq = new double[b * b];
-        var gp = g;
-        for (var p = 0; p < top; p++)
-        {
-            AddMatMulTransposedRight(gp, h[p + 1], dq, b);
-            if (p + 1 < top) gp = MatMulTransposedLeft(q, gp, b);
-        }
-        return dq;
-    }
-
-    // R = 2A⁻¹ − I ⇒ dR = −2 A⁻¹ dQ A⁻¹ ⇒ ∂L/∂Q = −2 A⁻ᵀ G A⁻ᵀ.
-    private static double[] ExactAdjoint(double[] q, double[] g, int b)
-    {
-        var inverse = Inverse(AddIdentity(q, b), b);
-        var it = Transpose(inverse, b);
-        var dq = MatMul(MatMul(it, g, b), it, b);
-        for (var k = 0; k < dq.Length; k++) dq[k] *= -2;
-        return dq;
-    }
-
-    private static double[] Identity(int b, double value)
-    {
-        var m = new double[b * b];
-        for (var k = 0; k < b; k++) m[k * b + k] = value;
-        return m;
-    }
-
-    private static double[] AddIdentity(double[] q, int b)
-    {
-        var a = (double[])q.Clone();
-        for (var k = 0; k < b; k++) a[k * b + k] += 1;
-        return a;
-    }
-
-    private static double[] Transpose(double[] a, int b)
-    {
-        var t = new double[b * b];
-        for (var r = 0; r < b; r++)
-            for (var c = 0; c < b; c++) t[c * b + r] = a[r * b + c];
-        return t;
-    }
-
-    private static double[] MatMul(double[] a, double[] m, int b)
-    {
-        var result = new double[b * b];
-        for (var r = 0; r < b; r++)
-            for (var k = 0; k < b; k++)
+            var source = packed.Slice(0, blocks * BlockLength(block, skew));
+            lock (Gate)
             {
-                var ark = a[r * b + k];
-                if (ark == 0) continue;
-                for (var c = 0; c < b; c++) result[r * b + c] += ark * m[k * b + c];
+                foreach (var entry in Recent)
+                    if (entry is not null && entry._blocks == blocks && entry._block == block && entry._terms == terms && entry._skew == skew
+                        && MemoryMarshal.Cast<float, int>(source).SequenceEqual(MemoryMarshal.Cast<float, int>(entry._source.AsSpan())))
+                        return entry;
             }
-        return result;
+            var built = Build(source, blocks, block, terms, skew);
+            lock (Gate)
+            {
+                Recent[_next] = built;
+                _next = (_next + 1) % Capacity;
+            }
+            return built;
+        }
+
+        public static RotationCache Build(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
+        {
+            var bb = block * block;
+            var length = blocks * bb;
+            var m = BlockLength(block, skew);
+            var entry = new RotationCache { _source = packed.Slice(0, blocks * m).ToArray(), _blocks = blocks, _block = block, _terms = terms, _skew = skew };
+            var q = new float[length];
+            for (var i = 0; i < blocks; i++)
+            {
+                var at = i * bb;
+                if (skew == SkewLayout.Full)
+                {
+                    for (var r = 0; r < block; r++)
+                        for (var c = 0; c < block; c++) q[at + r * block + c] = 0.5f * (packed[i * m + r * block + c] - packed[i * m + c * block + r]);
+                    continue;
+                }
+                var e = 0;
+                for (var r = 0; r < block; r++)
+                    for (var c = r + 1; c < block; c++, e++)
+                    {
+                        q[at + r * block + c] = packed[i * m + e];
+                        q[at + c * block + r] = -packed[i * m + e];
+                    }
+            }
+            entry.Skew = q;
+            var rotationRows = new float[length];
+            if (terms == 0)
+            {
+                // (I − Q)(I + Q)⁻¹ = 2A⁻¹ − I with A = I + Q, the inverse by Gauss–Jordan in float64 per block.
+                var inverse = new float[length];
+                EachBlock(blocks, block, i =>
+                {
+                    var a = new double[bb];
+                    for (var k = 0; k < bb; k++) a[k] = q[i * bb + k];
+                    for (var k = 0; k < block; k++) a[k * block + k] += 1;
+                    var inv = Invert(a, block);
+                    for (var k = 0; k < bb; k++) inverse[i * bb + k] = (float)inv[k];
+                });
+                entry.Inverse = inverse;
+                entry.InverseRows = new float[length];
+                ToRows(inverse, entry.InverseRows, blocks, block, transpose: true);
+                for (var k = 0; k < length; k++) rotationRows[k] = 2 * entry.InverseRows[k];
+                AddIdentity(rotationRows, blocks, block, -1f);
+            }
+            else
+            {
+                // Horner in the rows layout: H_P = c_P I; H_p = c_p I + Q H_(p+1); R = H_0.
+                var c = SeriesCoefficients(terms);
+                var top = c.Length - 1;
+                var horner = new float[Math.Max(top, 0)][];
+                var h = new float[length];
+                AddIdentity(h, blocks, block, (float)c[top]);
+                for (var p = top - 1; p >= 0; p--)
+                {
+                    horner[p] = h; // H_(p+1)
+                    var next = new float[length];
+                    Product(h, next, q, blocks, block, transposed: false);
+                    AddIdentity(next, blocks, block, (float)c[p]);
+                    h = next;
+                }
+                entry.HornerRows = horner;
+                rotationRows = h;
+            }
+            // W_i[c, k] = R_i[k, c], and rows layout holds R_i[k, c] at [c, i·b + k]: a regrouping.
+            var weights = new float[length];
+            FromRows(rotationRows, weights, blocks, block);
+            entry.Weights = weights;
+            return entry;
+        }
+
+        /// <summary>
+        /// Rows layout from natural: with <paramref name="transpose"/> block i's (r, c) goes to [c, i·b + r]
+        /// (the block itself); without, block i's (c, r) goes to [c, i·b + r] (its transpose).
+        /// </summary>
+        public static void ToRows(ReadOnlySpan<float> natural, Span<float> rows, int blocks, int block, bool transpose)
+        {
+            var bb = block * block;
+            var width = blocks * block;
+            for (var i = 0; i < blocks; i++)
+                for (var r = 0; r < block; r++)
+                    for (var c = 0; c < block; c++)
+                        rows[c * width + i * block + r] = transpose ? natural[i * bb + r * block + c] : natural[i * bb + c * block + r];
+        }
+
+        // natural[i, c, k] = rows[c, i·b + k]
+        private static void FromRows(ReadOnlySpan<float> rows, Span<float> natural, int blocks, int block)
+        {
+            var bb = block * block;
+            var width = blocks * block;
+            for (var i = 0; i < blocks; i++)
+                for (var c = 0; c < block; c++)
+                    for (var k = 0; k < block; k++) natural[i * bb + c * block + k] = rows[c * width + i * block + k];
+        }
+
+        // Adds value · I to every block of a rows-layout matrix (its diagonal is [c, i·b + c]).
+        private static void AddIdentity(Span<float> rows, int blocks, int block, float value)
+        {
+            var width = blocks * block;
+            for (var i = 0; i < blocks; i++)
+                for (var c = 0; c < block; c++) rows[c * width + i * block + c] += value;
+        }
     }
 
-    // target += a mᵀ
-    private static void AddMatMulTransposedRight(double[] a, double[] m, double[] target, int b)
+    private static void EachBlock(int blocks, int block, Action<int> body)
     {
-        for (var r = 0; r < b; r++)
-            for (var c = 0; c < b; c++)
-            {
-                var s = 0.0;
-                for (var k = 0; k < b; k++) s += a[r * b + k] * m[c * b + k];
-                target[r * b + c] += s;
-            }
-    }
-
-    // aᵀ m
-    private static double[] MatMulTransposedLeft(double[] a, double[] m, int b)
-    {
-        var result = new double[b * b];
-        for (var k = 0; k < b; k++)
-            for (var r = 0; r < b; r++)
-            {
-                var akr = a[k * b + r];
-                if (akr == 0) continue;
-                for (var c = 0; c < b; c++) result[r * b + c] += akr * m[k * b + c];
-            }
-        return result;
+        // Each block is independent, so splitting them over threads changes no result.
+        if (blocks > 1 && (long)blocks * block * block * block >= 1L << 18 && !KernelThreading.IsSerial) Parallel.For(0, blocks, body);
+        else for (var i = 0; i < blocks; i++) body(i);
     }
 
     // Gauss–Jordan with partial pivoting. I + Q is invertible for every skew-symmetric Q (its eigenvalues are 1 + iλ).
-    private static double[] Inverse(double[] a, int b)
+    private static double[] Invert(double[] a, int b)
     {
         var m = (double[])a.Clone();
-        var inv = Identity(b, 1);
+        var inv = new double[b * b];
+        for (var k = 0; k < b; k++) inv[k * b + k] = 1;
         for (var col = 0; col < b; col++)
         {
             var pivot = col;
