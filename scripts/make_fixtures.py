@@ -30,6 +30,10 @@ transcribe the modules' forward passes.
   boft_peft_io.safetensors     x [2,16]; M.y = BOFT Linear.forward: x_rotated = x @ (M_2 M_1 M_0), M_i = P_i BD_i P_i^T,
                                result = (base_layer(x_rotated) - bias) * boft_s + bias (src/peft/tuners/boft/layer.py
                                at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40)
+  loha_peft.safetensors        PEFT LoHa (r = 3, alpha = 6: scaling 2) on q_proj (12 -> 8) and v_proj (12 -> 12):
+                               ...M.base_layer.weight, ...M.hada_w1_a.default [out,3], hada_w1_b [3,12], hada_w2_a, hada_w2_b
+  loha_peft_io.safetensors     x [2,12]; M.y = base_layer(x) + x @ ((w1a @ w1b) * (w2a @ w2b) * scale)^T (LoHa
+                               Linear.forward with make_weight; src/peft/tuners/loha/layer.py at 5d602fd)
   oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
                                num_cayley_neumann_terms=5; exact: use_cayley_neumann=False):
                                M.y.<mode> = base_layer(einsum("...rk,rkc->...rc", x, R)) and M.merged.<mode> = (B W0^T)^T,
@@ -318,6 +322,34 @@ def boft_peft():
     write_safetensors(os.path.join(OUT, "boft_peft_io.safetensors"), io, meta)
 
 
+def loha_peft():
+    batch, n_in, r, alpha = 2, 12, 3, 6
+    scale = alpha / r
+    prefix = "base_model.model.layers.0."
+    x = uniform(batch * n_in, 601)
+    tensors, io = {}, {"x": ([batch, n_in], x)}
+    for module, n_out, seed in (("q_proj", 8, 610), ("v_proj", 12, 620)):
+        w0 = uniform(n_out * n_in, seed)
+        w1a = uniform(n_out * r, seed + 1)
+        w1b = uniform(r * n_in, seed + 2)
+        w2a = uniform(n_out * r, seed + 3)
+        w2b = uniform(r * n_in, seed + 4)  # PEFT initialises hada_w2_b to zero; non-zero so that the check can fail
+        for name, shape, data in (("base_layer.weight", [n_out, n_in], w0), ("hada_w1_a.default", [n_out, r], w1a),
+                                  ("hada_w1_b.default", [r, n_in], w1b), ("hada_w2_a.default", [n_out, r], w2a),
+                                  ("hada_w2_b.default", [r, n_in], w2b)):
+            tensors[prefix + module + "." + name] = (shape, data)
+        m1 = [[sum(w1a[o * r + k] * w1b[k * n_in + i] for k in range(r)) for i in range(n_in)] for o in range(n_out)]
+        m2 = [[sum(w2a[o * r + k] * w2b[k * n_in + i] for k in range(r)) for i in range(n_in)] for o in range(n_out)]
+        delta = [m1[o][i] * m2[o][i] * scale for o in range(n_out) for i in range(n_in)]  # make_weight: (w1a@w1b)*(w2a@w2b)*scale
+        base = linear(x, w0, batch, n_in, n_out)
+        lora = linear(x, delta, batch, n_in, n_out)
+        io[module + ".y"] = ([batch, n_out], [base[j] + lora[j] for j in range(batch * n_out)])
+    meta = {"r": str(r), "alpha": str(alpha),
+            "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/loha/layer.py"}
+    write_safetensors(os.path.join(OUT, "loha_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "loha_peft_io.safetensors"), io, meta)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     monarch_fly()
@@ -325,4 +357,5 @@ if __name__ == "__main__":
     hra_peft()
     oft_peft()
     boft_peft()
+    loha_peft()
     print("wrote fixtures to", OUT)

@@ -98,6 +98,38 @@
 //     factors.1.weight [16, 16] frozen: dense 16 -> 16
 //     factors.2.boft_R [3, 8, 2, 2]: boft 3 factors of 8 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ)
 //   multiply-adds per row: 368; dense: 256 (143.75 % of dense)
+// 
+// PeftLohaQ : 12 -> 8
+//   y = W x, where W is
+//     sum of 2 terms
+//       frozen dense 12 -> 8
+//       2.0 times
+//         hadamard 12 -> 8: elementwise product, applied as one rank 3·3 product (face-splitting)
+//           lowrank 12 -> 8, rank 3: B·A
+//           lowrank 12 -> 8, rank 3: B·A
+//   parameters: 216 (120 trainable); dense: 96 (225 % of dense)
+//     terms.0.weight [8, 12] frozen: dense 12 -> 8
+//     terms.1.hadamard.0.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     terms.1.hadamard.0.lora_B [8, 3]: lowrank up-projection 3 -> 8
+//     terms.1.hadamard.1.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     terms.1.hadamard.1.lora_B [8, 3]: lowrank up-projection 3 -> 8
+//   multiply-adds per row: 276; dense: 96 (287.5 % of dense)
+// 
+// PeftLohaV : 12 -> 12
+//   y = W x, where W is
+//     sum of 2 terms
+//       frozen dense 12 -> 12
+//       2.0 times
+//         hadamard 12 -> 12: elementwise product, applied as one rank 3·3 product (face-splitting)
+//           lowrank 12 -> 12, rank 3: B·A
+//           lowrank 12 -> 12, rank 3: B·A
+//   parameters: 288 (144 trainable); dense: 144 (200 % of dense)
+//     terms.0.weight [12, 12] frozen: dense 12 -> 12
+//     terms.1.hadamard.0.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     terms.1.hadamard.0.lora_B [12, 3]: lowrank up-projection 3 -> 12
+//     terms.1.hadamard.1.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     terms.1.hadamard.1.lora_B [12, 3]: lowrank up-projection 3 -> 12
+//   multiply-adds per row: 360; dense: 144 (250 % of dense)
 
 #nullable enable
 
@@ -3260,6 +3292,680 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
             _orthogonal.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// PEFT LoHa (r = 3, alpha = 6) on a 12 -&gt; 8 and a 12 -&gt; 12 linear.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 12]</c>, <c>terms.1.hadamard.0.lora_A [3, 12]</c>, <c>terms.1.hadamard.0.lora_B [8, 3]</c>, <c>terms.1.hadamard.1.lora_A [3, 12]</c>, <c>terms.1.hadamard.1.lora_B [8, 3]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLohaQ.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftLohaQ(int seed = 0)
+    {
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 8, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms1Hadamard0LoraA = new global::StructMat.Runtime.Parameter("terms.1.hadamard.0.lora_A", new[] { 3, 12 }, trainable: true) { PeftKey = "hada_w1_b.{adapter}" };
+        Terms1Hadamard0LoraB = new global::StructMat.Runtime.Parameter("terms.1.hadamard.0.lora_B", new[] { 8, 3 }, trainable: true) { PeftKey = "hada_w1_a.{adapter}" };
+        Terms1Hadamard1LoraA = new global::StructMat.Runtime.Parameter("terms.1.hadamard.1.lora_A", new[] { 3, 12 }, trainable: true) { PeftKey = "hada_w2_b.{adapter}" };
+        Terms1Hadamard1LoraB = new global::StructMat.Runtime.Parameter("terms.1.hadamard.1.lora_B", new[] { 8, 3 }, trainable: true) { PeftKey = "hada_w2_a.{adapter}" };
+        Parameters = new[] { Terms0Weight, Terms1Hadamard0LoraA, Terms1Hadamard0LoraB, Terms1Hadamard1LoraA, Terms1Hadamard1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 8;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 216;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 120;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 276;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 96;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>terms.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
+
+    /// <summary><c>terms.1.hadamard.0.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard0LoraA { get; }
+
+    /// <summary><c>terms.1.hadamard.0.lora_B [8, 3]</c>: lowrank up-projection 3 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard0LoraB { get; }
+
+    /// <summary><c>terms.1.hadamard.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard1LoraA { get; }
+
+    /// <summary><c>terms.1.hadamard.1.lora_B [8, 3]</c>: lowrank up-projection 3 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard0LoraA.Data, fanIn: 12, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard0LoraB.Data, fanIn: 3, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1Hadamard1LoraA.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard1LoraB.Data, fanIn: 3, fanOut: 8, random);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 8, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        var t2 = slot0.Slice(0, batch * 8);
+
+        // terms.0 (dense): W [8, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+        global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, batch, 12, 8, 3, 3, accumulate: false);
+
+        // terms.1 (scale): times 2 (accumulating)
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(t2, y, batch * 8, 2.0f, accumulate: true);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> terms1Hadamard0LoraAGradient = gradients[1];
+        global::System.Span<float> terms1Hadamard0LoraBGradient = gradients[2];
+        global::System.Span<float> terms1Hadamard1LoraAGradient = gradients[3];
+        global::System.Span<float> terms1Hadamard1LoraBGradient = gradients[4];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        var dt2 = slot0.Slice(0, batch * 8);
+
+        // gradient of terms.1 (scale): times 2
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt2, batch * 8, 2.0f, accumulate: false);
+
+        // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+        global::StructMat.Runtime.Kernels.HadamardKernels.ApplyTransposed(dt2, dx, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, batch, 12, 8, 3, 3, accumulate: false);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard0LoraAGradient, target: 0, batch, 12, 8, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard0LoraBGradient, target: 1, batch, 12, 8, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard1LoraAGradient, target: 2, batch, 12, 8, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard1LoraBGradient, target: 3, batch, 12, 8, 3, 3);
+
+        // input gradient of terms.0 (dense): W [8, 12]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // terms.0: dense 12 -> 8: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
+        // terms.1.hadamard.0: lowrank 12 -> 8: B·A
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard0LoraA.Data), 8, 3, 12);
+        // terms.1.hadamard.1: lowrank 12 -> 8: B·A
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard1LoraA.Data), 8, 3, 12);
+        // terms.1: hadamard 12 -> 8: the elementwise product of the two
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Hadamard(m1, m2);
+        // terms.1: scaled by 2.0
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m3, 2.0);
+        // sum of 2 terms
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m4);
+        return m5;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 8x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise scale.
+    private static void ScaleKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        output[index] += 2.0f * input[index];
+    }
+
+    // ILGPU kernel: elementwise scale.
+    private static void ScaleKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        output[index] = 2.0f * input[index];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftLohaQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaQ.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftLohaQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.ScaleKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel1));
+            _scaleKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.ScaleKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            var t2 = slot0.SubView(0, batch * 8);
+            // terms.0 (dense): W [8, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+            _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: false, accumulate: false);
+            // terms.1 (scale): times 2
+            _scaleKernel1(batch * 8, t2, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            var dt2 = slot0.SubView(0, batch * 8);
+            // gradient of terms.1 (scale): times 2
+            _scaleKernel2(batch * 8, dy, dt2);
+            // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+            _hadamard.Apply(dt2, dx, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: true, accumulate: false);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 8, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 8, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 8, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 3, 3);
+            // input gradient of terms.0 (dense): W [8, 12]
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _hadamard.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer PeftLohaV : 12 -&gt; 12.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [12, 12]</c>, <c>terms.1.hadamard.0.lora_A [3, 12]</c>, <c>terms.1.hadamard.0.lora_B [12, 3]</c>, <c>terms.1.hadamard.1.lora_A [3, 12]</c>, <c>terms.1.hadamard.1.lora_B [12, 3]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLohaV.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftLohaV(int seed = 0)
+    {
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 12, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms1Hadamard0LoraA = new global::StructMat.Runtime.Parameter("terms.1.hadamard.0.lora_A", new[] { 3, 12 }, trainable: true) { PeftKey = "hada_w1_b.{adapter}" };
+        Terms1Hadamard0LoraB = new global::StructMat.Runtime.Parameter("terms.1.hadamard.0.lora_B", new[] { 12, 3 }, trainable: true) { PeftKey = "hada_w1_a.{adapter}" };
+        Terms1Hadamard1LoraA = new global::StructMat.Runtime.Parameter("terms.1.hadamard.1.lora_A", new[] { 3, 12 }, trainable: true) { PeftKey = "hada_w2_b.{adapter}" };
+        Terms1Hadamard1LoraB = new global::StructMat.Runtime.Parameter("terms.1.hadamard.1.lora_B", new[] { 12, 3 }, trainable: true) { PeftKey = "hada_w2_a.{adapter}" };
+        Parameters = new[] { Terms0Weight, Terms1Hadamard0LoraA, Terms1Hadamard0LoraB, Terms1Hadamard1LoraA, Terms1Hadamard1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 12;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 288;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 144;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 360;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 144;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
+
+    /// <summary><c>terms.1.hadamard.0.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard0LoraA { get; }
+
+    /// <summary><c>terms.1.hadamard.0.lora_B [12, 3]</c>: lowrank up-projection 3 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard0LoraB { get; }
+
+    /// <summary><c>terms.1.hadamard.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard1LoraA { get; }
+
+    /// <summary><c>terms.1.hadamard.1.lora_B [12, 3]</c>: lowrank up-projection 3 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Terms1Hadamard1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard0LoraA.Data, fanIn: 12, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard0LoraB.Data, fanIn: 3, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1Hadamard1LoraA.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1Hadamard1LoraB.Data, fanIn: 3, fanOut: 12, random);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        var t2 = slot0.Slice(0, batch * 12);
+
+        // terms.0 (dense): W [12, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+        global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, batch, 12, 12, 3, 3, accumulate: false);
+
+        // terms.1 (scale): times 2 (accumulating)
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(t2, y, batch * 12, 2.0f, accumulate: true);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> terms1Hadamard0LoraAGradient = gradients[1];
+        global::System.Span<float> terms1Hadamard0LoraBGradient = gradients[2];
+        global::System.Span<float> terms1Hadamard1LoraAGradient = gradients[3];
+        global::System.Span<float> terms1Hadamard1LoraBGradient = gradients[4];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        var dt2 = slot0.Slice(0, batch * 12);
+
+        // gradient of terms.1 (scale): times 2
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt2, batch * 12, 2.0f, accumulate: false);
+
+        // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+        global::StructMat.Runtime.Kernels.HadamardKernels.ApplyTransposed(dt2, dx, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, batch, 12, 12, 3, 3, accumulate: false);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard0LoraAGradient, target: 0, batch, 12, 12, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard0LoraBGradient, target: 1, batch, 12, 12, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard1LoraAGradient, target: 2, batch, 12, 12, 3, 3);
+
+        // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt2, Terms1Hadamard0LoraA.Data, Terms1Hadamard0LoraB.Data, Terms1Hadamard1LoraA.Data, Terms1Hadamard1LoraB.Data, terms1Hadamard1LoraBGradient, target: 3, batch, 12, 12, 3, 3);
+
+        // input gradient of terms.0 (dense): W [12, 12]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dx, Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // terms.0: dense 12 -> 12: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms0Weight.Data);
+        // terms.1.hadamard.0: lowrank 12 -> 12: B·A
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard0LoraA.Data), 12, 3, 12);
+        // terms.1.hadamard.1: lowrank 12 -> 12: B·A
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1Hadamard1LoraA.Data), 12, 3, 12);
+        // terms.1: hadamard 12 -> 12: the elementwise product of the two
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Hadamard(m1, m2);
+        // terms.1: scaled by 2.0
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m3, 2.0);
+        // sum of 2 terms
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m4);
+        return m5;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 12x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise scale.
+    private static void ScaleKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        output[index] += 2.0f * input[index];
+    }
+
+    // ILGPU kernel: elementwise scale.
+    private static void ScaleKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        output[index] = 2.0f * input[index];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftLohaV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaV.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftLohaV layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.ScaleKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel1));
+            _scaleKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.ScaleKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            var t2 = slot0.SubView(0, batch * 12);
+            // terms.0 (dense): W [12, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+            _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: false, accumulate: false);
+            // terms.1 (scale): times 2
+            _scaleKernel1(batch * 12, t2, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            var dt2 = slot0.SubView(0, batch * 12);
+            // gradient of terms.1 (scale): times 2
+            _scaleKernel2(batch * 12, dy, dt2);
+            // input gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+            _hadamard.Apply(dt2, dx, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: true, accumulate: false);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A1
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* terms.1.hadamard.0.lora_A */), target: 0, batch, 12, 12, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B1
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* terms.1.hadamard.0.lora_B */), target: 1, batch, 12, 12, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), A2
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* terms.1.hadamard.1.lora_A */), target: 2, batch, 12, 12, 3, 3);
+            // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
+            _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 12, 3, 3);
+            // input gradient of terms.0 (dense): W [12, 12]
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _hadamard.Dispose();
         }
     }
 }

@@ -251,7 +251,7 @@ public class BindingTests
     [Fact]
     public void An_unknown_name_in_arithmetic_is_reported_once()
     {
-        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron)");
+        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron, hadamard)");
     }
 
     [Fact]
@@ -476,4 +476,23 @@ public class BindingTests
     [Fact]
     public void Boft_defaults_to_one_factor() =>
         Assert.Equal("layer L : 8 -> 8\n  boft block=4 factors=1 : 8 -> 8", Bound("layer L : 8 -> 8 = boft(block: 4);"));
+
+    // ── hadamard ─────────────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 8 -> 8 = frozen dense + hadamard(lowrank(rank: 2), dense);", "SMX0133",
+        "hadamard: the right operand is dense; hadamard applies to two lowrank operands (LoHa), as one rank r₁·r₂ product")]
+    [InlineData("layer L : 8 -> 8 = hadamard(2.0 * lowrank(rank: 2), lowrank(rank: 2));", "SMX0133",
+        "hadamard: the left operand is a scaled matrix (move the scale outside: c * hadamard(…)); hadamard applies to two lowrank operands (LoHa), as one rank r₁·r₂ product")]
+    [InlineData("layer L : 8 -> 8 = hadamard(8 -> 8, lowrank(rank: 2), lowrank(rank: 2));", "SMX0112",
+        "Argument 'in -> out' of hadamard must be left out: an elementwise product's shape is its operands' (both the same)")]
+    public void Hadamard_takes_two_low_ranks_and_no_shape_of_its_own(string smx, string id, string message) => Only(smx, id, message);
+
+    [Theory]
+    // Beside a frozen base the right operand's lora_A (PEFT's hada_w2_b) starts at zero; an operand's shape fixes the other's.
+    [InlineData("layer L : 12 -> 8 = frozen dense + 2.0 * hadamard(lowrank(rank: 2), lowrank(rank: 3));",
+        "layer L : 12 -> 8|  sum : 12 -> 8|    dense : 12 -> 8 frozen|    scale 2.0 : 12 -> 8|      hadamard zero-init-right-A : 12 -> 8|        lowrank rank=2 : 12 -> 8|        lowrank rank=3 : 12 -> 8")]
+    [InlineData("layer L : 6 -> 10 = dense(4 -> 10) * hadamard(lowrank(6 -> 4, rank: 1), lowrank(rank: 2));",
+        "layer L : 6 -> 10|  product : 6 -> 10|    dense : 4 -> 10|    hadamard : 6 -> 4|      lowrank rank=1 : 6 -> 4|      lowrank rank=2 : 6 -> 4")]
+    public void Hadamard_operands_share_one_shape(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
 }

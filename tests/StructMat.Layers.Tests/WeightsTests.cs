@@ -110,6 +110,25 @@ public class WeightsTests
         Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
     }
 
+    /// <summary>
+    /// PEFT LoHa modules (hada_w1_a = operand 0's lora_B, hada_w1_b its lora_A, hada_w2_* operand 1's) load by PEFT's
+    /// keys and give base_layer(x) + x ((w1a w1b) ∘ (w2a w2b) · scale)ᵀ, transcribed in scripts/make_fixtures.py from
+    /// huggingface/peft src/peft/tuners/loha/layer.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(PeftLohaQ), "q_proj")]
+    [InlineData(nameof(PeftLohaV), "v_proj")]
+    public void A_PEFT_LoHa_module_loads_and_gives_PEFT_outputs(string layerName, string module)
+    {
+        var layer = LayerCatalog.Create(layerName);
+        layer.LoadPeft(Fixture("loha_peft.safetensors"), "base_model.model.layers.0." + module);
+        var io = SafeTensors.Read(Fixture("loha_peft_io.safetensors"));
+        var y = new float[2 * layer.OutFeatures];
+        layer.Forward(io["x"].Data, y, 2);
+        var expected = io[module + ".y"].Data.Select(v => (double)v).ToArray();
+        Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
+    }
+
     [Fact]
     public void A_saved_PEFT_adapter_file_loads_its_module_without_the_base_and_without_the_adapter_name()
     {

@@ -92,6 +92,17 @@ public static class Differentiate
                             { SubRows = o.SubRows, Skew = o.Skew, WeightOffset = o.WeightOffset });
                     }
                     break;
+                case HadamardLowRankOp h when !h.Transposed:
+                    backward.Add(h with { Input = G(h.Output), Output = G(h.Input), Transposed = true, Accumulate = Accumulate(G(h.Input)),
+                        Comment = "input gradient of " + h.Comment + " (the transpose: Ãᵀ (B̃ᵀ dy))" });
+                    foreach (var target in new[] { 0, 1, 2, 3 })
+                    {
+                        var factor = target switch { 0 => h.A1, 1 => h.B1, 2 => h.A2, _ => h.B2 };
+                        if (!layer.Parameter(factor).Trainable) continue;
+                        backward.Add(new HadamardLowRankGradientOp(G(h.Output), h.Input, h.A1, h.B1, h.A2, h.B2, h.In, h.Out, h.R1, h.R2, target,
+                            $"weight gradient of {h.Comment}, {(target % 2 == 0 ? "A" : "B")}{target / 2 + 1}") { SubRows = h.SubRows });
+                    }
+                    break;
                 case BiasOp b:
                     if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
                     break;

@@ -126,6 +126,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TooManyValues = new(
         "SMX0131", "Too many unnamed arguments", "{0} takes {1}, but this is value {2}: {3}", Severity.Error, Binding);
 
+    public static readonly DiagnosticDescriptor HadamardOperand = new(
+        "SMX0133", "Unsupported hadamard operand", "hadamard: the {0} operand is {1}; hadamard applies to two lowrank operands (LoHa), as one rank r₁·r₂ product", Severity.Error, Binding);
+
     public static readonly DiagnosticDescriptor ArgumentOutOfRange = new(
         "SMX0132", "Argument out of range", "{0} must be {1}, but it is {2}", Severity.Error, Binding);
 
@@ -158,7 +161,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange, HadamardOperand,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,

@@ -149,6 +149,8 @@ internal static class CpuEmitter
         w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
+    private static string HadamardFactors(LayerModel model, params int[] factors) => string.Join(", ", factors.Select(f => model.Property(f) + ".Data"));
+
     /// <summary>The optional skew-layout argument of the orthogonal kernels (OFT's packed triangles are the default).</summary>
     internal static string SkewArgument(SkewKind skew) => skew == SkewKind.Full ? $", skew: {TypeNames.SkewLayout}.Full" : "";
 
@@ -229,6 +231,14 @@ internal static class CpuEmitter
             case OrthogonalBlocksGradientOp og:
                 w.Comment(og.Comment);
                 w.Line($"{TypeNames.OrthogonalKernels}.Gradient({name(og.Input)}, {name(og.OutputGradient)}, {Weights(og.Weight, og.WeightOffset, og.WeightLength, "Data")}, {gradientOf(og.Weight, og.WeightOffset, og.WeightLength)}, {batch}, {og.Blocks}, {og.Block}, terms: {og.Terms}{SkewArgument(og.Skew)});");
+                break;
+            case HadamardLowRankOp h:
+                w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));
+                w.Line($"{TypeNames.HadamardKernels}.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {HadamardFactors(model, h.A1, h.B1, h.A2, h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, accumulate: {Acc(h.Accumulate)});");
+                break;
+            case HadamardLowRankGradientOp hg:
+                w.Comment(hg.Comment);
+                w.Line($"{TypeNames.HadamardKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {HadamardFactors(model, hg.A1, hg.B1, hg.A2, hg.B2)}, {gradientOf(hg.TargetParameter, 0, model.Ir.Parameter(hg.TargetParameter).Length)}, target: {hg.Target}, {batch}, {hg.In}, {hg.Out}, {hg.R1}, {hg.R2});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");

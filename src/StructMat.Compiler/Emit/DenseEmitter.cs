@@ -53,6 +53,7 @@ internal static class DenseEmitter
             BoundSum sum => sum.Terms.Select(LargestDense).Max(),
             BoundProduct product => System.Math.Max(LargestDense(product.Left), LargestDense(product.Right)),
             BoundKron kron => System.Math.Max(LargestDense(kron.Left), LargestDense(kron.Right)),
+            BoundHadamard hadamard => System.Math.Max(LargestDense(hadamard.Left), LargestDense(hadamard.Right)),
             BoundScale scale => LargestDense(scale.Operand),
             _ => 0L,
         };
@@ -102,6 +103,14 @@ internal static class DenseEmitter
                 var right = Emit(w, model, kron.Right, ExpressionPaths.Join(path, "kron.1"), ref counter);
                 w.Comment($"{Where(path)}kron {i} -> {o}: torch.kron of the two factors");
                 code = $"{TypeNames.DenseMath}.Kron({left}, {kron.Left.Shape.Out}, {kron.Left.Shape.In}, {right}, {kron.Right.Shape.Out}, {kron.Right.Shape.In})";
+                break;
+            }
+            case BoundHadamard hadamard:
+            {
+                var left = Emit(w, model, hadamard.Left, ExpressionPaths.Join(path, "hadamard.0"), ref counter);
+                var right = Emit(w, model, hadamard.Right, ExpressionPaths.Join(path, "hadamard.1"), ref counter);
+                w.Comment($"{Where(path)}hadamard {i} -> {o}: the elementwise product of the two");
+                code = $"{TypeNames.DenseMath}.Hadamard({left}, {right})";
                 break;
             }
             case BoundScale scale:

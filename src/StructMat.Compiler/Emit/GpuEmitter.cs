@@ -73,6 +73,7 @@ internal static class GpuEmitter
             }
             if (UsesHouseholder(model)) w.Line($"private readonly {TypeNames.HouseholderDevice} _householder;");
             if (UsesOrthogonal(model)) w.Line($"private readonly {TypeNames.OrthogonalDevice} _orthogonal;");
+            if (UsesHadamard(model)) w.Line($"private readonly {TypeNames.HadamardDevice} _hadamard;");
             if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
             foreach (var k in kernels)
             {
@@ -91,6 +92,7 @@ internal static class GpuEmitter
                 }
                 if (UsesHouseholder(model)) w.Line($"_householder = new {TypeNames.HouseholderDevice}(accelerator);");
                 if (UsesOrthogonal(model)) w.Line($"_orthogonal = new {TypeNames.OrthogonalDevice}(accelerator);");
+                if (UsesHadamard(model)) w.Line($"_hadamard = new {TypeNames.HadamardDevice}(accelerator);");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
                 foreach (var k in kernels)
                 {
@@ -144,6 +146,7 @@ internal static class GpuEmitter
                 foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
                 if (UsesOrthogonal(model)) w.Line("_orthogonal.Dispose();");
+                if (UsesHadamard(model)) w.Line("_hadamard.Dispose();");
             });
         });
     }
@@ -153,7 +156,10 @@ internal static class GpuEmitter
     private static bool UsesOrthogonal(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is OrthogonalBlocksOp);
 
     /// <summary>Ops a runtime device class launches (its own kernels), rather than a generated kernel.</summary>
-    private static bool IsLibraryOp(IrOp op) => op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp;
+    private static bool IsLibraryOp(IrOp op) =>
+        op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp or HadamardLowRankOp or HadamardLowRankGradientOp;
+
+    private static bool UsesHadamard(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is HadamardLowRankOp);
 
     /// <summary>The planned slots, plus three scratch slots for Householder chains (which run in place on a copy).</summary>
     private static int WorkspaceSlots(LayerModel model) => System.Math.Max(1, model.WorkspaceSlots) + (UsesHouseholder(model) ? 3 : 0);
@@ -261,6 +267,10 @@ internal static class GpuEmitter
                                        $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
             OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {Slice(P(o.Weight), o.Weight, o.WeightOffset, o.WeightLength)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
                                     $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")}{CpuEmitter.SkewArgument(o.Skew)});",
+            HadamardLowRankOp h => $"_hadamard.Apply({names[h.Input]}, {names[h.Output]}, {P(h.A1)}, {P(h.B1)}, {P(h.A2)}, {P(h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, " +
+                                   $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
+            HadamardLowRankGradientOp h => $"_hadamard.Gradient({names[h.Input]}, {names[h.OutputGradient]}, {P(h.A1)}, {P(h.B1)}, {P(h.A2)}, {P(h.B2)}, {G(h.TargetParameter)}, " +
+                                           $"target: {h.Target}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2});",
             OrthogonalBlocksGradientOp g => $"_orthogonal.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {Slice(P(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, " +
                                             $"{Slice(G(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, {batch}, {g.Blocks}, {g.Block}, terms: {g.Terms}{CpuEmitter.SkewArgument(g.Skew)});",
             _ => throw new System.InvalidOperationException(op.GetType().Name),

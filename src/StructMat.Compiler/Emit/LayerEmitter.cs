@@ -106,6 +106,8 @@ internal static class LayerEmitter
         w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("oft_R", System.StringComparison.Ordinal)))
             w.Line("/// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("hadamard.1.lora_A", System.StringComparison.Ordinal)))
+            w.Line("/// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.");
         w.Line("/// </summary>");
         w.Block($"public void Initialize({TypeNames.Random} random)", () =>
         {

@@ -47,6 +47,7 @@ internal static class TypeNames
     public const string DeviceWorkspace = "global::StructMat.Runtime.Gpu.DeviceWorkspace";
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
+    public const string HadamardDevice = "global::StructMat.Runtime.Gpu.HadamardDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
     public const string TiledLaunch = "global::StructMat.Runtime.Gpu.TiledLaunch";
@@ -59,6 +60,7 @@ internal static class TypeNames
     public const string HouseholderKernels = "global::StructMat.Runtime.Kernels.HouseholderKernels";
     public const string OrthogonalKernels = "global::StructMat.Runtime.Kernels.OrthogonalKernels";
     public const string SkewLayout = "global::StructMat.Runtime.Kernels.SkewLayout";
+    public const string HadamardKernels = "global::StructMat.Runtime.Kernels.HadamardKernels";
     public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
     public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";
     public const string Projections = "global::StructMat.Runtime.Projection.Projections";

@@ -197,6 +197,13 @@ public static class IrText
                 case "oft_t":
                     return new OrthogonalBlocksOp(Value(0), TargetValue(), Parameter(1), Int("blocks"), Int("block"), Int("neumann"), _mnemonic == "oft_t", _accumulate, "")
                         { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };
+                case "hadamard":
+                case "hadamard_t":
+                    return new HadamardLowRankOp(Value(0), TargetValue(), Parameter(1), Parameter(2), Parameter(3), Parameter(4), Int("in"), Int("out"), Int("r1"), Int("r2"),
+                        _mnemonic == "hadamard_t", _accumulate, "");
+                case "hadamard_grad":
+                    return new HadamardLowRankGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Parameter(5), Int("in"), Int("out"), Int("r1"), Int("r2"),
+                        Int("target"), "");
                 case "oft_grad":
                     return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "")
                         { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };

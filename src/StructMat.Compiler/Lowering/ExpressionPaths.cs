@@ -6,8 +6,8 @@ namespace StructMat.Compiler.Lowering;
 
 /// <summary>
 /// How parameter tensors are named: by their path in the layer expression. A sum's terms are
-/// <c>terms.k</c>, a product's factors (left to right) <c>factors.k</c>; scaling and <c>frozen</c> add
-/// nothing. Lowering and the dense oracle both name parameters through here.
+/// <c>terms.k</c>, a product's factors (left to right) <c>factors.k</c>, a kron's <c>kron.0</c>/<c>kron.1</c>, a
+/// hadamard's operands <c>hadamard.0</c>/<c>hadamard.1</c>; scaling and <c>frozen</c> add nothing. Lowering and the dense oracle both name parameters through here.
 /// </summary>
 public static class ExpressionPaths
 {

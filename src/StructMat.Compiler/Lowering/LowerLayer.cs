@@ -67,6 +67,8 @@ public sealed class LowerLayer
             }
             case BoundKron kron:
                 return LowerKron(kron, input, path);
+            case BoundHadamard hadamard:
+                return LowerHadamard(hadamard, input, path);
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
@@ -106,6 +108,36 @@ public sealed class LowerLayer
         // A frozen dense of the layer's own shape is what PEFT calls the base layer.
         if (primitive is BoundDense && primitive.Frozen && primitive.Shape == _layerShape) _frozenBases.Add(ids["weight"]);
         return structure.Lower(primitive, new StructureLowering(this, Describe(path, structure.Name), ids), input);
+    }
+
+    /// <summary>
+    /// <c>hadamard(lowrank, lowrank)</c>: each operand's parameters from its table under <c>hadamard.0.</c> and
+    /// <c>hadamard.1.</c>, with PEFT LoHa's keys (<c>hada_w1_a</c> is operand 0's <c>lora_B</c>, <c>hada_w1_b</c> its
+    /// <c>lora_A</c>, and likewise <c>hada_w2_*</c>); beside a frozen base, operand 1's <c>lora_A</c> (PEFT's
+    /// <c>hada_w2_b</c>) starts at zero. Then one op applies the rank r₁·r₂ product.
+    /// </summary>
+    private int LowerHadamard(BoundHadamard h, int input, string path)
+    {
+        var ids = new int[4];
+        var operands = new[] { h.Left, h.Right };
+        for (var k = 0; k < 2; k++)
+        {
+            var operand = operands[k];
+            var operandPath = ExpressionPaths.Join(path, "hadamard." + k.ToString(CultureInfo.InvariantCulture));
+            foreach (var spec in operand.Structure.Parameters(operand))
+            {
+                var isDown = spec.Name == "lora_A";
+                var init = h.ZeroInit && k == 1 && isDown ? InitKind.Zero : spec.Init;
+                var peft = $"hada_w{k + 1}_{(isDown ? "b" : "a")}.{{adapter}}";
+                ids[2 * k + (isDown ? 0 : 1)] = NewParameter(ExpressionPaths.Join(operandPath, spec.Name), spec.Shape, !operand.Frozen, init, spec.FanIn, spec.FanOut,
+                    spec.Description, spec.Seed, scope: null, peft);
+            }
+        }
+        var (r1, r2) = (h.Left.Rank, h.Right.Rank);
+        var output = NewValue(h.Shape.Out, "t");
+        Add(new HadamardLowRankOp(input, output, ids[0], ids[1], ids[2], ids[3], h.Shape.In, h.Shape.Out, r1, r2, Transposed: false, Accumulate: false,
+            $"{Describe(path, "hadamard")}: (B1 A1) ∘ (B2 A2) as the rank {r1}·{r2} product B̃ (Ã x)"));
+        return output;
     }
 
     // The vec-trick: x viewed as [a_in, b_in]; B applied to each of the a_in rows, transpose to [b_out, a_in],

@@ -8,7 +8,7 @@ namespace StructMat.Compiler.Lowering;
 /// Which tensors of a layer have a key in a PEFT state dict. PEFT wraps one base linear layer and adds its adapter's
 /// tensors next to it, so a layer is a PEFT form when it has exactly one frozen <c>dense</c> of its own shape (PEFT's
 /// <c>base_layer.weight</c>; the layer's bias is <c>base_layer.bias</c>) and every other tensor is one a structure
-/// names for PEFT (<c>lora_A.{adapter}.weight</c>, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, <c>boft_R.{adapter}</c>; a diag next to a boft is
+/// names for PEFT (<c>lora_A.{adapter}.weight</c>, LoHa's <c>hada_w1_a.{adapter}</c> …, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, <c>boft_R.{adapter}</c>; a diag next to a boft is
 /// <c>boft_s.{adapter}</c>), each key
 /// once. Otherwise — no base, two bases, a tensor PEFT has no name for, or two low-ranks both claiming
 /// <c>lora_A</c> — no tensor gets a key, and the runtime's <c>PeftNames</c> says the layer has no PEFT form.

@@ -36,6 +36,10 @@ public sealed partial class Binder
         {
             return BindKron(arguments, span, inDim, outDim, frozen);
         }
+        if (spec == CoreForms.Hadamard)
+        {
+            return BindHadamard(arguments, span, inDim, outDim, frozen, adapterTerm);
+        }
 
         var shapeIn = arguments.Explicit?.In;
         var shapeOut = arguments.Explicit?.Out;
@@ -93,6 +97,36 @@ public sealed partial class Binder
         return new BoundKron(left, right, span);
     }
 
+    // hadamard(A, B): both operands take the context's shape (or each other's). This version applies it to two
+    // low-ranks only, as LoHa's rank r₁·r₂ product; any other operand is SMX0133, never a silent dense fallback.
+    private BoundExpression? BindHadamard(Arguments arguments, SourceSpan span, int? inDim, int? outDim, bool frozen, bool adapterTerm)
+    {
+        var syntax = new[] { arguments.Values["left"].Value, arguments.Values["right"].Value };
+        var probes = syntax.Select(s => ShapeProbe.Of(s, this)).ToArray();
+        var shapeIn = inDim ?? probes[0].In ?? probes[1].In;
+        var shapeOut = outDim ?? probes[0].Out ?? probes[1].Out;
+        var operands = new BoundExpression?[2];
+        for (var k = 0; k < 2; k++) operands[k] = BindMatrix(syntax[k], shapeIn ?? operands[0]?.Shape.In, shapeOut ?? operands[0]?.Shape.Out, frozen, adapterTerm: false);
+        if (operands[0] is null || operands[1] is null) return null;
+        for (var k = 0; k < 2; k++)
+        {
+            if (operands[k] is BoundLowRank) continue;
+            Report(DiagnosticDescriptors.HadamardOperand, syntax[k].Span, k == 0 ? "left" : "right", Describe(operands[k]!));
+            return null;
+        }
+        // Both were bound to one shape: the second takes the first's when nothing else fixed it.
+        return new BoundHadamard((BoundLowRank)operands[0]!, (BoundLowRank)operands[1]!, adapterTerm, span);
+    }
+
+    private static string Describe(BoundExpression e) => e switch
+    {
+        BoundPrimitive p => p.Structure.Name,
+        BoundSum => "a sum",
+        BoundProduct => "a product",
+        BoundScale => "a scaled matrix (move the scale outside: c * hadamard(…))",
+        _ => "a " + e.GetType().Name.Replace("Bound", "").ToLowerInvariant(),
+    };
+
     private Arguments? MatchArguments(PrimitiveSpec spec, EquatableArray<ArgumentSyntax> syntax, SourceSpan callSpan)
     {
         var result = new Arguments();
@@ -103,9 +137,10 @@ public sealed partial class Binder
         {
             switch (syntax[index])
             {
-                case ShapeArgumentSyntax shape when index == 0 && spec == CoreForms.Kron:
-                    Report(DiagnosticDescriptors.ArgumentType, shape.Span, "in -> out", spec.Name,
-                        "left out: a Kronecker product's shape is its factors' (A.in·B.in -> A.out·B.out)");
+                case ShapeArgumentSyntax shape when index == 0 && CoreForms.IsCombinator(spec):
+                    Report(DiagnosticDescriptors.ArgumentType, shape.Span, "in -> out", spec.Name, spec == CoreForms.Kron
+                        ? "left out: a Kronecker product's shape is its factors' (A.in·B.in -> A.out·B.out)"
+                        : "left out: an elementwise product's shape is its operands' (both the same)");
                     ok = false;
                     break;
                 case ShapeArgumentSyntax shape when index == 0:
@@ -177,7 +212,7 @@ public sealed partial class Binder
 
     /// <summary>Every name a use can mean: the structures, kron, bias and the constants declared so far.</summary>
     private IEnumerable<string> KnownNames() =>
-        StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
+        StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
 
     /// <summary>
     /// Two leading numbers that no required argument takes: a shape written as other libraries write it
@@ -187,7 +222,7 @@ public sealed partial class Binder
     {
         var numbers = syntax.TakeWhile(s => s is PositionalArgumentSyntax p && IsNumeric(p.Value)).Count();
         var unnamedRequired = spec.Arguments.Count(x => x.Required && !syntax.Any(s => s is NamedArgumentSyntax n && n.Name == x.Name));
-        if (numbers < 2 || numbers < unnamedRequired + 2 || spec.SquareOnly || spec == CoreForms.Kron) return false;
+        if (numbers < 2 || numbers < unnamedRequired + 2 || spec.SquareOnly || CoreForms.IsCombinator(spec)) return false;
         var (a, b) = ((PositionalArgumentSyntax)syntax[0], (PositionalArgumentSyntax)syntax[1]);
         var rest = string.Concat(syntax.Skip(2).Select(s => ", " + SyntaxText.Of(s)));
         var filled = syntax.Skip(2).Count(s => s is PositionalArgumentSyntax) + (spec.Arguments.Count(x => x.Required) - unnamedRequired);
@@ -209,7 +244,7 @@ public sealed partial class Binder
         var byName = spec.Arguments.FirstOrDefault(x => !x.Required) is { } optional
             ? $"; '{optional.Name}' is always named, as in {optional.Example.Replace("frozen ", "")}" : "";
         var shape = $"{spec.Name}(64 -> 32{string.Concat(required.Select(x => $", {x.Name}: …"))})";
-        var fix = spec == CoreForms.Kron ? $"it is written {required[0].Example}"
+        var fix = CoreForms.IsCombinator(spec) ? $"it is written {required[0].Example}"
             : spec.SquareOnly ? byName.TrimStart(';', ' ')
             : $"a shape is written {shape}{byName}";
         if (fix.Length == 0) fix = $"it is written {spec.Name}()";

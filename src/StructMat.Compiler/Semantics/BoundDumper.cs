@@ -26,6 +26,7 @@ public static class BoundDumper
             BoundSum => "sum",
             BoundProduct => "product",
             BoundKron => "kron",
+            BoundHadamard h => h.ZeroInit ? "hadamard zero-init-right-A" : "hadamard",
             BoundScale s => "scale " + CSharp.Double(s.Factor),
             _ => throw new System.InvalidOperationException($"No dump for {expression.GetType().Name}"),
         });
@@ -44,6 +45,10 @@ public static class BoundDumper
             case BoundKron k:
                 Node(text, k.Left, indent + "  ");
                 Node(text, k.Right, indent + "  ");
+                break;
+            case BoundHadamard h:
+                Node(text, h.Left, indent + "  ");
+                Node(text, h.Right, indent + "  ");
                 break;
             case BoundScale s:
                 Node(text, s.Operand, indent + "  ");

@@ -33,6 +33,14 @@ public abstract record BoundPrimitive(MatrixShape Shape, bool Frozen, SourceSpan
 public sealed record BoundKron(BoundExpression Left, BoundExpression Right, SourceSpan Span)
     : BoundExpression(new MatrixShape(Left.Shape.In * Right.Shape.In, Left.Shape.Out * Right.Shape.Out), Span);
 
+/// <summary>
+/// <c>hadamard(Left, Right)</c>: the elementwise product of two low-ranks of one shape (LoHa), applied as a rank
+/// r₁·r₂ product. <see cref="ZeroInit"/>: a term beside a frozen base, so one factor starts at zero (PEFT's
+/// <c>hada_w2_b</c>, the right operand's <c>lora_A</c>) and the layer starts as its base.
+/// </summary>
+public sealed record BoundHadamard(Structures.BoundLowRank Left, Structures.BoundLowRank Right, bool ZeroInit, SourceSpan Span)
+    : BoundExpression(Left.Shape, Span);
+
 /// <summary><c>Left * Right</c>: <c>y = Left (Right x)</c>.</summary>
 public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, SourceSpan Span)
     : BoundExpression(new MatrixShape(Right.Shape.In, Left.Shape.Out), Span);

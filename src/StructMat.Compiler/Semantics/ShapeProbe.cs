@@ -25,6 +25,12 @@ internal readonly record struct ShapeProbe(int? In, int? Out, bool Square)
                     var o = binder.EvaluateDimension(shape.OutFeatures, "", report: false);
                     return new ShapeProbe(i, o, spec.SquareOnly);
                 }
+                if (spec == CoreForms.Hadamard && call.Arguments.Count == 2)
+                {
+                    var l = Of(ValueOf(call.Arguments[0]), binder);
+                    var r = Of(ValueOf(call.Arguments[1]), binder);
+                    return new ShapeProbe(l.In ?? r.In, l.Out ?? r.Out, l.Square || r.Square);
+                }
                 if (spec == CoreForms.Kron && call.Arguments.Count == 2)
                 {
                     var a = Of(ValueOf(call.Arguments[0]), binder);

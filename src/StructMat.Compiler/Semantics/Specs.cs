@@ -34,6 +34,14 @@ public static class CoreForms
         new ArgumentSpec("left", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"),
         new ArgumentSpec("right", ArgumentKind.Matrix, true, "kron(dense(32 -> 32), dense(32 -> 32))"));
 
+    /// <summary><c>hadamard(A, B)</c>: the elementwise product of two equally shaped matrices (LoHa's form).</summary>
+    public static readonly PrimitiveSpec Hadamard = new("hadamard", false,
+        new ArgumentSpec("left", ArgumentKind.Matrix, true, "hadamard(lowrank(rank: 4), lowrank(rank: 4))"),
+        new ArgumentSpec("right", ArgumentKind.Matrix, true, "hadamard(lowrank(rank: 4), lowrank(rank: 4))"));
+
+    /// <summary>Whether <paramref name="spec"/> is one of the core's forms over matrices (kron, hadamard), whose shape is their operands'.</summary>
+    public static bool IsCombinator(PrimitiveSpec spec) => spec == Kron || spec == Hadamard;
+
     /// <summary>The word that adds a trainable bias at the top level of a layer.</summary>
     public const string Bias = "bias";
 }

@@ -17,9 +17,10 @@ public static class StructureRegistry
 
     public static Structure? Find(string name) => ByName.TryGetValue(name, out var structure) ? structure : null;
 
-    /// <summary>The spec of a structure or of <c>kron</c> (the core's one structure-like form with arguments).</summary>
-    public static PrimitiveSpec? Spec(string name) => Find(name)?.Spec ?? (name == CoreForms.Kron.Name ? CoreForms.Kron : null);
+    /// <summary>The spec of a structure or of <c>kron</c> / <c>hadamard</c> (the core's structure-like forms with arguments).</summary>
+    public static PrimitiveSpec? Spec(string name) =>
+        Find(name)?.Spec ?? (name == CoreForms.Kron.Name ? CoreForms.Kron : name == CoreForms.Hadamard.Name ? CoreForms.Hadamard : null);
 
     /// <summary>For "unknown name" messages.</summary>
-    public static string Names => string.Join(", ", All.Select(s => s.Name).Append(CoreForms.Kron.Name));
+    public static string Names => string.Join(", ", All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name));
 }

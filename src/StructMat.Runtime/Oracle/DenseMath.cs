@@ -51,6 +51,18 @@ public static class DenseMath
         return c;
     }
 
+    /// <summary>Elementwise <c>a ∘ b</c> (the Hadamard product; PEFT LoHa's <c>(w1a @ w1b) * (w2a @ w2b)</c>).</summary>
+    public static double[] Hadamard(double[] a, double[] b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b);
+        if (a.Length != b.Length)
+            throw new ArgumentException($"{nameof(b)} has {b.Length} elements but {nameof(a)} has {a.Length}.", nameof(b));
+        var c = new double[a.Length];
+        for (int k = 0; k < a.Length; k++) c[k] = a[k] * b[k];
+        return c;
+    }
+
     /// <summary>Elementwise <c>c · a</c>.</summary>
     public static double[] Scale(double[] a, double c)
     {
