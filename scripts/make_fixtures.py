@@ -34,6 +34,11 @@ transcribe the modules' forward passes.
                                ...M.base_layer.weight, ...M.hada_w1_a.default [out,3], hada_w1_b [3,12], hada_w2_a, hada_w2_b
   loha_peft_io.safetensors     x [2,12]; M.y = base_layer(x) + x @ ((w1a @ w1b) * (w2a @ w2b) * scale)^T (LoHa
                                Linear.forward with make_weight; src/peft/tuners/loha/layer.py at 5d602fd)
+  dora_peft.safetensors        PEFT LoRA with use_dora=True (r = 3, lora_alpha = 6: scaling 2) on q_proj (12 -> 8, with a base
+                               bias) and v_proj (12 -> 12): ...M.base_layer.weight, ...q_proj.base_layer.bias,
+                               ...M.lora_A.default.weight, ...M.lora_B.default.weight, ...M.lora_magnitude_vector.default.weight
+  dora_peft_io.safetensors     x [2,12]; M.y = base_result + DoraLinearLayer.forward: (m / ||W + s B A||_row - 1) * (base_result
+                               - bias) + m / ||W + s B A||_row * lora_B(lora_A(x)) * s (src/peft/tuners/lora/dora.py at 5d602fd)
   oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
                                num_cayley_neumann_terms=5; exact: use_cayley_neumann=False):
                                M.y.<mode> = base_layer(einsum("...rk,rkc->...rc", x, R)) and M.merged.<mode> = (B W0^T)^T,
@@ -46,6 +51,7 @@ contiguous from 0, the header padded with spaces to a multiple of 8 bytes, littl
 """
 
 import json
+import math
 import os
 import random
 import struct
@@ -350,6 +356,44 @@ def loha_peft():
     write_safetensors(os.path.join(OUT, "loha_peft_io.safetensors"), io, meta)
 
 
+def dora_peft():
+    batch, n_in, r, alpha = 2, 12, 3, 6
+    scaling = alpha / r
+    prefix = "base_model.model.layers.0."
+    x = uniform(batch * n_in, 701)
+    tensors, io = {}, {"x": ([batch, n_in], x)}
+    for module, n_out, seed, has_bias in (("q_proj", 8, 710, True), ("v_proj", 12, 720, False)):
+        w0 = uniform(n_out * n_in, seed)
+        bias = uniform(n_out, seed + 1, 0.5) if has_bias else [0.0] * n_out
+        a = uniform(r * n_in, seed + 2)
+        b_ = uniform(n_out * r, seed + 3)  # PEFT initialises lora_B to zero; non-zero so that the check can fail
+        m = [f32(1.0 + v) for v in uniform(n_out, seed + 4, 0.5)]  # trained magnitudes, away from the init norms
+        tensors[prefix + module + ".base_layer.weight"] = ([n_out, n_in], w0)
+        if has_bias:
+            tensors[prefix + module + ".base_layer.bias"] = ([n_out], bias)
+        tensors[prefix + module + ".lora_A.default.weight"] = ([r, n_in], a)
+        tensors[prefix + module + ".lora_B.default.weight"] = ([n_out, r], b_)
+        tensors[prefix + module + ".lora_magnitude_vector.default.weight"] = ([n_out], m)
+        # get_weight_norm: weight + scaling * lora_weight, torch.linalg.norm(dim=1)
+        lora_weight = [sum(b_[o * r + k] * a[k * n_in + i] for k in range(r)) for o in range(n_out) for i in range(n_in)]
+        v = [w0[e] + scaling * lora_weight[e] for e in range(n_out * n_in)]
+        norm = [math.sqrt(sum(v[o * n_in + i] ** 2 for i in range(n_in))) for o in range(n_out)]
+        base_result = [y + bias[j % n_out] for j, y in enumerate(linear(x, w0, batch, n_in, n_out))]  # the base layer, with its bias
+        lora_result = linear(linear(x, a, batch, n_in, r), b_, batch, r, n_out)
+        y = []
+        for j in range(batch * n_out):
+            o = j % n_out
+            mag_norm_scale = m[o] / norm[o]
+            base_no_bias = base_result[j] - bias[o]
+            result_dora = (mag_norm_scale - 1) * base_no_bias + mag_norm_scale * lora_result[j] * scaling
+            y.append(base_result[j] + result_dora)  # Linear.forward: result = base_layer(x) + dora output
+        io[module + ".y"] = ([batch, n_out], y)
+    meta = {"r": str(r), "lora_alpha": str(alpha), "use_dora": "True",
+            "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/lora/dora.py"}
+    write_safetensors(os.path.join(OUT, "dora_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "dora_peft_io.safetensors"), io, meta)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     monarch_fly()
@@ -358,4 +402,5 @@ if __name__ == "__main__":
     oft_peft()
     boft_peft()
     loha_peft()
+    dora_peft()
     print("wrote fixtures to", OUT)

@@ -130,6 +130,39 @@
 //     terms.1.hadamard.1.lora_A [3, 12]: lowrank down-projection 12 -> 3
 //     terms.1.hadamard.1.lora_B [12, 3]: lowrank up-projection 3 -> 12
 //   multiply-adds per row: 360; dense: 144 (250 % of dense)
+// 
+// PeftDoraQ : 12 -> 8
+//   y = W x + bias, where W is
+//     product of 2 factors (the rightmost applies first)
+//       diag 8 -> 8
+//       normalize 12 -> 8: each row to unit L2 norm, the norms from the weights (no dense copy)
+//         sum of 2 terms
+//           frozen dense 12 -> 8
+//           2.0 times
+//             lowrank 12 -> 8, rank 3: B·A (B starts at zero: a LoRA update)
+//   parameters: 172 (76 trainable); dense: 104 (165.38 % of dense)
+//     factors.0.diag [8]: diagonal 8
+//     factors.1.terms.0.weight [8, 12] frozen: dense 12 -> 8
+//     factors.1.terms.1.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     factors.1.terms.1.lora_B [8, 3]: lowrank up-projection 3 -> 8
+//     bias [8]: trainable bias
+//   multiply-adds per row: 172; dense: 96 (179.17 % of dense)
+// 
+// PeftDoraV : 12 -> 12
+//   y = W x, where W is
+//     product of 2 factors (the rightmost applies first)
+//       diag 12 -> 12
+//       normalize 12 -> 12: each row to unit L2 norm, the norms from the weights (no dense copy)
+//         sum of 2 terms
+//           frozen dense 12 -> 12
+//           2.0 times
+//             lowrank 12 -> 12, rank 3: B·A (B starts at zero: a LoRA update)
+//   parameters: 228 (84 trainable); dense: 144 (158.33 % of dense)
+//     factors.0.diag [12]: diagonal 12
+//     factors.1.terms.0.weight [12, 12] frozen: dense 12 -> 12
+//     factors.1.terms.1.lora_A [3, 12]: lowrank down-projection 12 -> 3
+//     factors.1.terms.1.lora_B [12, 3]: lowrank up-projection 3 -> 12
+//   multiply-adds per row: 240; dense: 144 (166.67 % of dense)
 
 #nullable enable
 
@@ -3966,6 +3999,985 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
             _workspace.Dispose();
             _parameters.Dispose();
             _hadamard.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// PEFT DoRA (LoRA with use_dora=True, r = 3, lora_alpha = 6) on a 12 -&gt; 8 linear with a bias and a 12 -&gt; 12 one.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [8]</c>, <c>factors.1.terms.0.weight [8, 12]</c>, <c>factors.1.terms.1.lora_A [3, 12]</c>, <c>factors.1.terms.1.lora_B [8, 3]</c>, <c>bias [8]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftDoraQ.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftDoraQ(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 8 }, trainable: true) { PeftKey = "lora_magnitude_vector.{adapter}.weight" };
+        Factors1Terms0Weight = new global::StructMat.Runtime.Parameter("factors.1.terms.0.weight", new[] { 8, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1Terms1LoraA = new global::StructMat.Runtime.Parameter("factors.1.terms.1.lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Factors1Terms1LoraB = new global::StructMat.Runtime.Parameter("factors.1.terms.1.lora_B", new[] { 8, 3 }, trainable: true, learningRateMultiplier: 2.0f) { PeftKey = "lora_B.{adapter}.weight" };
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 8 }, trainable: true) { PeftKey = "base_layer.bias" };
+        Parameters = new[] { Factors0Diag, Factors1Terms0Weight, Factors1Terms1LoraA, Factors1Terms1LoraB, Bias };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 8;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 172;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 76;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 172;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 96;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [8]</c>: diagonal 8.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.terms.0.weight [8, 12]</c> (frozen): dense 12 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms0Weight { get; }
+
+    /// <summary><c>factors.1.terms.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms1LoraA { get; }
+
+    /// <summary><c>factors.1.terms.1.lora_B [8, 3]</c>: lowrank up-projection 3 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms1LoraB { get; }
+
+    /// <summary><c>bias [8]</c>: trainable bias.</summary>
+    public global::StructMat.Runtime.Parameter Bias { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        // factors.0.diag: set below, from the weights it normalises
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms0Weight.Data, fanIn: 12, fanOut: 8, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1LoraA.Data, fanIn: 12, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms1LoraB.Data);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+        global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 3);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 8, nameof(x), nameof(y));
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum5 = slot0.Slice(0, batch * 8);
+        var t6 = slot1.Slice(0, batch * 8);
+        // The row norms of factors.1.terms.0.weight + 2.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 3);
+
+        // factors.1.terms.0 (dense): W [8, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f, accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t6, y, Factors0Diag.Data, batch, 8, accumulate: false);
+
+        // add the bias
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 8);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 8);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum5 = slot0.Slice(0, batch * 8);
+        var t6 = slot2.Slice(0, batch * 8);
+        var dt6 = slot3.Slice(0, batch * 8);
+        var dsum5 = slot2.Slice(0, batch * 8);
+        var dt2 = slot0.Slice(0, batch * 3);
+        // The row norms of factors.1.terms.0.weight + 2.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 3);
+
+        // factors.1.terms.0 (dense): W [8, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f, accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
+
+        // bias gradient: column sums of dy
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 8);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt6, Factors0Diag.Data, batch, 8, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t6, Factors0Diag.Gradient!, batch, 8);
+
+        // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt6, dsum5, rowNorms1, batch, accumulate: false);
+
+        // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt6, sum5, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, rowNorms1, Factors1Terms1LoraA.Gradient!, target: 0, batch);
+
+        // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt6, sum5, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, rowNorms1, Factors1Terms1LoraB.Gradient!, target: 1, batch);
+
+        // input gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]; scaled by 2.0f
+        // and weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3], from the same pass over dsum5
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum5, t2, dt2, Factors1Terms1LoraB.Data, Factors1Terms1LoraB.Gradient!, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+
+        // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        // and weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12], from the same pass over dt2
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Factors1Terms1LoraA.Data, Factors1Terms1LoraA.Gradient!, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of factors.1.terms.0 (dense): W [8, 12]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum5, dx, Factors1Terms0Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 8 -> 8
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1.terms.0: dense 12 -> 8: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms0Weight.Data);
+        // factors.1.terms.1: lowrank 12 -> 8: B·A
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms1LoraA.Data), 8, 3, 12);
+        // factors.1.terms.1: scaled by 2.0
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m2, 2.0);
+        // factors.1: sum of 2 terms
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m1, m3);
+        // factors.1: normalize 12 -> 8: each row scaled to unit L2 norm
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.NormalizeRows(m4, 8, 12);
+        // product of 2 factors, left to right
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m5, 8, 8, 12);
+        return m6;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 8x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 3x12.
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 12; i++)
+            sum += weight[(g * 3 + o) * 12 + i] * input[b * 12 + g * 12 + i];
+        output[b * 3 + j] = sum;
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 8 + index.Y] = diagonal[index.Y] * input[index.X * 8 + index.Y];
+    }
+
+    // ILGPU kernel: bias add.
+    private static void BiasKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
+    {
+        target[index.X * 8 + index.Y] += bias[index.Y];
+    }
+
+    // ILGPU kernel: bias gradient: column sums.
+    private static void BiasGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + j];
+        biasGradient[j] += sum;
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + j] * input[b * 8 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3; scaled by 2.0f.
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        float sum = 0.0f;
+        for (int o = 0; o < 8; o++)
+            sum += weight[(g * 8 + o) * 3 + i] * outputGradient[b * 8 + g * 8 + o];
+        inputGradient[b * 3 + k] = 2.0f * sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 8x3, summed over the batch.
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 24;
+        int o = e / 3 % 8;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 8 + g * 8 + o] * input[b * 3 + g * 3 + i];
+        weightGradient[e] += 2.0f * sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
+    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 36;
+        int o = e / 12 % 3;
+        int i = e % 12;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 3 + g * 3 + o] * input[b * 12 + g * 12 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftDoraQ"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraQ.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftDoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.DiagonalKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
+            _biasKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.BiasKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel4));
+            _biasGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.BiasGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel5));
+            _diagonalGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.DiagonalGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.WeightGradientKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulTransposedKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 8, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 8, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum5 = slot0.SubView(0, batch * 8);
+            var t6 = slot1.SubView(0, batch * 8);
+            // factors.1.terms.0 (dense): W [8, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            // factors.1.terms.1 (lowrank): up-projection B [8, 3]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), t6, _parameters.Value(0 /* factors.0.diag */), y);
+            // add the bias
+            _biasKernel4(new global::ILGPU.Index2D(batch, 8), y, _parameters.Value(4 /* bias */));
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 8, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 8, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum5 = slot0.SubView(0, batch * 8);
+            var t6 = slot2.SubView(0, batch * 8);
+            var dt6 = slot3.SubView(0, batch * 8);
+            var dsum5 = slot2.SubView(0, batch * 8);
+            var dt2 = slot0.SubView(0, batch * 3);
+            // factors.1.terms.0 (dense): W [8, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            // factors.1.terms.1 (lowrank): up-projection B [8, 3]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            // bias gradient: column sums of dy
+            _biasGradientKernel5(8, dy, _parameters.Gradient(4 /* bias */), batch);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 8), dy, _parameters.Value(0 /* factors.0.diag */), dt6);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel6(8, dy, t6, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+            _normalize.Apply(dt6, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
+            // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 8, 12, 3);
+            // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 8, 12, 3);
+            // input gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 3), dsum5, _parameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
+            // weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]
+            _weightGradientKernel8(24, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
+            // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _weightGradientKernel10(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
+            // input gradient of factors.1.terms.0 (dense): W [8, 12]
+            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _normalize.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer PeftDoraV : 12 -&gt; 12.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [12]</c>, <c>factors.1.terms.0.weight [12, 12]</c>, <c>factors.1.terms.1.lora_A [3, 12]</c>, <c>factors.1.terms.1.lora_B [12, 3]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftDoraV.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public PeftDoraV(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 12 }, trainable: true) { PeftKey = "lora_magnitude_vector.{adapter}.weight" };
+        Factors1Terms0Weight = new global::StructMat.Runtime.Parameter("factors.1.terms.0.weight", new[] { 12, 12 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Factors1Terms1LoraA = new global::StructMat.Runtime.Parameter("factors.1.terms.1.lora_A", new[] { 3, 12 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Factors1Terms1LoraB = new global::StructMat.Runtime.Parameter("factors.1.terms.1.lora_B", new[] { 12, 3 }, trainable: true, learningRateMultiplier: 2.0f) { PeftKey = "lora_B.{adapter}.weight" };
+        Parameters = new[] { Factors0Diag, Factors1Terms0Weight, Factors1Terms1LoraA, Factors1Terms1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 12;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 228;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 84;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 240;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 144;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [12]</c>: diagonal 12.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.terms.0.weight [12, 12]</c> (frozen): dense 12 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms0Weight { get; }
+
+    /// <summary><c>factors.1.terms.1.lora_A [3, 12]</c>: lowrank down-projection 12 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms1LoraA { get; }
+
+    /// <summary><c>factors.1.terms.1.lora_B [12, 3]</c>: lowrank up-projection 3 -&gt; 12.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Terms1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        // factors.0.diag: set below, from the weights it normalises
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1LoraA.Data, fanIn: 12, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms1LoraB.Data);
+        global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 12, 12, 3);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum5 = slot0.Slice(0, batch * 12);
+        var t6 = slot1.Slice(0, batch * 12);
+        // The row norms of factors.1.terms.0.weight + 2.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 12, 12, 3);
+
+        // factors.1.terms.0 (dense): W [12, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): up-projection B [12, 3]; scaled by 2.0f, accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t6, y, Factors0Diag.Data, batch, 12, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 12);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum5 = slot0.Slice(0, batch * 12);
+        var t6 = slot2.Slice(0, batch * 12);
+        var dt6 = slot3.Slice(0, batch * 12);
+        var dsum5 = slot2.Slice(0, batch * 12);
+        var dt2 = slot0.Slice(0, batch * 3);
+        // The row norms of factors.1.terms.0.weight + 2.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 12, 12, 3);
+
+        // factors.1.terms.0 (dense): W [12, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum5, Factors1Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Factors1Terms1LoraA.Data, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1.terms.1 (lowrank): up-projection B [12, 3]; scaled by 2.0f, accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum5, Factors1Terms1LoraB.Data, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum5, t6, rowNorms1, batch, accumulate: false);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt6, Factors0Diag.Data, batch, 12, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t6, Factors0Diag.Gradient!, batch, 12);
+
+        // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt6, dsum5, rowNorms1, batch, accumulate: false);
+
+        // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt6, sum5, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, rowNorms1, Factors1Terms1LoraA.Gradient!, target: 0, batch);
+
+        // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt6, sum5, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, rowNorms1, Factors1Terms1LoraB.Gradient!, target: 1, batch);
+
+        // input gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]; scaled by 2.0f
+        // and weight gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3], from the same pass over dsum5
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum5, t2, dt2, Factors1Terms1LoraB.Data, Factors1Terms1LoraB.Gradient!, batch, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: false);
+
+        // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        // and weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12], from the same pass over dt2
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Factors1Terms1LoraA.Data, Factors1Terms1LoraA.Gradient!, batch, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of factors.1.terms.0 (dense): W [12, 12]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum5, dx, Factors1Terms0Weight.Data, batch, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 12 -> 12
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1.terms.0: dense 12 -> 12: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms0Weight.Data);
+        // factors.1.terms.1: lowrank 12 -> 12: B·A
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Terms1LoraA.Data), 12, 3, 12);
+        // factors.1.terms.1: scaled by 2.0
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Scale(m2, 2.0);
+        // factors.1: sum of 2 terms
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m1, m3);
+        // factors.1: normalize 12 -> 12: each row scaled to unit L2 norm
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.NormalizeRows(m4, 12, 12);
+        // product of 2 factors, left to right
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m5, 12, 12, 12);
+        return m6;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 12x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 3x12.
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 12; i++)
+            sum += weight[(g * 3 + o) * 12 + i] * input[b * 12 + g * 12 + i];
+        output[b * 3 + j] = sum;
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 12 + index.Y] = diagonal[index.Y] * input[index.X * 12 + index.Y];
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 12 + j] * input[b * 12 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x3; scaled by 2.0f.
+    private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        float sum = 0.0f;
+        for (int o = 0; o < 12; o++)
+            sum += weight[(g * 12 + o) * 3 + i] * outputGradient[b * 12 + g * 12 + o];
+        inputGradient[b * 3 + k] = 2.0f * sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 12x3, summed over the batch.
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 36;
+        int o = e / 3 % 12;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 12 + g * 12 + o] * input[b * 3 + g * 3 + i];
+        weightGradient[e] += 2.0f * sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 36;
+        int o = e / 12 % 3;
+        int i = e % 12;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 3 + g * 3 + o] * input[b * 12 + g * 12 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.PeftDoraV"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraV.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+
+        internal Gpu(global::StructMat.Tests.Cases.PeftDoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.DiagonalKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
+            _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.DiagonalGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulTransposedKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum5 = slot0.SubView(0, batch * 12);
+            var t6 = slot1.SubView(0, batch * 12);
+            // factors.1.terms.0 (dense): W [12, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            // factors.1.terms.1 (lowrank): up-projection B [12, 3]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), t6, _parameters.Value(0 /* factors.0.diag */), y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum5 = slot0.SubView(0, batch * 12);
+            var t6 = slot2.SubView(0, batch * 12);
+            var dt6 = slot3.SubView(0, batch * 12);
+            var dsum5 = slot2.SubView(0, batch * 12);
+            var dt2 = slot0.SubView(0, batch * 3);
+            // factors.1.terms.0 (dense): W [12, 12]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
+            // factors.1.terms.1 (lowrank): up-projection B [12, 3]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch, 12), dy, _parameters.Value(0 /* factors.0.diag */), dt6);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel4(12, dy, t6, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+            _normalize.Apply(dt6, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
+            // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), target: 0, batch, 12, 12, 3);
+            // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+            _normalize.Gradient(dt6, sum5, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), target: 1, batch, 12, 12, 3);
+            // input gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]
+            _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 3), dsum5, _parameters.Value(3 /* factors.1.terms.1.lora_B */), dt2);
+            // weight gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]
+            _weightGradientKernel6(36, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
+            // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
+            _weightGradientKernel8(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
+            // input gradient of factors.1.terms.0 (dense): W [12, 12]
+            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _normalize.Dispose();
         }
     }
 }

@@ -251,7 +251,7 @@ public class BindingTests
     [Fact]
     public void An_unknown_name_in_arithmetic_is_reported_once()
     {
-        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron, hadamard)");
+        Only("const a = x + 1;", "SMX0101", "Unknown name 'x': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron, hadamard, normalize)");
     }
 
     [Fact]
@@ -495,4 +495,18 @@ public class BindingTests
     [InlineData("layer L : 6 -> 10 = dense(4 -> 10) * hadamard(lowrank(6 -> 4, rank: 1), lowrank(rank: 2));",
         "layer L : 6 -> 10|  product : 6 -> 10|    dense : 4 -> 10|    hadamard : 6 -> 4|      lowrank rank=1 : 6 -> 4|      lowrank rank=2 : 6 -> 4")]
     public void Hadamard_operands_share_one_shape(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
+
+    // ── normalize ────────────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 8 -> 8 = diag() * normalize(dense + lowrank(rank: 2));", "SMX0134",
+        "normalize: the operand is a sum; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
+    [InlineData("layer L : 8 -> 8 = normalize(monarch(blocks: 2));", "SMX0134",
+        "normalize: the operand is monarch; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
+    public void Normalize_takes_DoRAs_weight(string smx, string id, string message) => Only(smx, id, message);
+
+    [Fact]
+    public void Normalize_has_its_operands_shape_and_paths() =>
+        Assert.Equal("layer L : 12 -> 8\n  product : 12 -> 8\n    diag : 8 -> 8\n    normalize : 12 -> 8\n      sum : 12 -> 8\n        dense : 12 -> 8 frozen\n        scale 2.0 : 12 -> 8\n          lowrank rank=2 zero-init-B : 12 -> 8",
+            Bound("layer L : 12 -> 8 = diag() * normalize(frozen dense + 2.0 * lowrank(rank: 2));"));
 }

@@ -106,7 +106,7 @@ public class DiagnosticTests
     public void SMX0101_unknown_name()
     {
         var d = Single("layer A : 4 -> 4 = dens;", "SMX0101");
-        Assert.Equal("Unknown name 'dens': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron, hadamard); did you mean 'dense'?", d.Message);
+        Assert.Equal("Unknown name 'dens': not a constant declared above, nor a structure (dense, lowrank, blockdiag, monarch, butterfly, blocksparse, householder, oft, boft, btt, diag, perm, kron, hadamard, normalize); did you mean 'dense'?", d.Message);
         At(d, 1, 20, 4);
     }
 

@@ -68,4 +68,29 @@ public class PtxTests
         Assert.Equal(16 * (65 + 65) * sizeof(float), SharedBytes(kernels["MatMulKernel0"])); // both tiles padded (transposing stores)
         Assert.Equal(16 * (64 + 64) * sizeof(float), SharedBytes(kernels["WeightGradientKernel3"]));
     }
+
+    /// <summary>
+    /// The runtime's own device classes (Householder chains, OFT/BOFT rotations, LoHa, DoRA's norms) launch kernels of
+    /// their own; each lowers to PTX for sm_90 too, so nothing in them (Math.Sqrt, double arithmetic, loops over views)
+    /// is something only the CPU accelerator accepts.
+    /// </summary>
+    [Theory]
+    [InlineData(typeof(StructMat.Runtime.Gpu.HouseholderDevice))]
+    [InlineData(typeof(StructMat.Runtime.Gpu.OrthogonalDevice))]
+    [InlineData(typeof(StructMat.Runtime.Gpu.HadamardDevice))]
+    [InlineData(typeof(StructMat.Runtime.Gpu.NormalizeDevice))]
+    public void Runtime_device_kernels_lower_to_ptx(Type device)
+    {
+        using var context = Context.Create(builder => builder.Cuda());
+        using var backend = new PTXBackend(context, new CudaCapabilityContext(CudaArchitecture.SM_90), CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, nvvmAPI: null);
+        var kernels = device.GetMethods(BindingFlags.NonPublic | BindingFlags.Static)
+            .Where(m => m.GetParameters() is { Length: > 0 } p && (p[0].ParameterType == typeof(Index1D) || p[0].ParameterType == typeof(Index2D)))
+            .ToArray();
+        Assert.NotEmpty(kernels);
+        foreach (var kernel in kernels)
+        {
+            var compiled = (PTXCompiledKernel)backend.Compile(EntryPointDescription.FromImplicitlyGroupedKernel(kernel), default);
+            Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        }
+    }
 }

@@ -129,6 +129,37 @@ public class WeightsTests
         Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
     }
 
+    /// <summary>
+    /// PEFT DoRA modules (lora_magnitude_vector into the diag, the base bias of q_proj into the layer's bias) load by
+    /// PEFT's keys and give Linear.forward with DoraLinearLayer (base_result plus (m / ‖W + sBA‖ − 1)·(base_result − bias)
+    /// + m / ‖W + sBA‖ · s·B A x), transcribed in scripts/make_fixtures.py from huggingface/peft
+    /// src/peft/tuners/lora/dora.py and variants.py at 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(PeftDoraQ), "q_proj")]
+    [InlineData(nameof(PeftDoraV), "v_proj")]
+    public void A_PEFT_DoRA_module_loads_and_gives_PEFT_outputs(string layerName, string module)
+    {
+        var layer = LayerCatalog.Create(layerName);
+        layer.LoadPeft(Fixture("dora_peft.safetensors"), "base_model.model.layers.0." + module);
+        var io = SafeTensors.Read(Fixture("dora_peft_io.safetensors"));
+        var y = new float[2 * layer.OutFeatures];
+        layer.Forward(io["x"].Data, y, 2);
+        var expected = io[module + ".y"].Data.Select(v => (double)v).ToArray();
+        Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
+    }
+
+    /// <summary>DoRA's init (the magnitude at the row norms of W0 + sBA, B = 0) makes a new layer equal to its frozen base.</summary>
+    [Fact]
+    public void A_new_DoRA_layer_starts_equal_to_its_frozen_base()
+    {
+        var layer = new PeftDoraV(seed: 3);
+        var dense = layer.ToDenseDouble();
+        var w0 = layer.Factors1Terms0Weight.Data;
+        for (var e = 0; e < w0.Length; e++) Assert.True(Math.Abs(dense[e] - w0[e]) < 1e-6, $"element {e}: {dense[e]} vs {w0[e]}");
+        Assert.NotEqual(1f, layer.Factors0Diag.Data[0]); // the norms, not the diag's usual ones
+    }
+
     [Fact]
     public void A_saved_PEFT_adapter_file_loads_its_module_without_the_base_and_without_the_adapter_name()
     {

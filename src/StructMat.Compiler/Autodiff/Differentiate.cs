@@ -103,6 +103,16 @@ public static class Differentiate
                             $"weight gradient of {h.Comment}, {(target % 2 == 0 ? "A" : "B")}{target / 2 + 1}") { SubRows = h.SubRows });
                     }
                     break;
+                case RowNormalizeOp r:
+                    backward.Add(r with { Input = G(r.Output), Output = G(r.Input), Accumulate = Accumulate(G(r.Input)),
+                        Comment = "input gradient of " + r.Comment + " (the same diagonal)" });
+                    foreach (var target in new[] { 0, 1 })
+                    {
+                        if (!layer.Parameter(target == 0 ? r.Down : r.Up).Trainable) continue;
+                        backward.Add(new RowNormalizeGradientOp(G(r.Output), r.Input, r.Base, r.Down, r.Up, r.Scale, r.Out, r.In, r.Rank, target,
+                            $"gradient through the norms of {r.Comment}, {(target == 0 ? "lora_A" : "lora_B")}") { SubRows = r.SubRows });
+                    }
+                    break;
                 case BiasOp b:
                     if (layer.Parameter(b.Bias).Trainable) backward.Add(new BiasGradientOp(G(b.Target), b.Bias, "bias gradient: column sums of dy"));
                     break;

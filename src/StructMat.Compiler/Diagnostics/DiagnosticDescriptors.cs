@@ -129,6 +129,9 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor HadamardOperand = new(
         "SMX0133", "Unsupported hadamard operand", "hadamard: the {0} operand is {1}; hadamard applies to two lowrank operands (LoHa), as one rank r₁·r₂ product", Severity.Error, Binding);
 
+    public static readonly DiagnosticDescriptor NormalizeOperand = new(
+        "SMX0134", "Unsupported normalize operand", "normalize: the operand is {0}; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy", Severity.Error, Binding);
+
     public static readonly DiagnosticDescriptor ArgumentOutOfRange = new(
         "SMX0132", "Argument out of range", "{0} must be {1}, but it is {2}", Severity.Error, Binding);
 
@@ -161,7 +164,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange, HadamardOperand,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange, HadamardOperand, NormalizeOperand,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,

@@ -110,6 +110,15 @@ internal static class CpuEmitter
     {
         gradientOf ??= OwnGradient(model);
         Workspaces.Emit(w, program, plan, names, $"{TypeNames.Span}<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
+        // DoRA's row norms, once per call, shared by every op below that divides by them or differentiates through them
+        // (the schedule runs such a program over the whole batch, so this is once per Forward or Backward call).
+        var normalized = program.Ops.OfType<RowNormalizeOp>()
+            .Concat(program.Ops.OfType<RowNormalizeGradientOp>().Select(g => new RowNormalizeOp(g.Input, g.Input, g.Base, g.Down, g.Up, g.Scale, g.Out, g.In, g.Rank, false, "")));
+        foreach (var r in normalized.GroupBy(r => r.Base).Select(g => g.First()))
+        {
+            w.Comment($"The row norms of {model.Ir.Parameter(r.Base).Name} + {CSharp.Float(r.Scale)} · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.");
+            w.Line($"var {RowNormsName(r.Base)} = {TypeNames.NormalizeKernels}.Prepare({HadamardFactors(model, r.Base, r.Down, r.Up)}, {CSharp.Float(r.Scale)}, {r.Out}, {r.In}, {r.Rank});");
+        }
         foreach (var step in schedule.Steps)
         {
             w.Line();
@@ -149,6 +158,10 @@ internal static class CpuEmitter
         w.Line($"{TypeNames.CpuKernels}.BlockMatMulBackward({name(t.OutputGradient)}, {name(g.Input)}, {name(t.InputGradient)}, {weights}, {gradientOf(g.Weight, g.WeightOffset, length)}, {OpComments.Rows(t)}, {t.Groups}, {t.BlockOut}, {t.BlockIn}, {TypeNames.BlockLayout}.{t.InLayout}, {TypeNames.BlockLayout}.{t.OutLayout}, {CSharp.Float(t.Alpha)}, accumulate: {(t.Accumulate ? "true" : "false")});");
     }
 
+    /// <summary>The local holding the prepared row norms of the normalize whose frozen base is <paramref name="baseWeight"/>.</summary>
+    private static string RowNormsName(int baseWeight) => "rowNorms" + baseWeight.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The <c>.Data</c> of each parameter, in order: the weights a library kernel reads.</summary>
     private static string HadamardFactors(LayerModel model, params int[] factors) => string.Join(", ", factors.Select(f => model.Property(f) + ".Data"));
 
     /// <summary>The optional skew-layout argument of the orthogonal kernels (OFT's packed triangles are the default).</summary>
@@ -231,6 +244,14 @@ internal static class CpuEmitter
             case OrthogonalBlocksGradientOp og:
                 w.Comment(og.Comment);
                 w.Line($"{TypeNames.OrthogonalKernels}.Gradient({name(og.Input)}, {name(og.OutputGradient)}, {Weights(og.Weight, og.WeightOffset, og.WeightLength, "Data")}, {gradientOf(og.Weight, og.WeightOffset, og.WeightLength)}, {batch}, {og.Blocks}, {og.Block}, terms: {og.Terms}{SkewArgument(og.Skew)});");
+                break;
+            case RowNormalizeOp r:
+                w.Comment(r.Comment + (r.Accumulate ? " (accumulating)" : ""));
+                w.Line($"{TypeNames.NormalizeKernels}.Apply({name(r.Input)}, {name(r.Output)}, {RowNormsName(r.Base)}, {batch}, accumulate: {Acc(r.Accumulate)});");
+                break;
+            case RowNormalizeGradientOp rg:
+                w.Comment(rg.Comment);
+                w.Line($"{TypeNames.NormalizeKernels}.Gradient({name(rg.OutputGradient)}, {name(rg.Input)}, {HadamardFactors(model, rg.Base, rg.Down, rg.Up)}, {RowNormsName(rg.Base)}, {gradientOf(rg.TargetParameter, 0, model.Ir.Parameter(rg.TargetParameter).Length)}, target: {rg.Target}, {batch});");
                 break;
             case HadamardLowRankOp h:
                 w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));

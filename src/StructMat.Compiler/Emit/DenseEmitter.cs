@@ -54,6 +54,7 @@ internal static class DenseEmitter
             BoundProduct product => System.Math.Max(LargestDense(product.Left), LargestDense(product.Right)),
             BoundKron kron => System.Math.Max(LargestDense(kron.Left), LargestDense(kron.Right)),
             BoundHadamard hadamard => System.Math.Max(LargestDense(hadamard.Left), LargestDense(hadamard.Right)),
+            BoundNormalize normalize => LargestDense(normalize.Operand),
             BoundScale scale => LargestDense(scale.Operand),
             _ => 0L,
         };
@@ -103,6 +104,13 @@ internal static class DenseEmitter
                 var right = Emit(w, model, kron.Right, ExpressionPaths.Join(path, "kron.1"), ref counter);
                 w.Comment($"{Where(path)}kron {i} -> {o}: torch.kron of the two factors");
                 code = $"{TypeNames.DenseMath}.Kron({left}, {kron.Left.Shape.Out}, {kron.Left.Shape.In}, {right}, {kron.Right.Shape.Out}, {kron.Right.Shape.In})";
+                break;
+            }
+            case BoundNormalize normalize:
+            {
+                var inner = Emit(w, model, normalize.Operand, path, ref counter);
+                w.Comment($"{Where(path)}normalize {i} -> {o}: each row scaled to unit L2 norm");
+                code = $"{TypeNames.DenseMath}.NormalizeRows({inner}, {o}, {i})";
                 break;
             }
             case BoundHadamard hadamard:

@@ -55,6 +55,10 @@ internal static class ExplanationEmitter
                 yield return $"{indent}kron {k.Shape}: Kronecker product, applied by the vec-trick";
                 foreach (var line in Tree(k.Left, indent + "  ").Concat(Tree(k.Right, indent + "  "))) yield return line;
                 break;
+            case BoundNormalize n:
+                yield return $"{indent}normalize {n.Shape}: each row to unit L2 norm, the norms from the weights (no dense copy)";
+                foreach (var line in Tree(n.Operand, indent + "  ")) yield return line;
+                break;
             case BoundHadamard h:
                 yield return $"{indent}hadamard {h.Shape}: elementwise product, applied as one rank {h.Left.Rank}·{h.Right.Rank} product (face-splitting)";
                 foreach (var line in Tree(h.Left, indent + "  ").Concat(Tree(h.Right, indent + "  "))) yield return line;

@@ -74,6 +74,7 @@ internal static class GpuEmitter
             if (UsesHouseholder(model)) w.Line($"private readonly {TypeNames.HouseholderDevice} _householder;");
             if (UsesOrthogonal(model)) w.Line($"private readonly {TypeNames.OrthogonalDevice} _orthogonal;");
             if (UsesHadamard(model)) w.Line($"private readonly {TypeNames.HadamardDevice} _hadamard;");
+            if (UsesNormalize(model)) w.Line($"private readonly {TypeNames.NormalizeDevice} _normalize;");
             if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
             foreach (var k in kernels)
             {
@@ -93,6 +94,7 @@ internal static class GpuEmitter
                 if (UsesHouseholder(model)) w.Line($"_householder = new {TypeNames.HouseholderDevice}(accelerator);");
                 if (UsesOrthogonal(model)) w.Line($"_orthogonal = new {TypeNames.OrthogonalDevice}(accelerator);");
                 if (UsesHadamard(model)) w.Line($"_hadamard = new {TypeNames.HadamardDevice}(accelerator);");
+                if (UsesNormalize(model)) w.Line($"_normalize = new {TypeNames.NormalizeDevice}(accelerator);");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
                 foreach (var k in kernels)
                 {
@@ -147,6 +149,7 @@ internal static class GpuEmitter
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
                 if (UsesOrthogonal(model)) w.Line("_orthogonal.Dispose();");
                 if (UsesHadamard(model)) w.Line("_hadamard.Dispose();");
+                if (UsesNormalize(model)) w.Line("_normalize.Dispose();");
             });
         });
     }
@@ -157,7 +160,10 @@ internal static class GpuEmitter
 
     /// <summary>Ops a runtime device class launches (its own kernels), rather than a generated kernel.</summary>
     private static bool IsLibraryOp(IrOp op) =>
-        op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp or HadamardLowRankOp or HadamardLowRankGradientOp;
+        op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp or HadamardLowRankOp or HadamardLowRankGradientOp
+            or RowNormalizeOp or RowNormalizeGradientOp;
+
+    private static bool UsesNormalize(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is RowNormalizeOp);
 
     private static bool UsesHadamard(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is HadamardLowRankOp);
 
@@ -267,6 +273,10 @@ internal static class GpuEmitter
                                        $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
             OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {Slice(P(o.Weight), o.Weight, o.WeightOffset, o.WeightLength)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
                                     $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")}{CpuEmitter.SkewArgument(o.Skew)});",
+            RowNormalizeOp r => $"_normalize.Apply({names[r.Input]}, {names[r.Output]}, {P(r.Base)}, {P(r.Down)}, {P(r.Up)}, {CSharp.Float(r.Scale)}, {batch}, {r.Out}, {r.In}, {r.Rank}, " +
+                                $"accumulate: {(r.Accumulate ? "true" : "false")});",
+            RowNormalizeGradientOp r => $"_normalize.Gradient({names[r.OutputGradient]}, {names[r.Input]}, {P(r.Base)}, {P(r.Down)}, {P(r.Up)}, {CSharp.Float(r.Scale)}, {G(r.TargetParameter)}, " +
+                                        $"target: {r.Target}, {batch}, {r.Out}, {r.In}, {r.Rank});",
             HadamardLowRankOp h => $"_hadamard.Apply({names[h.Input]}, {names[h.Output]}, {P(h.A1)}, {P(h.B1)}, {P(h.A2)}, {P(h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, " +
                                    $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",
             HadamardLowRankGradientOp h => $"_hadamard.Gradient({names[h.Input]}, {names[h.OutputGradient]}, {P(h.A1)}, {P(h.B1)}, {P(h.A2)}, {P(h.B2)}, {G(h.TargetParameter)}, " +

@@ -106,6 +106,8 @@ internal static class LayerEmitter
         w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("oft_R", System.StringComparison.Ordinal)))
             w.Line("/// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.RowNorms))
+            w.Line("/// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("hadamard.1.lora_A", System.StringComparison.Ordinal)))
             w.Line("/// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.");
         w.Line("/// </summary>");
@@ -119,9 +121,16 @@ internal static class LayerEmitter
                     InitKind.Zero => $"{TypeNames.Initializers}.Zero({model.Property(p.Id)}.Data);",
                     InitKind.Ones => $"{TypeNames.Initializers}.Ones({model.Property(p.Id)}.Data);",
                     InitKind.HouseholderIdentity => $"{TypeNames.Initializers}.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
+                    InitKind.RowNorms => $"// {p.Name}: set below, from the weights it normalises",
                     _ when p.Seed is { } seed => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, new {TypeNames.Random}({seed})); // shared: seed {seed}, not the layer's",
                     _ => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
                 });
+            }
+            foreach (var p in model.Ir.Parameters)
+            {
+                if (p.MagnitudeOf is not { } m) continue;
+                string D(int id) => model.Property(id) + ".Data";
+                w.Line($"{TypeNames.Initializers}.RowNorms({D(p.Id)}, {D(m.Base)}, {D(m.Down)}, {D(m.Up)}, {CSharp.Float(m.Scale)}, {m.Out}, {m.In}, {m.Rank});");
             }
         });
     }

@@ -48,6 +48,7 @@ internal static class TypeNames
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
     public const string HadamardDevice = "global::StructMat.Runtime.Gpu.HadamardDevice";
+    public const string NormalizeDevice = "global::StructMat.Runtime.Gpu.NormalizeDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
     public const string TiledLaunch = "global::StructMat.Runtime.Gpu.TiledLaunch";
@@ -61,6 +62,7 @@ internal static class TypeNames
     public const string OrthogonalKernels = "global::StructMat.Runtime.Kernels.OrthogonalKernels";
     public const string SkewLayout = "global::StructMat.Runtime.Kernels.SkewLayout";
     public const string HadamardKernels = "global::StructMat.Runtime.Kernels.HadamardKernels";
+    public const string NormalizeKernels = "global::StructMat.Runtime.Kernels.NormalizeKernels";
     public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
     public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";
     public const string Projections = "global::StructMat.Runtime.Projection.Projections";

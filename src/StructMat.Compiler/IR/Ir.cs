@@ -20,6 +20,9 @@ public enum InitKind
 
     /// <summary>PEFT HRA's symmetric init: reflection vectors in equal pairs, so H starts as the identity.</summary>
     HouseholderIdentity,
+
+    /// <summary>DoRA's magnitude: the row norms of the normalised weight beside it (<see cref="IrParameter.MagnitudeOf"/>), so the layer starts as that weight.</summary>
+    RowNorms,
 }
 
 /// <summary>An activation: <c>[batch, Width]</c>.</summary>
@@ -34,11 +37,17 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
     /// <summary>Per-factor learning-rate multiplier the optimisers apply (structure-aware µP; 1 for a dense layer).</summary>
     public float LearningRateMultiplier { get; init; } = 1f;
 
+    /// <summary>For <see cref="InitKind.RowNorms"/>: the weight whose row norms it starts at, <c>Base + Scale·Up·Down</c>.</summary>
+    public MagnitudeSource? MagnitudeOf { get; init; }
+
     /// <summary>The tensor's key in a PEFT state dict after the module prefix (<c>{adapter}</c> for the adapter's name), when the layer is a PEFT form.</summary>
     public string? PeftKey { get; init; }
 
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
+
+/// <summary>DoRA's <c>V = Base + Scale·Up·Down</c> by parameter ids, whose row norms a magnitude starts at.</summary>
+public sealed record MagnitudeSource(int Base, int Down, int Up, float Scale, int Out, int In, int Rank);
 
 /// <summary>A straight-line program from value <see cref="Input"/> to value <see cref="Output"/>.</summary>
 public sealed record IrProgram(EquatableArray<IrValue> Values, EquatableArray<IrOp> Ops, int Input, int Output)

@@ -65,6 +65,12 @@ public abstract record IrOp
     /// <summary>Forward multiply-adds per batch row (0 for index maps, adds and biases: they only move or add values).</summary>
     public abstract long MultiplyAdds(Func<int, int> width);
 
+    /// <summary>
+    /// Multiply-adds the op spends per call on its weights alone, whatever the batch (DoRA's row norms); 0 for most ops.
+    /// The CPU schedule runs a program with such an op over the whole batch at once, so tiles do not repeat it.
+    /// </summary>
+    public virtual long PerCallMultiplyAdds => 0;
+
     /// <summary>Violations of the op's shape rules (widths, parameter sizes, trainability); empty when it is well formed.</summary>
     public abstract IEnumerable<string> Violations(IrLayer layer, Func<int, int> width);
 

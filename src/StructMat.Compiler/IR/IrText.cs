@@ -204,6 +204,10 @@ public static class IrText
                 case "hadamard_grad":
                     return new HadamardLowRankGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Parameter(5), Int("in"), Int("out"), Int("r1"), Int("r2"),
                         Int("target"), "");
+                case "rownorm":
+                    return new RowNormalizeOp(Value(0), TargetValue(), Parameter(1), Parameter(2), Parameter(3), Alpha("scale"), Int("out"), Int("in"), Int("rank"), _accumulate, "");
+                case "rownorm_grad":
+                    return new RowNormalizeGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Alpha("scale"), Int("out"), Int("in"), Int("rank"), Int("target"), "");
                 case "oft_grad":
                     return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "")
                         { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };
@@ -236,7 +240,7 @@ public static class IrText
 
         private SkewKind Skew() => _attributes.TryGetValue("skew", out var skew) && skew == "full" ? SkewKind.Full : SkewKind.Packed;
 
-        private float Alpha() => _attributes.TryGetValue("alpha", out var alpha) ? float.Parse(alpha, CultureInfo.InvariantCulture) : 1f;
+        private float Alpha(string key = "alpha") => _attributes.TryGetValue(key, out var alpha) ? float.Parse(alpha, CultureInfo.InvariantCulture) : 1f;
 
         private int Int(string key, int? fallback = null) =>
             _attributes.TryGetValue(key, out var value) ? int.Parse(value, CultureInfo.InvariantCulture)

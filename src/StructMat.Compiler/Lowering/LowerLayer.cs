@@ -23,6 +23,7 @@ public sealed class LowerLayer
     private int _currentPosition;
     private MatrixShape _layerShape;
     private readonly List<int> _frozenBases = new();
+    private readonly Dictionary<string, MagnitudeSource> _magnitudes = new(StringComparer.Ordinal);
 
     // How many sub-rows each batch row is processed as (inside kron); every value and op created is scaled by it.
     private int _subRows = 1;
@@ -63,12 +64,21 @@ public sealed class LowerLayer
                 {
                     value = Lower(factors[k], value, ExpressionPaths.Factor(path, k));
                 }
+                // diag() * normalize(V): the diag is DoRA's magnitude and starts at V's row norms (the layer starts as V).
+                for (var k = 0; k + 1 < factors.Count; k++)
+                {
+                    if (factors[k] is not BoundDiagonal || factors[k + 1] is not BoundNormalize) continue;
+                    var diag = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Factor(path, k), "diag"));
+                    _parameters[diag] = _parameters[diag] with { Init = InitKind.RowNorms, MagnitudeOf = _magnitudes[ExpressionPaths.Factor(path, k + 1)] };
+                }
                 return value;
             }
             case BoundKron kron:
                 return LowerKron(kron, input, path);
             case BoundHadamard hadamard:
                 return LowerHadamard(hadamard, input, path);
+            case BoundNormalize normalize:
+                return LowerNormalize(normalize, input, path);
             case BoundSum sum:
             {
                 var terms = sum.Terms.Select((t, k) => Lower(t, input, ExpressionPaths.Term(path, k))).ToList();
@@ -140,6 +150,27 @@ public sealed class LowerLayer
         return output;
     }
 
+    /// <summary>
+    /// <c>normalize(frozen dense + c * lowrank)</c>: the sum lowers as ever (normalize adds nothing to the parameter
+    /// paths), then one op divides each output by its row norm of <c>V = W0 + c·B A</c>, computed from the weights.
+    /// </summary>
+    private int LowerNormalize(BoundNormalize n, int input, string path)
+    {
+        var v = Lower(n.Operand, input, path);
+        var w0 = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.BaseTerm), "weight"));
+        var down = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.LowRankTerm), "lora_A"));
+        var up = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.LowRankTerm), "lora_B"));
+        var (o, i, r, c) = (n.Shape.Out, n.Shape.In, n.LowRank.Rank, (float)n.Scale);
+        _magnitudes[path] = new MagnitudeSource(w0, down, up, c, o, i, r);
+        var output = NewValue(o, "t");
+        Add(new RowNormalizeOp(v, output, w0, down, up, c, o, i, r, Accumulate: false,
+            $"{Describe(path, "normalize")}: y_o = v_o / ‖V_o‖, V = W0 + {c.ToString("R", CultureInfo.InvariantCulture)}·B A, norms from W0 Aᵀ and A Aᵀ"));
+        return output;
+    }
+
+    private int ParameterNamed(string name) =>
+        _parameters.FindIndex(p => p.Name == name) is var k and >= 0 ? _parameters[k].Id : throw new InvalidOperationException($"no parameter '{name}'");
+
     // The vec-trick: x viewed as [a_in, b_in]; B applied to each of the a_in rows, transpose to [b_out, a_in],
     // A applied to each of the b_out rows, transpose back to [a_out, b_out] (torch.kron's index i·b_out + j).
     private int LowerKron(BoundKron kron, int input, string path)
@@ -200,7 +231,8 @@ public sealed class LowerLayer
     {
         var order = layer.Parameters.OrderBy(p => _sourcePosition[p.Id]).Select(p => p.Id).ToList();
         int Map(int id) => order.IndexOf(id);
-        var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k }).ToEquatableArray();
+        MagnitudeSource? Renumbered(MagnitudeSource? m) => m is null ? null : m with { Base = Map(m.Base), Down = Map(m.Down), Up = Map(m.Up) };
+        var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k, MagnitudeOf = Renumbered(layer.Parameter(id).MagnitudeOf) }).ToEquatableArray();
         var ops = layer.Forward.Ops.Select(op => op.RenumberParameters(Map)).ToEquatableArray();
         return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };
     }

@@ -9,7 +9,7 @@ namespace StructMat.Compiler.Lowering;
 /// tensors next to it, so a layer is a PEFT form when it has exactly one frozen <c>dense</c> of its own shape (PEFT's
 /// <c>base_layer.weight</c>; the layer's bias is <c>base_layer.bias</c>) and every other tensor is one a structure
 /// names for PEFT (<c>lora_A.{adapter}.weight</c>, LoHa's <c>hada_w1_a.{adapter}</c> …, <c>hra_u.{adapter}</c>, <c>oft_R.{adapter}.weight</c>, <c>boft_R.{adapter}</c>; a diag next to a boft is
-/// <c>boft_s.{adapter}</c>), each key
+/// <c>boft_s.{adapter}</c>, DoRA's magnitude <c>lora_magnitude_vector.{adapter}.weight</c>), each key
 /// once. Otherwise — no base, two bases, a tensor PEFT has no name for, or two low-ranks both claiming
 /// <c>lora_A</c> — no tensor gets a key, and the runtime's <c>PeftNames</c> says the layer has no PEFT form.
 /// </summary>
@@ -22,6 +22,8 @@ internal static class PeftKeys
     {
         var none = parameters.Select(p => p with { PeftKey = null }).ToList();
         if (frozenBases.Count != 1) return none;
+        // DoRA's magnitude (a diag that starts at the row norms of normalize(base + lowrank)) is lora_magnitude_vector.
+        parameters = parameters.Select(p => p.PeftKey is null && p.MagnitudeOf is not null ? p with { PeftKey = "lora_magnitude_vector.{adapter}.weight" } : p).ToList();
         // PEFT keeps BOFT's output scale as a vector of the adapter's own: a diag next to a boft is boft_s.
         if (parameters.Any(p => p.PeftKey?.StartsWith("boft_R.", System.StringComparison.Ordinal) == true))
             parameters = parameters.Select(p => p.PeftKey is null && IsDiagonal(p) ? p with { PeftKey = "boft_s.{adapter}" } : p).ToList();

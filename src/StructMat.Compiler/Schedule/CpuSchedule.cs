@@ -101,6 +101,9 @@ public sealed record CpuSchedule(ProgramSchedule Forward, ProgramSchedule Backwa
     private static TilePlan TileRows(IrProgram program, BufferPlan plan, int externalWidths)
     {
         if (program.Ops.Count < 2 || plan.SlotWidths.Count == 0) return new TilePlan(null, "the whole batch: no intermediate to keep in cache between ops");
+        var perCall = program.Ops.Select((op, k) => (Op: k, Work: op.PerCallMultiplyAdds)).Where(o => o.Work > 0).ToList();
+        if (perCall.Count > 0)
+            return new TilePlan(null, $"the whole batch: op {perCall[0].Op} spends {Count(perCall[0].Work)} multiply-adds per call on its weights, which every tile would repeat");
         long widths = externalWidths + plan.SlotWidths.Sum(w => (long)w);
         long fit = TileBudgetBytes / (sizeof(float) * widths) / TileRowMultiple * TileRowMultiple;
         var rows = (int)System.Math.Max(MinTileRows, System.Math.Min(MaxTileRows, fit));

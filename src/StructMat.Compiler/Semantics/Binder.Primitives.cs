@@ -40,6 +40,10 @@ public sealed partial class Binder
         {
             return BindHadamard(arguments, span, inDim, outDim, frozen, adapterTerm);
         }
+        if (spec == CoreForms.Normalize)
+        {
+            return BindNormalize(arguments, inDim, outDim, frozen, span);
+        }
 
         var shapeIn = arguments.Explicit?.In;
         var shapeOut = arguments.Explicit?.Out;
@@ -116,6 +120,31 @@ public sealed partial class Binder
         }
         // Both were bound to one shape: the second takes the first's when nothing else fixed it.
         return new BoundHadamard((BoundLowRank)operands[0]!, (BoundLowRank)operands[1]!, adapterTerm, span);
+    }
+
+    // normalize(X): X takes the context's shape. This version normalises DoRA's weight, frozen dense + c * lowrank,
+    // whose row norms need no dense copy; anything else is SMX0134.
+    private BoundExpression? BindNormalize(Arguments arguments, int? inDim, int? outDim, bool frozen, SourceSpan span)
+    {
+        var syntax = arguments.Values["operand"].Value;
+        var probe = ShapeProbe.Of(syntax, this);
+        var operand = BindMatrix(syntax, inDim ?? probe.In, outDim ?? probe.Out, frozen, adapterTerm: false);
+        if (operand is null) return null;
+        if (operand is BoundSum { Terms.Count: 2 } sum)
+        {
+            var baseTerm = sum.Terms.Select((t, k) => (t, k)).FirstOrDefault(p => p.t is BoundDense { Frozen: true });
+            var other = baseTerm.t is null ? default : sum.Terms.Select((t, k) => (t, k)).First(p => p.k != baseTerm.k);
+            var (lowRank, scale) = other.t switch
+            {
+                BoundLowRank l => (l, 1.0),
+                BoundScale { Operand: BoundLowRank l } s => (l, s.Factor),
+                _ => ((BoundLowRank?)null, 0.0),
+            };
+            if (baseTerm.t is not null && lowRank is not null)
+                return new BoundNormalize(sum, baseTerm.k, other.k, lowRank, scale, span);
+        }
+        Report(DiagnosticDescriptors.NormalizeOperand, syntax.Span, Describe(operand));
+        return null;
     }
 
     private static string Describe(BoundExpression e) => e switch

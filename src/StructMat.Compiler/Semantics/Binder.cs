@@ -346,7 +346,7 @@ public sealed partial class Binder
         var outputs = FactorsFrom(product.Right, outputSide: true).Select(c => (c.Name, c.Syntax, Side: "output"));
         var inputs = FactorsFrom(product.Left, outputSide: false).Select(c => (c.Name, c.Syntax, Side: "input"));
         var target = outputs.Concat(inputs).FirstOrDefault(c => StructureRegistry.Spec(c.Name) is { SquareOnly: false } && !HasExplicitShape(c.Syntax));
-        if (target.Name is null || target.Name == CoreForms.Kron.Name || target.Name == CoreForms.Hadamard.Name)
+        if (target.Name is null || StructureRegistry.Spec(target.Name) is { } core && CoreForms.IsCombinator(core))
         {
             // A sum or a kron beside the middle: the shape belongs to one of its parts.
             Report(DiagnosticDescriptors.CannotInferShape, product.OperatorSpan, "inner", "this product",

@@ -27,6 +27,7 @@ public static class BoundDumper
             BoundProduct => "product",
             BoundKron => "kron",
             BoundHadamard h => h.ZeroInit ? "hadamard zero-init-right-A" : "hadamard",
+            BoundNormalize => "normalize",
             BoundScale s => "scale " + CSharp.Double(s.Factor),
             _ => throw new System.InvalidOperationException($"No dump for {expression.GetType().Name}"),
         });
@@ -49,6 +50,9 @@ public static class BoundDumper
             case BoundHadamard h:
                 Node(text, h.Left, indent + "  ");
                 Node(text, h.Right, indent + "  ");
+                break;
+            case BoundNormalize n:
+                Node(text, n.Operand, indent + "  ");
                 break;
             case BoundScale s:
                 Node(text, s.Operand, indent + "  ");

@@ -41,6 +41,14 @@ public sealed record BoundKron(BoundExpression Left, BoundExpression Right, Sour
 public sealed record BoundHadamard(Structures.BoundLowRank Left, Structures.BoundLowRank Right, bool ZeroInit, SourceSpan Span)
     : BoundExpression(Left.Shape, Span);
 
+/// <summary>
+/// <c>normalize(frozen dense + c * lowrank)</c>: DoRA's weight with each row scaled to unit L2 norm. <see cref="Operand"/>
+/// is the sum (its terms <see cref="BaseTerm"/>, the frozen dense, and <see cref="LowRankTerm"/>, the low-rank scaled by
+/// <see cref="Scale"/>); the norms come from the weights, never from a dense copy.
+/// </summary>
+public sealed record BoundNormalize(BoundSum Operand, int BaseTerm, int LowRankTerm, Structures.BoundLowRank LowRank, double Scale, SourceSpan Span)
+    : BoundExpression(Operand.Shape, Span);
+
 /// <summary><c>Left * Right</c>: <c>y = Left (Right x)</c>.</summary>
 public sealed record BoundProduct(BoundExpression Left, BoundExpression Right, SourceSpan Span)
     : BoundExpression(new MatrixShape(Right.Shape.In, Left.Shape.Out), Span);

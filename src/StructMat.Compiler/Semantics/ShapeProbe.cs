@@ -25,6 +25,8 @@ internal readonly record struct ShapeProbe(int? In, int? Out, bool Square)
                     var o = binder.EvaluateDimension(shape.OutFeatures, "", report: false);
                     return new ShapeProbe(i, o, spec.SquareOnly);
                 }
+                if (spec == CoreForms.Normalize && call.Arguments.Count == 1)
+                    return Of(ValueOf(call.Arguments[0]), binder);
                 if (spec == CoreForms.Hadamard && call.Arguments.Count == 2)
                 {
                     var l = Of(ValueOf(call.Arguments[0]), binder);

@@ -39,8 +39,12 @@ public static class CoreForms
         new ArgumentSpec("left", ArgumentKind.Matrix, true, "hadamard(lowrank(rank: 4), lowrank(rank: 4))"),
         new ArgumentSpec("right", ArgumentKind.Matrix, true, "hadamard(lowrank(rank: 4), lowrank(rank: 4))"));
 
-    /// <summary>Whether <paramref name="spec"/> is one of the core's forms over matrices (kron, hadamard), whose shape is their operands'.</summary>
-    public static bool IsCombinator(PrimitiveSpec spec) => spec == Kron || spec == Hadamard;
+    /// <summary><c>normalize(A)</c>: A with each row scaled to unit L2 norm (DoRA's and weight normalisation's direction).</summary>
+    public static readonly PrimitiveSpec Normalize = new("normalize", false,
+        new ArgumentSpec("operand", ArgumentKind.Matrix, true, "normalize(frozen dense + 2.0 * lowrank(rank: 8))"));
+
+    /// <summary>Whether <paramref name="spec"/> is one of the core's forms over matrices (kron, hadamard, normalize), whose shape is their operands'.</summary>
+    public static bool IsCombinator(PrimitiveSpec spec) => spec == Kron || spec == Hadamard || spec == Normalize;
 
     /// <summary>The word that adds a trainable bias at the top level of a layer.</summary>
     public const string Bias = "bias";

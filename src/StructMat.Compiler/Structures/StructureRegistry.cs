@@ -19,8 +19,14 @@ public static class StructureRegistry
 
     /// <summary>The spec of a structure or of <c>kron</c> / <c>hadamard</c> (the core's structure-like forms with arguments).</summary>
     public static PrimitiveSpec? Spec(string name) =>
-        Find(name)?.Spec ?? (name == CoreForms.Kron.Name ? CoreForms.Kron : name == CoreForms.Hadamard.Name ? CoreForms.Hadamard : null);
+        Find(name)?.Spec ?? name switch
+        {
+            "kron" => CoreForms.Kron,
+            "hadamard" => CoreForms.Hadamard,
+            "normalize" => CoreForms.Normalize,
+            _ => null,
+        };
 
     /// <summary>For "unknown name" messages.</summary>
-    public static string Names => string.Join(", ", All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name));
+    public static string Names => string.Join(", ", All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name).Append(CoreForms.Normalize.Name));
 }

@@ -7,7 +7,7 @@ namespace StructMat.Runtime.IO;
 
 /// <summary>
 /// PEFT's names for a layer's tensors. A generated layer that is a PEFT form (one frozen base <c>dense</c> and an
-/// adapter PEFT knows: LoRA, LoHa, HRA, OFT, BOFT) gives each parameter its PEFT key after the module prefix
+/// adapter PEFT knows: LoRA, DoRA, LoHa, HRA, OFT, BOFT) gives each parameter its PEFT key after the module prefix
 /// (<see cref="Parameter.PeftKey"/>): <c>base_layer.weight</c>, <c>lora_A.{adapter}.weight</c>, <c>hra_u.{adapter}</c>,
 /// <c>oft_R.{adapter}.weight</c>. A <c>PeftModel</c>'s state dict holds them under the module's prefix with the adapter's
 /// name (<c>base_model.model.layers.0.q_proj.oft_R.default.weight</c>); the <c>adapter_model.safetensors</c> that
@@ -78,7 +78,7 @@ public static class PeftNames
         var keyed = layer.Parameters.Where(p => p.PeftKey is not null).ToList();
         if (keyed.Count == 0)
             throw new ArgumentException(
-                $"{layer.GetType().Name} is not a PEFT form: PEFT names tensors of one frozen base dense and an adapter it knows (LoRA, LoHa, HRA, OFT, BOFT), " +
+                $"{layer.GetType().Name} is not a PEFT form: PEFT names tensors of one frozen base dense and an adapter it knows (LoRA, DoRA, LoHa, HRA, OFT, BOFT), " +
                 "and this layer is not such a pair. Pass a name map to LoadSafeTensors instead.", argument);
         return keyed;
     }

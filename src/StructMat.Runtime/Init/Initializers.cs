@@ -41,6 +41,18 @@ public static class Initializers
     /// <summary>Sets every element to zero (LoRA's <c>B</c>, biases).</summary>
     public static void Zero(Span<float> w) => w.Clear();
 
+    /// <summary>
+    /// DoRA's magnitude: <paramref name="magnitude"/>[o] = ‖V_o‖ for <c>V = W0 + c·B A</c> (PEFT's
+    /// <c>lora_magnitude_vector</c> at init), so <c>diag(m) · normalize(V)</c> starts equal to V. Call it again after
+    /// loading a new base to restart from that base (a PEFT DoRA file carries its own magnitude).
+    /// </summary>
+    public static void RowNorms(Span<float> magnitude, ReadOnlySpan<float> w0, ReadOnlySpan<float> a, ReadOnlySpan<float> b, float c, int outFeatures, int inFeatures, int rank)
+    {
+        if (magnitude.Length < outFeatures) throw new ArgumentException($"magnitude has {magnitude.Length} elements, fewer than out = {outFeatures}.", nameof(magnitude));
+        var norms = Kernels.NormalizeKernels.Norms(w0, a, b, c, outFeatures, inFeatures, rank);
+        for (var o = 0; o < outFeatures; o++) magnitude[o] = (float)norms[o];
+    }
+
     /// <summary>Sets every element to one (a diagonal factor that starts as the identity).</summary>
     public static void Ones(Span<float> w) => w.Fill(1f);
 

@@ -63,6 +63,22 @@ public static class DenseMath
         return c;
     }
 
+    /// <summary><c>a [rows, cols]</c> with each row divided by its L2 norm (a zero row stays zero).</summary>
+    public static double[] NormalizeRows(double[] a, int rows, int cols)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ExactLength(a.Length, (long)rows * cols, nameof(a), "rows * cols");
+        var result = new double[a.Length];
+        for (int r = 0; r < rows; r++)
+        {
+            double sum = 0;
+            for (int c = 0; c < cols; c++) sum += a[r * cols + c] * a[r * cols + c];
+            var norm = sum > 0 ? Math.Sqrt(sum) : 1.0;
+            for (int c = 0; c < cols; c++) result[r * cols + c] = a[r * cols + c] / norm;
+        }
+        return result;
+    }
+
     /// <summary>Elementwise <c>c · a</c>.</summary>
     public static double[] Scale(double[] a, double c)
     {
