@@ -52,9 +52,38 @@ public static class LayerCatalog
         {
             64 => new Pixelfly64(), 256 => new Pixelfly256(), 4096 => new Pixelfly4096(), 8192 => new Pixelfly8192(), _ => null,
         }),
+        new("lora", _ => "frozen dense + 2.0 * lowrank(rank: 16)", n => n switch
+        {
+            64 => new Lora64(), 256 => new Lora256(), 4096 => new Lora4096(), 8192 => new Lora8192(), _ => null,
+        }),
+        new("oft", _ => "frozen dense * oft(block: 32)", n => n switch
+        {
+            64 => new Oft64(), 256 => new Oft256(), 4096 => new Oft4096(), 8192 => new Oft8192(), _ => null,
+        }),
+        new("boft", _ => "diag() * frozen dense * boft(block: 16, factors: 2)", n => n switch
+        {
+            64 => new Boft64(), 256 => new Boft256(), 4096 => new Boft4096(), 8192 => new Boft8192(), _ => null,
+        }),
+        new("loha", _ => "frozen dense + 2.0 * hadamard(lowrank(rank: 8), lowrank(rank: 8))", n => n switch
+        {
+            64 => new Loha64(), 256 => new Loha256(), 4096 => new Loha4096(), 8192 => new Loha8192(), _ => null,
+        }),
+        new("dora", _ => "diag() * normalize(frozen dense + 2.0 * lowrank(rank: 16))", n => n switch
+        {
+            64 => new Dora64(), 256 => new Dora256(), 4096 => new Dora4096(), 8192 => new Dora8192(), _ => null,
+        }),
     };
 
     public static IEnumerable<string> Names => Structures.Select(s => s.Name);
+
+    /// <summary>
+    /// The adapters on a frozen base (issue 14). They run on request (<c>--structures lora,oft,boft,loha,dora</c>), not by
+    /// default: the default set is sized to the device budget of one call (docs/gpu-benchmarks.md).
+    /// </summary>
+    public static readonly string[] Adapters = { "lora", "oft", "boft", "loha", "dora" };
+
+    /// <summary>What runs without <c>--structures</c>: every structure but the adapters.</summary>
+    public static IEnumerable<string> DefaultNames => Names.Except(Adapters);
 
     public static Structure Find(string name) =>
         Structures.FirstOrDefault(s => s.Name == name)

@@ -32,7 +32,8 @@ public sealed class RunnerOptions
             bench   median time of forward and forward+backward per structure, size and batch; writes JSON
           options:
             --cpu                ILGPU's CPU accelerator (a kernel emulator) at tiny shapes: a dry run for CI, not a measurement
-            --structures a,b     subset of: dense, lowrank, blockdiag, monarch, btt, kron, hra, pixelfly (default all)
+            --structures a,b     of: dense, lowrank, blockdiag, monarch, btt, kron, hra, pixelfly (the default set),
+                                 lora, oft, boft, loha, dora (adapters, on request: a call of their own on a GPU)
             --sizes 4096,8192    layer sizes n (declared: 64, 256, 4096, 8192; default 4096,8192, with --cpu 64,256)
             --batches 8192,32768 bench batch sizes (default 8192,32768, with --cpu 8)
             --check-batch N      check batch size (default 64, with --cpu 8)
@@ -102,7 +103,7 @@ public sealed class RunnerOptions
             if (Array.IndexOf(known, key) < 0) throw new ArgumentException($"Unknown option '{key}'.");
 
         string Get(string key, string fallback) => values.TryGetValue(key, out var v) ? v : fallback;
-        var structures = Get("--structures", string.Join(",", LayerCatalog.Names)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var structures = Get("--structures", string.Join(",", LayerCatalog.DefaultNames)).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         foreach (var s in structures) LayerCatalog.Find(s); // throws for unknown names
         var sizes = Ints(Get("--sizes", cpu ? "64,256" : "4096,8192"), "--sizes");
         var declared = LayerCatalog.TinySizes.Concat(LayerCatalog.GpuSizes).ToArray();

@@ -28,7 +28,7 @@ END = "<!-- gpu-results:end -->"
 FORWARD = "forward"
 FORWARD_BACKWARD = "forward-backward"
 PASS_LABEL = {FORWARD: "forward", FORWARD_BACKWARD: "fwd+bwd"}
-STRUCTURE_ORDER = ["dense", "lowrank", "blockdiag", "monarch", "btt", "kron", "hra", "pixelfly"]
+STRUCTURE_ORDER = ["dense", "lowrank", "blockdiag", "monarch", "btt", "kron", "hra", "pixelfly", "lora", "oft", "boft", "loha", "dora"]
 # StructMat structure -> the PyTorch implementation it is compared with
 TORCH_PAIRS = [("monarch", "torch-bmm-monarch"), ("dense", "torch-linear"), ("lowrank", "torch-lowrank")]
 MONARCH_TARGETS = {FORWARD: 2.0, FORWARD_BACKWARD: 1.5}
