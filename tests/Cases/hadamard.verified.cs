@@ -46,6 +46,21 @@
 //     factors.1.hadamard.1.lora_A [2, 6]: lowrank down-projection 6 -> 2
 //     factors.1.hadamard.1.lora_B [4, 2]: lowrank up-projection 2 -> 4
 //   multiply-adds per row: 60; dense: 60 (100 % of dense)
+// 
+// KronHadamard : 12 -> 12
+//   y = W x, where W is
+//     kron 12 -> 12: Kronecker product, applied by the vec-trick
+//       dense 3 -> 3
+//       hadamard 4 -> 4: elementwise product, applied as one rank 1·2 product (face-splitting)
+//         lowrank 4 -> 4, rank 1: B·A
+//         lowrank 4 -> 4, rank 2: B·A
+//   parameters: 33 (33 trainable); dense: 144 (22.92 % of dense)
+//     kron.0.weight [3, 3]: dense 3 -> 3
+//     kron.1.hadamard.0.lora_A [1, 4]: lowrank down-projection 4 -> 1
+//     kron.1.hadamard.0.lora_B [4, 1]: lowrank up-projection 1 -> 4
+//     kron.1.hadamard.1.lora_A [2, 4]: lowrank down-projection 4 -> 2
+//     kron.1.hadamard.1.lora_B [4, 2]: lowrank up-projection 2 -> 4
+//   multiply-adds per row: 84; dense: 144 (58.33 % of dense)
 
 #nullable enable
 
@@ -971,6 +986,410 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
             _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* factors.1.hadamard.1.lora_A */), target: 2, batch, 6, 4, 1, 2);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B2
             _hadamard.Gradient(x, dt1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* factors.1.hadamard.1.lora_B */), target: 3, batch, 6, 4, 1, 2);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _hadamard.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// A Hadamard product as a kron factor (sub-rows).
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.hadamard.0.lora_A [1, 4]</c>, <c>kron.1.hadamard.0.lora_B [4, 1]</c>, <c>kron.1.hadamard.1.lora_A [2, 4]</c>, <c>kron.1.hadamard.1.lora_B [4, 2]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronHadamard : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronHadamard.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronHadamard(int seed = 0)
+    {
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 3, 3 }, trainable: true);
+        Kron1Hadamard0LoraA = new global::StructMat.Runtime.Parameter("kron.1.hadamard.0.lora_A", new[] { 1, 4 }, trainable: true);
+        Kron1Hadamard0LoraB = new global::StructMat.Runtime.Parameter("kron.1.hadamard.0.lora_B", new[] { 4, 1 }, trainable: true);
+        Kron1Hadamard1LoraA = new global::StructMat.Runtime.Parameter("kron.1.hadamard.1.lora_A", new[] { 2, 4 }, trainable: true);
+        Kron1Hadamard1LoraB = new global::StructMat.Runtime.Parameter("kron.1.hadamard.1.lora_B", new[] { 4, 2 }, trainable: true);
+        Parameters = new[] { Kron0Weight, Kron1Hadamard0LoraA, Kron1Hadamard0LoraB, Kron1Hadamard1LoraA, Kron1Hadamard1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 12;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 33;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 33;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 84;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 144;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
+
+    /// <summary><c>kron.1.hadamard.0.lora_A [1, 4]</c>: lowrank down-projection 4 -&gt; 1.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Hadamard0LoraA { get; }
+
+    /// <summary><c>kron.1.hadamard.0.lora_B [4, 1]</c>: lowrank up-projection 1 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Hadamard0LoraB { get; }
+
+    /// <summary><c>kron.1.hadamard.1.lora_A [2, 4]</c>: lowrank down-projection 4 -&gt; 2.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Hadamard1LoraA { get; }
+
+    /// <summary><c>kron.1.hadamard.1.lora_B [4, 2]</c>: lowrank up-projection 2 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Hadamard1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Hadamard0LoraA.Data, fanIn: 4, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Hadamard0LoraB.Data, fanIn: 1, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Hadamard1LoraA.Data, fanIn: 4, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Hadamard1LoraB.Data, fanIn: 2, fanOut: 4, random);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 12, 12, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        var t1 = slot0.Slice(0, batch * 12);
+        var t2 = slot1.Slice(0, batch * 12);
+        var t3 = slot0.Slice(0, batch * 12);
+
+        // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+        global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, batch * 3, 4, 4, 1, 2, accumulate: false);
+
+        // kron: view as (3, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
+
+        // kron.0 (dense): W [3, 3]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (4, 3) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 3, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> kron0WeightGradient = gradients[0];
+        global::System.Span<float> kron1Hadamard0LoraAGradient = gradients[1];
+        global::System.Span<float> kron1Hadamard0LoraBGradient = gradients[2];
+        global::System.Span<float> kron1Hadamard1LoraAGradient = gradients[3];
+        global::System.Span<float> kron1Hadamard1LoraBGradient = gradients[4];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
+        var t1 = slot0.Slice(0, batch * 12);
+        var t2 = slot1.Slice(0, batch * 12);
+        var dt3 = slot0.Slice(0, batch * 12);
+        var dt2 = slot2.Slice(0, batch * 12);
+        var dt1 = slot0.Slice(0, batch * 12);
+
+        // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+        global::StructMat.Runtime.Kernels.HadamardKernels.Apply(x, t1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, batch * 3, 4, 4, 1, 2, accumulate: false);
+
+        // kron: view as (3, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 3, 4, accumulate: false);
+
+        // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 3, 4, accumulate: false);
+
+        // input gradient of kron.0 (dense): W [3, 3]
+        // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt3
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 3, accumulate: false);
+
+        // input gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+        global::StructMat.Runtime.Kernels.HadamardKernels.ApplyTransposed(dt1, dx, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, batch * 3, 4, 4, 1, 2, accumulate: false);
+
+        // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, kron1Hadamard0LoraAGradient, target: 0, batch * 3, 4, 4, 1, 2);
+
+        // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B1
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, kron1Hadamard0LoraBGradient, target: 1, batch * 3, 4, 4, 1, 2);
+
+        // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, kron1Hadamard1LoraAGradient, target: 2, batch * 3, 4, 4, 1, 2);
+
+        // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B2
+        global::StructMat.Runtime.Kernels.HadamardKernels.Gradient(x, dt1, Kron1Hadamard0LoraA.Data, Kron1Hadamard0LoraB.Data, Kron1Hadamard1LoraA.Data, Kron1Hadamard1LoraB.Data, kron1Hadamard1LoraBGradient, target: 3, batch * 3, 4, 4, 1, 2);
+    }
+
+    /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: dense 3 -> 3: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
+        // kron.1.hadamard.0: lowrank 4 -> 4: B·A
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Hadamard0LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Hadamard0LoraA.Data), 4, 1, 4);
+        // kron.1.hadamard.1: lowrank 4 -> 4: B·A
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Hadamard1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Hadamard1LoraA.Data), 4, 2, 4);
+        // kron.1: hadamard 4 -> 4: the elementwise product of the two
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.Hadamard(m1, m2);
+        // kron 12 -> 12: torch.kron of the two factors
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 3, 3, m3, 4, 4);
+        return m4;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: row transpose of [3, 4].
+    private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 3;
+        int r = j % 3;
+        output[b * 12 + j] = input[b * 12 + r * 4 + c];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 3x3.
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 3; i++)
+            sum += weight[(g * 3 + o) * 3 + i] * input[b * 3 + g * 3 + i];
+        output[b * 3 + j] = sum;
+    }
+
+    // ILGPU kernel: row transpose of [4, 3].
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 4;
+        int r = j % 4;
+        output[b * 12 + j] = input[b * 12 + r * 3 + c];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        float sum = 0.0f;
+        for (int o = 0; o < 3; o++)
+            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 3 + g * 3 + o];
+        inputGradient[b * 3 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 9;
+        int o = e / 3 % 3;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 3 + g * 3 + o] * input[b * 3 + g * 3 + i];
+        weightGradient[e] += sum;
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronHadamard"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronHadamard.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronHadamard layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
+            _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.TransposeKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronHadamard.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            var t1 = slot0.SubView(0, batch * 12);
+            var t2 = slot1.SubView(0, batch * 12);
+            var t3 = slot0.SubView(0, batch * 12);
+            // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+            _hadamard.Apply(x, t1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
+            // kron: view as (3, 4) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 12), t1, t2);
+            // kron.0 (dense): W [3, 3]
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 4, 3), t2, _parameters.Value(0 /* kron.0.weight */), t3);
+            // kron: view as (4, 3) and transpose back
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t3, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            var t1 = slot0.SubView(0, batch * 12);
+            var t2 = slot1.SubView(0, batch * 12);
+            var dt3 = slot0.SubView(0, batch * 12);
+            var dt2 = slot2.SubView(0, batch * 12);
+            var dt1 = slot0.SubView(0, batch * 12);
+            // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+            _hadamard.Apply(x, t1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: false, accumulate: false);
+            // kron: view as (3, 4) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 12), t1, t2);
+            // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 12), dy, dt3);
+            // input gradient of kron.0 (dense): W [3, 3]
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 4, 3), dt3, _parameters.Value(0 /* kron.0.weight */), dt2);
+            // weight gradient of kron.0 (dense): W [3, 3]
+            _weightGradientKernel4(9, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 12), dt2, dt1);
+            // input gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
+            _hadamard.Apply(dt1, dx, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), batch * 3, 4, 4, 1, 2, transposed: true, accumulate: false);
+            // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A1
+            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(1 /* kron.1.hadamard.0.lora_A */), target: 0, batch * 3, 4, 4, 1, 2);
+            // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B1
+            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(2 /* kron.1.hadamard.0.lora_B */), target: 1, batch * 3, 4, 4, 1, 2);
+            // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A2
+            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(3 /* kron.1.hadamard.1.lora_A */), target: 2, batch * 3, 4, 4, 1, 2);
+            // weight gradient of kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), B2
+            _hadamard.Gradient(x, dt1, _parameters.Value(1 /* kron.1.hadamard.0.lora_A */), _parameters.Value(2 /* kron.1.hadamard.0.lora_B */), _parameters.Value(3 /* kron.1.hadamard.1.lora_A */), _parameters.Value(4 /* kron.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* kron.1.hadamard.1.lora_B */), target: 3, batch * 3, 4, 4, 1, 2);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>

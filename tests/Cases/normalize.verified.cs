@@ -46,6 +46,24 @@
 //     terms.1.lora_A [1, 6]: lowrank down-projection 6 -> 1
 //     terms.1.lora_B [6, 1]: lowrank up-projection 1 -> 6
 //   multiply-adds per row: 54; dense: 36 (150 % of dense)
+// 
+// KronDora : 12 -> 12
+//   y = W x, where W is
+//     kron 12 -> 12: Kronecker product, applied by the vec-trick
+//       dense 3 -> 3
+//       product of 2 factors (the rightmost applies first)
+//         diag 4 -> 4
+//         normalize 4 -> 4: each row to unit L2 norm, the norms from the weights (no dense copy)
+//           sum of 2 terms
+//             frozen dense 4 -> 4
+//             lowrank 4 -> 4, rank 1: B·A (B starts at zero: a LoRA update)
+//   parameters: 37 (21 trainable); dense: 144 (25.69 % of dense)
+//     kron.0.weight [3, 3]: dense 3 -> 3
+//     kron.1.factors.0.diag [4]: diagonal 4
+//     kron.1.factors.1.terms.0.weight [4, 4] frozen: dense 4 -> 4
+//     kron.1.factors.1.terms.1.lora_A [1, 4]: lowrank down-projection 4 -> 1
+//     kron.1.factors.1.terms.1.lora_B [4, 1]: lowrank up-projection 1 -> 4
+//   multiply-adds per row: 132; dense: 144 (91.67 % of dense)
 
 #nullable enable
 
@@ -1424,6 +1442,619 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
             _weightGradientKernel6(6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [6, 6]
             _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dsum4, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _normalize.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// DoRA as a kron factor (sub-rows), whose norms are still per call.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.factors.0.diag [4]</c>, <c>kron.1.factors.1.terms.0.weight [4, 4]</c>, <c>kron.1.factors.1.terms.1.lora_A [1, 4]</c>, <c>kron.1.factors.1.terms.1.lora_B [4, 1]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronDora.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronDora(int seed = 0)
+    {
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 3, 3 }, trainable: true);
+        Kron1Factors0Diag = new global::StructMat.Runtime.Parameter("kron.1.factors.0.diag", new[] { 4 }, trainable: true);
+        Kron1Factors1Terms0Weight = new global::StructMat.Runtime.Parameter("kron.1.factors.1.terms.0.weight", new[] { 4, 4 }, trainable: false);
+        Kron1Factors1Terms1LoraA = new global::StructMat.Runtime.Parameter("kron.1.factors.1.terms.1.lora_A", new[] { 1, 4 }, trainable: true, learningRateMultiplier: 0.5f);
+        Kron1Factors1Terms1LoraB = new global::StructMat.Runtime.Parameter("kron.1.factors.1.terms.1.lora_B", new[] { 4, 1 }, trainable: true, learningRateMultiplier: 2.0f);
+        Parameters = new[] { Kron0Weight, Kron1Factors0Diag, Kron1Factors1Terms0Weight, Kron1Factors1Terms1LoraA, Kron1Factors1Terms1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 12;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 12;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 37;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 21;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 132;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 144;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.weight [3, 3]</c>: dense 3 -&gt; 3.</summary>
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
+
+    /// <summary><c>kron.1.factors.0.diag [4]</c>: diagonal 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Factors0Diag { get; }
+
+    /// <summary><c>kron.1.factors.1.terms.0.weight [4, 4]</c> (frozen): dense 4 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Factors1Terms0Weight { get; }
+
+    /// <summary><c>kron.1.factors.1.terms.1.lora_A [1, 4]</c>: lowrank down-projection 4 -&gt; 1.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Factors1Terms1LoraA { get; }
+
+    /// <summary><c>kron.1.factors.1.terms.1.lora_B [4, 1]</c>: lowrank up-projection 1 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Factors1Terms1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 3, fanOut: 3, random);
+        // kron.1.factors.0.diag: set below, from the weights it normalises
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Terms0Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Terms1LoraA.Data, fanIn: 4, fanOut: 1, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Kron1Factors1Terms1LoraB.Data);
+        global::StructMat.Runtime.Init.Initializers.RowNorms(Kron1Factors0Diag.Data, Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 12]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, y, batch * 12, nameof(x), nameof(y));
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 12);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum4 = slot0.Slice(0, batch * 12);
+        var t5 = slot1.Slice(0, batch * 12);
+        var t6 = slot0.Slice(0, batch * 12);
+        var t7 = slot1.Slice(0, batch * 12);
+        var t8 = slot0.Slice(0, batch * 12);
+        // The row norms of kron.1.factors.1.terms.0.weight + 1.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms2 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
+
+        // kron.1.factors.1.terms.0 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+
+        // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms2, batch * 3, accumulate: false);
+
+        // kron.1.factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t5, t6, Kron1Factors0Diag.Data, batch * 3, 4, accumulate: false);
+
+        // kron: view as (3, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch, 3, 4, accumulate: false);
+
+        // kron.0 (dense): W [3, 3]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Kron0Weight.Data, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (4, 3) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t8, y, batch, 4, 3, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 3);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 12);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 12);
+        global::System.Span<float> slot4 = _workspace.Get(4, batch * 12);
+        global::System.Span<float> slot5 = _workspace.Get(5, batch * 12);
+        var t2 = slot1.Slice(0, batch * 3);
+        var sum4 = slot0.Slice(0, batch * 12);
+        var t5 = slot2.Slice(0, batch * 12);
+        var t6 = slot3.Slice(0, batch * 12);
+        var t7 = slot4.Slice(0, batch * 12);
+        var dt8 = slot3.Slice(0, batch * 12);
+        var dt7 = slot5.Slice(0, batch * 12);
+        var dt6 = slot3.Slice(0, batch * 12);
+        var dt5 = slot4.Slice(0, batch * 12);
+        var dsum4 = slot2.Slice(0, batch * 12);
+        var dt2 = slot0.Slice(0, batch * 3);
+        // The row norms of kron.1.factors.1.terms.0.weight + 1.0f · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.
+        var rowNorms2 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
+
+        // kron.1.factors.1.terms.0 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, sum4, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Kron1Factors1Terms1LoraA.Data, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, sum4, Kron1Factors1Terms1LoraB.Data, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+
+        // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(sum4, t5, rowNorms2, batch * 3, accumulate: false);
+
+        // kron.1.factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t5, t6, Kron1Factors0Diag.Data, batch * 3, 4, accumulate: false);
+
+        // kron: view as (3, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch, 3, 4, accumulate: false);
+
+        // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt8, batch, 3, 4, accumulate: false);
+
+        // input gradient of kron.0 (dense): W [3, 3]
+        // and weight gradient of kron.0 (dense): W [3, 3], from the same pass over dt8
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t7, dt7, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch, 4, 3, accumulate: false);
+
+        // input gradient of kron.1.factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dt6, dt5, Kron1Factors0Diag.Data, batch * 3, 4, accumulate: false);
+
+        // weight gradient of kron.1.factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dt6, t5, Kron1Factors0Diag.Gradient!, batch * 3, 4);
+
+        // input gradient of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt5, dsum4, rowNorms2, batch * 3, accumulate: false);
+
+        // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt5, sum4, Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, rowNorms2, Kron1Factors1Terms1LoraA.Gradient!, target: 0, batch * 3);
+
+        // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt5, sum4, Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, rowNorms2, Kron1Factors1Terms1LoraB.Gradient!, target: 1, batch * 3);
+
+        // input gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+        // and weight gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1], from the same pass over dsum4
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dsum4, t2, dt2, Kron1Factors1Terms1LoraB.Data, Kron1Factors1Terms1LoraB.Gradient!, batch * 3, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+        // and weight gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4], from the same pass over dt2
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraA.Gradient!, batch * 3, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dsum4, dx, Kron1Factors1Terms0Weight.Data, batch * 3, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: dense 3 -> 3: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
+        // kron.1.factors.0: diag 4 -> 4
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Kron1Factors0Diag.Data);
+        // kron.1.factors.1.terms.0: dense 4 -> 4: W
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Factors1Terms0Weight.Data);
+        // kron.1.factors.1.terms.1: lowrank 4 -> 4: B·A
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Factors1Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Factors1Terms1LoraA.Data), 4, 1, 4);
+        // kron.1.factors.1: sum of 2 terms
+        var m4 = global::StructMat.Runtime.Oracle.DenseMath.Add(m2, m3);
+        // kron.1.factors.1: normalize 4 -> 4: each row scaled to unit L2 norm
+        var m5 = global::StructMat.Runtime.Oracle.DenseMath.NormalizeRows(m4, 4, 4);
+        // kron.1: product of 2 factors, left to right
+        var m6 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m1, m5, 4, 4, 4);
+        // kron 12 -> 12: torch.kron of the two factors
+        var m7 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 3, 3, m6, 4, 4);
+        return m7;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 1x4.
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 1, o = j % 1;
+        float sum = 0.0f;
+        for (int i = 0; i < 4; i++)
+            sum += weight[(g * 1 + o) * 4 + i] * input[b * 4 + g * 4 + i];
+        output[b * 1 + j] = sum;
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 4x1; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #8e53f6" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 4 + index.Y] = diagonal[index.Y] * input[index.X * 4 + index.Y];
+    }
+
+    // ILGPU kernel: row transpose of [3, 4].
+    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 3;
+        int r = j % 3;
+        output[b * 12 + j] = input[b * 12 + r * 4 + c];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 3x3.
+    private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 3, o = j % 3;
+        float sum = 0.0f;
+        for (int i = 0; i < 3; i++)
+            sum += weight[(g * 3 + o) * 3 + i] * input[b * 3 + g * 3 + i];
+        output[b * 3 + j] = sum;
+    }
+
+    // ILGPU kernel: row transpose of [4, 3].
+    private static void TransposeKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 4;
+        int r = j % 4;
+        output[b * 12 + j] = input[b * 12 + r * 3 + c];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
+    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 3, i = k % 3;
+        float sum = 0.0f;
+        for (int o = 0; o < 3; o++)
+            sum += weight[(g * 3 + o) * 3 + i] * outputGradient[b * 3 + g * 3 + o];
+        inputGradient[b * 3 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
+    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 9;
+        int o = e / 3 % 3;
+        int i = e % 3;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 3 + g * 3 + o] * input[b * 3 + g * 3 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 4 + j] * input[b * 4 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x1.
+    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 1, i = k % 1;
+        float sum = 0.0f;
+        for (int o = 0; o < 4; o++)
+            sum += weight[(g * 4 + o) * 1 + i] * outputGradient[b * 4 + g * 4 + o];
+        inputGradient[b * 1 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 4x1, summed over the batch.
+    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 1 % 4;
+        int i = e % 1;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 4 + g * 4 + o] * input[b * 1 + g * 1 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (276 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #467db0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 1x4, summed over the batch.
+    private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 4;
+        int o = e / 4 % 1;
+        int i = e % 4;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 1 + g * 1 + o] * input[b * 4 + g * 4 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronDora"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDora.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel6;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel12;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel14;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronDora layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.DiagonalKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
+            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.TransposeKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
+            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
+            _transposeKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.TransposeKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
+            _diagonalGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.DiagonalGradientKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel9));
+            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
+            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.WeightGradientKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel12));
+            _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.WeightGradientKernel13",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
+            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel14));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 12, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, y, (long)batch * 12, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 12);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum4 = slot0.SubView(0, batch * 12);
+            var t5 = slot1.SubView(0, batch * 12);
+            var t6 = slot0.SubView(0, batch * 12);
+            var t7 = slot1.SubView(0, batch * 12);
+            var t8 = slot0.SubView(0, batch * 12);
+            // kron.1.factors.1.terms.0 (dense): W [4, 4]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
+            // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            // kron.1.factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, _parameters.Value(1 /* kron.1.factors.0.diag */), t6);
+            // kron: view as (3, 4) and transpose
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t6, t7);
+            // kron.0 (dense): W [3, 3]
+            _matMulKernel5(new global::ILGPU.Index2D(batch * 4, 3), t7, _parameters.Value(0 /* kron.0.weight */), t8);
+            // kron: view as (4, 3) and transpose back
+            _transposeKernel6(new global::ILGPU.Index2D(batch, 12), t8, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 12, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 12, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 12, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 12, dx, (long)batch * 12, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 12, dx, (long)batch * 12, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 12);
+            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 12);
+            var t2 = slot1.SubView(0, batch * 3);
+            var sum4 = slot0.SubView(0, batch * 12);
+            var t5 = slot2.SubView(0, batch * 12);
+            var t6 = slot3.SubView(0, batch * 12);
+            var t7 = slot4.SubView(0, batch * 12);
+            var dt8 = slot3.SubView(0, batch * 12);
+            var dt7 = slot5.SubView(0, batch * 12);
+            var dt6 = slot3.SubView(0, batch * 12);
+            var dt5 = slot4.SubView(0, batch * 12);
+            var dsum4 = slot2.SubView(0, batch * 12);
+            var dt2 = slot0.SubView(0, batch * 3);
+            // kron.1.factors.1.terms.0 (dense): W [4, 4]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+            _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
+            // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+            _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            // kron.1.factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), t5, _parameters.Value(1 /* kron.1.factors.0.diag */), t6);
+            // kron: view as (3, 4) and transpose
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), t6, t7);
+            // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
+            _transposeKernel4(new global::ILGPU.Index2D(batch, 12), dy, dt8);
+            // input gradient of kron.0 (dense): W [3, 3]
+            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch * 4, 3), dt8, _parameters.Value(0 /* kron.0.weight */), dt7);
+            // weight gradient of kron.0 (dense): W [3, 3]
+            _weightGradientKernel8(9, dt8, t7, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            // gradient of kron: view as (3, 4) and transpose (the inverse transpose)
+            _transposeKernel6(new global::ILGPU.Index2D(batch, 12), dt7, dt6);
+            // input gradient of kron.1.factors.0 (diag): y = d ⊙ x
+            _diagonalKernel3(new global::ILGPU.Index2D(batch * 3, 4), dt6, _parameters.Value(1 /* kron.1.factors.0.diag */), dt5);
+            // weight gradient of kron.1.factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel9(4, dt6, t5, _parameters.Gradient(1 /* kron.1.factors.0.diag */), batch * 3);
+            // input gradient of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
+            _normalize.Apply(dt5, dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
+            // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
+            _normalize.Gradient(dt5, sum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), target: 0, batch * 3, 4, 4, 1);
+            // gradient through the norms of kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
+            _normalize.Gradient(dt5, sum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, _parameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), target: 1, batch * 3, 4, 4, 1);
+            // input gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 3, 1), dsum4, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), dt2);
+            // weight gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+            _weightGradientKernel11(4, dsum4, t2, _parameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), batch * 3);
+            // input gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+            _matMulTransposedKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), dx, batch * 3);
+            // weight gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+            _weightGradientKernel13(4, dt2, x, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), batch * 3);
+            // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]
+            _matMulTransposedKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>

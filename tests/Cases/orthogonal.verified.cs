@@ -86,6 +86,26 @@
 //   parameters: 32 (32 trainable); dense: 64 (50 % of dense)
 //     boft_R [1, 2, 4, 4]: boft 1 factors of 2 4x4 blocks; each rotation is the Cayley transform of ½(A − Aᵀ)
 //   multiply-adds per row: 32; dense: 64 (50 % of dense)
+// 
+// KronOft : 16 -> 16
+//   y = W x, where W is
+//     kron 16 -> 16: Kronecker product, applied by the vec-trick
+//       dense 4 -> 4
+//       oft 4 -> 4: 2 rotations of 2x2, Cayley-Neumann series of 4 terms
+//   parameters: 18 (18 trainable); dense: 256 (7.03 % of dense)
+//     kron.0.weight [4, 4]: dense 4 -> 4
+//     kron.1.oft_R [2, 1]: oft 2 skew-symmetric 2x2 blocks, upper triangles packed row by row
+//   multiply-adds per row: 96; dense: 256 (37.5 % of dense)
+// 
+// KronBoft : 16 -> 16
+//   y = W x, where W is
+//     kron 16 -> 16: Kronecker product, applied by the vec-trick
+//       boft 4 -> 4: 2 butterfly factors of 2 Cayley rotations of 2x2
+//       dense 4 -> 4
+//   parameters: 32 (32 trainable); dense: 256 (12.5 % of dense)
+//     kron.0.boft_R [2, 2, 2, 2]: boft 2 factors of 2 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ)
+//     kron.1.weight [4, 4]: dense 4 -> 4
+//   multiply-adds per row: 128; dense: 256 (50 % of dense)
 
 #nullable enable
 
@@ -2712,6 +2732,789 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _orthogonal.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Rotations on sub-rows: an OFT and a BOFT as kron factors (each batch row is 4 rows of the rotated width).
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [4, 4]</c>, <c>kron.1.oft_R [2, 1]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronOft.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronOft(int seed = 0)
+    {
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 4, 4 }, trainable: true);
+        Kron1OftR = new global::StructMat.Runtime.Parameter("kron.1.oft_R", new[] { 2, 1 }, trainable: true);
+        Parameters = new[] { Kron0Weight, Kron1OftR };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 16;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 16;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 18;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 18;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 96;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 256;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
+
+    /// <summary><c>kron.1.oft_R [2, 1]</c>: oft 2 skew-symmetric 2x2 blocks, upper triangles packed row by row.</summary>
+    public global::StructMat.Runtime.Parameter Kron1OftR { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Kron1OftR.Data);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot0.Slice(0, batch * 16);
+
+        // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Kron1OftR.Data, batch * 4, 2, 2, terms: 4, accumulate: false);
+
+        // kron: view as (4, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
+
+        // kron.0 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (4, 4) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 4, 4, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> kron0WeightGradient = gradients[0];
+        global::System.Span<float> kron1OftRGradient = gradients[1];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var dt3 = slot0.Slice(0, batch * 16);
+        var dt2 = slot2.Slice(0, batch * 16);
+        var dt1 = slot0.Slice(0, batch * 16);
+
+        // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(x, t1, Kron1OftR.Data, batch * 4, 2, 2, terms: 4, accumulate: false);
+
+        // kron: view as (4, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
+
+        // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 4, 4, accumulate: false);
+
+        // input gradient of kron.0 (dense): W [4, 4]
+        // and weight gradient of kron.0 (dense): W [4, 4], from the same pass over dt3
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 4, accumulate: false);
+
+        // input gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms) (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Kron1OftR.Data, batch * 4, 2, 2, terms: 4, accumulate: false);
+
+        // weight gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Kron1OftR.Data, kron1OftRGradient, batch * 4, 2, 2, terms: 4);
+    }
+
+    /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: dense 4 -> 4: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
+        // kron.1: oft 4 -> 4: blockdiag(R_iᵀ), PEFT's steps in float64
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.Oft(Kron1OftR.Data, 2, 2, 4);
+        // kron 16 -> 16: torch.kron of the two factors
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 4, 4, m1, 4, 4);
+        return m2;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: row transpose of [4, 4].
+    private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 4;
+        int r = j % 4;
+        output[b * 16 + j] = input[b * 16 + r * 4 + c];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    {
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronOft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronOft.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronOft layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.TransposeKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot0.SubView(0, batch * 16);
+            // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+            _orthogonal.Apply(x, t1, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
+            // kron: view as (4, 4) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t1, t2);
+            // kron.0 (dense): W [4, 4]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 4);
+            // kron: view as (4, 4) and transpose back
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t3, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var dt3 = slot0.SubView(0, batch * 16);
+            var dt2 = slot2.SubView(0, batch * 16);
+            var dt1 = slot0.SubView(0, batch * 16);
+            // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+            _orthogonal.Apply(x, t1, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: false, accumulate: false);
+            // kron: view as (4, 4) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t1, t2);
+            // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dy, dt3);
+            // input gradient of kron.0 (dense): W [4, 4]
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 4);
+            // weight gradient of kron.0 (dense): W [4, 4]
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
+            // input gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms) (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4, transposed: true, accumulate: false);
+            // weight gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+            _orthogonal.Gradient(x, dt1, _parameters.Value(1 /* kron.1.oft_R */), _parameters.Gradient(1 /* kron.1.oft_R */), batch * 4, 2, 2, terms: 4);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _orthogonal.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer KronBoft : 16 -&gt; 16.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.boft_R [2, 2, 2, 2]</c>, <c>kron.1.weight [4, 4]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronBoft.Backward");
+    private static readonly int[] BlockButterflyMap4Group4Block1 = global::StructMat.Runtime.Kernels.Permutations.BlockButterfly(4, group: 4, block: 1);
+    private static readonly int[] BlockButterflyMap4Group4Block1Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(BlockButterflyMap4Group4Block1);
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronBoft(int seed = 0)
+    {
+        Kron0BoftR = new global::StructMat.Runtime.Parameter("kron.0.boft_R", new[] { 2, 2, 2, 2 }, trainable: true);
+        Kron1Weight = new global::StructMat.Runtime.Parameter("kron.1.weight", new[] { 4, 4 }, trainable: true);
+        Parameters = new[] { Kron0BoftR, Kron1Weight };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 16;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 16;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 32;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 32;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 128;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 256;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.boft_R [2, 2, 2, 2]</c>: boft 2 factors of 2 2x2 blocks; each rotation is the Cayley transform of ½(A − Aᵀ).</summary>
+    public global::StructMat.Runtime.Parameter Kron0BoftR { get; }
+
+    /// <summary><c>kron.1.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Weight { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Kron0BoftR.Data);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 4, fanOut: 4, random);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot0.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot0.Slice(0, batch * 16);
+        var t6 = slot1.Slice(0, batch * 16);
+
+        // kron.1 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (4, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
+
+        // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap4Group4Block1Inverse, batch * 4, 4, accumulate: false);
+
+        // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t3, t4, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // kron.0 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t4, t5, BlockButterflyMap4Group4Block1, batch * 4, 4, accumulate: false);
+
+        // kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t5, t6, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // kron: view as (4, 4) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, y, batch, 4, 4, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> kron0BoftRGradient = gradients[0];
+        global::System.Span<float> kron1WeightGradient = gradients[1];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
+        var t1 = slot0.Slice(0, batch * 16);
+        var t2 = slot1.Slice(0, batch * 16);
+        var t3 = slot0.Slice(0, batch * 16);
+        var t4 = slot1.Slice(0, batch * 16);
+        var t5 = slot2.Slice(0, batch * 16);
+        var dt6 = slot1.Slice(0, batch * 16);
+        var dt5 = slot3.Slice(0, batch * 16);
+        var dt4 = slot1.Slice(0, batch * 16);
+        var dt3 = slot2.Slice(0, batch * 16);
+        var dt2 = slot0.Slice(0, batch * 16);
+        var dt1 = slot1.Slice(0, batch * 16);
+
+        // kron.1 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (4, 4) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 4, accumulate: false);
+
+        // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t2, t3, BlockButterflyMap4Group4Block1Inverse, batch * 4, 4, accumulate: false);
+
+        // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Apply(t3, t4, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // kron.0 (boft): factor 1, P_1
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(t4, t5, BlockButterflyMap4Group4Block1, batch * 4, 4, accumulate: false);
+
+        // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt6, batch, 4, 4, accumulate: false);
+
+        // input gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt6, dt5, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t5, dt6, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), kron0BoftRGradient.Slice(0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of kron.0 (boft): factor 1, P_1 (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt5, dt4, BlockButterflyMap4Group4Block1Inverse, batch * 4, 4, accumulate: false);
+
+        // input gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt4, dt3, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // weight gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t3, dt4, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), kron0BoftRGradient.Slice(8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+
+        // input gradient of kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+        global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt3, dt2, BlockButterflyMap4Group4Block1, batch * 4, 4, accumulate: false);
+
+        // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 4, accumulate: false);
+
+        // input gradient of kron.1 (dense): W [4, 4]
+        // and weight gradient of kron.1 (dense): W [4, 4], from the same pass over dt1
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
+    /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: boft 4 -> 4: (M_(m−1) ⋯ M_0)ᵀ, PEFT's steps in float64
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Boft(Kron0BoftR.Data, 2, 2, 2);
+        // kron.1: dense 4 -> 4: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Weight.Data);
+        // kron 16 -> 16: torch.kron of the two factors
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 4, 4, m1, 4, 4);
+        return m2;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: row transpose of [4, 4].
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 4;
+        int r = j % 4;
+        output[b * 16 + j] = input[b * 16 + r * 4 + c];
+    }
+
+    // ILGPU kernel: permutation as an index map: output j reads input map[j].
+    private static void GatherKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 4 + index.Y] = input[index.X * 4 + map[index.Y]];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    {
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronBoft"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronBoft.Gpu");
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1;
+        private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1Inverse;
+        private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronBoft layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _blockButterflyMap4Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1);
+            _blockButterflyMap4Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1Inverse);
+            _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _gatherKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.GatherKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot0.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot0.SubView(0, batch * 16);
+            var t6 = slot1.SubView(0, batch * 16);
+            // kron.1 (dense): W [4, 4]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            // kron: view as (4, 4) and transpose
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
+            // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t2, _blockButterflyMap4Group4Block1Inverse.View, t3);
+            // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+            _orthogonal.Apply(t3, t4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // kron.0 (boft): factor 1, P_1
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t4, _blockButterflyMap4Group4Block1.View, t5);
+            // kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+            _orthogonal.Apply(t5, t6, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // kron: view as (4, 4) and transpose back
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t6, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 16, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
+            var t1 = slot0.SubView(0, batch * 16);
+            var t2 = slot1.SubView(0, batch * 16);
+            var t3 = slot0.SubView(0, batch * 16);
+            var t4 = slot1.SubView(0, batch * 16);
+            var t5 = slot2.SubView(0, batch * 16);
+            var dt6 = slot1.SubView(0, batch * 16);
+            var dt5 = slot3.SubView(0, batch * 16);
+            var dt4 = slot1.SubView(0, batch * 16);
+            var dt3 = slot2.SubView(0, batch * 16);
+            var dt2 = slot0.SubView(0, batch * 16);
+            var dt1 = slot1.SubView(0, batch * 16);
+            // kron.1 (dense): W [4, 4]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            // kron: view as (4, 4) and transpose
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
+            // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t2, _blockButterflyMap4Group4Block1Inverse.View, t3);
+            // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+            _orthogonal.Apply(t3, t4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // kron.0 (boft): factor 1, P_1
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), t4, _blockButterflyMap4Group4Block1.View, t5);
+            // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 16), dy, dt6);
+            // input gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt6, dt5, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+            _orthogonal.Gradient(t5, dt6, _parameters.Value(0 /* kron.0.boft_R */).SubView(0, 8), _parameters.Gradient(0 /* kron.0.boft_R */).SubView(0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of kron.0 (boft): factor 1, P_1 (the inverse map)
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), dt5, _blockButterflyMap4Group4Block1Inverse.View, dt4);
+            // input gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2 (dx_i = R_i dy_i)
+            _orthogonal.Apply(dt4, dt3, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // weight gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+            _orthogonal.Gradient(t3, dt4, _parameters.Value(0 /* kron.0.boft_R */).SubView(8, 8), _parameters.Gradient(0 /* kron.0.boft_R */).SubView(8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+            // input gradient of kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
+            _gatherKernel2(new global::ILGPU.Index2D(batch * 4, 4), dt3, _blockButterflyMap4Group4Block1.View, dt2);
+            // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
+            // input gradient of kron.1 (dense): W [4, 4]
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 4);
+            // weight gradient of kron.1 (dense): W [4, 4]
+            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 4);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _blockButterflyMap4Group4Block1.Dispose();
+            _blockButterflyMap4Group4Block1Inverse.Dispose();
             _orthogonal.Dispose();
         }
     }
