@@ -64,6 +64,29 @@
 //     kron.1.factors.1.terms.1.lora_A [1, 4]: lowrank down-projection 4 -> 1
 //     kron.1.factors.1.terms.1.lora_B [4, 1]: lowrank up-projection 1 -> 4
 //   multiply-adds per row: 132; dense: 144 (91.67 % of dense)
+// 
+// WeightNorm : 10 -> 6
+//   y = W x + bias, where W is
+//     product of 2 factors (the rightmost applies first)
+//       diag 6 -> 6
+//       normalize 10 -> 6: each row to unit L2 norm, the norms from the weights (no dense copy)
+//         dense 10 -> 6
+//   parameters: 72 (72 trainable); dense: 66 (109.09 % of dense)
+//     factors.0.diag [6]: diagonal 6
+//     factors.1.weight [6, 10]: dense 10 -> 6
+//     bias [6]: trainable bias
+//   multiply-adds per row: 72; dense: 60 (120 % of dense)
+// 
+// FrozenDirection : 6 -> 6
+//   y = W x, where W is
+//     product of 2 factors (the rightmost applies first)
+//       diag 6 -> 6
+//       normalize 6 -> 6: each row to unit L2 norm, the norms from the weights (no dense copy)
+//         frozen dense 6 -> 6
+//   parameters: 42 (6 trainable); dense: 36 (116.67 % of dense)
+//     factors.0.diag [6]: diagonal 6
+//     factors.1.weight [6, 6] frozen: dense 6 -> 6
+//   multiply-adds per row: 48; dense: 36 (133.33 % of dense)
 
 #nullable enable
 
@@ -2055,6 +2078,688 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             _weightGradientKernel13(4, dt2, x, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), batch * 3);
             // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]
             _matMulTransposedKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _normalize.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Weight normalisation (Salimans &amp; Kingma): g ⊙ (W x) / ‖W‖_row, the gradient through the norms into W; starts as W.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [6]</c>, <c>factors.1.weight [6, 10]</c>, <c>bias [6]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("WeightNorm.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public WeightNorm(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 6 }, trainable: true);
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 6, 10 }, trainable: true);
+        Bias = new global::StructMat.Runtime.Parameter("bias", new[] { 6 }, trainable: true);
+        Parameters = new[] { Factors0Diag, Factors1Weight, Bias };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 10;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 6;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 72;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 72;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 72;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 60;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [6]</c>: diagonal 6.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.weight [6, 10]</c>: dense 10 -&gt; 6.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
+
+    /// <summary><c>bias [6]</c>: trainable bias.</summary>
+    public global::StructMat.Runtime.Parameter Bias { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        // factors.0.diag: set below, from the weights it normalises
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 10, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+        global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x + bias</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 10]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, y, batch * 6, nameof(x), nameof(y));
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
+        var t1 = slot0.Slice(0, batch * 6);
+        var t2 = slot1.Slice(0, batch * 6);
+        // The row norms of factors.1.weight, once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
+
+        // factors.1 (dense): W [6, 10]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, y, Factors0Diag.Data, batch, 6, accumulate: false);
+
+        // add the bias
+        global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 6);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 10, dx, batch * 10, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 10, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 6);
+        var t1 = slot0.Slice(0, batch * 6);
+        var t2 = slot1.Slice(0, batch * 6);
+        var dt2 = slot2.Slice(0, batch * 6);
+        var dt1 = slot1.Slice(0, batch * 6);
+        // The row norms of factors.1.weight, once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
+
+        // factors.1 (dense): W [6, 10]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
+
+        // bias gradient: column sums of dy
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 6);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt2, Factors0Diag.Data, batch, 6, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t2, Factors0Diag.Gradient!, batch, 6);
+
+        // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt2, dt1, rowNorms1, batch, accumulate: false);
+
+        // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation), the weight
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Gradient(dt2, t1, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, rowNorms1, Factors1Weight.Gradient!, target: 2, batch);
+
+        // input gradient of factors.1 (dense): W [6, 10]
+        // and weight gradient of factors.1 (dense): W [6, 10], from the same pass over dt1
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Factors1Weight.Data, Factors1Weight.Gradient!, batch, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
+    /// <summary>The dense weight [6, 10] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 6 -> 6
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1: dense 10 -> 6: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
+        // factors.1: normalize 10 -> 6: each row scaled to unit L2 norm
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.NormalizeRows(m1, 6, 10);
+        // product of 2 factors, left to right
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m2, 6, 6, 10);
+        return m3;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 6x10.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 10 inputs, 10 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,960 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 6 + index.Y] = diagonal[index.Y] * input[index.X * 6 + index.Y];
+    }
+
+    // ILGPU kernel: bias add.
+    private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
+    {
+        target[index.X * 6 + index.Y] += bias[index.Y];
+    }
+
+    // ILGPU kernel: bias gradient: column sums.
+    private static void BiasGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 6 + j];
+        biasGradient[j] += sum;
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 6 + j] * input[b * 6 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x10.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,944 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 6x10, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    {
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.WeightNorm"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("WeightNorm.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+
+        internal Gpu(global::StructMat.Tests.Cases.WeightNorm layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.DiagonalKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
+            _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.BiasKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
+            _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.BiasGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel3));
+            _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.DiagonalGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, y, (long)batch * 6, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            var t1 = slot0.SubView(0, batch * 6);
+            var t2 = slot1.SubView(0, batch * 6);
+            // factors.1 (dense): W [6, 10]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, _parameters.Value(0 /* factors.0.diag */), y);
+            // add the bias
+            _biasKernel2(new global::ILGPU.Index2D(batch, 6), y, _parameters.Value(2 /* bias */));
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 10, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 10, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 10, dx, (long)batch * 10, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 10, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 6);
+            var t1 = slot0.SubView(0, batch * 6);
+            var t2 = slot1.SubView(0, batch * 6);
+            var dt2 = slot2.SubView(0, batch * 6);
+            var dt1 = slot1.SubView(0, batch * 6);
+            // factors.1 (dense): W [6, 10]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            // bias gradient: column sums of dy
+            _biasGradientKernel3(6, dy, _parameters.Gradient(2 /* bias */), batch);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.diag */), dt2);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel4(6, dy, t2, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
+            _normalize.Apply(dt2, dt1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
+            // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation), the weight
+            _normalize.Gradient(dt2, t1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, _parameters.Gradient(1 /* factors.1.weight */), target: 2, batch, 6, 10, 0);
+            // input gradient of factors.1 (dense): W [6, 10]
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            // weight gradient of factors.1 (dense): W [6, 10]
+            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(1 /* factors.1.weight */), batch);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _normalize.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer FrozenDirection : 6 -&gt; 6.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [6]</c>, <c>factors.1.weight [6, 6]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FrozenDirection.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public FrozenDirection(int seed = 0)
+    {
+        Factors0Diag = new global::StructMat.Runtime.Parameter("factors.0.diag", new[] { 6 }, trainable: true);
+        Factors1Weight = new global::StructMat.Runtime.Parameter("factors.1.weight", new[] { 6, 6 }, trainable: false);
+        Parameters = new[] { Factors0Diag, Factors1Weight };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 6;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 6;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 42;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 6;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 48;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 36;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>factors.0.diag [6]</c>: diagonal 6.</summary>
+    public global::StructMat.Runtime.Parameter Factors0Diag { get; }
+
+    /// <summary><c>factors.1.weight [6, 6]</c> (frozen): dense 6 -&gt; 6.</summary>
+    public global::StructMat.Runtime.Parameter Factors1Weight { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        // factors.0.diag: set below, from the weights it normalises
+        global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 6, fanOut: 6, random);
+        global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 6]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, y, batch * 6, nameof(x), nameof(y));
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
+        var t1 = slot0.Slice(0, batch * 6);
+        var t2 = slot1.Slice(0, batch * 6);
+        // The row norms of factors.1.weight, once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
+
+        // factors.1 (dense): W [6, 6]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
+
+        // factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(t2, y, Factors0Diag.Data, batch, 6, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 6, dx, batch * 6, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 6, dx, batch * 6, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 6);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 6);
+        var t1 = slot0.Slice(0, batch * 6);
+        var t2 = slot1.Slice(0, batch * 6);
+        var dt2 = slot0.Slice(0, batch * 6);
+        var dt1 = slot1.Slice(0, batch * 6);
+        // The row norms of factors.1.weight, once for this call.
+        var rowNorms1 = global::StructMat.Runtime.Kernels.NormalizeKernels.Prepare(Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
+
+        // factors.1 (dense): W [6, 6]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(t1, t2, rowNorms1, batch, accumulate: false);
+
+        // input gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt2, Factors0Diag.Data, batch, 6, accumulate: false);
+
+        // weight gradient of factors.0 (diag): y = d ⊙ x
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t2, Factors0Diag.Gradient!, batch, 6);
+
+        // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
+        global::StructMat.Runtime.Kernels.NormalizeKernels.Apply(dt2, dt1, rowNorms1, batch, accumulate: false);
+
+        // input gradient of factors.1 (dense): W [6, 6]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt1, dx, Factors1Weight.Data, batch, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
+    /// <summary>The dense weight [6, 6] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // factors.0: diag 6 -> 6
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.Diagonal(Factors0Diag.Data);
+        // factors.1: dense 6 -> 6: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Factors1Weight.Data);
+        // factors.1: normalize 6 -> 6: each row scaled to unit L2 norm
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.NormalizeRows(m1, 6, 6);
+        // product of 2 factors, left to right
+        var m3 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(m0, m2, 6, 6, 6);
+        return m3;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 6x6.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: elementwise product with the diagonal.
+    private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
+    {
+        output[index.X * 6 + index.Y] = diagonal[index.Y] * input[index.X * 6 + index.Y];
+    }
+
+    // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
+    private static void DiagonalGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    {
+        int j = index;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 6 + j] * input[b * 6 + j];
+        diagonalGradient[j] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.FrozenDirection"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenDirection.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        internal Gpu(global::StructMat.Tests.Cases.FrozenDirection layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.DiagonalKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
+            _diagonalGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.DiagonalGradientKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 6, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, y, (long)batch * 6, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            var t1 = slot0.SubView(0, batch * 6);
+            var t2 = slot1.SubView(0, batch * 6);
+            // factors.1 (dense): W [6, 6]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            // factors.0 (diag): y = d ⊙ x
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), t2, _parameters.Value(0 /* factors.0.diag */), y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 6, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 6, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 6, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 6, dx, (long)batch * 6, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 6, dx, (long)batch * 6, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 6);
+            var t1 = slot0.SubView(0, batch * 6);
+            var t2 = slot1.SubView(0, batch * 6);
+            var dt2 = slot0.SubView(0, batch * 6);
+            var dt1 = slot1.SubView(0, batch * 6);
+            // factors.1 (dense): W [6, 6]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+            _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            // input gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalKernel1(new global::ILGPU.Index2D(batch, 6), dy, _parameters.Value(0 /* factors.0.diag */), dt2);
+            // weight gradient of factors.0 (diag): y = d ⊙ x
+            _diagonalGradientKernel2(6, dy, t2, _parameters.Gradient(0 /* factors.0.diag */), batch);
+            // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
+            _normalize.Apply(dt2, dt1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
+            // input gradient of factors.1 (dense): W [6, 6]
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>

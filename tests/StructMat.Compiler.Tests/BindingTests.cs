@@ -500,9 +500,9 @@ public class BindingTests
 
     [Theory]
     [InlineData("layer L : 8 -> 8 = diag() * normalize(dense + lowrank(rank: 2));", "SMX0134",
-        "normalize: the operand is a sum; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
+        "normalize: the operand is a sum; normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
     [InlineData("layer L : 8 -> 8 = normalize(monarch(blocks: 2));", "SMX0134",
-        "normalize: the operand is monarch; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
+        "normalize: the operand is monarch; normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
     public void Normalize_takes_DoRAs_weight(string smx, string id, string message) => Only(smx, id, message);
 
     [Fact]

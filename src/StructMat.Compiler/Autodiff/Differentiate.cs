@@ -106,11 +106,11 @@ public static class Differentiate
                 case RowNormalizeOp r:
                     backward.Add(r with { Input = G(r.Output), Output = G(r.Input), Accumulate = Accumulate(G(r.Input)),
                         Comment = "input gradient of " + r.Comment + " (the same diagonal)" });
-                    foreach (var target in new[] { 0, 1 })
+                    foreach (var target in r.Rank == 0 ? new[] { 2 } : new[] { 0, 1 })
                     {
-                        if (!layer.Parameter(target == 0 ? r.Down : r.Up).Trainable) continue;
+                        if (!layer.Parameter(target switch { 0 => r.Down, 1 => r.Up, _ => r.Base }).Trainable) continue;
                         backward.Add(new RowNormalizeGradientOp(G(r.Output), r.Input, r.Base, r.Down, r.Up, r.Scale, r.Out, r.In, r.Rank, target,
-                            $"gradient through the norms of {r.Comment}, {(target == 0 ? "lora_A" : "lora_B")}") { SubRows = r.SubRows });
+                            $"gradient through the norms of {r.Comment}, {(target switch { 0 => "lora_A", 1 => "lora_B", _ => "the weight" })}") { SubRows = r.SubRows });
                     }
                     break;
                 case BiasOp b:

@@ -130,7 +130,7 @@ public static class DiagnosticDescriptors
         "SMX0133", "Unsupported hadamard operand", "hadamard: the {0} operand is {1}; hadamard applies to two lowrank operands (LoHa), as one rank r₁·r₂ product", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor NormalizeOperand = new(
-        "SMX0134", "Unsupported normalize operand", "normalize: the operand is {0}; normalize applies to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy", Severity.Error, Binding);
+        "SMX0134", "Unsupported normalize operand", "normalize: the operand is {0}; normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy", Severity.Error, Binding);
 
     public static readonly DiagnosticDescriptor ArgumentOutOfRange = new(
         "SMX0132", "Argument out of range", "{0} must be {1}, but it is {2}", Severity.Error, Binding);

@@ -116,8 +116,10 @@ internal static class CpuEmitter
             .Concat(program.Ops.OfType<RowNormalizeGradientOp>().Select(g => new RowNormalizeOp(g.Input, g.Input, g.Base, g.Down, g.Up, g.Scale, g.Out, g.In, g.Rank, false, "")));
         foreach (var r in normalized.GroupBy(r => r.Base).Select(g => g.First()))
         {
-            w.Comment($"The row norms of {model.Ir.Parameter(r.Base).Name} + {CSharp.Float(r.Scale)} · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.");
-            w.Line($"var {RowNormsName(r.Base)} = {TypeNames.NormalizeKernels}.Prepare({HadamardFactors(model, r.Base, r.Down, r.Up)}, {CSharp.Float(r.Scale)}, {r.Out}, {r.In}, {r.Rank});");
+            w.Comment(r.Rank == 0
+                ? $"The row norms of {model.Ir.Parameter(r.Base).Name}, once for this call."
+                : $"The row norms of {model.Ir.Parameter(r.Base).Name} + {CSharp.Float(r.Scale)} · B A, from the weights (W0 Aᵀ, A Aᵀ), once for this call.");
+            w.Line($"var {RowNormsName(r.Base)} = {TypeNames.NormalizeKernels}.Prepare({NormalizedWeights(model, r.Base, r.Down, r.Up)}, {CSharp.Float(r.Scale)}, {r.Out}, {r.In}, {r.Rank});");
         }
         foreach (var step in schedule.Steps)
         {
@@ -160,6 +162,10 @@ internal static class CpuEmitter
 
     /// <summary>The local holding the prepared row norms of the normalize whose frozen base is <paramref name="baseWeight"/>.</summary>
     private static string RowNormsName(int baseWeight) => "rowNorms" + baseWeight.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>W0, A and B of a row normalisation (empty spans for weight normalisation's absent A and B).</summary>
+    internal static string NormalizedWeights(LayerModel model, int baseWeight, int down, int up) =>
+        down < 0 ? $"{model.Property(baseWeight)}.Data, {TypeNames.ReadOnlySpan}<float>.Empty, {TypeNames.ReadOnlySpan}<float>.Empty" : HadamardFactors(model, baseWeight, down, up);
 
     /// <summary>The <c>.Data</c> of each parameter, in order: the weights a library kernel reads.</summary>
     private static string HadamardFactors(LayerModel model, params int[] factors) => string.Join(", ", factors.Select(f => model.Property(f) + ".Data"));
@@ -251,7 +257,7 @@ internal static class CpuEmitter
                 break;
             case RowNormalizeGradientOp rg:
                 w.Comment(rg.Comment);
-                w.Line($"{TypeNames.NormalizeKernels}.Gradient({name(rg.OutputGradient)}, {name(rg.Input)}, {HadamardFactors(model, rg.Base, rg.Down, rg.Up)}, {RowNormsName(rg.Base)}, {gradientOf(rg.TargetParameter, 0, model.Ir.Parameter(rg.TargetParameter).Length)}, target: {rg.Target}, {batch});");
+                w.Line($"{TypeNames.NormalizeKernels}.Gradient({name(rg.OutputGradient)}, {name(rg.Input)}, {NormalizedWeights(model, rg.Base, rg.Down, rg.Up)}, {RowNormsName(rg.Base)}, {gradientOf(rg.TargetParameter, 0, model.Ir.Parameter(rg.TargetParameter).Length)}, target: {rg.Target}, {batch});");
                 break;
             case HadamardLowRankOp h:
                 w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));

@@ -262,6 +262,7 @@ internal static class GpuEmitter
     {
         string Slice(string view, int id, int offset, long length) =>
             offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
+        string Optional(int id) => id < 0 ? $"default({TypeNames.ArrayView}<float>)" : P(id);
         string P(int id) => $"_parameters.Value({id} /* {model.Ir.Parameter(id).Name} */)";
         string G(int id) => $"_parameters.Gradient({id} /* {model.Ir.Parameter(id).Name} */)";
         var batch = OpComments.Rows(op);
@@ -273,9 +274,9 @@ internal static class GpuEmitter
                                        $"{Scratch(model, 0, $"(long){batch} * {g.N}")}, {Scratch(model, 1, $"(long){batch} * {g.N}")}, {Scratch(model, 2, $"(long){batch} * {g.N * g.R}")}, {batch}, {g.N}, {g.R});",
             OrthogonalBlocksOp o => $"_orthogonal.Apply({names[o.Input]}, {names[o.Output]}, {Slice(P(o.Weight), o.Weight, o.WeightOffset, o.WeightLength)}, {batch}, {o.Blocks}, {o.Block}, terms: {o.Terms}, " +
                                     $"transposed: {(o.Transposed ? "true" : "false")}, accumulate: {(o.Accumulate ? "true" : "false")}{CpuEmitter.SkewArgument(o.Skew)});",
-            RowNormalizeOp r => $"_normalize.Apply({names[r.Input]}, {names[r.Output]}, {P(r.Base)}, {P(r.Down)}, {P(r.Up)}, {CSharp.Float(r.Scale)}, {batch}, {r.Out}, {r.In}, {r.Rank}, " +
+            RowNormalizeOp r => $"_normalize.Apply({names[r.Input]}, {names[r.Output]}, {P(r.Base)}, {Optional(r.Down)}, {Optional(r.Up)}, {CSharp.Float(r.Scale)}, {batch}, {r.Out}, {r.In}, {r.Rank}, " +
                                 $"accumulate: {(r.Accumulate ? "true" : "false")});",
-            RowNormalizeGradientOp r => $"_normalize.Gradient({names[r.OutputGradient]}, {names[r.Input]}, {P(r.Base)}, {P(r.Down)}, {P(r.Up)}, {CSharp.Float(r.Scale)}, {G(r.TargetParameter)}, " +
+            RowNormalizeGradientOp r => $"_normalize.Gradient({names[r.OutputGradient]}, {names[r.Input]}, {P(r.Base)}, {Optional(r.Down)}, {Optional(r.Up)}, {CSharp.Float(r.Scale)}, {G(r.TargetParameter)}, " +
                                         $"target: {r.Target}, {batch}, {r.Out}, {r.In}, {r.Rank});",
             HadamardLowRankOp h => $"_hadamard.Apply({names[h.Input]}, {names[h.Output]}, {P(h.A1)}, {P(h.B1)}, {P(h.A2)}, {P(h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, " +
                                    $"transposed: {(h.Transposed ? "true" : "false")}, accumulate: {(h.Accumulate ? "true" : "false")});",

@@ -129,8 +129,7 @@ internal static class LayerEmitter
             foreach (var p in model.Ir.Parameters)
             {
                 if (p.MagnitudeOf is not { } m) continue;
-                string D(int id) => model.Property(id) + ".Data";
-                w.Line($"{TypeNames.Initializers}.RowNorms({D(p.Id)}, {D(m.Base)}, {D(m.Down)}, {D(m.Up)}, {CSharp.Float(m.Scale)}, {m.Out}, {m.In}, {m.Rank});");
+                w.Line($"{TypeNames.Initializers}.RowNorms({model.Property(p.Id)}.Data, {CpuEmitter.NormalizedWeights(model, m.Base, m.Down, m.Up)}, {CSharp.Float(m.Scale)}, {m.Out}, {m.In}, {m.Rank});");
             }
         });
     }

@@ -46,7 +46,7 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }
 
-/// <summary>DoRA's <c>V = Base + Scale·Up·Down</c> by parameter ids, whose row norms a magnitude starts at.</summary>
+/// <summary>DoRA's <c>V = Base + Scale·Up·Down</c> by parameter ids, whose row norms a magnitude starts at (<c>Rank = 0</c>, Down and Up −1: V = Base).</summary>
 public sealed record MagnitudeSource(int Base, int Down, int Up, float Scale, int Out, int In, int Rank);
 
 /// <summary>A straight-line program from value <see cref="Input"/> to value <see cref="Output"/>.</summary>

@@ -205,9 +205,15 @@ public static class IrText
                     return new HadamardLowRankGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Parameter(5), Int("in"), Int("out"), Int("r1"), Int("r2"),
                         Int("target"), "");
                 case "rownorm":
-                    return new RowNormalizeOp(Value(0), TargetValue(), Parameter(1), Parameter(2), Parameter(3), Alpha("scale"), Int("out"), Int("in"), Int("rank"), _accumulate, "");
+                {
+                    var low = Int("rank") > 0;
+                    return new RowNormalizeOp(Value(0), TargetValue(), Parameter(1), low ? Parameter(2) : -1, low ? Parameter(3) : -1, Alpha("scale"), Int("out"), Int("in"), Int("rank"), _accumulate, "");
+                }
                 case "rownorm_grad":
-                    return new RowNormalizeGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Alpha("scale"), Int("out"), Int("in"), Int("rank"), Int("target"), "");
+                {
+                    var low = Int("rank") > 0;
+                    return new RowNormalizeGradientOp(Value(0), Value(1), Parameter(2), low ? Parameter(3) : -1, low ? Parameter(4) : -1, Alpha("scale"), Int("out"), Int("in"), Int("rank"), Int("target"), "");
+                }
                 case "oft_grad":
                     return new OrthogonalBlocksGradientOp(Value(0), Value(1), TargetParameter(), Int("blocks"), Int("block"), Int("neumann"), "")
                         { Skew = Skew(), WeightOffset = Int("weight_offset", 0) };

@@ -157,12 +157,21 @@ public sealed class LowerLayer
     private int LowerNormalize(BoundNormalize n, int input, string path)
     {
         var v = Lower(n.Operand, input, path);
+        var (o, i) = (n.Shape.Out, n.Shape.In);
+        var output = NewValue(o, "t");
+        if (n.LowRank is null)
+        {
+            var weight = ParameterNamed(ExpressionPaths.Join(path, "weight"));
+            _magnitudes[path] = new MagnitudeSource(weight, -1, -1, 0f, o, i, 0);
+            Add(new RowNormalizeOp(v, output, weight, -1, -1, 0f, o, i, 0, Accumulate: false,
+                $"{Describe(path, "normalize")}: y_o = v_o / ‖W_o‖ (weight normalisation)"));
+            return output;
+        }
         var w0 = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.BaseTerm), "weight"));
         var down = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.LowRankTerm), "lora_A"));
         var up = ParameterNamed(ExpressionPaths.Join(ExpressionPaths.Term(path, n.LowRankTerm), "lora_B"));
-        var (o, i, r, c) = (n.Shape.Out, n.Shape.In, n.LowRank.Rank, (float)n.Scale);
+        var (r, c) = (n.LowRank.Rank, (float)n.Scale);
         _magnitudes[path] = new MagnitudeSource(w0, down, up, c, o, i, r);
-        var output = NewValue(o, "t");
         Add(new RowNormalizeOp(v, output, w0, down, up, c, o, i, r, Accumulate: false,
             $"{Describe(path, "normalize")}: y_o = v_o / ‖V_o‖, V = W0 + {c.ToString("R", CultureInfo.InvariantCulture)}·B A, norms from W0 Aᵀ and A Aᵀ"));
         return output;
@@ -231,7 +240,8 @@ public sealed class LowerLayer
     {
         var order = layer.Parameters.OrderBy(p => _sourcePosition[p.Id]).Select(p => p.Id).ToList();
         int Map(int id) => order.IndexOf(id);
-        MagnitudeSource? Renumbered(MagnitudeSource? m) => m is null ? null : m with { Base = Map(m.Base), Down = Map(m.Down), Up = Map(m.Up) };
+        MagnitudeSource? Renumbered(MagnitudeSource? m) =>
+            m is null ? null : m with { Base = Map(m.Base), Down = m.Rank == 0 ? -1 : Map(m.Down), Up = m.Rank == 0 ? -1 : Map(m.Up) };
         var parameters = order.Select((id, k) => layer.Parameter(id) with { Id = k, MagnitudeOf = Renumbered(layer.Parameter(id).MagnitudeOf) }).ToEquatableArray();
         var ops = layer.Forward.Ops.Select(op => op.RenumberParameters(Map)).ToEquatableArray();
         return layer with { Parameters = parameters, Forward = layer.Forward with { Ops = ops } };

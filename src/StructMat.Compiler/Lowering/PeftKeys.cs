@@ -23,7 +23,7 @@ internal static class PeftKeys
         var none = parameters.Select(p => p with { PeftKey = null }).ToList();
         if (frozenBases.Count != 1) return none;
         // DoRA's magnitude (a diag that starts at the row norms of normalize(base + lowrank)) is lora_magnitude_vector.
-        parameters = parameters.Select(p => p.PeftKey is null && p.MagnitudeOf is not null ? p with { PeftKey = "lora_magnitude_vector.{adapter}.weight" } : p).ToList();
+        parameters = parameters.Select(p => p.PeftKey is null && p.MagnitudeOf is { Rank: > 0 } ? p with { PeftKey = "lora_magnitude_vector.{adapter}.weight" } : p).ToList();
         // PEFT keeps BOFT's output scale as a vector of the adapter's own: a diag next to a boft is boft_s.
         if (parameters.Any(p => p.PeftKey?.StartsWith("boft_R.", System.StringComparison.Ordinal) == true))
             parameters = parameters.Select(p => p.PeftKey is null && IsDiagonal(p) ? p with { PeftKey = "boft_s.{adapter}" } : p).ToList();

@@ -122,14 +122,15 @@ public sealed partial class Binder
         return new BoundHadamard((BoundLowRank)operands[0]!, (BoundLowRank)operands[1]!, adapterTerm, span);
     }
 
-    // normalize(X): X takes the context's shape. This version normalises DoRA's weight, frozen dense + c * lowrank,
-    // whose row norms need no dense copy; anything else is SMX0134.
+    // normalize(X): X takes the context's shape. This version normalises a dense (weight normalisation) or DoRA's
+    // weight, frozen dense + c * lowrank, whose row norms need no dense copy; anything else is SMX0134.
     private BoundExpression? BindNormalize(Arguments arguments, int? inDim, int? outDim, bool frozen, SourceSpan span)
     {
         var syntax = arguments.Values["operand"].Value;
         var probe = ShapeProbe.Of(syntax, this);
         var operand = BindMatrix(syntax, inDim ?? probe.In, outDim ?? probe.Out, frozen, adapterTerm: false);
         if (operand is null) return null;
+        if (operand is BoundDense dense) return new BoundNormalize(dense, -1, -1, null, 0, span); // weight normalisation
         if (operand is BoundSum { Terms.Count: 2 } sum)
         {
             var baseTerm = sum.Terms.Select((t, k) => (t, k)).FirstOrDefault(p => p.t is BoundDense { Frozen: true });

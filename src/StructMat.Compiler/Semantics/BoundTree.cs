@@ -42,11 +42,12 @@ public sealed record BoundHadamard(Structures.BoundLowRank Left, Structures.Boun
     : BoundExpression(Left.Shape, Span);
 
 /// <summary>
-/// <c>normalize(frozen dense + c * lowrank)</c>: DoRA's weight with each row scaled to unit L2 norm. <see cref="Operand"/>
-/// is the sum (its terms <see cref="BaseTerm"/>, the frozen dense, and <see cref="LowRankTerm"/>, the low-rank scaled by
-/// <see cref="Scale"/>); the norms come from the weights, never from a dense copy.
+/// <c>normalize(A)</c>, A with each row scaled to unit L2 norm, for the two operands whose norms need no dense copy:
+/// DoRA's <c>frozen dense + c * lowrank</c> (<see cref="Operand"/> is the sum, <see cref="BaseTerm"/> the frozen dense's
+/// term, <see cref="LowRankTerm"/> the low-rank's, scaled by <see cref="Scale"/>), or a <c>dense</c> alone (weight
+/// normalisation: <see cref="LowRank"/> is null and the term indices −1).
 /// </summary>
-public sealed record BoundNormalize(BoundSum Operand, int BaseTerm, int LowRankTerm, Structures.BoundLowRank LowRank, double Scale, SourceSpan Span)
+public sealed record BoundNormalize(BoundExpression Operand, int BaseTerm, int LowRankTerm, Structures.BoundLowRank? LowRank, double Scale, SourceSpan Span)
     : BoundExpression(Operand.Shape, Span);
 
 /// <summary><c>Left * Right</c>: <c>y = Left (Right x)</c>.</summary>

@@ -21,7 +21,8 @@ public sealed class NormalizeDevice : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _middle;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int, int, int> _gradientA;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int> _gradientB;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _norm, _p, _g, _h, _hb, _m;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _gradientBase;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _norm, _p, _g, _h, _hb, _m, _none;
 
     public NormalizeDevice(Accelerator accelerator)
     {
@@ -40,9 +41,11 @@ public sealed class NormalizeDevice : IDisposable
             a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int, int, int>(GradientA));
         _gradientB = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Normalize.GradientB",
             a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, int>(GradientB));
+        _gradientBase = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Normalize.GradientBase",
+            a => a.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(GradientBase));
     }
 
-    /// <summary><c>y[b, o] (+)= v[b, o] / ‖V_o‖</c>.</summary>
+    /// <summary><c>y[b, o] (+)= v[b, o] / ‖V_o‖</c>; with <paramref name="rank"/> 0 (weight normalisation) <paramref name="a"/> and <paramref name="b"/> are not read.</summary>
     public void Apply(ArrayView<float> v, ArrayView<float> y, ArrayView<float> w0, ArrayView<float> a, ArrayView<float> b, float c,
         int batch, int outFeatures, int inFeatures, int rank, bool accumulate)
     {
@@ -56,11 +59,16 @@ public sealed class NormalizeDevice : IDisposable
         ArrayView<float> gradient, int target, int batch, int outFeatures, int inFeatures, int rank)
     {
         if (batch == 0) return;
+        if (rank == 0) a = b = Grow(ref _none, 1);
         var norm = ComputeNorms(w0, a, b, c, outFeatures, inFeatures, rank);
         var h = Grow(ref _h, outFeatures);
-        var hb = Grow(ref _hb, (long)outFeatures * rank);
+        var hb = Grow(ref _hb, Math.Max(1, (long)outFeatures * rank));
         _weights(outFeatures, dy, v, norm, b, h, hb, batch, outFeatures, rank);
-        if (target == 0)
+        if (target == 2)
+        {
+            _gradientBase(outFeatures * inFeatures, h, w0, gradient, inFeatures);
+        }
+        else if (target == 0)
         {
             var m = Grow(ref _m, (long)rank * rank);
             _middle(rank * rank, hb, b, m, outFeatures, rank);
@@ -74,6 +82,7 @@ public sealed class NormalizeDevice : IDisposable
 
     public void Dispose()
     {
+        _none?.Dispose();
         _norm?.Dispose();
         _p?.Dispose();
         _g?.Dispose();
@@ -84,10 +93,11 @@ public sealed class NormalizeDevice : IDisposable
 
     private ArrayView<float> ComputeNorms(ArrayView<float> w0, ArrayView<float> a, ArrayView<float> b, float c, int outFeatures, int inFeatures, int rank)
     {
+        if (rank == 0) a = b = Grow(ref _none, 1);
         var norm = Grow(ref _norm, outFeatures);
-        var p = Grow(ref _p, (long)outFeatures * rank);
-        var g = Grow(ref _g, (long)rank * rank);
-        _gram(rank * rank, a, g, inFeatures, rank);
+        var p = Grow(ref _p, Math.Max(1, (long)outFeatures * rank));
+        var g = Grow(ref _g, Math.Max(1, (long)rank * rank));
+        if (rank > 0) _gram(rank * rank, a, g, inFeatures, rank);
         _norms(outFeatures, w0, a, b, g, p, norm, c, inFeatures, rank);
         return norm;
     }
@@ -172,6 +182,12 @@ public sealed class NormalizeDevice : IDisposable
         var t = 0.0;
         for (var l = 0; l < rank; l++) t += (double)m[k * rank + l] * a[l * inFeatures + i];
         gradient[e] += (float)(c * s + (double)c * c * t);
+    }
+
+    // Weight normalisation: ∂L/∂W0[o, i] += h_o W0[o, i]
+    private static void GradientBase(Index1D e, ArrayView<float> h, ArrayView<float> w0, ArrayView<float> gradient, int inFeatures)
+    {
+        gradient[e] += h[e / inFeatures] * w0[e];
     }
 
     // ∂L/∂B[o, k] += c h_o (p[o, k] + c Σ_l B[o, l] G[l, k])

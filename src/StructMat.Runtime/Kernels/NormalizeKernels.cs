@@ -12,6 +12,8 @@ namespace StructMat.Runtime.Kernels;
 /// <c>∂L/∂A += c (Bᵀ diag(h) W0 + c (Bᵀ diag(h) B) A)</c> and <c>∂L/∂B += c diag(h) (W0 Aᵀ + c B (A Aᵀ))</c> (W0 is frozen),
 /// again <c>out·in·r</c> per call. A zero row of V has no direction: it is left at zero (its norm is taken as 1).
 /// The generated code calls <see cref="Prepare"/> once per Forward or Backward call and passes the result to every op.
+/// With <c>rank = 0</c> (A and B empty) it is weight normalisation, <c>V = W0</c>, and the gradient goes to W0:
+/// <c>∂L/∂W0 += diag(h) W0</c>.
 /// Products run on the block-matmul engine in float32; the norms are combined in float64.
 /// </summary>
 public static class NormalizeKernels
@@ -109,11 +111,13 @@ public static class NormalizeKernels
         ArgumentNullException.ThrowIfNull(norms);
         var (outFeatures, inFeatures, rank, c) = (norms.OutFeatures, norms.InFeatures, norms.Rank, norms.Scale);
         Validate(w0, a, b, outFeatures, inFeatures, rank);
-        if (target is not (0 or 1)) throw new ArgumentException($"target must be 0 (A) or 1 (B), got {target}.", nameof(target));
+        if (rank == 0 ? target != 2 : target is not (0 or 1))
+            throw new ArgumentException($"target must be 0 (A) or 1 (B), or 2 (W0) for weight normalisation (rank 0), got {target} with rank {rank}.", nameof(target));
         KernelArguments.NonNegative(batch, nameof(batch));
         KernelArguments.Length(dy.Length, (long)batch * outFeatures, nameof(dy), "batch * out");
         KernelArguments.Length(v.Length, (long)batch * outFeatures, nameof(v), "batch * out");
-        KernelArguments.Length(gradient.Length, target == 0 ? (long)rank * inFeatures : (long)outFeatures * rank, nameof(gradient), "the factor's size");
+        KernelArguments.Length(gradient.Length, target switch { 0 => (long)rank * inFeatures, 1 => (long)outFeatures * rank, _ => (long)outFeatures * inFeatures },
+            nameof(gradient), "the factor's size");
         if (batch == 0) return;
         var h = new float[outFeatures];
         for (var o = 0; o < outFeatures; o++)
@@ -123,7 +127,13 @@ public static class NormalizeKernels
             var n = norms.Norms[o];
             h[o] = (float)(-g / (n * n * n));
         }
-        if (target == 0)
+        if (target == 2)
+        {
+            // Weight normalisation, V = W0: ∂L/∂W0 = diag(h) W0.
+            for (var o = 0; o < outFeatures; o++)
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w0.Slice(o * inFeatures, inFeatures), h[o], gradient.Slice(o * inFeatures, inFeatures), gradient.Slice(o * inFeatures, inFeatures));
+        }
+        else if (target == 0)
         {
             // ∂L/∂A += c·(diag(h) B)ᵀ W0 + c²·(Bᵀ diag(h) B) A.
             var hb = new float[outFeatures * rank]; // diag(h) B
@@ -152,6 +162,7 @@ public static class NormalizeKernels
     // p = W0 Aᵀ [out, r] (W0's rows as the batch, on the engine) and g = A Aᵀ [r, r] (float64 sums, r²·in).
     private static void Products(ReadOnlySpan<float> w0, ReadOnlySpan<float> a, Span<float> p, Span<float> g, int outFeatures, int inFeatures, int rank)
     {
+        if (rank == 0) return;
         CpuKernels.BlockMatMul(w0, p, a, outFeatures, 1, rank, inFeatures, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f, accumulate: false, weightIsParameter: false);
         for (var k = 0; k < rank; k++)
             for (var l = 0; l < rank; l++)
@@ -166,7 +177,7 @@ public static class NormalizeKernels
     {
         KernelArguments.NonNegative(outFeatures, "outFeatures");
         KernelArguments.NonNegative(inFeatures, "inFeatures");
-        if (rank < 1) throw new ArgumentException($"rank must be positive, got {rank}.", nameof(rank));
+        if (rank < 0) throw new ArgumentException($"rank must be non-negative (0: weight normalisation, V = W0), got {rank}.", nameof(rank));
         KernelArguments.FitsInt32((long)outFeatures * inFeatures, "outFeatures", "out * in");
         KernelArguments.Length(w0.Length, (long)outFeatures * inFeatures, nameof(w0), "out * in");
         KernelArguments.Length(a.Length, (long)rank * inFeatures, nameof(a), "r * in");
