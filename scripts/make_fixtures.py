@@ -37,6 +37,8 @@ transcribe the modules' forward passes.
   dora_peft.safetensors        PEFT LoRA with use_dora=True (r = 3, lora_alpha = 6: scaling 2) on q_proj (12 -> 8, with a base
                                bias) and v_proj (12 -> 12): ...M.base_layer.weight, ...q_proj.base_layer.bias,
                                ...M.lora_A.default.weight, ...M.lora_B.default.weight, ...M.lora_magnitude_vector.default.weight
+  dora_peft_adapter.safetensors the DoRA adapter as save_pretrained writes it: no base, no adapter name, and the magnitude
+                               under ...M.lora_magnitude_vector (PEFT drops its ".weight"; lora/model.py _get_adapter_state_dict)
   dora_peft_io.safetensors     x [2,12]; M.y = base_result + DoraLinearLayer.forward: (m / ||W + s B A||_row - 1) * (base_result
                                - bias) + m / ||W + s B A||_row * lora_B(lora_A(x)) * s (src/peft/tuners/lora/dora.py at 5d602fd)
   oft_peft_io.safetensors      x [2,12]; per module M and mode (neumann5: PEFT's default use_cayley_neumann=True,
@@ -361,7 +363,7 @@ def dora_peft():
     scaling = alpha / r
     prefix = "base_model.model.layers.0."
     x = uniform(batch * n_in, 701)
-    tensors, io = {}, {"x": ([batch, n_in], x)}
+    tensors, saved, io = {}, {}, {"x": ([batch, n_in], x)}
     for module, n_out, seed, has_bias in (("q_proj", 8, 710, True), ("v_proj", 12, 720, False)):
         w0 = uniform(n_out * n_in, seed)
         bias = uniform(n_out, seed + 1, 0.5) if has_bias else [0.0] * n_out
@@ -374,6 +376,9 @@ def dora_peft():
         tensors[prefix + module + ".lora_A.default.weight"] = ([r, n_in], a)
         tensors[prefix + module + ".lora_B.default.weight"] = ([n_out, r], b_)
         tensors[prefix + module + ".lora_magnitude_vector.default.weight"] = ([n_out], m)
+        saved[prefix + module + ".lora_A.weight"] = ([r, n_in], a)
+        saved[prefix + module + ".lora_B.weight"] = ([n_out, r], b_)
+        saved[prefix + module + ".lora_magnitude_vector"] = ([n_out], m)
         # get_weight_norm: weight + scaling * lora_weight, torch.linalg.norm(dim=1)
         lora_weight = [sum(b_[o * r + k] * a[k * n_in + i] for k in range(r)) for o in range(n_out) for i in range(n_in)]
         v = [w0[e] + scaling * lora_weight[e] for e in range(n_out * n_in)]
@@ -391,6 +396,7 @@ def dora_peft():
     meta = {"r": str(r), "lora_alpha": str(alpha), "use_dora": "True",
             "peft": "huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/lora/dora.py"}
     write_safetensors(os.path.join(OUT, "dora_peft.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "dora_peft_adapter.safetensors"), saved, meta)
     write_safetensors(os.path.join(OUT, "dora_peft_io.safetensors"), io, meta)
 
 

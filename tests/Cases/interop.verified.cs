@@ -1312,17 +1312,6 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -1334,7 +1323,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 5, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 3, 4, terms: 5);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 3, 4, terms: 5);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1582,17 +1571,6 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -1604,7 +1582,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 0, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 3, 4, terms: 0);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 3, 4, terms: 0);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1852,17 +1830,6 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -1874,7 +1841,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 5, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 3, 4, terms: 5);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 3, 4, terms: 5);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2122,17 +2089,6 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 12, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -2144,7 +2100,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 0, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 3, 4, terms: 0);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 3, 4, terms: 0);
     }
 
     /// <summary>The dense weight [12, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2346,6 +2302,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2438,19 +2395,6 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 12, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> biasGradient = gradients[3];
-        global::System.Span<float> factors0DiagGradient = gradients[0];
-        global::System.Span<float> factors2BoftRGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2499,13 +2443,13 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
 
         // input gradient of factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt8, Factors0Diag.Data, batch, 12, accumulate: false);
 
         // weight gradient of factors.0 (diag): y = d ⊙ x
-        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, factors0DiagGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, Factors0Diag.Gradient!, batch, 12);
 
         // input gradient of factors.1 (dense): W [12, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -2514,7 +2458,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), factors2BoftRGradient.Slice(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt6, dt5, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
@@ -2523,7 +2467,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt5, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), factors2BoftRGradient.Slice(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt4, dt3, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
@@ -2535,7 +2479,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), factors2BoftRGradient.Slice(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
@@ -2884,6 +2828,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2972,18 +2917,6 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors0DiagGradient = gradients[0];
-        global::System.Span<float> factors2BoftRGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -3035,7 +2968,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt8, Factors0Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of factors.0 (diag): y = d ⊙ x
-        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, factors0DiagGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, Factors0Diag.Gradient!, batch, 16);
 
         // input gradient of factors.1 (dense): W [16, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -3044,7 +2977,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), factors2BoftRGradient.Slice(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt6, dt5, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
@@ -3053,7 +2986,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt5, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), factors2BoftRGradient.Slice(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt4, dt3, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
@@ -3065,7 +2998,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), factors2BoftRGradient.Slice(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
@@ -4065,7 +3998,8 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -4075,6 +4009,16 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1LoraA.Data, fanIn: 12, fanOut: 3, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms1LoraB.Data);
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 3);
     }
 
@@ -4569,7 +4513,8 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -4578,6 +4523,16 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms0Weight.Data, fanIn: 12, fanOut: 12, random);
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1LoraA.Data, fanIn: 12, fanOut: 3, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms1LoraB.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 12, 12, 3);
     }
 

@@ -150,7 +150,8 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -159,6 +160,16 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms0Weight.Data, fanIn: 12, fanOut: 8, random);
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1LoraA.Data, fanIn: 12, fanOut: 2, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms1LoraB.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms0Weight.Data, Factors1Terms1LoraA.Data, Factors1Terms1LoraB.Data, 2.0f, 8, 12, 2);
     }
 
@@ -625,7 +636,8 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -635,6 +647,16 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Init.Initializers.Zero(Factors1Terms0LoraB.Data);
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Terms1Weight.Data, fanIn: 8, fanOut: 8, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Terms1Weight.Data, Factors1Terms0LoraA.Data, Factors1Terms0LoraB.Data, 1.0f, 8, 8, 3);
     }
 
@@ -1082,9 +1104,9 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public Direction(int seed = 0)
     {
-        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 6, 6 }, trainable: false) { PeftKey = "base_layer.weight" };
-        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 1, 6 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
-        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 6, 1 }, trainable: true, learningRateMultiplier: 3.0f) { PeftKey = "lora_B.{adapter}.weight" };
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 6, 6 }, trainable: false);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 1, 6 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 6, 1 }, trainable: true, learningRateMultiplier: 3.0f);
         Parameters = new[] { Terms0Weight, Terms1LoraA, Terms1LoraB };
         Initialize(new global::System.Random(seed));
     }
@@ -1539,7 +1561,8 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1549,6 +1572,16 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Terms0Weight.Data, fanIn: 4, fanOut: 4, random);
         global::StructMat.Runtime.Init.Initializers.MuP(Kron1Factors1Terms1LoraA.Data, fanIn: 4, fanOut: 1, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Kron1Factors1Terms1LoraB.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Kron1Factors0Diag.Data, Kron1Factors1Terms0Weight.Data, Kron1Factors1Terms1LoraA.Data, Kron1Factors1Terms1LoraB.Data, 1.0f, 4, 4, 1);
     }
 
@@ -2144,7 +2177,8 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2152,6 +2186,16 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         // factors.0.diag: set below, from the weights it normalises
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 10, fanOut: 6, random);
         global::StructMat.Runtime.Init.Initializers.Zero(Bias.Data);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 10, 0);
     }
 
@@ -2511,13 +2555,24 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
-    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.
+    /// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that
+    /// weight (see <see cref="ResetMagnitudes"/>).
     /// </summary>
     public void Initialize(global::System.Random random)
     {
         global::System.ArgumentNullException.ThrowIfNull(random);
         // factors.0.diag: set below, from the weights it normalises
         global::StructMat.Runtime.Init.Initializers.MuP(Factors1Weight.Data, fanIn: 6, fanOut: 6, random);
+        ResetMagnitudes();
+    }
+
+    /// <summary>
+    /// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it
+    /// normalises, as <see cref="Initialize"/> does, so the layer equals that weight again. Call it after loading a new base
+    /// to start training from that base; a PEFT DoRA file carries its own magnitude.
+    /// </summary>
+    public void ResetMagnitudes()
+    {
         global::StructMat.Runtime.Init.Initializers.RowNorms(Factors0Diag.Data, Factors1Weight.Data, global::System.ReadOnlySpan<float>.Empty, global::System.ReadOnlySpan<float>.Empty, 0.0f, 6, 6, 0);
     }
 

@@ -220,17 +220,6 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         var dt1 = slot0.Slice(0, batch * 16);
@@ -242,7 +231,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 4, 4, terms: 5, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 4, 4, terms: 5);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 4, 4, terms: 5);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -490,17 +479,6 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 12, dx, batch * 12, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 12, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 12, 8, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 12);
         var dt1 = slot0.Slice(0, batch * 12);
@@ -512,7 +490,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 3, 4, terms: 0, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 3, 4, terms: 0);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 3, 4, terms: 0);
     }
 
     /// <summary>The dense weight [8, 12] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -961,24 +939,12 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 8, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 12, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> biasGradient = gradients[2];
-        global::System.Span<float> factors1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         var dt1 = slot0.Slice(0, batch * 8);
 
         // bias gradient: column sums of dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
 
         // input gradient of factors.0 (dense): W [12, 8]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dy, dt1, Factors0Weight.Data, batch, 1, 12, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -987,7 +953,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Factors1OftR.Data, batch, 4, 2, terms: 3, accumulate: false);
 
         // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, factors1OftRGradient, batch, 4, 2, terms: 3);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Factors1OftR.Data, Factors1OftR.Gradient!, batch, 4, 2, terms: 3);
     }
 
     /// <summary>The dense weight [12, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1165,10 +1131,10 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
     public OftMixed(int seed = 0)
     {
-        Terms0Factors0LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_A", new[] { 2, 8 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
-        Terms0Factors0LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 2.0f) { PeftKey = "lora_B.{adapter}.weight" };
-        Terms0Factors1OftR = new global::StructMat.Runtime.Parameter("terms.0.factors.1.oft_R", new[] { 2, 6 }, trainable: true) { PeftKey = "oft_R.{adapter}.weight" };
-        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 8, 8 }, trainable: false) { PeftKey = "base_layer.weight" };
+        Terms0Factors0LoraA = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_A", new[] { 2, 8 }, trainable: true, learningRateMultiplier: 0.5f);
+        Terms0Factors0LoraB = new global::StructMat.Runtime.Parameter("terms.0.factors.0.lora_B", new[] { 8, 2 }, trainable: true, learningRateMultiplier: 2.0f);
+        Terms0Factors1OftR = new global::StructMat.Runtime.Parameter("terms.0.factors.1.oft_R", new[] { 2, 6 }, trainable: true);
+        Terms1Weight = new global::StructMat.Runtime.Parameter("terms.1.weight", new[] { 8, 8 }, trainable: false);
         Parameters = new[] { Terms0Factors0LoraA, Terms0Factors0LoraB, Terms0Factors1OftR, Terms1Weight };
         Initialize(new global::System.Random(seed));
     }
@@ -1279,19 +1245,6 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 8, dx, batch * 8, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 8, dx, batch * 8, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 8, 8, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> terms0Factors0LoraBGradient = gradients[1];
-        global::System.Span<float> terms0Factors0LoraAGradient = gradients[0];
-        global::System.Span<float> terms0Factors1OftRGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
@@ -1312,17 +1265,17 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
         // and weight gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms0Factors0LoraB.Data, terms0Factors0LoraBGradient, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms0Factors0LoraB.Data, Terms0Factors0LoraB.Gradient!, batch, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
         // and weight gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8], from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors0LoraA.Data, terms0Factors0LoraAGradient, batch, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, Terms0Factors0LoraA.Data, Terms0Factors0LoraA.Gradient!, batch, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms) (dx_i = R_i dy_i) (accumulating)
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Terms0Factors1OftR.Data, batch, 2, 4, terms: 6, accumulate: true);
 
         // weight gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Terms0Factors1OftR.Data, terms0Factors1OftRGradient, batch, 2, 4, terms: 6);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Terms0Factors1OftR.Data, Terms0Factors1OftR.Gradient!, batch, 2, 4, terms: 6);
     }
 
     /// <summary>The dense weight [8, 8] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -1633,6 +1586,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -1709,18 +1663,6 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> factors0DiagGradient = gradients[0];
-        global::System.Span<float> factors2BoftRGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -1756,7 +1698,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt5, Factors0Diag.Data, batch, 16, accumulate: false);
 
         // weight gradient of factors.0 (diag): y = d ⊙ x
-        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t5, factors0DiagGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t5, Factors0Diag.Gradient!, batch, 16);
 
         // input gradient of factors.1 (dense): W [16, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt5, dt4, Factors1Weight.Data, batch, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1765,7 +1707,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt4, dt3, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), batch, 4, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t3, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), factors2BoftRGradient.Slice(0, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t3, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 64), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 0, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt3, dt2, BlockButterflyMap16Group8Block2Inverse, batch, 16, accumulate: false);
@@ -1774,7 +1716,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 64), batch, 4, 4, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 64), factors2BoftRGradient.Slice(64, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 64), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 64, 64), batch, 4, 4, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 8) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block2, batch, 16, accumulate: false);
@@ -2065,6 +2007,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2157,19 +2100,6 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 12, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 12, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> biasGradient = gradients[3];
-        global::System.Span<float> factors0DiagGradient = gradients[0];
-        global::System.Span<float> factors2BoftRGradient = gradients[2];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2218,13 +2148,13 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, t8, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 12);
 
         // input gradient of factors.0 (diag): y = d ⊙ x
         global::StructMat.Runtime.Kernels.ElementKernels.Diagonal(dy, dt8, Factors0Diag.Data, batch, 12, accumulate: false);
 
         // weight gradient of factors.0 (diag): y = d ⊙ x
-        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, factors0DiagGradient, batch, 12);
+        global::StructMat.Runtime.Kernels.ElementKernels.DiagonalGradient(dy, t8, Factors0Diag.Gradient!, batch, 12);
 
         // input gradient of factors.1 (dense): W [12, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulTransposed(dt8, dt7, Factors1Weight.Data, batch, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -2233,7 +2163,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt7, dt6, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), factors2BoftRGradient.Slice(0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t6, dt7, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 0, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 0, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1 (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt6, dt5, BlockButterflyMap16Group4Block1Inverse, batch, 16, accumulate: false);
@@ -2242,7 +2172,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt5, dt4, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), factors2BoftRGradient.Slice(32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t4, dt5, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 32, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 32, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt4, dt3, BlockButterflyMap16Group4Block1, batch, 16, accumulate: false);
@@ -2254,7 +2184,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt2, dt1, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), batch, 8, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), factors2BoftRGradient.Slice(64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t1, dt2, global::System.MemoryExtensions.AsSpan(Factors2BoftR.Data, 64, 32), global::System.MemoryExtensions.AsSpan(Factors2BoftR.Gradient!, 64, 32), batch, 8, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt1, dx, BlockButterflyMap16Group8Block1, batch, 16, accumulate: false);
@@ -2591,6 +2521,7 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -2855,18 +2786,6 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> kron0WeightGradient = gradients[0];
-        global::System.Span<float> kron1OftRGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -2888,7 +2807,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
 
         // input gradient of kron.0 (dense): W [4, 4]
         // and weight gradient of kron.0 (dense): W [4, 4], from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, Kron0Weight.Gradient!, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 4, 4, accumulate: false);
@@ -2897,7 +2816,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt1, dx, Kron1OftR.Data, batch * 4, 2, 2, terms: 4, accumulate: false);
 
         // weight gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Kron1OftR.Data, kron1OftRGradient, batch * 4, 2, 2, terms: 4);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(x, dt1, Kron1OftR.Data, Kron1OftR.Gradient!, batch * 4, 2, 2, terms: 4);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -3138,6 +3057,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
     /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
     /// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.
+    /// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.
     /// </summary>
     public void Initialize(global::System.Random random)
     {
@@ -3217,18 +3137,6 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> kron0BoftRGradient = gradients[0];
-        global::System.Span<float> kron1WeightGradient = gradients[1];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
@@ -3268,7 +3176,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt6, dt5, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t5, dt6, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), kron0BoftRGradient.Slice(0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t5, dt6, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 0, 8), global::System.MemoryExtensions.AsSpan(Kron0BoftR.Gradient!, 0, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of kron.0 (boft): factor 1, P_1 (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt5, dt4, BlockButterflyMap4Group4Block1Inverse, batch * 4, 4, accumulate: false);
@@ -3277,7 +3185,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         global::StructMat.Runtime.Kernels.OrthogonalKernels.ApplyTransposed(dt4, dt3, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), batch * 4, 2, 2, terms: 0, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // weight gradient of kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
-        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t3, dt4, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), kron0BoftRGradient.Slice(8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
+        global::StructMat.Runtime.Kernels.OrthogonalKernels.Gradient(t3, dt4, global::System.MemoryExtensions.AsSpan(Kron0BoftR.Data, 8, 8), global::System.MemoryExtensions.AsSpan(Kron0BoftR.Gradient!, 8, 8), batch * 4, 2, 2, terms: 0, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
 
         // input gradient of kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4) (the inverse map)
         global::StructMat.Runtime.Kernels.ElementKernels.Gather(dt3, dt2, BlockButterflyMap4Group4Block1, batch * 4, 4, accumulate: false);
@@ -3287,7 +3195,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
 
         // input gradient of kron.1 (dense): W [4, 4]
         // and weight gradient of kron.1 (dense): W [4, 4], from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, Kron1Weight.Gradient!, batch * 4, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>

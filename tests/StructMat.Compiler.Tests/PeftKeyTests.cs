@@ -32,6 +32,12 @@ public class PeftKeyTests
         "factors.0.weight=base_layer.weight, factors.1.hra_u=hra_u.{adapter}, bias=base_layer.bias")]
     [InlineData("layer L : 8 -> 4 = frozen dense * oft(block: 4);",
         "factors.0.weight=base_layer.weight, factors.1.oft_R=oft_R.{adapter}.weight")]
+    [InlineData("layer L : 8 -> 8 = diag() * frozen dense * boft(block: 4, factors: 2);",
+        "factors.0.diag=boft_s.{adapter}, factors.1.weight=base_layer.weight, factors.2.boft_R=boft_R.{adapter}")]
+    [InlineData("layer L : 8 -> 6 = diag() * normalize(frozen dense + 2.0 * lowrank(rank: 2));",
+        "factors.0.diag=lora_magnitude_vector.{adapter}.weight, factors.1.terms.0.weight=base_layer.weight, factors.1.terms.1.lora_A=lora_A.{adapter}.weight, factors.1.terms.1.lora_B=lora_B.{adapter}.weight")]
+    [InlineData("layer L : 8 -> 6 = frozen dense + 2.0 * hadamard(lowrank(rank: 2), lowrank(rank: 2));",
+        "terms.0.weight=base_layer.weight, terms.1.hadamard.0.lora_A=hada_w1_b.{adapter}, terms.1.hadamard.0.lora_B=hada_w1_a.{adapter}, terms.1.hadamard.1.lora_A=hada_w2_b.{adapter}, terms.1.hadamard.1.lora_B=hada_w2_a.{adapter}")]
     public void A_frozen_base_with_one_adapter_PEFT_knows_gets_PEFTs_keys(string smx, string keys) => Assert.Equal(keys, Keys(smx));
 
     [Theory]
@@ -43,5 +49,11 @@ public class PeftKeyTests
     // A tensor PEFT has no key for (a Monarch adapter), or two frozen denses of the layer's shape.
     [InlineData("layer L : 8 -> 8 = frozen dense + monarch(blocks: 2);")]
     [InlineData("layer L : 8 -> 8 = frozen dense + frozen dense * lowrank(rank: 2);")]
+    // PEFT's tensors in places PEFT does not put them: an output rotation, a low-rank factor, a scale on the input side.
+    [InlineData("layer L : 8 -> 8 = oft(block: 4) * frozen dense;")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * lowrank(rank: 2);")]
+    [InlineData("layer L : 8 -> 8 = frozen dense * diag() * boft(block: 4);")]
+    // Weight normalisation is no PEFT method.
+    [InlineData("layer L : 8 -> 8 = diag() * normalize(frozen dense);")]
     public void Anything_else_has_no_PEFT_keys(string smx) => Assert.DoesNotContain("=base_layer", Keys(smx));
 }

@@ -149,6 +149,19 @@ public class WeightsTests
         Assert.True(Oracle.RelativeError(y, expected) < 1e-5, $"forward: {Oracle.RelativeError(y, expected):E2}");
     }
 
+    /// <summary>A saved DoRA adapter (PEFT's save_pretrained: no base, no adapter name, the magnitude without ".weight") loads.</summary>
+    [Fact]
+    public void A_saved_PEFT_DoRA_adapter_file_loads_its_magnitude_under_PEFTs_saved_key()
+    {
+        var layer = new PeftDoraV();
+        layer.LoadPeft(Fixture("dora_peft.safetensors"), "base_model.model.layers.0.v_proj"); // the base, from the full state dict
+        var expected = layer.Parameters.Select(p => p.Data.ToArray()).ToList();
+        foreach (var p in layer.Parameters.Where(p => p.Trainable)) Array.Clear(p.Data);
+        layer.LoadPeft(Fixture("dora_peft_adapter.safetensors"), "base_model.model.layers.0.v_proj", adapter: null, adapterOnly: true);
+        for (var k = 0; k < expected.Count; k++) Assert.Equal(expected[k], layer.Parameters[k].Data);
+        Assert.Equal("m.lora_magnitude_vector", PeftNames.Key(layer.Factors0Diag, "m", adapter: null));
+    }
+
     /// <summary>DoRA's init (the magnitude at the row norms of W0 + sBA, B = 0) makes a new layer equal to its frozen base.</summary>
     [Fact]
     public void A_new_DoRA_layer_starts_equal_to_its_frozen_base()

@@ -98,6 +98,9 @@ internal static class LayerEmitter
         }
     }
 
+    /// <summary>The method layers with a normalize get, which resets their magnitudes to the row norms.</summary>
+    public const string ResetMagnitudes = "ResetMagnitudes";
+
     private static void EmitInitialize(SourceWriter w, LayerModel model)
     {
         w.Line("/// <summary>");
@@ -106,8 +109,12 @@ internal static class LayerEmitter
         w.Line("/// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("oft_R", System.StringComparison.Ordinal)))
             w.Line("/// OFT's packed skew-symmetric blocks start at zero (PEFT's default), so its rotations start as the identity.");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("boft_R", System.StringComparison.Ordinal)))
+            w.Line("/// BOFT's blocks start at zero (PEFT's default), so its rotations start as the identity.");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.RowNorms))
-            w.Line("/// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that weight.");
+            w.Line("/// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.RowNorms))
+            w.Line("/// weight (see <see cref=\"ResetMagnitudes\"/>).");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("hadamard.1.lora_A", System.StringComparison.Ordinal)))
             w.Line("/// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.");
         w.Line("/// </summary>");
@@ -126,6 +133,17 @@ internal static class LayerEmitter
                     _ => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
                 });
             }
+            if (model.Ir.Parameters.Any(p => p.MagnitudeOf is not null)) w.Line($"{ResetMagnitudes}();");
+        });
+        if (!model.Ir.Parameters.Any(p => p.MagnitudeOf is not null)) return;
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Sets each magnitude (a diag left of a normalize: DoRA's <c>lora_magnitude_vector</c>) to the row norms of the weight it");
+        w.Line("/// normalises, as <see cref=\"Initialize\"/> does, so the layer equals that weight again. Call it after loading a new base");
+        w.Line("/// to start training from that base; a PEFT DoRA file carries its own magnitude.");
+        w.Line("/// </summary>");
+        w.Block($"public void {ResetMagnitudes}()", () =>
+        {
             foreach (var p in model.Ir.Parameters)
             {
                 if (p.MagnitudeOf is not { } m) continue;

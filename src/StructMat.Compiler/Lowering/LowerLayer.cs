@@ -44,7 +44,7 @@ public sealed class LowerLayer
             lowering.Add(new BiasOp(output, bias, "add the bias"));
         }
         var forward = new IrProgram(lowering._values.ToEquatableArray(), lowering._ops.ToEquatableArray(), input, output);
-        var parameters = PeftKeys.Assign(lowering._parameters, lowering._frozenBases, layer.HasBias ? lowering._parameters.Count - 1 : null);
+        var parameters = PeftKeys.Assign(lowering._parameters, lowering._frozenBases, layer.HasBias ? lowering._parameters.Count - 1 : null, layer.Body);
         return lowering.InSourceOrder(new IrLayer(layer.Name, layer.Shape.In, layer.Shape.Out, parameters.ToEquatableArray(), forward, Backward: null));
     }
 

@@ -1,6 +1,8 @@
 using System.Collections.Generic;
 using System.Linq;
 using StructMat.Compiler.IR;
+using StructMat.Compiler.Semantics;
+using StructMat.Compiler.Structures;
 
 namespace StructMat.Compiler.Lowering;
 
@@ -18,10 +20,10 @@ internal static class PeftKeys
     public const string BaseWeight = "base_layer.weight";
     public const string BaseBias = "base_layer.bias";
 
-    public static IReadOnlyList<IrParameter> Assign(IReadOnlyList<IrParameter> parameters, IReadOnlyList<int> frozenBases, int? bias)
+    public static IReadOnlyList<IrParameter> Assign(IReadOnlyList<IrParameter> parameters, IReadOnlyList<int> frozenBases, int? bias, BoundExpression body)
     {
         var none = parameters.Select(p => p with { PeftKey = null }).ToList();
-        if (frozenBases.Count != 1) return none;
+        if (frozenBases.Count != 1 || !IsPeftForm(body)) return none;
         // DoRA's magnitude (a diag that starts at the row norms of normalize(base + lowrank)) is lora_magnitude_vector.
         parameters = parameters.Select(p => p.PeftKey is null && p.MagnitudeOf is { Rank: > 0 } ? p with { PeftKey = "lora_magnitude_vector.{adapter}.weight" } : p).ToList();
         // PEFT keeps BOFT's output scale as a vector of the adapter's own: a diag next to a boft is boft_s.
@@ -31,6 +33,28 @@ internal static class PeftKeys
         if (adapter.Count == 0 || adapter.Any(p => p.PeftKey is null)) return none;
         if (adapter.Select(p => p.PeftKey).Distinct().Count() != adapter.Count) return none;
         return parameters.Select(p => p.Id == frozenBases[0] ? p with { PeftKey = BaseWeight } : p.Id == bias ? p with { PeftKey = BaseBias } : p).ToList();
+    }
+
+    /// <summary>
+    /// Whether the layer's expression has the shape of a PEFT adapter on its base layer, each part where PEFT puts it:
+    /// <c>W0 + c·ΔW</c> (LoRA, LoHa), <c>W0 · R</c> (HRA and OFT rotate the input), <c>diag(s) · W0 · R</c> (BOFT scales the
+    /// output), <c>diag(m) · normalize(W0 + c·B A)</c> (DoRA). Names alone are not enough: <c>oft(…) * frozen dense</c> has
+    /// OFT's tensors but rotates the output, and would load a PEFT file into a different function.
+    /// </summary>
+    internal static bool IsPeftForm(BoundExpression body)
+    {
+        static bool Base(BoundExpression e) => e is BoundDense { Frozen: true };
+        static BoundExpression Unscaled(BoundExpression e) => e is BoundScale s ? s.Operand : e;
+        if (body is BoundSum { Terms.Count: 2 } sum)
+            return sum.Terms.Any(Base) && sum.Terms.Any(t => Unscaled(t) is BoundLowRank or BoundHadamard);
+        if (body is not BoundProduct product) return false;
+        var f = ExpressionPaths.Factors(product);
+        return f.Count switch
+        {
+            2 => (Base(f[0]) && f[1] is BoundHouseholder or BoundOft) || (f[0] is BoundDiagonal && f[1] is BoundNormalize { LowRank: not null }),
+            3 => f[0] is BoundDiagonal && Base(f[1]) && f[2] is BoundBoft,
+            _ => false,
+        };
     }
 
     private static bool IsDiagonal(IrParameter p) => p.Name == "diag" || p.Name.EndsWith(".diag", System.StringComparison.Ordinal);

@@ -242,7 +242,7 @@ public sealed partial class Binder
 
     /// <summary>Every name a use can mean: the structures, kron, bias and the constants declared so far.</summary>
     private IEnumerable<string> KnownNames() =>
-        StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
+        StructureRegistry.All.Select(s => s.Name).Append(CoreForms.Kron.Name).Append(CoreForms.Hadamard.Name).Append(CoreForms.Normalize.Name).Append(CoreForms.Bias).Concat(_constants.Keys);
 
     /// <summary>
     /// Two leading numbers that no required argument takes: a shape written as other libraries write it

@@ -196,8 +196,8 @@ public sealed class OrthogonalDevice : IDisposable
         else
         {
             var top = Top(terms);
-            // H_top = c_top I; H_p = c_p I + Q H_(p+1), stored at h + (p − 1)·bb for p = 1 … top.
-            SetIdentity(work, h + (top - 1) * bb, b, Coefficient(top, terms));
+            // H_top = c_top I; H_p = c_p I + Q H_(p+1), stored at h + (p − 1)·bb for p = 1 … top (none for one term: R = I).
+            if (top > 0) SetIdentity(work, h + (top - 1) * bb, b, Coefficient(top, terms));
             for (var p = top - 1; p >= 1; p--)
             {
                 Multiply(work, q, h + p * bb, h + (p - 1) * bb, b);

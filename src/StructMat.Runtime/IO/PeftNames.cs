@@ -38,7 +38,7 @@ public static class PeftNames
         if (parameter.PeftKey is not { } key) throw new ArgumentException($"Parameter '{parameter.Name}' has no PEFT key.", nameof(parameter));
         if (adapter is { Length: 0 } || adapter is not null && adapter.Contains('.'))
             throw new ArgumentException($"The adapter name '{adapter}' is not a PEFT adapter name (non-empty, no '.'); pass null for keys without one.", nameof(adapter));
-        var local = adapter is null ? key.Replace("." + AdapterSlot, "", StringComparison.Ordinal) : key.Replace(AdapterSlot, adapter, StringComparison.Ordinal);
+        var local = adapter is null ? SavedKey(key) : key.Replace(AdapterSlot, adapter, StringComparison.Ordinal);
         return modulePrefix.Length == 0 ? local : modulePrefix.TrimEnd('.') + "." + local;
     }
 
@@ -62,7 +62,7 @@ public static class PeftNames
         {
             var key = Key(p, modulePrefix, adapter);
             if (tensors.ContainsKey(key)) continue;
-            var tail = "." + p.PeftKey!.Replace("." + AdapterSlot, "", StringComparison.Ordinal).Split('.')[0] + ".";
+            var tail = "." + SavedKey(p.PeftKey!).Split('.')[0] + ".";
             var near = tensors.Keys.Where(k => k.Contains(tail, StringComparison.Ordinal) || k.EndsWith(tail.TrimEnd('.'), StringComparison.Ordinal))
                 .OrderBy(k => k, StringComparer.Ordinal).Take(3).ToList();
             missing.Add($"'{key}' for {p.Name}" + (near.Count == 0 ? "" : $" (the file has {string.Join(", ", near.Select(k => "'" + k + "'"))})"));
@@ -72,6 +72,16 @@ public static class PeftNames
         var renamed = wanted.ToDictionary(p => p.Name, p => tensors[Key(p, modulePrefix, adapter)], StringComparer.Ordinal);
         SafeTensors.Assign(renamed, wanted, strict: true, $"'{path}' (PEFT module '{modulePrefix}')", unitDimensions: true);
     }
+
+    // save_pretrained drops the adapter's name; for DoRA's magnitude it also drops ".weight" (PEFT's
+    // LoraModel._get_adapter_state_dict keeps the format from before lora_magnitude_vector became a module).
+    private static string SavedKey(string key)
+    {
+        var saved = key.Replace("." + AdapterSlot, "", StringComparison.Ordinal);
+        return saved == MagnitudeSaved + ".weight" ? MagnitudeSaved : saved;
+    }
+
+    private const string MagnitudeSaved = "lora_magnitude_vector";
 
     private static IReadOnlyList<Parameter> Keyed(IStructuredLayer layer, string argument)
     {

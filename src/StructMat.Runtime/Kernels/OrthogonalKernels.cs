@@ -1,6 +1,8 @@
 using System;
 using System.Buffers;
+using System.Linq;
 using System.Runtime.InteropServices;
+using System.Threading;
 using System.Threading.Tasks;
 
 namespace StructMat.Runtime.Kernels;
@@ -112,7 +114,7 @@ public static class OrthogonalKernels
             // rows layout (see RotationCache) holds G_i[r, c] at [c, i·b + r] = dW_i[c, r]: the same numbers, regrouped.
             dwSpan.Clear();
             CpuKernels.BlockWeightGradient(dy, x, dwSpan, batch, blocks, block, block, BlockLayout.Contiguous, BlockLayout.Contiguous, 1f);
-            RotationCache.ToRows(dwSpan, gSpan, blocks, block, transpose: false);
+            RotationCache.ToRows(dwSpan, gSpan, blocks, block, ofTranspose: true);
             dqSpan.Clear();
             if (terms == 0)
             {
@@ -206,13 +208,16 @@ public static class OrthogonalKernels
     private sealed class RotationCache
     {
         private const int Capacity = 8;
+
+        /// <summary>The most bytes the cached entries may hold together; the oldest go first beyond it.</summary>
+        private const long CapacityBytes = 256L << 20;
+
         private static readonly object Gate = new();
-        private static readonly RotationCache?[] Recent = new RotationCache?[Capacity];
+        private static readonly Slot?[] Recent = new Slot?[Capacity];
         private static int _next;
 
-        private float[] _source = Array.Empty<float>();
-        private int _blocks, _block, _terms;
-        private SkewLayout _skew;
+        /// <summary>One cached parameter state: its bits and shape, and the rotations, built once by whichever caller comes first.</summary>
+        private sealed record Slot(int Blocks, int Block, int Terms, SkewLayout Skew, float[] Source, Lazy<RotationCache> Entry, long Bytes);
 
         /// <summary>The applied weights <c>W_i = R_iᵀ</c>, natural layout.</summary>
         public float[] Weights { get; private set; } = Array.Empty<float>();
@@ -228,23 +233,44 @@ public static class OrthogonalKernels
 
         public float[] InverseRows { get; private set; } = Array.Empty<float>();
 
+        /// <summary>
+        /// The entry for these parameter bits: found, or registered and built once (callers that come meanwhile, such as
+        /// the other batch tiles of the same call, wait for that one build instead of repeating it).
+        /// </summary>
         public static RotationCache Get(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
         {
             var source = packed.Slice(0, blocks * BlockLength(block, skew));
+            var bits = MemoryMarshal.Cast<float, int>(source);
+            Slot slot;
             lock (Gate)
             {
-                foreach (var entry in Recent)
-                    if (entry is not null && entry._blocks == blocks && entry._block == block && entry._terms == terms && entry._skew == skew
-                        && MemoryMarshal.Cast<float, int>(source).SequenceEqual(MemoryMarshal.Cast<float, int>(entry._source.AsSpan())))
-                        return entry;
+                foreach (var s in Recent)
+                {
+                    if (s is not null && s.Blocks == blocks && s.Block == block && s.Terms == terms && s.Skew == skew
+                        && bits.SequenceEqual(MemoryMarshal.Cast<float, int>(s.Source.AsSpan())))
+                        return s.Entry.Value;
+                }
+                var copy = source.ToArray();
+                var matrices = 2L + Math.Max(SeriesCoefficients(terms).Length - 1, 2);
+                slot = new Slot(blocks, block, terms, skew, copy,
+                    new Lazy<RotationCache>(() => Build(copy, blocks, block, terms, skew), LazyThreadSafetyMode.ExecutionAndPublication),
+                    (matrices * blocks * block * block + copy.Length) * sizeof(float));
+                if (slot.Bytes <= CapacityBytes)
+                {
+                    Recent[_next] = slot;
+                    _next = (_next + 1) % Capacity;
+                    // Oldest first, until the entries fit the byte budget (the new one always stays).
+                    var total = Recent.Sum(s => s?.Bytes ?? 0);
+                    for (var k = 1; k < Capacity && total > CapacityBytes; k++)
+                    {
+                        var oldest = (_next + k - 1) % Capacity;
+                        if (Recent[oldest] is not { } old || ReferenceEquals(old, slot)) continue;
+                        total -= old.Bytes;
+                        Recent[oldest] = null;
+                    }
+                }
             }
-            var built = Build(source, blocks, block, terms, skew);
-            lock (Gate)
-            {
-                Recent[_next] = built;
-                _next = (_next + 1) % Capacity;
-            }
-            return built;
+            return slot.Entry.Value;
         }
 
         public static RotationCache Build(ReadOnlySpan<float> packed, int blocks, int block, int terms, SkewLayout skew)
@@ -252,7 +278,7 @@ public static class OrthogonalKernels
             var bb = block * block;
             var length = blocks * bb;
             var m = BlockLength(block, skew);
-            var entry = new RotationCache { _source = packed.Slice(0, blocks * m).ToArray(), _blocks = blocks, _block = block, _terms = terms, _skew = skew };
+            var entry = new RotationCache();
             var q = new float[length];
             for (var i = 0; i < blocks; i++)
             {
@@ -287,7 +313,7 @@ public static class OrthogonalKernels
                 });
                 entry.Inverse = inverse;
                 entry.InverseRows = new float[length];
-                ToRows(inverse, entry.InverseRows, blocks, block, transpose: true);
+                ToRows(inverse, entry.InverseRows, blocks, block, ofTranspose: false);
                 for (var k = 0; k < length; k++) rotationRows[k] = 2 * entry.InverseRows[k];
                 AddIdentity(rotationRows, blocks, block, -1f);
             }
@@ -318,17 +344,17 @@ public static class OrthogonalKernels
         }
 
         /// <summary>
-        /// Rows layout from natural: with <paramref name="transpose"/> block i's (r, c) goes to [c, i·b + r]
-        /// (the block itself); without, block i's (c, r) goes to [c, i·b + r] (its transpose).
+        /// The rows layout of each block (block i's (r, c) to [c, i·b + r]), or with <paramref name="ofTranspose"/> of
+        /// each block's transpose (block i's (c, r) to [c, i·b + r]).
         /// </summary>
-        public static void ToRows(ReadOnlySpan<float> natural, Span<float> rows, int blocks, int block, bool transpose)
+        public static void ToRows(ReadOnlySpan<float> natural, Span<float> rows, int blocks, int block, bool ofTranspose)
         {
             var bb = block * block;
             var width = blocks * block;
             for (var i = 0; i < blocks; i++)
                 for (var r = 0; r < block; r++)
                     for (var c = 0; c < block; c++)
-                        rows[c * width + i * block + r] = transpose ? natural[i * bb + r * block + c] : natural[i * bb + c * block + r];
+                        rows[c * width + i * block + r] = ofTranspose ? natural[i * bb + c * block + r] : natural[i * bb + r * block + c];
         }
 
         // natural[i, c, k] = rows[c, i·b + k]

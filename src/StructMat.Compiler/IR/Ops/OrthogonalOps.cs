@@ -18,15 +18,16 @@ internal static class OrthogonalBlocks
 {
     public static long Length(int blocks, int block, SkewKind skew) => (long)blocks * (skew == SkewKind.Full ? block * block : block * (block - 1) / 2);
 
-    public static string Suffix(SkewKind skew, int weightOffset) =>
-        (skew == SkewKind.Full ? " skew=full" : "") + (weightOffset == 0 ? "" : $" weight_offset={weightOffset}");
+    /// <summary>The skew layout's attribute (IrText adds the weight offset, as for every op with a slice).</summary>
+    public static string Suffix(SkewKind skew) => skew == SkewKind.Full ? " skew=full" : "";
 }
 
 /// <summary>
 /// <c>out (+)= Rᵀ in</c> (or <c>R in</c> when transposed), block by block: <c>R_i</c> is PEFT's OFT rotation of block i,
 /// built from the packed skew-symmetric triangle <c>oft_R [Blocks, Block(Block−1)/2]</c> by the Cayley transform
 /// (<see cref="Terms"/> = 0) or PEFT's Neumann series of that many terms. The runtime builds the rotations once per
-/// call (<c>Blocks·Block³</c> per matrix power) and never forms the <c>n×n</c> matrix.
+/// parameter state on the CPU (a cache; once per launch on a GPU), <c>Blocks·Block³</c> per matrix power, and never
+/// forms the <c>n×n</c> matrix.
 /// </summary>
 public sealed record OrthogonalBlocksOp(int Input, int Output, int Weight, int Blocks, int Block, int Terms, bool Transposed, bool Accumulate, string Comment) : IrOp
 {
@@ -68,7 +69,7 @@ public sealed record OrthogonalBlocksOp(int Input, int Output, int Weight, int B
     }
 
     public override string Text(Func<int, string> p) =>
-        $"%{Output}{Assign(Accumulate)} oft{(Transposed ? "_t" : "")} %{Input}, {p(Weight)} blocks={Blocks} block={Block} neumann={Terms}{OrthogonalBlocks.Suffix(Skew, WeightOffset)}";
+        $"%{Output}{Assign(Accumulate)} oft{(Transposed ? "_t" : "")} %{Input}, {p(Weight)} blocks={Blocks} block={Block} neumann={Terms}{OrthogonalBlocks.Suffix(Skew)}";
 }
 
 /// <summary><c>dR += ∂(Σ dOutᵀ Rᵀ in)/∂oft_R</c>: the block products <c>Σ in_i dOut_iᵀ</c> taken back through the rotation.</summary>
@@ -100,6 +101,14 @@ public sealed record OrthogonalBlocksGradientOp(int OutputGradient, int Input, i
 
     public override long MultiplyAdds(Func<int, int> width) => (long)SubRows * Blocks * Block * Block;
 
+    /// <summary>
+    /// Taking <c>Σ_rows x_i dy_iᵀ</c> back through the rotation: 2P − 1 batched products of <c>Blocks·Block³</c> for the
+    /// series (P = its highest power), two for the exact mode. Linear, so once per call on the batch's sum, not per tile.
+    /// </summary>
+    public override long PerCallMultiplyAdds => (long)Blocks * Block * Block * Block * Products;
+
+    private int Products => Terms switch { 0 => 2, 1 => 0, 2 => 1, _ => 2 * System.Math.Max(3, Terms - 1) - 1 };
+
     public override IEnumerable<string> Violations(IrLayer layer, Func<int, int> width)
     {
         var n = SubRows * Blocks * Block;
@@ -109,5 +118,5 @@ public sealed record OrthogonalBlocksGradientOp(int OutputGradient, int Input, i
     }
 
     public override string Text(Func<int, string> p) =>
-        $"grad({p(Weight)}) += oft_grad %{OutputGradient}, %{Input} blocks={Blocks} block={Block} neumann={Terms}{OrthogonalBlocks.Suffix(Skew, WeightOffset)}";
+        $"grad({p(Weight)}) += oft_grad %{OutputGradient}, %{Input} blocks={Blocks} block={Block} neumann={Terms}{OrthogonalBlocks.Suffix(Skew)}";
 }
