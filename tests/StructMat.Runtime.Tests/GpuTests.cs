@@ -159,4 +159,24 @@ public sealed class GpuTests : IDisposable
         Assert.Equal(new[] { 11f, 22f, -1f }, output.GetAsArray1D());
         Assert.Throws<InvalidOperationException>(() => partials.SumInto(output.View, splits: 4, planeLength: 2, alpha: 1f, accumulate: false));
     }
+
+    /// <summary>The adapters' device classes check their arguments as the CPU kernels do, before any launch (ILGPU does not bounds-check in Release).</summary>
+    [Fact]
+    public void Adapter_device_classes_reject_short_views_and_bad_arguments_by_name()
+    {
+        using var big = _cpu.Allocate1D<float>(256);
+        using var small = _cpu.Allocate1D<float>(7);
+        var (v, s) = (big.View, small.View);
+        using var orthogonal = new OrthogonalDevice(_cpu);
+        Assert.Equal("y", Assert.Throws<ArgumentException>(() => orthogonal.Apply(v, s, v, 2, 2, 4, 5, false, false)).ParamName);
+        Assert.Equal("packed", Assert.Throws<ArgumentException>(() => orthogonal.Apply(v, v, s, 2, 2, 4, 5, false, false)).ParamName);
+        Assert.Equal("terms", Assert.Throws<ArgumentException>(() => orthogonal.Apply(v, v, v, 2, 2, 4, 17, false, false)).ParamName);
+        Assert.Equal("dPacked", Assert.Throws<ArgumentException>(() => orthogonal.Gradient(v, v, v, s, 2, 2, 4, 5, Kernels.SkewLayout.Full)).ParamName);
+        using var hadamard = new HadamardDevice(_cpu);
+        Assert.Equal("a2", Assert.Throws<ArgumentException>(() => hadamard.Apply(v, v, v, v, s, v, 2, 8, 8, 1, 2, false, false)).ParamName);
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => hadamard.Gradient(v, v, v, v, v, v, v, 4, 2, 8, 8, 1, 1)).ParamName);
+        using var normalize = new NormalizeDevice(_cpu);
+        Assert.Equal("w0", Assert.Throws<ArgumentException>(() => normalize.Apply(v, v, s, v, v, 1f, 2, 4, 4, 1, false)).ParamName);
+        Assert.Equal("target", Assert.Throws<ArgumentException>(() => normalize.Gradient(v, v, v, default, default, 0f, v, 0, 2, 4, 4, 0)).ParamName);
+    }
 }

@@ -1,6 +1,7 @@
 using System;
 using ILGPU;
 using ILGPU.Runtime;
+using StructMat.Runtime.Kernels;
 
 namespace StructMat.Runtime.Gpu;
 
@@ -43,6 +44,9 @@ public sealed class HadamardDevice : IDisposable
     public void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> a1, ArrayView<float> b1, ArrayView<float> a2, ArrayView<float> b2,
         int batch, int inFeatures, int outFeatures, int r1, int r2, bool transposed, bool accumulate)
     {
+        Check(batch, inFeatures, outFeatures, r1, r2, a1, b1, a2, b2);
+        KernelArguments.Length(x.Length, (long)batch * (transposed ? outFeatures : inFeatures), nameof(x), "batch * its width");
+        KernelArguments.Length(y.Length, (long)batch * (transposed ? inFeatures : outFeatures), nameof(y), "batch * its width");
         if (batch == 0) return;
         var (down, up) = Build(a1, b1, a2, b2, inFeatures, outFeatures, r1, r2);
         var rank = r1 * r2;
@@ -63,6 +67,12 @@ public sealed class HadamardDevice : IDisposable
     public void Gradient(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> a1, ArrayView<float> b1, ArrayView<float> a2, ArrayView<float> b2,
         ArrayView<float> gradient, int target, int batch, int inFeatures, int outFeatures, int r1, int r2)
     {
+        Check(batch, inFeatures, outFeatures, r1, r2, a1, b1, a2, b2);
+        if (target is < 0 or > 3) throw new ArgumentException($"target must be 0 (A1), 1 (B1), 2 (A2) or 3 (B2), got {target}.", nameof(target));
+        KernelArguments.Length(x.Length, (long)batch * inFeatures, nameof(x), "batch * in");
+        KernelArguments.Length(dy.Length, (long)batch * outFeatures, nameof(dy), "batch * out");
+        var (factorRows, factorCols) = target switch { 0 => (r1, inFeatures), 1 => (outFeatures, r1), 2 => (r2, inFeatures), _ => (outFeatures, r2) };
+        KernelArguments.Length(gradient.Length, (long)factorRows * factorCols, nameof(gradient), "the factor's size");
         if (batch == 0) return;
         var (down, up) = Build(a1, b1, a2, b2, inFeatures, outFeatures, r1, r2);
         var rank = r1 * r2;
@@ -83,6 +93,23 @@ public sealed class HadamardDevice : IDisposable
             var mine = target == 1 ? r1 : r2;
             _reduceUp(outFeatures * mine, dUp, target == 1 ? b2 : b1, gradient, outFeatures, r1, r2, target == 1 ? 1 : 0);
         }
+    }
+
+    // The CPU kernels' checks (HadamardKernels), on device views: a bad argument throws before any launch.
+    private static void Check(int batch, int inFeatures, int outFeatures, int r1, int r2,
+        ArrayView<float> a1, ArrayView<float> b1, ArrayView<float> a2, ArrayView<float> b2)
+    {
+        KernelArguments.NonNegative(batch, nameof(batch));
+        KernelArguments.NonNegative(inFeatures, nameof(inFeatures));
+        KernelArguments.NonNegative(outFeatures, nameof(outFeatures));
+        if (r1 < 1) throw new ArgumentException($"r1 must be positive, got {r1}.", nameof(r1));
+        if (r2 < 1) throw new ArgumentException($"r2 must be positive, got {r2}.", nameof(r2));
+        KernelArguments.FitsInt32((long)r1 * r2 * Math.Max(inFeatures, outFeatures), nameof(r2), "r1 * r2 * features");
+        KernelArguments.FitsInt32((long)batch * Math.Max(Math.Max(inFeatures, outFeatures), r1 * r2), nameof(batch), "batch * features");
+        KernelArguments.Length(a1.Length, (long)r1 * inFeatures, nameof(a1), "r1 * in");
+        KernelArguments.Length(b1.Length, (long)outFeatures * r1, nameof(b1), "out * r1");
+        KernelArguments.Length(a2.Length, (long)r2 * inFeatures, nameof(a2), "r2 * in");
+        KernelArguments.Length(b2.Length, (long)outFeatures * r2, nameof(b2), "out * r2");
     }
 
     public void Dispose()

@@ -1,6 +1,7 @@
 using System;
 using ILGPU;
 using ILGPU.Runtime;
+using StructMat.Runtime.Kernels;
 
 namespace StructMat.Runtime.Gpu;
 
@@ -49,6 +50,9 @@ public sealed class NormalizeDevice : IDisposable
     public void Apply(ArrayView<float> v, ArrayView<float> y, ArrayView<float> w0, ArrayView<float> a, ArrayView<float> b, float c,
         int batch, int outFeatures, int inFeatures, int rank, bool accumulate)
     {
+        Check(batch, outFeatures, inFeatures, rank, w0, a, b);
+        KernelArguments.Length(v.Length, (long)batch * outFeatures, nameof(v), "batch * out");
+        KernelArguments.Length(y.Length, (long)batch * outFeatures, nameof(y), "batch * out");
         if (batch == 0) return;
         var norm = ComputeNorms(w0, a, b, c, outFeatures, inFeatures, rank);
         _scale(new Index2D(batch, outFeatures), v, norm, y, outFeatures, accumulate ? 1 : 0);
@@ -58,6 +62,13 @@ public sealed class NormalizeDevice : IDisposable
     public void Gradient(ArrayView<float> dy, ArrayView<float> v, ArrayView<float> w0, ArrayView<float> a, ArrayView<float> b, float c,
         ArrayView<float> gradient, int target, int batch, int outFeatures, int inFeatures, int rank)
     {
+        Check(batch, outFeatures, inFeatures, rank, w0, a, b);
+        if (rank == 0 ? target != 2 : target is not (0 or 1))
+            throw new ArgumentException($"target must be 0 (A) or 1 (B), or 2 (W0) for weight normalisation (rank 0), got {target} with rank {rank}.", nameof(target));
+        KernelArguments.Length(dy.Length, (long)batch * outFeatures, nameof(dy), "batch * out");
+        KernelArguments.Length(v.Length, (long)batch * outFeatures, nameof(v), "batch * out");
+        KernelArguments.Length(gradient.Length, target switch { 0 => (long)rank * inFeatures, 1 => (long)outFeatures * rank, _ => (long)outFeatures * inFeatures },
+            nameof(gradient), "the factor's size");
         if (batch == 0) return;
         if (rank == 0) a = b = Grow(ref _none, 1);
         var norm = ComputeNorms(w0, a, b, c, outFeatures, inFeatures, rank);
@@ -78,6 +89,21 @@ public sealed class NormalizeDevice : IDisposable
         {
             _gradientB(outFeatures * rank, h, _p!.View, _g!.View, b, gradient, c, rank);
         }
+    }
+
+    // The CPU kernels' checks (NormalizeKernels), on device views: a bad argument throws before any launch.
+    private static void Check(int batch, int outFeatures, int inFeatures, int rank, ArrayView<float> w0, ArrayView<float> a, ArrayView<float> b)
+    {
+        KernelArguments.NonNegative(batch, nameof(batch));
+        KernelArguments.NonNegative(outFeatures, nameof(outFeatures));
+        KernelArguments.NonNegative(inFeatures, nameof(inFeatures));
+        if (rank < 0) throw new ArgumentException($"rank must be non-negative (0: weight normalisation), got {rank}.", nameof(rank));
+        KernelArguments.FitsInt32((long)outFeatures * inFeatures, nameof(outFeatures), "out * in");
+        KernelArguments.FitsInt32((long)batch * outFeatures, nameof(batch), "batch * out");
+        KernelArguments.Length(w0.Length, (long)outFeatures * inFeatures, nameof(w0), "out * in");
+        if (rank == 0) return;
+        KernelArguments.Length(a.Length, (long)rank * inFeatures, nameof(a), "r * in");
+        KernelArguments.Length(b.Length, (long)outFeatures * rank, nameof(b), "out * r");
     }
 
     public void Dispose()

@@ -41,7 +41,10 @@ public sealed class OrthogonalDevice : IDisposable
     public void Apply(ArrayView<float> x, ArrayView<float> y, ArrayView<float> packed, int batch, int blocks, int block, int terms, bool transposed, bool accumulate,
         SkewLayout skew = SkewLayout.PackedUpper)
     {
-        if (batch == 0) return;
+        var n = Check(batch, blocks, block, terms, packed, skew);
+        KernelArguments.Length(x.Length, (long)batch * n, nameof(x), "batch * n");
+        KernelArguments.Length(y.Length, (long)batch * n, nameof(y), "batch * n");
+        if (batch == 0 || blocks == 0) return;
         var w = BuildWeights(packed, blocks, block, terms, skew);
         _apply(new Index2D(batch, blocks * block), x, w, y, block, (transposed ? 1 : 0) | (accumulate ? 2 : 0), blocks * block);
     }
@@ -50,12 +53,31 @@ public sealed class OrthogonalDevice : IDisposable
     public void Gradient(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> packed, ArrayView<float> dPacked, int batch, int blocks, int block, int terms,
         SkewLayout skew = SkewLayout.PackedUpper)
     {
-        if (batch == 0) return;
+        var n = Check(batch, blocks, block, terms, packed, skew);
+        KernelArguments.Length(x.Length, (long)batch * n, nameof(x), "batch * n");
+        KernelArguments.Length(dy.Length, (long)batch * n, nameof(dy), "batch * n");
+        KernelArguments.Length(dPacked.Length, (long)blocks * OrthogonalKernels.BlockLength(block, skew), nameof(dPacked), "blocks * block parameters");
+        if (batch == 0 || blocks == 0) return;
         var bb = block * block;
         var dw = Grow(ref _weightGradients, (long)blocks * bb);
         _weightGradient(blocks * bb, dy, x, dw, batch, block, blocks * block);
         var work = Grow(ref _work, (long)blocks * WorkPerBlock(block, terms));
         _adjoint(blocks, packed, dw, dPacked, work, block, terms, WorkPerBlock(block, terms), skew == SkewLayout.Full ? 1 : 0);
+    }
+
+    // The CPU kernels' checks (OrthogonalKernels), on device views: a bad argument throws before any launch.
+    private static int Check(int batch, int blocks, int block, int terms, ArrayView<float> packed, SkewLayout skew)
+    {
+        KernelArguments.NonNegative(batch, nameof(batch));
+        KernelArguments.NonNegative(blocks, nameof(blocks));
+        if (block < 1) throw new ArgumentException($"block must be positive, got {block}.", nameof(block));
+        if (terms < 0 || terms > OrthogonalKernels.MaxTerms) throw new ArgumentException($"terms must be 0 (exact) to {OrthogonalKernels.MaxTerms}, got {terms}.", nameof(terms));
+        if (skew != SkewLayout.PackedUpper && skew != SkewLayout.Full) throw new ArgumentException($"skew is not a defined {nameof(SkewLayout)} ({(int)skew}).", nameof(skew));
+        var n = (long)blocks * block;
+        KernelArguments.FitsInt32(n * block, nameof(block), "blocks * block * block");
+        KernelArguments.FitsInt32((long)batch * n, nameof(batch), "batch * n");
+        KernelArguments.Length(packed.Length, (long)blocks * OrthogonalKernels.BlockLength(block, skew), nameof(packed), "blocks * block parameters");
+        return (int)n;
     }
 
     public void Dispose()

@@ -103,7 +103,7 @@ internal static class KernelArguments
     }
 
     /// <summary>The span must hold at least <paramref name="required"/> elements (only that prefix is used).</summary>
-    public static void Length(int actual, long required, string name, string what)
+    public static void Length(long actual, long required, string name, string what)
     {
         if (actual < required)
             throw new ArgumentException($"{name} has {actual} elements but {what} = {required} are required.", name);
