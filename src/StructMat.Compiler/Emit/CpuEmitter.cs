@@ -112,9 +112,10 @@ internal static class CpuEmitter
         Workspaces.Emit(w, program, plan, names, $"{TypeNames.Span}<float>", (slot, length) => $"_workspace.Get({slot}, {length})", "Slice");
         // DoRA's row norms, once per call, shared by every op below that divides by them or differentiates through them
         // (the schedule runs such a program over the whole batch, so this is once per Forward or Backward call).
-        var normalized = program.Ops.OfType<RowNormalizeOp>()
-            .Concat(program.Ops.OfType<RowNormalizeGradientOp>().Select(g => new RowNormalizeOp(g.Input, g.Input, g.Base, g.Down, g.Up, g.Scale, g.Out, g.In, g.Rank, false, "")));
-        foreach (var r in normalized.GroupBy(r => r.Base).Select(g => g.First()))
+        var normalized = program.Ops.OfType<RowNormalizeOp>().Select(r => new MagnitudeSource(r.Base, r.Down, r.Up, r.Scale, r.Out, r.In, r.Rank))
+            .Concat(program.Ops.OfType<RowNormalizeGradientOp>().Select(g => new MagnitudeSource(g.Base, g.Down, g.Up, g.Scale, g.Out, g.In, g.Rank)))
+            .Distinct();
+        foreach (var r in normalized)
         {
             w.Comment(r.Rank == 0
                 ? $"The row norms of {model.Ir.Parameter(r.Base).Name}, once for this call."
@@ -165,10 +166,10 @@ internal static class CpuEmitter
 
     /// <summary>W0, A and B of a row normalisation (empty spans for weight normalisation's absent A and B).</summary>
     internal static string NormalizedWeights(LayerModel model, int baseWeight, int down, int up) =>
-        down < 0 ? $"{model.Property(baseWeight)}.Data, {TypeNames.ReadOnlySpan}<float>.Empty, {TypeNames.ReadOnlySpan}<float>.Empty" : HadamardFactors(model, baseWeight, down, up);
+        down < 0 ? $"{model.Property(baseWeight)}.Data, {TypeNames.ReadOnlySpan}<float>.Empty, {TypeNames.ReadOnlySpan}<float>.Empty" : WeightData(model, baseWeight, down, up);
 
     /// <summary>The <c>.Data</c> of each parameter, in order: the weights a library kernel reads.</summary>
-    private static string HadamardFactors(LayerModel model, params int[] factors) => string.Join(", ", factors.Select(f => model.Property(f) + ".Data"));
+    private static string WeightData(LayerModel model, params int[] factors) => string.Join(", ", factors.Select(f => model.Property(f) + ".Data"));
 
     /// <summary>The optional skew-layout argument of the orthogonal kernels (OFT's packed triangles are the default).</summary>
     internal static string SkewArgument(SkewKind skew) => skew == SkewKind.Full ? $", skew: {TypeNames.SkewLayout}.Full" : "";
@@ -261,11 +262,11 @@ internal static class CpuEmitter
                 break;
             case HadamardLowRankOp h:
                 w.Comment(h.Comment + (h.Accumulate ? " (accumulating)" : ""));
-                w.Line($"{TypeNames.HadamardKernels}.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {HadamardFactors(model, h.A1, h.B1, h.A2, h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, accumulate: {Acc(h.Accumulate)});");
+                w.Line($"{TypeNames.HadamardKernels}.{(h.Transposed ? "ApplyTransposed" : "Apply")}({name(h.Input)}, {name(h.Output)}, {WeightData(model, h.A1, h.B1, h.A2, h.B2)}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2}, accumulate: {Acc(h.Accumulate)});");
                 break;
             case HadamardLowRankGradientOp hg:
                 w.Comment(hg.Comment);
-                w.Line($"{TypeNames.HadamardKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {HadamardFactors(model, hg.A1, hg.B1, hg.A2, hg.B2)}, {gradientOf(hg.TargetParameter, 0, model.Ir.Parameter(hg.TargetParameter).Length)}, target: {hg.Target}, {batch}, {hg.In}, {hg.Out}, {hg.R1}, {hg.R2});");
+                w.Line($"{TypeNames.HadamardKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {WeightData(model, hg.A1, hg.B1, hg.A2, hg.B2)}, {gradientOf(hg.TargetParameter, 0, model.Ir.Parameter(hg.TargetParameter).Length)}, target: {hg.Target}, {batch}, {hg.In}, {hg.Out}, {hg.R1}, {hg.R2});");
                 break;
             default:
                 throw new System.InvalidOperationException($"No CPU emission for {op.GetType().Name}");

@@ -124,15 +124,6 @@ public static class HadamardKernels
         }
     }
 
-    /// <summary>The face-splitting factors Ã <c>[r1·r2, in]</c> and B̃ <c>[out, r1·r2]</c> (exposed for tests).</summary>
-    public static (float[] Down, float[] Up) FaceSplitting(ReadOnlySpan<float> a1, ReadOnlySpan<float> b1, ReadOnlySpan<float> a2, ReadOnlySpan<float> b2,
-        int inFeatures, int outFeatures, int r1, int r2)
-    {
-        Validate(0, inFeatures, outFeatures, r1, r2, a1, b1, a2, b2);
-        using var f = Factors.Rent(a1, b1, a2, b2, inFeatures, outFeatures, r1, r2);
-        return (f.Down.ToArray(), f.Up.ToArray());
-    }
-
     private readonly ref struct Factors
     {
         private readonly float[] _down;
