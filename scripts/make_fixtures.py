@@ -73,27 +73,31 @@ def uniform(n, seed, scale=1.0):
 
 
 def write_safetensors(path, tensors, metadata=None):
-    """tensors: name -> (shape, flat row-major list of floats). Written as F32."""
+    """tensors: name -> (shape, flat row-major list of floats), written as F32, or (shape, list of ints, "U8" / "I8")."""
     header = {}
     if metadata:
         header["__metadata__"] = {k: metadata[k] for k in sorted(metadata, key=lambda s: s.encode("utf-8"))}
     names = sorted(tensors, key=lambda s: s.encode("utf-8"))
     offset = 0
     for name in names:
-        shape, data = tensors[name]
+        shape, data = tensors[name][:2]
+        dtype = tensors[name][2] if len(tensors[name]) > 2 else "F32"
+        size = 4 if dtype == "F32" else 1
         count = 1
         for d in shape:
             count *= d
         assert count == len(data), (name, shape, len(data))
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + 4 * count]}
-        offset += 4 * count
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + size * count]}
+        offset += size * count
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
         for name in names:
-            f.write(struct.pack("<%df" % len(tensors[name][1]), *tensors[name][1]))
+            dtype = tensors[name][2] if len(tensors[name]) > 2 else "F32"
+            code = {"F32": "f", "U8": "B", "I8": "b"}[dtype]
+            f.write(struct.pack("<%d%s" % (len(tensors[name][1]), code), *tensors[name][1]))
 
 
 def monarch_fly():
@@ -400,6 +404,87 @@ def dora_peft():
     write_safetensors(os.path.join(OUT, "dora_peft_io.safetensors"), io, meta)
 
 
+# QLoRA's NormalFloat levels (bitsandbytes functional.py, get_4bit_type("nf4")).
+NF4 = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+       -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+       0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0]
+
+
+def bnb_quantize_nf4(w, n_out, n_in, blocksize):
+    """bitsandbytes quantize_4bit(quant_type="nf4", blocksize) on a row-major [n_out, n_in] weight, as its CUDA kernel
+    kQuantizeBlockwise does it in float32: per block of the flattened weight (a group of a row when n_in % blocksize == 0)
+    absmax, the reciprocal 1/absmax, each value times it, then dQuantizeNF4's decision tree (thresholds at the midpoints
+    of the levels, value > threshold goes up), two codes per byte with the first in the high nibble."""
+    codes, absmax = [], []
+    for start in range(0, n_out * n_in, blocksize):
+        block = w[start:start + blocksize]
+        m = f32(max(abs(v) for v in block))
+        absmax.append(m)
+        inverse = f32(1.0 / m)
+        q = []
+        for v in block:
+            x = f32(v * inverse)
+            code = 0
+            for c in range(1, 16):
+                if x > f32((NF4[c - 1] + NF4[c]) / 2):
+                    code = c
+            q.append(code)
+        codes += [q[k] << 4 | q[k + 1] for k in range(0, len(q), 2)]
+    return codes, absmax
+
+
+def bnb_dequantize_nf4(codes, absmax, n_out, n_in, blocksize):
+    out = []
+    for e in range(n_out * n_in):
+        code = codes[e // 2] >> 4 if e % 2 == 0 else codes[e // 2] & 15
+        out.append(f32(NF4[code]) * absmax[e // blocksize])
+    return out
+
+
+def int8_quantize(w, n_out, n_in):
+    """StructMat's int8 base: per row scale = absmax / 127 (float32), code = round(w / scale), half to even, in [-127, 127]."""
+    codes, scales = [], []
+    for o in range(n_out):
+        row = w[o * n_in:(o + 1) * n_in]
+        scale = f32(f32(max(abs(v) for v in row)) / 127.0)
+        scales.append(scale)
+        codes += [max(-127, min(127, round(f32(v / scale)))) for v in row]
+    return codes, scales
+
+
+def qlora():
+    """QLoRA: PEFT LoRA (lora/layer.py Linear.forward: base_layer(x) + lora_B(lora_A(x)) * scaling) on a bitsandbytes
+    Linear4bit base, which dequantises its NF4 weight and multiplies (bnb.matmul_4bit), for a 128 -> 24 and a 64 -> 64
+    module; and the same LoRA on StructMat's int8 base."""
+    batch, r, alpha, group = 2, 4, 8, 64
+    scaling = alpha / r
+    tensors, io = {}, {}
+    for module, n_in, n_out, seed in (("q_proj", 128, 24, 810), ("v_proj", 64, 64, 820)):
+        x = uniform(batch * n_in, seed)
+        w = uniform(n_out * n_in, seed + 1, 0.2)
+        a = uniform(r * n_in, seed + 2)
+        b_ = uniform(n_out * r, seed + 3)
+        codes, absmax = bnb_quantize_nf4(w, n_out, n_in, group)
+        q8, s8 = int8_quantize(w, n_out, n_in)
+        lora = linear(linear(x, a, batch, n_in, r), b_, batch, r, n_out)
+        nf4_base = linear(x, bnb_dequantize_nf4(codes, absmax, n_out, n_in, group), batch, n_in, n_out)
+        int8_base = linear(x, [q8[e] * s8[e // n_in] for e in range(n_out * n_in)], batch, n_in, n_out)
+        tensors[module + ".w"] = ([n_out, n_in], w)
+        tensors[module + ".nf4.weight"] = ([n_out, n_in // 2], codes, "U8")
+        tensors[module + ".nf4.absmax"] = ([n_out, n_in // group], absmax)
+        tensors[module + ".int8.weight"] = ([n_out, n_in], q8, "I8")
+        tensors[module + ".int8.scale"] = ([n_out], s8)
+        tensors[module + ".lora_A"] = ([r, n_in], a)
+        tensors[module + ".lora_B"] = ([n_out, r], b_)
+        io[module + ".x"] = ([batch, n_in], x)
+        io[module + ".y.nf4"] = ([batch, n_out], [nf4_base[j] + scaling * lora[j] for j in range(batch * n_out)])
+        io[module + ".y.int8"] = ([batch, n_out], [int8_base[j] + scaling * lora[j] for j in range(batch * n_out)])
+    meta = {"r": str(r), "lora_alpha": str(alpha), "blocksize": str(group),
+            "source": "bitsandbytes csrc/kernels.cu kQuantizeBlockwise + dQuantizeNF4 (NF4); huggingface/peft 5d602fdbff04c33c1c4de55cda9d4ae1d7cb7e40 src/peft/tuners/lora/bnb.py Linear4bit.forward"}
+    write_safetensors(os.path.join(OUT, "qlora.safetensors"), tensors, meta)
+    write_safetensors(os.path.join(OUT, "qlora_io.safetensors"), io, meta)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     monarch_fly()
@@ -409,4 +494,5 @@ if __name__ == "__main__":
     boft_peft()
     loha_peft()
     dora_peft()
+    qlora()
     print("wrote fixtures to", OUT)

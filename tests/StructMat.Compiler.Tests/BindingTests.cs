@@ -496,6 +496,26 @@ public class BindingTests
         "layer L : 6 -> 10|  product : 6 -> 10|    dense : 4 -> 10|    hadamard : 6 -> 4|      lowrank rank=1 : 6 -> 4|      lowrank rank=2 : 6 -> 4")]
     public void Hadamard_operands_share_one_shape(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
 
+    // ── quantised dense ──────────────────────────────────────────────────────────────
+
+    [Theory]
+    [InlineData("layer L : 8 -> 8 = dense(quant: nf4) + lowrank(rank: 2);", "SMX0135",
+        "dense(quant: nf4) is a frozen base (its codes get no gradient): write 'frozen dense(quant: nf4)'")]
+    [InlineData("layer L : 8 -> 8 = frozen dense(quant: int8, group: 4) + lowrank(rank: 2);", "SMX0136", "dense: 'group' applies only to nf4; int8 has one scale per row")]
+    [InlineData("layer L : 8 -> 8 = frozen dense(group: 4) + lowrank(rank: 2);", "SMX0136", "dense: 'group' applies only to a quantised base, dense(quant: nf4, group: g)")]
+    [InlineData("layer L : 12 -> 8 = frozen dense(quant: nf4, group: 8) + lowrank(rank: 2);", "SMX0103", "dense: groups of 8 weights do not divide the input dimension 12")]
+    [InlineData("layer L : 12 -> 8 = frozen dense(quant: nf4, group: 3) + lowrank(rank: 2);", "SMX0127", "dense: 'group' needs an even size, but it is 3")]
+    [InlineData("layer L : 96 -> 8 = frozen dense(quant: nf4) + lowrank(rank: 2);", "SMX0103", "dense: groups of 64 weights do not divide the input dimension 96")]
+    [InlineData("layer L : 8 -> 8 = frozen dense(quant: nf5) + lowrank(rank: 2);", "SMX0124", "dense: 'quant': 'nf5' is not one of nf4, int8")]
+    public void A_quantised_dense_is_frozen_and_its_groups_divide_the_rows(string smx, string id, string message) => Only(smx, id, message);
+
+    [Theory]
+    [InlineData("layer L : 128 -> 8 = frozen dense(quant: nf4) + 2.0 * lowrank(rank: 2);",
+        "layer L : 128 -> 8|  sum : 128 -> 8|    dense quant=nf4 group=64 : 128 -> 8 frozen|    scale 2.0 : 128 -> 8|      lowrank rank=2 zero-init-B : 128 -> 8")]
+    [InlineData("layer L : 8 -> 6 = frozen (dense(4 -> 6, quant: int8) * lowrank(8 -> 4, rank: 2)) + lowrank(rank: 1);",
+        "layer L : 8 -> 6|  sum : 8 -> 6|    product : 8 -> 6|      dense quant=int8 : 4 -> 6 frozen|      lowrank rank=2 : 8 -> 4 frozen|    lowrank rank=1 zero-init-B : 8 -> 6")]
+    public void A_quantised_dense_defaults_to_QLoRAs_group_of_64_and_may_be_frozen_from_outside(string smx, string bound) => Assert.Equal(bound.Replace("|", "\n"), Bound(smx));
+
     // ── normalize ────────────────────────────────────────────────────────────────────
 
     [Theory]

@@ -28,6 +28,11 @@ public static class LayerCatalog
         var random = new Random(seed);
         foreach (var p in layer.Parameters)
         {
+            if (p.ElementType != ElementType.Float32)
+            {
+                random.NextBytes(p.Bytes); // any byte is a valid pair of NF4 codes or an int8 code
+                continue;
+            }
             for (var i = 0; i < p.Data.Length; i++) p.Data[i] = (float)(random.NextDouble() * 2 - 1);
         }
         return layer;

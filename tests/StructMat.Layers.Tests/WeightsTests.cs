@@ -16,7 +16,7 @@ namespace StructMat.Layers.Tests;
 /// </summary>
 public class WeightsTests
 {
-    private static string Fixture(string name)
+    internal static string Fixture(string name)
     {
         var directory = new DirectoryInfo(AppContext.BaseDirectory);
         while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "StructMat.sln"))) directory = directory.Parent;
@@ -269,6 +269,10 @@ public class WeightsTests
         {
             File.Delete(path);
         }
-        for (var p = 0; p < source.Parameters.Count; p++) Assert.Equal(source.Parameters[p].Data, target.Parameters[p].Data);
+        for (var p = 0; p < source.Parameters.Count; p++)
+        {
+            if (source.Parameters[p].ElementType == ElementType.Float32) Assert.Equal(source.Parameters[p].Data, target.Parameters[p].Data);
+            else Assert.Equal(source.Parameters[p].Bytes, target.Parameters[p].Bytes);
+        }
     }
 }

@@ -92,6 +92,11 @@ public static class Differentiate
                             { SubRows = o.SubRows, Skew = o.Skew, WeightOffset = o.WeightOffset });
                     }
                     break;
+                case QuantMatMulOp q when !q.Transposed:
+                    // A quantised base is frozen: only the input gradient, dequantised the same way.
+                    backward.Add(q with { Input = G(q.Output), Output = G(q.Input), Transposed = true, Accumulate = Accumulate(G(q.Input)),
+                        Comment = "input gradient of " + q.Comment + " (Wᵀ dy)" });
+                    break;
                 case HadamardLowRankOp h when !h.Transposed:
                     backward.Add(h with { Input = G(h.Output), Output = G(h.Input), Transposed = true, Accumulate = Accumulate(G(h.Input)),
                         Comment = "input gradient of " + h.Comment + " (the transpose: Ãᵀ (B̃ᵀ dy))" });

@@ -132,6 +132,12 @@ public static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor NormalizeOperand = new(
         "SMX0134", "Unsupported normalize operand", "normalize: the operand is {0}; normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy", Severity.Error, Binding);
 
+    public static readonly DiagnosticDescriptor QuantizedNotFrozen = new(
+        "SMX0135", "Quantised dense not frozen", "dense(quant: {0}) is a frozen base (its codes get no gradient): write 'frozen dense(quant: {0})'", Severity.Error, Binding);
+
+    public static readonly DiagnosticDescriptor ArgumentNotApplicable = new(
+        "SMX0136", "Argument does not apply", "{0} applies only {1}", Severity.Error, Binding);
+
     public static readonly DiagnosticDescriptor ArgumentOutOfRange = new(
         "SMX0132", "Argument out of range", "{0} must be {1}, but it is {2}", Severity.Error, Binding);
 
@@ -164,7 +170,7 @@ public static class DiagnosticDescriptors
         SumShapeMismatch, CannotInferShape, NotSquare, UnknownArgument, MissingArgument, DuplicateArgument,
         ArgumentType, NonPositive, ShapeConflict, MisplacedBias, NotAMatrix, NotANumber, IntegerOverflow,
         DivisionByZero, OperatorNotOnMatrices, NotPowerOfTwo, ReflectionsTooMany, KronShapeMismatch,
-        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange, HadamardOperand, NormalizeOperand,
+        UnknownOption, NotInteger, RedundantFrozen, NotEven, ScaleOutOfRange, ReservedName, ShapeAsArguments, TooManyValues, ArgumentOutOfRange, HadamardOperand, NormalizeOperand, QuantizedNotFrozen, ArgumentNotApplicable,
         NothingTrainable,
         NamespaceInvalid, UnsupportedCores, NameClash, NameTooLong,
         InternalError,

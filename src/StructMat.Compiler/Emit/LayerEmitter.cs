@@ -58,7 +58,8 @@ internal static class LayerEmitter
             {
                 var multiplier = p.LearningRateMultiplier == 1f ? "" : $", learningRateMultiplier: {CSharp.Float(p.LearningRateMultiplier)}";
                 var peft = p.PeftKey is null ? "" : $" {{ PeftKey = {CSharp.String(p.PeftKey)} }}";
-                w.Line($"{model.Property(p.Id)} = new {TypeNames.Parameter}({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier}){peft};");
+                var elementType = p.ElementType == IR.ElementType.Float32 ? "" : $", elementType: {TypeNames.ElementType}.{p.ElementType}";
+                w.Line($"{model.Property(p.Id)} = new {TypeNames.Parameter}({CSharp.String(p.Name)}, new[] {{ {string.Join(", ", p.Shape)} }}, trainable: {(p.Trainable ? "true" : "false")}{multiplier}{elementType}){peft};");
             }
             w.Line(model.Ir.Parameters.Count == 0
                 ? $"Parameters = {TypeNames.Array}.Empty<{TypeNames.Parameter}>();"
@@ -98,6 +99,51 @@ internal static class LayerEmitter
         }
     }
 
+    /// <summary>The quantised bases of a layer: their forward ops, in parameter order.</summary>
+    internal static System.Collections.Generic.List<QuantMatMulOp> QuantizedBases(LayerModel model) =>
+        model.Ir.Forward.Ops.OfType<QuantMatMulOp>().Where(q => !q.Transposed).OrderBy(q => q.Codes).ToList();
+
+    private static QuantMatMulOp BaseOf(LayerModel model, IrParameter codes) => QuantizedBases(model).Single(q => q.Codes == codes.Id);
+
+    private static string QuantizedInit(LayerModel model, IrParameter p)
+    {
+        var q = BaseOf(model, p);
+        var random = p.Seed is { } seed ? $"new {TypeNames.Random}({seed})" : "random";
+        return $"{TypeNames.Initializers}.Quantized({model.Property(q.Codes)}.Bytes, {model.Property(q.Scales)}.Data, {TypeNames.QuantFormat}.{q.Format}, {q.Out}, {q.In}, {q.Group}, fanIn: {p.FanIn}, fanOut: {p.FanOut}, {random});" +
+            (p.Seed is { } s ? $" // shared: seed {s}, not the layer's" : "");
+    }
+
+    /// <summary><c>Quantize</c>: fills a quantised base from float32 weights, as QLoRA quantises a pretrained layer.</summary>
+    private static void EmitQuantize(SourceWriter w, LayerModel model)
+    {
+        var bases = QuantizedBases(model);
+        if (bases.Count == 0) return;
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Quantises float32 weights <paramref name=\"weight\"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does");
+        w.Line("/// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).");
+        w.Line("/// <paramref name=\"name\"/> is the codes' saved name (" + string.Join(", ", bases.Select(q => "<c>" + model.Ir.Parameter(q.Codes).Name + "</c>")) + ")" +
+               (bases.Count == 1 ? "; null for the layer's one base." : "."));
+        w.Line("/// </summary>");
+        w.Block($"public void Quantize({TypeNames.ReadOnlySpan}<float> weight, string? name = null)", () =>
+        {
+            foreach (var q in bases)
+            {
+                var codes = model.Ir.Parameter(q.Codes);
+                var condition = bases.Count == 1 ? $"name is null || name == {CSharp.String(codes.Name)}" : $"name == {CSharp.String(codes.Name)}";
+                w.Block($"if ({condition})", () =>
+                {
+                    w.Line($"if (weight.Length != {(long)q.Out * q.In}) throw new {TypeNames.ArgumentException}($\"weight has {{weight.Length}} elements, not {q.Out}·{q.In}.\", nameof(weight));");
+                    w.Line(q.Format == QuantFormat.Nf4
+                        ? $"{TypeNames.QuantizedKernels}.QuantizeNf4(weight, {q.Out}, {q.In}, {q.Group}, {model.Property(q.Codes)}.Bytes, {model.Property(q.Scales)}.Data);"
+                        : $"{TypeNames.QuantizedKernels}.QuantizeInt8(weight, {q.Out}, {q.In}, {model.Property(q.Codes)}.Bytes, {model.Property(q.Scales)}.Data);");
+                    w.Line("return;");
+                });
+            }
+            w.Line($"throw new {TypeNames.ArgumentException}($\"'{{name}}' is not a quantised base of this layer; its bases are {string.Join(", ", bases.Select(q => model.Ir.Parameter(q.Codes).Name))}.\", nameof(name));");
+        });
+    }
+
     /// <summary>The method layers with a normalize get, which resets their magnitudes to the row norms.</summary>
     public const string ResetMagnitudes = "ResetMagnitudes";
 
@@ -115,6 +161,8 @@ internal static class LayerEmitter
             w.Line("/// DoRA's magnitude (a diag beside a normalize) starts at the row norms of the weight it normalises, so the layer starts as that");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.RowNorms))
             w.Line("/// weight (see <see cref=\"ResetMagnitudes\"/>).");
+        if (model.Ir.Parameters.Any(p => p.Init == InitKind.Quantized))
+            w.Line("/// A quantised base is drawn like a dense one and quantised row by row (see <see cref=\"Quantize\"/> to fill it from float weights).");
         if (model.Ir.Parameters.Any(p => p.Init == InitKind.Zero && p.Name.EndsWith("hadamard.1.lora_A", System.StringComparison.Ordinal)))
             w.Line("/// A hadamard beside a frozen base starts at zero: its right operand's <c>lora_A</c> (PEFT LoHa's <c>hada_w2_b</c>) is zero.");
         w.Line("/// </summary>");
@@ -129,12 +177,15 @@ internal static class LayerEmitter
                     InitKind.Ones => $"{TypeNames.Initializers}.Ones({model.Property(p.Id)}.Data);",
                     InitKind.HouseholderIdentity => $"{TypeNames.Initializers}.HouseholderIdentity({model.Property(p.Id)}.Data, {p.Shape[0]}, {p.Shape[1]}, random);",
                     InitKind.RowNorms => $"// {p.Name}: set below, from the weights it normalises",
+                    InitKind.QuantScale => $"// {p.Name}: set with its codes",
+                    InitKind.Quantized => QuantizedInit(model, p),
                     _ when p.Seed is { } seed => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, new {TypeNames.Random}({seed})); // shared: seed {seed}, not the layer's",
                     _ => $"{TypeNames.Initializers}.MuP({model.Property(p.Id)}.Data, fanIn: {p.FanIn}, fanOut: {p.FanOut}, random);",
                 });
             }
             if (model.Ir.Parameters.Any(p => p.MagnitudeOf is not null)) w.Line($"{ResetMagnitudes}();");
         });
+        EmitQuantize(w, model);
         if (!model.Ir.Parameters.Any(p => p.MagnitudeOf is not null)) return;
         w.Line();
         w.Line("/// <summary>");

@@ -16,7 +16,7 @@ public static class ReservedNames
     private static readonly string[] Members =
     {
         "InFeatures", "OutFeatures", "ParameterCount", "TrainableParameterCount", "FlopsPerRow", "DenseFlopsPerRow", "Parameters",
-        "Initialize", "ZeroGrad", "Forward", "Backward", "ToDenseDouble", "ToDense", "Merge", "Project", "ToAccelerator", "Gpu",
+        "Initialize", "ZeroGrad", "Forward", "Backward", "ToDenseDouble", "ToDense", "Merge", "Project", "Quantize", "ToAccelerator", "Gpu",
     };
 
     /// <summary>The private members of every generated layer (those of one that tiles its batch included).</summary>

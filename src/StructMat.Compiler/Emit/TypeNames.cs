@@ -48,6 +48,7 @@ internal static class TypeNames
     public const string HouseholderDevice = "global::StructMat.Runtime.Gpu.HouseholderDevice";
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
     public const string HadamardDevice = "global::StructMat.Runtime.Gpu.HadamardDevice";
+    public const string QuantizedDevice = "global::StructMat.Runtime.Gpu.QuantizedDevice";
     public const string NormalizeDevice = "global::StructMat.Runtime.Gpu.NormalizeDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
@@ -62,6 +63,9 @@ internal static class TypeNames
     public const string OrthogonalKernels = "global::StructMat.Runtime.Kernels.OrthogonalKernels";
     public const string SkewLayout = "global::StructMat.Runtime.Kernels.SkewLayout";
     public const string HadamardKernels = "global::StructMat.Runtime.Kernels.HadamardKernels";
+    public const string QuantizedKernels = "global::StructMat.Runtime.Kernels.QuantizedKernels";
+    public const string QuantFormat = "global::StructMat.Runtime.Kernels.QuantFormat";
+    public const string ElementType = "global::StructMat.Runtime.ElementType";
     public const string NormalizeKernels = "global::StructMat.Runtime.Kernels.NormalizeKernels";
     public const string Permutations = "global::StructMat.Runtime.Kernels.Permutations";
     public const string DenseMath = "global::StructMat.Runtime.Oracle.DenseMath";

@@ -23,6 +23,24 @@ public enum InitKind
 
     /// <summary>DoRA's magnitude: the row norms of the normalised weight beside it (<see cref="IrParameter.MagnitudeOf"/>), so the layer starts as that weight.</summary>
     RowNorms,
+
+    /// <summary>The codes of a quantised base: µP-style normal weights, quantised row by row with its scales (<see cref="QuantScale"/>).</summary>
+    Quantized,
+
+    /// <summary>The scales (NF4 absmax, int8 row scales) of a quantised base: set with its codes.</summary>
+    QuantScale,
+}
+
+/// <summary>How a parameter tensor stores its elements (the runtime's <c>ElementType</c>).</summary>
+public enum ElementType
+{
+    Float32,
+
+    /// <summary>Bytes: NF4 codes, two per byte.</summary>
+    UInt8,
+
+    /// <summary>Signed bytes: int8 codes.</summary>
+    Int8,
 }
 
 /// <summary>An activation: <c>[batch, Width]</c>.</summary>
@@ -42,6 +60,9 @@ public sealed record IrParameter(int Id, string Name, EquatableArray<int> Shape,
 
     /// <summary>The tensor's key in a PEFT state dict after the module prefix (<c>{adapter}</c> for the adapter's name), when the layer is a PEFT form.</summary>
     public string? PeftKey { get; init; }
+
+    /// <summary>How the tensor stores its elements; only the codes of a quantised base are not float32 (and they are frozen).</summary>
+    public ElementType ElementType { get; init; }
 
     public long Length => Shape.Aggregate(1L, (a, d) => a * d);
 }

@@ -20,6 +20,7 @@ public static class IrText
         foreach (var p in layer.Parameters)
         {
             text.Append("param ").Append(p.Name).Append(" [").Append(string.Join(", ", p.Shape)).Append(']')
+                .Append(p.ElementType == ElementType.Float32 ? "" : " " + p.ElementType.ToString().ToLowerInvariant())
                 .Append(p.Trainable ? "" : " frozen").Append(" init=").Append(p.Init)
                 .Append(p.LearningRateMultiplier == 1f ? "" : " lr×" + p.LearningRateMultiplier.ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
@@ -82,7 +83,7 @@ public static class IrText
 
     private static IrParameter ParseParameter(string line, int id)
     {
-        // param NAME [d0, d1] [frozen] init=KIND [lr×M]
+        // param NAME [d0, d1] [uint8|int8] [frozen] init=KIND [lr×M]
         var open = line.IndexOf('[');
         var close = line.IndexOf(']');
         var name = line.Substring("param ".Length, open - "param ".Length).Trim();
@@ -92,7 +93,8 @@ public static class IrText
         var multiplier = rest.FirstOrDefault(t => t.StartsWith("lr×", StringComparison.Ordinal)) is { } lr
             ? float.Parse(lr.Substring(3), CultureInfo.InvariantCulture)
             : 1f;
-        return new IrParameter(id, name, shape, !rest.Contains("frozen"), init, 1, 1, "") { LearningRateMultiplier = multiplier };
+        var elementType = rest.Contains("uint8") ? ElementType.UInt8 : rest.Contains("int8") ? ElementType.Int8 : ElementType.Float32;
+        return new IrParameter(id, name, shape, !rest.Contains("frozen"), init, 1, 1, "") { LearningRateMultiplier = multiplier, ElementType = elementType };
     }
 
     private static IrValue ParseValue(string line)
@@ -201,6 +203,14 @@ public static class IrText
                 case "hadamard_t":
                     return new HadamardLowRankOp(Value(0), TargetValue(), Parameter(1), Parameter(2), Parameter(3), Parameter(4), Int("in"), Int("out"), Int("r1"), Int("r2"),
                         _mnemonic == "hadamard_t", _accumulate, "");
+                case "qmatmul":
+                case "qmatmul_t":
+                {
+                    var nf4 = _words.Contains("nf4");
+                    if (!nf4 && !_words.Contains("int8")) throw new FormatException("qmatmul needs its format, nf4 or int8");
+                    return new QuantMatMulOp(Value(0), TargetValue(), Parameter(1), Parameter(2), nf4 ? QuantFormat.Nf4 : QuantFormat.Int8, nf4 ? Int("group") : 0,
+                        Int("out"), Int("in"), _mnemonic == "qmatmul_t", Alpha(), _accumulate, "");
+                }
                 case "hadamard_grad":
                     return new HadamardLowRankGradientOp(Value(0), Value(1), Parameter(2), Parameter(3), Parameter(4), Parameter(5), Int("in"), Int("out"), Int("r1"), Int("r2"),
                         Int("target"), "");

@@ -113,7 +113,7 @@ public sealed class LowerLayer
         foreach (var spec in structure.Parameters(primitive))
         {
             ids[spec.Name] = NewParameter(ExpressionPaths.Join(path, spec.Name), spec.Shape, !primitive.Frozen, spec.Init, spec.FanIn, spec.FanOut,
-                spec.Description, spec.Seed, scope, spec.Peft);
+                spec.Description, spec.Seed, scope, spec.Peft, spec.ElementType);
         }
         // A frozen dense of the layer's own shape is what PEFT calls the base layer.
         if (primitive is BoundDense && primitive.Frozen && primitive.Shape == _layerShape) _frozenBases.Add(ids["weight"]);
@@ -248,7 +248,7 @@ public sealed class LowerLayer
     }
 
     private int NewParameter(string name, EquatableArray<int> shape, bool trainable, InitKind init, int fanIn, int fanOut, string description,
-        int? seed, LearningRateScope? scope, string? peftKey = null)
+        int? seed, LearningRateScope? scope, string? peftKey = null, ElementType elementType = ElementType.Float32)
     {
         var id = _parameters.Count;
         _sourcePosition[id] = (_currentPosition, id);
@@ -257,6 +257,7 @@ public sealed class LowerLayer
             Seed = seed,
             LearningRateMultiplier = scope?.MultiplierFor(fanIn) ?? 1f,
             PeftKey = peftKey,
+            ElementType = elementType,
         });
         return id;
     }

@@ -29,10 +29,13 @@ internal static class PeftKeys
         // PEFT keeps BOFT's output scale as a vector of the adapter's own: a diag next to a boft is boft_s.
         if (parameters.Any(p => p.PeftKey?.StartsWith("boft_R.", System.StringComparison.Ordinal) == true))
             parameters = parameters.Select(p => p.PeftKey is null && IsDiagonal(p) ? p with { PeftKey = "boft_s.{adapter}" } : p).ToList();
-        var adapter = parameters.Where(p => p.Id != frozenBases[0] && p.Id != bias).ToList();
+        // A quantised base (codes and scales) has no key: bitsandbytes saves its own layout (flattened codes, quant_state),
+        // which is not this one, and a PEFT adapter file never holds the base; its adapter loads with adapterOnly.
+        var quantized = parameters[frozenBases[0]].ElementType != ElementType.Float32;
+        var adapter = parameters.Where(p => p.Id != frozenBases[0] && p.Id != bias && p.Init != InitKind.QuantScale).ToList();
         if (adapter.Count == 0 || adapter.Any(p => p.PeftKey is null)) return none;
         if (adapter.Select(p => p.PeftKey).Distinct().Count() != adapter.Count) return none;
-        return parameters.Select(p => p.Id == frozenBases[0] ? p with { PeftKey = BaseWeight } : p.Id == bias ? p with { PeftKey = BaseBias } : p).ToList();
+        return parameters.Select(p => p.Id == frozenBases[0] ? p with { PeftKey = quantized ? null : BaseWeight } : p.Id == bias ? p with { PeftKey = BaseBias } : p).ToList();
     }
 
     /// <summary>

@@ -103,6 +103,9 @@ public sealed record ParameterSpec(string Name, EquatableArray<int> Shape, InitK
     /// is a PEFT form as a whole (see <c>Lowering.PeftKeys</c>).
     /// </summary>
     public string? Peft { get; init; }
+
+    /// <summary>How the tensor stores its elements: float32 but for the codes of a quantised base (frozen only).</summary>
+    public ElementType ElementType { get; init; }
 }
 
 /// <summary>

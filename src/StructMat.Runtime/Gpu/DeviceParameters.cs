@@ -7,7 +7,9 @@ namespace StructMat.Runtime.Gpu;
 
 /// <summary>
 /// A layer's parameters in device memory: one buffer per parameter and one per trainable parameter's
-/// gradient, in the order of <see cref="IStructuredLayer.Parameters"/>.
+/// gradient, in the order of <see cref="IStructuredLayer.Parameters"/>. A byte parameter (the codes of a quantised
+/// base) is held as its bytes in a float buffer of ⌈bytes/4⌉ words, padded with zeros: its kernels read the words as
+/// four little-endian bytes each (<see cref="QuantizedDevice"/>).
 /// </summary>
 public sealed class DeviceParameters : IDisposable
 {
@@ -24,7 +26,7 @@ public sealed class DeviceParameters : IDisposable
         _gradients = new MemoryBuffer1D<float, Stride1D.Dense>?[parameters.Count];
         for (var i = 0; i < parameters.Count; i++)
         {
-            _values[i] = accelerator.Allocate1D<float>(parameters[i].Length);
+            _values[i] = accelerator.Allocate1D<float>(Words(parameters[i]));
             if (parameters[i].Trainable)
             {
                 _gradients[i] = accelerator.Allocate1D<float>(parameters[i].Length);
@@ -44,8 +46,23 @@ public sealed class DeviceParameters : IDisposable
     /// <summary>Copies the host values to the device.</summary>
     public void Upload()
     {
-        for (var i = 0; i < _values.Length; i++) _values[i].View.CopyFromCPU(_parameters[i].Data);
+        for (var i = 0; i < _values.Length; i++)
+        {
+            var parameter = _parameters[i];
+            if (parameter.ElementType == ElementType.Float32)
+            {
+                _values[i].View.CopyFromCPU(parameter.Data);
+                continue;
+            }
+            var words = new float[Words(parameter)];
+            parameter.Bytes.AsSpan().CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(words.AsSpan()));
+            _values[i].View.CopyFromCPU(words);
+        }
     }
+
+    /// <summary>The float words that hold a parameter on the device.</summary>
+    private static long Words(Parameter parameter) =>
+        parameter.ElementType == ElementType.Float32 ? parameter.Length : (parameter.Length + 3L) / 4;
 
     /// <summary>Overwrites the host gradients with the ones accumulated on the device.</summary>
     public void DownloadGradients()

@@ -18,8 +18,8 @@ namespace StructMat.Runtime.IO;
 /// </summary>
 /// <remarks>
 /// <para>Writing follows the reference writer (huggingface/safetensors, <c>tensor.rs</c>): compact JSON with
-/// <c>__metadata__</c> first, tensors ordered by name (all are F32, so the reference's "descending dtype alignment,
-/// then name" order is the name order; names compare by their UTF-8 bytes), the header padded with spaces to a
+/// <c>__metadata__</c> first, tensors in the reference's order: descending dtype (F32, then I8, then U8: the codes of
+/// quantised bases), then name, names compared by their UTF-8 bytes, the header padded with spaces to a
 /// multiple of 8 bytes, data in header order. Metadata keys are written sorted, which makes the bytes
 /// deterministic; an empty or null metadata map is omitted.</para>
 /// <para>Reading validates like the reference reader and more: the header is at most 100,000,000 bytes and fits in
@@ -40,7 +40,10 @@ public static class SafeTensors
 
     // ---------------------------------------------------------------- writing
 
-    /// <summary>Writes <paramref name="parameters"/> as F32 tensors (their names and shapes as given) to a new file.</summary>
+    /// <summary>
+    /// Writes <paramref name="parameters"/> (their names and shapes as given) to a new file: float parameters as F32, the
+    /// codes of quantised bases as U8 (NF4, two codes per byte) or I8 (int8), their bytes as they are.
+    /// </summary>
     /// <remarks>The file is written next to <paramref name="path"/> under a temporary name and then moved over it,
     /// so a failure never leaves a half-written file behind.</remarks>
     public static void Save(string path, IEnumerable<Parameter> parameters, IReadOnlyDictionary<string, string>? metadata = null)
@@ -60,7 +63,7 @@ public static class SafeTensors
         }
     }
 
-    /// <summary>Writes <paramref name="parameters"/> as F32 tensors to <paramref name="stream"/> at its current position.</summary>
+    /// <summary>Writes <paramref name="parameters"/> to <paramref name="stream"/> at its current position, as <see cref="Save(string, IEnumerable{Parameter}, IReadOnlyDictionary{string, string}?)"/> does.</summary>
     public static void Save(Stream stream, IEnumerable<Parameter> parameters, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -72,7 +75,7 @@ public static class SafeTensors
     public static byte[] Serialize(IEnumerable<Parameter> parameters, IReadOnlyDictionary<string, string>? metadata = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        var list = new List<(string Name, byte[] NameUtf8, int[] Shape, float[] Data)>();
+        var list = new List<(string Name, byte[] NameUtf8, int[] Shape, Parameter Parameter)>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var parameter in parameters)
         {
@@ -88,13 +91,17 @@ public static class SafeTensors
                 if (dim < 0) throw new ArgumentException($"Parameter '{name}' has a negative dimension {dim}.", nameof(parameters));
                 count = checked(count * dim);
             }
-            if (count != parameter.Data.Length)
+            if (count != parameter.Length)
                 throw new ArgumentException(
-                    $"Parameter '{name}' has shape [{FormatShape(parameter.Shape)}] ({count} elements) but {parameter.Data.Length} data elements.",
+                    $"Parameter '{name}' has shape [{FormatShape(parameter.Shape)}] ({count} elements) but {parameter.Length} data elements.",
                     nameof(parameters));
-            list.Add((name, EncodeName(name, nameof(parameters)), (int[])parameter.Shape.Clone(), parameter.Data));
+            list.Add((name, EncodeName(name, nameof(parameters)), (int[])parameter.Shape.Clone(), parameter));
         }
-        list.Sort((a, b) => a.NameUtf8.AsSpan().SequenceCompareTo(b.NameUtf8));
+        list.Sort((a, b) =>
+        {
+            int byType = DTypeRank(b.Parameter.ElementType).CompareTo(DTypeRank(a.Parameter.ElementType));
+            return byType != 0 ? byType : a.NameUtf8.AsSpan().SequenceCompareTo(b.NameUtf8);
+        });
 
         var header = new StringBuilder();
         header.Append('{');
@@ -126,9 +133,9 @@ public static class SafeTensors
         {
             if (!first) header.Append(',');
             first = false;
-            long end = offset + 4L * tensor.Data.Length;
+            long end = offset + (long)StoredSize(tensor.Parameter.ElementType) * tensor.Parameter.Length;
             AppendJsonString(header, tensor.Name);
-            header.Append(":{\"dtype\":\"F32\",\"shape\":[");
+            header.Append(":{\"dtype\":\"").Append(DTypeOf(tensor.Parameter.ElementType)).Append("\",\"shape\":[");
             header.Append(string.Join(",", tensor.Shape.Select(d => d.ToString(CultureInfo.InvariantCulture))));
             header.Append("],\"data_offsets\":[");
             header.Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',').Append(end.ToString(CultureInfo.InvariantCulture));
@@ -152,16 +159,26 @@ public static class SafeTensors
         int position = 8 + padded;
         foreach (var tensor in list)
         {
-            var target = bytes.AsSpan(position, 4 * tensor.Data.Length);
-            if (BitConverter.IsLittleEndian)
-                MemoryMarshal.AsBytes(tensor.Data.AsSpan()).CopyTo(target);
+            var parameter = tensor.Parameter;
+            var target = bytes.AsSpan(position, StoredSize(parameter.ElementType) * parameter.Length);
+            if (parameter.ElementType != ElementType.Float32)
+                parameter.Bytes.CopyTo(target);
+            else if (BitConverter.IsLittleEndian)
+                MemoryMarshal.AsBytes(parameter.Data.AsSpan()).CopyTo(target);
             else
-                for (int k = 0; k < tensor.Data.Length; k++)
-                    BinaryPrimitives.WriteSingleLittleEndian(target.Slice(4 * k), tensor.Data[k]);
+                for (int k = 0; k < parameter.Length; k++)
+                    BinaryPrimitives.WriteSingleLittleEndian(target.Slice(4 * k), parameter.Data[k]);
             position += target.Length;
         }
         return bytes;
     }
+
+    /// <summary>The reference writer's order of dtypes (its enum order; larger first).</summary>
+    private static int DTypeRank(ElementType type) => type switch { ElementType.Float32 => 2, ElementType.Int8 => 1, _ => 0 };
+
+    private static string DTypeOf(ElementType type) => type switch { ElementType.Float32 => "F32", ElementType.Int8 => "I8", _ => "U8" };
+
+    private static int StoredSize(ElementType type) => type == ElementType.Float32 ? 4 : 1;
 
     private static byte[] EncodeName(string text, string argument)
     {
@@ -307,9 +324,9 @@ public static class SafeTensors
 
         foreach (var entry in ordered)
         {
-            if (entry.DType is not ("F32" or "F16" or "BF16" or "F64"))
+            if (entry.DType is not ("F32" or "F16" or "BF16" or "F64" or "U8" or "I8"))
                 throw new NotSupportedException(
-                    $"Tensor '{entry.Name}' in {source} has dtype {entry.DType}; only F32, F16, BF16 and F64 tensors can be read (as float32).");
+                    $"Tensor '{entry.Name}' in {source} has dtype {entry.DType}; only F32, F16, BF16 and F64 tensors (read as float32) and U8 and I8 tensors (read as bytes) can be read.");
             if ((entry.End - entry.Begin) / (ulong)entry.ElementSize > (ulong)Array.MaxLength)
                 throw new NotSupportedException(
                     $"Tensor '{entry.Name}' in {source} has {(entry.End - entry.Begin) / (ulong)entry.ElementSize} elements, more than one array can hold.");
@@ -320,6 +337,20 @@ public static class SafeTensors
         var chunk = new byte[1 << 16];
         foreach (var entry in ordered)
         {
+            if (entry.DType is "U8" or "I8")
+            {
+                var raw = new byte[entry.End - entry.Begin];
+                try
+                {
+                    stream.ReadExactly(raw);
+                }
+                catch (EndOfStreamException)
+                {
+                    throw Invalid(source, $"ended inside tensor '{entry.Name}' (the file changed while it was read?).");
+                }
+                tensors.Add(entry.Name, new Tensor(entry.DType, entry.Shape, Array.Empty<float>()) { Bytes = raw });
+                continue;
+            }
             var data = new float[(entry.End - entry.Begin) / (ulong)entry.ElementSize];
             ReadElements(stream, entry, data, chunk, source);
             tensors.Add(entry.Name, new Tensor(entry.DType, entry.Shape, data));
@@ -528,14 +559,21 @@ public static class SafeTensors
             var tensor = tensors[parameter.Name];
             var fits = tensor.Shape.AsSpan().SequenceEqual(parameter.Shape)
                 || unitDimensions && (Squeeze(tensor.Shape).AsSpan().SequenceEqual(parameter.Shape) || Squeeze(parameter.Shape).AsSpan().SequenceEqual(tensor.Shape));
-            if (!fits || tensor.Data.Length != parameter.Data.Length)
+            var expectedType = DTypeOf(parameter.ElementType);
+            var typeFits = parameter.ElementType == ElementType.Float32 ? tensor.Bytes is null : tensor.DType == expectedType;
+            if (!typeFits)
+                mismatches.Add($"tensor '{parameter.Name}' expected dtype {(parameter.ElementType == ElementType.Float32 ? "F32 (or F16, BF16, F64)" : expectedType)}, file has {tensor.DType}");
+            else if (!fits || tensor.Length != parameter.Length)
                 mismatches.Add($"tensor '{parameter.Name}' expected shape [{FormatShape(parameter.Shape)}], file has [{FormatShape(tensor.Shape)}]");
         }
         if (mismatches.Count > 0)
             throw new InvalidDataException($"Safetensors {source} has shape mismatches: {string.Join("; ", mismatches)}.");
 
         foreach (var parameter in parameters)
-            tensors[parameter.Name].Data.CopyTo(parameter.Data, 0);
+        {
+            if (parameter.ElementType == ElementType.Float32) tensors[parameter.Name].Data.CopyTo(parameter.Data, 0);
+            else tensors[parameter.Name].Bytes!.CopyTo(parameter.Bytes, 0);
+        }
     }
 
     private static string FormatShape(int[] shape) => string.Join(", ", shape);

@@ -57,6 +57,27 @@ public static class Initializers
     public static void Ones(Span<float> w) => w.Fill(1f);
 
     /// <summary>
+    /// A quantised base <c>[rows, cols]</c>: each row drawn as <see cref="MuP"/> draws a dense weight, then quantised
+    /// (<see cref="Kernels.QuantizedKernels.QuantizeNf4"/>, <see cref="Kernels.QuantizedKernels.QuantizeInt8"/>); one row of
+    /// floats at a time, never all of W.
+    /// </summary>
+    public static void Quantized(Span<byte> codes, Span<float> scales, Kernels.QuantFormat format, int rows, int cols, int group, int fanIn, int fanOut, Random rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var row = new float[cols];
+        int codesPerRow = format == Kernels.QuantFormat.Nf4 ? cols / 2 : cols;
+        int scalesPerRow = format == Kernels.QuantFormat.Nf4 ? cols / group : 1;
+        for (int r = 0; r < rows; r++)
+        {
+            MuP(row, fanIn, fanOut, rng);
+            var rowCodes = codes.Slice(r * codesPerRow, codesPerRow);
+            var rowScales = scales.Slice(r * scalesPerRow, scalesPerRow);
+            if (format == Kernels.QuantFormat.Nf4) Kernels.QuantizedKernels.QuantizeNf4(row, 1, cols, group, rowCodes, rowScales);
+            else Kernels.QuantizedKernels.QuantizeInt8(row, 1, cols, rowCodes, rowScales);
+        }
+    }
+
+    /// <summary>
     /// PEFT HRA's symmetric initialisation of <c>hra_u [n, r]</c> (row-major, column <c>i</c> = <c>u_i</c>), written to
     /// the first <c>n·r</c> elements of <paramref name="u"/>:
     /// <list type="bullet">

@@ -208,7 +208,8 @@ public static unsafe class BatchTiles
             _pins = new GCHandle[parameters.Count];
             try
             {
-                for (int i = 0; i < _pins.Length; i++) _pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned);
+                for (int i = 0; i < _pins.Length; i++)
+                    if (parameters[i].ElementType == ElementType.Float32) _pins[i] = GCHandle.Alloc(parameters[i].Data, GCHandleType.Pinned); // codes are never packed
             }
             catch
             {

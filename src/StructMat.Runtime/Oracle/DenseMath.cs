@@ -167,6 +167,43 @@ public static class DenseMath
         return dense;
     }
 
+    /// <summary>
+    /// The weight <c>[rows, cols]</c> of a <c>dense(quant: nf4, group: g)</c> base, from the definition: element e (row-major)
+    /// is the high nibble of byte e/2 when e is even, the low nibble when odd, indexing QLoRA's NF4 values, times the absmax
+    /// of its group <c>absmax[row, col / g]</c>.
+    /// </summary>
+    public static double[] DequantizeNf4(ReadOnlySpan<byte> codes, ReadOnlySpan<float> absmax, int rows, int cols, int group)
+    {
+        // QLoRA's NormalFloat levels (bitsandbytes get_4bit_type("nf4")), written out here rather than shared with the kernels.
+        ReadOnlySpan<double> levels = new[]
+        {
+            -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
+            -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
+            0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
+        };
+        var w = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+        {
+            for (int c = 0; c < cols; c++)
+            {
+                int e = r * cols + c;
+                int code = e % 2 == 0 ? codes[e / 2] / 16 : codes[e / 2] % 16;
+                w[e] = (double)(float)levels[code] * absmax[r * (cols / group) + c / group];
+            }
+        }
+        return w;
+    }
+
+    /// <summary>The weight <c>[rows, cols]</c> of a <c>dense(quant: int8)</c> base: the signed code times its row's scale.</summary>
+    public static double[] DequantizeInt8(ReadOnlySpan<byte> codes, ReadOnlySpan<float> scales, int rows, int cols)
+    {
+        var w = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                w[r * cols + c] = (double)unchecked((sbyte)codes[r * cols + c]) * scales[r];
+        return w;
+    }
+
     /// <summary>The dense <c>n×n</c> matrix with <c>d</c> on the diagonal (<c>torch.diag(d)</c>).</summary>
     public static double[] Diagonal(ReadOnlySpan<float> d)
     {
