@@ -117,6 +117,18 @@
 //     terms.1.lora_A [4, 64]: lowrank down-projection 64 -> 4
 //     terms.1.lora_B [64, 4]: lowrank up-projection 4 -> 64
 //   multiply-adds per row: 4,608; dense: 4,096 (112.5 % of dense)
+// 
+// QloraTail : 16 -> 13
+//   y = W x, where W is
+//     sum of 2 terms
+//       frozen dense 16 -> 13, NF4 codes with one absmax per 8 weights of a row
+//       lowrank 16 -> 13, rank 2: B·A (B starts at zero: a LoRA update)
+//   parameters: 188 (58 trainable); dense: 208 (90.38 % of dense)
+//     terms.0.weight [13, 8] frozen: dense 16 -> 13: NF4 codes, two per byte (first in the high nibble)
+//     terms.0.absmax [13, 2] frozen: dense 16 -> 13: the absmax of each group of 8 weights of a row
+//     terms.1.lora_A [2, 16]: lowrank down-projection 16 -> 2
+//     terms.1.lora_B [13, 2]: lowrank up-projection 2 -> 13
+//   multiply-adds per row: 266; dense: 208 (127.88 % of dense)
 
 #nullable enable
 
@@ -3521,6 +3533,385 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _quantized.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Outputs not a multiple of 8: the last 5 of a few-row forward run one by one, summed as the others.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [13, 8]</c>, <c>terms.0.absmax [13, 2]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [13, 2]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraTail.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public QloraTail(int seed = 0)
+    {
+        Terms0Weight = new global::StructMat.Runtime.Parameter("terms.0.weight", new[] { 13, 8 }, trainable: false, elementType: global::StructMat.Runtime.ElementType.UInt8);
+        Terms0Absmax = new global::StructMat.Runtime.Parameter("terms.0.absmax", new[] { 13, 2 }, trainable: false);
+        Terms1LoraA = new global::StructMat.Runtime.Parameter("terms.1.lora_A", new[] { 2, 16 }, trainable: true, learningRateMultiplier: 0.5f) { PeftKey = "lora_A.{adapter}.weight" };
+        Terms1LoraB = new global::StructMat.Runtime.Parameter("terms.1.lora_B", new[] { 13, 2 }, trainable: true, learningRateMultiplier: 4.0f) { PeftKey = "lora_B.{adapter}.weight" };
+        Parameters = new[] { Terms0Weight, Terms0Absmax, Terms1LoraA, Terms1LoraB };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 16;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 13;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 188;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 58;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 266;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 208;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>terms.0.weight [13, 8]</c> (frozen): dense 16 -&gt; 13: NF4 codes, two per byte (first in the high nibble).</summary>
+    public global::StructMat.Runtime.Parameter Terms0Weight { get; }
+
+    /// <summary><c>terms.0.absmax [13, 2]</c> (frozen): dense 16 -&gt; 13: the absmax of each group of 8 weights of a row.</summary>
+    public global::StructMat.Runtime.Parameter Terms0Absmax { get; }
+
+    /// <summary><c>terms.1.lora_A [2, 16]</c>: lowrank down-projection 16 -&gt; 2.</summary>
+    public global::StructMat.Runtime.Parameter Terms1LoraA { get; }
+
+    /// <summary><c>terms.1.lora_B [13, 2]</c>: lowrank up-projection 2 -&gt; 13.</summary>
+    public global::StructMat.Runtime.Parameter Terms1LoraB { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Quantized(Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 13, 16, 8, fanIn: 16, fanOut: 13, random);
+        // terms.0.absmax: set with its codes
+        global::StructMat.Runtime.Init.Initializers.MuP(Terms1LoraA.Data, fanIn: 16, fanOut: 2, random);
+        global::StructMat.Runtime.Init.Initializers.Zero(Terms1LoraB.Data);
+    }
+
+    /// <summary>
+    /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
+    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
+    /// </summary>
+    public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
+    {
+        if (name is null || name == "terms.0.weight")
+        {
+            if (weight.Length != 208) throw new global::System.ArgumentException($"weight has {weight.Length} elements, not 13·16.", nameof(weight));
+            global::StructMat.Runtime.Kernels.QuantizedKernels.QuantizeNf4(weight, 13, 16, 8, Terms0Weight.Bytes, Terms0Absmax.Data);
+            return;
+        }
+        throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are terms.0.weight.", nameof(name));
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 16]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 13, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 13, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 13, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
+        var t2 = slot0.Slice(0, batch * 2);
+
+        // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+        global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
+
+        // terms.1 (lowrank): down-projection A [2, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // terms.1 (lowrank): up-projection B [13, 2]; accumulating
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 13, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 13, dx, batch * 16, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 13, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> terms1LoraBGradient = gradients[3];
+        global::System.Span<float> terms1LoraAGradient = gradients[2];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 2);
+        var t2 = slot0.Slice(0, batch * 2);
+        var dt2 = slot1.Slice(0, batch * 2);
+
+        // terms.1 (lowrank): down-projection A [2, 16]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of terms.1 (lowrank): up-projection B [13, 2]
+        // and weight gradient of terms.1 (lowrank): up-projection B [13, 2], from the same pass over dy
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of terms.1 (lowrank): down-projection A [2, 16]
+        // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt2
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
+    }
+
+    /// <summary>The dense weight [13, 16] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // terms.0: dense 16 -> 13: W from its NF4 codes and absmax
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.DequantizeNf4(Terms0Weight.Bytes, Terms0Absmax.Data, 13, 16, 8);
+        // terms.1: lowrank 16 -> 13: B·A
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.MatMul(global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraB.Data), global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Terms1LoraA.Data), 13, 2, 16);
+        // sum of 2 terms
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Add(m0, m1);
+        return m2;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 2x16.
+    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int g = j / 2, o = j % 2;
+        float sum = 0.0f;
+        for (int i = 0; i < 16; i++)
+            sum += weight[(g * 2 + o) * 16 + i] * input[b * 16 + g * 16 + i];
+        output[b * 2 + j] = sum;
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 13x2; accumulating.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 13x2.
+    private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    {
+        int b = index.X;
+        int k = index.Y;
+        int g = k / 2, i = k % 2;
+        float sum = 0.0f;
+        for (int o = 0; o < 13; o++)
+            sum += weight[(g * 13 + o) * 2 + i] * outputGradient[b * 13 + g * 13 + o];
+        inputGradient[b * 2 + k] = sum;
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 13x2, summed over the batch.
+    private static void WeightGradientKernel3(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 26;
+        int o = e / 2 % 13;
+        int i = e % 2;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 13 + g * 13 + o] * input[b * 2 + g * 2 + i];
+        weightGradient[e] += sum;
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
+    private static void WeightGradientKernel5(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    {
+        int e = index;
+        int g = e / 32;
+        int o = e / 16 % 2;
+        int i = e % 16;
+        float sum = 0.0f;
+        for (int b = 0; b < batch; b++)
+            sum += outputGradient[b * 2 + g * 2 + o] * input[b * 16 + g * 16 + i];
+        weightGradient[e] += sum;
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.QloraTail"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraTail.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        internal Gpu(global::StructMat.Tests.Cases.QloraTail layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 13, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 13, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            var t2 = slot0.SubView(0, batch * 2);
+            // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+            _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
+            // terms.1 (lowrank): down-projection A [2, 16]
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            // terms.1 (lowrank): up-projection B [13, 2]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 13, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 16, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, dx, (long)batch * 16, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 13, dx, (long)batch * 16, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 2);
+            var t2 = slot0.SubView(0, batch * 2);
+            var dt2 = slot1.SubView(0, batch * 2);
+            // terms.1 (lowrank): down-projection A [2, 16]
+            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
+            // input gradient of terms.1 (lowrank): up-projection B [13, 2]
+            _matMulTransposedKernel2(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2);
+            // weight gradient of terms.1 (lowrank): up-projection B [13, 2]
+            _weightGradientKernel3(26, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            // input gradient of terms.1 (lowrank): down-projection A [2, 16]
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
+            _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>

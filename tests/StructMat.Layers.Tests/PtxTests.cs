@@ -79,6 +79,7 @@ public class PtxTests
     [InlineData(typeof(StructMat.Runtime.Gpu.OrthogonalDevice))]
     [InlineData(typeof(StructMat.Runtime.Gpu.HadamardDevice))]
     [InlineData(typeof(StructMat.Runtime.Gpu.NormalizeDevice))]
+    [InlineData(typeof(StructMat.Runtime.Gpu.QuantizedDevice))]
     public void Runtime_device_kernels_lower_to_ptx(Type device)
     {
         using var context = Context.Create(builder => builder.Cuda());

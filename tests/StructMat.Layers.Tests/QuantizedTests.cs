@@ -91,12 +91,46 @@ public class QuantizedTests
         }
     }
 
+    [Fact]
+    public void A_QLoRA_layer_carries_PEFTs_adapter_keys_and_its_base_none_so_only_the_adapter_loads_by_PEFT_keys()
+    {
+        var layer = new QloraQ();
+        Assert.Null(layer.Terms0Weight.PeftKey);
+        Assert.Null(layer.Terms0Absmax.PeftKey);
+        Assert.Equal("lora_A.{adapter}.weight", layer.Terms1LoraA.PeftKey);
+        Assert.Equal("lora_B.{adapter}.weight", layer.Terms1LoraB.PeftKey);
+        var file = SafeTensors.Read(WeightsTests.Fixture("qlora.safetensors"));
+        var path = Path.Combine(Path.GetTempPath(), $"structmat-qlora-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            // An adapter_model.safetensors as save_pretrained writes it: no adapter name, no base.
+            var adapter = new Parameter[]
+            {
+                new("base_model.model.q_proj.lora_A.weight", new[] { 4, 128 }, trainable: false),
+                new("base_model.model.q_proj.lora_B.weight", new[] { 24, 4 }, trainable: false),
+            };
+            file["q_proj.lora_A"].Data.CopyTo(adapter[0].Data, 0);
+            file["q_proj.lora_B"].Data.CopyTo(adapter[1].Data, 0);
+            SafeTensors.Save(path, adapter);
+            layer.LoadPeft(path, "base_model.model.q_proj", adapter: null, adapterOnly: true);
+            Assert.Equal(file["q_proj.lora_A"].Data, layer.Terms1LoraA.Data);
+            var error = Assert.Throws<ArgumentException>(() => layer.LoadPeft(path, "base_model.model.q_proj", adapter: null));
+            Assert.Contains("'terms.0.weight' has no PEFT key", error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData(QuantFormat.Nf4, 40, 400, 16, 1)]
     [InlineData(QuantFormat.Nf4, 40, 400, 16, 37)]
     [InlineData(QuantFormat.Nf4, 17, 12, 4, 300)]   // groups of 4: the element-by-element path; 300 rows: two 256-row tiles
     [InlineData(QuantFormat.Int8, 33, 20, 0, 9)]    // 20 = two 8-wide runs and a tail
     [InlineData(QuantFormat.Int8, 24, 800, 0, 5)]   // three KC slices
+    [InlineData(QuantFormat.Int8, 27, 800, 0, 1)]   // one row: decoded in registers, the last 3 outputs one by one
+    [InlineData(QuantFormat.Nf4, 27, 448, 64, 11)]
     public void Kernels_match_float64_dequantisation_forward_and_transposed(QuantFormat format, int outFeatures, int inFeatures, int group, int batch)
     {
         var random = new Random(outFeatures * 1000 + inFeatures);
@@ -135,6 +169,33 @@ public class QuantizedTests
         Assert.True(Oracle.RelativeError(y, yExpected) < 1e-5, $"forward {Oracle.RelativeError(y, yExpected):E2}");
         Assert.True(Oracle.RelativeError(dx, dxExpected) < 1e-5, $"transposed {Oracle.RelativeError(dx, dxExpected):E2}");
         Assert.Equal(dx0.Length, dx.Length);
+    }
+
+    [Theory]
+    [InlineData(QuantFormat.Nf4, 29, 784, 16)]
+    [InlineData(QuantFormat.Int8, 29, 784, 0)]
+    public void A_row_alone_and_in_a_batch_of_forty_come_out_bit_for_bit_the_same(QuantFormat format, int outFeatures, int inFeatures, int group)
+    {
+        // A few rows decode into registers, many run on dequantised panels: the sums must be the same chain.
+        var random = new Random(5);
+        var (codeLength, scaleLength) = QuantizedKernels.Lengths(format, outFeatures, inFeatures, group);
+        var codes = new byte[codeLength];
+        random.NextBytes(codes);
+        var scales = Enumerable.Range(0, (int)scaleLength).Select(_ => (float)random.NextDouble()).ToArray();
+        const int batch = 40;
+        var x = Oracle.RandomVector(batch * inFeatures, seed: 6);
+        var y = Oracle.RandomVector(batch * outFeatures, seed: 7);
+        var start = y.ToArray();
+        QuantizedKernels.Apply(x, y, codes, scales, format, batch, outFeatures, inFeatures, group, alpha: 1.5f, accumulate: true);
+        foreach (var rows in new[] { 1, 3, 16 })
+        {
+            for (var b0 = 0; b0 + rows <= batch; b0 += rows)
+            {
+                var part = start.AsSpan(b0 * outFeatures, rows * outFeatures).ToArray();
+                QuantizedKernels.Apply(x.AsSpan(b0 * inFeatures, rows * inFeatures), part, codes, scales, format, rows, outFeatures, inFeatures, group, alpha: 1.5f, accumulate: true);
+                Assert.Equal(y.AsSpan(b0 * outFeatures, rows * outFeatures).ToArray(), part);
+            }
+        }
     }
 
     [Fact]

@@ -55,7 +55,12 @@ public static class PeftNames
     {
         ArgumentNullException.ThrowIfNull(layer);
         ArgumentNullException.ThrowIfNull(path);
-        var wanted = Keyed(layer, nameof(layer)).Where(p => !adapterOnly || !p.PeftKey!.StartsWith(BasePrefix, StringComparison.Ordinal)).ToList();
+        var keyed = Keyed(layer, nameof(layer));
+        if (!adapterOnly && layer.Parameters.FirstOrDefault(p => p.PeftKey is null) is { } unkeyed)
+            throw new ArgumentException(
+                $"{layer.GetType().Name}'s '{unkeyed.Name}' has no PEFT key (a quantised base: bitsandbytes saves its own layout); " +
+                "load the adapter with adapterOnly: true and the base with Quantize or LoadSafeTensors.", nameof(adapterOnly));
+        var wanted = keyed.Where(p => !adapterOnly || !p.PeftKey!.StartsWith(BasePrefix, StringComparison.Ordinal)).ToList();
         var tensors = SafeTensors.Read(path);
         var missing = new List<string>();
         foreach (var p in wanted)

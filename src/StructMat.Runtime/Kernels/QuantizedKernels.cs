@@ -145,10 +145,17 @@ public static unsafe class QuantizedKernels
         fixed (float* px = x, py = y, ps = scales)
         fixed (byte* pc = codes)
         {
-            var job = new Job(new Weights(pc, ps, format, outFeatures, inFeatures, group), px, py, batch, transposed: false, alpha, accumulate);
-            job.Run();
+            var weights = new Weights(pc, ps, format, outFeatures, inFeatures, group);
+            if (batch <= FewRows && FewRowsJob.Suits(weights)) new FewRowsJob(weights, px, py, batch, alpha, accumulate).Run();
+            else new Job(weights, px, py, batch, transposed: false, alpha, accumulate).Run();
         }
     }
+
+    /// <summary>
+    /// Batches up to this many rows run forward on <see cref="FewRowsJob"/> (weights decoded straight into registers), larger
+    /// ones on the panels of <see cref="Job"/>; both sum each output the same way, so the rows' bits do not depend on it.
+    /// </summary>
+    internal const int FewRows = 8;
 
     /// <summary><c>dx = (accumulate ? dx : 0) + alpha · dy W</c> for every row of <paramref name="dy"/> <c>[batch, out]</c>.</summary>
     public static void ApplyTransposed(ReadOnlySpan<float> dy, Span<float> dx, ReadOnlySpan<byte> codes, ReadOnlySpan<float> scales, QuantFormat format,
@@ -248,6 +255,251 @@ public static unsafe class QuantizedKernels
             var high = Avx2.PermuteVar8x32(highHalf, index.AsInt32());
             var value = Avx.BlendVariable(low, high, Avx2.ShiftLeftLogical(index, 28).AsSingle());
             return Avx.Multiply(value, Vector256.Create(Scales[(long)row * (In / Group) + col / Group]));
+        }
+    }
+
+    /// <summary>
+    /// The forward product of a few rows, bandwidth-bound: eight output rows at a time in the vector lanes, their codes at
+    /// columns <c>k .. k+8</c> gathered as one 32-bit word per row (NF4; two for int8) and decoded in registers, each broadcast
+    /// input multiplied in. Per output it sums exactly as <see cref="MicroKernels.Tile"/> does in <see cref="Job"/>: fused
+    /// multiply-adds in column order from zero over each <see cref="Gemm.KC"/> slice, then <c>C = alpha·s</c> (first slice,
+    /// not accumulating) or <c>C = fma(alpha, s, C)</c>; the last <c>out mod 8</c> outputs run the same chain one by one.
+    /// </summary>
+    private sealed class FewRowsJob
+    {
+        private readonly Weights _w;
+        private readonly float* _x;
+        private readonly float* _y;
+        private readonly int _batch;
+        private readonly float _alpha;
+        private readonly bool _accumulate;
+
+        public FewRowsJob(Weights w, float* x, float* y, int batch, float alpha, bool accumulate)
+        {
+            _w = w;
+            _x = x;
+            _y = y;
+            _batch = batch;
+            _alpha = alpha;
+            _accumulate = accumulate;
+        }
+
+        /// <summary>Whether the weights decode 8 columns at a time (and AVX2 gathers are there).</summary>
+        public static bool Suits(in Weights w) => w.Vectorised && w.In % 8 == 0 && (long)7 * w.In < int.MaxValue;
+
+        public void Run()
+        {
+            int blocks = _w.Out / 8;
+            long work = (long)_batch * _w.Out * _w.In;
+            if (blocks > 0) KernelThreading.Split(work, blocks, Math.Min(blocks, KernelThreading.ChunksForWork(work)), Blocks);
+            for (int o = blocks * 8; o < _w.Out; o++)
+                for (int b = 0; b < _batch; b++) Single(o, b);
+        }
+
+        private void Blocks(int first, int end)
+        {
+            if (_batch == 1)
+            {
+                // One row: two blocks at once, so that two fused multiply-add chains hide each other's latency.
+                int q = first;
+                for (; q + 2 <= end; q += 2) OneTwo(q * 8);
+                for (; q < end; q++) One(q * 8);
+                return;
+            }
+            for (int q = first; q < end; q++)
+                for (int b0 = 0; b0 < _batch; b0 += 8) Eight(q * 8, b0, Math.Min(8, _batch - b0));
+        }
+
+        /// <summary>The eight weights of rows <c>o0 .. o0+8</c> at column <c>k + t</c>, from the gathered words.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<float> Column(Vector256<int> low, Vector256<int> high, int t, Vector256<float> scale, Vector256<float> lowHalf, Vector256<float> highHalf)
+        {
+            if (_w.Format == QuantFormat.Int8)
+            {
+                var word = t < 4 ? low : high;
+                var code = Avx2.ShiftRightArithmetic(Avx2.ShiftLeftLogical(word, Vector128.CreateScalar(24 - 8 * (t & 3))), 24);
+                return Avx.Multiply(Avx.ConvertToVector256Single(code), scale);
+            }
+            // Code t sits at bit s of the word (byte t/2, its high nibble first). vpermps reads only the low 3 bits of the
+            // shifted word; bit 3 of the code, moved to the sign, picks the table's upper half.
+            int shift = 8 * (t >> 1) + ((t & 1) == 0 ? 4 : 0);
+            var index = Avx2.ShiftRightLogical(low, Vector128.CreateScalar(shift));
+            var upper = Avx2.ShiftLeftLogical(low, Vector128.CreateScalar(28 - shift)).AsSingle();
+            var value = Avx.BlendVariable(Avx2.PermuteVar8x32(lowHalf, index), Avx2.PermuteVar8x32(highHalf, index), upper);
+            return Avx.Multiply(value, scale);
+        }
+
+        /// <summary>Gathers the code words of rows <c>o0 .. o0+8</c> at column k (NF4: 8 codes; int8: two words of 4).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private (Vector256<int> Low, Vector256<int> High) Words(int o0, int k, Vector256<int> rows)
+        {
+            if (_w.Format == QuantFormat.Int8)
+            {
+                var p = (int*)(_w.Codes + (long)o0 * _w.In + k);
+                return (Avx2.GatherVector256(p, rows, 1), Avx2.GatherVector256(p + 1, rows, 1));
+            }
+            var q = (int*)(_w.Codes + ((long)o0 * _w.In + k) / 2);
+            nint step = _w.In / 8; // ints per row
+            return (Vector256.Create(q[0], q[step], q[2 * step], q[3 * step], q[4 * step], q[5 * step], q[6 * step], q[7 * step]), default);
+        }
+
+        /// <summary>The scale of rows <c>o0 .. o0+8</c> at column k: the group's absmax (NF4) or the row's scale (int8).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private Vector256<float> Scale(int o0, int k, Vector256<int> scaleRows) =>
+            _w.Format == QuantFormat.Int8
+                ? Avx.LoadVector256(_w.Scales + o0)
+                : Avx2.GatherVector256(_w.Scales + (long)o0 * (_w.In / _w.Group) + k / _w.Group, scaleRows, 4);
+
+        private (Vector256<int> Rows, Vector256<int> ScaleRows) Strides()
+        {
+            int rowBytes = _w.Format == QuantFormat.Int8 ? _w.In : _w.In / 2, groups = _w.In / _w.Group;
+            return (Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * rowBytes, Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * groups);
+        }
+
+        /// <summary>Output rows <c>o0 .. o0+8</c> of batch row 0.</summary>
+        private void One(int o0)
+        {
+            var (rows, scaleRows) = Strides();
+            var (lowHalf, highHalf) = (Vector256.Create(Nf4Table.AsSpan(0, 8)), Vector256.Create(Nf4Table.AsSpan(8, 8)));
+            var alpha = Vector256.Create(_alpha);
+            float* target = _y + o0;
+            for (int pc = 0; pc < _w.In; pc += Gemm.KC)
+            {
+                int end = Math.Min(_w.In, pc + Gemm.KC);
+                var acc = Vector256<float>.Zero;
+                var scale = Vector256<float>.Zero;
+                for (int k = pc; k < end; k += 8)
+                {
+                    if (k % 64 == 0) Prefetch(o0, k);
+                    if (k == pc || k % _w.Group == 0) scale = Scale(o0, k, scaleRows);
+                    var (low, high) = Words(o0, k, rows);
+                    float* x = _x + k;
+                    for (int t = 0; t < 8; t++)
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(x[t]), Column(low, high, t, scale, lowHalf, highHalf), acc);
+                }
+                Fold(target, acc, alpha, _accumulate || pc > 0);
+            }
+        }
+
+        /// <summary>
+        /// Asks for the code lines of rows <c>o0 .. o0+8</c> a few lines ahead of column k: eight rows read a word each per
+        /// step, too slowly along each for the hardware's stream prefetchers to run ahead.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Prefetch(int o0, int k)
+        {
+            long rowBytes = _w.Format == QuantFormat.Int8 ? _w.In : _w.In / 2;
+            long ahead = _w.Format == QuantFormat.Int8 ? k + 512 : (k + 1024) / 2;
+            if (ahead >= rowBytes) return;
+            byte* p = _w.Codes + o0 * rowBytes + ahead;
+            for (int r = 0; r < 8; r++) Sse.Prefetch0(p + r * rowBytes);
+        }
+
+        /// <summary>Output rows <c>o0 .. o0+16</c> of batch row 0: <see cref="One"/> for two blocks, interleaved.</summary>
+        private void OneTwo(int o0)
+        {
+            var (rows, scaleRows) = Strides();
+            var (lowHalf, highHalf) = (Vector256.Create(Nf4Table.AsSpan(0, 8)), Vector256.Create(Nf4Table.AsSpan(8, 8)));
+            var alpha = Vector256.Create(_alpha);
+            for (int pc = 0; pc < _w.In; pc += Gemm.KC)
+            {
+                int end = Math.Min(_w.In, pc + Gemm.KC);
+                Vector256<float> a0 = default, a1 = default, s0 = default, s1 = default;
+                for (int k = pc; k < end; k += 8)
+                {
+                    if (k % 64 == 0)
+                    {
+                        Prefetch(o0, k);
+                        Prefetch(o0 + 8, k);
+                    }
+                    if (k == pc || k % _w.Group == 0)
+                    {
+                        s0 = Scale(o0, k, scaleRows);
+                        s1 = Scale(o0 + 8, k, scaleRows);
+                    }
+                    var (l0, h0) = Words(o0, k, rows);
+                    var (l1, h1) = Words(o0 + 8, k, rows);
+                    float* x = _x + k;
+                    for (int t = 0; t < 8; t++)
+                    {
+                        var v = Vector256.Create(x[t]);
+                        a0 = Vector256.FusedMultiplyAdd(v, Column(l0, h0, t, s0, lowHalf, highHalf), a0);
+                        a1 = Vector256.FusedMultiplyAdd(v, Column(l1, h1, t, s1, lowHalf, highHalf), a1);
+                    }
+                }
+                bool accumulate = _accumulate || pc > 0;
+                Fold(_y + o0, a0, alpha, accumulate);
+                Fold(_y + o0 + 8, a1, alpha, accumulate);
+            }
+        }
+
+        /// <summary>Output rows <c>o0 .. o0+8</c> of batch rows <c>b0 .. b0+count</c> (count ≤ 8; missing rows repeat the last, unstored).</summary>
+        private void Eight(int o0, int b0, int count)
+        {
+            var (rows, scaleRows) = Strides();
+            var (lowHalf, highHalf) = (Vector256.Create(Nf4Table.AsSpan(0, 8)), Vector256.Create(Nf4Table.AsSpan(8, 8)));
+            var alpha = Vector256.Create(_alpha);
+            int n = _w.In;
+            float* x0 = _x + (long)b0 * n;
+            float* x1 = count > 1 ? x0 + n : x0;
+            float* x2 = count > 2 ? x1 + n : x1;
+            float* x3 = count > 3 ? x2 + n : x2;
+            float* x4 = count > 4 ? x3 + n : x3;
+            float* x5 = count > 5 ? x4 + n : x4;
+            float* x6 = count > 6 ? x5 + n : x5;
+            float* x7 = count > 7 ? x6 + n : x6;
+            for (int pc = 0; pc < n; pc += Gemm.KC)
+            {
+                int end = Math.Min(n, pc + Gemm.KC);
+                Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+                var scale = Vector256<float>.Zero;
+                for (int k = pc; k < end; k += 8)
+                {
+                    if (k == pc || k % _w.Group == 0) scale = Scale(o0, k, scaleRows);
+                    var (low, high) = Words(o0, k, rows);
+                    for (int t = 0; t < 8; t++)
+                    {
+                        var w = Column(low, high, t, scale, lowHalf, highHalf);
+                        int kt = k + t;
+                        c0 = Vector256.FusedMultiplyAdd(Vector256.Create(x0[kt]), w, c0);
+                        c1 = Vector256.FusedMultiplyAdd(Vector256.Create(x1[kt]), w, c1);
+                        c2 = Vector256.FusedMultiplyAdd(Vector256.Create(x2[kt]), w, c2);
+                        c3 = Vector256.FusedMultiplyAdd(Vector256.Create(x3[kt]), w, c3);
+                        c4 = Vector256.FusedMultiplyAdd(Vector256.Create(x4[kt]), w, c4);
+                        c5 = Vector256.FusedMultiplyAdd(Vector256.Create(x5[kt]), w, c5);
+                        c6 = Vector256.FusedMultiplyAdd(Vector256.Create(x6[kt]), w, c6);
+                        c7 = Vector256.FusedMultiplyAdd(Vector256.Create(x7[kt]), w, c7);
+                    }
+                }
+                bool accumulate = _accumulate || pc > 0;
+                float* y = _y + (long)b0 * _w.Out + o0;
+                Fold(y, c0, alpha, accumulate);
+                if (count > 1) Fold(y + _w.Out, c1, alpha, accumulate);
+                if (count > 2) Fold(y + 2 * _w.Out, c2, alpha, accumulate);
+                if (count > 3) Fold(y + 3 * _w.Out, c3, alpha, accumulate);
+                if (count > 4) Fold(y + 4 * _w.Out, c4, alpha, accumulate);
+                if (count > 5) Fold(y + 5 * _w.Out, c5, alpha, accumulate);
+                if (count > 6) Fold(y + 6 * _w.Out, c6, alpha, accumulate);
+                if (count > 7) Fold(y + 7 * _w.Out, c7, alpha, accumulate);
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Fold(float* target, Vector256<float> sum, Vector256<float> alpha, bool accumulate) =>
+            (accumulate ? Vector256.FusedMultiplyAdd(alpha, sum, Vector256.Load(target)) : alpha * sum).Store(target);
+
+        /// <summary>Output <paramref name="o"/> of batch row <paramref name="b"/>, element by element (the last outputs).</summary>
+        private void Single(int o, int b)
+        {
+            float* x = _x + (long)b * _w.In;
+            float* target = _y + (long)b * _w.Out + o;
+            for (int pc = 0; pc < _w.In; pc += Gemm.KC)
+            {
+                int end = Math.Min(_w.In, pc + Gemm.KC);
+                float s = 0f;
+                for (int k = pc; k < end; k++) s = MathF.FusedMultiplyAdd(x[k], _w.At(o, k), s);
+                *target = _accumulate || pc > 0 ? MathF.FusedMultiplyAdd(_alpha, s, *target) : _alpha * s;
+            }
         }
     }
 
