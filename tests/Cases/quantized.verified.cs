@@ -205,7 +205,8 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -586,7 +587,8 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -965,7 +967,8 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -1351,7 +1354,8 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -1750,7 +1754,8 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>factors.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -2132,7 +2137,8 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -2503,7 +2509,8 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -2874,7 +2881,8 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -3245,7 +3253,8 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
@@ -3616,7 +3625,8 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
 
     /// <summary>
     /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
-    /// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
     /// <paramref name="name"/> is the codes' saved name (<c>terms.0.weight</c>); null for the layer's one base.
     /// </summary>
     public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)

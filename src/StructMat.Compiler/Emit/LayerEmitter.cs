@@ -121,7 +121,8 @@ internal static class LayerEmitter
         w.Line();
         w.Line("/// <summary>");
         w.Line("/// Quantises float32 weights <paramref name=\"weight\"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does");
-        w.Line("/// (per group, absmax and the nearest code to w / absmax), int8 with one scale per row (absmax / 127, codes rounded).");
+        w.Line("/// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,");
+        w.Line("/// codes w / scale rounded half to even).");
         w.Line("/// <paramref name=\"name\"/> is the codes' saved name (" + string.Join(", ", bases.Select(q => "<c>" + model.Ir.Parameter(q.Codes).Name + "</c>")) + ")" +
                (bases.Count == 1 ? "; null for the layer's one base." : "."));
         w.Line("/// </summary>");
