@@ -94,7 +94,14 @@ public static class CheckMode
     {
         var random = new Random(1);
         foreach (var p in layer.Parameters)
+        {
+            if (p.ElementType != ElementType.Float32)
+            {
+                random.NextBytes(p.Bytes); // the codes of a quantised base: any byte is valid
+                continue;
+            }
             for (var i = 0; i < p.Data.Length; i++) p.Data[i] = (float)(random.NextDouble() * 2 - 1);
+        }
         var x = DeviceData.Random((long)batch * layer.InFeatures, seed: 11);
         var dy = DeviceData.Random((long)batch * layer.OutFeatures, seed: 12);
 

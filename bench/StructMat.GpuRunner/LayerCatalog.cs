@@ -72,15 +72,23 @@ public static class LayerCatalog
         {
             64 => new Dora64(), 256 => new Dora256(), 4096 => new Dora4096(), 8192 => new Dora8192(), _ => null,
         }),
+        new("qlora", _ => "frozen dense(quant: nf4, group: 64) + 2.0 * lowrank(rank: 16)", n => n switch
+        {
+            64 => new Qlora64(), 256 => new Qlora256(), 4096 => new Qlora4096(), 8192 => new Qlora8192(), _ => null,
+        }),
+        new("int8lora", _ => "frozen dense(quant: int8) + 2.0 * lowrank(rank: 16)", n => n switch
+        {
+            64 => new Int8Lora64(), 256 => new Int8Lora256(), 4096 => new Int8Lora4096(), 8192 => new Int8Lora8192(), _ => null,
+        }),
     };
 
     public static IEnumerable<string> Names => Structures.Select(s => s.Name);
 
     /// <summary>
-    /// The adapters on a frozen base (issue 14). They run on request (<c>--structures lora,oft,boft,loha,dora</c>), not by
+    /// The adapters on a frozen base (issue 14). They run on request (<c>--structures lora,oft,boft,loha,dora,qlora,int8lora</c>), not by
     /// default: the default set is sized to the device budget of one call (docs/gpu-benchmarks.md).
     /// </summary>
-    public static readonly string[] Adapters = { "lora", "oft", "boft", "loha", "dora" };
+    public static readonly string[] Adapters = { "lora", "oft", "boft", "loha", "dora", "qlora", "int8lora" };
 
     /// <summary>What runs without <c>--structures</c>: every structure but the adapters.</summary>
     public static IEnumerable<string> DefaultNames => Names.Except(Adapters);

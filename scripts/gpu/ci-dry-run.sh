@@ -21,7 +21,7 @@ bash -n scripts/gpu/publish.sh scripts/gpu/run-on-device.sh
 "${runner[@]}" --cpu check --out "$work/structmat-gpu-check.json"
 "${runner[@]}" --cpu bench --sizes 64 --out "$work/structmat-gpu-bench.json" | tail -n 3
 # The adapters run on request only (their own call on a GPU); check them here too.
-"${runner[@]}" --cpu check --structures lora,oft,boft,loha,dora --out "$work/adapters-check.json" | tail -n 2
+"${runner[@]}" --cpu check --structures lora,oft,boft,loha,dora,qlora,int8lora --out "$work/adapters-check.json" | tail -n 2
 cp docs/gpu-benchmarks.md "$work/page.md"
 python3 scripts/gpu/report.py --results "$work" --markdown "$work/page.md"
 grep -q "DRY RUN" "$work/page.md" || { echo "report.py did not flag the dry run" >&2; exit 1; }
