@@ -420,7 +420,7 @@ def bnb_quantize_nf4(w, n_out, n_in, blocksize):
         block = w[start:start + blocksize]
         m = f32(max(abs(v) for v in block))
         absmax.append(m)
-        inverse = f32(1.0 / m)
+        inverse = f32(1.0 / m) if m else float("nan")  # 1/0 is inf on the GPU, and 0 * inf NaN: code 0 below
         q = []
         for v in block:
             x = f32(v * inverse)

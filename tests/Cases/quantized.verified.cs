@@ -129,6 +129,28 @@
 //     terms.1.lora_A [2, 16]: lowrank down-projection 16 -> 2
 //     terms.1.lora_B [13, 2]: lowrank up-projection 2 -> 13
 //   multiply-adds per row: 266; dense: 208 (127.88 % of dense)
+// 
+// KronInt8 : 64 -> 64
+//   y = W x, where W is
+//     kron 64 -> 64: Kronecker product, applied by the vec-trick
+//       frozen dense 8 -> 8, int8 codes with one scale per row
+//       dense 8 -> 8
+//   parameters: 136 (64 trainable); dense: 4,096 (3.32 % of dense)
+//     kron.0.weight [8, 8] frozen: dense 8 -> 8: int8 codes
+//     kron.0.scale [8] frozen: dense 8 -> 8: the scale of each row (absmax / 127)
+//     kron.1.weight [8, 8]: dense 8 -> 8
+//   multiply-adds per row: 1,024; dense: 4,096 (25 % of dense)
+// 
+// KronNf4 : 64 -> 64
+//   y = W x, where W is
+//     kron 64 -> 64: Kronecker product, applied by the vec-trick
+//       dense 4 -> 4
+//       frozen dense 16 -> 16, NF4 codes with one absmax per 8 weights of a row
+//   parameters: 176 (16 trainable); dense: 4,096 (4.3 % of dense)
+//     kron.0.weight [4, 4]: dense 4 -> 4
+//     kron.1.weight [16, 8] frozen: dense 16 -> 16: NF4 codes, two per byte (first in the high nibble)
+//     kron.1.absmax [16, 2] frozen: dense 16 -> 16: the absmax of each group of 8 weights of a row
+//   multiply-adds per row: 1,280; dense: 4,096 (31.25 % of dense)
 
 #nullable enable
 
@@ -249,7 +271,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
-        // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
@@ -302,7 +324,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: true);
     }
 
@@ -466,7 +488,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
-            // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
@@ -502,7 +524,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 16, 8, 1.0f, accumulate: true);
         }
 
@@ -631,7 +653,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
-        // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 12]
@@ -684,7 +706,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 12], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: true);
     }
 
@@ -846,7 +868,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
-            // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
@@ -882,7 +904,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel5(24, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 10, 12, 4, 1.0f, accumulate: true);
         }
 
@@ -1011,7 +1033,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 3);
         var t2 = slot0.Slice(0, batch * 3);
 
-        // terms.0 (dense): W [12, 20] int8 codes with one scale per row, dequantised a register panel at a time
+        // terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [3, 20]
@@ -1064,7 +1086,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         // and weight gradient of terms.1 (lowrank): down-projection A [3, 20], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 3, 20, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: true);
     }
 
@@ -1228,7 +1250,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
-            // terms.0 (dense): W [12, 20] int8 codes with one scale per row, dequantised a register panel at a time
+            // terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [3, 20]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
@@ -1264,7 +1286,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 20]
             _weightGradientKernel5(60, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 12, 20, 0, 1.0f, accumulate: true);
         }
 
@@ -1398,7 +1420,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
-        // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 400]
@@ -1445,7 +1467,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 400], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, Terms1LoraA.Gradient!, batch, 1, 2, 400, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: true);
     }
 
@@ -1629,7 +1651,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
-            // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 400]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
@@ -1669,7 +1691,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
             _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 7, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 400]
             _weightGradientKernel7(800, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 40, 400, 16, 1.0f, accumulate: true);
         }
 
@@ -1807,7 +1829,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         // factors.1 (lowrank): up-projection B [24, 4]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, Factors1LoraB.Data, batch, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // factors.0 (dense): W [8, 24] int8 codes with one scale per row, dequantised a register panel at a time
+        // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(t2, y, Factors0Weight.Bytes, Factors0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
     }
 
@@ -1849,7 +1871,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         // factors.1 (lowrank): down-projection A [4, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors1LoraA.Data, batch, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
+        // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dt2, Factors0Weight.Bytes, Factors0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
 
         // input gradient of factors.1 (lowrank): up-projection B [24, 4]
@@ -2016,7 +2038,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
             // factors.1 (lowrank): up-projection B [24, 4]
             _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t1, _parameters.Value(3 /* factors.1.lora_B */), t2, batch);
-            // factors.0 (dense): W [8, 24] int8 codes with one scale per row, dequantised a register panel at a time
+            // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(t2, y, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
         }
 
@@ -2043,7 +2065,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             var dt1 = slot2.SubView(0, batch * 4);
             // factors.1 (lowrank): down-projection A [4, 16]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
-            // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dt2, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
             // input gradient of factors.1 (lowrank): up-projection B [24, 4]
             _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt2, _parameters.Value(3 /* factors.1.lora_B */), dt1, batch);
@@ -2181,7 +2203,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
-        // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 128]
@@ -2234,7 +2256,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 128], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
     }
 
@@ -2388,7 +2410,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
-            // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
@@ -2424,7 +2446,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
         }
 
@@ -2553,7 +2575,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
-        // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 64]
@@ -2606,7 +2628,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 64], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
     }
 
@@ -2760,7 +2782,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
-            // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
@@ -2796,7 +2818,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
         }
 
@@ -2925,7 +2947,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
-        // terms.0 (dense): W [24, 128] int8 codes with one scale per row, dequantised a register panel at a time
+        // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 128]
@@ -2978,7 +3000,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 128], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
     }
 
@@ -3132,7 +3154,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
-            // terms.0 (dense): W [24, 128] int8 codes with one scale per row, dequantised a register panel at a time
+            // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
@@ -3168,7 +3190,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
         }
 
@@ -3297,7 +3319,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
         var t2 = slot0.Slice(0, batch * 4);
 
-        // terms.0 (dense): W [64, 64] int8 codes with one scale per row, dequantised a register panel at a time
+        // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 64]
@@ -3350,7 +3372,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         // and weight gradient of terms.1 (lowrank): down-projection A [4, 64], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
     }
 
@@ -3504,7 +3526,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
-            // terms.0 (dense): W [64, 64] int8 codes with one scale per row, dequantised a register panel at a time
+            // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
@@ -3540,7 +3562,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
             _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
         }
 
@@ -3669,7 +3691,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 2);
         var t2 = slot0.Slice(0, batch * 2);
 
-        // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+        // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
         global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, y, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [2, 16]
@@ -3722,7 +3744,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         // and weight gradient of terms.1 (lowrank): down-projection A [2, 16], from the same pass over dt2
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy) (accumulating)
+        // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy) (accumulating)
         global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dy, dx, Terms0Weight.Bytes, Terms0Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
     }
 
@@ -3884,7 +3906,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 2);
             var t2 = slot0.SubView(0, batch * 2);
-            // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time
+            // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
@@ -3920,8 +3942,733 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
             _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, dequantised a register panel at a time (Wᵀ dy)
+            // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 13, 16, 8, 1.0f, accumulate: true);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _quantized.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// Quantised bases as kron factors (sub-rows): the layer is not projectable (Project would need float weights).
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [8, 8]</c>, <c>kron.0.scale [8]</c>, <c>kron.1.weight [8, 8]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronInt8.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronInt8(int seed = 0)
+    {
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 8, 8 }, trainable: false, elementType: global::StructMat.Runtime.ElementType.Int8);
+        Kron0Scale = new global::StructMat.Runtime.Parameter("kron.0.scale", new[] { 8 }, trainable: false);
+        Kron1Weight = new global::StructMat.Runtime.Parameter("kron.1.weight", new[] { 8, 8 }, trainable: true);
+        Parameters = new[] { Kron0Weight, Kron0Scale, Kron1Weight };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 64;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 64;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 136;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 64;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 1024;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 4096;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.weight [8, 8]</c> (frozen): dense 8 -&gt; 8: int8 codes.</summary>
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
+
+    /// <summary><c>kron.0.scale [8]</c> (frozen): dense 8 -&gt; 8: the scale of each row (absmax / 127).</summary>
+    public global::StructMat.Runtime.Parameter Kron0Scale { get; }
+
+    /// <summary><c>kron.1.weight [8, 8]</c>: dense 8 -&gt; 8.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Weight { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.Quantized(Kron0Weight.Bytes, Kron0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 8, 8, 0, fanIn: 8, fanOut: 8, random);
+        // kron.0.scale: set with its codes
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron1Weight.Data, fanIn: 8, fanOut: 8, random);
+    }
+
+    /// <summary>
+    /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
+    /// <paramref name="name"/> is the codes' saved name (<c>kron.0.weight</c>); null for the layer's one base.
+    /// </summary>
+    public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
+    {
+        if (name is null || name == "kron.0.weight")
+        {
+            if (weight.Length != 64) throw new global::System.ArgumentException($"weight has {weight.Length} elements, not 8·8.", nameof(weight));
+            global::StructMat.Runtime.Kernels.QuantizedKernels.QuantizeInt8(weight, 8, 8, Kron0Weight.Bytes, Kron0Scale.Data);
+            return;
+        }
+        throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are kron.0.weight.", nameof(name));
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
+        var t1 = slot0.Slice(0, batch * 64);
+        var t2 = slot1.Slice(0, batch * 64);
+        var t3 = slot0.Slice(0, batch * 64);
+
+        // kron.1 (dense): W [8, 8]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (8, 8) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 8, accumulate: false);
+
+        // kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(t2, t3, Kron0Weight.Bytes, Kron0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+
+        // kron: view as (8, 8) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 8, 8, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> kron1WeightGradient = gradients[2];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
+        var dt3 = slot0.Slice(0, batch * 64);
+        var dt2 = slot1.Slice(0, batch * 64);
+        var dt1 = slot0.Slice(0, batch * 64);
+
+        // gradient of kron: view as (8, 8) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 8, 8, accumulate: false);
+
+        // input gradient of kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dt3, dt2, Kron0Weight.Bytes, Kron0Scale.Data, global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+
+        // gradient of kron: view as (8, 8) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 8, 8, accumulate: false);
+
+        // input gradient of kron.1 (dense): W [8, 8]
+        // and weight gradient of kron.1 (dense): W [8, 8], from the same pass over dt1
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, Kron1Weight.Data, kron1WeightGradient, batch * 8, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
+    /// <summary>The dense weight [64, 64] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: dense 8 -> 8: W from its int8 codes and row scales
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.DequantizeInt8(Kron0Weight.Bytes, Kron0Scale.Data, 8, 8);
+        // kron.1: dense 8 -> 8: W
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron1Weight.Data);
+        // kron 64 -> 64: torch.kron of the two factors
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 8, 8, m1, 8, 8);
+        return m2;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: block matmul, 1 groups of 8x8.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: row transpose of [8, 8].
+    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 8;
+        int r = j % 8;
+        output[b * 64 + j] = input[b * 64 + r * 8 + c];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x8.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 8x8, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    {
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronInt8"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInt8.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronInt8 layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.MatMulKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.TransposeKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            var t1 = slot0.SubView(0, batch * 64);
+            var t2 = slot1.SubView(0, batch * 64);
+            var t3 = slot0.SubView(0, batch * 64);
+            // kron.1 (dense): W [8, 8]
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 8 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.weight */), t1, batch * 8);
+            // kron: view as (8, 8) and transpose
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 64), t1, t2);
+            // kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+            _quantized.Apply(t2, t3, _parameters.Value(0 /* kron.0.weight */), _parameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+            // kron: view as (8, 8) and transpose back
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 64), t3, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            var dt3 = slot0.SubView(0, batch * 64);
+            var dt2 = slot1.SubView(0, batch * 64);
+            var dt1 = slot0.SubView(0, batch * 64);
+            // gradient of kron: view as (8, 8) and transpose back (the inverse transpose)
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 64), dy, dt3);
+            // input gradient of kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
+            _quantized.ApplyTransposed(dt3, dt2, _parameters.Value(0 /* kron.0.weight */), _parameters.Value(1 /* kron.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch * 8, 8, 8, 0, 1.0f, accumulate: false);
+            // gradient of kron: view as (8, 8) and transpose (the inverse transpose)
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
+            // input gradient of kron.1 (dense): W [8, 8]
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 8 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.weight */), dx, batch * 8);
+            // weight gradient of kron.1 (dense): W [8, 8]
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.weight */), batch * 8);
+        }
+
+        /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
+        public void Dispose()
+        {
+            _workspace.Dispose();
+            _parameters.Dispose();
+            _quantized.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The layer KronNf4 : 64 -&gt; 64.
+/// </summary>
+/// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [4, 4]</c>, <c>kron.1.weight [16, 8]</c>, <c>kron.1.absmax [16, 2]</c>.</remarks>
+[global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
+public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
+{
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
+    private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronNf4.Backward");
+
+    /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
+    public KronNf4(int seed = 0)
+    {
+        Kron0Weight = new global::StructMat.Runtime.Parameter("kron.0.weight", new[] { 4, 4 }, trainable: true);
+        Kron1Weight = new global::StructMat.Runtime.Parameter("kron.1.weight", new[] { 16, 8 }, trainable: false, elementType: global::StructMat.Runtime.ElementType.UInt8);
+        Kron1Absmax = new global::StructMat.Runtime.Parameter("kron.1.absmax", new[] { 16, 2 }, trainable: false);
+        Parameters = new[] { Kron0Weight, Kron1Weight, Kron1Absmax };
+        Initialize(new global::System.Random(seed));
+    }
+
+    /// <summary>Input features: the length of one row of <c>x</c>.</summary>
+    public int InFeatures => 64;
+
+    /// <summary>Output features: the length of one row of <c>y</c>.</summary>
+    public int OutFeatures => 64;
+
+    /// <summary>Elements of every parameter tensor, frozen ones included.</summary>
+    public long ParameterCount => 176;
+
+    /// <summary>Elements of the parameter tensors that get gradients (all but the frozen ones).</summary>
+    public long TrainableParameterCount => 16;
+
+    /// <summary>Multiply-adds per row of the forward pass as generated (after the optimisation passes).</summary>
+    public long FlopsPerRow => 1280;
+
+    /// <summary>Multiply-adds per row of a dense layer of the same shape (in · out), for comparison.</summary>
+    public long DenseFlopsPerRow => 4096;
+
+    /// <summary>Every parameter tensor, in the order of the weight file, under the names it is saved with.</summary>
+    public global::System.Collections.Generic.IReadOnlyList<global::StructMat.Runtime.Parameter> Parameters { get; }
+
+    /// <summary><c>kron.0.weight [4, 4]</c>: dense 4 -&gt; 4.</summary>
+    public global::StructMat.Runtime.Parameter Kron0Weight { get; }
+
+    /// <summary><c>kron.1.weight [16, 8]</c> (frozen): dense 16 -&gt; 16: NF4 codes, two per byte (first in the high nibble).</summary>
+    public global::StructMat.Runtime.Parameter Kron1Weight { get; }
+
+    /// <summary><c>kron.1.absmax [16, 2]</c> (frozen): dense 16 -&gt; 16: the absmax of each group of 8 weights of a row.</summary>
+    public global::StructMat.Runtime.Parameter Kron1Absmax { get; }
+
+    /// <summary>
+    /// Default initialisation: each factor normal with std = (1/√fan_in)·min(1, √(fan_out/fan_in)) (µP-style, as in
+    /// "Compute Better Spent"); biases, and LoRA's <c>lora_B</c> next to a frozen base, start at zero; diagonals
+    /// start at one and Householder vectors in equal pairs (PEFT HRA), so those start as the identity.
+    /// A quantised base is drawn like a dense one and quantised row by row (see <see cref="Quantize"/> to fill it from float weights).
+    /// </summary>
+    public void Initialize(global::System.Random random)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(random);
+        global::StructMat.Runtime.Init.Initializers.MuP(Kron0Weight.Data, fanIn: 4, fanOut: 4, random);
+        global::StructMat.Runtime.Init.Initializers.Quantized(Kron1Weight.Bytes, Kron1Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 16, 16, 8, fanIn: 16, fanOut: 16, random);
+        // kron.1.absmax: set with its codes
+    }
+
+    /// <summary>
+    /// Quantises float32 weights <paramref name="weight"/> (row-major <c>[out, in]</c>) into a quantised base: NF4 as QLoRA does
+    /// (per group, absmax, and each code by bitsandbytes' decision tree on w · (1/absmax)), int8 with one scale per row (absmax / 127,
+    /// codes w / scale rounded half to even).
+    /// <paramref name="name"/> is the codes' saved name (<c>kron.1.weight</c>); null for the layer's one base.
+    /// </summary>
+    public void Quantize(global::System.ReadOnlySpan<float> weight, string? name = null)
+    {
+        if (name is null || name == "kron.1.weight")
+        {
+            if (weight.Length != 256) throw new global::System.ArgumentException($"weight has {weight.Length} elements, not 16·16.", nameof(weight));
+            global::StructMat.Runtime.Kernels.QuantizedKernels.QuantizeNf4(weight, 16, 16, 8, Kron1Weight.Bytes, Kron1Absmax.Data);
+            return;
+        }
+        throw new global::System.ArgumentException($"'{name}' is not a quantised base of this layer; its bases are kron.1.weight.", nameof(name));
+    }
+
+    /// <summary>Sets every parameter gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var parameter in Parameters) if (parameter.Gradient is { } gradient) global::System.Array.Clear(gradient);
+    }
+
+    /// <summary>
+    /// <c>y = W x</c> for each of <paramref name="batch"/> rows of <paramref name="x"/> (row-major [batch, 64]).
+    /// Safe to call from several threads at once (each has its own workspace; parameters are only read).
+    /// <paramref name="y"/> must not overlap <paramref name="x"/>: an in-place call throws an ArgumentException.
+    /// </summary>
+    public void Forward(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, y, batch * 64, nameof(x), nameof(y));
+        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
+        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 64, 64, 512, Parameters, _forwardTile ??= ForwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
+
+    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
+    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
+    {
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
+        var t1 = slot0.Slice(0, batch * 64);
+        var t2 = slot1.Slice(0, batch * 64);
+        var t3 = slot0.Slice(0, batch * 64);
+
+        // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, t1, Kron1Weight.Bytes, Kron1Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+
+        // kron: view as (4, 16) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 16, accumulate: false);
+
+        // kron.0 (dense): W [4, 4]
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Kron0Weight.Data, batch * 16, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // kron: view as (16, 4) and transpose back
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 16, 4, accumulate: false);
+    }
+
+    /// <summary>
+    /// Writes dL/dx to <paramref name="dx"/> (overwritten) and adds dL/dW to every trainable parameter's
+    /// <see cref="global::StructMat.Runtime.Parameter.Gradient"/>; frozen parameters get none. Recomputes the forward intermediates it needs.
+    /// Not concurrent: gradients are shared, so a second thread calling it meanwhile gets an InvalidOperationException.
+    /// <paramref name="dx"/> must overlap neither <paramref name="x"/> nor <paramref name="dy"/> (an ArgumentException).
+    /// </summary>
+    public void Backward(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch)
+    {
+        global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+        global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
+        global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(x, batch * 64, dx, batch * 64, nameof(x), nameof(dx));
+        global::StructMat.Runtime.Checks.Disjoint(dy, batch * 64, dx, batch * 64, nameof(dy), nameof(dx));
+        using var exclusive = _backwardInUse.Enter();
+        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
+        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 64, 64, 512, Parameters, _backwardTile ??= BackwardTile);
+    }
+
+    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
+
+    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
+    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
+    {
+        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
+        global::System.Span<float> kron0WeightGradient = gradients[0];
+        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 64);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 64);
+        global::System.Span<float> slot2 = _workspace.Get(2, batch * 64);
+        var t1 = slot0.Slice(0, batch * 64);
+        var t2 = slot1.Slice(0, batch * 64);
+        var dt3 = slot0.Slice(0, batch * 64);
+        var dt2 = slot2.Slice(0, batch * 64);
+        var dt1 = slot0.Slice(0, batch * 64);
+
+        // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.Apply(x, t1, Kron1Weight.Bytes, Kron1Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+
+        // kron: view as (4, 16) and transpose
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 4, 16, accumulate: false);
+
+        // gradient of kron: view as (16, 4) and transpose back (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 4, 16, accumulate: false);
+
+        // input gradient of kron.0 (dense): W [4, 4]
+        // and weight gradient of kron.0 (dense): W [4, 4], from the same pass over dt3
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Kron0Weight.Data, kron0WeightGradient, batch * 16, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+
+        // gradient of kron: view as (4, 16) and transpose (the inverse transpose)
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 16, 4, accumulate: false);
+
+        // input gradient of kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
+        global::StructMat.Runtime.Kernels.QuantizedKernels.ApplyTransposed(dt1, dx, Kron1Weight.Bytes, Kron1Absmax.Data, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+    }
+
+    /// <summary>The dense weight [64, 64] (bias excluded), built in float64 from the structure's definition.</summary>
+    public double[] ToDenseDouble()
+    {
+        // kron.0: dense 4 -> 4: W
+        var m0 = global::StructMat.Runtime.Oracle.DenseMath.FromFloat(Kron0Weight.Data);
+        // kron.1: dense 16 -> 16: W from its NF4 codes and absmax
+        var m1 = global::StructMat.Runtime.Oracle.DenseMath.DequantizeNf4(Kron1Weight.Bytes, Kron1Absmax.Data, 16, 16, 8);
+        // kron 64 -> 64: torch.kron of the two factors
+        var m2 = global::StructMat.Runtime.Oracle.DenseMath.Kron(m0, 4, 4, m1, 16, 16);
+        return m2;
+    }
+
+    /// <summary><see cref="ToDenseDouble"/> rounded to float32.</summary>
+    public float[] ToDense() => global::System.Array.ConvertAll(ToDenseDouble(), v => (float)v);
+
+    /// <summary>
+    /// The equivalent dense weight [out, in] for inference, adapters folded into their frozen base (bias excluded):
+    /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
+    /// </summary>
+    public float[] Merge() => ToDense();
+
+    // ILGPU kernel: row transpose of [4, 16].
+    private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 4;
+        int r = j % 4;
+        output[b * 64 + j] = input[b * 64 + r * 16 + c];
+    }
+
+    // ILGPU kernel: block matmul, 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
+    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    {
+        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: row transpose of [16, 4].
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    {
+        int b = index.X;
+        int j = index.Y;
+        int c = j / 16;
+        int r = j % 16;
+        output[b * 64 + j] = input[b * 64 + r * 4 + c];
+    }
+
+    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
+    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
+    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    {
+        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
+    }
+
+    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
+    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
+    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
+    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
+    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
+    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    {
+        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
+    }
+
+    /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
+    public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
+
+    /// <summary>
+    /// <see cref="global::StructMat.Tests.Cases.KronNf4"/> on an ILGPU accelerator: parameters and gradients live in device memory;
+    /// <see cref="UploadParameters"/> and <see cref="DownloadGradients"/> move them to and from the host layer.
+    /// One call at a time: it owns one device workspace, and a concurrent call throws InvalidOperationException.
+    /// </summary>
+    public sealed class Gpu : global::System.IDisposable
+    {
+        private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
+        private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
+        private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronNf4.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+
+        internal Gpu(global::StructMat.Tests.Cases.KronNf4 layer, global::ILGPU.Runtime.Accelerator accelerator)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(layer);
+            Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
+            _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.TransposeKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+        }
+
+        /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
+        public global::ILGPU.Runtime.Accelerator Accelerator { get; }
+
+        /// <summary>Copies the host layer's parameter values to the device.</summary>
+        public void UploadParameters() => _parameters.Upload();
+
+        /// <summary>Overwrites the host layer's gradients with the ones accumulated on the device.</summary>
+        public void DownloadGradients() => _parameters.DownloadGradients();
+
+        /// <summary>Sets the device gradients to zero.</summary>
+        public void ZeroGrad() => _parameters.ZeroGrad();
+
+        /// <summary>The forward pass on the device; see the host layer's <c>Forward</c>.</summary>
+        public void Forward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> y, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(y.Length, batch, 64, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(y, Accelerator, nameof(y));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, y, (long)batch * 64, nameof(x), nameof(y));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            var t1 = slot0.SubView(0, batch * 64);
+            var t2 = slot1.SubView(0, batch * 64);
+            var t3 = slot0.SubView(0, batch * 64);
+            // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+            _quantized.Apply(x, t1, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+            // kron: view as (4, 16) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 64), t1, t2);
+            // kron.0 (dense): W [4, 4]
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 16 + 63) / 64, 1, 16), t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 16);
+            // kron: view as (16, 4) and transpose back
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 64), t3, y);
+        }
+
+        /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
+        public void Backward(global::ILGPU.ArrayView<float> x, global::ILGPU.ArrayView<float> dy, global::ILGPU.ArrayView<float> dx, int batch)
+        {
+            global::StructMat.Runtime.Checks.Activation(x.Length, batch, 64, nameof(x));
+            global::StructMat.Runtime.Checks.Activation(dy.Length, batch, 64, nameof(dy));
+            global::StructMat.Runtime.Checks.Activation(dx.Length, batch, 64, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(x, Accelerator, nameof(x));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dy, Accelerator, nameof(dy));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckOwnership(dx, Accelerator, nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 64, dx, (long)batch * 64, nameof(x), nameof(dx));
+            global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 64, dx, (long)batch * 64, nameof(dy), nameof(dx));
+            using var exclusive = _inUse.Enter();
+            if (batch == 0) return;
+            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 64);
+            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 64);
+            var t1 = slot0.SubView(0, batch * 64);
+            var t2 = slot1.SubView(0, batch * 64);
+            var dt3 = slot0.SubView(0, batch * 64);
+            var dt2 = slot2.SubView(0, batch * 64);
+            var dt1 = slot0.SubView(0, batch * 64);
+            // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+            _quantized.Apply(x, t1, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
+            // kron: view as (4, 16) and transpose
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 64), t1, t2);
+            // gradient of kron: view as (16, 4) and transpose back (the inverse transpose)
+            _transposeKernel0(new global::ILGPU.Index2D(batch, 64), dy, dt3);
+            // input gradient of kron.0 (dense): W [4, 4]
+            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 16 + 63) / 64, 1, 16), dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 16);
+            // weight gradient of kron.0 (dense): W [4, 4]
+            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 16);
+            // gradient of kron: view as (4, 16) and transpose (the inverse transpose)
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
+            // input gradient of kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
+            _quantized.ApplyTransposed(dt1, dx, _parameters.Value(1 /* kron.1.weight */), _parameters.Value(2 /* kron.1.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch * 4, 16, 16, 8, 1.0f, accumulate: false);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>

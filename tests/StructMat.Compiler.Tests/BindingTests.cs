@@ -507,6 +507,10 @@ public class BindingTests
     [InlineData("layer L : 12 -> 8 = frozen dense(quant: nf4, group: 3) + lowrank(rank: 2);", "SMX0127", "dense: 'group' needs an even size, but it is 3")]
     [InlineData("layer L : 96 -> 8 = frozen dense(quant: nf4) + lowrank(rank: 2);", "SMX0103", "dense: groups of 64 weights do not divide the input dimension 96")]
     [InlineData("layer L : 8 -> 8 = frozen dense(quant: nf5) + lowrank(rank: 2);", "SMX0124", "dense: 'quant': 'nf5' is not one of nf4, int8")]
+    [InlineData("layer L : 64 -> 8 = diag() * normalize(frozen dense(quant: nf4) + lowrank(rank: 2));", "SMX0134",
+        "normalize: the operand is a sum on a quantised base (its row norms would need its codes decoded); normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
+    [InlineData("layer L : 8 -> 8 = diag() * normalize(frozen dense(quant: int8)) + lowrank(rank: 1);", "SMX0134",
+        "normalize: the operand is a quantised dense (its row norms would need its codes decoded); normalize applies to a dense (weight normalisation) or to frozen dense + c * lowrank(rank: r) (DoRA's weight), whose row norms need no dense copy")]
     public void A_quantised_dense_is_frozen_and_its_groups_divide_the_rows(string smx, string id, string message) => Only(smx, id, message);
 
     [Theory]

@@ -21,7 +21,7 @@ internal static class ProjectionEmitter
         return model.Bound.Body switch
         {
             BoundPrimitive p => p.Structure.Projection(p, Data),
-            BoundKron { Left: BoundDense a, Right: BoundDense b } => new ProjectionForm("the nearest Kronecker product (Van Loan–Pitsianis)",
+            BoundKron { Left: BoundDense { Quant: null } a, Right: BoundDense { Quant: null } b } => new ProjectionForm("the nearest Kronecker product (Van Loan–Pitsianis)",
                 $"return {TypeNames.Projections}.Kron(dense, {a.Shape.Out}, {a.Shape.In}, {b.Shape.Out}, {b.Shape.In}, {Data("kron.0.weight")}, {Data("kron.1.weight")});"),
             _ => null,
         };

@@ -130,10 +130,10 @@ public sealed partial class Binder
         var probe = ShapeProbe.Of(syntax, this);
         var operand = BindMatrix(syntax, inDim ?? probe.In, outDim ?? probe.Out, frozen, adapterTerm: false);
         if (operand is null) return null;
-        if (operand is BoundDense dense) return new BoundNormalize(dense, -1, -1, null, 0, span); // weight normalisation
+        if (operand is BoundDense { Quant: null } dense) return new BoundNormalize(dense, -1, -1, null, 0, span); // weight normalisation
         if (operand is BoundSum { Terms.Count: 2 } sum)
         {
-            var baseTerm = sum.Terms.Select((t, k) => (t, k)).FirstOrDefault(p => p.t is BoundDense { Frozen: true });
+            var baseTerm = sum.Terms.Select((t, k) => (t, k)).FirstOrDefault(p => p.t is BoundDense { Frozen: true, Quant: null });
             var other = baseTerm.t is null ? default : sum.Terms.Select((t, k) => (t, k)).First(p => p.k != baseTerm.k);
             var (lowRank, scale) = other.t switch
             {
@@ -150,6 +150,8 @@ public sealed partial class Binder
 
     private static string Describe(BoundExpression e) => e switch
     {
+        BoundDense { Quant: not null } => "a quantised dense (its row norms would need its codes decoded)",
+        BoundSum s when s.Terms.Any(t => t is BoundDense { Quant: not null }) => "a sum on a quantised base (its row norms would need its codes decoded)",
         BoundPrimitive p => p.Structure.Name,
         BoundSum => "a sum",
         BoundProduct => "a product",

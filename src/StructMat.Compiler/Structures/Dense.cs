@@ -113,7 +113,7 @@ public sealed class Dense : Structure<BoundDense>
         var output = l.NewValue(d.Shape.Out);
         var scales = l.Parameter(format == QuantFormat.Nf4 ? "absmax" : "scale");
         l.Add(new QuantMatMulOp(input, output, l.Parameter("weight"), scales, format, d.Group, d.Shape.Out, d.Shape.In, Transposed: false, 1f, Accumulate: false,
-            $"{l.Name}: W [{d.Shape.Out}, {d.Shape.In}] {Describe(d)}, dequantised a register panel at a time"));
+            $"{l.Name}: W [{d.Shape.Out}, {d.Shape.In}] {Describe(d)}, decoded in the kernel (never a float32 W)"));
         return output;
     }
 

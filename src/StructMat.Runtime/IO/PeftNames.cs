@@ -49,6 +49,9 @@ public static class PeftNames
     /// own file). Shapes may differ by unit dimensions (PEFT's <c>boft_s [out, 1]</c>); everything is checked before
     /// any parameter is written.
     /// </summary>
+    /// <exception cref="ArgumentException">The layer is not a PEFT form; or, without <paramref name="adapterOnly"/>, it has a
+    /// tensor with no PEFT key (a quantised base, whose layout bitsandbytes saves differently: load its adapter with
+    /// <paramref name="adapterOnly"/> and the base, and a bias, with <c>Quantize</c> or <c>LoadSafeTensors</c>).</exception>
     /// <exception cref="InvalidDataException">A key is missing (named, with the keys of the file that end like it, which
     /// usually show the right prefix or adapter name), or a shape does not fit.</exception>
     public static void Load(IStructuredLayer layer, string path, string modulePrefix, string? adapter = "default", bool adapterOnly = false)

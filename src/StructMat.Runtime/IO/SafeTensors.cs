@@ -560,14 +560,14 @@ public static class SafeTensors
             var fits = tensor.Shape.AsSpan().SequenceEqual(parameter.Shape)
                 || unitDimensions && (Squeeze(tensor.Shape).AsSpan().SequenceEqual(parameter.Shape) || Squeeze(parameter.Shape).AsSpan().SequenceEqual(tensor.Shape));
             var expectedType = DTypeOf(parameter.ElementType);
-            var typeFits = parameter.ElementType == ElementType.Float32 ? tensor.Bytes is null : tensor.DType == expectedType;
+            var typeFits = parameter.ElementType == ElementType.Float32 ? tensor.Bytes is null : tensor.DType == expectedType && tensor.Bytes is not null;
             if (!typeFits)
                 mismatches.Add($"tensor '{parameter.Name}' expected dtype {(parameter.ElementType == ElementType.Float32 ? "F32 (or F16, BF16, F64)" : expectedType)}, file has {tensor.DType}");
             else if (!fits || tensor.Length != parameter.Length)
                 mismatches.Add($"tensor '{parameter.Name}' expected shape [{FormatShape(parameter.Shape)}], file has [{FormatShape(tensor.Shape)}]");
         }
         if (mismatches.Count > 0)
-            throw new InvalidDataException($"Safetensors {source} has shape mismatches: {string.Join("; ", mismatches)}.");
+            throw new InvalidDataException($"Safetensors {source} has tensors that do not fit: {string.Join("; ", mismatches)}.");
 
         foreach (var parameter in parameters)
         {

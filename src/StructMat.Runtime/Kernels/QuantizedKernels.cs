@@ -22,8 +22,9 @@ public enum QuantFormat
 
 /// <summary>
 /// Products with a quantised frozen weight <c>W [out, in]</c> (<see cref="QuantFormat"/>) that never hold a float32 copy of
-/// W: <see cref="Apply"/> (<c>y = x Wᵀ</c>) and <see cref="ApplyTransposed"/> (<c>dx = dy W</c>, the input gradient)
-/// dequantise one register panel of the block-matmul engine at a time — <c>KC × NR</c> floats (384 × 16 on AVX2, 24 KB,
+/// W. A forward of a few rows (up to <see cref="FewRows"/> for NF4, half as many for int8) decodes the codes straight into
+/// registers, eight or sixteen output rows per vector; otherwise <see cref="Apply"/> (<c>y = x Wᵀ</c>) and
+/// <see cref="ApplyTransposed"/> (<c>dx = dy W</c>, the input gradient) dequantise one register panel of the block-matmul engine at a time — <c>KC × NR</c> floats (384 × 16 on AVX2, 24 KB,
 /// per thread) — straight from the codes, and run the engine's register tiles (<see cref="MicroKernels.Tile"/>) on it.
 /// So each output is summed exactly as the engine sums a float32 product of the dequantised weights: fused multiply-adds
 /// in order over each <see cref="Gemm.KC"/> slice, one fold per slice, the same for every batch size and thread count.
@@ -47,7 +48,7 @@ public static unsafe class QuantizedKernels
     /// QLoRA's NF4 quantisation of <paramref name="weights"/> <c>[rows, cols]</c>: per group of <paramref name="group"/>
     /// consecutive weights of a row, absmax = max |w| and each code the nearest NF4 value to w · (1/absmax), as
     /// bitsandbytes' <c>kQuantizeBlockwise</c> computes it in float32 (<see cref="NearestNf4"/>); an all-zero group gets
-    /// absmax 0 and code 7 (0).
+    /// absmax 0 and code 0, as there (its weights decode to −0).
     /// </summary>
     public static void QuantizeNf4(ReadOnlySpan<float> weights, int rows, int cols, int group, Span<byte> codes, Span<float> absmax)
     {
@@ -66,7 +67,8 @@ public static unsafe class QuantizedKernels
                 float inverse = 1f / max; // bitsandbytes multiplies by the reciprocal, in float32
                 for (int k = 0; k < group; k += 2)
                 {
-                    int hi = NearestNf4(max == 0f ? 0f : values[k] * inverse), lo = NearestNf4(max == 0f ? 0f : values[k + 1] * inverse);
+                    // An all-zero group: 0 · (1/0) is NaN in bitsandbytes' kernel, which its decision tree sends to code 0.
+                    int hi = max == 0f ? 0 : NearestNf4(values[k] * inverse), lo = max == 0f ? 0 : NearestNf4(values[k + 1] * inverse);
                     codes[(r * cols + g * group + k) / 2] = (byte)(hi << 4 | lo);
                 }
             }
