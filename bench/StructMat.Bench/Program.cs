@@ -1,4 +1,5 @@
 using System;
+using System.IO;
 using System.Linq;
 using BenchmarkDotNet.Running;
 using StructMat.Bench;
@@ -9,6 +10,8 @@ using StructMat.Bench;
 // Smoke test of every benchmark body (seconds, not a measurement):
 //   dotnet run -c Release --project bench/StructMat.Bench -- --quick
 if (args.Contains("--quick")) return QuickMode.Run();
+// Loading a 2 GiB checkpoint, wrong and right (issue 16): dotnet run -c Release --project bench/StructMat.Bench -- --load /tmp
+if (Array.IndexOf(args, "--load") is var load and >= 0) return LoadProbe.Run(load + 1 < args.Length ? args[load + 1] : Path.GetTempPath());
 
 Console.WriteLine($"Baseline: {LayerCatalog.Label(LayerCatalog.Baseline, 1024)}{(OpenBlas.Instance is { } blas ? " — " + blas.Describe() : "")}");
 var startedUtc = DateTime.UtcNow;

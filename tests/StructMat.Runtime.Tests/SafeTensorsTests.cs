@@ -456,6 +456,60 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Throws<ArgumentException>(() => SafeTensors.Load(path, new[] { new Parameter("a", new[] { 2 }, true), new Parameter("a", new[] { 2 }, true) }, strict: false));
     }
 
+    /// <summary>
+    /// A sparse file of about 2.4 GB: one tensor of 600,000,000 floats (unwritten: the file system stores no data for it)
+    /// between two small ones whose bytes are written. The header alone describes the big one.
+    /// </summary>
+    private string SparseFile()
+    {
+        const long big = 600_000_000;
+        var header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,12]}," +
+                     $"\"big\":{{\"dtype\":\"F32\",\"shape\":[{big}],\"data_offsets\":[12,{12 + 4 * big}]}}," +
+                     $"\"z\":{{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[{12 + 4 * big},{20 + 4 * big}]}}}}";
+        header += Spaces((8 - header.Length % 8) % 8);
+        var path = TempFile("sparse.safetensors");
+        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
+        var prefix = new byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)header.Length);
+        file.Write(prefix);
+        file.Write(Encoding.UTF8.GetBytes(header));
+        long data = file.Position;
+        file.Write(Floats(1f, 2f, 3f));
+        file.SetLength(data + 20 + 4 * big);
+        file.Position = data + 12 + 4 * big;
+        file.Write(Floats(7f, 8f));
+        return path;
+    }
+
+    [Fact]
+    public void Load_OfAMultiGigabyteFile_ChecksTheHeaderFirstAndReadsOnlyTheParametersTensors()
+    {
+        var path = SparseFile();
+        var a = new Parameter("a", new[] { 3 }, trainable: false);
+        var z = new Parameter("z", new[] { 2 }, trainable: false);
+
+        // A wrong file fails from its header: no tensor data is read, nothing is allocated for it.
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var strict = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path, new[] { a, z }));
+        Assert.Contains("unexpected tensors: big", strict.Message);
+        var wrongShape = new Parameter("big", new[] { 3 }, trainable: false);
+        var shape = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(path, new[] { a, wrongShape, z }));
+        Assert.Contains("tensor 'big' expected shape [3], file has [600000000]", shape.Message);
+        Assert.Equal(new float[3], a.Data); // nothing written
+
+        // A non-strict load reads the two small tensors where they lie, past the big one.
+        SafeTensors.Load(path, new[] { a, z }, strict: false);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(new[] { 1f, 2f, 3f }, a.Data);
+        Assert.Equal(new[] { 7f, 8f }, z.Data);
+        Assert.True(allocated < 4 * 1024 * 1024, $"{allocated} bytes allocated loading 20 bytes of a 2.4 GB file");
+
+        // Through a name map too, and the header's names alone, without the data.
+        var renamed = new Parameter("renamed", new[] { 2 }, trainable: false);
+        SafeTensors.Load(path, new[] { renamed }, new Dictionary<string, string> { ["z"] = "renamed" }, strict: false);
+        Assert.Equal(new[] { 7f, 8f }, renamed.Data);
+    }
+
     [Fact]
     public void Load_FromStream()
     {

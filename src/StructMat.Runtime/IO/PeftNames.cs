@@ -64,21 +64,24 @@ public static class PeftNames
                 $"{layer.GetType().Name}'s '{unkeyed.Name}' has no PEFT key (a quantised base: bitsandbytes saves its own layout); " +
                 "load the adapter with adapterOnly: true and the base with Quantize or LoadSafeTensors.", nameof(adapterOnly));
         var wanted = keyed.Where(p => !adapterOnly || !p.PeftKey!.StartsWith(BasePrefix, StringComparison.Ordinal)).ToList();
-        var tensors = SafeTensors.Read(path);
+        var names = SafeTensors.TensorNames(path).ToHashSet(StringComparer.Ordinal);
         var missing = new List<string>();
         foreach (var p in wanted)
         {
             var key = Key(p, modulePrefix, adapter);
-            if (tensors.ContainsKey(key)) continue;
+            if (names.Contains(key)) continue;
             var tail = "." + SavedKey(p.PeftKey!).Split('.')[0] + ".";
-            var near = tensors.Keys.Where(k => k.Contains(tail, StringComparison.Ordinal) || k.EndsWith(tail.TrimEnd('.'), StringComparison.Ordinal))
+            var near = names.Where(k => k.Contains(tail, StringComparison.Ordinal) || k.EndsWith(tail.TrimEnd('.'), StringComparison.Ordinal))
                 .OrderBy(k => k, StringComparer.Ordinal).Take(3).ToList();
             missing.Add($"'{key}' for {p.Name}" + (near.Count == 0 ? "" : $" (the file has {string.Join(", ", near.Select(k => "'" + k + "'"))})"));
         }
         if (missing.Count > 0)
             throw new InvalidDataException($"PEFT file '{path}' lacks {string.Join("; ", missing)}.");
-        var renamed = wanted.ToDictionary(p => p.Name, p => tensors[Key(p, modulePrefix, adapter)], StringComparer.Ordinal);
-        SafeTensors.Assign(renamed, wanted, strict: true, $"'{path}' (PEFT module '{modulePrefix}')", unitDimensions: true);
+        // Only this module's tensors are read (from the header's offsets), each into its parameter.
+        var parameterOf = wanted.ToDictionary(p => Key(p, modulePrefix, adapter), p => p.Name, StringComparer.Ordinal);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        SafeTensors.LoadFrom(stream, $"'{path}' (PEFT module '{modulePrefix}')", wanted,
+            name => parameterOf.TryGetValue(name, out var parameter) ? parameter : "\u0000" + name, strict: false, unitDimensions: true);
     }
 
     // save_pretrained drops the adapter's name; for DoRA's magnitude it also drops ".weight" (PEFT's

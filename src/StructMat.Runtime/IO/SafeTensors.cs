@@ -248,7 +248,14 @@ public static class SafeTensors
 
     private sealed record Entry(string Name, string DType, int ElementSize, int[] Shape, ulong Begin, ulong End);
 
-    private static SafeTensorsContent ReadCore(Stream stream, string source)
+    /// <summary>A validated header: its tensors in data order, its metadata, and where in the stream the data begins.</summary>
+    private sealed record Header(List<Entry> Ordered, Dictionary<string, string> Metadata, long DataStart);
+
+    /// <summary>
+    /// Reads and validates the header (see the remarks on <see cref="SafeTensors"/>) and nothing of the data: the stream is
+    /// left at the start of the data buffer.
+    /// </summary>
+    private static Header ReadHeader(Stream stream, string source)
     {
         long available = stream.Length - stream.Position;
         if (available < 8)
@@ -321,7 +328,12 @@ public static class SafeTensors
         }
         if (position != bufferLength)
             throw Invalid(source, $"has a {bufferLength}-byte data buffer but its tensors cover only {position} bytes.");
+        return new Header(ordered, metadata, stream.Position);
+    }
 
+    private static SafeTensorsContent ReadCore(Stream stream, string source)
+    {
+        var (ordered, metadata, _) = ReadHeader(stream, source);
         foreach (var entry in ordered)
         {
             if (entry.DType is not ("F32" or "F16" or "BF16" or "F64" or "U8" or "I8"))
@@ -488,17 +500,22 @@ public static class SafeTensors
     // ---------------------------------------------------------------- loading into parameters
 
     /// <summary>
-    /// Fills each parameter's <see cref="Parameter.Data"/> from the file's tensor of the same name. Shapes must match
-    /// exactly. Every parameter must be present; with <paramref name="strict"/> the file must also hold no other
-    /// tensor. Everything is checked before any parameter is written, so a failed load changes nothing.
+    /// Fills each parameter from the file's tensor of the same name (float parameters from F32, F16, BF16 or F64; the
+    /// codes of a quantised base from U8 or I8). Shapes must match exactly. Every parameter must be present; with
+    /// <paramref name="strict"/> the file must also hold no other tensor. Names, dtypes and shapes are checked from the
+    /// header before any tensor data is read, so a file that does not fit fails at once and changes nothing; then only
+    /// the parameters' tensors are read, each straight into its parameter (64 KB at a time for conversions): a load needs
+    /// no memory beyond the parameters, whatever else the file holds. (Should the file change between the check and the
+    /// read, a parameter read so far keeps its new value.)
     /// </summary>
-    /// <exception cref="InvalidDataException">Missing or unexpected tensors (all listed) or a shape mismatch (tensor,
-    /// expected and actual shape), or a malformed file.</exception>
+    /// <exception cref="InvalidDataException">Missing or unexpected tensors (all listed), a dtype or shape mismatch
+    /// (tensor, expected and actual), or a malformed file.</exception>
     public static void Load(string path, IReadOnlyList<Parameter> parameters, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
-        Assign(Read(path), parameters, strict, $"'{path}'");
+        using var stream = OpenRead(path);
+        LoadFrom(stream, $"'{path}'", parameters, name => name, strict, unitDimensions: false);
     }
 
     /// <inheritdoc cref="Load(string, IReadOnlyList{Parameter}, bool)"/>
@@ -506,7 +523,15 @@ public static class SafeTensors
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(parameters);
-        Assign(Read(stream), parameters, strict, "the stream");
+        if (stream.CanSeek)
+        {
+            LoadFrom(stream, "the stream", parameters, name => name, strict, unitDimensions: false);
+            return;
+        }
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        copy.Position = 0;
+        LoadFrom(copy, "the stream", parameters, name => name, strict, unitDimensions: false);
     }
 
     /// <summary>
@@ -521,18 +546,59 @@ public static class SafeTensors
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(fileNames);
-        var renamed = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var (name, tensor) in Read(path))
-        {
-            var target = fileNames.TryGetValue(name, out var mapped) ? mapped : name;
-            if (!renamed.TryAdd(target, tensor))
-                throw new InvalidDataException($"Safetensors '{path}': two tensors map to the parameter name '{target}'.");
-        }
-        Assign(renamed, parameters, strict, $"'{path}'", unitDimensions: true);
+        using var stream = OpenRead(path);
+        LoadFrom(stream, $"'{path}'", parameters, name => fileNames.TryGetValue(name, out var mapped) ? mapped : name, strict, unitDimensions: true);
     }
 
-    internal static void Assign(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source,
-        bool unitDimensions = false)
+    /// <summary>The names of a file's tensors, from its header alone.</summary>
+    internal static IReadOnlyList<string> TensorNames(string path)
+    {
+        using var stream = OpenRead(path);
+        return ReadHeader(stream, $"'{path}'").Ordered.Select(e => e.Name).ToList();
+    }
+
+    private static FileStream OpenRead(string path) => new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+
+    /// <summary>What the checks need of a tensor: its dtype, shape and element count.</summary>
+    private readonly record struct TensorInfo(string DType, int[] Shape, long Elements);
+
+    /// <summary>The header's tensors under their parameter names (<paramref name="rename"/>), checked against the parameters, then read into them.</summary>
+    internal static void LoadFrom(Stream stream, string source, IReadOnlyList<Parameter> parameters, Func<string, string> rename, bool strict, bool unitDimensions)
+    {
+        var header = ReadHeader(stream, source);
+        var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
+        foreach (var entry in header.Ordered)
+        {
+            var target = rename(entry.Name);
+            if (!entries.TryAdd(target, entry))
+                throw new InvalidDataException($"Safetensors {source}: two tensors map to the parameter name '{target}'.");
+        }
+        Check(entries.ToDictionary(e => e.Key, e => new TensorInfo(e.Value.DType, e.Value.Shape, (long)((e.Value.End - e.Value.Begin) / (ulong)e.Value.ElementSize)), StringComparer.Ordinal),
+            parameters, strict, source, unitDimensions);
+
+        // Read each wanted tensor where it lies, in file order.
+        var chunk = new byte[1 << 16];
+        foreach (var (parameter, entry) in parameters.Select(p => (p, entries[p.Name])).OrderBy(t => t.Item2.Begin))
+        {
+            stream.Position = header.DataStart + (long)entry.Begin;
+            if (parameter.ElementType == ElementType.Float32)
+            {
+                ReadElements(stream, entry, parameter.Data, chunk, source);
+                continue;
+            }
+            try
+            {
+                stream.ReadExactly(parameter.Bytes);
+            }
+            catch (EndOfStreamException)
+            {
+                throw Invalid(source, $"ended inside tensor '{entry.Name}' (the file changed while it was read?).");
+            }
+        }
+    }
+
+    /// <summary>Every parameter has a tensor of its dtype and shape; with <paramref name="strict"/>, no tensor is left over.</summary>
+    private static void Check(IReadOnlyDictionary<string, TensorInfo> tensors, IReadOnlyList<Parameter> parameters, bool strict, string source, bool unitDimensions)
     {
         var wanted = new HashSet<string>(StringComparer.Ordinal);
         foreach (var parameter in parameters)
@@ -560,20 +626,14 @@ public static class SafeTensors
             var fits = tensor.Shape.AsSpan().SequenceEqual(parameter.Shape)
                 || unitDimensions && (Squeeze(tensor.Shape).AsSpan().SequenceEqual(parameter.Shape) || Squeeze(parameter.Shape).AsSpan().SequenceEqual(tensor.Shape));
             var expectedType = DTypeOf(parameter.ElementType);
-            var typeFits = parameter.ElementType == ElementType.Float32 ? tensor.Bytes is null : tensor.DType == expectedType && tensor.Bytes is not null;
+            var typeFits = parameter.ElementType == ElementType.Float32 ? tensor.DType is "F32" or "F16" or "BF16" or "F64" : tensor.DType == expectedType;
             if (!typeFits)
                 mismatches.Add($"tensor '{parameter.Name}' expected dtype {(parameter.ElementType == ElementType.Float32 ? "F32 (or F16, BF16, F64)" : expectedType)}, file has {tensor.DType}");
-            else if (!fits || tensor.Length != parameter.Length)
+            else if (!fits || tensor.Elements != parameter.Length)
                 mismatches.Add($"tensor '{parameter.Name}' expected shape [{FormatShape(parameter.Shape)}], file has [{FormatShape(tensor.Shape)}]");
         }
         if (mismatches.Count > 0)
             throw new InvalidDataException($"Safetensors {source} has tensors that do not fit: {string.Join("; ", mismatches)}.");
-
-        foreach (var parameter in parameters)
-        {
-            if (parameter.ElementType == ElementType.Float32) tensors[parameter.Name].Data.CopyTo(parameter.Data, 0);
-            else tensors[parameter.Name].Bytes!.CopyTo(parameter.Bytes, 0);
-        }
     }
 
     private static string FormatShape(int[] shape) => string.Join(", ", shape);
