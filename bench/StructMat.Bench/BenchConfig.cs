@@ -33,7 +33,8 @@ public static class BenchConfig
     {
         var config = DefaultConfig.Instance
             .AddExporter(JsonExporter.Brief)
-            .AddColumn(new GflopsColumn());
+            .AddColumn(new GflopsColumn())
+            .AddColumn(new CeilingColumn());
         var jobOnCommandLine = args.Any(a => a is "--job" or "-j" || a.StartsWith("--job=", StringComparison.Ordinal));
         return jobOnCommandLine ? config : config.AddJob(Job.AsDefault());
     }
@@ -64,14 +65,49 @@ public sealed class GflopsColumn : IColumn
 
     public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
 
-    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style)
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
+        Gflops(summary, benchmarkCase)?.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) ?? "-";
+
+    /// <summary>The case's useful GFLOP/s, or null when it is not a structure of the catalog (or has no result).</summary>
+    public static double? Gflops(Summary summary, BenchmarkCase benchmarkCase)
     {
         var mean = summary[benchmarkCase]?.ResultStatistics?.Mean;
         var structure = benchmarkCase.Parameters["Structure"] as string;
         if (mean is not > 0 || structure is null || benchmarkCase.Parameters["N"] is not int n || benchmarkCase.Parameters["Batch"] is not int batch)
-            return "-";
+            return null;
         var passes = benchmarkCase.Descriptor.WorkloadMethod.Name == "ForwardBackward" ? 3.0 : 1.0;
         var flops = 2.0 * LayerCatalog.Cost(structure, n).Macs * batch * passes;
-        return (flops / mean.Value).ToString("F1", System.Globalization.CultureInfo.InvariantCulture); // flop/ns = GFLOP/s
+        return flops / mean.Value; // flop/ns = GFLOP/s
     }
+}
+
+/// <summary>A case's useful GFLOP/s as a share of the machine's all-threads FMA ceiling measured at the start of the run (<see cref="FmaCeiling"/>).</summary>
+public sealed class CeilingColumn : IColumn
+{
+    public string Id => nameof(CeilingColumn);
+
+    public string ColumnName => "Ceiling";
+
+    public bool AlwaysShow => true;
+
+    public ColumnCategory Category => ColumnCategory.Custom;
+
+    public int PriorityInCategory => 1;
+
+    public bool IsNumeric => true;
+
+    public UnitType UnitType => UnitType.Dimensionless;
+
+    public string Legend => "Useful GFLOP/s over the machine's FMA ceiling on all threads, measured at the start of the run (a register-only FMA loop)";
+
+    public bool IsDefault(Summary summary, BenchmarkCase benchmarkCase) => false;
+
+    public bool IsAvailable(Summary summary) => true;
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase) => GetValue(summary, benchmarkCase, SummaryStyle.Default);
+
+    public string GetValue(Summary summary, BenchmarkCase benchmarkCase, SummaryStyle style) =>
+        GflopsColumn.Gflops(summary, benchmarkCase) is { } gflops
+            ? (gflops / FmaCeiling.AllThreads).ToString("P0", System.Globalization.CultureInfo.InvariantCulture)
+            : "-";
 }

@@ -14,6 +14,7 @@ if (args.Contains("--quick")) return QuickMode.Run();
 if (Array.IndexOf(args, "--load") is var load and >= 0) return LoadProbe.Run(load + 1 < args.Length ? args[load + 1] : Path.GetTempPath());
 
 Console.WriteLine($"Baseline: {LayerCatalog.Label(LayerCatalog.Baseline, 1024)}{(OpenBlas.Instance is { } blas ? " — " + blas.Describe() : "")}");
+Console.WriteLine(FmaCeiling.Describe()); // measured before the benchmarks start, with the machine otherwise idle
 var startedUtc = DateTime.UtcNow;
 var summaries = BenchmarkSwitcher.FromAssembly(typeof(Workload).Assembly).Run(args, BenchConfig.Create(args)).ToArray();
 foreach (var path in RunInfo.Write(summaries, args, startedUtc)) Console.WriteLine($"StructMat run info (for scripts/bench/report.py): {path}");

@@ -27,6 +27,7 @@ public static class QuickMode
         var rows = new List<string[]>();
         var ci = CultureInfo.InvariantCulture;
         Console.WriteLine($"StructMat.Bench --quick: SMOKE TEST, NOT A MEASUREMENT (few in-process calls, no warm-up control, batch {Batch}).");
+        Console.WriteLine(FmaCeiling.Describe());
         Console.WriteLine($"Baseline: {LayerCatalog.Label(LayerCatalog.Baseline, 1024)}{(OpenBlas.Instance is { } blas ? " — " + blas.Describe() : "")}");
         WarmUp();
         foreach (var n in LayerCatalog.Sizes)

@@ -49,6 +49,7 @@ public static class RunInfo
             {
                 ["cpu"] = CpuModel(),
                 ["logicalCores"] = Environment.ProcessorCount,
+                ["fmaCeilingGflops"] = new JsonObject { ["singleThread"] = Math.Round(FmaCeiling.SingleThread, 1), ["allThreads"] = Math.Round(FmaCeiling.AllThreads, 1) },
                 ["os"] = RuntimeInformation.OSDescription,
                 ["runtime"] = RuntimeInformation.FrameworkDescription,
                 ["baseline"] = LayerCatalog.Baseline,
