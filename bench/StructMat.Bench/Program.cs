@@ -10,6 +10,10 @@ using StructMat.Bench;
 // Smoke test of every benchmark body (seconds, not a measurement):
 //   dotnet run -c Release --project bench/StructMat.Bench -- --quick
 if (args.Contains("--quick")) return QuickMode.Run();
+// A layer's first call against its steady state, each case in a fresh process (issue 16):
+//   dotnet run -c Release --project bench/StructMat.Bench -- --first-call
+if (args.Contains("--first-call")) return FirstCallProbe.Run();
+if (Array.IndexOf(args, "--first-call-one") is var one and >= 0) return FirstCallProbe.RunOne(args[one + 1], int.Parse(args[one + 2], System.Globalization.CultureInfo.InvariantCulture));
 // Loading a 2 GiB checkpoint, wrong and right (issue 16): dotnet run -c Release --project bench/StructMat.Bench -- --load /tmp
 if (Array.IndexOf(args, "--load") is var load and >= 0) return LoadProbe.Run(load + 1 < args.Length ? args[load + 1] : Path.GetTempPath());
 
