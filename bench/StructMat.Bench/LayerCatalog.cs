@@ -34,6 +34,7 @@ public static class LayerCatalog
         ("kron", n => n == 1024 ? new Kron1024() : new Kron4096(), n => $"kron(dense({Root(n)} -> {Root(n)}), dense({Root(n)} -> {Root(n)}))"),
         ("hra", n => n == 1024 ? new Hra1024() : new Hra4096(), _ => "frozen dense * householder(reflections: 32)"),
         ("pixelfly", n => n == 1024 ? new Pixelfly1024() : new Pixelfly4096(), _ => "blocksparse(block: 32, pattern: butterfly) + lowrank(rank: 32)"),
+        ("butterfly", n => n == 1024 ? new Butterfly1024() : new Butterfly4096(), _ => "butterfly()"),
     };
 
     /// <summary>The baseline's name on this machine: <see cref="Sgemm"/> if OpenBLAS loads, else <see cref="SgemmFallback"/>.</summary>
