@@ -46,7 +46,7 @@ namespace StructMat.Tests.Cases;
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class AllStructures : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly global::StructMat.Runtime.Workspace _workspace = new(8);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("AllStructures.Backward");
     private static readonly int[] ReverseMap16 = global::StructMat.Runtime.Kernels.Permutations.Reverse(16);
     private static readonly int[] ReverseMap16Inverse = global::StructMat.Runtime.Kernels.Permutations.Inverse(ReverseMap16);
@@ -190,12 +190,8 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         var t16 = slot0.Slice(0, batch * 16);
         var t17 = slot1.Slice(0, batch * 16);
         var t18 = slot0.Slice(0, batch * 16);
-        var t19 = slot1.Slice(0, batch * 16);
+        var t20 = slot0.Slice(0, batch * 32);
         var t22 = slot0.Slice(0, batch * 16);
-        var t23 = slot1.Slice(0, batch * 16);
-        var t24 = slot0.Slice(0, batch * 16);
-        var t26 = slot0.Slice(0, batch * 32);
-        var t28 = slot0.Slice(0, batch * 16);
 
         // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Terms0Factors2Blkdiag1.Data, batch, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -224,41 +220,29 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         // terms.2 (lowrank): up-projection B [16, 2]; accumulating
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms2LoraB.Data, batch, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
-        // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t16, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t19, t22, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, t16, Terms3Kron1Twiddle.Data, batch * 2, 8, accumulate: false);
 
         // terms.3 (kron): view as (2, 8) and transpose
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch, 2, 8, accumulate: false);
 
         // terms.3.kron.0 (dense): W [2, 2]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t23, t24, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, Terms3Kron0Weight.Data, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.3 (kron): view as (8, 2) and transpose back (accumulating)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t24, y, batch, 8, 2, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, y, batch, 8, 2, accumulate: true);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded), accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t26, y, Terms4Cores1.Data, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t20, y, Terms4Cores1.Data, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t28, Terms5HraU.Data, batch, 16, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Apply(x, t22, Terms5HraU.Data, batch, 16, 3, accumulate: false);
 
         // terms.5 (scale): times 0.5 (accumulating)
-        global::StructMat.Runtime.Kernels.CpuKernels.Scale(t28, y, batch * 16, 0.5f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(t22, y, batch * 16, 0.5f, accumulate: true);
 
         // terms.6 (blockdiag): 2 blocks of 8x8; accumulating
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Terms6Weight.Data, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
@@ -311,25 +295,15 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
         global::System.Span<float> slot3 = _workspace.Get(3, batch * 32);
         global::System.Span<float> slot4 = _workspace.Get(4, batch * 16);
-        global::System.Span<float> slot5 = _workspace.Get(5, batch * 16);
-        global::System.Span<float> slot6 = _workspace.Get(6, batch * 16);
-        global::System.Span<float> slot7 = _workspace.Get(7, batch * 32);
+        global::System.Span<float> slot5 = _workspace.Get(5, batch * 32);
         var t1 = slot0.Slice(0, batch * 16);
         var t4 = slot1.Slice(0, batch * 16);
         var t14 = slot2.Slice(0, batch * 2);
         var t16 = slot3.Slice(0, batch * 16);
         var t17 = slot4.Slice(0, batch * 16);
-        var t18 = slot3.Slice(0, batch * 16);
-        var t19 = slot5.Slice(0, batch * 16);
-        var t22 = slot3.Slice(0, batch * 16);
-        var t23 = slot6.Slice(0, batch * 16);
-        var t26 = slot3.Slice(0, batch * 32);
-        var dt28 = slot7.Slice(0, batch * 16);
-        var dt26 = slot7.Slice(0, batch * 32);
-        var dt24 = slot3.Slice(0, batch * 16);
-        var dt23 = slot7.Slice(0, batch * 16);
-        var dt22 = slot3.Slice(0, batch * 16);
-        var dt19 = slot6.Slice(0, batch * 16);
+        var t20 = slot3.Slice(0, batch * 32);
+        var dt22 = slot5.Slice(0, batch * 16);
+        var dt20 = slot5.Slice(0, batch * 32);
         var dt18 = slot3.Slice(0, batch * 16);
         var dt17 = slot5.Slice(0, batch * 16);
         var dt16 = slot3.Slice(0, batch * 16);
@@ -347,26 +321,14 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         // terms.2 (lowrank): down-projection A [2, 16]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms2LoraA.Data, batch, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t16, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch * 4, 2, 2, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t17, t18, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t18, t19, batch * 4, 2, 2, accumulate: false);
-
-        // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t19, t22, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, t16, Terms3Kron1Twiddle.Data, batch * 2, 8, accumulate: false);
 
         // terms.3 (kron): view as (2, 8) and transpose
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t22, t23, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t16, t17, batch, 2, 8, accumulate: false);
 
         // terms.4 (btt): core 0, 4 blocks of 8x4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t26, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t20, Terms4Cores0.Data, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // bias gradient: column sums of dy
         global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
@@ -376,49 +338,37 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Terms6Weight.Data, terms6WeightGradient, batch, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.5 (scale): times 0.5
-        global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt28, batch * 16, 0.5f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Scale(dy, dt22, batch * 16, 0.5f, accumulate: false);
 
         // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order) (accumulating)
-        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt28, dx, Terms5HraU.Data, batch, 16, 3, accumulate: true);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.ApplyTransposed(dt22, dx, Terms5HraU.Data, batch, 16, 3, accumulate: true);
 
         // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt28, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
+        global::StructMat.Runtime.Kernels.HouseholderKernels.Gradient(x, dt22, Terms5HraU.Data, terms5HraUGradient, batch, 16, 3);
 
         // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8; input read strided (permutation folded)
         // and weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t26, dt26, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t20, dt20, Terms4Cores1.Data, terms4Cores1Gradient, batch, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4; accumulating
-        // and weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4, from the same pass over dt26
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt26, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // and weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4, from the same pass over dt20
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt20, x, dx, Terms4Cores0.Data, terms4Cores0Gradient, batch, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
 
         // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt24, batch, 2, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt18, batch, 2, 8, accumulate: false);
 
         // input gradient of terms.3.kron.0 (dense): W [2, 2]
-        // and weight gradient of terms.3.kron.0 (dense): W [2, 2], from the same pass over dt24
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt24, t23, dt23, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // and weight gradient of terms.3.kron.0 (dense): W [2, 2], from the same pass over dt18
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt18, t17, dt17, Terms3Kron0Weight.Data, terms3Kron0WeightGradient, batch * 8, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt23, dt22, batch, 8, 2, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt17, dt16, batch, 8, 2, accumulate: false);
 
-        // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        // and weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt22
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt22, t19, dt19, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 32, 16), terms3Kron1TwiddleGradient.Slice(32, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // input gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order) (accumulating)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dt16, dx, Terms3Kron1Twiddle.Data, batch * 2, 8, accumulate: true);
 
-        // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt19, dt18, batch * 4, 2, 2, accumulate: false);
-
-        // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        // and weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt18
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt18, t17, dt17, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 16, 16), terms3Kron1TwiddleGradient.Slice(16, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt17, dt16, batch * 4, 2, 2, accumulate: false);
-
-        // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks; accumulating
-        // and weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt16
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt16, x, dx, global::System.MemoryExtensions.AsSpan(Terms3Kron1Twiddle.Data, 0, 16), terms3Kron1TwiddleGradient.Slice(0, 16), batch * 2, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // weight gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(x, dt16, Terms3Kron1Twiddle.Data, terms3Kron1TwiddleGradient, batch * 2, 8);
 
         // input gradient of terms.2 (lowrank): up-projection B [16, 2]
         // and weight gradient of terms.2 (lowrank): up-projection B [16, 2], from the same pass over dy
@@ -588,42 +538,8 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + g * 2 + i];
-        output[b * 8 + j] = sum;
-    }
-
-    // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 4 + j] = input[b * 4 + r * 2 + c];
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel11(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + i * 4 + g];
-        output[b * 8 + j] = sum;
-    }
-
     // ILGPU kernel: row transpose of [2, 8].
-    private static void TransposeKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void TransposeKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -633,7 +549,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel13(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    private static void MatMulKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -645,7 +561,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel14(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void TransposeKernel11(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -659,7 +575,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel15(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel12(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
     }
@@ -669,13 +585,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel16(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel13(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #b57ffa" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel17(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void ScaleKernel14(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] += 0.5f * input[index];
     }
@@ -685,19 +601,19 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel18(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel15(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #4ceb31" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
-    private static void BiasKernel19(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
+    private static void BiasKernel16(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel20(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel17(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -711,7 +627,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel21(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel18(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
     }
@@ -721,13 +637,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel22(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel19(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise scale.
-    private static void ScaleKernel23(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void ScaleKernel20(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 0.5f * input[index];
     }
@@ -737,7 +653,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel24(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel21(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #d0aeec" (gpu-kernels.verified.txt)
     }
@@ -747,7 +663,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel25(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel22(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #234886" (gpu-kernels.verified.txt)
     }
@@ -757,7 +673,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel26(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel23(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
     }
@@ -767,13 +683,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel27(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel24(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel28(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel25(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -785,7 +701,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel29(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel26(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 4;
@@ -798,7 +714,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel30(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void TransposeKernel27(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -807,70 +723,8 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         output[b * 16 + j] = input[b * 16 + r * 2 + c];
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel31(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + o * 4 + g];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel32(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + o * 4 + g] * input[b * 8 + i * 4 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel33(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel34(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 2 + o] * input[b * 8 + g * 2 + i];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel35(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
-        inputGradient[b * 8 + k] += sum;
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
-    private static void MatMulTransposedKernel36(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel28(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -882,7 +736,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 16x2, summed over the batch.
-    private static void WeightGradientKernel37(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel29(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -899,13 +753,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel38(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel30(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
-    private static void WeightGradientKernel39(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel31(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 32;
@@ -922,7 +776,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel40(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel32(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #0f5880" (gpu-kernels.verified.txt)
     }
@@ -932,7 +786,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel41(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel33(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
     }
@@ -942,7 +796,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel42(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel34(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #0f5880" (gpu-kernels.verified.txt)
     }
@@ -952,7 +806,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel43(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel35(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
     }
@@ -962,7 +816,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel44(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel36(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
     }
@@ -972,13 +826,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel45(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel37(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
-    private static void DiagonalGradientKernel46(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
+    private static void DiagonalGradientKernel38(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
@@ -992,7 +846,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel47(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel39(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
     }
@@ -1002,7 +856,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel48(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel40(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
     }
@@ -1023,6 +877,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
@@ -1032,56 +887,49 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel7;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel8;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel9;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel10;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel11;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel12;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel13;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel14;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel9;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel10;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel11;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel12;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel13;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel14;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel15;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel16;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel17;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel18;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel19;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel20;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel16;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel17;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel18;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel19;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel20;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel21;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel22;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel23;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel24;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel25;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel26;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel27;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel23;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel24;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel25;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel26;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel27;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel28;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel29;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel30;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel31;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel32;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel33;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel34;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel35;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel36;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel37;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel38;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel39;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel40;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel41;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel42;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel43;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel44;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel45;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel46;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel47;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel48;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel30;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel31;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel32;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel33;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel34;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel35;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel36;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel37;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel38;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel39;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel40;
 
         internal Gpu(global::StructMat.Tests.Cases.AllStructures layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 11);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 9);
             _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel1",
@@ -1100,86 +948,70 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel7));
             _matMulKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel8));
-            _matMulKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel9));
-            _transposeKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel10));
-            _matMulKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel11));
-            _transposeKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel12));
+            _transposeKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel9",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel9));
+            _matMulKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel10",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel10));
+            _transposeKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel11",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel11));
+            _matMulKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel12",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel12));
             _matMulKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel13));
-            _transposeKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel14));
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel13));
+            _scaleKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel14",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel14));
             _matMulKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel15",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel15));
-            _matMulKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel16",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel16));
-            _scaleKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel17",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel17));
-            _matMulKernel18 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel18",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel18));
-            _biasKernel19 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel19",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel19));
-            _biasGradientKernel20 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel20",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel20));
+            _biasKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel16",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel16));
+            _biasGradientKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel17",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel17));
+            _matMulTransposedKernel18 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel18",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel18));
+            _weightGradientKernel19 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel19",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel19));
+            _scaleKernel20 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel20",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel20));
             _matMulTransposedKernel21 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel21",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel21));
             _weightGradientKernel22 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel22",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel22));
-            _scaleKernel23 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel23",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel23));
-            _matMulTransposedKernel24 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel24",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel24));
-            _weightGradientKernel25 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel25",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel25));
-            _matMulTransposedKernel26 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel26",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel26));
-            _weightGradientKernel27 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel27",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel27));
+            _matMulTransposedKernel23 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel23",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel23));
+            _weightGradientKernel24 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel24",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel24));
+            _matMulTransposedKernel25 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel25",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel25));
+            _weightGradientKernel26 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel26",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel26));
+            _transposeKernel27 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel27",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel27));
             _matMulTransposedKernel28 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel28",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel28));
             _weightGradientKernel29 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel29",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel29));
-            _transposeKernel30 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel30",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel30));
-            _matMulTransposedKernel31 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel31",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel31));
-            _weightGradientKernel32 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel32",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel32));
-            _matMulTransposedKernel33 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel33",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel33));
-            _weightGradientKernel34 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel34",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel34));
-            _matMulTransposedKernel35 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel35",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel35));
+            _matMulTransposedKernel30 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel30",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel30));
+            _weightGradientKernel31 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel31",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel31));
+            _matMulTransposedKernel32 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel32",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel32));
+            _weightGradientKernel33 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel33",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel33));
+            _matMulTransposedKernel34 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel34",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel34));
+            _weightGradientKernel35 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel35",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel35));
             _matMulTransposedKernel36 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel36",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel36));
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel36));
             _weightGradientKernel37 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel37",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel37));
-            _matMulTransposedKernel38 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel38",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel38));
-            _weightGradientKernel39 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel39",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel39));
-            _matMulTransposedKernel40 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel40",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel40));
-            _weightGradientKernel41 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel41",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel41));
-            _matMulTransposedKernel42 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel42",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel42));
-            _weightGradientKernel43 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel43",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel43));
-            _matMulTransposedKernel44 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel44",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel44));
-            _weightGradientKernel45 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel45",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel45));
-            _diagonalGradientKernel46 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel46",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel46));
-            _matMulTransposedKernel47 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel47",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel47));
-            _weightGradientKernel48 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel48",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel48));
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel37));
+            _diagonalGradientKernel38 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel38",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel38));
+            _matMulTransposedKernel39 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel39",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel39));
+            _weightGradientKernel40 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel40",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel40));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1215,12 +1047,8 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             var t16 = slot0.SubView(0, batch * 16);
             var t17 = slot1.SubView(0, batch * 16);
             var t18 = slot0.SubView(0, batch * 16);
-            var t19 = slot1.SubView(0, batch * 16);
+            var t20 = slot0.SubView(0, batch * 32);
             var t22 = slot0.SubView(0, batch * 16);
-            var t23 = slot1.SubView(0, batch * 16);
-            var t24 = slot0.SubView(0, batch * 16);
-            var t26 = slot0.SubView(0, batch * 32);
-            var t28 = slot0.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
@@ -1239,34 +1067,26 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.2 (lowrank): up-projection B [16, 2]
             _matMulKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
-            // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
-            // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t16, t17);
-            // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
-            // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t18, t19);
-            // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel11(new global::ILGPU.Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Apply(x, t16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), t22, t23);
+            _transposeKernel9(new global::ILGPU.Index2D(batch, 16), t16, t17);
             // terms.3.kron.0 (dense): W [2, 2]
-            _matMulKernel13(new global::ILGPU.Index2D(batch * 8, 2), t23, _parameters.Value(6 /* terms.3.kron.0.weight */), t24);
+            _matMulKernel10(new global::ILGPU.Index2D(batch * 8, 2), t17, _parameters.Value(6 /* terms.3.kron.0.weight */), t18);
             // terms.3 (kron): view as (8, 2) and transpose back
-            _transposeKernel14(new global::ILGPU.Index2D(batch, 16), t24, y);
+            _transposeKernel11(new global::ILGPU.Index2D(batch, 16), t18, y);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t26, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
+            _matMulKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t20, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
             // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Apply(x, t28, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
+            _householder.Apply(x, t22, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
             // terms.5 (scale): times 0.5
-            _scaleKernel17(batch * 16, t28, y);
+            _scaleKernel14(batch * 16, t22, y);
             // terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulKernel18(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
+            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
             // add the bias
-            _biasKernel19(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
+            _biasKernel16(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1289,25 +1109,15 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
             global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
             global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot6 = _workspace.Get(6, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot7 = _workspace.Get(7, (long)batch * 32);
+            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 32);
             var t1 = slot0.SubView(0, batch * 16);
             var t4 = slot1.SubView(0, batch * 16);
             var t14 = slot2.SubView(0, batch * 2);
             var t16 = slot3.SubView(0, batch * 16);
             var t17 = slot4.SubView(0, batch * 16);
-            var t18 = slot3.SubView(0, batch * 16);
-            var t19 = slot5.SubView(0, batch * 16);
-            var t22 = slot3.SubView(0, batch * 16);
-            var t23 = slot6.SubView(0, batch * 16);
-            var t26 = slot3.SubView(0, batch * 32);
-            var dt28 = slot7.SubView(0, batch * 16);
-            var dt26 = slot7.SubView(0, batch * 32);
-            var dt24 = slot3.SubView(0, batch * 16);
-            var dt23 = slot7.SubView(0, batch * 16);
-            var dt22 = slot3.SubView(0, batch * 16);
-            var dt19 = slot6.SubView(0, batch * 16);
+            var t20 = slot3.SubView(0, batch * 32);
+            var dt22 = slot5.SubView(0, batch * 16);
+            var dt20 = slot5.SubView(0, batch * 32);
             var dt18 = slot3.SubView(0, batch * 16);
             var dt17 = slot5.SubView(0, batch * 16);
             var dt16 = slot3.SubView(0, batch * 16);
@@ -1321,98 +1131,78 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
             _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
-            // terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), x, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), t16);
-            // terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t16, t17);
-            // terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel9(new global::ILGPU.Index2D(batch * 2, 8), t17, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), t18);
-            // terms.3.kron.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), t18, t19);
-            // terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel11(new global::ILGPU.Index2D(batch * 2, 8), t19, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), t22);
+            // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Apply(x, t16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
             // terms.3 (kron): view as (2, 8) and transpose
-            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), t22, t23);
+            _transposeKernel9(new global::ILGPU.Index2D(batch, 16), t16, t17);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t26, batch);
+            _matMulKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // bias gradient: column sums of dy
-            _biasGradientKernel20(16, dy, _parameters.Gradient(12 /* bias */), batch);
+            _biasGradientKernel17(16, dy, _parameters.Gradient(12 /* bias */), batch);
             // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel21(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
+            _matMulTransposedKernel18(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
             // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel22(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
+            _weightGradientKernel19(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
             // gradient of terms.5 (scale): times 0.5
-            _scaleKernel23(batch * 16, dy, dt28);
+            _scaleKernel20(batch * 16, dy, dt22);
             // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
-            _householder.Apply(dt28, dx, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
+            _householder.Apply(dt22, dx, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: true, accumulate: true);
             // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
-            _householder.Gradient(x, dt28, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(8, (long)batch * 16), _workspace.Get(9, (long)batch * 16), _workspace.Get(10, (long)batch * 48), batch, 16, 3);
+            _householder.Gradient(x, dt22, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), _workspace.Get(7, (long)batch * 16), _workspace.Get(8, (long)batch * 48), batch, 16, 3);
             // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulTransposedKernel24(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt26, batch);
+            _matMulTransposedKernel21(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt20, batch);
             // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _weightGradientKernel25(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t26, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
+            _weightGradientKernel22(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t20, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
             // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulTransposedKernel26(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt26, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
+            _matMulTransposedKernel23(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt20, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
             // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _weightGradientKernel27(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dt26, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
+            _weightGradientKernel24(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dt20, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
             // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
-            _transposeKernel12(new global::ILGPU.Index2D(batch, 16), dy, dt24);
+            _transposeKernel9(new global::ILGPU.Index2D(batch, 16), dy, dt18);
             // input gradient of terms.3.kron.0 (dense): W [2, 2]
-            _matMulTransposedKernel28(new global::ILGPU.Index2D(batch * 8, 2), dt24, _parameters.Value(6 /* terms.3.kron.0.weight */), dt23);
+            _matMulTransposedKernel25(new global::ILGPU.Index2D(batch * 8, 2), dt18, _parameters.Value(6 /* terms.3.kron.0.weight */), dt17);
             // weight gradient of terms.3.kron.0 (dense): W [2, 2]
-            _weightGradientKernel29(4, dt24, t23, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
+            _weightGradientKernel26(4, dt18, t17, _parameters.Gradient(6 /* terms.3.kron.0.weight */), batch * 8);
             // gradient of terms.3 (kron): view as (2, 8) and transpose (the inverse transpose)
-            _transposeKernel30(new global::ILGPU.Index2D(batch, 16), dt23, dt22);
-            // input gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel31(new global::ILGPU.Index2D(batch * 2, 8), dt22, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), dt19);
-            // weight gradient of terms.3.kron.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _weightGradientKernel32(16, dt22, t19, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(32, 16), batch * 2);
-            // gradient of terms.3.kron.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), dt19, dt18);
-            // input gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel33(new global::ILGPU.Index2D(batch * 2, 8), dt18, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), dt17);
-            // weight gradient of terms.3.kron.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _weightGradientKernel34(16, dt18, t17, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(16, 16), batch * 2);
-            // gradient of terms.3.kron.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel10(new global::ILGPU.Index2D(batch * 4, 4), dt17, dt16);
-            // input gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel35(new global::ILGPU.Index2D(batch * 2, 8), dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), dx);
-            // weight gradient of terms.3.kron.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _weightGradientKernel34(16, dt16, x, _parameters.Gradient(7 /* terms.3.kron.1.twiddle */).SubView(0, 16), batch * 2);
+            _transposeKernel27(new global::ILGPU.Index2D(batch, 16), dt17, dt16);
+            // input gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dt16, dx, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: true);
+            // weight gradient of terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Gradient(x, dt16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), _parameters.Gradient(7 /* terms.3.kron.1.twiddle */), batch * 2, 8);
             // input gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _matMulTransposedKernel36(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
+            _matMulTransposedKernel28(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(5 /* terms.2.lora_B */), dt14);
             // weight gradient of terms.2 (lowrank): up-projection B [16, 2]
-            _weightGradientKernel37(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
+            _weightGradientKernel29(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
             // input gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel38(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
+            _matMulTransposedKernel30(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
             // weight gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _weightGradientKernel39(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
+            _weightGradientKernel31(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulTransposedKernel40(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
+            _matMulTransposedKernel32(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _weightGradientKernel41(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
+            _weightGradientKernel33(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulTransposedKernel42(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
+            _matMulTransposedKernel34(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _weightGradientKernel43(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
+            _weightGradientKernel35(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulTransposedKernel44(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
+            _matMulTransposedKernel36(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _weightGradientKernel45(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
+            _weightGradientKernel37(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dt5, _parameters.Value(0 /* terms.0.factors.1.diag */), dt4);
             // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
-            _diagonalGradientKernel46(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
+            _diagonalGradientKernel38(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
             // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel47(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
+            _matMulTransposedKernel39(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel48(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
+            _weightGradientKernel40(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
             // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel44(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
+            _matMulTransposedKernel36(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
             // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel45(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
+            _weightGradientKernel37(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1422,6 +1212,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             _parameters.Dispose();
             _reverseMap16.Dispose();
             _reverseMap16Inverse.Dispose();
+            _butterfly.Dispose();
         }
     }
 }

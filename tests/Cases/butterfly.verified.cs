@@ -63,7 +63,7 @@ namespace StructMat.Tests.Cases;
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Butterfly16.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
@@ -130,49 +130,9 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Checks.Activation(x.Length, batch, 16, nameof(x));
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 16, nameof(y));
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, y, batch * 16, nameof(x), nameof(y));
-        // Tiles of up to 512 rows (fewer where that shares them out evenly over the cores) run the whole op sequence each, so their intermediates stay in cache.
-        global::StructMat.Runtime.Kernels.BatchTiles.Run(x, y, batch, 16, 16, 512, Parameters, _forwardTile ??= ForwardTile);
-    }
 
-    private global::StructMat.Runtime.Kernels.BatchTiles.TileAction? _forwardTile;
-
-    /// <summary>The forward pass over one batch tile (see <see cref="Forward"/>).</summary>
-    private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
-    {
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
-        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
-        var t1 = slot0.Slice(0, batch * 16);
-        var t2 = slot1.Slice(0, batch * 16);
-        var t3 = slot0.Slice(0, batch * 16);
-        var t4 = slot1.Slice(0, batch * 16);
-        var t5 = slot0.Slice(0, batch * 16);
-        var t6 = slot1.Slice(0, batch * 16);
-        var t7 = slot0.Slice(0, batch * 16);
-
-        // butterfly: factor 0 (stride 1), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
-
-        // butterfly: factor 1 (stride 2), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
-
-        // butterfly: factor 2, pair elements 4 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
-
-        // butterfly: factor 2 (stride 4), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 2, back to stride 4
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
-
-        // butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t7, y, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 96, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Twiddle.Data, batch, 16, accumulate: false);
 
         // add the bias
         global::StructMat.Runtime.Kernels.CpuKernels.AddBias(y, Bias.Data, batch, 16);
@@ -192,89 +152,15 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 16, dx, batch * 16, nameof(x), nameof(dx));
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 16, dx, batch * 16, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
-        // Tiles of 512 rows run the whole op sequence each; parameter gradients are summed per tile, then in tile order.
-        global::StructMat.Runtime.Kernels.BatchTiles.RunBackward(x, dy, dx, batch, 16, 16, 512, Parameters, _backwardTile ??= BackwardTile);
-    }
-
-    private global::StructMat.Runtime.Kernels.BatchTiles.BackwardTileAction? _backwardTile;
-
-    /// <summary>The backward pass over one batch tile, adding parameter gradients into <paramref name="gradients"/> (see <see cref="Backward"/>).</summary>
-    private void BackwardTile(global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, int batch, global::StructMat.Runtime.Kernels.GradientTargets gradients)
-    {
-        // Gradients go to this tile's partial sums (see BatchTiles.RunBackward).
-        global::System.Span<float> biasGradient = gradients[1];
-        global::System.Span<float> twiddleGradient = gradients[0];
-        // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        global::System.Span<float> slot0 = _workspace.Get(0, batch * 16);
-        global::System.Span<float> slot1 = _workspace.Get(1, batch * 16);
-        global::System.Span<float> slot2 = _workspace.Get(2, batch * 16);
-        global::System.Span<float> slot3 = _workspace.Get(3, batch * 16);
-        var t1 = slot0.Slice(0, batch * 16);
-        var t2 = slot1.Slice(0, batch * 16);
-        var t3 = slot0.Slice(0, batch * 16);
-        var t4 = slot2.Slice(0, batch * 16);
-        var t5 = slot0.Slice(0, batch * 16);
-        var t6 = slot2.Slice(0, batch * 16);
-        var t7 = slot3.Slice(0, batch * 16);
-        var dt7 = slot2.Slice(0, batch * 16);
-        var dt6 = slot3.Slice(0, batch * 16);
-        var dt5 = slot2.Slice(0, batch * 16);
-        var dt4 = slot0.Slice(0, batch * 16);
-        var dt3 = slot2.Slice(0, batch * 16);
-        var dt2 = slot0.Slice(0, batch * 16);
-        var dt1 = slot1.Slice(0, batch * 16);
-
-        // butterfly: factor 0 (stride 1), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 4, 2, 2, accumulate: false);
-
-        // butterfly: factor 1 (stride 2), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 4, 2, 2, accumulate: false);
-
-        // butterfly: factor 2, pair elements 4 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 4, accumulate: false);
-
-        // butterfly: factor 2 (stride 4), 8 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // butterfly: factor 2, back to stride 4
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 2, 4, 2, accumulate: false);
 
         // bias gradient: column sums of dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, biasGradient, batch, 16);
+        global::StructMat.Runtime.Kernels.CpuKernels.BiasGradient(dy, Bias.Gradient!, batch, 16);
 
-        // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        // and weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t7, dt7, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 96, 32), twiddleGradient.Slice(96, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // input gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time (the transposed factors in reverse order)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dy, dx, Twiddle.Data, batch, 16, accumulate: false);
 
-        // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 2, 2, 4, accumulate: false);
-
-        // input gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
-        // and weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks, from the same pass over dt6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 64, 32), twiddleGradient.Slice(64, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 2, 4, 2, accumulate: false);
-
-        // gradient of butterfly: factor 1, back to stride 2 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 4, 2, 2, accumulate: false);
-
-        // input gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
-        // and weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks, from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 32, 32), twiddleGradient.Slice(32, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch * 4, 2, 2, accumulate: false);
-
-        // input gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
-        // and weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, global::System.MemoryExtensions.AsSpan(Twiddle.Data, 0, 32), twiddleGradient.Slice(0, 32), batch, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // weight gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(x, dy, Twiddle.Data, Twiddle.Gradient!, batch, 16);
     }
 
     /// <summary>The dense weight [16, 16] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -294,124 +180,20 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     /// </summary>
     public float[] Merge() => ToDense();
 
-    // ILGPU kernel: block matmul, 8 groups of 2x2.
-    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + g * 2 + i];
-        output[b * 16 + j] = sum;
-    }
-
-    // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 4 + j] = input[b * 4 + r * 2 + c];
-    }
-
-    // ILGPU kernel: row transpose of [2, 4].
-    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 8 + j] = input[b * 8 + r * 4 + c];
-    }
-
-    // ILGPU kernel: row transpose of [4, 2].
-    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 4;
-        int r = j % 4;
-        output[b * 8 + j] = input[b * 8 + r * 2 + c];
-    }
-
-    // ILGPU kernel: block matmul, 8 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 8, o = j / 8;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 16 + i * 8 + g];
-        output[b * 16 + j] = sum;
-    }
-
     // ILGPU kernel: bias add.
-    private static void BiasKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
+    private static void BiasKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
         target[index.X * 16 + index.Y] += bias[index.Y];
     }
 
     // ILGPU kernel: bias gradient: column sums.
-    private static void BiasGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
+    private static void BiasGradientKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> biasGradient, int batch)
     {
         int j = index;
         float sum = 0.0f;
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + j];
         biasGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 8, i = k / 8;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + o * 8 + g];
-        inputGradient[b * 16 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + o * 8 + g] * input[b * 16 + i * 8 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 8 groups of 2x2.
-    private static void MatMulTransposedKernel9(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 16 + g * 2 + o];
-        inputGradient[b * 16 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 8 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 16 + g * 2 + o] * input[b * 16 + g * 2 + i];
-        weightGradient[e] += sum;
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -427,46 +209,21 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly16.Gpu");
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel5;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel0;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel1;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly16 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
-            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
-            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.TransposeKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
-            _biasKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel5));
-            _biasGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasGradientKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
-            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
-            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.WeightGradientKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
+            _biasKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasKernel0",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel0));
+            _biasGradientKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly16.BiasGradientKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel1));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -491,34 +248,10 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 16, y, (long)batch * 16, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            var t1 = slot0.SubView(0, batch * 16);
-            var t2 = slot1.SubView(0, batch * 16);
-            var t3 = slot0.SubView(0, batch * 16);
-            var t4 = slot1.SubView(0, batch * 16);
-            var t5 = slot0.SubView(0, batch * 16);
-            var t6 = slot1.SubView(0, batch * 16);
-            var t7 = slot0.SubView(0, batch * 16);
-            // butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
-            // butterfly: factor 1, pair elements 2 apart
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t1, t2);
-            // butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
-            // butterfly: factor 1, back to stride 2
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t3, t4);
-            // butterfly: factor 2, pair elements 4 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), t4, t5);
-            // butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
-            // butterfly: factor 2, back to stride 4
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), t6, t7);
-            // butterfly: factor 3 (stride 8), 8 2x2 blocks
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 16), t7, _parameters.Value(0 /* twiddle */).SubView(96, 32), y);
+            // butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
+            _butterfly.Apply(x, y, _parameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
             // add the bias
-            _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
+            _biasKernel0(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(1 /* bias */));
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -534,65 +267,12 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 16, dx, (long)batch * 16, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 16);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 16);
-            var t1 = slot0.SubView(0, batch * 16);
-            var t2 = slot1.SubView(0, batch * 16);
-            var t3 = slot0.SubView(0, batch * 16);
-            var t4 = slot2.SubView(0, batch * 16);
-            var t5 = slot0.SubView(0, batch * 16);
-            var t6 = slot2.SubView(0, batch * 16);
-            var t7 = slot3.SubView(0, batch * 16);
-            var dt7 = slot2.SubView(0, batch * 16);
-            var dt6 = slot3.SubView(0, batch * 16);
-            var dt5 = slot2.SubView(0, batch * 16);
-            var dt4 = slot0.SubView(0, batch * 16);
-            var dt3 = slot2.SubView(0, batch * 16);
-            var dt2 = slot0.SubView(0, batch * 16);
-            var dt1 = slot1.SubView(0, batch * 16);
-            // butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), x, _parameters.Value(0 /* twiddle */).SubView(0, 32), t1);
-            // butterfly: factor 1, pair elements 2 apart
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t1, t2);
-            // butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t2, _parameters.Value(0 /* twiddle */).SubView(32, 32), t3);
-            // butterfly: factor 1, back to stride 2
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), t3, t4);
-            // butterfly: factor 2, pair elements 4 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), t4, t5);
-            // butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* twiddle */).SubView(64, 32), t6);
-            // butterfly: factor 2, back to stride 4
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), t6, t7);
             // bias gradient: column sums of dy
-            _biasGradientKernel6(16, dy, _parameters.Gradient(1 /* bias */), batch);
-            // input gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks
-            _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* twiddle */).SubView(96, 32), dt7);
-            // weight gradient of butterfly: factor 3 (stride 8), 8 2x2 blocks
-            _weightGradientKernel8(32, dy, t7, _parameters.Gradient(0 /* twiddle */).SubView(96, 32), batch);
-            // gradient of butterfly: factor 2, back to stride 4 (the inverse transpose)
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 8), dt7, dt6);
-            // input gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt6, _parameters.Value(0 /* twiddle */).SubView(64, 32), dt5);
-            // weight gradient of butterfly: factor 2 (stride 4), 8 2x2 blocks
-            _weightGradientKernel10(32, dt6, t5, _parameters.Gradient(0 /* twiddle */).SubView(64, 32), batch);
-            // gradient of butterfly: factor 2, pair elements 4 apart (the inverse transpose)
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 2, 8), dt5, dt4);
-            // gradient of butterfly: factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), dt4, dt3);
-            // input gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt3, _parameters.Value(0 /* twiddle */).SubView(32, 32), dt2);
-            // weight gradient of butterfly: factor 1 (stride 2), 8 2x2 blocks
-            _weightGradientKernel10(32, dt3, t2, _parameters.Gradient(0 /* twiddle */).SubView(32, 32), batch);
-            // gradient of butterfly: factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 4, 4), dt2, dt1);
-            // input gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 16), dt1, _parameters.Value(0 /* twiddle */).SubView(0, 32), dx);
-            // weight gradient of butterfly: factor 0 (stride 1), 8 2x2 blocks
-            _weightGradientKernel10(32, dt1, x, _parameters.Gradient(0 /* twiddle */).SubView(0, 32), batch);
+            _biasGradientKernel1(16, dy, _parameters.Gradient(1 /* bias */), batch);
+            // input gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* twiddle */), batch, 16, accumulate: false);
+            // weight gradient of butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
+            _butterfly.Gradient(x, dy, _parameters.Value(0 /* twiddle */), _parameters.Gradient(0 /* twiddle */), batch, 16);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -600,6 +280,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _butterfly.Dispose();
         }
     }
 }
@@ -674,8 +355,8 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Checks.Activation(y.Length, batch, 2, nameof(y));
         global::StructMat.Runtime.Checks.Disjoint(x, batch * 2, y, batch * 2, nameof(x), nameof(y));
 
-        // butterfly: factor 0 (stride 1), 1 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, y, Twiddle.Data, batch, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Twiddle.Data, batch, 2, accumulate: false);
     }
 
     /// <summary>
@@ -693,9 +374,11 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         global::StructMat.Runtime.Checks.Disjoint(dy, batch * 2, dx, batch * 2, nameof(dy), nameof(dx));
         using var exclusive = _backwardInUse.Enter();
 
-        // input gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
-        // and weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, x, dx, Twiddle.Data, Twiddle.Gradient!, batch, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // input gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time (the transposed factors in reverse order)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dy, dx, Twiddle.Data, batch, 2, accumulate: false);
+
+        // weight gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(x, dy, Twiddle.Data, Twiddle.Gradient!, batch, 2);
     }
 
     /// <summary>The dense weight [2, 2] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -715,43 +398,6 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     /// </summary>
     public float[] Merge() => ToDense();
 
-    // ILGPU kernel: block matmul, 1 groups of 2x2.
-    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 2 + g * 2 + i];
-        output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
-    private static void MatMulTransposedKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 2 + g * 2 + o];
-        inputGradient[b * 2 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 2 + g * 2 + o] * input[b * 2 + g * 2 + i];
-        weightGradient[e] += sum;
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -765,9 +411,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Butterfly2.Gpu");
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel1;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
 
         internal Gpu(global::StructMat.Tests.Cases.Butterfly2 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -775,12 +419,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel1));
-            _weightGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Butterfly2.WeightGradientKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -805,8 +444,8 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(x, (long)batch * 2, y, (long)batch * 2, nameof(x), nameof(y));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // butterfly: factor 0 (stride 1), 1 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(0 /* twiddle */), y);
+            // butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
+            _butterfly.Apply(x, y, _parameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -822,10 +461,10 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
             global::StructMat.Runtime.Gpu.DeviceWorkspace.CheckDisjoint(dy, (long)batch * 2, dx, (long)batch * 2, nameof(dy), nameof(dx));
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
-            // input gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
-            _matMulTransposedKernel1(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(0 /* twiddle */), dx);
-            // weight gradient of butterfly: factor 0 (stride 1), 1 2x2 blocks
-            _weightGradientKernel2(4, dy, x, _parameters.Gradient(0 /* twiddle */), batch);
+            // input gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* twiddle */), batch, 2, accumulate: false);
+            // weight gradient of butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
+            _butterfly.Gradient(x, dy, _parameters.Value(0 /* twiddle */), _parameters.Gradient(0 /* twiddle */), batch, 2);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -833,6 +472,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _butterfly.Dispose();
         }
     }
 }
@@ -844,7 +484,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyProduct.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
@@ -935,35 +575,19 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
-        var t3 = slot0.Slice(0, batch * 8);
-        var t4 = slot1.Slice(0, batch * 8);
-        var t5 = slot0.Slice(0, batch * 8);
-        var t8 = slot1.Slice(0, batch * 8);
-        var t9 = slot0.Slice(0, batch * 3);
+        var t3 = slot0.Slice(0, batch * 3);
 
         // factors.2 (dense): W [8, 12]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // factors.1 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
-
-        // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // factors.1 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
-
-        // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t8, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(t1, t2, Factors1Twiddle.Data, batch, 8, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // factors.0 (lowrank): up-projection B [8, 3]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t9, y, Factors0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, y, Factors0LoraB.Data, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     /// <summary>
@@ -998,70 +622,36 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 8);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 8);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 8);
-        global::System.Span<float> slot3 = _workspace.Get(3, batch * 8);
-        global::System.Span<float> slot4 = _workspace.Get(4, batch * 8);
-        global::System.Span<float> slot5 = _workspace.Get(5, batch * 3);
+        global::System.Span<float> slot3 = _workspace.Get(3, batch * 3);
         var t1 = slot0.Slice(0, batch * 8);
         var t2 = slot1.Slice(0, batch * 8);
-        var t3 = slot2.Slice(0, batch * 8);
-        var t4 = slot1.Slice(0, batch * 8);
-        var t5 = slot3.Slice(0, batch * 8);
-        var t8 = slot1.Slice(0, batch * 8);
-        var t9 = slot4.Slice(0, batch * 3);
-        var dt9 = slot5.Slice(0, batch * 3);
-        var dt8 = slot4.Slice(0, batch * 8);
-        var dt5 = slot1.Slice(0, batch * 8);
-        var dt4 = slot3.Slice(0, batch * 8);
-        var dt3 = slot1.Slice(0, batch * 8);
+        var t3 = slot2.Slice(0, batch * 3);
+        var dt3 = slot3.Slice(0, batch * 3);
         var dt2 = slot2.Slice(0, batch * 8);
         var dt1 = slot1.Slice(0, batch * 8);
 
         // factors.2 (dense): W [8, 12]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Factors2Weight.Data, batch, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t1, t2, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // factors.1 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t2, t3, batch * 2, 2, 2, accumulate: false);
-
-        // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t3, t4, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // factors.1 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 2, 2, 2, accumulate: false);
-
-        // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t8, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(t1, t2, Factors1Twiddle.Data, batch, 8, accumulate: false);
 
         // factors.0 (lowrank): down-projection A [3, 8]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, Factors0LoraA.Data, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): up-projection B [8, 3]
         // and weight gradient of factors.0 (lowrank): up-projection B [8, 3], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t9, dt9, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t3, dt3, Factors0LoraB.Data, factors0LoraBGradient, batch, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of factors.0 (lowrank): down-projection A [3, 8]
-        // and weight gradient of factors.0 (lowrank): down-projection A [3, 8], from the same pass over dt9
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t8, dt8, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // and weight gradient of factors.0 (lowrank): down-projection A [3, 8], from the same pass over dt3
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, Factors0LoraA.Data, factors0LoraAGradient, batch, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        // and weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt8
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt8, t5, dt5, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 32, 16), factors1TwiddleGradient.Slice(32, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // input gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dt2, dt1, Factors1Twiddle.Data, batch, 8, accumulate: false);
 
-        // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 2, 2, 2, accumulate: false);
-
-        // input gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        // and weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt4
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt4, t3, dt3, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 16, 16), factors1TwiddleGradient.Slice(16, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt3, dt2, batch * 2, 2, 2, accumulate: false);
-
-        // input gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        // and weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt2
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, t1, dt1, global::System.MemoryExtensions.AsSpan(Factors1Twiddle.Data, 0, 16), factors1TwiddleGradient.Slice(0, 16), batch, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // weight gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(t1, dt2, Factors1Twiddle.Data, factors1TwiddleGradient, batch, 8);
 
         // input gradient of factors.2 (dense): W [8, 12]
         // and weight gradient of factors.2 (dense): W [8, 12], from the same pass over dt1
@@ -1101,42 +691,8 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + g * 2 + i];
-        output[b * 8 + j] = sum;
-    }
-
-    // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 4 + j] = input[b * 4 + r * 2 + c];
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + i * 4 + g];
-        output[b * 8 + j] = sum;
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 3x8.
-    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
+    private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1152,13 +708,13 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel5(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3.
-    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1170,7 +726,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 8x3, summed over the batch.
-    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -1187,13 +743,13 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (876 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x8, summed over the batch.
-    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 24;
@@ -1205,62 +761,12 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + o * 4 + g];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + o * 4 + g] * input[b * 8 + i * 4 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel12(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 2 + o] * input[b * 8 + g * 2 + i];
-        weightGradient[e] += sum;
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
     // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
@@ -1270,7 +776,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction] #88a789" (gpu-kernels.verified.txt)
     }
@@ -1288,61 +794,42 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyProduct.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel5;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel12;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel14;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel15;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyProduct layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.TransposeKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
-            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
-            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
-            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
-            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
-            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
-            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel12));
-            _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
-            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel14));
-            _weightGradientKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel15",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel15));
+            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
+            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
+            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel6",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
+            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.MatMulTransposedKernel7",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyProduct.WeightGradientKernel8",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1372,27 +859,15 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
             global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
-            var t3 = slot0.SubView(0, batch * 8);
-            var t4 = slot1.SubView(0, batch * 8);
-            var t5 = slot0.SubView(0, batch * 8);
-            var t8 = slot1.SubView(0, batch * 8);
-            var t9 = slot0.SubView(0, batch * 3);
+            var t3 = slot0.SubView(0, batch * 3);
             // factors.2 (dense): W [8, 12]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
-            // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
-            // factors.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t2, t3);
-            // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
-            // factors.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t4, t5);
-            // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
+            // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Apply(t1, t2, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, _parameters.Value(0 /* factors.0.lora_A */), t3);
             // factors.0 (lowrank): up-projection B [8, 3]
-            _matMulKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t9, _parameters.Value(1 /* factors.0.lora_B */), y, batch);
+            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(1 /* factors.0.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1412,65 +887,35 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 8);
             global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 8);
-            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 3);
+            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 3);
             var t1 = slot0.SubView(0, batch * 8);
             var t2 = slot1.SubView(0, batch * 8);
-            var t3 = slot2.SubView(0, batch * 8);
-            var t4 = slot1.SubView(0, batch * 8);
-            var t5 = slot3.SubView(0, batch * 8);
-            var t8 = slot1.SubView(0, batch * 8);
-            var t9 = slot4.SubView(0, batch * 3);
-            var dt9 = slot5.SubView(0, batch * 3);
-            var dt8 = slot4.SubView(0, batch * 8);
-            var dt5 = slot1.SubView(0, batch * 8);
-            var dt4 = slot3.SubView(0, batch * 8);
-            var dt3 = slot1.SubView(0, batch * 8);
+            var t3 = slot2.SubView(0, batch * 3);
+            var dt3 = slot3.SubView(0, batch * 3);
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot1.SubView(0, batch * 8);
             // factors.2 (dense): W [8, 12]
             _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.2.weight */), t1, batch);
-            // factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t1, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), t2);
-            // factors.1 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t2, t3);
-            // factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel1(new global::ILGPU.Index2D(batch, 8), t3, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), t4);
-            // factors.1 (butterfly): factor 1, back to stride 2
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), t4, t5);
-            // factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel3(new global::ILGPU.Index2D(batch, 8), t5, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), t8);
+            // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Apply(t1, t2, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
             // factors.0 (lowrank): down-projection A [3, 8]
-            _matMulKernel4(new global::ILGPU.Index2D(batch, 3), t8, _parameters.Value(0 /* factors.0.lora_A */), t9);
+            _matMulKernel1(new global::ILGPU.Index2D(batch, 3), t2, _parameters.Value(0 /* factors.0.lora_A */), t3);
             // input gradient of factors.0 (lowrank): up-projection B [8, 3]
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(1 /* factors.0.lora_B */), dt9);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch, 3), dy, _parameters.Value(1 /* factors.0.lora_B */), dt3);
             // weight gradient of factors.0 (lowrank): up-projection B [8, 3]
-            _weightGradientKernel7(24, dy, t9, _parameters.Gradient(1 /* factors.0.lora_B */), batch);
+            _weightGradientKernel4(24, dy, t3, _parameters.Gradient(1 /* factors.0.lora_B */), batch);
             // input gradient of factors.0 (lowrank): down-projection A [3, 8]
-            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt9, _parameters.Value(0 /* factors.0.lora_A */), dt8, batch);
+            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt3, _parameters.Value(0 /* factors.0.lora_A */), dt2, batch);
             // weight gradient of factors.0 (lowrank): down-projection A [3, 8]
-            _weightGradientKernel9(24, dt9, t8, _parameters.Gradient(0 /* factors.0.lora_A */), batch);
-            // input gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch, 8), dt8, _parameters.Value(2 /* factors.1.twiddle */).SubView(32, 16), dt5);
-            // weight gradient of factors.1 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _weightGradientKernel11(16, dt8, t5, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(32, 16), batch);
-            // gradient of factors.1 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), dt5, dt4);
-            // input gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dt4, _parameters.Value(2 /* factors.1.twiddle */).SubView(16, 16), dt3);
-            // weight gradient of factors.1 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _weightGradientKernel13(16, dt4, t3, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(16, 16), batch);
-            // gradient of factors.1 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 2, 4), dt3, dt2);
-            // input gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel12(new global::ILGPU.Index2D(batch, 8), dt2, _parameters.Value(2 /* factors.1.twiddle */).SubView(0, 16), dt1);
-            // weight gradient of factors.1 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _weightGradientKernel13(16, dt2, t1, _parameters.Gradient(2 /* factors.1.twiddle */).SubView(0, 16), batch);
+            _weightGradientKernel6(24, dt3, t2, _parameters.Gradient(0 /* factors.0.lora_A */), batch);
+            // input gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dt2, dt1, _parameters.Value(2 /* factors.1.twiddle */), batch, 8, accumulate: false);
+            // weight gradient of factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Gradient(t1, dt2, _parameters.Value(2 /* factors.1.twiddle */), _parameters.Gradient(2 /* factors.1.twiddle */), batch, 8);
             // input gradient of factors.2 (dense): W [8, 12]
-            _matMulTransposedKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(3 /* factors.2.weight */), dx, batch);
+            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(3 /* factors.2.weight */), dx, batch);
             // weight gradient of factors.2 (dense): W [8, 12]
-            _weightGradientKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
+            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(3 /* factors.2.weight */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1478,6 +923,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _butterfly.Dispose();
         }
     }
 }
@@ -1489,7 +935,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyKron.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
@@ -1571,10 +1017,6 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
         var t3 = slot0.Slice(0, batch * 24);
-        var t4 = slot1.Slice(0, batch * 24);
-        var t5 = slot0.Slice(0, batch * 24);
-        var t6 = slot1.Slice(0, batch * 24);
-        var t9 = slot0.Slice(0, batch * 24);
 
         // kron.1 (dense): W [3, 3]
         global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, Kron1Weight.Data, batch * 8, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
@@ -1582,23 +1024,11 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         // kron: view as (8, 3) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
 
-        // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // kron.0 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
-
-        // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // kron.0 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
-
-        // kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t6, t9, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 32, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(t2, t3, Kron0Twiddle.Data, batch * 3, 8, accumulate: false);
 
         // kron: view as (3, 8) and transpose back
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, y, batch, 3, 8, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, y, batch, 3, 8, accumulate: false);
     }
 
     /// <summary>
@@ -1631,18 +1061,8 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         global::System.Span<float> slot0 = _workspace.Get(0, batch * 24);
         global::System.Span<float> slot1 = _workspace.Get(1, batch * 24);
         global::System.Span<float> slot2 = _workspace.Get(2, batch * 24);
-        global::System.Span<float> slot3 = _workspace.Get(3, batch * 24);
-        global::System.Span<float> slot4 = _workspace.Get(4, batch * 24);
         var t1 = slot0.Slice(0, batch * 24);
         var t2 = slot1.Slice(0, batch * 24);
-        var t3 = slot0.Slice(0, batch * 24);
-        var t4 = slot2.Slice(0, batch * 24);
-        var t5 = slot0.Slice(0, batch * 24);
-        var t6 = slot3.Slice(0, batch * 24);
-        var dt9 = slot0.Slice(0, batch * 24);
-        var dt6 = slot4.Slice(0, batch * 24);
-        var dt5 = slot0.Slice(0, batch * 24);
-        var dt4 = slot3.Slice(0, batch * 24);
         var dt3 = slot0.Slice(0, batch * 24);
         var dt2 = slot2.Slice(0, batch * 24);
         var dt1 = slot0.Slice(0, batch * 24);
@@ -1653,38 +1073,14 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         // kron: view as (8, 3) and transpose
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch, 8, 3, accumulate: false);
 
-        // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // kron.0 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 6, 2, 2, accumulate: false);
-
-        // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t4, t5, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // kron.0 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t5, t6, batch * 6, 2, 2, accumulate: false);
-
         // gradient of kron: view as (3, 8) and transpose back (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt9, batch, 8, 3, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dy, dt3, batch, 8, 3, accumulate: false);
 
-        // input gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        // and weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks, from the same pass over dt9
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t6, dt6, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 32, 16), kron0TwiddleGradient.Slice(32, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // input gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dt3, dt2, Kron0Twiddle.Data, batch * 3, 8, accumulate: false);
 
-        // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt6, dt5, batch * 6, 2, 2, accumulate: false);
-
-        // input gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-        // and weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks, from the same pass over dt5
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt5, t4, dt4, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 16, 16), kron0TwiddleGradient.Slice(16, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 6, 2, 2, accumulate: false);
-
-        // input gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-        // and weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks, from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Kron0Twiddle.Data, 0, 16), kron0TwiddleGradient.Slice(0, 16), batch * 3, 4, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // weight gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(t2, dt3, Kron0Twiddle.Data, kron0TwiddleGradient, batch * 3, 8);
 
         // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
         global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch, 3, 8, accumulate: false);
@@ -1737,42 +1133,8 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         output[b * 24 + j] = input[b * 24 + r * 3 + c];
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 2x2.
-    private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + g * 2 + i];
-        output[b * 8 + j] = sum;
-    }
-
-    // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 4 + j] = input[b * 4 + r * 2 + c];
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 4, o = j / 4;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 8 + i * 4 + g];
-        output[b * 8 + j] = sum;
-    }
-
     // ILGPU kernel: row transpose of [3, 8].
-    private static void TransposeKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
+    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         int b = index.X;
         int j = index.Y;
@@ -1781,58 +1143,8 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         output[b * 24 + j] = input[b * 24 + r * 8 + c];
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 4, i = k / 4;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + o * 4 + g];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + o * 4 + g] * input[b * 8 + i * 4 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 2x2.
-    private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 8 + g * 2 + o];
-        inputGradient[b * 8 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 8 + g * 2 + o] * input[b * 8 + g * 2 + i];
-        weightGradient[e] += sum;
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
-    private static void MatMulTransposedKernel10(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
+    private static void MatMulTransposedKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
         int b = index.X;
         int k = index.Y;
@@ -1844,7 +1156,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x3, summed over the batch.
-    private static void WeightGradientKernel11(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
+    private static void WeightGradientKernel4(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
         int e = index;
         int g = e / 9;
@@ -1869,49 +1181,30 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyKron.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel4;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel5;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
+        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
+        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyKron layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 5);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
-            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel4));
-            _transposeKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
-            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
-            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
-            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.TransposeKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
+            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.MatMulTransposedKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
+            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyKron.WeightGradientKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1942,26 +1235,14 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
             var t3 = slot0.SubView(0, batch * 24);
-            var t4 = slot1.SubView(0, batch * 24);
-            var t5 = slot0.SubView(0, batch * 24);
-            var t6 = slot1.SubView(0, batch * 24);
-            var t9 = slot0.SubView(0, batch * 24);
             // kron.1 (dense): W [3, 3]
             _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
-            // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
-            // kron.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, t4);
-            // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
-            // kron.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t5, t6);
-            // kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulKernel4(new global::ILGPU.Index2D(batch * 3, 8), t6, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), t9);
+            // kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Apply(t2, t3, _parameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
             // kron: view as (3, 8) and transpose back
-            _transposeKernel5(new global::ILGPU.Index2D(batch, 24), t9, y);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 24), t3, y);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1981,18 +1262,8 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 24);
             global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 24);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             var t2 = slot1.SubView(0, batch * 24);
-            var t3 = slot0.SubView(0, batch * 24);
-            var t4 = slot2.SubView(0, batch * 24);
-            var t5 = slot0.SubView(0, batch * 24);
-            var t6 = slot3.SubView(0, batch * 24);
-            var dt9 = slot0.SubView(0, batch * 24);
-            var dt6 = slot4.SubView(0, batch * 24);
-            var dt5 = slot0.SubView(0, batch * 24);
-            var dt4 = slot3.SubView(0, batch * 24);
             var dt3 = slot0.SubView(0, batch * 24);
             var dt2 = slot2.SubView(0, batch * 24);
             var dt1 = slot0.SubView(0, batch * 24);
@@ -2000,38 +1271,18 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
             _matMulKernel0(new global::ILGPU.Index2D(batch * 8, 3), x, _parameters.Value(1 /* kron.1.weight */), t1);
             // kron: view as (8, 3) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 24), t1, t2);
-            // kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t2, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), t3);
-            // kron.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t3, t4);
-            // kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulKernel2(new global::ILGPU.Index2D(batch * 3, 8), t4, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), t5);
-            // kron.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), t5, t6);
             // gradient of kron: view as (3, 8) and transpose back (the inverse transpose)
-            _transposeKernel1(new global::ILGPU.Index2D(batch, 24), dy, dt9);
-            // input gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _matMulTransposedKernel6(new global::ILGPU.Index2D(batch * 3, 8), dt9, _parameters.Value(0 /* kron.0.twiddle */).SubView(32, 16), dt6);
-            // weight gradient of kron.0 (butterfly): factor 2 (stride 4), 4 2x2 blocks
-            _weightGradientKernel7(16, dt9, t6, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(32, 16), batch * 3);
-            // gradient of kron.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt6, dt5);
-            // input gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 3, 8), dt5, _parameters.Value(0 /* kron.0.twiddle */).SubView(16, 16), dt4);
-            // weight gradient of kron.0 (butterfly): factor 1 (stride 2), 4 2x2 blocks
-            _weightGradientKernel9(16, dt5, t4, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(16, 16), batch * 3);
-            // gradient of kron.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 6, 4), dt4, dt3);
-            // input gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _matMulTransposedKernel8(new global::ILGPU.Index2D(batch * 3, 8), dt3, _parameters.Value(0 /* kron.0.twiddle */).SubView(0, 16), dt2);
-            // weight gradient of kron.0 (butterfly): factor 0 (stride 1), 4 2x2 blocks
-            _weightGradientKernel9(16, dt3, t2, _parameters.Gradient(0 /* kron.0.twiddle */).SubView(0, 16), batch * 3);
+            _transposeKernel1(new global::ILGPU.Index2D(batch, 24), dy, dt3);
+            // input gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dt3, dt2, _parameters.Value(0 /* kron.0.twiddle */), batch * 3, 8, accumulate: false);
+            // weight gradient of kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+            _butterfly.Gradient(t2, dt3, _parameters.Value(0 /* kron.0.twiddle */), _parameters.Gradient(0 /* kron.0.twiddle */), batch * 3, 8);
             // gradient of kron: view as (8, 3) and transpose (the inverse transpose)
-            _transposeKernel5(new global::ILGPU.Index2D(batch, 24), dt2, dt1);
+            _transposeKernel2(new global::ILGPU.Index2D(batch, 24), dt2, dt1);
             // input gradient of kron.1 (dense): W [3, 3]
-            _matMulTransposedKernel10(new global::ILGPU.Index2D(batch * 8, 3), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
+            _matMulTransposedKernel3(new global::ILGPU.Index2D(batch * 8, 3), dt1, _parameters.Value(1 /* kron.1.weight */), dx);
             // weight gradient of kron.1 (dense): W [3, 3]
-            _weightGradientKernel11(9, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 8);
+            _weightGradientKernel4(9, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 8);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2039,6 +1290,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _butterfly.Dispose();
         }
     }
 }
@@ -2050,7 +1302,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
 public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.IStructuredLayer
 {
-    private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
+    private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyPlusLowRank.Backward");
 
     /// <summary>Creates the layer with its default initialisation, drawn from <paramref name="seed"/>.</summary>
@@ -2132,58 +1384,17 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     private void ForwardTile(global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int batch)
     {
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
-        global::System.Span<float> slot1 = _workspace.Get(1, batch * 32);
-        var t1 = slot0.Slice(0, batch * 32);
-        var t2 = slot1.Slice(0, batch * 32);
-        var t3 = slot0.Slice(0, batch * 32);
-        var t4 = slot1.Slice(0, batch * 32);
-        var t5 = slot0.Slice(0, batch * 32);
-        var t6 = slot1.Slice(0, batch * 32);
-        var t7 = slot0.Slice(0, batch * 32);
-        var t8 = slot1.Slice(0, batch * 32);
-        var t9 = slot0.Slice(0, batch * 32);
-        var t10 = slot1.Slice(0, batch * 32);
-        var t14 = slot0.Slice(0, batch * 4);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        var t2 = slot0.Slice(0, batch * 4);
 
-        // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 2, pair elements 4 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
-
-        // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 2, back to stride 4
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 3, pair elements 8 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
-
-        // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 3, back to stride 8
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t10, y, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 256, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Apply(x, y, Terms0Twiddle.Data, batch, 32, accumulate: false);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // terms.1 (lowrank): up-projection B [32, 4]; accumulating
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t14, y, Terms1LoraB.Data, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, y, Terms1LoraB.Data, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
     /// <summary>
@@ -2214,113 +1425,27 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         global::System.Span<float> terms1LoraAGradient = gradients[1];
         global::System.Span<float> terms0TwiddleGradient = gradients[0];
         // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-        global::System.Span<float> slot0 = _workspace.Get(0, batch * 32);
-        global::System.Span<float> slot1 = _workspace.Get(1, batch * 32);
-        global::System.Span<float> slot2 = _workspace.Get(2, batch * 32);
-        global::System.Span<float> slot3 = _workspace.Get(3, batch * 32);
-        global::System.Span<float> slot4 = _workspace.Get(4, batch * 32);
-        global::System.Span<float> slot5 = _workspace.Get(5, batch * 4);
-        var t1 = slot0.Slice(0, batch * 32);
-        var t2 = slot1.Slice(0, batch * 32);
-        var t3 = slot0.Slice(0, batch * 32);
-        var t4 = slot2.Slice(0, batch * 32);
-        var t5 = slot0.Slice(0, batch * 32);
-        var t6 = slot2.Slice(0, batch * 32);
-        var t7 = slot3.Slice(0, batch * 32);
-        var t8 = slot2.Slice(0, batch * 32);
-        var t9 = slot3.Slice(0, batch * 32);
-        var t10 = slot4.Slice(0, batch * 32);
-        var t14 = slot3.Slice(0, batch * 4);
-        var dt14 = slot5.Slice(0, batch * 4);
-        var dt10 = slot3.Slice(0, batch * 32);
-        var dt9 = slot4.Slice(0, batch * 32);
-        var dt8 = slot3.Slice(0, batch * 32);
-        var dt7 = slot2.Slice(0, batch * 32);
-        var dt6 = slot3.Slice(0, batch * 32);
-        var dt5 = slot2.Slice(0, batch * 32);
-        var dt4 = slot0.Slice(0, batch * 32);
-        var dt3 = slot2.Slice(0, batch * 32);
-        var dt2 = slot0.Slice(0, batch * 32);
-        var dt1 = slot1.Slice(0, batch * 32);
-
-        // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t1, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 1, pair elements 2 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t1, t2, batch * 8, 2, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t2, t3, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 1, back to stride 2
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t3, t4, batch * 8, 2, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 2, pair elements 4 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t4, t5, batch * 4, 2, 4, accumulate: false);
-
-        // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t5, t6, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 2, back to stride 4
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t6, t7, batch * 4, 4, 2, accumulate: false);
-
-        // terms.0 (butterfly): factor 3, pair elements 8 apart
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t7, t8, batch * 2, 2, 8, accumulate: false);
-
-        // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(t8, t9, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // terms.0 (butterfly): factor 3, back to stride 8
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(t9, t10, batch * 2, 8, 2, accumulate: false);
+        global::System.Span<float> slot0 = _workspace.Get(0, batch * 4);
+        global::System.Span<float> slot1 = _workspace.Get(1, batch * 4);
+        var t2 = slot0.Slice(0, batch * 4);
+        var dt2 = slot1.Slice(0, batch * 4);
 
         // terms.1 (lowrank): down-projection A [4, 32]
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t14, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMul(x, t2, Terms1LoraA.Data, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): up-projection B [32, 4]
         // and weight gradient of terms.1 (lowrank): up-projection B [32, 4], from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t14, dt14, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t2, dt2, Terms1LoraB.Data, terms1LoraBGradient, batch, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
         // input gradient of terms.1 (lowrank): down-projection A [4, 32]
-        // and weight gradient of terms.1 (lowrank): down-projection A [4, 32], from the same pass over dt14
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt14, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // and weight gradient of terms.1 (lowrank): down-projection A [4, 32], from the same pass over dt2
+        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt2, x, dx, Terms1LoraA.Data, terms1LoraAGradient, batch, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
 
-        // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks; input read strided (permutation folded), output written strided (permutation folded)
-        // and weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks, from the same pass over dy
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dy, t10, dt10, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 256, 64), terms0TwiddleGradient.Slice(256, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // input gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time (the transposed factors in reverse order) (accumulating)
+        global::StructMat.Runtime.Kernels.ButterflyKernels.ApplyTransposed(dy, dx, Terms0Twiddle.Data, batch, 32, accumulate: true);
 
-        // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt10, dt9, batch * 2, 2, 8, accumulate: false);
-
-        // input gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-        // and weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks, from the same pass over dt9
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt9, t8, dt8, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 192, 64), terms0TwiddleGradient.Slice(192, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt8, dt7, batch * 2, 8, 2, accumulate: false);
-
-        // gradient of terms.0 (butterfly): factor 2, back to stride 4 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt7, dt6, batch * 4, 2, 4, accumulate: false);
-
-        // input gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-        // and weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks, from the same pass over dt6
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt6, t5, dt5, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 128, 64), terms0TwiddleGradient.Slice(128, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt5, dt4, batch * 4, 4, 2, accumulate: false);
-
-        // gradient of terms.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt4, dt3, batch * 8, 2, 2, accumulate: false);
-
-        // input gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-        // and weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks, from the same pass over dt3
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt3, t2, dt2, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 64, 64), terms0TwiddleGradient.Slice(64, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
-
-        // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-        global::StructMat.Runtime.Kernels.CpuKernels.Transpose(dt2, dt1, batch * 8, 2, 2, accumulate: false);
-
-        // input gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks; accumulating
-        // and weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks, from the same pass over dt1
-        global::StructMat.Runtime.Kernels.CpuKernels.BlockMatMulBackward(dt1, x, dx, global::System.MemoryExtensions.AsSpan(Terms0Twiddle.Data, 0, 64), terms0TwiddleGradient.Slice(0, 64), batch, 16, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // weight gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
+        global::StructMat.Runtime.Kernels.ButterflyKernels.Gradient(x, dy, Terms0Twiddle.Data, terms0TwiddleGradient, batch, 32);
     }
 
     /// <summary>The dense weight [32, 32] (bias excluded), built in float64 from the structure's definition.</summary>
@@ -2344,86 +1469,12 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     /// </summary>
     public float[] Merge() => ToDense();
 
-    // ILGPU kernel: block matmul, 16 groups of 2x2.
-    private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j / 2, o = j % 2;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 32 + g * 2 + i];
-        output[b * 32 + j] = sum;
-    }
-
-    // ILGPU kernel: row transpose of [2, 2].
-    private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 4 + j] = input[b * 4 + r * 2 + c];
-    }
-
-    // ILGPU kernel: row transpose of [2, 4].
-    private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 8 + j] = input[b * 8 + r * 4 + c];
-    }
-
-    // ILGPU kernel: row transpose of [4, 2].
-    private static void TransposeKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 4;
-        int r = j % 4;
-        output[b * 8 + j] = input[b * 8 + r * 2 + c];
-    }
-
-    // ILGPU kernel: row transpose of [2, 8].
-    private static void TransposeKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 2;
-        int r = j % 2;
-        output[b * 16 + j] = input[b * 16 + r * 8 + c];
-    }
-
-    // ILGPU kernel: row transpose of [8, 2].
-    private static void TransposeKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int c = j / 8;
-        int r = j % 8;
-        output[b * 16 + j] = input[b * 16 + r * 2 + c];
-    }
-
-    // ILGPU kernel: block matmul, 16 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulKernel6(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
-    {
-        int b = index.X;
-        int j = index.Y;
-        int g = j % 16, o = j / 16;
-        float sum = 0.0f;
-        for (int i = 0; i < 2; i++)
-            sum += weight[(g * 2 + o) * 2 + i] * input[b * 32 + i * 16 + g];
-        output[b * 32 + j] = sum;
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 4x32.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 32 inputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel7(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
     }
@@ -2433,7 +1484,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,568 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel8(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
+    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
     {
         // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
     }
@@ -2443,7 +1494,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     // The reduction runs over the block's 32 outputs, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
@@ -2453,7 +1504,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
     }
@@ -2463,7 +1514,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (1,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
+    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
     {
         // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
@@ -2473,71 +1524,9 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
     // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
     // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
+    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
     {
         // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2; input read strided (permutation folded), output written strided (permutation folded).
-    private static void MatMulTransposedKernel13(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k % 16, i = k / 16;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 32 + o * 16 + g];
-        inputGradient[b * 32 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 16 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel14(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 32 + o * 16 + g] * input[b * 32 + i * 16 + g];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2.
-    private static void MatMulTransposedKernel15(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 32 + g * 2 + o];
-        inputGradient[b * 32 + k] = sum;
-    }
-
-    // ILGPU kernel: weight gradient, 16 groups of 2x2, summed over the batch.
-    private static void WeightGradientKernel16(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
-    {
-        int e = index;
-        int g = e / 4;
-        int o = e / 2 % 2;
-        int i = e % 2;
-        float sum = 0.0f;
-        for (int b = 0; b < batch; b++)
-            sum += outputGradient[b * 32 + g * 2 + o] * input[b * 32 + g * 2 + i];
-        weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 16 groups of 2x2; accumulating.
-    private static void MatMulTransposedKernel17(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
-    {
-        int b = index.X;
-        int k = index.Y;
-        int g = k / 2, i = k % 2;
-        float sum = 0.0f;
-        for (int o = 0; o < 2; o++)
-            sum += weight[(g * 2 + o) * 2 + i] * outputGradient[b * 32 + g * 2 + o];
-        inputGradient[b * 32 + k] += sum;
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2553,67 +1542,33 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("ButterflyPlusLowRank.Gpu");
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel5;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel13;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel15;
-        private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
-        private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel17;
+        private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
 
         internal Gpu(global::StructMat.Tests.Cases.ButterflyPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
-            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
+            _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
-            _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
-            _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
-            _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
-            _transposeKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.TransposeKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel5));
-            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel6));
-            _matMulKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel7));
-            _matMulKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
-            _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
-            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
-            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
-            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel13));
-            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
-            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel15",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel15));
-            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel16",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
-            _matMulTransposedKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel17",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel17));
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulKernel1",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel2",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
+            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel3",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
+            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.MatMulTransposedKernel4",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
+            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.ButterflyPlusLowRank.WeightGradientKernel5",
+                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2639,45 +1594,14 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
-            var t1 = slot0.SubView(0, batch * 32);
-            var t2 = slot1.SubView(0, batch * 32);
-            var t3 = slot0.SubView(0, batch * 32);
-            var t4 = slot1.SubView(0, batch * 32);
-            var t5 = slot0.SubView(0, batch * 32);
-            var t6 = slot1.SubView(0, batch * 32);
-            var t7 = slot0.SubView(0, batch * 32);
-            var t8 = slot1.SubView(0, batch * 32);
-            var t9 = slot0.SubView(0, batch * 32);
-            var t10 = slot1.SubView(0, batch * 32);
-            var t14 = slot0.SubView(0, batch * 4);
-            // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
-            // terms.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t1, t2);
-            // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
-            // terms.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t3, t4);
-            // terms.0 (butterfly): factor 2, pair elements 4 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), t4, t5);
-            // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
-            // terms.0 (butterfly): factor 2, back to stride 4
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), t6, t7);
-            // terms.0 (butterfly): factor 3, pair elements 8 apart
-            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), t7, t8);
-            // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
-            // terms.0 (butterfly): factor 3, back to stride 8
-            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), t9, t10);
-            // terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
-            _matMulKernel6(new global::ILGPU.Index2D(batch, 32), t10, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), y);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            var t2 = slot0.SubView(0, batch * 4);
+            // terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
+            _butterfly.Apply(x, y, _parameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _matMulKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [32, 4]
-            _matMulKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t14, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2694,96 +1618,24 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
             using var exclusive = _inUse.Enter();
             if (batch == 0) return;
             // Intermediates live in workspace slots; values the buffer plan never holds live together share one.
-            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot2 = _workspace.Get(2, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot3 = _workspace.Get(3, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot4 = _workspace.Get(4, (long)batch * 32);
-            global::ILGPU.ArrayView<float> slot5 = _workspace.Get(5, (long)batch * 4);
-            var t1 = slot0.SubView(0, batch * 32);
-            var t2 = slot1.SubView(0, batch * 32);
-            var t3 = slot0.SubView(0, batch * 32);
-            var t4 = slot2.SubView(0, batch * 32);
-            var t5 = slot0.SubView(0, batch * 32);
-            var t6 = slot2.SubView(0, batch * 32);
-            var t7 = slot3.SubView(0, batch * 32);
-            var t8 = slot2.SubView(0, batch * 32);
-            var t9 = slot3.SubView(0, batch * 32);
-            var t10 = slot4.SubView(0, batch * 32);
-            var t14 = slot3.SubView(0, batch * 4);
-            var dt14 = slot5.SubView(0, batch * 4);
-            var dt10 = slot3.SubView(0, batch * 32);
-            var dt9 = slot4.SubView(0, batch * 32);
-            var dt8 = slot3.SubView(0, batch * 32);
-            var dt7 = slot2.SubView(0, batch * 32);
-            var dt6 = slot3.SubView(0, batch * 32);
-            var dt5 = slot2.SubView(0, batch * 32);
-            var dt4 = slot0.SubView(0, batch * 32);
-            var dt3 = slot2.SubView(0, batch * 32);
-            var dt2 = slot0.SubView(0, batch * 32);
-            var dt1 = slot1.SubView(0, batch * 32);
-            // terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), x, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), t1);
-            // terms.0 (butterfly): factor 1, pair elements 2 apart
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t1, t2);
-            // terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t2, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), t3);
-            // terms.0 (butterfly): factor 1, back to stride 2
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), t3, t4);
-            // terms.0 (butterfly): factor 2, pair elements 4 apart
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), t4, t5);
-            // terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t5, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), t6);
-            // terms.0 (butterfly): factor 2, back to stride 4
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), t6, t7);
-            // terms.0 (butterfly): factor 3, pair elements 8 apart
-            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), t7, t8);
-            // terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulKernel0(new global::ILGPU.Index2D(batch, 32), t8, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), t9);
-            // terms.0 (butterfly): factor 3, back to stride 8
-            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), t9, t10);
+            global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
+            global::ILGPU.ArrayView<float> slot1 = _workspace.Get(1, (long)batch * 4);
+            var t2 = slot0.SubView(0, batch * 4);
+            var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 32]
-            _matMulKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t14, batch);
+            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt14, batch);
+            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [32, 4]
-            _weightGradientKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t14, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt14, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 32]
-            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt14, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
-            // input gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
-            _matMulTransposedKernel13(new global::ILGPU.Index2D(batch, 32), dy, _parameters.Value(0 /* terms.0.twiddle */).SubView(256, 64), dt10);
-            // weight gradient of terms.0 (butterfly): factor 4 (stride 16), 16 2x2 blocks
-            _weightGradientKernel14(64, dy, t10, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(256, 64), batch);
-            // gradient of terms.0 (butterfly): factor 3, back to stride 8 (the inverse transpose)
-            _transposeKernel4(new global::ILGPU.Index2D(batch * 2, 16), dt10, dt9);
-            // input gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt9, _parameters.Value(0 /* terms.0.twiddle */).SubView(192, 64), dt8);
-            // weight gradient of terms.0 (butterfly): factor 3 (stride 8), 16 2x2 blocks
-            _weightGradientKernel16(64, dt9, t8, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(192, 64), batch);
-            // gradient of terms.0 (butterfly): factor 3, pair elements 8 apart (the inverse transpose)
-            _transposeKernel5(new global::ILGPU.Index2D(batch * 2, 16), dt8, dt7);
-            // gradient of terms.0 (butterfly): factor 2, back to stride 4 (the inverse transpose)
-            _transposeKernel2(new global::ILGPU.Index2D(batch * 4, 8), dt7, dt6);
-            // input gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt6, _parameters.Value(0 /* terms.0.twiddle */).SubView(128, 64), dt5);
-            // weight gradient of terms.0 (butterfly): factor 2 (stride 4), 16 2x2 blocks
-            _weightGradientKernel16(64, dt6, t5, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(128, 64), batch);
-            // gradient of terms.0 (butterfly): factor 2, pair elements 4 apart (the inverse transpose)
-            _transposeKernel3(new global::ILGPU.Index2D(batch * 4, 8), dt5, dt4);
-            // gradient of terms.0 (butterfly): factor 1, back to stride 2 (the inverse transpose)
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), dt4, dt3);
-            // input gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _matMulTransposedKernel15(new global::ILGPU.Index2D(batch, 32), dt3, _parameters.Value(0 /* terms.0.twiddle */).SubView(64, 64), dt2);
-            // weight gradient of terms.0 (butterfly): factor 1 (stride 2), 16 2x2 blocks
-            _weightGradientKernel16(64, dt3, t2, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(64, 64), batch);
-            // gradient of terms.0 (butterfly): factor 1, pair elements 2 apart (the inverse transpose)
-            _transposeKernel1(new global::ILGPU.Index2D(batch * 8, 4), dt2, dt1);
-            // input gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _matMulTransposedKernel17(new global::ILGPU.Index2D(batch, 32), dt1, _parameters.Value(0 /* terms.0.twiddle */).SubView(0, 64), dx);
-            // weight gradient of terms.0 (butterfly): factor 0 (stride 1), 16 2x2 blocks
-            _weightGradientKernel16(64, dt1, x, _parameters.Gradient(0 /* terms.0.twiddle */).SubView(0, 64), batch);
+            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            // input gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time (the transposed factors in reverse order)
+            _butterfly.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.twiddle */), batch, 32, accumulate: true);
+            // weight gradient of terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
+            _butterfly.Gradient(x, dy, _parameters.Value(0 /* terms.0.twiddle */), _parameters.Gradient(0 /* terms.0.twiddle */), batch, 32);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2791,6 +1643,7 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _butterfly.Dispose();
         }
     }
 }

@@ -80,6 +80,7 @@ public class PtxTests
     [InlineData(typeof(StructMat.Runtime.Gpu.HadamardDevice))]
     [InlineData(typeof(StructMat.Runtime.Gpu.NormalizeDevice))]
     [InlineData(typeof(StructMat.Runtime.Gpu.QuantizedDevice))]
+    [InlineData(typeof(StructMat.Runtime.Gpu.ButterflyDevice))]
     public void Runtime_device_kernels_lower_to_ptx(Type device)
     {
         using var context = Context.Create(builder => builder.Cuda());

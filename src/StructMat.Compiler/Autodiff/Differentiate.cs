@@ -92,6 +92,12 @@ public static class Differentiate
                             { SubRows = o.SubRows, Skew = o.Skew, WeightOffset = o.WeightOffset });
                     }
                     break;
+                case ButterflyOp f when !f.Transposed:
+                    backward.Add(f with { Input = G(f.Output), Output = G(f.Input), Transposed = true, Accumulate = Accumulate(G(f.Input)),
+                        Comment = "input gradient of " + f.Comment + " (the transposed factors in reverse order)" });
+                    if (layer.Parameter(f.Weight).Trainable)
+                        backward.Add(new ButterflyGradientOp(G(f.Output), f.Input, f.Weight, f.N, "weight gradient of " + f.Comment) { SubRows = f.SubRows });
+                    break;
                 case QuantMatMulOp q when !q.Transposed:
                     // A quantised base is frozen: only the input gradient, dequantised the same way.
                     backward.Add(q with { Input = G(q.Output), Output = G(q.Input), Transposed = true, Accumulate = Accumulate(G(q.Input)),

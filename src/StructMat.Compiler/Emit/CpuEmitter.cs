@@ -268,6 +268,14 @@ internal static class CpuEmitter
                 w.Comment(hg.Comment);
                 w.Line($"{TypeNames.HadamardKernels}.Gradient({name(hg.Input)}, {name(hg.OutputGradient)}, {WeightData(model, hg.A1, hg.B1, hg.A2, hg.B2)}, {gradientOf(hg.TargetParameter, 0, model.Ir.Parameter(hg.TargetParameter).Length)}, target: {hg.Target}, {batch}, {hg.In}, {hg.Out}, {hg.R1}, {hg.R2});");
                 break;
+            case ButterflyOp f:
+                w.Comment(f.Comment + (f.Accumulate ? " (accumulating)" : ""));
+                w.Line($"{TypeNames.ButterflyKernels}.{(f.Transposed ? "ApplyTransposed" : "Apply")}({name(f.Input)}, {name(f.Output)}, {model.Property(f.Weight)}.Data, {batch}, {f.N}, accumulate: {Acc(f.Accumulate)});");
+                break;
+            case ButterflyGradientOp fg:
+                w.Comment(fg.Comment);
+                w.Line($"{TypeNames.ButterflyKernels}.Gradient({name(fg.Input)}, {name(fg.OutputGradient)}, {model.Property(fg.Weight)}.Data, {gradientOf(fg.Weight, 0, model.Ir.Parameter(fg.Weight).Length)}, {batch}, {fg.N});");
+                break;
             case QuantMatMulOp q:
                 w.Comment(q.Comment + (q.Alpha != 1f ? $", times {CSharp.Float(q.Alpha)}" : "") + (q.Accumulate ? " (accumulating)" : ""));
                 w.Line($"{TypeNames.QuantizedKernels}.{(q.Transposed ? "ApplyTransposed" : "Apply")}({name(q.Input)}, {name(q.Output)}, {model.Property(q.Codes)}.Bytes, {model.Property(q.Scales)}.Data, {TypeNames.QuantFormat}.{q.Format}, {batch}, {q.Out}, {q.In}, {q.Group}, {CSharp.Float(q.Alpha)}, accumulate: {Acc(q.Accumulate)});");

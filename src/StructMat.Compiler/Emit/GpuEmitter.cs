@@ -76,6 +76,7 @@ internal static class GpuEmitter
             if (UsesHadamard(model)) w.Line($"private readonly {TypeNames.HadamardDevice} _hadamard;");
             if (UsesNormalize(model)) w.Line($"private readonly {TypeNames.NormalizeDevice} _normalize;");
             if (UsesQuantized(model)) w.Line($"private readonly {TypeNames.QuantizedDevice} _quantized;");
+            if (UsesButterfly(model)) w.Line($"private readonly {TypeNames.ButterflyDevice} _butterfly;");
             if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
             foreach (var k in kernels)
             {
@@ -97,6 +98,7 @@ internal static class GpuEmitter
                 if (UsesHadamard(model)) w.Line($"_hadamard = new {TypeNames.HadamardDevice}(accelerator);");
                 if (UsesNormalize(model)) w.Line($"_normalize = new {TypeNames.NormalizeDevice}(accelerator);");
                 if (UsesQuantized(model)) w.Line($"_quantized = new {TypeNames.QuantizedDevice}(accelerator);");
+                if (UsesButterfly(model)) w.Line($"_butterfly = new {TypeNames.ButterflyDevice}(accelerator);");
                 if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
                 foreach (var k in kernels)
                 {
@@ -153,6 +155,7 @@ internal static class GpuEmitter
                 if (UsesHadamard(model)) w.Line("_hadamard.Dispose();");
                 if (UsesNormalize(model)) w.Line("_normalize.Dispose();");
                 if (UsesQuantized(model)) w.Line("_quantized.Dispose();");
+                if (UsesButterfly(model)) w.Line("_butterfly.Dispose();");
             });
         });
     }
@@ -164,9 +167,11 @@ internal static class GpuEmitter
     /// <summary>Ops a runtime device class launches (its own kernels), rather than a generated kernel.</summary>
     private static bool IsLibraryOp(IrOp op) =>
         op is HouseholderOp or HouseholderGradientOp or OrthogonalBlocksOp or OrthogonalBlocksGradientOp or HadamardLowRankOp or HadamardLowRankGradientOp
-            or RowNormalizeOp or RowNormalizeGradientOp or QuantMatMulOp;
+            or RowNormalizeOp or RowNormalizeGradientOp or QuantMatMulOp or ButterflyOp or ButterflyGradientOp;
 
     private static bool UsesQuantized(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is QuantMatMulOp);
+
+    private static bool UsesButterfly(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is ButterflyOp);
 
     private static bool UsesNormalize(LayerModel model) => model.Optimized.Forward.Ops.Any(op => op is RowNormalizeOp);
 
@@ -289,6 +294,8 @@ internal static class GpuEmitter
                                            $"target: {h.Target}, {batch}, {h.In}, {h.Out}, {h.R1}, {h.R2});",
             OrthogonalBlocksGradientOp g => $"_orthogonal.Gradient({names[g.Input]}, {names[g.OutputGradient]}, {Slice(P(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, " +
                                             $"{Slice(G(g.Weight), g.Weight, g.WeightOffset, g.WeightLength)}, {batch}, {g.Blocks}, {g.Block}, terms: {g.Terms}{CpuEmitter.SkewArgument(g.Skew)});",
+            ButterflyOp f => $"_butterfly.{(f.Transposed ? "ApplyTransposed" : "Apply")}({names[f.Input]}, {names[f.Output]}, {P(f.Weight)}, {batch}, {f.N}, accumulate: {(f.Accumulate ? "true" : "false")});",
+            ButterflyGradientOp f => $"_butterfly.Gradient({names[f.Input]}, {names[f.OutputGradient]}, {P(f.Weight)}, {G(f.Weight)}, {batch}, {f.N});",
             QuantMatMulOp q => $"_quantized.{(q.Transposed ? "ApplyTransposed" : "Apply")}({names[q.Input]}, {names[q.Output]}, {P(q.Codes)}, {P(q.Scales)}, {TypeNames.QuantFormat}.{q.Format}, {batch}, {q.Out}, {q.In}, {q.Group}, " +
                                 $"{CSharp.Float(q.Alpha)}, accumulate: {(q.Accumulate ? "true" : "false")});",
             _ => throw new System.InvalidOperationException(op.GetType().Name),

@@ -49,6 +49,7 @@ internal static class TypeNames
     public const string OrthogonalDevice = "global::StructMat.Runtime.Gpu.OrthogonalDevice";
     public const string HadamardDevice = "global::StructMat.Runtime.Gpu.HadamardDevice";
     public const string QuantizedDevice = "global::StructMat.Runtime.Gpu.QuantizedDevice";
+    public const string ButterflyDevice = "global::StructMat.Runtime.Gpu.ButterflyDevice";
     public const string NormalizeDevice = "global::StructMat.Runtime.Gpu.NormalizeDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
     public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
@@ -64,6 +65,7 @@ internal static class TypeNames
     public const string SkewLayout = "global::StructMat.Runtime.Kernels.SkewLayout";
     public const string HadamardKernels = "global::StructMat.Runtime.Kernels.HadamardKernels";
     public const string QuantizedKernels = "global::StructMat.Runtime.Kernels.QuantizedKernels";
+    public const string ButterflyKernels = "global::StructMat.Runtime.Kernels.ButterflyKernels";
     public const string QuantFormat = "global::StructMat.Runtime.Kernels.QuantFormat";
     public const string ElementType = "global::StructMat.Runtime.ElementType";
     public const string NormalizeKernels = "global::StructMat.Runtime.Kernels.NormalizeKernels";

@@ -203,6 +203,11 @@ public static class IrText
                 case "hadamard_t":
                     return new HadamardLowRankOp(Value(0), TargetValue(), Parameter(1), Parameter(2), Parameter(3), Parameter(4), Int("in"), Int("out"), Int("r1"), Int("r2"),
                         _mnemonic == "hadamard_t", _accumulate, "");
+                case "butterfly":
+                case "butterfly_t":
+                    return new ButterflyOp(Value(0), TargetValue(), Parameter(1), Int("n"), _mnemonic == "butterfly_t", _accumulate, "");
+                case "butterfly_grad":
+                    return new ButterflyGradientOp(Value(0), Value(1), TargetParameter(), Int("n"), "");
                 case "qmatmul":
                 case "qmatmul_t":
                 {
