@@ -72,6 +72,42 @@ public class ButterflyKernelTests
     }
 
     [Fact]
+    public void Overwrite_and_accumulate_both_ways_and_a_two_by_two()
+    {
+        var twiddle = TestData.Uniform(3 * 8 * 2, seed: 3);
+        var x = TestData.Uniform(2 * 8, seed: 4);
+        var once = new float[16];
+        var twice = TestData.Uniform(16, seed: 5);
+        var start = (float[])twice.Clone();
+        ButterflyKernels.ApplyTransposed(x, once, twiddle, 2, 8, accumulate: false);
+        ButterflyKernels.ApplyTransposed(x, twice, twiddle, 2, 8, accumulate: true);
+        for (int i = 0; i < 16; i++) Assert.Equal(start[i] + once[i], twice[i], 1e-6);
+        // n = 2: one factor, y = W x.
+        var w = new[] { 1f, 2f, 3f, 4f };
+        var y = new[] { 9f, 9f };
+        ButterflyKernels.Apply(new[] { 5f, 6f }, y, w, 1, 2, accumulate: false);
+        Assert.Equal(new[] { 17f, 39f }, y);
+        var g = new float[4];
+        ButterflyKernels.Gradient(new[] { 5f, 6f }, new[] { 1f, 2f }, w, g, 1, 2);
+        Assert.Equal(new[] { 5f, 6f, 10f, 12f }, g);
+    }
+
+    [Fact]
+    public void The_gradient_has_the_same_bits_serial_and_on_every_thread()
+    {
+        // 300 rows: five blocks of the gradient's sums, in parallel here and one after another under EnterSerial.
+        const int n = 64, rows = 300;
+        var twiddle = TestData.Uniform(6 * n * 2, seed: 11);
+        var x = TestData.Uniform(rows * n, seed: 12);
+        var dy = TestData.Uniform(rows * n, seed: 13);
+        var parallel = new float[twiddle.Length];
+        var serial = new float[twiddle.Length];
+        ButterflyKernels.Gradient(x, dy, twiddle, parallel, rows, n);
+        using (KernelThreading.EnterSerial()) ButterflyKernels.Gradient(x, dy, twiddle, serial, rows, n);
+        Assert.Equal(serial, parallel);
+    }
+
+    [Fact]
     public void Bad_arguments_are_named()
     {
         Assert.Throws<ArgumentException>(() => ButterflyKernels.Apply(new float[6], new float[6], new float[8], 2, 3, accumulate: false));

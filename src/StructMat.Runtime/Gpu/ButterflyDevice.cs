@@ -41,6 +41,7 @@ public sealed class ButterflyDevice : IDisposable
     public void Gradient(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> twiddle, ArrayView<float> gradient, int rows, int n)
     {
         int factors = Check(twiddle, rows, n);
+        KernelArguments.FitsInt32((long)rows * n * factors, nameof(rows), "rows * n * log2(n) (every factor's input is kept)");
         KernelArguments.Length(x.Length, (long)rows * n, nameof(x), "rows * n");
         KernelArguments.Length(dy.Length, (long)rows * n, nameof(dy), "rows * n");
         KernelArguments.Length(gradient.Length, (long)factors * n * 2, nameof(gradient), "log2(n) * n/2 * 4");
@@ -95,7 +96,7 @@ public sealed class ButterflyDevice : IDisposable
         if (n < 2 || (n & (n - 1)) != 0) throw new ArgumentException($"n must be a power of two of at least 2, got {n}.", nameof(n));
         int factors = 0;
         while (1 << factors < n) factors++;
-        KernelArguments.FitsInt32((long)rows * n * factors, nameof(rows), "rows * n * log2(n)");
+        KernelArguments.FitsInt32((long)rows * n, nameof(rows), "rows * n");
         KernelArguments.Length(twiddle.Length, (long)factors * n * 2, nameof(twiddle), "log2(n) * n/2 * 4");
         return factors;
     }

@@ -1,6 +1,5 @@
 using System;
 using System.Buffers;
-using System.Collections.Generic;
 using System.Runtime.Intrinsics;
 
 namespace StructMat.Runtime.Kernels;
@@ -25,7 +24,8 @@ public static unsafe class ButterflyKernels
 
     /// <summary>
     /// <c>gradient += ∂(Σ dyᵀ B x)/∂W</c> (<c>[F, n/2, 2, 2]</c>): each row's factor inputs recomputed in a buffer of
-    /// <c>F · n</c> floats, then the output gradient taken back through the factors; per-thread sums added in row order.
+    /// <c>F · n</c> floats, then the output gradient taken back through the factors; sums per block of 64 rows, added in
+    /// block order, so the bits do not depend on the thread count.
     /// </summary>
     public static void Gradient(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, ReadOnlySpan<float> twiddle, Span<float> gradient, int rows, int n)
     {
@@ -35,35 +35,45 @@ public static unsafe class ButterflyKernels
         KernelArguments.Length(gradient.Length, (long)factors * n * 2, nameof(gradient), "log2(n) * n/2 * 4");
         if (rows == 0) return;
         var soa = Entries(twiddle, factors, n);
-        var sums = new List<(int Start, float[] Sum)>();
+        // Rows in fixed blocks (from the shape alone), each summed on its own and added in block order: the same bits
+        // whatever the thread count, and serial or not.
+        int blocks = (rows + GradientRows - 1) / GradientRows;
+        var sums = new float[blocks][];
         try
         {
             fixed (float* px = x, pdy = dy, pw = soa)
             {
                 nint xAddress = (nint)px, dyAddress = (nint)pdy, wAddress = (nint)pw;
-                long work = (long)rows * factors * n * 6;
-                KernelThreading.Split(work, rows, KernelThreading.ChunksForWork(work), (start, end) =>
+                KernelThreading.RangeAction body = (first, end) =>
                 {
-                    var sum = new float[factors * n * 2];
                     var buffers = ArrayPool<float>.Shared.Rent((factors + 2) * n);
                     try
                     {
-                        fixed (float* ps = sum, pb = buffers)
+                        fixed (float* pb = buffers)
                         {
-                            for (int r = start; r < end; r++)
-                                GradientRow((float*)xAddress + (long)r * n, (float*)dyAddress + (long)r * n, (float*)wAddress, ps, pb, factors, n);
+                            for (int block = first; block < end; block++)
+                            {
+                                var sum = new float[factors * n * 2];
+                                fixed (float* ps = sum)
+                                {
+                                    for (int r = (int)((long)rows * block / blocks); r < (int)((long)rows * (block + 1) / blocks); r++)
+                                        GradientRow((float*)xAddress + (long)r * n, (float*)dyAddress + (long)r * n, (float*)wAddress, ps, pb, factors, n);
+                                }
+                                sums[block] = sum;
+                            }
                         }
                     }
                     finally
                     {
                         ArrayPool<float>.Shared.Return(buffers);
                     }
-                    lock (sums) sums.Add((start, sum));
-                });
+                };
+                long work = (long)rows * factors * n * 6;
+                if (KernelThreading.MaySplit(work)) KernelThreading.RunChunks(blocks, Math.Min(blocks, KernelThreading.BalancingChunks), body);
+                else body(0, blocks);
             }
-            sums.Sort((a, b) => a.Start.CompareTo(b.Start));
             int half = n / 2;
-            foreach (var (_, sum) in sums)
+            foreach (var sum in sums)
                 for (int k = 0; k < factors; k++)
                     for (int e = 0; e < 4; e++)
                         for (int j = 0; j < half; j++)
@@ -74,6 +84,9 @@ public static unsafe class ButterflyKernels
             ArrayPool<float>.Shared.Return(soa);
         }
     }
+
+    /// <summary>Rows per block of the gradient's sums: blocks, not threads, fix the order of the additions.</summary>
+    private const int GradientRows = 64;
 
     private static void Run(ReadOnlySpan<float> input, Span<float> output, ReadOnlySpan<float> twiddle, int rows, int n, bool accumulate, bool transposed)
     {
