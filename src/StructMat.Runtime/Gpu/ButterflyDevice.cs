@@ -8,19 +8,19 @@ namespace StructMat.Runtime.Gpu;
 /// <summary>
 /// <c>butterfly()</c> on an ILGPU accelerator (the math of <see cref="ButterflyKernels"/>): one launch per factor, one thread
 /// per (row, 2 × 2 block), between two device scratch buffers owned here; the gradient keeps every factor's input
-/// (<c>log2 n · rows · n</c> floats) and sums each twiddle entry over the rows in a fixed order, one thread per entry.
+/// (<c>log2 n · rows · n</c> floats; the scratch is a <see cref="DeviceWorkspace"/>) and sums each twiddle entry over the rows in a fixed order, one thread per entry.
 /// </summary>
 public sealed class ButterflyDevice : IDisposable
 {
-    private readonly Accelerator _accelerator;
     private readonly Action<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, FactorShape> _factor;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, FactorShape> _entries;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>> _add;
-    private MemoryBuffer1D<float, Stride1D.Dense>? _ping, _pong, _inputs;
+    private readonly DeviceWorkspace _scratch; // slots: 0 and 1 ping-pong between factors, 2 every factor's input (gradient)
 
     public ButterflyDevice(Accelerator accelerator)
     {
-        _accelerator = accelerator ?? throw new ArgumentNullException(nameof(accelerator));
+        ArgumentNullException.ThrowIfNull(accelerator);
+        _scratch = new DeviceWorkspace(accelerator, 3);
         _factor = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Butterfly.Factor",
             a => a.LoadAutoGroupedStreamKernel<Index2D, ArrayView<float>, ArrayView<float>, ArrayView<float>, FactorShape>(FactorKernel));
         _entries = KernelCache.GetOrLoad(accelerator, "StructMat.Runtime.Butterfly.Entries",
@@ -47,12 +47,12 @@ public sealed class ButterflyDevice : IDisposable
         KernelArguments.Length(gradient.Length, (long)factors * n * 2, nameof(gradient), "log2(n) * n/2 * 4");
         if (rows == 0) return;
         long size = (long)rows * n;
-        var inputs = Grow(ref _inputs, factors * size);
+        var inputs = _scratch.Get(2, factors * size);
         inputs.SubView(0, size).CopyFrom(x.SubView(0, size));
         for (int k = 0; k + 1 < factors; k++)
             _factor(new Index2D(rows, n / 2), inputs.SubView(k * size, size), inputs.SubView((k + 1) * size, size), twiddle, new FactorShape(n, k, 0, 0));
-        var g = Grow(ref _ping, size);
-        var next = Grow(ref _pong, size);
+        var g = _scratch.Get(0, size);
+        var next = _scratch.Get(1, size);
         g.CopyFrom(dy.SubView(0, size));
         for (int k = factors - 1; k >= 0; k--)
         {
@@ -63,12 +63,7 @@ public sealed class ButterflyDevice : IDisposable
         }
     }
 
-    public void Dispose()
-    {
-        _ping?.Dispose();
-        _pong?.Dispose();
-        _inputs?.Dispose();
-    }
+    public void Dispose() => _scratch.Dispose();
 
     private void Run(ArrayView<float> input, ArrayView<float> output, ArrayView<float> twiddle, int rows, int n, bool accumulate, bool transposed)
     {
@@ -77,8 +72,8 @@ public sealed class ButterflyDevice : IDisposable
         KernelArguments.Length(output.Length, (long)rows * n, transposed ? "dx" : "y", "rows * n");
         if (rows == 0) return;
         long size = (long)rows * n;
-        var ping = Grow(ref _ping, size);
-        var pong = Grow(ref _pong, size);
+        var ping = _scratch.Get(0, size);
+        var pong = _scratch.Get(1, size);
         var current = input.SubView(0, size);
         for (int step = 0; step < factors; step++)
         {
@@ -99,16 +94,6 @@ public sealed class ButterflyDevice : IDisposable
         KernelArguments.FitsInt32((long)rows * n, nameof(rows), "rows * n");
         KernelArguments.Length(twiddle.Length, (long)factors * n * 2, nameof(twiddle), "log2(n) * n/2 * 4");
         return factors;
-    }
-
-    private ArrayView<float> Grow(ref MemoryBuffer1D<float, Stride1D.Dense>? buffer, long length)
-    {
-        if (buffer is null || buffer.Length < length)
-        {
-            buffer?.Dispose();
-            buffer = _accelerator.Allocate1D<float>(Math.Max(1, length));
-        }
-        return buffer.View.SubView(0, length);
     }
 
     /// <summary>Factor k for (row, block j): the pair (lo, hi) at (g·2s + t, g·2s + s + t), j = g·s + t; transposed swaps W's entries 01 and 10.</summary>

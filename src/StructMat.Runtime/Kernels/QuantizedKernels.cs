@@ -125,15 +125,6 @@ public static unsafe class QuantizedKernels
         }
     }
 
-    /// <summary>One weight <c>W[row, col]</c> as stored (the definition the kernels vectorise).</summary>
-    public static float Weight(ReadOnlySpan<byte> codes, ReadOnlySpan<float> scales, QuantFormat format, int inFeatures, int group, int row, int col)
-    {
-        if (format == QuantFormat.Int8) return (sbyte)codes[row * inFeatures + col] * scales[row];
-        int e = row * inFeatures + col;
-        int code = (e & 1) == 0 ? codes[e >> 1] >> 4 : codes[e >> 1] & 15;
-        return Nf4Table[code] * scales[row * (inFeatures / group) + col / group];
-    }
-
     // ------------------------------------------------------------------ products
 
     /// <summary><c>y = (accumulate ? y : 0) + alpha · x Wᵀ</c> for every row of <paramref name="x"/> <c>[batch, in]</c>.</summary>
