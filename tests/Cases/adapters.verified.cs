@@ -59,7 +59,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 8]</c>, <c>terms.1.factors.0.diag [8]</c>, <c>terms.1.factors.1.weight [8, 4]</c>, <c>terms.1.factors.2.diag [4]</c>, <c>terms.1.factors.3.weight [4, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Vera.Backward");
@@ -271,6 +271,22 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 8, 4, 4, 8, 8 });
+        // terms.0 (dense): W [8, 8]
+        g.BlockMatMul(0, 6, Terms0Weight, 0, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.3 (dense): W [4, 8]
+        g.BlockMatMul(0, 2, Terms1Factors3Weight, 0, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.2 (diag): y = d ⊙ x
+        g.Diagonal(2, 3, Terms1Factors2Diag, accumulate: false);
+        // terms.1.factors.1 (dense): W [8, 4]
+        g.BlockMatMul(3, 4, Terms1Factors1Weight, 0, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.0 (diag): y = d ⊙ x
+        g.Diagonal(4, 6, Terms1Factors0Diag, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x8.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -524,7 +540,7 @@ public sealed partial class Vera : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 8]</c>, <c>terms.1.factors.0.diag [8]</c>, <c>terms.1.factors.1.weight [8, 4]</c>, <c>terms.1.factors.2.diag [4]</c>, <c>terms.1.factors.3.weight [4, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("VeraTwin.Backward");
@@ -736,6 +752,22 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 8, 4, 4, 8, 8 });
+        // terms.0 (dense): W [8, 8]
+        g.BlockMatMul(0, 6, Terms0Weight, 0, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.3 (dense): W [4, 8]
+        g.BlockMatMul(0, 2, Terms1Factors3Weight, 0, 1, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.2 (diag): y = d ⊙ x
+        g.Diagonal(2, 3, Terms1Factors2Diag, accumulate: false);
+        // terms.1.factors.1 (dense): W [8, 4]
+        g.BlockMatMul(3, 4, Terms1Factors1Weight, 0, 1, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.factors.0 (diag): y = d ⊙ x
+        g.Diagonal(4, 6, Terms1Factors0Diag, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x8.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -989,7 +1021,7 @@ public sealed partial class VeraTwin : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [6, 12]</c>, <c>terms.1.lora_A [4, 12]</c>, <c>terms.1.lora_B [6, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("LoraRect.Backward");
@@ -1155,6 +1187,18 @@ public sealed partial class LoraRect : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 12, 4, 6 });
+        // terms.0 (dense): W [6, 12]
+        g.BlockMatMul(0, 5, Terms0Weight, 0, 1, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 12]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [6, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 6, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 4.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).

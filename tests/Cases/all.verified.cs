@@ -44,7 +44,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.1.diag [16]</c>, <c>terms.0.factors.2.blkdiag1 [4, 4, 4]</c>, <c>terms.0.factors.2.blkdiag2 [4, 4, 4]</c>, <c>terms.1.blocks [12, 4, 4]</c>, <c>terms.2.lora_A [2, 16]</c>, <c>terms.2.lora_B [16, 2]</c>, <c>terms.3.kron.0.weight [2, 2]</c>, <c>terms.3.kron.1.twiddle [3, 4, 2, 2]</c>, <c>terms.4.cores.0 [4, 8, 4]</c>, <c>terms.4.cores.1 [4, 4, 8]</c>, <c>terms.5.hra_u [16, 3]</c>, <c>terms.6.weight [2, 8, 8]</c>, <c>bias [16]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class AllStructures : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class AllStructures : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("AllStructures.Backward");
@@ -453,6 +453,50 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 30, valueIds: new[] { 0, 1, 4, 5, 14, 16, 17, 18, 20, 22, 30 }, valueWidths: new[] { 16, 16, 16, 16, 2, 16, 16, 16, 32, 16, 16 });
+        // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
+        g.BlockMatMul(0, 1, Terms0Factors2Blkdiag1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
+        g.BlockMatMul(1, 4, Terms0Factors2Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // terms.0.factors.1 (diag): y = d ⊙ x
+        g.Diagonal(4, 5, Terms0Factors1Diag, accumulate: false);
+        // terms.0.factors.0 (perm): y[j] = x[map[j]], reverse
+        g.Gather(5, 30, ReverseMap16, accumulate: false);
+        // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
+        g.BlockMatMul(0, 30, Terms1Blocks, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
+        g.BlockMatMul(0, 30, Terms1Blocks, 64, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
+        g.BlockMatMul(0, 30, Terms1Blocks, 128, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        // terms.2 (lowrank): down-projection A [2, 16]
+        g.BlockMatMul(0, 14, Terms2LoraA, 0, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.2 (lowrank): up-projection B [16, 2]
+        g.BlockMatMul(14, 30, Terms2LoraB, 0, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        g.Butterfly(0, 16, Terms3Kron1Twiddle, 8, transposed: false, accumulate: false, subRows: 2);
+        // terms.3 (kron): view as (2, 8) and transpose
+        g.Transpose(16, 17, 2, 8, accumulate: false);
+        // terms.3.kron.0 (dense): W [2, 2]
+        g.BlockMatMul(17, 18, Terms3Kron0Weight, 0, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 8);
+        // terms.3 (kron): view as (8, 2) and transpose back
+        g.Transpose(18, 30, 8, 2, accumulate: true);
+        // terms.4 (btt): core 0, 4 blocks of 8x4
+        g.BlockMatMul(0, 20, Terms4Cores0, 0, 4, 8, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.4 (btt): core 1, 4 blocks of 4x8
+        g.BlockMatMul(20, 30, Terms4Cores1, 0, 4, 4, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
+        g.Householder(0, 22, Terms5HraU, 16, 3, transposed: false, accumulate: false);
+        // terms.5 (scale): times 0.5
+        g.Scale(22, 30, 0.5f, accumulate: true);
+        // terms.6 (blockdiag): 2 blocks of 8x8
+        g.BlockMatMul(0, 30, Terms6Weight, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // add the bias
+        g.AddBias(30, Bias);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).

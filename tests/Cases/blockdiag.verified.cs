@@ -20,7 +20,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [4, 2, 3]</c>, <c>bias [8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Blocks.Backward");
@@ -145,6 +145,16 @@ public sealed partial class Blocks : global::StructMat.Runtime.IStructuredLayer,
     {
         if (dense.Length != 96) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 8·12.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.BlockDiagonal(dense, 8, 12, 4, Weight.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 12, 8 });
+        // blockdiag: 4 blocks of 2x3
+        g.BlockMatMul(0, 1, Weight, 0, 4, 2, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 2x3.

@@ -45,7 +45,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blocks [12, 4, 4]</c>, <c>bias [16]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FlatButterfly.Backward");
@@ -178,6 +178,20 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 7 }, valueWidths: new[] { 16, 16 });
+        // blocksparse: block diagonal XOR 0, 4 blocks of 4x4
+        g.BlockMatMul(0, 7, Blocks, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // blocksparse: block diagonal XOR 1, 4 blocks of 4x4
+        g.BlockMatMul(0, 7, Blocks, 64, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        // blocksparse: block diagonal XOR 2, 4 blocks of 4x4
+        g.BlockMatMul(0, 7, Blocks, 128, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        // add the bias
+        g.AddBias(7, Bias);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -415,7 +429,7 @@ public sealed partial class FlatButterfly : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blocks [32, 3, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FlatButterflyOdd.Backward");
@@ -544,6 +558,20 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 10, valueIds: new[] { 0, 10 }, valueWidths: new[] { 24, 24 });
+        // blocksparse: block diagonal XOR 0, 8 blocks of 3x3
+        g.BlockMatMul(0, 10, Blocks, 0, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // blocksparse: block diagonal XOR 1, 8 blocks of 3x3
+        g.BlockMatMul(0, 10, Blocks, 72, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        // blocksparse: block diagonal XOR 2, 8 blocks of 3x3
+        g.BlockMatMul(0, 10, Blocks, 144, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        // blocksparse: block diagonal XOR 4, 8 blocks of 3x3
+        g.BlockMatMul(0, 10, Blocks, 216, 8, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+    }
 
     // ILGPU kernel: block matmul, 8 groups of 3x3.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -831,7 +859,7 @@ public sealed partial class FlatButterflyOdd : global::StructMat.Runtime.IStruct
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.blocks [32, 2, 2]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [16, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Pixelfly.Backward");
@@ -1021,6 +1049,24 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 13, valueIds: new[] { 0, 11, 13 }, valueWidths: new[] { 16, 2, 16 });
+        // terms.0 (blocksparse): block diagonal XOR 0, 8 blocks of 2x2
+        g.BlockMatMul(0, 13, Terms0Blocks, 0, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0 (blocksparse): block diagonal XOR 1, 8 blocks of 2x2
+        g.BlockMatMul(0, 13, Terms0Blocks, 32, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        // terms.0 (blocksparse): block diagonal XOR 2, 8 blocks of 2x2
+        g.BlockMatMul(0, 13, Terms0Blocks, 64, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        // terms.0 (blocksparse): block diagonal XOR 4, 8 blocks of 2x2
+        g.BlockMatMul(0, 13, Terms0Blocks, 96, 8, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        // terms.1 (lowrank): down-projection A [2, 16]
+        g.BlockMatMul(0, 11, Terms1LoraA, 0, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [16, 2]
+        g.BlockMatMul(11, 13, Terms1LoraB, 0, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 8 groups of 2x2.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1418,7 +1464,7 @@ public sealed partial class Pixelfly : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blocks [1, 6, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneBlock.Backward");
@@ -1523,6 +1569,14 @@ public sealed partial class OneBlock : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 6, 6 });
+        // blocksparse: block diagonal XOR 0, 1 blocks of 6x6
+        g.BlockMatMul(0, 1, Blocks, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).

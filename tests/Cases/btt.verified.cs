@@ -49,7 +49,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [6, 4, 2]</c>, <c>cores.1 [2, 10, 12]</c>, <c>bias [20]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Btt.Backward");
@@ -212,6 +212,18 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 24, 20 });
+        // btt: core 0, 6 blocks of 4x2
+        g.BlockMatMul(0, 1, Cores0, 0, 6, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // btt: core 1, 2 blocks of 10x12
+        g.BlockMatMul(1, 2, Cores1, 0, 2, 10, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(2, Bias);
+    }
 
     // ILGPU kernel: block matmul, 6 groups of 4x2.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -421,7 +433,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [4, 4, 4]</c>, <c>cores.1 [4, 4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttRankOne.Backward");
@@ -570,6 +582,16 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
+        // btt: core 0, 4 blocks of 4x4
+        g.BlockMatMul(0, 1, Cores0, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // btt: core 1, 4 blocks of 4x4
+        g.BlockMatMul(1, 2, Cores1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -746,7 +768,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>cores.0 [7, 3, 2]</c>, <c>cores.1 [1, 7, 21]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttPrime.Backward");
@@ -897,6 +919,16 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 14, 21, 7 });
+        // btt: core 0, 7 blocks of 3x2
+        g.BlockMatMul(0, 1, Cores0, 0, 7, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // btt: core 1, 1 blocks of 7x21
+        g.BlockMatMul(1, 2, Cores1, 0, 1, 7, 21, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 7 groups of 3x2.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1082,7 +1114,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.cores.0 [6, 12, 6]</c>, <c>terms.0.cores.1 [6, 6, 12]</c>, <c>terms.1.lora_A [3, 36]</c>, <c>terms.1.lora_B [36, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BttPlusLowRank.Backward");
@@ -1270,6 +1302,20 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 3, 5 }, valueWidths: new[] { 36, 72, 3, 36 });
+        // terms.0 (btt): core 0, 6 blocks of 12x6
+        g.BlockMatMul(0, 1, Terms0Cores0, 0, 6, 12, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0 (btt): core 1, 6 blocks of 6x12
+        g.BlockMatMul(1, 5, Terms0Cores1, 0, 6, 6, 12, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [3, 36]
+        g.BlockMatMul(0, 3, Terms1LoraA, 0, 1, 3, 36, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [36, 3]
+        g.BlockMatMul(3, 5, Terms1LoraB, 0, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 6 groups of 12x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).

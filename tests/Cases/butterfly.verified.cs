@@ -61,7 +61,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>twiddle [4, 8, 2, 2]</c>, <c>bias [16]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Butterfly16.Backward");
@@ -180,6 +180,16 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 16, 16 });
+        // butterfly: 4 factors of 8 2x2 blocks, strides 1 to 8, a row at a time
+        g.Butterfly(0, 1, Twiddle, 16, transposed: false, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
+    }
+
     // ILGPU kernel: bias add.
     private static void BiasKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -290,7 +300,7 @@ public sealed partial class Butterfly16 : global::StructMat.Runtime.IStructuredL
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>twiddle [1, 1, 2, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Butterfly2.Backward");
@@ -398,6 +408,14 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 2, 2 });
+        // butterfly: 1 factors of 1 2x2 blocks, strides 1 to 1, a row at a time
+        g.Butterfly(0, 1, Twiddle, 2, transposed: false, accumulate: false);
+    }
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -482,7 +500,7 @@ public sealed partial class Butterfly2 : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.lora_A [3, 8]</c>, <c>factors.0.lora_B [8, 3]</c>, <c>factors.1.twiddle [3, 4, 2, 2]</c>, <c>factors.2.weight [8, 12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyProduct.Backward");
@@ -680,6 +698,20 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 12, 8, 8, 3, 8 });
+        // factors.2 (dense): W [8, 12]
+        g.BlockMatMul(0, 1, Factors2Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        g.Butterfly(1, 2, Factors1Twiddle, 8, transposed: false, accumulate: false);
+        // factors.0 (lowrank): down-projection A [3, 8]
+        g.BlockMatMul(2, 3, Factors0LoraA, 0, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (lowrank): up-projection B [8, 3]
+        g.BlockMatMul(3, 4, Factors0LoraB, 0, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -933,7 +965,7 @@ public sealed partial class ButterflyProduct : global::StructMat.Runtime.IStruct
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.twiddle [3, 4, 2, 2]</c>, <c>kron.1.weight [3, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyKron.Backward");
@@ -1110,6 +1142,20 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 24, 24, 24, 24, 24 });
+        // kron.1 (dense): W [3, 3]
+        g.BlockMatMul(0, 1, Kron1Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 8);
+        // kron: view as (8, 3) and transpose
+        g.Transpose(1, 2, 8, 3, accumulate: false);
+        // kron.0 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
+        g.Butterfly(2, 3, Kron0Twiddle, 8, transposed: false, accumulate: false, subRows: 3);
+        // kron: view as (3, 8) and transpose back
+        g.Transpose(3, 4, 3, 8, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 3x3.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1300,7 +1346,7 @@ public sealed partial class ButterflyKron : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.twiddle [5, 16, 2, 2]</c>, <c>terms.1.lora_A [4, 32]</c>, <c>terms.1.lora_B [32, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ButterflyPlusLowRank.Backward");
@@ -1468,6 +1514,18 @@ public sealed partial class ButterflyPlusLowRank : global::StructMat.Runtime.ISt
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 32, 4, 32 });
+        // terms.0 (butterfly): 5 factors of 16 2x2 blocks, strides 1 to 16, a row at a time
+        g.Butterfly(0, 4, Terms0Twiddle, 32, transposed: false, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 32]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 32, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [32, 4]
+        g.BlockMatMul(2, 4, Terms1LoraB, 0, 1, 32, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 4x32.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).

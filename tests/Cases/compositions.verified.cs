@@ -92,7 +92,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 6]</c>, <c>factors.1.lora_A [2, 12]</c>, <c>factors.1.lora_B [6, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Chain.Backward");
@@ -266,6 +266,18 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 12, 2, 6, 8 });
+        // factors.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(0, 1, Factors1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (lowrank): up-projection B [6, 2]
+        g.BlockMatMul(1, 2, Factors1LoraB, 0, 1, 6, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (dense): W [8, 6]
+        g.BlockMatMul(2, 3, Factors0Weight, 0, 1, 8, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -504,7 +516,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.blkdiag1 [4, 4, 4]</c>, <c>terms.0.blkdiag2 [4, 4, 4]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [16, 2]</c>, <c>terms.2.weight [2, 8, 8]</c>, <c>bias [16]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Mixture.Backward");
@@ -719,6 +731,24 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 10, valueIds: new[] { 0, 1, 5, 10 }, valueWidths: new[] { 16, 16, 2, 16 });
+        // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
+        g.BlockMatMul(0, 1, Terms0Blkdiag1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
+        g.BlockMatMul(1, 10, Terms0Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 16]
+        g.BlockMatMul(0, 5, Terms1LoraA, 0, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [16, 2]
+        g.BlockMatMul(5, 10, Terms1LoraB, 0, 1, 16, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.2 (blockdiag): 2 blocks of 8x8
+        g.BlockMatMul(0, 10, Terms2Weight, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
+        // add the bias
+        g.AddBias(10, Bias);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -1072,7 +1102,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [16, 16]</c>, <c>terms.1.lora_A [4, 16]</c>, <c>terms.1.lora_B [16, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Lora.Backward");
@@ -1238,6 +1268,18 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 16, 4, 16 });
+        // terms.0 (dense): W [16, 16]
+        g.BlockMatMul(0, 5, Terms0Weight, 0, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 16]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [16, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 16x16.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
@@ -1444,7 +1486,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.terms.0.weight [12, 12]</c>, <c>terms.0.factors.0.terms.1.lora_A [2, 12]</c>, <c>terms.0.factors.0.terms.1.lora_B [12, 2]</c>, <c>terms.0.factors.1.weight [3, 4, 4]</c>, <c>terms.1.weight [12, 12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Nested.Backward");
@@ -1656,6 +1698,22 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 3, 9 }, valueWidths: new[] { 12, 12, 2, 12 });
+        // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
+        g.BlockMatMul(0, 1, Terms0Factors1Weight, 0, 3, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.0.terms.0 (dense): W [12, 12]
+        g.BlockMatMul(1, 9, Terms0Factors0Terms0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(1, 3, Terms0Factors0Terms1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
+        g.BlockMatMul(3, 9, Terms0Factors0Terms1LoraB, 0, 1, 12, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (dense): W [12, 12]
+        g.BlockMatMul(0, 9, Terms1Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 3 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -1984,7 +2042,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.blkdiag1 [4, 4, 4]</c>, <c>factors.0.blkdiag2 [4, 4, 4]</c>, <c>factors.1.blkdiag1 [2, 8, 8]</c>, <c>factors.1.blkdiag2 [2, 8, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Deep.Backward");
@@ -2178,6 +2236,20 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 8, valueIds: new[] { 0, 1, 4, 5, 8 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
+        // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
+        g.BlockMatMul(0, 1, Factors1Blkdiag1, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
+        g.BlockMatMul(1, 4, Factors1Blkdiag2, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
+        g.BlockMatMul(4, 5, Factors0Blkdiag1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
+        g.BlockMatMul(5, 8, Factors0Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2457,7 +2529,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [3, 2, 4]</c>, <c>factors.1.weight [12, 12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FrozenFactor.Backward");
@@ -2608,6 +2680,16 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 6 });
+        // factors.1 (dense): W [12, 12]
+        g.BlockMatMul(0, 1, Factors1Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (blockdiag): 3 blocks of 2x4
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).

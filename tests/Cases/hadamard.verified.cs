@@ -71,7 +71,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 12]</c>, <c>terms.1.hadamard.0.lora_A [2, 12]</c>, <c>terms.1.hadamard.0.lora_B [8, 2]</c>, <c>terms.1.hadamard.1.lora_A [3, 12]</c>, <c>terms.1.hadamard.1.lora_B [8, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Loha.Backward");
@@ -260,6 +260,18 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 8, 8 });
+        // terms.0 (dense): W [8, 12]
+        g.BlockMatMul(0, 4, Terms0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x)
+        g.HadamardLowRank(0, 2, Terms1Hadamard0LoraA, Terms1Hadamard0LoraB, Terms1Hadamard1LoraA, Terms1Hadamard1LoraB, 12, 8, 2, 3, transposed: false, accumulate: false);
+        // terms.1 (scale): times 2
+        g.Scale(2, 4, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -408,7 +420,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>hadamard.0.lora_A [2, 8]</c>, <c>hadamard.0.lora_B [8, 2]</c>, <c>hadamard.1.lora_A [2, 8]</c>, <c>hadamard.1.lora_B [8, 2]</c>, <c>bias [8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("HadamardAlone.Backward");
@@ -555,6 +567,16 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
+        // hadamard: (B1 A1) ∘ (B2 A2) as the rank 2·2 product B̃ (Ã x)
+        g.HadamardLowRank(0, 1, Hadamard0LoraA, Hadamard0LoraB, Hadamard1LoraA, Hadamard1LoraB, 8, 8, 2, 2, transposed: false, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
+    }
+
     // ILGPU kernel: bias add.
     private static void BiasKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -671,7 +693,7 @@ public sealed partial class HadamardAlone : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [10, 4]</c>, <c>factors.1.hadamard.0.lora_A [1, 6]</c>, <c>factors.1.hadamard.0.lora_B [4, 1]</c>, <c>factors.1.hadamard.1.lora_A [2, 6]</c>, <c>factors.1.hadamard.1.lora_B [4, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("HadamardShaped.Backward");
@@ -858,6 +880,16 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 6, 4, 10 });
+        // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+        g.HadamardLowRank(0, 1, Factors1Hadamard0LoraA, Factors1Hadamard0LoraB, Factors1Hadamard1LoraA, Factors1Hadamard1LoraB, 6, 4, 1, 2, transposed: false, accumulate: false);
+        // factors.0 (dense): W [10, 4]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 10, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 10x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
@@ -1003,7 +1035,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.hadamard.0.lora_A [1, 4]</c>, <c>kron.1.hadamard.0.lora_B [4, 1]</c>, <c>kron.1.hadamard.1.lora_A [2, 4]</c>, <c>kron.1.hadamard.1.lora_B [4, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronHadamard : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronHadamard : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronHadamard.Backward");
@@ -1211,6 +1243,20 @@ public sealed partial class KronHadamard : global::StructMat.Runtime.IStructured
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 12, 12, 12, 12, 12 });
+        // kron.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
+        g.HadamardLowRank(0, 1, Kron1Hadamard0LoraA, Kron1Hadamard0LoraB, Kron1Hadamard1LoraA, Kron1Hadamard1LoraB, 4, 4, 1, 2, transposed: false, accumulate: false, subRows: 3);
+        // kron: view as (3, 4) and transpose
+        g.Transpose(1, 2, 3, 4, accumulate: false);
+        // kron.0 (dense): W [3, 3]
+        g.BlockMatMul(2, 3, Kron0Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 3) and transpose back
+        g.Transpose(3, 4, 4, 3, accumulate: false);
+    }
 
     // ILGPU kernel: row transpose of [3, 4].
     private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)

@@ -173,7 +173,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 3]</c>, <c>blkdiag2 [4, 5, 3]</c>, <c>bias [20]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FlyMonarch.Backward");
@@ -343,6 +343,18 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
     {
         if (dense.Length != 240) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 20·12.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 12, 12, 20 });
+        // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(4, Bias);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 3x3.
@@ -558,7 +570,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 10]</c>, <c>terms.1.lora_A [3, 10]</c>, <c>terms.1.lora_B [8, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLora.Backward");
@@ -724,6 +736,18 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 10, 3, 8 });
+        // terms.0 (dense): W [8, 10]
+        g.BlockMatMul(0, 5, Terms0Weight, 0, 1, 8, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [3, 10]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 3, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [8, 3]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x10.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -940,7 +964,7 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [6, 6]</c>, <c>factors.1.hra_u [6, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftHra.Backward");
@@ -1089,6 +1113,16 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 6, 6, 6 });
+        // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
+        g.Householder(0, 1, Factors1HraU, 6, 4, transposed: false, accumulate: false);
+        // factors.0 (dense): W [6, 6]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
@@ -1208,7 +1242,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 12]</c>, <c>factors.1.oft_R [3, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftOftQ.Backward");
@@ -1347,6 +1381,16 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 3, 4, terms: 5, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [8, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -1467,7 +1511,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 12]</c>, <c>factors.1.oft_R [3, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftOftQExact.Backward");
@@ -1606,6 +1650,16 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 3, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [8, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -1726,7 +1780,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [12, 12]</c>, <c>factors.1.oft_R [3, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftOftV.Backward");
@@ -1865,6 +1919,16 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 3, 4, terms: 5, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [12, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -1985,7 +2049,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [12, 12]</c>, <c>factors.1.oft_R [3, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftOftVExact.Backward");
@@ -2124,6 +2188,16 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 3, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [12, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -2244,7 +2318,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [12]</c>, <c>factors.1.weight [12, 16]</c>, <c>factors.2.boft_R [3, 8, 2, 2]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftBoftQ.Backward");
@@ -2507,6 +2581,32 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 12, 12 });
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        g.Gather(0, 1, BlockButterflyMap16Group8Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(1, 2, Factors2BoftR, 64, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 2, P_2
+        g.Gather(2, 3, BlockButterflyMap16Group8Block1, accumulate: false);
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        g.Gather(3, 4, BlockButterflyMap16Group4Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(4, 5, Factors2BoftR, 32, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 1, P_1
+        g.Gather(5, 6, BlockButterflyMap16Group4Block1, accumulate: false);
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(6, 7, Factors2BoftR, 0, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.1 (dense): W [12, 16]
+        g.BlockMatMul(7, 8, Factors1Weight, 0, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(8, 9, Factors0Diag, accumulate: false);
+        // add the bias
+        g.AddBias(9, Bias);
+    }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
@@ -2774,7 +2874,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [16]</c>, <c>factors.1.weight [16, 16]</c>, <c>factors.2.boft_R [3, 8, 2, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftBoftV.Backward");
@@ -3027,6 +3127,30 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 16, 16 });
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        g.Gather(0, 1, BlockButterflyMap16Group8Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(1, 2, Factors2BoftR, 64, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 2, P_2
+        g.Gather(2, 3, BlockButterflyMap16Group8Block1, accumulate: false);
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        g.Gather(3, 4, BlockButterflyMap16Group4Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(4, 5, Factors2BoftR, 32, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 1, P_1
+        g.Gather(5, 6, BlockButterflyMap16Group4Block1, accumulate: false);
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(6, 7, Factors2BoftR, 0, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.1 (dense): W [16, 16]
+        g.BlockMatMul(7, 8, Factors1Weight, 0, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(8, 9, Factors0Diag, accumulate: false);
+    }
+
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
@@ -3267,7 +3391,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 12]</c>, <c>terms.1.hadamard.0.lora_A [3, 12]</c>, <c>terms.1.hadamard.0.lora_B [8, 3]</c>, <c>terms.1.hadamard.1.lora_A [3, 12]</c>, <c>terms.1.hadamard.1.lora_B [8, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLohaQ.Backward");
@@ -3456,6 +3580,18 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 8, 8 });
+        // terms.0 (dense): W [8, 12]
+        g.BlockMatMul(0, 4, Terms0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+        g.HadamardLowRank(0, 2, Terms1Hadamard0LoraA, Terms1Hadamard0LoraB, Terms1Hadamard1LoraA, Terms1Hadamard1LoraB, 12, 8, 3, 3, transposed: false, accumulate: false);
+        // terms.1 (scale): times 2
+        g.Scale(2, 4, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -3604,7 +3740,7 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [12, 12]</c>, <c>terms.1.hadamard.0.lora_A [3, 12]</c>, <c>terms.1.hadamard.0.lora_B [12, 3]</c>, <c>terms.1.hadamard.1.lora_A [3, 12]</c>, <c>terms.1.hadamard.1.lora_B [12, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftLohaV.Backward");
@@ -3793,6 +3929,18 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 12, 12 });
+        // terms.0 (dense): W [12, 12]
+        g.BlockMatMul(0, 4, Terms0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
+        g.HadamardLowRank(0, 2, Terms1Hadamard0LoraA, Terms1Hadamard0LoraB, Terms1Hadamard1LoraA, Terms1Hadamard1LoraB, 12, 12, 3, 3, transposed: false, accumulate: false);
+        // terms.1 (scale): times 2
+        g.Scale(2, 4, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -3941,7 +4089,7 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [8]</c>, <c>factors.1.terms.0.weight [8, 12]</c>, <c>factors.1.terms.1.lora_A [3, 12]</c>, <c>factors.1.terms.1.lora_B [8, 3]</c>, <c>bias [8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftDoraQ.Backward");
@@ -4164,6 +4312,24 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 3, 8, 8, 8 });
+        // factors.1.terms.0 (dense): W [8, 12]
+        g.BlockMatMul(0, 5, Factors1Terms0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        g.BlockMatMul(0, 2, Factors1Terms1LoraA, 0, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): up-projection B [8, 3]
+        g.BlockMatMul(2, 5, Factors1Terms1LoraB, 0, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(5, 6, Factors1Terms0Weight, Factors1Terms1LoraA, Factors1Terms1LoraB, 2.0f, 8, 12, 3, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(6, 7, Factors0Diag, accumulate: false);
+        // add the bias
+        g.AddBias(7, Bias);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -4460,7 +4626,7 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [12]</c>, <c>factors.1.terms.0.weight [12, 12]</c>, <c>factors.1.terms.1.lora_A [3, 12]</c>, <c>factors.1.terms.1.lora_B [12, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PeftDoraV.Backward");
@@ -4672,6 +4838,22 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 3, 12, 12, 12 });
+        // factors.1.terms.0 (dense): W [12, 12]
+        g.BlockMatMul(0, 5, Factors1Terms0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): down-projection A [3, 12]
+        g.BlockMatMul(0, 2, Factors1Terms1LoraA, 0, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): up-projection B [12, 3]
+        g.BlockMatMul(2, 5, Factors1Terms1LoraB, 0, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(5, 6, Factors1Terms0Weight, Factors1Terms1LoraA, Factors1Terms1LoraB, 2.0f, 12, 12, 3, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(6, 7, Factors0Diag, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).

@@ -94,7 +94,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.lora_A [2, 4]</c>, <c>kron.1.lora_B [4, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronDenseLowRank.Backward");
@@ -289,6 +289,22 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 3, 4, 5 }, valueWidths: new[] { 12, 6, 12, 12, 12, 12 });
+        // kron.1 (lowrank): down-projection A [2, 4]
+        g.BlockMatMul(0, 1, Kron1LoraA, 0, 1, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // kron.1 (lowrank): up-projection B [4, 2]
+        g.BlockMatMul(1, 2, Kron1LoraB, 0, 1, 4, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // kron: view as (3, 4) and transpose
+        g.Transpose(2, 3, 3, 4, accumulate: false);
+        // kron.0 (dense): W [3, 3]
+        g.BlockMatMul(3, 4, Kron0Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 3) and transpose back
+        g.Transpose(4, 5, 4, 3, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x4.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -576,7 +592,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 2]</c>, <c>kron.1.weight [4, 5]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronRectangular : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class KronRectangular : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronRectangular.Backward");
@@ -772,6 +788,22 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
     {
         if (dense.Length != 120) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 12·10.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Kron(dense, 3, 2, 4, 5, Kron0Weight.Data, Kron1Weight.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 10, 8, 8, 12, 12 });
+        // kron.1 (dense): W [4, 5]
+        g.BlockMatMul(0, 1, Kron1Weight, 0, 1, 4, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 2);
+        // kron: view as (2, 4) and transpose
+        g.Transpose(1, 2, 2, 4, accumulate: false);
+        // kron.0 (dense): W [3, 2]
+        g.BlockMatMul(2, 3, Kron0Weight, 0, 1, 3, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 3) and transpose back
+        g.Transpose(3, 4, 4, 3, accumulate: false);
+        // add the bias
+        g.AddBias(4, Bias);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 4x5.
@@ -1051,7 +1083,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.kron.0.weight [2, 2]</c>, <c>kron.0.kron.1.weight [3, 2, 2]</c>, <c>kron.1.blkdiag1 [2, 2, 2]</c>, <c>kron.1.blkdiag2 [2, 2, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronNested.Backward");
@@ -1290,6 +1322,28 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 10, valueIds: new[] { 0, 1, 4, 5, 6, 7, 8, 9, 10 }, valueWidths: new[] { 48, 48, 48, 48, 48, 48, 48, 48, 48 });
+        // kron.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 2x2
+        g.BlockMatMul(0, 1, Kron1Blkdiag1, 0, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 12);
+        // kron.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 2x2
+        g.BlockMatMul(1, 4, Kron1Blkdiag2, 0, 2, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false, subRows: 12);
+        // kron: view as (12, 4) and transpose
+        g.Transpose(4, 5, 12, 4, accumulate: false);
+        // kron.0.kron.1 (blockdiag): 3 blocks of 2x2
+        g.BlockMatMul(5, 6, Kron0Kron1Weight, 0, 3, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 8);
+        // kron.0 (kron): view as (2, 6) and transpose
+        g.Transpose(6, 7, 2, 6, accumulate: false, subRows: 4);
+        // kron.0.kron.0 (dense): W [2, 2]
+        g.BlockMatMul(7, 8, Kron0Kron0Weight, 0, 1, 2, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 24);
+        // kron.0 (kron): view as (6, 2) and transpose back
+        g.Transpose(8, 9, 6, 2, accumulate: false, subRows: 4);
+        // kron: view as (4, 12) and transpose back
+        g.Transpose(9, 10, 4, 12, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 2 groups of 2x2.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1680,7 +1734,7 @@ public sealed partial class KronNested : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [12, 12]</c>, <c>terms.1.kron.0.weight [3, 3]</c>, <c>terms.1.kron.1.weight [4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("LoKr.Backward");
@@ -1870,6 +1924,22 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 2, 3, 4, 6 }, valueWidths: new[] { 12, 12, 12, 12, 12 });
+        // terms.0 (dense): W [12, 12]
+        g.BlockMatMul(0, 6, Terms0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1.kron.1 (dense): W [4, 4]
+        g.BlockMatMul(0, 2, Terms1Kron1Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // terms.1 (kron): view as (3, 4) and transpose
+        g.Transpose(2, 3, 3, 4, accumulate: false);
+        // terms.1.kron.0 (dense): W [3, 3]
+        g.BlockMatMul(3, 4, Terms1Kron0Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // terms.1 (kron): view as (4, 3) and transpose back
+        g.Transpose(4, 6, 4, 3, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2139,7 +2209,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.factors.0.hra_u [4, 2]</c>, <c>kron.0.factors.1.diag [4]</c>, <c>kron.1.factors.1.weight [6, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronStructured : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronStructured : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronStructured.Backward");
@@ -2360,6 +2430,24 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6 }, valueWidths: new[] { 24, 24, 24, 24, 24, 24, 24 });
+        // kron.1.factors.1 (dense): W [6, 6]
+        g.BlockMatMul(0, 1, Kron1Factors1Weight, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
+        g.Gather(1, 2, ShuffleMap6, accumulate: false, subRows: 4);
+        // kron: view as (4, 6) and transpose
+        g.Transpose(2, 3, 4, 6, accumulate: false);
+        // kron.0.factors.1 (diag): y = d ⊙ x
+        g.Diagonal(3, 4, Kron0Factors1Diag, accumulate: false, subRows: 6);
+        // kron.0.factors.0 (householder): y = H_1 … H_2 x, 2 reflections
+        g.Householder(4, 5, Kron0Factors0HraU, 4, 2, transposed: false, accumulate: false, subRows: 6);
+        // kron: view as (6, 4) and transpose back
+        g.Transpose(5, 6, 6, 4, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2600,7 +2688,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.weight [8, 12]</c>, <c>terms.0.factors.1.kron.0.weight [3, 3]</c>, <c>terms.0.factors.1.kron.1.weight [4, 4]</c>, <c>terms.1.lora_A [2, 12]</c>, <c>terms.1.lora_B [8, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronInContext : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronInContext : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronInContext.Backward");
@@ -2841,6 +2929,26 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 6, 9 }, valueWidths: new[] { 12, 12, 12, 12, 12, 2, 8 });
+        // terms.0.factors.1.kron.1 (dense): W [4, 4]
+        g.BlockMatMul(0, 1, Terms0Factors1Kron1Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // terms.0.factors.1 (kron): view as (3, 4) and transpose
+        g.Transpose(1, 2, 3, 4, accumulate: false);
+        // terms.0.factors.1.kron.0 (dense): W [3, 3]
+        g.BlockMatMul(2, 3, Terms0Factors1Kron0Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // terms.0.factors.1 (kron): view as (4, 3) and transpose back
+        g.Transpose(3, 4, 4, 3, accumulate: false);
+        // terms.0.factors.0 (dense): W [8, 12]
+        g.BlockMatMul(4, 9, Terms0Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(0, 6, Terms1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [8, 2]
+        g.BlockMatMul(6, 9, Terms1LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).

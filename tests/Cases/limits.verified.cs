@@ -101,7 +101,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [1, 1]</c>, <c>bias [1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneDense.Backward");
@@ -227,6 +227,16 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
         if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
         dense.CopyTo(Weight.Data);
         return 0.0;
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 1, 1 });
+        // dense: W [1, 1]
+        g.BlockMatMul(0, 1, Weight, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
@@ -382,7 +392,7 @@ public sealed partial class OneDense : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>lora_A [1, 1]</c>, <c>lora_B [1, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneLowRank.Backward");
@@ -542,6 +552,16 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
         return global::StructMat.Runtime.Projection.Projections.LowRank(dense, 1, 1, 1, LoraA.Data, LoraB.Data);
     }
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 1, 1, 1 });
+        // lowrank: down-projection A [1, 1]
+        g.BlockMatMul(0, 1, LoraA, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // lowrank: up-projection B [1, 1]
+        g.BlockMatMul(1, 2, LoraB, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 1x1.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -685,7 +705,7 @@ public sealed partial class OneLowRank : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>weight [1, 1, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneBlocks.Backward");
@@ -799,6 +819,14 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
     {
         if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.BlockDiagonal(dense, 1, 1, 1, Weight.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 1, 1 });
+        // blockdiag: 1 blocks of 1x1
+        g.BlockMatMul(0, 1, Weight, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
@@ -928,7 +956,7 @@ public sealed partial class OneBlocks : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [1, 1, 1]</c>, <c>blkdiag2 [1, 1, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneMonarch.Backward");
@@ -1086,6 +1114,16 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
     {
         if (dense.Length != 1) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 1·1.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 1, 1, 1, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 1, 1, 1 });
+        // monarch: first factor blockdiag(blkdiag1), 1 blocks of 1x1
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 1 blocks of 1x1
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
@@ -1277,7 +1315,7 @@ public sealed partial class OneMonarch : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.diag [1]</c>, <c>terms.0.factors.2.hra_u [1, 1]</c>, <c>terms.1.cores.0 [1, 1, 1]</c>, <c>terms.1.cores.1 [1, 1, 1]</c>, <c>terms.2.kron.0.weight [1, 1]</c>, <c>terms.2.kron.1.weight [1, 1]</c>, <c>terms.3.blocks [1, 1, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OneMixed.Backward");
@@ -1542,6 +1580,28 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 13, valueIds: new[] { 0, 1, 2, 4, 6, 13 }, valueWidths: new[] { 1, 1, 1, 1, 1, 1 });
+        // terms.0.factors.2 (householder): y = H_1 … H_1 x, 1 reflections
+        g.Householder(0, 1, Terms0Factors2HraU, 1, 1, transposed: false, accumulate: false);
+        // terms.0.factors.1 (perm): y[j] = x[map[j]], reverse
+        g.Gather(1, 2, ReverseMap1, accumulate: false);
+        // terms.0.factors.0 (diag): y = d ⊙ x
+        g.Diagonal(2, 13, Terms0Factors0Diag, accumulate: false);
+        // terms.1 (btt): core 0, 1 blocks of 1x1
+        g.BlockMatMul(0, 4, Terms1Cores0, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (btt): core 1, 1 blocks of 1x1
+        g.BlockMatMul(4, 13, Terms1Cores1, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.2.kron.1 (dense): W [1, 1]
+        g.BlockMatMul(0, 6, Terms2Kron1Weight, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.2.kron.0 (dense): W [1, 1]
+        g.BlockMatMul(6, 13, Terms2Kron0Weight, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+        // terms.3 (blocksparse): block diagonal XOR 0, 1 blocks of 1x1
+        g.BlockMatMul(0, 13, Terms3Blocks, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
@@ -1899,7 +1959,7 @@ public sealed partial class OneMixed : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [8, 1, 1]</c>, <c>terms.1.blocks [32, 1, 1]</c>, <c>terms.2.blkdiag1 [8, 1, 1]</c>, <c>terms.2.blkdiag2 [8, 1, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("UnitBlocks.Backward");
@@ -2104,6 +2164,26 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 17, valueIds: new[] { 0, 12, 17 }, valueWidths: new[] { 8, 8, 8 });
+        // terms.0 (blockdiag): 8 blocks of 1x1
+        g.BlockMatMul(0, 17, Terms0Weight, 0, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (blocksparse): block diagonal XOR 0, 8 blocks of 1x1
+        g.BlockMatMul(0, 17, Terms1Blocks, 0, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // terms.1 (blocksparse): block diagonal XOR 1, 8 blocks of 1x1
+        g.BlockMatMul(0, 17, Terms1Blocks, 8, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 1);
+        // terms.1 (blocksparse): block diagonal XOR 2, 8 blocks of 1x1
+        g.BlockMatMul(0, 17, Terms1Blocks, 16, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 2);
+        // terms.1 (blocksparse): block diagonal XOR 4, 8 blocks of 1x1
+        g.BlockMatMul(0, 17, Terms1Blocks, 24, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, inputGroupXor: 4);
+        // terms.2 (monarch): first factor blockdiag(blkdiag1), 8 blocks of 1x1
+        g.BlockMatMul(0, 12, Terms2Blkdiag1, 0, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.2 (monarch): second factor blockdiag(blkdiag2), 8 blocks of 1x1
+        g.BlockMatMul(12, 17, Terms2Blkdiag2, 0, 8, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 8 groups of 1x1.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -2495,7 +2575,7 @@ public sealed partial class UnitBlocks : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.lora_A [1, 6]</c>, <c>terms.0.lora_B [1, 1]</c>, <c>terms.1.weight [1, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("ToOne.Backward");
@@ -2661,6 +2741,18 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 6, 1, 1 });
+        // terms.0 (lowrank): down-projection A [1, 6]
+        g.BlockMatMul(0, 1, Terms0LoraA, 0, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0 (lowrank): up-projection B [1, 1]
+        g.BlockMatMul(1, 4, Terms0LoraB, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (dense): W [1, 6]
+        g.BlockMatMul(0, 4, Terms1Weight, 0, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 1x6.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -2883,7 +2975,7 @@ public sealed partial class ToOne : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.lora_A [1, 1]</c>, <c>terms.0.lora_B [6, 1]</c>, <c>terms.1.blkdiag1 [1, 1, 1]</c>, <c>terms.1.blkdiag2 [1, 6, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FromOne.Backward");
@@ -3069,6 +3161,20 @@ public sealed partial class FromOne : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 1, 3, 7 }, valueWidths: new[] { 1, 1, 1, 6 });
+        // terms.0 (lowrank): down-projection A [1, 1]
+        g.BlockMatMul(0, 1, Terms0LoraA, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0 (lowrank): up-projection B [6, 1]
+        g.BlockMatMul(1, 7, Terms0LoraB, 0, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (monarch): first factor blockdiag(blkdiag1), 1 blocks of 1x1
+        g.BlockMatMul(0, 3, Terms1Blkdiag1, 0, 1, 1, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (monarch): second factor blockdiag(blkdiag2), 1 blocks of 6x1
+        g.BlockMatMul(3, 7, Terms1Blkdiag2, 0, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 1x1.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)

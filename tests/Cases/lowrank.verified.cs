@@ -20,7 +20,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>lora_A [3, 12]</c>, <c>lora_B [10, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("LowRank.Backward");
@@ -178,6 +178,16 @@ public sealed partial class LowRank : global::StructMat.Runtime.IStructuredLayer
     {
         if (dense.Length != 120) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 10·12.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.LowRank(dense, 10, 12, 3, LoraA.Data, LoraB.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 3, 10 });
+        // lowrank: down-projection A [3, 12]
+        g.BlockMatMul(0, 1, LoraA, 0, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // lowrank: up-projection B [10, 3]
+        g.BlockMatMul(1, 2, LoraB, 0, 1, 10, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
     // ILGPU kernel: block matmul, 1 groups of 3x12.

@@ -46,7 +46,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 4, 4]</c>, <c>blkdiag2 [4, 4, 4]</c>, <c>bias [16]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("MonarchSquare.Backward");
@@ -216,6 +216,18 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
     {
         if (dense.Length != 256) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 16·16.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 16, 16, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 16, 16, 16 });
+        // monarch: first factor blockdiag(blkdiag1), 4 blocks of 4x4
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 4 blocks of 4x4
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(4, Bias);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
@@ -419,7 +431,7 @@ public sealed partial class MonarchSquare : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [2, 8, 8]</c>, <c>blkdiag2 [2, 8, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("MonarchTwoBlocks.Backward");
@@ -577,6 +589,16 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
     {
         if (dense.Length != 256) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 16·16.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 16, 16, 2, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 16, 16, 16 });
+        // monarch: first factor blockdiag(blkdiag1), 2 blocks of 8x8
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 2 blocks of 8x8
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 2, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
     // ILGPU kernel: block matmul, 2 groups of 8x8.
@@ -754,7 +776,7 @@ public sealed partial class MonarchTwoBlocks : global::StructMat.Runtime.IStruct
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 3]</c>, <c>blkdiag2 [4, 5, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("MonarchUp.Backward");
@@ -912,6 +934,16 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
     {
         if (dense.Length != 240) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 20·12.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 20, 12, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 12, 12, 20 });
+        // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 4, 5, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 3x3.
@@ -1101,7 +1133,7 @@ public sealed partial class MonarchUp : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>blkdiag1 [4, 3, 5]</c>, <c>blkdiag2 [4, 3, 3]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable
+public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IProjectable, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("MonarchDown.Backward");
@@ -1271,6 +1303,18 @@ public sealed partial class MonarchDown : global::StructMat.Runtime.IStructuredL
     {
         if (dense.Length != 240) throw new global::System.ArgumentException($"dense has {dense.Length} elements, not 12·20.", nameof(dense));
         return global::StructMat.Runtime.Projection.Projections.Monarch(dense, 12, 20, 4, Blkdiag1.Data, Blkdiag2.Data);
+    }
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 4 }, valueWidths: new[] { 20, 12, 12 });
+        // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x5
+        g.BlockMatMul(0, 1, Blkdiag1, 0, 4, 3, 5, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // monarch: second factor blockdiag(blkdiag2), 4 blocks of 3x3
+        g.BlockMatMul(1, 4, Blkdiag2, 0, 4, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(4, Bias);
     }
 
     // ILGPU kernel: block matmul, 4 groups of 3x5.

@@ -97,7 +97,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [8]</c>, <c>factors.1.terms.0.weight [8, 12]</c>, <c>factors.1.terms.1.lora_A [2, 12]</c>, <c>factors.1.terms.1.lora_B [8, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Dora.Backward");
@@ -309,6 +309,22 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 2, 5, 6, 7 }, valueWidths: new[] { 12, 2, 8, 8, 8 });
+        // factors.1.terms.0 (dense): W [8, 12]
+        g.BlockMatMul(0, 5, Factors1Terms0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(0, 2, Factors1Terms1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (lowrank): up-projection B [8, 2]
+        g.BlockMatMul(2, 5, Factors1Terms1LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(5, 6, Factors1Terms0Weight, Factors1Terms1LoraA, Factors1Terms1LoraB, 2.0f, 8, 12, 2, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(6, 7, Factors0Diag, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -579,7 +595,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [8]</c>, <c>factors.1.terms.0.lora_A [3, 8]</c>, <c>factors.1.terms.0.lora_B [8, 3]</c>, <c>factors.1.terms.1.weight [8, 8]</c>, <c>bias [8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("DoraSquare.Backward");
@@ -800,6 +816,24 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 4, 5, 6 }, valueWidths: new[] { 8, 3, 8, 8, 8 });
+        // factors.1.terms.0 (lowrank): down-projection A [3, 8]
+        g.BlockMatMul(0, 1, Factors1Terms0LoraA, 0, 1, 3, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.0 (lowrank): up-projection B [8, 3]
+        g.BlockMatMul(1, 4, Factors1Terms0LoraB, 0, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1.terms.1 (dense): W [8, 8]
+        g.BlockMatMul(0, 4, Factors1Terms1Weight, 0, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(4, 5, Factors1Terms1Weight, Factors1Terms0LoraA, Factors1Terms0LoraB, 1.0f, 8, 8, 3, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(5, 6, Factors0Diag, accumulate: false);
+        // add the bias
+        g.AddBias(6, Bias);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 3x8.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1096,7 +1130,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [6, 6]</c>, <c>terms.1.lora_A [1, 6]</c>, <c>terms.1.lora_B [6, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Direction : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Direction : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Direction.Backward");
@@ -1268,6 +1302,20 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 4, 5 }, valueWidths: new[] { 6, 1, 6, 6 });
+        // terms.0 (dense): W [6, 6]
+        g.BlockMatMul(0, 4, Terms0Weight, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [1, 6]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 1, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [6, 1]
+        g.BlockMatMul(2, 4, Terms1LoraB, 0, 1, 6, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(4, 5, Terms0Weight, Terms1LoraA, Terms1LoraB, 1.0f, 6, 6, 1, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -1504,7 +1552,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [3, 3]</c>, <c>kron.1.factors.0.diag [4]</c>, <c>kron.1.factors.1.terms.0.weight [4, 4]</c>, <c>kron.1.factors.1.terms.1.lora_A [1, 4]</c>, <c>kron.1.factors.1.terms.1.lora_B [4, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(6);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronDora.Backward");
@@ -1758,6 +1806,28 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 2, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 12, 3, 12, 12, 12, 12, 12, 12 });
+        // kron.1.factors.1.terms.0 (dense): W [4, 4]
+        g.BlockMatMul(0, 4, Kron1Factors1Terms0Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
+        g.BlockMatMul(0, 2, Kron1Factors1Terms1LoraA, 0, 1, 1, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 3);
+        // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
+        g.BlockMatMul(2, 4, Kron1Factors1Terms1LoraB, 0, 1, 4, 1, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true, subRows: 3);
+        // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
+        g.RowNormalize(4, 5, Kron1Factors1Terms0Weight, Kron1Factors1Terms1LoraA, Kron1Factors1Terms1LoraB, 1.0f, 4, 4, 1, accumulate: false, subRows: 3);
+        // kron.1.factors.0 (diag): y = d ⊙ x
+        g.Diagonal(5, 6, Kron1Factors0Diag, accumulate: false, subRows: 3);
+        // kron: view as (3, 4) and transpose
+        g.Transpose(6, 7, 3, 4, accumulate: false);
+        // kron.0 (dense): W [3, 3]
+        g.BlockMatMul(7, 8, Kron0Weight, 0, 1, 3, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 3) and transpose back
+        g.Transpose(8, 9, 4, 3, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2128,7 +2198,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [6]</c>, <c>factors.1.weight [6, 10]</c>, <c>bias [6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("WeightNorm.Backward");
@@ -2309,6 +2379,20 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 10, 6, 6, 6 });
+        // factors.1 (dense): W [6, 10]
+        g.BlockMatMul(0, 1, Factors1Weight, 0, 1, 6, 10, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        g.RowNormalize(1, 2, Factors1Weight, null, null, 0.0f, 6, 10, 0, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(2, 3, Factors0Diag, accumulate: false);
+        // add the bias
+        g.AddBias(3, Bias);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x10.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2510,7 +2594,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [6]</c>, <c>factors.1.weight [6, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FrozenDirection.Backward");
@@ -2675,6 +2759,18 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 6, 6, 6, 6 });
+        // factors.1 (dense): W [6, 6]
+        g.BlockMatMul(0, 1, Factors1Weight, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
+        g.RowNormalize(1, 2, Factors1Weight, null, null, 0.0f, 6, 6, 0, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(2, 3, Factors0Diag, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 6x6.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).

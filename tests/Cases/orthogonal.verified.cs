@@ -116,7 +116,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [16, 16]</c>, <c>factors.1.oft_R [4, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Oft.Backward");
@@ -255,6 +255,16 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 4, 4, terms: 5, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [16, 16]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 16x16.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -375,7 +385,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 12]</c>, <c>factors.1.oft_R [3, 6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OftExact.Backward");
@@ -514,6 +524,16 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 8 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 3, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [8, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -634,7 +654,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>oft_R [1, 28]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OftTwoTerms.Backward");
@@ -743,6 +763,14 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
+        // oft: y_i = R_iᵀ x_i, 1 rotations of 8x8 (Cayley-Neumann series of 2 terms)
+        g.Orthogonal(0, 1, OftR, 0, 1, 8, terms: 2, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+    }
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -827,7 +855,7 @@ public sealed partial class OftTwoTerms : global::StructMat.Runtime.IStructuredL
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [12, 8]</c>, <c>factors.1.oft_R [4, 1]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OftThreeTerms.Backward");
@@ -977,6 +1005,18 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 8, 8, 12 });
+        // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
+        g.Orthogonal(0, 1, Factors1OftR, 0, 4, 2, terms: 3, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // factors.0 (dense): W [12, 8]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // add the bias
+        g.AddBias(2, Bias);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 12x8.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
@@ -1123,7 +1163,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.lora_A [2, 8]</c>, <c>terms.0.factors.0.lora_B [8, 2]</c>, <c>terms.0.factors.1.oft_R [2, 6]</c>, <c>terms.1.weight [8, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("OftMixed.Backward");
@@ -1302,6 +1342,20 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 5 }, valueWidths: new[] { 8, 8, 2, 8 });
+        // terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms)
+        g.Orthogonal(0, 1, Terms0Factors1OftR, 0, 2, 4, terms: 6, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false);
+        // terms.0.factors.0 (lowrank): down-projection A [2, 8]
+        g.BlockMatMul(1, 2, Terms0Factors0LoraA, 0, 1, 2, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.0 (lowrank): up-projection B [8, 2]
+        g.BlockMatMul(2, 5, Terms0Factors0LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (dense): W [8, 8]
+        g.BlockMatMul(0, 5, Terms1Weight, 0, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x8.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1534,7 +1588,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [16]</c>, <c>factors.1.weight [16, 16]</c>, <c>factors.2.boft_R [2, 4, 4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Boft.Backward");
@@ -1745,6 +1799,24 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16 });
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 8)
+        g.Gather(0, 1, BlockButterflyMap16Group8Block2Inverse, accumulate: false);
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
+        g.Orthogonal(1, 2, Factors2BoftR, 64, 4, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 1, P_1
+        g.Gather(2, 3, BlockButterflyMap16Group8Block2, accumulate: false);
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
+        g.Orthogonal(3, 4, Factors2BoftR, 0, 4, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.1 (dense): W [16, 16]
+        g.BlockMatMul(4, 5, Factors1Weight, 0, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(5, 6, Factors0Diag, accumulate: false);
+    }
+
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
@@ -1949,7 +2021,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.diag [12]</c>, <c>factors.1.weight [12, 16]</c>, <c>factors.2.boft_R [3, 8, 2, 2]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(5);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BoftThree.Backward");
@@ -2212,6 +2284,32 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 9, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16, 12, 12 });
+        // factors.2 (boft): factor 2, P_2ᵀ (block butterfly, groups of 8)
+        g.Gather(0, 1, BlockButterflyMap16Group8Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 2, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(1, 2, Factors2BoftR, 64, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 2, P_2
+        g.Gather(2, 3, BlockButterflyMap16Group8Block1, accumulate: false);
+        // factors.2 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        g.Gather(3, 4, BlockButterflyMap16Group4Block1Inverse, accumulate: false);
+        // factors.2 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(4, 5, Factors2BoftR, 32, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.2 (boft): factor 1, P_1
+        g.Gather(5, 6, BlockButterflyMap16Group4Block1, accumulate: false);
+        // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
+        g.Orthogonal(6, 7, Factors2BoftR, 0, 8, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+        // factors.1 (dense): W [12, 16]
+        g.BlockMatMul(7, 8, Factors1Weight, 0, 1, 12, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (diag): y = d ⊙ x
+        g.Diagonal(8, 9, Factors0Diag, accumulate: false);
+        // add the bias
+        g.AddBias(9, Bias);
+    }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
@@ -2479,7 +2577,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>boft_R [1, 2, 4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BoftOne.Backward");
@@ -2589,6 +2687,14 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 8, 8 });
+        // boft: factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 4x4
+        g.Orthogonal(0, 1, BoftR, 0, 2, 4, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false);
+    }
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2673,7 +2779,7 @@ public sealed partial class BoftOne : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [4, 4]</c>, <c>kron.1.oft_R [2, 1]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronOft.Backward");
@@ -2839,6 +2945,20 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
+        // kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms)
+        g.Orthogonal(0, 1, Kron1OftR, 0, 2, 2, terms: 4, global::StructMat.Runtime.Kernels.SkewLayout.PackedUpper, transposed: false, accumulate: false, subRows: 4);
+        // kron: view as (4, 4) and transpose
+        g.Transpose(1, 2, 4, 4, accumulate: false);
+        // kron.0 (dense): W [4, 4]
+        g.BlockMatMul(2, 3, Kron0Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 4) and transpose back
+        g.Transpose(3, 4, 4, 4, accumulate: false);
+    }
 
     // ILGPU kernel: row transpose of [4, 4].
     private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
@@ -3009,7 +3129,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.boft_R [2, 2, 2, 2]</c>, <c>kron.1.weight [4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronBoft.Backward");
@@ -3218,6 +3338,26 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 7, valueIds: new[] { 0, 1, 2, 3, 4, 5, 6, 7 }, valueWidths: new[] { 16, 16, 16, 16, 16, 16, 16, 16 });
+        // kron.1 (dense): W [4, 4]
+        g.BlockMatMul(0, 1, Kron1Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 4) and transpose
+        g.Transpose(1, 2, 4, 4, accumulate: false);
+        // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
+        g.Gather(2, 3, BlockButterflyMap4Group4Block1Inverse, accumulate: false, subRows: 4);
+        // kron.0 (boft): factor 1, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        g.Orthogonal(3, 4, Kron0BoftR, 8, 2, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false, subRows: 4);
+        // kron.0 (boft): factor 1, P_1
+        g.Gather(4, 5, BlockButterflyMap4Group4Block1, accumulate: false, subRows: 4);
+        // kron.0 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 2 Cayley rotations of 2x2
+        g.Orthogonal(5, 6, Kron0BoftR, 0, 2, 2, terms: 0, global::StructMat.Runtime.Kernels.SkewLayout.Full, transposed: false, accumulate: false, subRows: 4);
+        // kron: view as (4, 4) and transpose back
+        g.Transpose(6, 7, 4, 4, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).

@@ -161,7 +161,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [24, 8]</c>, <c>terms.0.absmax [24, 2]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [24, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Qlora.Backward");
@@ -350,6 +350,18 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 16, 2, 24 });
+        // terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 24, 16, 8, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 16]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [24, 2]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 24, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -543,7 +555,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [10, 6]</c>, <c>terms.0.absmax [10, 3]</c>, <c>terms.1.lora_A [2, 12]</c>, <c>terms.1.lora_B [10, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraSmallGroups.Backward");
@@ -730,6 +742,18 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 12, 2, 10 });
+        // terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 4, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 10, 12, 4, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [10, 2]
+        g.BlockMatMul(2, 4, Terms1LoraB, 0, 1, 10, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -923,7 +947,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [12, 20]</c>, <c>terms.0.scale [12]</c>, <c>terms.1.lora_A [3, 20]</c>, <c>terms.1.lora_B [12, 3]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Int8Lora.Backward");
@@ -1112,6 +1136,18 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 20, 3, 12 });
+        // terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 12, 20, 0, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [3, 20]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 3, 20, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [12, 3]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 3x20.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1305,7 +1341,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [40, 200]</c>, <c>terms.0.absmax [40, 25]</c>, <c>terms.1.lora_A [2, 400]</c>, <c>terms.1.lora_B [40, 2]</c>, <c>bias [40]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraDeep.Backward");
@@ -1491,6 +1527,20 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 400, 2, 40 });
+        // terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 4, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 40, 400, 16, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 400]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 2, 400, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [40, 2]
+        g.BlockMatMul(2, 4, Terms1LoraB, 0, 1, 40, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+        // add the bias
+        g.AddBias(4, Bias);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x400.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1710,7 +1760,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [8, 24]</c>, <c>factors.0.scale [8]</c>, <c>factors.1.lora_A [4, 16]</c>, <c>factors.1.lora_B [24, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Int8Chain.Backward");
@@ -1904,6 +1954,18 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 16, 4, 24, 8 });
+        // factors.1 (lowrank): down-projection A [4, 16]
+        g.BlockMatMul(0, 1, Factors1LoraA, 0, 1, 4, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.1 (lowrank): up-projection B [24, 4]
+        g.BlockMatMul(1, 2, Factors1LoraB, 0, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(2, 3, Factors0Weight, Factors0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 8, 24, 0, transposed: false, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 4x16.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -2093,7 +2155,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [24, 64]</c>, <c>terms.0.absmax [24, 2]</c>, <c>terms.1.lora_A [4, 128]</c>, <c>terms.1.lora_B [24, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraQ.Backward");
@@ -2283,6 +2345,18 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 128, 4, 24 });
+        // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 24, 128, 64, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 128]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [24, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 4x128.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 128 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -2465,7 +2539,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [64, 32]</c>, <c>terms.0.absmax [64, 1]</c>, <c>terms.1.lora_A [4, 64]</c>, <c>terms.1.lora_B [64, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraV.Backward");
@@ -2655,6 +2729,18 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 64, 4, 64 });
+        // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 64, 64, 64, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 64]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [64, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 4x64.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 64 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -2837,7 +2923,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [24, 128]</c>, <c>terms.0.scale [24]</c>, <c>terms.1.lora_A [4, 128]</c>, <c>terms.1.lora_B [24, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Int8LoraQ.Backward");
@@ -3027,6 +3113,18 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 128, 4, 24 });
+        // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 24, 128, 0, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 128]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 128, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [24, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 4x128.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 128 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -3209,7 +3307,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [64, 64]</c>, <c>terms.0.scale [64]</c>, <c>terms.1.lora_A [4, 64]</c>, <c>terms.1.lora_B [64, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Int8LoraV.Backward");
@@ -3399,6 +3497,18 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 2, 5 }, valueWidths: new[] { 64, 4, 64 });
+        // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 5, Terms0Weight, Terms0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 64, 64, 0, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [4, 64]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 4, 64, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [64, 4]
+        g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 4x64.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 64 inputs, 16 per step and in order (so sums are deterministic), with both operand
@@ -3581,7 +3691,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.weight [13, 8]</c>, <c>terms.0.absmax [13, 2]</c>, <c>terms.1.lora_A [2, 16]</c>, <c>terms.1.lora_B [13, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("QloraTail.Backward");
@@ -3768,6 +3878,18 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 2, 4 }, valueWidths: new[] { 16, 2, 13 });
+        // terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 4, Terms0Weight, Terms0Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 13, 16, 8, transposed: false, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 16]
+        g.BlockMatMul(0, 2, Terms1LoraA, 0, 1, 2, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [13, 2]
+        g.BlockMatMul(2, 4, Terms1LoraB, 0, 1, 13, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 2x16.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -3961,7 +4083,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [8, 8]</c>, <c>kron.0.scale [8]</c>, <c>kron.1.weight [8, 8]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronInt8.Backward");
@@ -4149,6 +4271,20 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 64, 64, 64, 64, 64 });
+        // kron.1 (dense): W [8, 8]
+        g.BlockMatMul(0, 1, Kron1Weight, 0, 1, 8, 8, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 8);
+        // kron: view as (8, 8) and transpose
+        g.Transpose(1, 2, 8, 8, accumulate: false);
+        // kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(2, 3, Kron0Weight, Kron0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 8, 8, 0, transposed: false, 1.0f, accumulate: false, subRows: 8);
+        // kron: view as (8, 8) and transpose back
+        g.Transpose(3, 4, 8, 8, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 8x8.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
@@ -4309,7 +4445,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>kron.0.weight [4, 4]</c>, <c>kron.1.weight [16, 8]</c>, <c>kron.1.absmax [16, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("KronNf4.Backward");
@@ -4505,6 +4641,20 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 4, valueIds: new[] { 0, 1, 2, 3, 4 }, valueWidths: new[] { 64, 64, 64, 64, 64 });
+        // kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W)
+        g.QuantMatMul(0, 1, Kron1Weight, Kron1Absmax, global::StructMat.Runtime.Kernels.QuantFormat.Nf4, 16, 16, 8, transposed: false, 1.0f, accumulate: false, subRows: 4);
+        // kron: view as (4, 16) and transpose
+        g.Transpose(1, 2, 4, 16, accumulate: false);
+        // kron.0 (dense): W [4, 4]
+        g.BlockMatMul(2, 3, Kron0Weight, 0, 1, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false, subRows: 16);
+        // kron: view as (16, 4) and transpose back
+        g.Transpose(3, 4, 16, 4, accumulate: false);
+    }
 
     // ILGPU kernel: row transpose of [4, 16].
     private static void TransposeKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)

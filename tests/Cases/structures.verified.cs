@@ -112,7 +112,7 @@ namespace StructMat.Tests.Cases;
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>diag [12]</c>, <c>bias [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Diagonal.Backward");
@@ -230,6 +230,16 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 12, 12 });
+        // diag: y = d ⊙ x
+        g.Diagonal(0, 1, Diag, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
+    }
 
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
@@ -360,7 +370,7 @@ public sealed partial class Diagonal : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.weight [12, 12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Reversed.Backward");
@@ -503,6 +513,16 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
+        // factors.1 (dense): W [12, 12]
+        g.BlockMatMul(0, 1, Factors1Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.0 (perm): y[j] = x[map[j]], reverse
+        g.Gather(1, 2, ReverseMap12, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
@@ -649,7 +669,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [4, 4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(2);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("BitReversed.Backward");
@@ -797,6 +817,16 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 16, 16, 16 });
+        // factors.1 (perm): y[j] = x[map[j]], bitreversal
+        g.Gather(0, 1, BitReversalMap16, accumulate: false);
+        // factors.0 (blockdiag): 4 blocks of 4x4
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
 
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
@@ -947,7 +977,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.1.lora_A [3, 12]</c>, <c>terms.0.factors.1.lora_B [12, 3]</c>, <c>terms.1.diag [12]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Shuffled.Backward");
@@ -1131,6 +1161,20 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 2, 5 }, valueWidths: new[] { 12, 3, 12, 12 });
+        // terms.0.factors.1 (lowrank): down-projection A [3, 12]
+        g.BlockMatMul(0, 1, Terms0Factors1LoraA, 0, 1, 3, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.1 (lowrank): up-projection B [12, 3]
+        g.BlockMatMul(1, 2, Terms0Factors1LoraB, 0, 1, 12, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
+        g.Gather(2, 5, ShuffleMap12, accumulate: false);
+        // terms.1 (diag): y = d ⊙ x
+        g.Diagonal(0, 5, Terms1Diag, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 3x12.
     private static void MatMulKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
@@ -1377,7 +1421,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.diag [10]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class RandomPermutations : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class RandomPermutations : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("RandomPermutations.Backward");
@@ -1542,6 +1586,18 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 3, valueIds: new[] { 0, 1, 2, 3 }, valueWidths: new[] { 10, 10, 10, 10 });
+        // factors.2 (perm): y[j] = x[map[j]], random, seed 8
+        g.Gather(0, 1, RandomMap10Seed8, accumulate: false);
+        // factors.1 (diag): y = d ⊙ x
+        g.Diagonal(1, 2, Factors1Diag, accumulate: false);
+        // factors.0 (perm): y[j] = x[map[j]], random, seed 7
+        g.Gather(2, 3, RandomMap10Seed7, accumulate: false);
+    }
+
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
@@ -1688,7 +1744,7 @@ public sealed partial class RandomPermutations : global::StructMat.Runtime.IStru
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>hra_u [12, 5]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Reflections : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Reflections : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Reflections.Backward");
@@ -1796,6 +1852,14 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 12, 12 });
+        // householder: y = H_1 … H_5 x, 5 reflections
+        g.Householder(0, 1, HraU, 12, 5, transposed: false, accumulate: false);
+    }
+
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1879,7 +1943,7 @@ public sealed partial class Reflections : global::StructMat.Runtime.IStructuredL
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>hra_u [6, 6]</c>, <c>bias [6]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class FullReflections : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class FullReflections : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("FullReflections.Backward");
@@ -1998,6 +2062,16 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 1, valueIds: new[] { 0, 1 }, valueWidths: new[] { 6, 6 });
+        // householder: y = H_1 … H_6 x, 6 reflections
+        g.Householder(0, 1, HraU, 6, 6, transposed: false, accumulate: false);
+        // add the bias
+        g.AddBias(1, Bias);
+    }
+
     // ILGPU kernel: bias add.
     private static void BiasKernel0(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -2107,7 +2181,7 @@ public sealed partial class FullReflections : global::StructMat.Runtime.IStructu
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.0.weight [12, 12]</c>, <c>factors.1.hra_u [12, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(1);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Hra.Backward");
@@ -2256,6 +2330,16 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
     /// </summary>
     public float[] Merge() => ToDense();
 
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 2, valueIds: new[] { 0, 1, 2 }, valueWidths: new[] { 12, 12, 12 });
+        // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
+        g.Householder(0, 1, Factors1HraU, 12, 4, transposed: false, accumulate: false);
+        // factors.0 (dense): W [12, 12]
+        g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+    }
+
     // ILGPU kernel: block matmul, 1 groups of 12x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
     // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
@@ -2375,7 +2459,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>factors.1.diag [16]</c>, <c>factors.2.blkdiag1 [4, 4, 4]</c>, <c>factors.2.blkdiag2 [4, 4, 4]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(4);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("PermutedMonarch.Backward");
@@ -2564,6 +2648,20 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 6, valueIds: new[] { 0, 1, 4, 5, 6 }, valueWidths: new[] { 16, 16, 16, 16, 16 });
+        // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
+        g.BlockMatMul(0, 1, Factors2Blkdiag1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
+        g.BlockMatMul(1, 4, Factors2Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
+        // factors.1 (diag): y = d ⊙ x
+        g.Diagonal(4, 5, Factors1Diag, accumulate: false);
+        // factors.0 (perm): y[j] = x[map[j]], reverse
+        g.Gather(5, 6, ReverseMap16, accumulate: false);
+    }
 
     // ILGPU kernel: block matmul, 4 groups of 4x4.
     // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
@@ -2797,7 +2895,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
 /// </summary>
 /// <remarks>Parameter tensors (names as saved): <c>terms.0.factors.0.weight [8, 12]</c>, <c>terms.0.factors.1.hra_u [12, 3]</c>, <c>terms.1.lora_A [2, 12]</c>, <c>terms.1.lora_B [8, 2]</c>.</remarks>
 [global::System.CodeDom.Compiler.GeneratedCode("StructMat", "0.1.0")]
-public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
+public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, global::StructMat.Runtime.IO.Onnx.IOnnxExportable
 {
     private readonly global::StructMat.Runtime.Workspace _workspace = new(3);
     private readonly global::StructMat.Runtime.ExclusiveUse _backwardInUse = new("Mixed.Backward");
@@ -2989,6 +3087,20 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer
     /// bit-for-bit <see cref="ToDense"/>, which composes every part exactly in float64 before one rounding.
     /// </summary>
     public float[] Merge() => ToDense();
+
+    /// <summary>The forward program as ONNX operators, one builder call per IR op (<c>layer.SaveOnnx(path)</c> writes the model).</summary>
+    void global::StructMat.Runtime.IO.Onnx.IOnnxExportable.WriteOnnx(global::StructMat.Runtime.IO.Onnx.OnnxGraphBuilder g)
+    {
+        g.Begin(input: 0, output: 5, valueIds: new[] { 0, 1, 3, 5 }, valueWidths: new[] { 12, 12, 2, 8 });
+        // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
+        g.Householder(0, 1, Terms0Factors1HraU, 12, 3, transposed: false, accumulate: false);
+        // terms.0.factors.0 (dense): W [8, 12]
+        g.BlockMatMul(1, 5, Terms0Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): down-projection A [2, 12]
+        g.BlockMatMul(0, 3, Terms1LoraA, 0, 1, 2, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
+        // terms.1 (lowrank): up-projection B [8, 2]
+        g.BlockMatMul(3, 5, Terms1LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
+    }
 
     // ILGPU kernel: block matmul, 1 groups of 8x12.
     // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).

@@ -22,7 +22,7 @@ internal static class LayerEmitter
         {
             w.Line("#pragma warning disable CS8981 // the layer's name, as written in the .smx file, is all lower case");
         }
-        var interfaces = ProjectionEmitter.IsProjectable(model) ? $"{TypeNames.IStructuredLayer}, {TypeNames.IProjectable}" : $"{TypeNames.IStructuredLayer}";
+        var interfaces = $"{TypeNames.IStructuredLayer}, " + (ProjectionEmitter.IsProjectable(model) ? $"{TypeNames.IProjectable}, " : "") + TypeNames.IOnnxExportable;
         w.Block($"public sealed partial class {model.ClassName} : {interfaces}", () =>
         {
             w.Line($"private readonly {TypeNames.Workspace} _workspace = new({System.Math.Max(1, model.WorkspaceSlots)});");
@@ -44,6 +44,8 @@ internal static class LayerEmitter
             CpuEmitter.Emit(w, model);
             w.Line();
             DenseEmitter.Emit(w, model);
+            w.Line();
+            OnnxEmitter.Emit(w, model);
             w.Line();
             GpuEmitter.Emit(w, model);
         });
