@@ -78,7 +78,7 @@ test('(a) the error marking itself: the deliberately wrong files do get invalid.
 
 /** The first occurrence of needle that does not start inside a longer word (`rank` is not the end of `lowrank`). */
 function wordIndexOf(text, needle) {
-  const isWordChar = (ch) => ch !== undefined && /[\p{L}\p{N}_]/u.test(ch);
+  const isWordChar = (ch) => ch !== undefined && /[\p{L}\p{N}\p{M}_]/u.test(ch);
   for (let i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
     if (!(isWordChar(needle[0]) && isWordChar(text[i - 1]))) return i;
   }
@@ -97,7 +97,7 @@ function scopesAt(lines, needle, { code = false } = {}) {
     if (col < 0) continue;
     const token = tokenAt(line, col);
     assert.ok(token, `no token at '${needle}' in ${JSON.stringify(line.text)}`);
-    const firstWord = needle.match(/^[\p{L}\p{N}_]+|^./u)[0];
+    const firstWord = needle.match(/^[\p{L}\p{N}\p{M}_]+|^[\s\S]/u)[0];
     assert.ok(token.end >= col + firstWord.length,
       `'${firstWord}' is split: token ${JSON.stringify(line.text.slice(token.start, token.end))} (${token.scopes.at(-1)})`);
     return token.scopes;
@@ -172,6 +172,12 @@ const expectations = [
   ['layer A : 64 -> 64 = /* inline */ dense;', 'inline', 'comment.block.smx'],
   ['layer A : 64 -> 64 = /* inline */ dense;', 'dense', 'support.function.structure.smx'],
   ['/* a block\n   layer B : 4 -> 4 = dense;\n*/', 'layer', 'comment.block.smx'],
+  // characters the lexer has no token for; a surrogate pair is one character; a combining mark continues a name
+  ['layer A : 8 -> 8 = dense @ diag();', '@', 'invalid.illegal.character.smx'],
+  ['layer A : 8 -> 8 = dense \u{1F600};', '\u{1F600}', 'invalid.illegal.character.smx'],
+  ['layer A : 8 -> 8 = dense\u200F;', '\u200F', 'invalid.illegal.character.smx'],
+  ['layer A : 8 -> 8 = dense\u2028;', '\u2028', 'invalid.illegal.character.smx'],
+  ['layer A : 8 -> 8 = dense\u0301;', 'dense\u0301', 'variable.other.smx'],
   // a comment's words are the comment's, even keywords
   ['// layer dense frozen 12', 'dense', 'comment.line.double-slash.smx'],
 ];
