@@ -62,6 +62,28 @@ test('(a) every .smx in the repository is tokenised: every character gets a scop
   assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problem(s), the first 40 shown`);
 });
 
+test("(a) the docs' ```smx examples (compiled by the compiler's DocumentationTests) get no invalid scope", async () => {
+  const problems = [];
+  let examples = 0;
+  for (const doc of ['README.md', 'docs/language.md']) {
+    const text = readFileSync(path.join(compiler.repoRoot, doc), 'utf8');
+    for (const [, example] of text.matchAll(/```smx\n(.*?)```/gs)) {
+      examples++;
+      const lines = await tokenize(example);
+      for (const line of lines) {
+        for (const t of line.tokens) {
+          const bad = t.scopes.find((s) => s.startsWith('invalid.'));
+          const word = line.text.slice(t.start, t.end);
+          if (bad) problems.push(`${doc}: ${JSON.stringify(word)} is ${bad} in ${JSON.stringify(line.text)}`);
+          if (word.trim() && t.scopes.length < 2) problems.push(`${doc}: ${JSON.stringify(word)} has no scope`);
+        }
+      }
+    }
+  }
+  assert.ok(examples >= 12, `only ${examples} smx examples found in the docs`);
+  assert.deepEqual(problems, []);
+});
+
 test('(a) the error marking itself: the deliberately wrong files do get invalid.illegal where they are wrong', async () => {
   // Without this the rule above could pass because everything odd happened to fall into some benign scope.
   const cases = [
