@@ -42,7 +42,6 @@ const keywordsUsableAsNames = ['namespace', 'const', 'layer', 'frozen'];
 const declarationBoundary = `(?=;|${word(declarationKeywords)})`;
 
 const grammar = {
-  $schema: 'https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json',
   name: 'StructMat',
   scopeName: 'source.smx',
   fileTypes: ['smx'],
