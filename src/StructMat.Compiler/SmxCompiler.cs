@@ -31,7 +31,8 @@ public sealed record GeneratedClass(string Namespace, string Name, SourceSpan Na
 /// </summary>
 public static class SmxCompiler
 {
-    public const string Version = "0.1.0";
+    /// <summary>The StructMat version (Directory.Build.props), stamped into generated code and its [GeneratedCode].</summary>
+    public const string Version = StructMatVersion.Value;
 
     /// <summary>Stack for the compile thread: recursion follows expression depth, which <c>SizeLimits</c> bounds.</summary>
     private const int StackSize = 64 * 1024 * 1024;

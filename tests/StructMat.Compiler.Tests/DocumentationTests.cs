@@ -12,7 +12,7 @@ public class DocumentationTests
     private static string Root => Path.GetFullPath(Path.Combine(Snapshot.CasesDirectory(), "..", ".."));
 
     public static IEnumerable<object[]> Examples =>
-        new[] { "README.md", "docs/language.md" }.SelectMany(file =>
+        new[] { "README.md", "docs/language.md", "src/StructMat.Runtime/PACKAGE.md" }.SelectMany(file =>
             Regex.Matches(File.ReadAllText(Path.Combine(Root, file)), "```smx\\n(.*?)```", RegexOptions.Singleline)
                 .Select((m, k) => new object[] { $"{file} #{k + 1}", m.Groups[1].Value }));
 
