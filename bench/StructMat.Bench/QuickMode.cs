@@ -11,8 +11,8 @@ namespace StructMat.Bench;
 /// <summary>
 /// <c>--quick</c>: a smoke test of every benchmark body, in process, without BenchmarkDotNet. Each structure and
 /// the baseline at n = 1024 and 4096, batch 16: Forward and ForwardBackward run a few times, every output and
-/// gradient must be finite (and y not all zero), and the OpenBLAS baseline must agree with the generated dense
-/// layer. Prints rough times; they are not measurements. Exit code 1 on any failure.
+/// gradient must be finite (and y not all zero), the OpenBLAS baseline must agree with the generated dense
+/// layer, and ONNX Runtime running each exported layer (structured and merged) must agree with its Forward. Prints rough times; they are not measurements. Exit code 1 on any failure.
 /// </summary>
 public static class QuickMode
 {
@@ -25,6 +25,7 @@ public static class QuickMode
         var total = Stopwatch.StartNew();
         var failures = new List<string>();
         var rows = new List<string[]>();
+        var ortRows = new List<string[]>();
         var ci = CultureInfo.InvariantCulture;
         Console.WriteLine($"StructMat.Bench --quick: SMOKE TEST, NOT A MEASUREMENT (few in-process calls, no warm-up control, batch {Batch}).");
         Console.WriteLine(FmaCeiling.Describe());
@@ -46,6 +47,7 @@ public static class QuickMode
                     Check(work.Y, "y after ForwardBackward", name, n, nonzero: true);
                     Check(work.Dx, "dx", name, n, nonzero: false);
                     foreach (var (gradName, grad) in Gradients(work)) Check(grad, "gradient " + gradName, name, n, nonzero: false);
+                    if (name != LayerCatalog.Baseline) ortRows.Add(CheckOnnxRuntime(work, Time(work.Forward)));
                     if (name == "dense") dense = work;
                     if (name == LayerCatalog.Sgemm) sgemm = work;
 
@@ -74,6 +76,8 @@ public static class QuickMode
 
         Console.WriteLine();
         Print(new[] { "structure", "n", "MACs/row", "fwd ms", "fwd GFLOP/s", "fwd+bwd ms", "fwd+bwd GFLOP/s" }, rows);
+        Console.WriteLine();
+        Print(new[] { "structure", "n", "fwd ms", "ORT structured ms", "ORT merged ms" }, ortRows);
         Console.WriteLine();
         Console.WriteLine("Smoke test, not a measurement: best of a few in-process calls. GFLOP/s = 2 · FlopsPerRow (forward multiply-adds)");
         Console.WriteLine("· batch / time, ×3 for fwd+bwd. For real numbers run the BenchmarkDotNet suite (docs/benchmarks.md).");
@@ -144,6 +148,22 @@ public static class QuickMode
         if (nonzero && allZero) throw new InvalidOperationException($"{what} is all zero on a random input.");
     }
 
+    /// <summary>The layer exported to ONNX, structured and merged, run by ONNX Runtime on the same x: y must agree with Forward.</summary>
+    private static string[] CheckOnnxRuntime(Workload work, double forwardMs)
+    {
+        var ci = CultureInfo.InvariantCulture;
+        work.Forward();
+        var row = new List<string> { work.Structure, work.N.ToString(ci), Ms(forwardMs) };
+        foreach (var merged in new[] { false, true })
+        {
+            using var peer = new OrtPeer(work.Layer!, merged, work.X, work.Batch);
+            peer.Run();
+            Agree(peer.Y, work.Y, $"{work.Structure} n={work.N}: ONNX Runtime ({(merged ? "merged" : "structured")}) y");
+            row.Add(Ms(Time(peer.Run)));
+        }
+        return row.ToArray();
+    }
+
     /// <summary>The two use the same weights (the dense layer's seed-0 initialisation) and inputs: y, dx, dW must agree.</summary>
     private static void CompareBaseline(Workload dense, Workload sgemm)
     {
@@ -160,6 +180,7 @@ public static class QuickMode
 
     private static void Agree(float[] actual, float[] expected, string what)
     {
+        if (actual.Length != expected.Length) throw new InvalidOperationException($"{what}: {actual.Length} values, expected {expected.Length}.");
         double maxDiff = 0, maxAbs = 0;
         for (var i = 0; i < expected.Length; i++)
         {
@@ -167,7 +188,7 @@ public static class QuickMode
             maxAbs = Math.Max(maxAbs, Math.Abs(expected[i]));
         }
         if (maxDiff > 1e-4 * Math.Max(maxAbs, 1e-30))
-            throw new InvalidOperationException($"{what}: max |sgemm - dense| = {maxDiff:G3}, max |dense| = {maxAbs:G3}.");
+            throw new InvalidOperationException($"{what}: max difference {maxDiff:G3}, max |expected| = {maxAbs:G3}.");
     }
 
     private static string Ms(double ms) => ms.ToString(ms < 1 ? "F4" : "F2", CultureInfo.InvariantCulture);

@@ -51,7 +51,11 @@ public sealed class OnnxTests
 
         var merged = ModelProto.Parser.ParseFrom(layer.ToOnnx(merged: true));
         Assert.Equal(new[] { "Gemm" }, merged.Graph.Node.Select(n => n.OpType));
-        Assert.Contains(merged.Graph.Initializer, t => t.Name == "merged.weight" && t.Dims.SequenceEqual(new long[] { layer.OutFeatures, layer.InFeatures }));
+        var weight = Assert.Single(merged.Graph.Initializer, t => t.Name == "merged.weight");
+        Assert.Equal(new long[] { layer.OutFeatures, layer.InFeatures }, weight.Dims);
+        // The export takes W from Forward on the identity; Merge() builds it from the float64 definition.
+        var exported = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(weight.RawData.Span).ToArray();
+        AssertClose(layer.Merge(), exported, "merged.weight vs Merge()");
     }
 
     [Fact]

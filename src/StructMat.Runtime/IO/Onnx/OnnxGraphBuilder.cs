@@ -70,16 +70,15 @@ public sealed class OnnxGraphBuilder
         }
         else
         {
-            // [rows, groups, blockIn], block g holding its inputs in order.
-            var blocksIn = inLayout == BlockLayout.Contiguous
-                ? Reshape(x, 0, groups, blockIn)
-                : _graph.Node("Transpose", new[] { Reshape(x, 0, blockIn, groups) }, Ints("perm", 0, 2, 1));
+            // [groups, rows, blockIn], block g holding its inputs in order: one Transpose from either layout.
+            var byGroup = inLayout == BlockLayout.Contiguous
+                ? _graph.Node("Transpose", new[] { Reshape(x, 0, groups, blockIn) }, Ints("perm", 1, 0, 2))
+                : _graph.Node("Transpose", new[] { Reshape(x, 0, blockIn, groups) }, Ints("perm", 2, 0, 1));
             if (inputGroupXor != 0)
             {
                 var map = Enumerable.Range(0, groups).Select(g => (long)(g ^ inputGroupXor)).ToArray();
-                blocksIn = _graph.Node("Gather", new[] { blocksIn, _graph.Int64s(map) }, Int("axis", 1));
+                byGroup = _graph.Node("Gather", new[] { byGroup, _graph.Int64s(map) }, Int("axis", 0));
             }
-            var byGroup = _graph.Node("Transpose", new[] { blocksIn }, Ints("perm", 1, 0, 2));           // [groups, rows, blockIn]
             var wt = _graph.Node("Transpose", new[] { w }, Ints("perm", 0, 2, 1));                        // [groups, blockIn, blockOut]
             var product = Scaled(_graph.Node("MatMul", new[] { byGroup, wt }), alpha);                    // [groups, rows, blockOut]
             var rowsFirst = outLayout == BlockLayout.Contiguous
