@@ -20,6 +20,9 @@ public sealed class PackageTests
 {
     private static readonly string PackageProject = Repo.PathOf("src", "StructMat.Runtime");
 
+    /// <summary>The consumer runs its exported model with the ONNX Runtime the repository's tests use.</summary>
+    private static readonly string OnnxRuntimeVersion = BuildProps.PackageVersion("Microsoft.ML.OnnxRuntime");
+
     [Fact]
     public void Pack_puts_runtime_in_lib_generator_in_analyzers_and_build_files_in_build()
     {
@@ -143,6 +146,8 @@ public sealed class PackageTests
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="StructMat" Version="{packageVersion}" />
+                <!-- What a user runs the exported model with; StructMat itself does not depend on it. -->
+                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{OnnxRuntimeVersion}" />
               </ItemGroup>
             </Project>
             """);
@@ -173,6 +178,11 @@ public sealed class PackageTests
         Assert.True(Value("AllFinite") == "True", run.Describe("The layer's output has a NaN or an infinity."));
         var error = double.Parse(Value("MaxRelativeError"), CultureInfo.InvariantCulture);
         Assert.True(error < 1e-5, run.Describe($"Forward differs from ToDenseDouble()·x + bias by {error:G3} (relative), above 1e-5."));
+
+        // Trained with the package's Adam, exported with SaveOnnx, run by ONNX Runtime: the same outputs.
+        Assert.True(Value("LossDecreased") == "True", run.Describe("Twenty Adam steps did not lower the regression loss."));
+        var onnxError = double.Parse(Value("OnnxMaxRelativeError"), CultureInfo.InvariantCulture);
+        Assert.True(onnxError < 1e-5, run.Describe($"ONNX Runtime's output of the exported layer differs from Forward by {onnxError:G3} (relative), above 1e-5."));
 
         // SmxCompiler.Version, as the analyzer in the package stamped it, is the one StructMat version.
         Assert.True(Value("GeneratedBy") == "StructMat " + BuildProps.StructMatVersion,
@@ -244,6 +254,49 @@ public sealed class PackageTests
                         maxReference = Math.Max(maxReference, Math.Abs(reference));
                     }
                 }
+
+                // Train: twenty Adam steps of ½‖y − t‖² towards a fixed random target, then export and run with ONNX Runtime.
+                var target = new float[batch * m];
+                for (var i = 0; i < target.Length; i++)
+                {
+                    target[i] = (float)(2 * random.NextDouble() - 1);
+                }
+                var adam = new StructMat.Runtime.Training.Adam(learningRate: 0.01f);
+                var dy = new float[batch * m];
+                var dx = new float[batch * n];
+                double firstLoss = 0, loss = 0;
+                for (var step = 0; step < 20; step++)
+                {
+                    layer.Forward(x, y, batch);
+                    loss = 0;
+                    for (var i = 0; i < y.Length; i++)
+                    {
+                        dy[i] = y[i] - target[i];
+                        loss += 0.5 * dy[i] * dy[i];
+                    }
+                    if (step == 0)
+                    {
+                        firstLoss = loss;
+                    }
+                    layer.ZeroGrad();
+                    layer.Backward(x, dy, dx, batch);
+                    adam.Step(layer.Parameters);
+                }
+                layer.Forward(x, y, batch);
+                StructMat.Runtime.IO.OnnxExport.SaveOnnx(layer, "mix.onnx");
+                using var session = new Microsoft.ML.OnnxRuntime.InferenceSession("mix.onnx");
+                var input = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, new[] { batch, n });
+                using var results = session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor("x", input) });
+                double onnxDifference = 0, largest = 0;
+                var index = 0;
+                foreach (var value in System.Linq.Enumerable.First(results).AsEnumerable<float>())
+                {
+                    onnxDifference = Math.Max(onnxDifference, Math.Abs(value - y[index]));
+                    largest = Math.Max(largest, Math.Abs(y[index]));
+                    index++;
+                }
+                Console.WriteLine("LossDecreased=" + (index == y.Length && loss < 0.5 * firstLoss));
+                Console.WriteLine("OnnxMaxRelativeError=" + (onnxDifference / largest).ToString("R", CultureInfo.InvariantCulture));
 
                 var generated = typeof(Demo.Mix).GetCustomAttribute<GeneratedCodeAttribute>();
                 Console.WriteLine("ParameterCount=" + layer.ParameterCount.ToString(CultureInfo.InvariantCulture));

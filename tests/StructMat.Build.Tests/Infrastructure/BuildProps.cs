@@ -14,6 +14,19 @@ public static class BuildProps
     /// <summary>The repository URL the package carries; empty until someone sets it for publishing.</summary>
     public static string StructMatRepositoryUrl => Single("StructMatRepositoryUrl");
 
+    /// <summary>The version Directory.Packages.props pins for a package.</summary>
+    public static string PackageVersion(string id)
+    {
+        var path = Repo.PathOf("Directory.Packages.props");
+        var versions = XDocument.Load(path).Descendants().Where(e => e.Name.LocalName == "PackageVersion" && (string?)e.Attribute("Include") == id)
+            .Select(e => (string?)e.Attribute("Version") ?? "").ToList();
+        if (versions.Count != 1)
+        {
+            throw new InvalidOperationException($"Expected one <PackageVersion Include=\"{id}\"> in {path}, found {versions.Count}.");
+        }
+        return versions[0];
+    }
+
     private static string Single(string name)
     {
         var path = Repo.PathOf("Directory.Build.props");
