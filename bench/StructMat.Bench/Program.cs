@@ -17,6 +17,10 @@ if (Array.IndexOf(args, "--first-call-one") is var one and >= 0) return FirstCal
 // Loading a 2 GiB checkpoint, wrong and right (issue 16): dotnet run -c Release --project bench/StructMat.Bench -- --load /tmp
 if (Array.IndexOf(args, "--load") is var load and >= 0) return LoadProbe.Run(load + 1 < args.Length ? args[load + 1] : Path.GetTempPath());
 
+// StructMat's Forward against ONNX Runtime, quickly (not the reported figures):
+//   dotnet run -c Release --project bench/StructMat.Bench -- --peer lowrank hra --n 1024 --batch 1,16
+if (Array.IndexOf(args, "--peer") is var peer and >= 0) return PeerProbe.Run(args.Skip(peer + 1).ToArray());
+
 Console.WriteLine($"Baseline: {LayerCatalog.Label(LayerCatalog.Baseline, 1024)}{(OpenBlas.Instance is { } blas ? " — " + blas.Describe() : "")}");
 Console.WriteLine(FmaCeiling.Describe()); // measured before the benchmarks start, with the machine otherwise idle
 var startedUtc = DateTime.UtcNow;
