@@ -63,6 +63,8 @@ public static class Smx
         {
             start.Environment.Remove(key);
         }
+        // An installed tool's apphost finds the runtime through DOTNET_ROOT: the one running these tests.
+        if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host) start.Environment["DOTNET_ROOT"] = Path.GetDirectoryName(host);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         using var process = System.Diagnostics.Process.Start(start)!;
