@@ -28,15 +28,15 @@ public class BenchTests
         Assert.Equal(Columns, header);
 
         var rows = lines.Where(l => l.StartsWith('│') && !l.StartsWith("│ batch")).Select(l => l.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
-        Assert.Equal(new[] { ("1", "forward"), ("1", "forward+backward"), ("4", "forward"), ("4", "forward+backward") }, rows.Select(r => (r[0], r[1])));
+        Assert.Equal(new[] { ("1", "fwd"), ("1", "fwd+bwd"), ("4", "fwd"), ("4", "fwd+bwd") }, rows.Select(r => (r[0], r[1])));
         foreach (var row in rows)
         {
             foreach (var figure in new[] { row[2], row[3], row[4], row[5], row[6], row[7], row[8] }) Assert.True(Number(figure) > 0, $"'{figure}' in {string.Join(" | ", row)}");
         }
         // monarch(blocks: 4) on 16 -> 16: 128 multiply-adds per row against dense's 256.
         Assert.All(rows, r => Assert.Equal("2.00x", r[7]));
-        Assert.Contains(lines, l => l.StartsWith("  forward: "));
-        Assert.Contains(lines, l => l.StartsWith("  forward+backward: "));
+        Assert.Contains(lines, l => l.StartsWith("  fwd: "));
+        Assert.Contains(lines, l => l.StartsWith("  fwd+bwd: "));
 
         var points = XDocument.Load(svg).Descendants(XName.Get("circle", "http://www.w3.org/2000/svg")).ToList();
         Assert.Equal(2 * 2 * 2, points.Count);

@@ -104,7 +104,7 @@ public sealed class BenchCommand(CliOutput output) : Command<BenchSettings>
         o.WriteLine(FmaCeiling.Describe());
         o.WriteLine($"Dense baseline: {baseline}{(OpenBlas.Instance is { } blas ? " (" + blas.Describe() + ")" : " (no OpenBLAS found: libopenblas.so.0)")}");
         o.WriteLine($"Each case: one warm-up call, then calls for {F(seconds, "0.###")} s (at least {CaseTimer.MinSamples}); median shown. " +
-                    "FLOPs = 2 per multiply-add, forward + backward = 3 x forward.");
+                    "FLOPs = 2 per multiply-add; fwd = forward, fwd+bwd = forward then backward, counted as 3 x forward.");
         foreach (var layer in layers)
         {
             var table = new Table().Title(Markup.Escape(layer))
@@ -128,7 +128,8 @@ public sealed class BenchCommand(CliOutput output) : Command<BenchSettings>
         }
     }
 
-    internal static string PassName(Pass pass) => pass == Pass.Forward ? "forward" : "forward+backward";
+    /// <summary>Short, so the table fits a 100-column terminal: fwd = forward, fwd+bwd = forward then backward.</summary>
+    internal static string PassName(Pass pass) => pass == Pass.Forward ? "fwd" : "fwd+bwd";
 
     internal static IReadOnlyList<int> ParseBatches(string text)
     {
