@@ -22,17 +22,18 @@ public static class BenchSvg
     {
         var layers = rows.Select(r => r.Layer).Distinct().ToList();
         var width = Pad + layers.Count * (PanelWidth + Pad);
-        var height = PanelHeight + 2 * Pad + 40;
-        using var writer = XmlWriter.Create(path, new XmlWriterSettings { Indent = true });
+        var height = PanelHeight + 2 * Pad + 54;
+        using var writer = XmlWriter.Create(path, new XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) });
         writer.WriteStartElement("svg", Ns);
         Attr(writer, "width", width);
         Attr(writer, "height", height);
         writer.WriteAttributeString("viewBox", $"0 0 {N(width)} {N(height)}");
         writer.WriteAttributeString("font-family", "sans-serif");
-        Text(writer, Pad, 22, 13, $"time per call against batch size (log-log); blue: structure, grey: {baseline}; solid: forward, dashed: forward + backward");
+        Text(writer, Pad, 18, 12, "median time per call against batch size (log-log)");
+        Text(writer, Pad, 34, 11, $"blue: structure, grey: {baseline}; solid: forward, dashed: forward + backward");
         for (var k = 0; k < layers.Count; k++)
         {
-            Panel(writer, Pad + k * (PanelWidth + Pad), Pad, rows.Where(r => r.Layer == layers[k]).ToList(), layers[k]);
+            Panel(writer, Pad + k * (PanelWidth + Pad), Pad + 14, rows.Where(r => r.Layer == layers[k]).ToList(), layers[k]);
         }
         writer.WriteEndElement();
     }

@@ -32,11 +32,11 @@ public static class StructureSvg
         var largestDim = layer.Factors.Select(f => Math.Max(f.Shape.In, f.Shape.Out)).DefaultIfEmpty(1).Max();
         var scale = BlockSpace / largestDim;
         var blocksWidth = layer.Factors.Sum(f => Math.Max(4, f.Shape.In * scale) + 16);
-        var width = Math.Max(Margin * 2 + blocksWidth, Margin * 2 + MapSize + 40);
-        var mapTop = Margin + 40 + BlockSpace + 50;
+        var width = Math.Max(Margin * 2 + blocksWidth, Margin * 2 + 560);
+        var mapTop = Margin + 54 + BlockSpace + 50;
         var height = mapTop + rows * cell + Margin + 20;
 
-        var settings = new XmlWriterSettings { Indent = true, OmitXmlDeclaration = false };
+        var settings = new XmlWriterSettings { Indent = true, Encoding = new System.Text.UTF8Encoding(false) };
         using var writer = XmlWriter.Create(path, settings);
         const string ns = "http://www.w3.org/2000/svg";
         writer.WriteStartElement("svg", ns);
@@ -45,7 +45,8 @@ public static class StructureSvg
         writer.WriteAttributeString("viewBox", $"0 0 {Num(width)} {Num(height)}");
         writer.WriteAttributeString("font-family", "sans-serif");
         Text(writer, Margin, Margin + 8, 16, $"{layer.Name} : {layer.Shape.In} -> {layer.Shape.Out}{(layer.HasBias ? " (+ bias)" : "")}");
-        Text(writer, Margin, Margin + 28, 11, $"factors as written (the rightmost applies first); block height = out, width = in; {Count(layer.ParameterCount)} parameters, {Count(layer.FlopsPerRow)} multiply-adds per row ({Count(layer.DenseFlopsPerRow)} dense)");
+        Text(writer, Margin, Margin + 26, 11, $"{Count(layer.ParameterCount)} parameters ({Count(layer.DenseParameterCount)} dense), {Count(layer.FlopsPerRow)} multiply-adds per row ({Count(layer.DenseFlopsPerRow)} dense)");
+        Text(writer, Margin, Margin + 40, 11, "factors as written (the rightmost applies first); block height = out, width = in");
 
         // The factors.
         writer.WriteStartElement("g", ns);
@@ -54,7 +55,7 @@ public static class StructureSvg
         foreach (var factor in layer.Factors)
         {
             var (w, h) = (Math.Max(4, factor.Shape.In * scale), Math.Max(4, factor.Shape.Out * scale));
-            var top = Margin + 40;
+            var top = Margin + 54;
             writer.WriteStartElement("rect", ns);
             writer.WriteAttributeString("class", "factor");
             writer.WriteAttributeString("data-kind", factor.Kind);
@@ -73,10 +74,11 @@ public static class StructureSvg
         writer.WriteEndElement();
 
         // The dense matrix's nonzero pattern.
-        Text(writer, Margin, mapTop - 12, 11, $"|W| of the dense [{layer.Shape.Out}, {layer.Shape.In}] matrix" +
-            (rows < layer.Shape.Out || cols < layer.Shape.In ? $", {rows} x {cols} cells (largest |w| per cell)" : "") + $"; {patternNote}");
+        Text(writer, Margin, mapTop - 10, 11, $"|W| of the dense [{layer.Shape.Out}, {layer.Shape.In}] matrix" +
+            (rows < layer.Shape.Out || cols < layer.Shape.In ? $", {rows} x {cols} cells (largest |w| per cell)" : "") + $"; {patternNote}; blank = exactly zero");
         writer.WriteStartElement("g", ns);
         writer.WriteAttributeString("id", "pattern");
+        writer.WriteAttributeString("fill", "#08519c");
         writer.WriteAttributeString("data-rows", rows.ToString(CultureInfo.InvariantCulture));
         writer.WriteAttributeString("data-cols", cols.ToString(CultureInfo.InvariantCulture));
         writer.WriteStartElement("rect", ns);
@@ -100,7 +102,6 @@ public static class StructureSvg
                 writer.WriteAttributeString("y", Num(mapTop + r * cell));
                 writer.WriteAttributeString("width", Num(cell));
                 writer.WriteAttributeString("height", Num(cell));
-                writer.WriteAttributeString("fill", "#08519c");
                 // Square root: small entries stay visible next to large ones.
                 writer.WriteAttributeString("fill-opacity", Num(0.15 + 0.85 * Math.Sqrt(cells[r, c] / largest)));
                 writer.WriteEndElement();
