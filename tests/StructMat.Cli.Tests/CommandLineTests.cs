@@ -54,6 +54,24 @@ public class CommandLineTests
     public void A_bad_format_is_a_usage_error() => Assert.Contains("--format must be text or json", Usage("check", Path.Combine(Repo.Cases, "monarch.smx"), "--format", "xml").Error);
 
     [Fact]
+    public void Binary_garbage_as_smx_exits_1_with_an_smx_error_and_no_stack_trace()
+    {
+        using var temp = new TempFolder("garbage-process");
+        var path = temp.Combine("garbage.smx");
+        var bytes = new byte[2048];
+        new System.Random(11).NextBytes(bytes);
+        File.WriteAllBytes(path, bytes);
+
+        foreach (var command in new[] { "check", "explain", "emit", "bench" })
+        {
+            var result = Smx.Process(command, path);
+            Assert.True(result.ExitCode == ExitCodes.Failed, command + ": " + result.Describe());
+            Assert.Contains(": error SMX000", result.Out + result.Error);
+            Assert.False(result.HasStackTrace, result.Describe());
+        }
+    }
+
+    [Fact]
     public void Help_lists_every_command_and_exits_0()
     {
         var result = Smx.Process("--help");

@@ -130,4 +130,21 @@ public class ExplainTests
         // 8 diagonal blocks of 16x16 cells.
         Assert.Equal(8 * 16 * 16, pattern.Elements(Svg + "rect").Count(r => (string?)r.Attribute("class") == "nz"));
     }
+
+    [Fact]
+    public void Svg_of_several_layers_writes_one_file_each()
+    {
+        using var temp = new TempFolder("svg-many");
+        var svg = temp.Combine("layers.svg");
+
+        var result = Smx.Run("explain", Path.Combine(Repo.Cases, "monarch.smx"), "--svg", svg);
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Describe());
+        foreach (var name in new[] { "MonarchSquare", "MonarchTwoBlocks", "MonarchUp", "MonarchDown" })
+        {
+            var document = XDocument.Load(temp.Combine($"layers-{name}.svg"));
+            Assert.Contains(document.Descendants(Svg + "text"), t => t.Value.StartsWith(name + " : "));
+        }
+        Assert.False(File.Exists(svg));
+    }
 }
