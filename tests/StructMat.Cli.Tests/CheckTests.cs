@@ -30,6 +30,9 @@ public class CheckTests
         Assert.Equal(expected, DiagnosticLines(result));
         Assert.Equal(ExitCodes.Failed, result.ExitCode);
         Assert.False(result.HasStackTrace, result.Describe());
+        // And the id the file's own "// expect: SMXnnnn" comment promises.
+        var promised = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(path), @"// expect: (SMX\d{4})").Groups[1].Value;
+        Assert.Contains(DiagnosticLines(result), l => l.Contains($": error {promised}: "));
     }
 
     [Fact]
