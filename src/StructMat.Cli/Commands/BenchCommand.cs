@@ -146,7 +146,8 @@ public sealed class BenchCommand(CliOutput output) : Command<BenchSettings>
     }
 
     private static string Time(double seconds) =>
-        seconds >= 1 ? F(seconds, "0.00") + " s" : seconds >= 1e-3 ? F(seconds * 1e3, "0.00") + " ms" : F(seconds * 1e6, "0.0") + " µs";
+        seconds >= 1 ? F(seconds, "0.00") + " s" : seconds >= 1e-3 ? F(seconds * 1e3, "0.00") + " ms"
+        : seconds >= 1e-6 ? F(seconds * 1e6, "0.0") + " µs" : F(seconds * 1e9, "0") + " ns";
 
     private static string F(double value, string format) => value.ToString(format, CultureInfo.InvariantCulture);
 }
