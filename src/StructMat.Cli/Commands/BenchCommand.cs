@@ -71,7 +71,22 @@ public sealed class BenchCommand(CliOutput output) : Command<BenchSettings>
 
         if (output.Interactive)
         {
-            output.Console.Status().Start("starting", status => Work(message => status.Status(Markup.Escape(message))));
+            // One step per message: the ceiling, the compile, and each layer's batches twice (fwd, fwd+bwd).
+            var steps = 2 + layers.Count * batches.Count * 2;
+            output.Console.Progress()
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .Start(display =>
+                {
+                    var task = display.AddTask("starting", maxValue: steps);
+                    var started = false;
+                    Work(message =>
+                    {
+                        if (started) task.Increment(1);
+                        started = true;
+                        task.Description = Markup.Escape(message);
+                    });
+                    task.Value = steps;
+                });
         }
         else
         {
