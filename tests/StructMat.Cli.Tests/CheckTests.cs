@@ -94,6 +94,23 @@ public class CheckTests
         Assert.Equal(expected.GetMessage(System.Globalization.CultureInfo.InvariantCulture), item.GetProperty("message").GetString());
     }
 
+    [Theory]
+    [MemberData(nameof(Mistakes))]
+    public void Check_json_holds_the_generator_s_ids_messages_and_positions(string file)
+    {
+        var path = Path.Combine(Repo.Mistakes, file);
+        var expected = GeneratorRun.Diagnostics(new[] { path })
+            .Select(d => (d.Id, Message: d.GetMessage(System.Globalization.CultureInfo.InvariantCulture), Line: d.Location.GetLineSpan().StartLinePosition.Line + 1,
+                Column: d.Location.GetLineSpan().StartLinePosition.Character + 1));
+
+        var result = Smx.Run("check", path, "--format", "json");
+
+        using var json = JsonDocument.Parse(result.Out);
+        var actual = json.RootElement.EnumerateArray()
+            .Select(e => (e.GetProperty("id").GetString()!, e.GetProperty("message").GetString()!, e.GetProperty("line").GetInt32(), e.GetProperty("column").GetInt32()));
+        Assert.Equal(expected, actual);
+    }
+
     [Fact]
     public void Check_json_of_a_clean_file_is_an_empty_array_and_nothing_else()
     {

@@ -56,7 +56,8 @@ public sealed class CheckCommand(CliOutput output) : Command<CheckSettings>
     private void WriteJson(IReadOnlyList<ReportedDiagnostic> reports)
     {
         using var stream = new MemoryStream();
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        // Relaxed escaping: messages quote names with ', which the default encoder would write as \u0027.
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
             json.WriteStartArray();
             foreach (var (path, d) in reports)
