@@ -147,4 +147,28 @@ public class ExplainTests
         }
         Assert.False(File.Exists(svg));
     }
+
+    public static System.Collections.Generic.IEnumerable<object[]> CaseFiles =>
+        Directory.GetFiles(Repo.Cases, "*.smx").OrderBy(f => f, StringComparer.Ordinal).Select(f => new object[] { Path.GetFileName(f) });
+
+    [Theory]
+    [MemberData(nameof(CaseFiles))]
+    public void Every_case_file_explains_and_draws(string file)
+    {
+        using var temp = new TempFolder("svg-case");
+        var svg = temp.Combine("case.svg");
+        var path = Path.Combine(Repo.Cases, file);
+        var layers = StructMat.Compiler.SmxCompiler.Compile(File.ReadAllText(path), file).Classes.Select(c => c.Name).ToList();
+
+        var result = Smx.Run("explain", path, "--svg", svg);
+
+        Assert.True(result.ExitCode == ExitCodes.Ok, result.Describe());
+        foreach (var layer in layers)
+        {
+            Assert.Contains(layer + " : ", result.Out);
+            var picture = layers.Count == 1 ? svg : temp.Combine($"case-{layer}.svg");
+            var cells = XDocument.Load(picture).Descendants(Svg + "rect").Count(r => (string?)r.Attribute("class") == "nz");
+            Assert.True(cells > 0, $"{layer}: no nonzero cell drawn");
+        }
+    }
 }
