@@ -1,7 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 
-namespace StructMat.Bench;
+namespace StructMat.Measurement;
 
 /// <summary>
 /// OpenBLAS's <c>cblas_sgemm</c>, loaded at run time with <see cref="NativeLibrary.TryLoad(string, out IntPtr)"/>
@@ -44,19 +44,25 @@ internal sealed unsafe class OpenBlas
     public string Describe() => $"{LibraryName}: {Config}, {Threads} thread(s)";
 
     /// <summary>Row-major <c>y = x · Wᵀ</c>: x [batch, n], W [n, n] ([out, in]), y [batch, n].</summary>
-    public void Forward(float[] x, float[] w, float[] y, int batch, int n)
+    public void Forward(float[] x, float[] w, float[] y, int batch, int n) => Forward(x, w, y, batch, n, n);
+
+    /// <summary>Row-major <c>y = x · Wᵀ</c>: x [batch, in], W [out, in], y [batch, out].</summary>
+    public void Forward(float[] x, float[] w, float[] y, int batch, int inFeatures, int outFeatures)
     {
         fixed (float* px = x, pw = w, py = y)
-            _sgemm(RowMajor, NoTrans, Trans, batch, n, n, 1f, px, n, pw, n, 0f, py, n);
+            _sgemm(RowMajor, NoTrans, Trans, batch, outFeatures, inFeatures, 1f, px, inFeatures, pw, inFeatures, 0f, py, outFeatures);
     }
 
     /// <summary><c>dx = dy · W</c> (overwritten) and <c>dW += dyᵀ · x</c> (accumulated, as layers accumulate gradients).</summary>
-    public void Backward(float[] x, float[] w, float[] dy, float[] dx, float[] dw, int batch, int n)
+    public void Backward(float[] x, float[] w, float[] dy, float[] dx, float[] dw, int batch, int n) => Backward(x, w, dy, dx, dw, batch, n, n);
+
+    /// <summary>As the square overload, for x [batch, in], W and dW [out, in], dy [batch, out], dx [batch, in].</summary>
+    public void Backward(float[] x, float[] w, float[] dy, float[] dx, float[] dw, int batch, int inFeatures, int outFeatures)
     {
         fixed (float* px = x, pw = w, pdy = dy, pdx = dx, pdw = dw)
         {
-            _sgemm(RowMajor, NoTrans, NoTrans, batch, n, n, 1f, pdy, n, pw, n, 0f, pdx, n);
-            _sgemm(RowMajor, Trans, NoTrans, n, n, batch, 1f, pdy, n, px, n, 1f, pdw, n);
+            _sgemm(RowMajor, NoTrans, NoTrans, batch, inFeatures, outFeatures, 1f, pdy, outFeatures, pw, inFeatures, 0f, pdx, inFeatures);
+            _sgemm(RowMajor, Trans, NoTrans, outFeatures, inFeatures, batch, 1f, pdy, outFeatures, px, inFeatures, 1f, pdw, inFeatures);
         }
     }
 

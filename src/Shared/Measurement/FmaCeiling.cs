@@ -5,7 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Threading;
 
-namespace StructMat.Bench;
+namespace StructMat.Measurement;
 
 /// <summary>
 /// The machine's fused multiply-add ceiling, measured where the benchmarks run (issue 16, goal 1): a loop of independent
