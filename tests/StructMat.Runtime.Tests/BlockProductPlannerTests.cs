@@ -154,8 +154,10 @@ public class BlockProductPlannerTests
     [InlineData(64, 64, nameof(BlockEngine.Gemm))]
     [InlineData(64, 256, nameof(BlockEngine.Gemm))]
     [InlineData(63, 63, nameof(BlockEngine.Gemm))]
-    [InlineData(1, 2, nameof(BlockEngine.GemmTransposed))]
-    public void A_product_with_fewer_than_64_rows_and_more_columns_runs_transposed(int batch, int blockOut, string expected)
+    [InlineData(9, 64, nameof(BlockEngine.GemmTransposed))]
+    [InlineData(8, 64, nameof(BlockEngine.Gemm))] // one register tile of rows: streamed, not transposed
+    [InlineData(1, 2, nameof(BlockEngine.Gemm))]
+    public void A_product_with_9_to_63_rows_and_more_columns_runs_transposed(int batch, int blockOut, string expected)
     {
         var shape = BlockShape.Create(batch, 1, blockOut, 256, Contiguous, Contiguous);
         Assert.Equal(Engine(expected), BlockProductPlanner.Forward(shape, batch, 0, Avx512));

@@ -44,6 +44,17 @@ internal static unsafe class Gemm
     public static void Run(in GroupedProduct product)
     {
         var p = product;
+        if (p.Groups == 1 && p.M <= MR)
+        {
+            // One register tile of rows (a layer at batch ≤ 8, a GEMV): each panel of B is read by one tile only, so
+            // it is packed a KC slice at a time into a small per-thread buffer right before the tile reads it — B is
+            // read once and its packed form never leaves the cache — and the panels are split over the threads. The
+            // tiles and their sums are the ones below: the bits do not change.
+            var streaming = new StreamingJob(p);
+            long macs = (long)p.M * p.N * p.K;
+            KernelThreading.Split(macs, (p.N + NR - 1) / NR, KernelThreading.ChunksForWork(macs), (start, end) => streaming.Execute(start, end));
+            return;
+        }
         // B is always packed, panel by panel, so that the micro-kernel reads it sequentially whatever its strides
         // (a row stride of a power of two would otherwise map every k to the same L1 sets).
         float[]? packed = null;
@@ -178,6 +189,52 @@ internal static unsafe class Gemm
                         }
                     }
                 }
+            }
+        }
+    }
+    /// <summary>A one-group product of at most <see cref="MicroKernels.MR"/> rows, B packed slice by slice as its tile reads it.</summary>
+    private sealed class StreamingJob
+    {
+        private readonly GroupedProduct _p;
+
+        public StreamingJob(in GroupedProduct product) => _p = product;
+
+        /// <summary>Column panels [panel0, panel1) of C.</summary>
+        public void Execute(int panel0, int panel1)
+        {
+            var p = _p;
+            int nr = NR;
+            // A strided along k is packed once ([k][row], MR wide), as the cache tiles above pack it per slice.
+            bool packA = p.A.ColStride != 1;
+            var slice = ArrayPool<float>.Shared.Rent(KC * nr);
+            var aRented = packA ? ArrayPool<float>.Shared.Rent(MR * p.K) : null;
+            try
+            {
+                fixed (float* b = slice, aPack = aRented)
+                {
+                    float* a = p.AOf(0);
+                    if (packA) GemmPacking.PackA(a, p.A.RowStride, p.A.ColStride, p.M, p.K, aPack);
+                    for (int panel = panel0; panel < panel1; panel++)
+                    {
+                        int j0 = panel * nr;
+                        int cols = Math.Min(nr, p.N - j0);
+                        float* c = p.C.Data + j0 * p.C.ColStride;
+                        for (int pc = 0; pc < p.K; pc += KC)
+                        {
+                            int kc = Math.Min(KC, p.K - pc);
+                            GemmPacking.PackPanel(p, 0, panel, pc, pc + kc, b);
+                            if (packA)
+                                MicroKernels.Tile(aPack + (long)pc * MR, 1, MR, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, p.Accumulate || pc > 0);
+                            else
+                                MicroKernels.Tile(a + pc * p.A.ColStride, p.A.RowStride, p.A.ColStride, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, p.Accumulate || pc > 0);
+                        }
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<float>.Shared.Return(slice);
+                if (aRented is not null) ArrayPool<float>.Shared.Return(aRented);
             }
         }
     }

@@ -78,45 +78,47 @@ internal static unsafe class GemmPacking
 
     private static void PackGroup(in GroupedProduct p, nint pack, long packedPerGroup, int g, int firstPanel, int endPanel)
     {
+        for (int panel = firstPanel; panel < endPanel; panel++)
+            PackPanel(p, g, panel, 0, p.K, (float*)pack + g * packedPerGroup + (long)panel * p.K * NR);
+    }
+
+    /// <summary>Rows [k0, k1) of group g's panel <paramref name="panel"/> as <c>[k − k0][NR]</c> at <paramref name="target"/>, zero beyond <c>N</c>.</summary>
+    public static void PackPanel(in GroupedProduct p, int g, int panel, int k0, int k1, float* target)
+    {
         int nr = NR;
         float* source = p.BOf(g);
-        for (int panel = firstPanel; panel < endPanel; panel++)
+        int j0 = panel * nr;
+        int cols = Math.Min(nr, p.N - j0);
+        target -= (long)k0 * nr; // row k at target + k·nr
+        if (p.B.ColStride == 1)
         {
-            float* target = (float*)pack + g * packedPerGroup + (long)panel * p.K * nr;
-            int j0 = panel * nr;
-            int cols = Math.Min(nr, p.N - j0);
-            if (p.B.ColStride == 1)
+            for (int k = k0; k < k1; k++)
             {
-                for (int k = 0; k < p.K; k++)
-                {
-                    float* row = source + k * p.B.RowStride + j0;
-                    float* dst = target + (long)k * nr;
-                    new ReadOnlySpan<float>(row, cols).CopyTo(new Span<float>(dst, cols));
-                    if (cols < nr) new Span<float>(dst + cols, nr - cols).Clear();
-                }
+                float* row = source + k * p.B.RowStride + j0;
+                float* dst = target + (long)k * nr;
+                new ReadOnlySpan<float>(row, cols).CopyTo(new Span<float>(dst, cols));
+                if (cols < nr) new Span<float>(dst + cols, nr - cols).Clear();
             }
-            else
-            {
-                // Column by column: each source column is contiguous (or at least sequential) along K. When it is
-                // contiguous (a weight read transposed), whole 8 × 8 blocks are transposed in registers.
-                if (cols < nr)
-                    for (int k = 0; k < p.K; k++) new Span<float>(target + (long)k * nr + cols, nr - cols).Clear();
-                int blockedCols = 0, blockedK = 0;
-                if (p.B.RowStride == 1 && CpuKernels.CanTranspose8x8 && p.B.ColStride <= int.MaxValue)
-                {
-                    blockedCols = cols / 8 * 8;
-                    blockedK = p.K / 8 * 8;
-                    for (int j = 0; j < blockedCols; j += 8)
-                        for (int k = 0; k < blockedK; k += 8)
-                            CpuKernels.Transpose8x8(source + (j0 + j) * p.B.ColStride + k, (int)p.B.ColStride, target + (long)k * nr + j, nr, accumulate: false);
-                }
-                for (int j = 0; j < cols; j++)
-                {
-                    float* column = source + (j0 + j) * p.B.ColStride;
-                    nint rowStride = p.B.RowStride;
-                    for (int k = j < blockedCols ? blockedK : 0; k < p.K; k++) target[(long)k * nr + j] = column[k * rowStride];
-                }
-            }
+            return;
+        }
+        // Column by column: each source column is contiguous (or at least sequential) along K. When it is
+        // contiguous (a weight read transposed), whole 8 × 8 blocks are transposed in registers.
+        if (cols < nr)
+            for (int k = k0; k < k1; k++) new Span<float>(target + (long)k * nr + cols, nr - cols).Clear();
+        int blockedCols = 0, blockedEnd = k0;
+        if (p.B.RowStride == 1 && CpuKernels.CanTranspose8x8 && p.B.ColStride <= int.MaxValue)
+        {
+            blockedCols = cols / 8 * 8;
+            blockedEnd = k0 + (k1 - k0) / 8 * 8;
+            for (int j = 0; j < blockedCols; j += 8)
+                for (int k = k0; k < blockedEnd; k += 8)
+                    CpuKernels.Transpose8x8(source + (j0 + j) * p.B.ColStride + k, (int)p.B.ColStride, target + (long)k * nr + j, nr, accumulate: false);
+        }
+        for (int j = 0; j < cols; j++)
+        {
+            float* column = source + (j0 + j) * p.B.ColStride;
+            nint rowStride = p.B.RowStride;
+            for (int k = j < blockedCols ? blockedEnd : k0; k < k1; k++) target[(long)k * nr + j] = column[k * rowStride];
         }
     }
 

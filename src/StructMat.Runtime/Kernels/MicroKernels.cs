@@ -33,6 +33,17 @@ internal static unsafe class MicroKernels
     /// </summary>
     public static void Tile(float* a, nint ars, nint acs, float* b, nint bs, int kc, float* c, nint crs, nint ccs, int rows, int cols, float alpha, bool accumulate)
     {
+        if (rows <= 2)
+        {
+            // A batch of one or two rows (a layer at batch 1, a GEMV): row by row, instead of the full tile's eight rows
+            // repeating the last one. Each element's arithmetic is the full tile's.
+            for (int r = 0; r < rows; r++)
+            {
+                if (Wide) Row512(a + r * ars, acs, b, bs, kc, c + r * crs, ccs, cols, alpha, accumulate);
+                else Row256(a + r * ars, acs, b, bs, kc, c + r * crs, ccs, cols, alpha, accumulate);
+            }
+            return;
+        }
         if (Wide && cols <= 16)
             Micro512Half(a, ars, acs, b, bs, kc, c, crs, ccs, rows, cols, alpha, accumulate);
         else if (Wide)
@@ -241,6 +252,76 @@ internal static unsafe class MicroKernels
         c60.Store(tile + 96); c61.Store(tile + 104);
         c70.Store(tile + 112); c71.Store(tile + 120);
         Scatter(tile, 16, c, crs, ccs, rows, cols, alpha, accumulate);
+    }
+
+    /// <summary>One row of a <see cref="Micro512"/> (or, for 16 columns or fewer, <see cref="Micro512Half"/>) tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row512(float* a, nint acs, float* b, nint bs, int kc, float* c, nint ccs, int cols, float alpha, bool accumulate)
+    {
+        var alphaV = Vector512.Create(alpha);
+        nint off = 0;
+        if (cols <= 16)
+        {
+            Vector512<float> c0 = default;
+            for (int p = 0; p < kc; p++)
+            {
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[off]), Vector512.Load(b), c0);
+                off += acs;
+                b += bs;
+            }
+            if (cols == 16 && ccs == 1)
+            {
+                Store512Half(c, alphaV, c0, accumulate);
+                return;
+            }
+            float* half = stackalloc float[16];
+            c0.Store(half);
+            Scatter(half, 16, c, 0, ccs, 1, cols, alpha, accumulate);
+            return;
+        }
+        Vector512<float> lo = default, hi = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var x = Vector512.Create(a[off]);
+            lo = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), lo);
+            hi = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), hi);
+            off += acs;
+            b += bs;
+        }
+        if (cols == 32 && ccs == 1)
+        {
+            Store512(c, alphaV, lo, hi, accumulate);
+            return;
+        }
+        float* tile = stackalloc float[32];
+        lo.Store(tile);
+        hi.Store(tile + 16);
+        Scatter(tile, 32, c, 0, ccs, 1, cols, alpha, accumulate);
+    }
+
+    /// <summary>One row of a <see cref="Micro256"/> tile.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Row256(float* a, nint acs, float* b, nint bs, int kc, float* c, nint ccs, int cols, float alpha, bool accumulate)
+    {
+        Vector256<float> lo = default, hi = default;
+        nint off = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var x = Vector256.Create(a[off]);
+            lo = Vector256.FusedMultiplyAdd(x, Vector256.Load(b), lo);
+            hi = Vector256.FusedMultiplyAdd(x, Vector256.Load(b + 8), hi);
+            off += acs;
+            b += bs;
+        }
+        if (cols == 16 && ccs == 1)
+        {
+            Store256(c, Vector256.Create(alpha), lo, hi, accumulate);
+            return;
+        }
+        float* tile = stackalloc float[16];
+        lo.Store(tile);
+        hi.Store(tile + 8);
+        Scatter(tile, 16, c, 0, ccs, 1, cols, alpha, accumulate);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
