@@ -40,6 +40,9 @@ public static class SmxApp
             config.AddCommand<ProjectCommand>("project")
                 .WithDescription("Project a dense [[out, in]] weight onto a layer's structure and save its parameters.")
                 .WithExample("project", "layers.smx", "--layer", "Mixer", "--from", "dense.safetensors", "-o", "mixer.safetensors");
+            config.AddCommand<OnnxCommand>("onnx")
+                .WithDescription("Write a layer as an ONNX model (opset 17), structured or merged, with its weights from a .safetensors file.")
+                .WithExample("onnx", "layers.smx", "--layer", "Mixer", "--weights", "mixer.safetensors", "-o", "mixer.onnx");
             config.AddCommand<ConvertCommand>("convert")
                 .WithDescription("Rename a layer's saved parameters to PEFT keys, or PEFT keys to the layer's names.")
                 .WithExample("convert", "layers.smx", "--layer", "Adapter", "--in", "a.safetensors", "--out", "peft.safetensors", "--to", "peft", "--prefix", "model.q_proj");

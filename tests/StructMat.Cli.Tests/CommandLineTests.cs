@@ -77,6 +77,6 @@ public class CommandLineTests
         var result = Smx.Process("--help");
 
         Assert.Equal(ExitCodes.Ok, result.ExitCode);
-        foreach (var command in new[] { "check", "explain", "emit", "bench", "project", "convert" }) Assert.Contains(command, result.Out);
+        foreach (var command in new[] { "check", "explain", "emit", "bench", "project", "onnx", "convert" }) Assert.Contains(command, result.Out);
     }
 }

@@ -189,7 +189,8 @@ public class BlockProductPlannerTests
     [Theory]
     [InlineData(7, 8, 8, nameof(BlockEngine.Gemm))]
     [InlineData(8, 8, 7, nameof(BlockEngine.Gemm))]
-    [InlineData(8, 7, 8, nameof(BlockEngine.GemmTransposed))] // 7 rows (blockOut) against 8 columns
+    [InlineData(8, 7, 8, nameof(BlockEngine.Gemm))] // 7 rows (blockOut): one register tile, streamed, not transposed
+    [InlineData(7, 9, 10, nameof(BlockEngine.GemmTransposed))] // 9 rows against 10 columns
     public void Weight_gradients_with_fewer_than_8_groups_or_a_block_side_under_8_run_as_one_grouped_product(int groups, int blockOut, int blockIn, string expected)
     {
         Assert.Equal(Engine(expected), BlockProductPlanner.WeightGradient(Shape(groups, blockOut, blockIn, Contiguous, Contiguous), Batch, 0, Avx2));

@@ -52,4 +52,37 @@ public class GemmStreamingTests
                 Assert.True(Math.Abs(expected - y[b * Out + o]) <= 1e-4 * (1 + Math.Abs(expected)), $"row {b}, output {o}: {y[b * Out + o]} vs {expected}");
             }
     }
+
+    /// <summary>Four groups of 40 × 420 (a partial panel, a depth past one slice), contiguous or strided on either side.</summary>
+    [Theory]
+    [InlineData(1, BlockLayout.Contiguous, BlockLayout.Contiguous)]
+    [InlineData(5, BlockLayout.Strided, BlockLayout.Contiguous)]
+    [InlineData(8, BlockLayout.Contiguous, BlockLayout.Strided)]
+    [InlineData(2, BlockLayout.Strided, BlockLayout.Strided)]
+    public void Few_rows_of_a_block_product_match_the_same_rows_of_a_large_batch_bit_for_bit(int batch, BlockLayout inLayout, BlockLayout outLayout)
+    {
+        const int groups = 4, blockOut = 40, blockIn = 420;
+        var random = new Random(batch + 10);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        var w = Random(groups * blockOut * blockIn);
+        var large = Random(64 * groups * blockIn);
+        var x = large.AsSpan(0, batch * groups * blockIn).ToArray();
+        var y = new float[batch * groups * blockOut];
+        CpuKernels.BlockMatMul(x, y, w, batch, groups, blockOut, blockIn, inLayout, outLayout, 1f, accumulate: false);
+        var yLarge = new float[64 * groups * blockOut];
+        CpuKernels.BlockMatMul(large, yLarge, w, 64, groups, blockOut, blockIn, inLayout, outLayout, 1f, accumulate: false);
+        Assert.Equal(yLarge.AsSpan(0, y.Length).ToArray(), y);
+
+        int At(BlockLayout layout, int g, int i, int size) => layout == BlockLayout.Contiguous ? g * size + i : i * groups + g;
+        for (var b = 0; b < batch; b++)
+            for (var g = 0; g < groups; g++)
+                for (var o = 0; o < blockOut; o++)
+                {
+                    double expected = 0;
+                    for (var i = 0; i < blockIn; i++)
+                        expected += (double)w[(g * blockOut + o) * blockIn + i] * x[b * groups * blockIn + At(inLayout, g, i, blockIn)];
+                    var actual = y[b * groups * blockOut + At(outLayout, g, o, blockOut)];
+                    Assert.True(Math.Abs(expected - actual) <= 1e-4 * (1 + Math.Abs(expected)), $"row {b}, group {g}, output {o}: {actual} vs {expected}");
+                }
+    }
 }

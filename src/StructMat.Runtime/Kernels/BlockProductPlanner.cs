@@ -112,15 +112,15 @@ internal static unsafe class BlockProductPlanner
     /// <summary>
     /// The engine of one grouped product: <see cref="GroupLanes"/> where it suits (see <see cref="SuitsLanes"/>), else
     /// <see cref="Gemm"/>, transposed when it has fewer than <see cref="TransposeBelowRows"/> rows and more columns than
-    /// rows (unless <paramref name="mayTranspose"/> is false) — but not one group of at most <see cref="MicroKernels.MR"/>
+    /// rows (unless <paramref name="mayTranspose"/> is false) — but not one of at most <see cref="MicroKernels.MR"/>
     /// rows, which Gemm streams.
     /// </summary>
     public static BlockEngine ForGroupedProduct(in GroupedProduct p, bool mayTranspose, VectorSupport vectors)
     {
         if (SuitsLanes(p, vectors)) return BlockEngine.GroupLanes;
-        // One group of at most one register tile of rows streams B as it is (Gemm's StreamingJob): transposed, the
-        // tiles would hold MR weight rows against a batch of one to eight, most of their multiply-adds wasted.
-        if (p.Groups == 1 && p.M <= MicroKernels.MR) return BlockEngine.Gemm;
+        // At most one register tile of rows streams B as it is (Gemm's StreamingJob): transposed, the tiles would
+        // hold MR weight rows against a batch of one to eight, most of their multiply-adds wasted.
+        if (p.M <= MicroKernels.MR) return BlockEngine.Gemm;
         return mayTranspose && p.M < TransposeBelowRows && p.M < p.N ? BlockEngine.GemmTransposed : BlockEngine.Gemm;
     }
 

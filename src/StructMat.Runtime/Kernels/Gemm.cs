@@ -44,15 +44,16 @@ internal static unsafe class Gemm
     public static void Run(in GroupedProduct product)
     {
         var p = product;
-        if (p.Groups == 1 && p.M <= MR)
+        if (p.M <= MR)
         {
             // One register tile of rows (a layer at batch ≤ 8, a GEMV): each panel of B is read by one tile only, so
             // it is packed a KC slice at a time into a small per-thread buffer right before the tile reads it — B is
-            // read once and its packed form never leaves the cache — and the panels are split over the threads. The
-            // tiles and their sums are the ones below: the bits do not change.
+            // read once and its packed form never leaves the cache — and the (group, panel) pairs are split over the
+            // threads. The tiles and their sums are the ones below: the bits do not change.
             var streaming = new StreamingJob(p);
-            long macs = (long)p.M * p.N * p.K;
-            KernelThreading.Split(macs, (p.N + NR - 1) / NR, KernelThreading.ChunksForWork(macs), (start, end) => streaming.Execute(start, end));
+            long macs = (long)p.Groups * p.M * p.N * p.K;
+            int items = checked(p.Groups * ((p.N + NR - 1) / NR));
+            KernelThreading.Split(macs, items, KernelThreading.ChunksForWork(macs), (start, end) => streaming.Execute(start, end));
             return;
         }
         // B is always packed, panel by panel, so that the micro-kernel reads it sequentially whatever its strides
@@ -192,19 +193,20 @@ internal static unsafe class Gemm
             }
         }
     }
-    /// <summary>A one-group product of at most <see cref="MicroKernels.MR"/> rows, B packed slice by slice as its tile reads it.</summary>
+    /// <summary>A product of at most <see cref="MicroKernels.MR"/> rows, B packed slice by slice as its tile reads it.</summary>
     private sealed class StreamingJob
     {
         private readonly GroupedProduct _p;
 
         public StreamingJob(in GroupedProduct product) => _p = product;
 
-        /// <summary>Column panels [panel0, panel1) of C.</summary>
-        public void Execute(int panel0, int panel1)
+        /// <summary>(group, column panel) pairs [first, end), group-major.</summary>
+        public void Execute(int first, int end)
         {
             var p = _p;
             int nr = NR;
-            // A strided along k is packed once ([k][row], MR wide), as the cache tiles above pack it per slice.
+            int panels = (p.N + nr - 1) / nr;
+            // A strided along k is packed ([k][row], MR wide) once per group, as the cache tiles above pack it per slice.
             bool packA = p.A.ColStride != 1;
             var slice = ArrayPool<float>.Shared.Rent(KC * nr);
             var aRented = packA ? ArrayPool<float>.Shared.Rent(MR * p.K) : null;
@@ -212,21 +214,28 @@ internal static unsafe class Gemm
             {
                 fixed (float* b = slice, aPack = aRented)
                 {
-                    float* a = p.AOf(0);
-                    if (packA) GemmPacking.PackA(a, p.A.RowStride, p.A.ColStride, p.M, p.K, aPack);
-                    for (int panel = panel0; panel < panel1; panel++)
+                    int packedGroup = -1;
+                    for (int item = first; item < end; item++)
                     {
+                        int g = item / panels, panel = item % panels;
+                        float* a = p.AOf(g);
+                        if (packA && packedGroup != g)
+                        {
+                            GemmPacking.PackA(a, p.A.RowStride, p.A.ColStride, p.M, p.K, aPack);
+                            packedGroup = g;
+                        }
                         int j0 = panel * nr;
                         int cols = Math.Min(nr, p.N - j0);
-                        float* c = p.C.Data + j0 * p.C.ColStride;
+                        float* c = p.C.Data + g * p.CGroupStride + j0 * p.C.ColStride;
                         for (int pc = 0; pc < p.K; pc += KC)
                         {
                             int kc = Math.Min(KC, p.K - pc);
-                            GemmPacking.PackPanel(p, 0, panel, pc, pc + kc, b);
+                            GemmPacking.PackPanel(p, g, panel, pc, pc + kc, b);
+                            bool accumulate = p.Accumulate || pc > 0;
                             if (packA)
-                                MicroKernels.Tile(aPack + (long)pc * MR, 1, MR, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, p.Accumulate || pc > 0);
+                                MicroKernels.Tile(aPack + (long)pc * MR, 1, MR, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, accumulate);
                             else
-                                MicroKernels.Tile(a + pc * p.A.ColStride, p.A.RowStride, p.A.ColStride, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, p.Accumulate || pc > 0);
+                                MicroKernels.Tile(a + pc * p.A.ColStride, p.A.RowStride, p.A.ColStride, b, nr, kc, c, p.C.RowStride, p.C.ColStride, p.M, cols, p.Alpha, accumulate);
                         }
                     }
                 }
