@@ -1,5 +1,8 @@
 using System;
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static StructMat.Runtime.Kernels.MicroKernels;
 
 namespace StructMat.Runtime.Kernels;
@@ -219,6 +222,11 @@ internal static unsafe class Gemm
                     {
                         int g = item / panels, panel = item % panels;
                         float* a = p.AOf(g);
+                        if (Direct(p))
+                        {
+                            for (int j = panel * nr; j < Math.Min(p.N, (panel + 1) * nr); j += 8) DirectColumns(p, g, a, j);
+                            continue;
+                        }
                         if (packA && packedGroup != g)
                         {
                             GemmPacking.PackA(a, p.A.RowStride, p.A.ColStride, p.M, p.K, aPack);
@@ -244,6 +252,124 @@ internal static unsafe class Gemm
             {
                 ArrayPool<float>.Shared.Return(slice);
                 if (aRented is not null) ArrayPool<float>.Shared.Return(aRented);
+            }
+        }
+
+        /// <summary>
+        /// Whether one or two rows read B straight from memory (<see cref="DirectColumns"/>): B contiguous along k (a
+        /// weight read transposed, as every forward product reads it) and AVX2 with FMA for the 8 × 8 register transposes.
+        /// </summary>
+        private static bool Direct(in GroupedProduct p) => p.M <= 2 && p.B.RowStride == 1 && Avx2.IsSupported && Fma.IsSupported;
+
+        /// <summary>
+        /// Columns [j0, j0 + 8) of C for one or two rows, B read in place: eight columns of B (contiguous along k) are
+        /// loaded eight k at a time and transposed in registers, so each vector holds the eight columns at one k, and
+        /// multiplied into the accumulators in k order — per element exactly the register tiles' sequence (fused
+        /// multiply-adds in k order, restarted and folded into C at every <see cref="KC"/> slice), so the same bits,
+        /// without packing B at all.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void DirectColumns(in GroupedProduct p, int g, float* a, int j0)
+        {
+            int cols = Math.Min(8, p.N - j0);
+            float* b = p.BOf(g);
+            nint cs = p.B.ColStride;
+            // Columns past N repeat the last one (computed, not stored), so the loop stays branch-free.
+            float* w0 = b + (long)j0 * cs;
+            float* w1 = cols > 1 ? w0 + cs : w0;
+            float* w2 = cols > 2 ? w1 + cs : w1;
+            float* w3 = cols > 3 ? w2 + cs : w2;
+            float* w4 = cols > 4 ? w3 + cs : w3;
+            float* w5 = cols > 5 ? w4 + cs : w4;
+            float* w6 = cols > 6 ? w5 + cs : w5;
+            float* w7 = cols > 7 ? w6 + cs : w6;
+            float* a0 = a;
+            float* a1 = p.M > 1 ? a + p.A.RowStride : a;
+            nint acs = p.A.ColStride;
+            float* c = p.C.Data + g * p.CGroupStride + j0 * p.C.ColStride;
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int end = Math.Min(p.K, pc + KC);
+                Vector256<float> acc0 = default, acc1 = default;
+                int k = pc;
+                for (; k + 8 <= end; k += 8)
+                {
+                    // The classic 8 × 8 transpose: t_q holds column r's element k + q in lane r.
+                    var r0 = Avx.LoadVector256(w0 + k);
+                    var r1 = Avx.LoadVector256(w1 + k);
+                    var r2 = Avx.LoadVector256(w2 + k);
+                    var r3 = Avx.LoadVector256(w3 + k);
+                    var r4 = Avx.LoadVector256(w4 + k);
+                    var r5 = Avx.LoadVector256(w5 + k);
+                    var r6 = Avx.LoadVector256(w6 + k);
+                    var r7 = Avx.LoadVector256(w7 + k);
+                    var u0 = Avx.UnpackLow(r0, r1);
+                    var u1 = Avx.UnpackHigh(r0, r1);
+                    var u2 = Avx.UnpackLow(r2, r3);
+                    var u3 = Avx.UnpackHigh(r2, r3);
+                    var u4 = Avx.UnpackLow(r4, r5);
+                    var u5 = Avx.UnpackHigh(r4, r5);
+                    var u6 = Avx.UnpackLow(r6, r7);
+                    var u7 = Avx.UnpackHigh(r6, r7);
+                    var s0 = Avx.Shuffle(u0, u2, 0x44);
+                    var s1 = Avx.Shuffle(u0, u2, 0xEE);
+                    var s2 = Avx.Shuffle(u1, u3, 0x44);
+                    var s3 = Avx.Shuffle(u1, u3, 0xEE);
+                    var s4 = Avx.Shuffle(u4, u6, 0x44);
+                    var s5 = Avx.Shuffle(u4, u6, 0xEE);
+                    var s6 = Avx.Shuffle(u5, u7, 0x44);
+                    var s7 = Avx.Shuffle(u5, u7, 0xEE);
+                    var t0 = Avx.Permute2x128(s0, s4, 0x20);
+                    var t1 = Avx.Permute2x128(s1, s5, 0x20);
+                    var t2 = Avx.Permute2x128(s2, s6, 0x20);
+                    var t3 = Avx.Permute2x128(s3, s7, 0x20);
+                    var t4 = Avx.Permute2x128(s0, s4, 0x31);
+                    var t5 = Avx.Permute2x128(s1, s5, 0x31);
+                    var t6 = Avx.Permute2x128(s2, s6, 0x31);
+                    var t7 = Avx.Permute2x128(s3, s7, 0x31);
+                    float* x0 = a0 + k * acs, x1 = a1 + k * acs;
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[0]), t0, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[0]), t0, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[acs]), t1, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[acs]), t1, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[2 * acs]), t2, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[2 * acs]), t2, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[3 * acs]), t3, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[3 * acs]), t3, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[4 * acs]), t4, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[4 * acs]), t4, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[5 * acs]), t5, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[5 * acs]), t5, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[6 * acs]), t6, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[6 * acs]), t6, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[7 * acs]), t7, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[7 * acs]), t7, acc1);
+                }
+                for (; k < end; k++)
+                {
+                    var t = Vector256.Create(w0[k], w1[k], w2[k], w3[k], w4[k], w5[k], w6[k], w7[k]);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(a0[k * acs]), t, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(a1[k * acs]), t, acc1);
+                }
+                bool accumulate = p.Accumulate || pc > 0;
+                StoreColumns(c, p.C.ColStride, cols, acc0, p.Alpha, accumulate);
+                if (p.M > 1) StoreColumns(c + p.C.RowStride, p.C.ColStride, cols, acc1, p.Alpha, accumulate);
+            }
+        }
+
+        /// <summary>C (+)= alpha · acc for the first <paramref name="cols"/> lanes, as the register tiles store: alpha·acc, or fma(alpha, acc, C).</summary>
+        private static void StoreColumns(float* c, nint ccs, int cols, Vector256<float> acc, float alpha, bool accumulate)
+        {
+            if (cols == 8 && ccs == 1)
+            {
+                var alphaV = Vector256.Create(alpha);
+                (accumulate ? Fma.MultiplyAdd(alphaV, acc, Avx.LoadVector256(c)) : alphaV * acc).Store(c);
+                return;
+            }
+            for (int j = 0; j < cols; j++)
+            {
+                float v = acc.GetElement(j);
+                c[j * ccs] = accumulate ? MathF.FusedMultiplyAdd(alpha, v, c[j * ccs]) : alpha * v;
             }
         }
     }
