@@ -322,6 +322,25 @@ public static unsafe class CpuKernels
         var r5 = Avx.LoadVector256(x + 5 * xStride);
         var r6 = Avx.LoadVector256(x + 6 * xStride);
         var r7 = Avx.LoadVector256(x + 7 * xStride);
+        Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+        Put(y, r0, accumulate);
+        Put(y + yStride, r1, accumulate);
+        Put(y + 2 * yStride, r2, accumulate);
+        Put(y + 3 * yStride, r3, accumulate);
+        Put(y + 4 * yStride, r4, accumulate);
+        Put(y + 5 * yStride, r5, accumulate);
+        Put(y + 6 * yStride, r6, accumulate);
+        Put(y + 7 * yStride, r7, accumulate);
+
+        static void Put(float* target, Vector256<float> value, bool accumulate) =>
+            (accumulate ? Avx.Add(Avx.LoadVector256(target), value) : value).Store(target);
+    }
+
+    /// <summary>The 8 × 8 matrix whose rows are <paramref name="r0"/> … <paramref name="r7"/>, transposed in registers (AVX): row q becomes lane q of every vector.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
         var t0 = Avx.UnpackLow(r0, r1);
         var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3);
@@ -338,16 +357,13 @@ public static unsafe class CpuKernels
         var u5 = Avx.Shuffle(t4, t6, 0xEE);
         var u6 = Avx.Shuffle(t5, t7, 0x44);
         var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        Put(y, Avx.Permute2x128(u0, u4, 0x20), accumulate);
-        Put(y + yStride, Avx.Permute2x128(u1, u5, 0x20), accumulate);
-        Put(y + 2 * yStride, Avx.Permute2x128(u2, u6, 0x20), accumulate);
-        Put(y + 3 * yStride, Avx.Permute2x128(u3, u7, 0x20), accumulate);
-        Put(y + 4 * yStride, Avx.Permute2x128(u0, u4, 0x31), accumulate);
-        Put(y + 5 * yStride, Avx.Permute2x128(u1, u5, 0x31), accumulate);
-        Put(y + 6 * yStride, Avx.Permute2x128(u2, u6, 0x31), accumulate);
-        Put(y + 7 * yStride, Avx.Permute2x128(u3, u7, 0x31), accumulate);
-
-        static void Put(float* target, Vector256<float> value, bool accumulate) =>
-            (accumulate ? Avx.Add(Avx.LoadVector256(target), value) : value).Store(target);
+        r0 = Avx.Permute2x128(u0, u4, 0x20);
+        r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20);
+        r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31);
+        r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31);
+        r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 }

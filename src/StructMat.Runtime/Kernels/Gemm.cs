@@ -294,7 +294,7 @@ internal static unsafe class Gemm
                 int k = pc;
                 for (; k + 8 <= end; k += 8)
                 {
-                    // The classic 8 × 8 transpose: t_q holds column r's element k + q in lane r.
+                    // Transposed, r_q holds column c's element k + q in lane c.
                     var r0 = Avx.LoadVector256(w0 + k);
                     var r1 = Avx.LoadVector256(w1 + k);
                     var r2 = Avx.LoadVector256(w2 + k);
@@ -303,47 +303,24 @@ internal static unsafe class Gemm
                     var r5 = Avx.LoadVector256(w5 + k);
                     var r6 = Avx.LoadVector256(w6 + k);
                     var r7 = Avx.LoadVector256(w7 + k);
-                    var u0 = Avx.UnpackLow(r0, r1);
-                    var u1 = Avx.UnpackHigh(r0, r1);
-                    var u2 = Avx.UnpackLow(r2, r3);
-                    var u3 = Avx.UnpackHigh(r2, r3);
-                    var u4 = Avx.UnpackLow(r4, r5);
-                    var u5 = Avx.UnpackHigh(r4, r5);
-                    var u6 = Avx.UnpackLow(r6, r7);
-                    var u7 = Avx.UnpackHigh(r6, r7);
-                    var s0 = Avx.Shuffle(u0, u2, 0x44);
-                    var s1 = Avx.Shuffle(u0, u2, 0xEE);
-                    var s2 = Avx.Shuffle(u1, u3, 0x44);
-                    var s3 = Avx.Shuffle(u1, u3, 0xEE);
-                    var s4 = Avx.Shuffle(u4, u6, 0x44);
-                    var s5 = Avx.Shuffle(u4, u6, 0xEE);
-                    var s6 = Avx.Shuffle(u5, u7, 0x44);
-                    var s7 = Avx.Shuffle(u5, u7, 0xEE);
-                    var t0 = Avx.Permute2x128(s0, s4, 0x20);
-                    var t1 = Avx.Permute2x128(s1, s5, 0x20);
-                    var t2 = Avx.Permute2x128(s2, s6, 0x20);
-                    var t3 = Avx.Permute2x128(s3, s7, 0x20);
-                    var t4 = Avx.Permute2x128(s0, s4, 0x31);
-                    var t5 = Avx.Permute2x128(s1, s5, 0x31);
-                    var t6 = Avx.Permute2x128(s2, s6, 0x31);
-                    var t7 = Avx.Permute2x128(s3, s7, 0x31);
+                    CpuKernels.Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
                     float* x0 = a0 + k * acs, x1 = a1 + k * acs;
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[0]), t0, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[0]), t0, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[acs]), t1, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[acs]), t1, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[2 * acs]), t2, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[2 * acs]), t2, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[3 * acs]), t3, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[3 * acs]), t3, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[4 * acs]), t4, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[4 * acs]), t4, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[5 * acs]), t5, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[5 * acs]), t5, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[6 * acs]), t6, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[6 * acs]), t6, acc1);
-                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[7 * acs]), t7, acc0);
-                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[7 * acs]), t7, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[0]), r0, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[0]), r0, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[acs]), r1, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[acs]), r1, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[2 * acs]), r2, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[2 * acs]), r2, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[3 * acs]), r3, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[3 * acs]), r3, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[4 * acs]), r4, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[4 * acs]), r4, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[5 * acs]), r5, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[5 * acs]), r5, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[6 * acs]), r6, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[6 * acs]), r6, acc1);
+                    acc0 = Fma.MultiplyAdd(Vector256.Create(x0[7 * acs]), r7, acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Create(x1[7 * acs]), r7, acc1);
                 }
                 for (; k < end; k++)
                 {
