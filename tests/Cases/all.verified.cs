@@ -498,26 +498,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         g.AddBias(30, Bias);
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #2e80ea" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -530,36 +510,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #4ceb31" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel5(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #109339" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel6(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #109339" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x16.
     private static void MatMulKernel7(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -570,16 +520,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         for (int i = 0; i < 16; i++)
             sum += weight[(g * 2 + o) * 16 + i] * input[b * 16 + g * 16 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 16x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel8(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: row transpose of [2, 8].
@@ -614,40 +554,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         output[b * 16 + j] += input[b * 16 + r * 2 + c];
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 8x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel12(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x8; input read strided (permutation folded), accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel13(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #b57ffa" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise scale.
     private static void ScaleKernel14(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] += 0.5f * input[index];
-    }
-
-    // ILGPU kernel: block matmul, 2 groups of 8x8; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel15(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #4ceb31" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
@@ -666,70 +576,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         biasGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel18(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel19(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise scale.
     private static void ScaleKernel20(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 0.5f * input[index];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x8; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel21(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #d0aeec" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel22(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #234886" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 8x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,208 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel23(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 8x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel24(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x2.
@@ -792,16 +642,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel30(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
     private static void WeightGradientKernel31(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -815,66 +655,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel32(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #0f5880" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded).
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel33(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel34(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; block g's input is block g XOR # (block swap folded), accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #0f5880" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded).
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel35(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch; block g's input is block g XOR # (block swap folded) [tiled: groups on grid y; guarded reduction] #f37124" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel36(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel37(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: diagonal gradient: column sums of dy ⊙ x.
     private static void DiagonalGradientKernel38(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonalGradient, int batch)
     {
@@ -883,26 +663,6 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + j] * input[b * 16 + j];
         diagonalGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel39(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel40(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -922,47 +682,96 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
         private readonly global::StructMat.Runtime.Gpu.ButterflyDevice _butterfly;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel8;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel9;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel10;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel11;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel12;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel13;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel14;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel15;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel16;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel17;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel18;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel19;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel20;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel21;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel22;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel23;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel24;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel25;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel26;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel27;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel28;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel29;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel30;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel31;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel32;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel33;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel34;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel35;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel36;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel37;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel38;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel39;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel40;
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul5 = new(A: new(4, 16, 1, GroupXor: 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(4, 16, 1, GroupXor: 2), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 16x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul8 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 8x4: 64 x 8 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,184 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul12 = new(A: new(4, 16, 1), B: new(32, 1, 4), C: new(8, 32, 1), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x8; input read strided (permutation folded), accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,240 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul13 = new(A: new(1, 32, 4), B: new(32, 1, 8), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 2 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul15 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 2 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed18 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient19 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x8; input read strided (permutation folded): 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed21 = new(A: new(4, 16, 1), B: new(32, 8, 1), C: new(1, 32, 4), Rows: 0, Cols: 8, K: 4, Groups: 4, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x8, summed over the batch: 4 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient22 = new(A: new(4, 1, 16), B: new(1, 32, 4), C: new(32, 8, 1), Rows: 4, Cols: 8, K: 0, Groups: 4, Tile: new(4, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 8x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,208 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed23 = new(A: new(8, 32, 1), B: new(32, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 8, Groups: 4, Tile: new(64, 4, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 8x4, summed over the batch: 8 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient24 = new(A: new(8, 1, 32), B: new(4, 16, 1), C: new(32, 4, 1), Rows: 8, Cols: 4, K: 0, Groups: 4, Tile: new(8, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed30 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 2 (block swap folded), accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed32 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 2), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 2 (block swap folded): 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient33 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 2), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; block g's input is block g XOR 1 (block swap folded), accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed34 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1, GroupXor: 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch; block g's input is block g XOR 1 (block swap folded): 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient35 = new(A: new(4, 1, 16), B: new(4, 16, 1, GroupXor: 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed36 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient37 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed39 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient40 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.AllStructures layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -974,56 +783,27 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
             _butterfly = new global::StructMat.Runtime.Gpu.ButterflyDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _gatherKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.GatherKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
-            _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel5));
-            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel6));
             _matMulKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel7));
-            _matMulKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel8));
             _transposeKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel9",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel9));
             _matMulKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel10));
             _transposeKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.TransposeKernel11",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel11));
-            _matMulKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel12));
-            _matMulKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel13));
             _scaleKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel14",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel14));
-            _matMulKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulKernel15",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel15));
             _biasKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasKernel16",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel16));
             _biasGradientKernel17 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.BiasGradientKernel17",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel17));
-            _matMulTransposedKernel18 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel18",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel18));
-            _weightGradientKernel19 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel19",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel19));
             _scaleKernel20 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.ScaleKernel20",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel20));
-            _matMulTransposedKernel21 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel21",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel21));
-            _weightGradientKernel22 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel22",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel22));
-            _matMulTransposedKernel23 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel23",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel23));
-            _weightGradientKernel24 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel24",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel24));
             _matMulTransposedKernel25 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel25",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel25));
             _weightGradientKernel26 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel26",
@@ -1034,28 +814,10 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel28));
             _weightGradientKernel29 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel29",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel29));
-            _matMulTransposedKernel30 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel30",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel30));
             _weightGradientKernel31 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel31",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel31));
-            _matMulTransposedKernel32 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel32",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel32));
-            _weightGradientKernel33 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel33",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel33));
-            _matMulTransposedKernel34 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel34",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel34));
-            _weightGradientKernel35 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel35",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel35));
-            _matMulTransposedKernel36 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel36",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel36));
-            _weightGradientKernel37 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel37",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel37));
             _diagonalGradientKernel38 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.DiagonalGradientKernel38",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel38));
-            _matMulTransposedKernel39 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.MatMulTransposedKernel39",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel39));
-            _weightGradientKernel40 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.AllStructures.WeightGradientKernel40",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel40));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1094,23 +856,23 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             var t20 = slot0.SubView(0, batch * 32);
             var t22 = slot0.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.0.factors.1 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* terms.0.factors.1.diag */), t5);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), t5, _reverseMap16.View, y);
             // terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
+            _gemm.Run(MatMul4, x, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
+            _gemm.Run(MatMul5, x, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), y, batch);
             // terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
+            _gemm.Run(MatMul6, x, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), y, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
             _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.2 (lowrank): up-projection B [16, 2]
-            _matMulKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
+            _gemm.Run(MatMul8, t14, _parameters.Value(5 /* terms.2.lora_B */), y, batch);
             // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
             _butterfly.Apply(x, t16, _parameters.Value(7 /* terms.3.kron.1.twiddle */), batch * 2, 8, accumulate: false);
             // terms.3 (kron): view as (2, 8) and transpose
@@ -1120,15 +882,15 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             // terms.3 (kron): view as (8, 2) and transpose back
             _transposeKernel11(new global::ILGPU.Index2D(batch, 16), t18, y);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
+            _gemm.Run(MatMul12, x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t20, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
+            _gemm.Run(MatMul13, t20, _parameters.Value(9 /* terms.4.cores.1 */), y, batch);
             // terms.5 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t22, _parameters.Value(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), batch, 16, 3, transposed: false, accumulate: false);
             // terms.5 (scale): times 0.5
             _scaleKernel14(batch * 16, t22, y);
             // terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(11 /* terms.6.weight */), y, batch);
+            _gemm.Run(MatMul15, x, _parameters.Value(11 /* terms.6.weight */), y, batch);
             // add the bias
             _biasKernel16(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(12 /* bias */));
         }
@@ -1170,9 +932,9 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), t1, batch);
             // terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), t4, batch);
             // terms.2 (lowrank): down-projection A [2, 16]
             _matMulKernel7(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(4 /* terms.2.lora_A */), t14);
             // terms.3.kron.1 (butterfly): 3 factors of 4 2x2 blocks, strides 1 to 4, a row at a time
@@ -1180,13 +942,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             // terms.3 (kron): view as (2, 8) and transpose
             _transposeKernel9(new global::ILGPU.Index2D(batch, 16), t16, t17);
             // terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
+            _gemm.Run(MatMul12, x, _parameters.Value(8 /* terms.4.cores.0 */), t20, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel17(16, dy, _parameters.Gradient(12 /* bias */), batch);
             // input gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel18(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed18, dy, _parameters.Value(11 /* terms.6.weight */), dx, batch);
             // weight gradient of terms.6 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel19(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
+            _gemm.Run(WeightGradient19, dy, x, _parameters.Gradient(11 /* terms.6.weight */), batch);
             // gradient of terms.5 (scale): times 0.5
             _scaleKernel20(batch * 16, dy, dt22);
             // input gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
@@ -1194,13 +956,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             // weight gradient of terms.5 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Gradient(x, dt22, _parameters.Value(10 /* terms.5.hra_u */), _parameters.Gradient(10 /* terms.5.hra_u */), _workspace.Get(6, (long)batch * 16), _workspace.Get(7, (long)batch * 16), _workspace.Get(8, (long)batch * 48), batch, 16, 3);
             // input gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _matMulTransposedKernel21(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), dy, _parameters.Value(9 /* terms.4.cores.1 */), dt20, batch);
+            _gemm.Run(MatMulTransposed21, dy, _parameters.Value(9 /* terms.4.cores.1 */), dt20, batch);
             // weight gradient of terms.4 (btt): core 1, 4 blocks of 4x8
-            _weightGradientKernel22(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dy, t20, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
+            _gemm.Run(WeightGradient22, dy, t20, _parameters.Gradient(9 /* terms.4.cores.1 */), batch);
             // input gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _matMulTransposedKernel23(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt20, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed23, dt20, _parameters.Value(8 /* terms.4.cores.0 */), dx, batch);
             // weight gradient of terms.4 (btt): core 0, 4 blocks of 8x4
-            _weightGradientKernel24(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 2), dt20, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
+            _gemm.Run(WeightGradient24, dt20, x, _parameters.Gradient(8 /* terms.4.cores.0 */), batch);
             // gradient of terms.3 (kron): view as (8, 2) and transpose back (the inverse transpose)
             _transposeKernel9(new global::ILGPU.Index2D(batch, 16), dy, dt18);
             // input gradient of terms.3.kron.0 (dense): W [2, 2]
@@ -1218,21 +980,21 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             // weight gradient of terms.2 (lowrank): up-projection B [16, 2]
             _weightGradientKernel29(32, dy, t14, _parameters.Gradient(5 /* terms.2.lora_B */), batch);
             // input gradient of terms.2 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel30(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed30, dt14, _parameters.Value(4 /* terms.2.lora_A */), dx, batch);
             // weight gradient of terms.2 (lowrank): down-projection A [2, 16]
             _weightGradientKernel31(32, dt14, x, _parameters.Gradient(4 /* terms.2.lora_A */), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _matMulTransposedKernel32(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
+            _gemm.Run(MatMulTransposed32, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(128, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 2, 4 blocks of 4x4
-            _weightGradientKernel33(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
+            _gemm.Run(WeightGradient33, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(128, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _matMulTransposedKernel34(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
+            _gemm.Run(MatMulTransposed34, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(64, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 1, 4 blocks of 4x4
-            _weightGradientKernel35(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
+            _gemm.Run(WeightGradient35, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(64, 64), batch);
             // input gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _matMulTransposedKernel36(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
+            _gemm.Run(MatMulTransposed36, dy, _parameters.Value(3 /* terms.1.blocks */).SubView(0, 64), dx, batch);
             // weight gradient of terms.1 (blocksparse): block diagonal XOR 0, 4 blocks of 4x4
-            _weightGradientKernel37(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
+            _gemm.Run(WeightGradient37, dy, x, _parameters.Gradient(3 /* terms.1.blocks */).SubView(0, 64), batch);
             // input gradient of terms.0.factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of terms.0.factors.1 (diag): y = d ⊙ x
@@ -1240,13 +1002,13 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             // weight gradient of terms.0.factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel38(16, dt5, t4, _parameters.Gradient(0 /* terms.0.factors.1.diag */), batch);
             // input gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel39(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed39, dt4, _parameters.Value(2 /* terms.0.factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0.factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel40(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient40, dt4, t1, _parameters.Gradient(2 /* terms.0.factors.2.blkdiag2 */), batch);
             // input gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel36(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed36, dt1, _parameters.Value(1 /* terms.0.factors.2.blkdiag1 */), dx, batch);
             // weight gradient of terms.0.factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel37(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient37, dt1, x, _parameters.Gradient(1 /* terms.0.factors.2.blkdiag1 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1256,6 +1018,7 @@ public sealed partial class AllStructures : global::StructMat.Runtime.IStructure
             _parameters.Dispose();
             _reverseMap16.Dispose();
             _reverseMap16Inverse.Dispose();
+            _gemm.Dispose();
             _butterfly.Dispose();
         }
     }

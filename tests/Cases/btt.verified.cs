@@ -225,26 +225,6 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         g.AddBias(2, Bias);
     }
 
-    // ILGPU kernel: block matmul, 6 groups of 4x2.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 2 groups of 10x12; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #c4f067" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: bias add.
     private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -259,26 +239,6 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 20 + j];
         biasGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 10x12; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 10 outputs, 10 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,240 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #431079" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 2 groups of 10x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #729b87" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 4x2.
@@ -319,14 +279,23 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Btt.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+
+        // Block matmul, 6 groups of 4x2: 64 x 4 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 560 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(2, 12, 1), B: new(8, 1, 2), C: new(4, 24, 1), Rows: 0, Cols: 4, K: 2, Groups: 6, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 2 groups of 10x12; input read strided (permutation folded): 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 24, 2), B: new(120, 1, 12), C: new(10, 20, 1), Rows: 0, Cols: 10, K: 12, Groups: 2, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 2 groups of 10x12; input read strided (permutation folded): 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 10 per step over the block's 10 outputs, 3,240 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(10, 20, 1), B: new(120, 12, 1), C: new(1, 24, 2), Rows: 0, Cols: 12, K: 10, Groups: 2, Tile: new(64, 16, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 2 groups of 10x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(10, 1, 20), B: new(1, 24, 2), C: new(120, 12, 1), Rows: 10, Cols: 12, K: 0, Groups: 2, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Btt layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -334,18 +303,11 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
             _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.BiasGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
             _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.MatMulTransposedKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
             _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Btt.WeightGradientKernel7",
@@ -379,9 +341,9 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 24);
             var t1 = slot0.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 2 blocks of 10x12
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
             // add the bias
             _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
         }
@@ -406,13 +368,13 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
             var t1 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // btt: core 0, 6 blocks of 4x2
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel3(20, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of btt: core 1, 2 blocks of 10x12
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 64), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed4, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 2 blocks of 10x12
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient5, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 6 blocks of 4x2
             _matMulTransposedKernel6(new global::ILGPU.Index2D(batch, 12), dt1, _parameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 6 blocks of 4x2
@@ -424,6 +386,7 @@ public sealed partial class Btt : global::StructMat.Runtime.IStructuredLayer, gl
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -593,66 +556,6 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         g.BlockMatMul(1, 2, Cores1, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #f2ec4a" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #d0aeec" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #234886" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -666,12 +569,25 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttRankOne.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttRankOne layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -679,18 +595,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttRankOne.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -719,9 +624,9 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var t1 = slot0.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // btt: core 1, 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -743,15 +648,15 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
             var t1 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // btt: core 0, 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* cores.0 */), t1, batch);
             // input gradient of btt: core 1, 4 blocks of 4x4
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 4 blocks of 4x4
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 4 blocks of 4x4
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(0 /* cores.0 */), dx, batch);
             // weight gradient of btt: core 0, 4 blocks of 4x4
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
+            _gemm.Run(WeightGradient5, dt1, x, _parameters.Gradient(0 /* cores.0 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -759,6 +664,7 @@ public sealed partial class BttRankOne : global::StructMat.Runtime.IStructuredLa
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -942,36 +848,6 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         output[b * 21 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 7x21; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 21 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,736 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns, reduction] #6b9cd6" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 7x21; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 7 outputs, 7 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,716 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 7x21, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 32 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 7 groups of 3x2.
     private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -1010,12 +886,19 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPrime.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        // Block matmul, 1 groups of 7x21; input read strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 16 per step over the block's 21 inputs, 4,736 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 21, 1), B: new(147, 1, 21), C: new(7, 7, 1), Rows: 0, Cols: 7, K: 21, Groups: 1, Tile: new(64, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 7x21; input read strided (permutation folded): 64 x 32 tiles of inputGradient (batch rows x inputs of one block), 7 per step over the block's 7 outputs, 2,716 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(7, 7, 1), B: new(147, 21, 1), C: new(1, 21, 1), Rows: 0, Cols: 21, K: 7, Groups: 1, Tile: new(64, 32, 7), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 7x21, summed over the batch: 8 x 32 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,560 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(7, 1, 7), B: new(1, 21, 1), C: new(147, 21, 1), Rows: 7, Cols: 21, K: 0, Groups: 1, Tile: new(8, 32, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPrime layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1023,14 +906,9 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
             _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.MatMulTransposedKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPrime.WeightGradientKernel5",
@@ -1066,7 +944,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             // btt: core 0, 7 blocks of 3x2
             _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
             // btt: core 1, 1 blocks of 7x21
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(1 /* cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* cores.1 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1091,9 +969,9 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
             // btt: core 0, 7 blocks of 3x2
             _matMulKernel0(new global::ILGPU.Index2D(batch, 21), x, _parameters.Value(0 /* cores.0 */), t1);
             // input gradient of btt: core 1, 1 blocks of 7x21
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(1 /* cores.1 */), dt1, batch);
             // weight gradient of btt: core 1, 1 blocks of 7x21
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(1 /* cores.1 */), batch);
             // input gradient of btt: core 0, 7 blocks of 3x2
             _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 14), dt1, _parameters.Value(0 /* cores.0 */), dx);
             // weight gradient of btt: core 0, 7 blocks of 3x2
@@ -1105,6 +983,7 @@ public sealed partial class BttPrime : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1317,26 +1196,6 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         g.BlockMatMul(3, 5, Terms1LoraB, 0, 1, 36, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 6 groups of 12x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,968 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows, columns] #11c522" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 6 groups of 6x12; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #c4f067" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 3x36.
     private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -1347,16 +1206,6 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         for (int i = 0; i < 36; i++)
             sum += weight[(g * 3 + o) * 36 + i] * input[b * 36 + g * 36 + i];
         output[b * 3 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 36x3; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 36x3.
@@ -1384,16 +1233,6 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x36.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,548 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 3x36, summed over the batch.
     private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1405,46 +1244,6 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 3 + g * 3 + o] * input[b * 36 + g * 36 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 6x12; input read strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,944 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #431079" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 6 groups of 6x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #729b87" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 6 groups of 12x6; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,504 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows, columns] #3227e1" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 6 groups of 12x6, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded rows, columns, reduction] #0eac09" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1460,18 +1259,35 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BttPlusLowRank.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+
+        // Block matmul, 6 groups of 12x6: 64 x 16 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,968 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 36, 1), B: new(72, 1, 6), C: new(12, 72, 1), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 6 groups of 6x12; input read strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 72, 6), B: new(72, 1, 12), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 36x3; accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 1,560 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(3, 3, 1), B: new(108, 1, 3), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x36: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 1,548 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(3, 3, 1), B: new(108, 36, 1), C: new(36, 36, 1), Rows: 0, Cols: 36, K: 3, Groups: 1, Tile: new(64, 64, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 6 groups of 6x12; input read strided (permutation folded): 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,944 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(6, 36, 1), B: new(72, 12, 1), C: new(1, 72, 6), Rows: 0, Cols: 12, K: 6, Groups: 6, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 6 groups of 6x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(6, 1, 36), B: new(1, 72, 6), C: new(72, 12, 1), Rows: 6, Cols: 12, K: 0, Groups: 6, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 6 groups of 12x6; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,504 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 72, 1), B: new(72, 6, 1), C: new(6, 36, 1), Rows: 0, Cols: 6, K: 12, Groups: 6, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 6 groups of 12x6, summed over the batch: 16 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(12, 1, 72), B: new(6, 36, 1), C: new(72, 6, 1), Rows: 12, Cols: 6, K: 0, Groups: 6, Tile: new(16, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BttPlusLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1479,30 +1295,15 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
-            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
             _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
             _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
-            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
-            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BttPlusLowRank.WeightGradientKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1533,13 +1334,13 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             var t1 = slot0.SubView(0, batch * 72);
             var t3 = slot0.SubView(0, batch * 3);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.0 (btt): core 1, 6 blocks of 6x12
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), t1, _parameters.Value(1 /* terms.0.cores.1 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.cores.1 */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [36, 3]
-            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1565,7 +1366,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             var dt3 = slot2.SubView(0, batch * 3);
             var dt1 = slot1.SubView(0, batch * 72);
             // terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.cores.0 */), t1, batch);
             // terms.1 (lowrank): down-projection A [3, 36]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // input gradient of terms.1 (lowrank): up-projection B [36, 3]
@@ -1573,17 +1374,17 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
             // weight gradient of terms.1 (lowrank): up-projection B [36, 3]
             _weightGradientKernel5(108, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 36]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed6, dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 36]
             _weightGradientKernel7(108, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 64), dy, _parameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
+            _gemm.Run(MatMulTransposed8, dy, _parameters.Value(1 /* terms.0.cores.1 */), dt1, batch);
             // weight gradient of terms.0 (btt): core 1, 6 blocks of 6x12
-            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 6, 8), dy, t1, _parameters.Gradient(1 /* terms.0.cores.1 */), batch);
+            _gemm.Run(WeightGradient9, dy, t1, _parameters.Gradient(1 /* terms.0.cores.1 */), batch);
             // input gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 6, 32), dt1, _parameters.Value(0 /* terms.0.cores.0 */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(0 /* terms.0.cores.0 */), dx, batch);
             // weight gradient of terms.0 (btt): core 0, 6 blocks of 12x6
-            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 6, 8), dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
+            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(0 /* terms.0.cores.0 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1591,6 +1392,7 @@ public sealed partial class BttPlusLowRank : global::StructMat.Runtime.IStructur
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -291,46 +291,6 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x2.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 8x6, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction] #88a789" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x2.
     private static void MatMulTransposedKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -354,16 +314,6 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 6 + g * 6 + o] * input[b * 2 + g * 2 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -392,15 +342,26 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Chain.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+
+        // Block matmul, 1 groups of 6x2: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(12, 1, 2), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(6, 6, 1), B: new(48, 1, 6), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(48, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 8x6, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(8, 1, 8), B: new(6, 6, 1), C: new(48, 6, 1), Rows: 8, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -408,22 +369,13 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
-            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
             _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Chain.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
@@ -458,9 +410,9 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
             // factors.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 6]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -487,17 +439,17 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
             // factors.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(1 /* factors.1.lora_A */), t1);
             // factors.1 (lowrank): up-projection B [6, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.lora_B */), t2, batch);
             // input gradient of factors.0 (dense): W [8, 6]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* factors.0.weight */), dt2, batch);
             // weight gradient of factors.0 (dense): W [8, 6]
-            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient4, dy, t2, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (lowrank): up-projection B [6, 2]
             _matMulTransposedKernel5(new global::ILGPU.Index2D(batch, 2), dt2, _parameters.Value(2 /* factors.1.lora_B */), dt1);
             // weight gradient of factors.1 (lowrank): up-projection B [6, 2]
             _weightGradientKernel6(12, dt2, t1, _parameters.Gradient(2 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(1 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel8(24, dt1, x, _parameters.Gradient(1 /* factors.1.lora_A */), batch);
         }
@@ -507,6 +459,7 @@ public sealed partial class Chain : global::StructMat.Runtime.IStructuredLayer, 
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -750,26 +703,6 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         g.AddBias(10, Bias);
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #2e80ea" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x16.
     private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -780,26 +713,6 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         for (int i = 0; i < 16; i++)
             sum += weight[(g * 2 + o) * 16 + i] * input[b * 16 + g * 16 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 16x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 2 groups of 8x8; scaled by 0.5f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #8d4ce1" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: bias add.
@@ -816,26 +729,6 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + j];
         biasGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8; scaled by 0.5f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: groups on grid y; padded shared rows; guarded rows] #230144" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #6dc988" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x2.
@@ -863,16 +756,6 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
     private static void WeightGradientKernel12(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -884,46 +767,6 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 2 + g * 2 + o] * input[b * 16 + g * 16 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel13(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel16(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -939,23 +782,46 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixture.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel13;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel15;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 16x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(32, 1, 2), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 2 groups of 8x8; scaled by 0.5f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 2 groups of 8x8; scaled by 0.5f: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Mixture layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -963,40 +829,19 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
-            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
             _biasKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel5));
             _biasGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.BiasGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
-            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
             _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel9",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel9));
             _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
-            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
             _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel12",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
-            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel13));
-            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
-            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.MatMulTransposedKernel15",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel15));
-            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixture.WeightGradientKernel16",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1026,15 +871,15 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
             var t1 = slot0.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 2);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.blkdiag2 */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // terms.1 (lowrank): up-projection B [16, 2]
-            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t5, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
             // terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(4 /* terms.2.weight */), y, batch);
+            _gemm.Run(MatMul4, x, _parameters.Value(4 /* terms.2.weight */), y, batch);
             // add the bias
             _biasKernel5(new global::ILGPU.Index2D(batch, 16), y, _parameters.Value(5 /* bias */));
         }
@@ -1061,31 +906,31 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
             var dt5 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 16);
             // terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.blkdiag1 */), t1, batch);
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t5);
             // bias gradient: column sums of dy
             _biasGradientKernel6(16, dy, _parameters.Gradient(5 /* bias */), batch);
             // input gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(4 /* terms.2.weight */), dx, batch);
             // weight gradient of terms.2 (blockdiag): 2 blocks of 8x8
-            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
+            _gemm.Run(WeightGradient8, dy, x, _parameters.Gradient(4 /* terms.2.weight */), batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 2]
             _matMulTransposedKernel9(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(3 /* terms.1.lora_B */), dt5);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 2]
             _weightGradientKernel10(32, dy, t5, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed11, dt5, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel12(32, dt5, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed13, dy, _parameters.Value(1 /* terms.0.blkdiag2 */), dt1, batch);
             // weight gradient of terms.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient14, dy, t1, _parameters.Gradient(1 /* terms.0.blkdiag2 */), batch);
             // input gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed15, dt1, _parameters.Value(0 /* terms.0.blkdiag1 */), dx, batch);
             // weight gradient of terms.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient16, dt1, x, _parameters.Gradient(0 /* terms.0.blkdiag1 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1093,6 +938,7 @@ public sealed partial class Mixture : global::StructMat.Runtime.IStructuredLayer
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1281,86 +1127,6 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 16, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 4x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 16x4; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,312 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x4; scaled by 2.0f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: padded shared rows; guarded rows] #dc9170" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 16x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #0fc482" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x16, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1374,14 +1140,31 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Lora.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 4x16: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 16x4; scaled by 2.0f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,312 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 4, 1), B: new(64, 1, 4), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 16x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(16, 16, 1), B: new(64, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 16x4, summed over the batch: 16 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(16, 1, 16), B: new(4, 4, 1), C: new(64, 4, 1), Rows: 16, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,296 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x16, summed over the batch: 4 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 16x16; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1389,22 +1172,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
-            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
-            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.WeightGradientKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Lora.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1433,11 +1201,11 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 4);
             var t2 = slot0.SubView(0, batch * 4);
             // terms.0 (dense): W [16, 16]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [16, 4]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1459,17 +1227,17 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul1, x, _parameters.Value(1 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(2 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [16, 4]
-            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient4, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 16]
-            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [16, 16]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1477,6 +1245,7 @@ public sealed partial class Lora : global::StructMat.Runtime.IStructuredLayer, g
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1715,26 +1484,6 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         g.BlockMatMul(0, 9, Terms1Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, -0.25f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 3 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -1745,46 +1494,6 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 2 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 12x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 12x12; scaled by -0.25f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by -#f, accumulating [tiled: padded shared rows; guarded rows, columns] #1a64ac" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; scaled by -0.25f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by -#f [tiled: padded shared rows; guarded rows, columns] #f387fb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #278a9b" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x2.
@@ -1812,16 +1521,6 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
     private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1833,46 +1532,6 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 2 + g * 2 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 3 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel13(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: groups on grid y; padded shared rows; guarded rows] #e75704" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 3 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1888,21 +1547,44 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Nested.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel13;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
+
+        // Block matmul, 3 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 12, 1), B: new(16, 1, 4), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 12x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(2, 2, 1), B: new(24, 1, 2), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 12x12; scaled by -0.25f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12; scaled by -0.25f: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 12x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: -0.25f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 12x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 3 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed13 = new(A: new(4, 12, 1), B: new(16, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 4, Groups: 3, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 3 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient14 = new(A: new(4, 1, 12), B: new(4, 12, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 3, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Nested layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1910,36 +1592,15 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
-            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
-            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
             _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
             _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
-            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
-            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
-            _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.MatMulTransposedKernel13",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel13));
-            _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Nested.WeightGradientKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1970,15 +1631,15 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
             var t1 = slot0.SubView(0, batch * 12);
             var t3 = slot1.SubView(0, batch * 2);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), y, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
-            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul3, t3, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), y, batch);
             // terms.1 (dense): W [12, 12]
-            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(4 /* terms.1.weight */), y, batch);
+            _gemm.Run(MatMul4, x, _parameters.Value(4 /* terms.1.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2003,29 +1664,29 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
             var dt3 = slot2.SubView(0, batch * 2);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(3 /* terms.0.factors.1.weight */), t1, batch);
             // terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel2(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), t3);
             // input gradient of terms.1 (dense): W [12, 12]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dy, _parameters.Value(4 /* terms.1.weight */), dx, batch);
             // weight gradient of terms.1 (dense): W [12, 12]
-            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
+            _gemm.Run(WeightGradient6, dy, x, _parameters.Gradient(4 /* terms.1.weight */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
             _matMulTransposedKernel7(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(2 /* terms.0.factors.0.terms.1.lora_B */), dt3);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): up-projection B [12, 2]
             _weightGradientKernel8(24, dy, t3, _parameters.Gradient(2 /* terms.0.factors.0.terms.1.lora_B */), batch);
             // input gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
+            _gemm.Run(MatMulTransposed9, dt3, _parameters.Value(1 /* terms.0.factors.0.terms.1.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt3, t1, _parameters.Gradient(1 /* terms.0.factors.0.terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed11, dy, _parameters.Value(0 /* terms.0.factors.0.terms.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0.terms.0 (dense): W [12, 12]
-            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
+            _gemm.Run(WeightGradient12, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.terms.0.weight */), batch);
             // input gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _matMulTransposedKernel13(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed13, dt1, _parameters.Value(3 /* terms.0.factors.1.weight */), dx, batch);
             // weight gradient of terms.0.factors.1 (blockdiag): 3 blocks of 4x4
-            _weightGradientKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 3, 1), dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
+            _gemm.Run(WeightGradient14, dt1, x, _parameters.Gradient(3 /* terms.0.factors.1.weight */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2033,6 +1694,7 @@ public sealed partial class Nested : global::StructMat.Runtime.IStructuredLayer,
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2251,126 +1913,6 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         g.BlockMatMul(5, 8, Factors0Blkdiag2, 0, 4, 4, 4, global::StructMat.Runtime.Kernels.BlockLayout.Strided, global::StructMat.Runtime.Kernels.BlockLayout.Strided, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 2 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #2e80ea" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel3(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #2e80ea" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 2 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 2 groups of 8x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2384,18 +1926,43 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Deep.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 2 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 16, 1), B: new(64, 1, 8), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 2), B: new(64, 1, 8), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul3 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 2 groups of 8x8; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(1, 16, 2), B: new(64, 8, 1), C: new(1, 16, 2), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(1, 2, 16), B: new(1, 16, 2), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 2 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(8, 16, 1), B: new(64, 8, 1), C: new(8, 16, 1), Rows: 0, Cols: 8, K: 8, Groups: 2, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 2 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(8, 1, 16), B: new(8, 16, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 2, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Deep layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2403,30 +1970,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
-            _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
-            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
-            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
-            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Deep.WeightGradientKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2458,13 +2002,13 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _gemm.Run(MatMul2, t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
+            _gemm.Run(MatMul3, t5, _parameters.Value(1 /* factors.0.blkdiag2 */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2492,27 +2036,27 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
             var dt4 = slot2.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.blkdiag1 */), t1, batch);
             // factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.blkdiag2 */), t4, batch);
             // factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
+            _gemm.Run(MatMul2, t4, _parameters.Value(0 /* factors.0.blkdiag1 */), t5, batch);
             // input gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
+            _gemm.Run(MatMulTransposed4, dy, _parameters.Value(1 /* factors.0.blkdiag2 */), dt5, batch);
             // weight gradient of factors.0 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient5, dy, t5, _parameters.Gradient(1 /* factors.0.blkdiag2 */), batch);
             // input gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
+            _gemm.Run(MatMulTransposed6, dt5, _parameters.Value(0 /* factors.0.blkdiag1 */), dt4, batch);
             // weight gradient of factors.0 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient7, dt5, t4, _parameters.Gradient(0 /* factors.0.blkdiag1 */), batch);
             // input gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed8, dt4, _parameters.Value(3 /* factors.1.blkdiag2 */), dt1, batch);
             // weight gradient of factors.1 (monarch): second factor blockdiag(blkdiag2), 2 blocks of 8x8
-            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient9, dt4, t1, _parameters.Gradient(3 /* factors.1.blkdiag2 */), batch);
             // input gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 32), dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(2 /* factors.1.blkdiag1 */), dx, batch);
             // weight gradient of factors.1 (monarch): first factor blockdiag(blkdiag1), 2 blocks of 8x8
-            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 4), dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(2 /* factors.1.blkdiag1 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2520,6 +2064,7 @@ public sealed partial class Deep : global::StructMat.Runtime.IStructuredLayer, g
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2691,16 +2236,6 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         g.BlockMatMul(1, 2, Factors0Weight, 0, 3, 2, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 3 groups of 2x4.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -2711,16 +2246,6 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         for (int i = 0; i < 4; i++)
             sum += weight[(g * 2 + o) * 4 + i] * input[b * 12 + g * 4 + i];
         output[b * 6 + j] = sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 3 groups of 2x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 3 groups of 2x4, summed over the batch.
@@ -2736,16 +2261,6 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2759,11 +2274,18 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenFactor.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 3 groups of 2x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(2, 6, 1), B: new(8, 4, 1), C: new(4, 12, 1), Rows: 0, Cols: 4, K: 2, Groups: 3, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenFactor layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2771,16 +2293,11 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
             _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.WeightGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenFactor.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2809,7 +2326,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.0 (blockdiag): 3 blocks of 2x4
             _matMulKernel1(new global::ILGPU.Index2D(batch, 6), t1, _parameters.Value(0 /* factors.0.weight */), y);
         }
@@ -2833,13 +2350,13 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
             var t1 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // input gradient of factors.0 (blockdiag): 3 blocks of 2x4
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 3, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 3 blocks of 2x4
             _weightGradientKernel3(24, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2847,6 +2364,7 @@ public sealed partial class FrozenFactor : global::StructMat.Runtime.IStructured
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -272,16 +272,6 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         g.Scale(2, 4, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise scale.
     private static void ScaleKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -292,16 +282,6 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
     private static void ScaleKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 2.0f * input[index];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -318,10 +298,15 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Loha.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Loha layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -330,14 +315,11 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Loha.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Loha.ScaleKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel1));
             _scaleKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Loha.ScaleKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Loha.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -366,7 +348,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x)
             _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 2, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
@@ -402,7 +384,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 2·3 product B̃ (Ã x), B2
             _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 2, 3);
             // input gradient of terms.0 (dense): W [8, 12]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -410,6 +392,7 @@ public sealed partial class Loha : global::StructMat.Runtime.IStructuredLayer, g
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _hadamard.Dispose();
         }
     }
@@ -890,36 +873,6 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 10, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 10x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,312 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 10x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 10 outputs, 10 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,760 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 10x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, reduction] #852620" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -934,9 +887,16 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("HadamardShaped.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel2;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 10x4: 64 x 16 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,312 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(40, 1, 4), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 10x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 10 per step over the block's 10 outputs, 2,760 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(10, 10, 1), B: new(40, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 10, Groups: 1, Tile: new(64, 4, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 10x4, summed over the batch: 16 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient2 = new(A: new(10, 1, 10), B: new(4, 4, 1), C: new(40, 4, 1), Rows: 10, Cols: 4, K: 0, Groups: 1, Tile: new(16, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.HadamardShaped layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -945,12 +905,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.HadamardShaped.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.HadamardShaped.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
-            _weightGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.HadamardShaped.WeightGradientKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel2));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -981,7 +936,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
             // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
             _hadamard.Apply(x, t1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
             // factors.0 (dense): W [10, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1005,9 +960,9 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
             // factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x)
             _hadamard.Apply(x, t1, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: false, accumulate: false);
             // input gradient of factors.0 (dense): W [10, 4]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (dense): W [10, 4]
-            _weightGradientKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient2, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x) (the transpose: Ãᵀ (B̃ᵀ dy))
             _hadamard.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hadamard.0.lora_A */), _parameters.Value(2 /* factors.1.hadamard.0.lora_B */), _parameters.Value(3 /* factors.1.hadamard.1.lora_A */), _parameters.Value(4 /* factors.1.hadamard.1.lora_B */), batch, 6, 4, 1, 2, transposed: true, accumulate: false);
             // weight gradient of factors.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 1·2 product B̃ (Ã x), A1
@@ -1025,6 +980,7 @@ public sealed partial class HadamardShaped : global::StructMat.Runtime.IStructur
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _hadamard.Dispose();
         }
     }

@@ -369,16 +369,6 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         output[b * 12 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows, columns] #ac9497" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: bias add.
     private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -458,8 +448,8 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FlyMonarch.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
@@ -467,16 +457,18 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
 
+        // Block matmul, 4 groups of 5x3; input read strided (permutation folded), output written strided (permutation folded): 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 12, 4), B: new(15, 1, 3), C: new(1, 20, 4), Rows: 0, Cols: 5, K: 3, Groups: 4, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
         internal Gpu(global::StructMat.Tests.Cases.FlyMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
             global::System.ArgumentNullException.ThrowIfNull(layer);
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
             _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FlyMonarch.BiasGradientKernel3",
@@ -519,7 +511,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
             // monarch: first factor blockdiag(blkdiag1), 4 blocks of 3x3
             _matMulKernel0(new global::ILGPU.Index2D(batch, 12), x, _parameters.Value(0 /* blkdiag1 */), t1);
             // monarch: second factor blockdiag(blkdiag2), 4 blocks of 5x3
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 32), t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* blkdiag2 */), y, batch);
             // add the bias
             _biasKernel2(new global::ILGPU.Index2D(batch, 20), y, _parameters.Value(2 /* bias */));
         }
@@ -561,6 +553,7 @@ public sealed partial class FlyMonarch : global::StructMat.Runtime.IStructuredLa
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -749,16 +742,6 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 8, 3, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x10.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 10 inputs, 10 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,960 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 3x10.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -769,16 +752,6 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         for (int i = 0; i < 10; i++)
             sum += weight[(g * 3 + o) * 10 + i] * input[b * 10 + g * 10 + i];
         output[b * 3 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3; scaled by 2.0f.
@@ -806,16 +779,6 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         weightGradient[e] += 2.0f * sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x10.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 3x10, summed over the batch.
     private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -827,16 +790,6 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 3 + g * 3 + o] * input[b * 10 + g * 10 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x10; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -852,14 +805,23 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLora.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+
+        // Block matmul, 1 groups of 8x10: 64 x 8 tiles of output (batch rows x outputs of one block), 10 per step over the block's 10 inputs, 2,960 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(10, 10, 1), B: new(80, 1, 10), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 10, Groups: 1, Tile: new(64, 8, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x10: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 972 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(3, 3, 1), B: new(30, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x10; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(80, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -867,22 +829,15 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
             _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLora.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -911,11 +866,11 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 3);
             var t2 = slot0.SubView(0, batch * 3);
             // terms.0 (dense): W [8, 10]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [3, 10]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [8, 3]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -943,11 +898,11 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
             // weight gradient of terms.1 (lowrank): up-projection B [8, 3]
             _weightGradientKernel4(24, dy, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 10]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 10]
             _weightGradientKernel6(30, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [8, 10]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -955,6 +910,7 @@ public sealed partial class PeftLora : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1123,26 +1079,6 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 6, 6, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1157,8 +1093,13 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftHra.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 6x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftHra layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1167,10 +1108,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftHra.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1201,7 +1139,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1221,7 +1159,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 6);
             var dt1 = slot0.SubView(0, batch * 6);
             // input gradient of factors.0 (dense): W [6, 6]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 6), batch, 6, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
@@ -1233,6 +1171,7 @@ public sealed partial class PeftHra : global::StructMat.Runtime.IStructuredLayer
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1391,26 +1330,6 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1425,8 +1344,13 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1435,10 +1359,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftQ.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftQ.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1469,7 +1390,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1489,7 +1410,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
@@ -1501,6 +1422,7 @@ public sealed partial class PeftOftQ : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -1660,26 +1582,6 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1694,8 +1596,13 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftQExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftQExact layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1704,10 +1611,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftQExact.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftQExact.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1738,7 +1642,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1758,7 +1662,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
@@ -1770,6 +1674,7 @@ public sealed partial class PeftOftQExact : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -1929,26 +1834,6 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1963,8 +1848,13 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1973,10 +1863,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftV.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftV.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2007,7 +1894,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2027,7 +1914,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (Cayley-Neumann series of 5 terms)
@@ -2039,6 +1926,7 @@ public sealed partial class PeftOftV : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -2198,26 +2086,6 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2232,8 +2100,13 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftOftVExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftOftVExact layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2242,10 +2115,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftVExact.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftOftVExact.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2276,7 +2146,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2296,7 +2166,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
@@ -2308,6 +2178,7 @@ public sealed partial class PeftOftVExact : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -2614,16 +2485,6 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -2656,16 +2517,6 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2684,13 +2535,18 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+
+        // Block matmul, 1 groups of 12x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(192, 1, 16), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftBoftQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2703,10 +2559,9 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
             _blockButterflyMap16Group8Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.GatherKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _biasKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.BiasKernel3",
@@ -2715,8 +2570,6 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel4));
             _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.DiagonalGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftQ.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2767,7 +2620,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, _parameters.Value(0 /* factors.0.diag */), y);
             // add the bias
@@ -2824,7 +2677,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel4(12, dy, _parameters.Gradient(3 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
@@ -2832,7 +2685,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             // weight gradient of factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel5(12, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [12, 16]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed6, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
             _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
@@ -2864,6 +2717,7 @@ public sealed partial class PeftBoftQ : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -3157,16 +3011,6 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -3181,16 +3025,6 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + j] * input[b * 16 + j];
         diagonalGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3211,11 +3045,16 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+
+        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 16x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftBoftV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3228,16 +3067,13 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
             _blockButterflyMap16Group8Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.GatherKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _diagonalGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.DiagonalGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftBoftV.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3288,7 +3124,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t8, _parameters.Value(0 /* factors.0.diag */), y);
         }
@@ -3343,13 +3179,13 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.diag */), dt8);
             // weight gradient of factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel3(16, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [16, 16]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed4, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
             _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
@@ -3381,6 +3217,7 @@ public sealed partial class PeftBoftV : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -3592,16 +3429,6 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         g.Scale(2, 4, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise scale.
     private static void ScaleKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -3612,16 +3439,6 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
     private static void ScaleKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 2.0f * input[index];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3638,10 +3455,15 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLohaQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3650,14 +3472,11 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.ScaleKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel1));
             _scaleKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.ScaleKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaQ.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3686,7 +3505,7 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 8);
             var t2 = slot0.SubView(0, batch * 8);
             // terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
             _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 8, 3, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
@@ -3722,7 +3541,7 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
             _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 8, 3, 3);
             // input gradient of terms.0 (dense): W [8, 12]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -3730,6 +3549,7 @@ public sealed partial class PeftLohaQ : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _hadamard.Dispose();
         }
     }
@@ -3941,16 +3761,6 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         g.Scale(2, 4, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise scale.
     private static void ScaleKernel1(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -3961,16 +3771,6 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
     private static void ScaleKernel2(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
         output[index] = 2.0f * input[index];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3987,10 +3787,15 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftLohaV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HadamardDevice _hadamard;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _scaleKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftLohaV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3999,14 +3804,11 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _hadamard = new global::StructMat.Runtime.Gpu.HadamardDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _scaleKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.ScaleKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel1));
             _scaleKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.ScaleKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, ScaleKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftLohaV.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -4035,7 +3837,7 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t2 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x)
             _hadamard.Apply(x, t2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), batch, 12, 12, 3, 3, transposed: false, accumulate: false);
             // terms.1 (scale): times 2
@@ -4071,7 +3873,7 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
             // weight gradient of terms.1 (hadamard): (B1 A1) ∘ (B2 A2) as the rank 3·3 product B̃ (Ã x), B2
             _hadamard.Gradient(x, dt2, _parameters.Value(1 /* terms.1.hadamard.0.lora_A */), _parameters.Value(2 /* terms.1.hadamard.0.lora_B */), _parameters.Value(3 /* terms.1.hadamard.1.lora_A */), _parameters.Value(4 /* terms.1.hadamard.1.lora_B */), _parameters.Gradient(4 /* terms.1.hadamard.1.lora_B */), target: 3, batch, 12, 12, 3, 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -4079,6 +3881,7 @@ public sealed partial class PeftLohaV : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _hadamard.Dispose();
         }
     }
@@ -4331,16 +4134,6 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         g.AddBias(7, Bias);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 3x12.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -4351,16 +4144,6 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 3 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 3 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -4420,16 +4203,6 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         weightGradient[e] += 2.0f * sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
     private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -4441,16 +4214,6 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 3 + g * 3 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -4467,18 +4230,27 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x3; scaled by 2.0f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 972 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(3, 3, 1), B: new(36, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftDoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -4487,12 +4259,9 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.DiagonalKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
             _biasKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.BiasKernel4",
@@ -4505,12 +4274,8 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
             _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.WeightGradientKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
-            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraQ.MatMulTransposedKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -4542,11 +4307,11 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot1.SubView(0, batch * 8);
             // factors.1.terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -4580,11 +4345,11 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
             var dsum5 = slot2.SubView(0, batch * 8);
             var dt2 = slot0.SubView(0, batch * 3);
             // factors.1.terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 3]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 3, accumulate: false);
             // bias gradient: column sums of dy
@@ -4604,11 +4369,11 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 3]
             _weightGradientKernel8(24, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _weightGradientKernel10(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [8, 12]
-            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed11, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -4616,6 +4381,7 @@ public sealed partial class PeftDoraQ : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -4855,16 +4621,6 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         g.Diagonal(6, 7, Factors0Diag, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 3x12.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -4875,16 +4631,6 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 3 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 3 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -4928,16 +4674,6 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         weightGradient[e] += 2.0f * sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
     private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -4949,16 +4685,6 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 3 + g * 3 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -4975,16 +4701,25 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PeftDoraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 984 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(3, 3, 1), B: new(36, 1, 3), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 972 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(3, 3, 1), B: new(36, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.PeftDoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -4993,12 +4728,9 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.DiagonalKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
             _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.DiagonalGradientKernel4",
@@ -5007,12 +4739,8 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PeftDoraV.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -5044,11 +4772,11 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
             var sum5 = slot0.SubView(0, batch * 12);
             var t6 = slot1.SubView(0, batch * 12);
             // factors.1.terms.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -5080,11 +4808,11 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
             var dsum5 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 3);
             // factors.1.terms.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 12, 12, 3, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
@@ -5102,11 +4830,11 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [12, 3]
             _weightGradientKernel6(36, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [3, 12]
             _weightGradientKernel8(36, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -5114,6 +4842,7 @@ public sealed partial class PeftDoraV : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }

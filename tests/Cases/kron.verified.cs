@@ -318,16 +318,6 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x2.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (560 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [3, 4].
     private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -410,16 +400,6 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x4, summed over the batch.
     private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -446,8 +426,8 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDenseLowRank.Gpu");
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
@@ -455,8 +435,13 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
+
+        // Block matmul, 1 groups of 4x2: 64 x 4 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 560 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(8, 1, 2), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(8, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 2, Groups: 1, Tile: new(64, 4, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDenseLowRank layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -464,10 +449,9 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.TransposeKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
             _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulKernel3",
@@ -482,8 +466,6 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
             _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDenseLowRank.WeightGradientKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
         }
@@ -520,7 +502,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             // kron.1 (lowrank): down-projection A [2, 4]
             _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // kron.0 (dense): W [3, 3]
@@ -557,7 +539,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             // kron.1 (lowrank): down-projection A [2, 4]
             _matMulKernel0(new global::ILGPU.Index2D(batch * 3, 2), x, _parameters.Value(1 /* kron.1.lora_A */), t1);
             // kron.1 (lowrank): up-projection B [4, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* kron.1.lora_B */), t2, batch * 3);
             // kron: view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of kron: view as (4, 3) and transpose back (the inverse transpose)
@@ -573,7 +555,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
             // weight gradient of kron.1 (lowrank): up-projection B [4, 2]
             _weightGradientKernel8(8, dt2, t1, _parameters.Gradient(2 /* kron.1.lora_B */), batch * 3);
             // input gradient of kron.1 (lowrank): down-projection A [2, 4]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed9, dt1, _parameters.Value(1 /* kron.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1 (lowrank): down-projection A [2, 4]
             _weightGradientKernel10(8, dt1, x, _parameters.Gradient(1 /* kron.1.lora_A */), batch * 3);
         }
@@ -583,6 +565,7 @@ public sealed partial class KronDenseLowRank : global::StructMat.Runtime.IStruct
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -806,16 +789,6 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         g.AddBias(4, Bias);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x5.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 5 inputs, 5 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,400 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [2, 4].
     private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -909,26 +882,6 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         output[b * 8 + j] = input[b * 8 + r * 2 + c];
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x5.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,168 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x5, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (768 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 2 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction] #88a789" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -942,7 +895,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronRectangular.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
@@ -952,8 +905,15 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+
+        // Block matmul, 1 groups of 4x5: 64 x 4 tiles of output (batch rows x outputs of one block), 5 per step over the block's 5 inputs, 1,400 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(5, 5, 1), B: new(20, 1, 5), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 5, Groups: 1, Tile: new(64, 4, 5), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x5: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,168 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(4, 4, 1), B: new(20, 5, 1), C: new(5, 5, 1), Rows: 0, Cols: 5, K: 4, Groups: 1, Tile: new(64, 8, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x5, summed over the batch: 4 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 768 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient11 = new(A: new(4, 1, 4), B: new(5, 5, 1), C: new(20, 5, 1), Rows: 4, Cols: 5, K: 0, Groups: 1, Tile: new(4, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronRectangular layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -961,8 +921,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulKernel2",
@@ -981,10 +940,6 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
             _transposeKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.TransposeKernel9",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
-            _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronRectangular.WeightGradientKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1016,7 +971,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
             var t2 = slot1.SubView(0, batch * 8);
             var t3 = slot0.SubView(0, batch * 12);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // kron.0 (dense): W [3, 2]
@@ -1050,7 +1005,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
             var dt2 = slot2.SubView(0, batch * 8);
             var dt1 = slot0.SubView(0, batch * 8);
             // kron.1 (dense): W [4, 5]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 2);
             // kron: view as (2, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 8), t1, t2);
             // bias gradient: column sums of dy
@@ -1064,9 +1019,9 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
             // gradient of kron: view as (2, 4) and transpose (the inverse transpose)
             _transposeKernel9(new global::ILGPU.Index2D(batch, 8), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 5]
-            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 2 + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
+            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 2);
             // weight gradient of kron.1 (dense): W [4, 5]
-            _weightGradientKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 2), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
+            _gemm.Run(WeightGradient11, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 2);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1074,6 +1029,7 @@ public sealed partial class KronRectangular : global::StructMat.Runtime.IStructu
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1941,26 +1897,6 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         g.Transpose(4, 6, 4, 3, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [3, 4].
     private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -2028,36 +1964,6 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         output[b * 12 + j] = input[b * 12 + r * 3 + c];
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2071,17 +1977,28 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("LoKr.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient9 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.LoKr layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2089,10 +2006,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
             _matMulKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulKernel3",
@@ -2105,12 +2019,6 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
             _transposeKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.TransposeKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
-            _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.WeightGradientKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.LoKr.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2142,9 +2050,9 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
             var t3 = slot1.SubView(0, batch * 12);
             var t4 = slot0.SubView(0, batch * 12);
             // terms.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* terms.0.weight */), y, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), y, batch);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _gemm.Run(MatMul1, x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // terms.1.kron.0 (dense): W [3, 3]
@@ -2176,7 +2084,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
             var dt3 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 12);
             // terms.1.kron.1 (dense): W [4, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
+            _gemm.Run(MatMul1, x, _parameters.Value(2 /* terms.1.kron.1.weight */), t2, batch * 3);
             // terms.1 (kron): view as (3, 4) and transpose
             _transposeKernel2(new global::ILGPU.Index2D(batch, 12), t2, t3);
             // gradient of terms.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
@@ -2188,11 +2096,11 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
             // gradient of terms.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel7(new global::ILGPU.Index2D(batch, 12), dt3, dt2);
             // input gradient of terms.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed8, dt2, _parameters.Value(2 /* terms.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
+            _gemm.Run(WeightGradient9, dt2, x, _parameters.Gradient(2 /* terms.1.kron.1.weight */), batch * 3);
             // input gradient of terms.0 (dense): W [12, 12]
-            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dy, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2200,6 +2108,7 @@ public sealed partial class LoKr : global::StructMat.Runtime.IStructuredLayer, g
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2449,16 +2358,6 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         g.Transpose(5, 6, 6, 4, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
@@ -2501,26 +2400,6 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 6x6, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2537,14 +2416,21 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap6Inverse;
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+
+        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 6x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 6x6, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient7 = new(A: new(6, 1, 6), B: new(6, 6, 1), C: new(36, 6, 1), Rows: 6, Cols: 6, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronStructured layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2555,8 +2441,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             _shuffleMap6 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6);
             _shuffleMap6Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap6Inverse);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.GatherKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel1));
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.TransposeKernel2",
@@ -2567,10 +2452,6 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel4));
             _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.DiagonalGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
-            _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronStructured.WeightGradientKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2604,7 +2485,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             var t4 = slot1.SubView(0, batch * 24);
             var t5 = slot0.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
@@ -2645,7 +2526,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             var dt2 = slot0.SubView(0, batch * 24);
             var dt1 = slot1.SubView(0, batch * 24);
             // kron.1.factors.1 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.weight */), t1, batch * 4);
             // kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), t1, _shuffleMap6.View, t2);
             // kron: view as (4, 6) and transpose
@@ -2667,9 +2548,9 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             // input gradient of kron.1.factors.0 (perm): y[j] = x[map[j]], shuffle (the inverse map)
             _gatherKernel1(new global::ILGPU.Index2D(batch * 4, 6), dt2, _shuffleMap6Inverse.View, dt1);
             // input gradient of kron.1.factors.1 (dense): W [6, 6]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
+            _gemm.Run(MatMulTransposed6, dt1, _parameters.Value(2 /* kron.1.factors.1.weight */), dx, batch * 4);
             // weight gradient of kron.1.factors.1 (dense): W [6, 6]
-            _weightGradientKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
+            _gemm.Run(WeightGradient7, dt1, x, _parameters.Gradient(2 /* kron.1.factors.1.weight */), batch * 4);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2679,6 +2560,7 @@ public sealed partial class KronStructured : global::StructMat.Runtime.IStructur
             _parameters.Dispose();
             _shuffleMap6.Dispose();
             _shuffleMap6Inverse.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2950,16 +2832,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         g.BlockMatMul(6, 9, Terms1LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 0.5f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [3, 4].
     private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -2992,16 +2864,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         output[b * 12 + j] = input[b * 12 + r * 3 + c];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel4(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel5(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -3012,16 +2874,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 2 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x2; scaled by 0.5f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel6(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2; scaled by 0.5f.
@@ -3049,16 +2901,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         weightGradient[e] += 0.5f * sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
     private static void WeightGradientKernel10(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -3070,26 +2912,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 2 + g * 2 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel11(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 8x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction] #88a789" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x3.
@@ -3117,26 +2939,6 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel15(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel16(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -3150,23 +2952,40 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         private readonly global::StructMat.Runtime.Gpu.DeviceParameters _parameters;
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInContext.Gpu");
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel6;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel10;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel11;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel12;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel13;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel14;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel15;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel16;
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul4 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x2; scaled by 0.5f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul6 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 0.5f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed11 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 8x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient12 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed15 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient16 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInContext layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3174,40 +2993,25 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             Accelerator = accelerator ?? throw new global::System.ArgumentNullException(nameof(accelerator));
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
             _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel2));
             _transposeKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.TransposeKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel3));
-            _matMulKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel4));
             _matMulKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel5));
-            _matMulKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel6));
             _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
             _weightGradientKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel10",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel10));
-            _matMulTransposedKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel11",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel11));
-            _weightGradientKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel12));
             _matMulTransposedKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel13",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel13));
             _weightGradientKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel14",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel14));
-            _matMulTransposedKernel15 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.MatMulTransposedKernel15",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel15));
-            _weightGradientKernel16 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInContext.WeightGradientKernel16",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel16));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3241,7 +3045,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             var t4 = slot1.SubView(0, batch * 12);
             var t6 = slot0.SubView(0, batch * 2);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3249,11 +3053,11 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             // terms.0.factors.1 (kron): view as (4, 3) and transpose back
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), t3, t4);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _gemm.Run(MatMul4, t4, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel5(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(3 /* terms.1.lora_A */), t6);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul6, t6, _parameters.Value(4 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3285,7 +3089,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             var dt2 = slot0.SubView(0, batch * 12);
             var dt1 = slot1.SubView(0, batch * 12);
             // terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), t1, batch * 3);
             // terms.0.factors.1 (kron): view as (3, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), t1, t2);
             // terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3299,13 +3103,13 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel8(16, dy, t6, _parameters.Gradient(4 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dt6, _parameters.Value(3 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel10(24, dt6, x, _parameters.Gradient(3 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel11(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
+            _gemm.Run(MatMulTransposed11, dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt4, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _gemm.Run(WeightGradient12, dy, t4, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // gradient of terms.0.factors.1 (kron): view as (4, 3) and transpose back (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 12), dt4, dt3);
             // input gradient of terms.0.factors.1.kron.0 (dense): W [3, 3]
@@ -3315,9 +3119,9 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
             // gradient of terms.0.factors.1 (kron): view as (3, 4) and transpose (the inverse transpose)
             _transposeKernel3(new global::ILGPU.Index2D(batch, 12), dt2, dt1);
             // input gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel15(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed15, dt1, _parameters.Value(2 /* terms.0.factors.1.kron.1.weight */), dx, batch * 3);
             // weight gradient of terms.0.factors.1.kron.1 (dense): W [4, 4]
-            _weightGradientKernel16(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
+            _gemm.Run(WeightGradient16, dt1, x, _parameters.Gradient(2 /* terms.0.factors.1.kron.1.weight */), batch * 3);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -3325,6 +3129,7 @@ public sealed partial class KronInContext : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }

@@ -326,16 +326,6 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         g.Diagonal(6, 7, Factors0Diag, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -346,16 +336,6 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 2 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x2; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -399,16 +379,6 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         weightGradient[e] += 2.0f * sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
     private static void WeightGradientKernel8(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -420,16 +390,6 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 2 + g * 2 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel9(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -446,16 +406,25 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Dora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel9;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x2; scaled by 2.0f, accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed9 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Dora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -464,12 +433,9 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.DiagonalKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
             _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.DiagonalGradientKernel4",
@@ -478,12 +444,8 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
             _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.WeightGradientKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
-            _matMulTransposedKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Dora.MatMulTransposedKernel9",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel9));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -515,11 +477,11 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
             var sum5 = slot0.SubView(0, batch * 8);
             var t6 = slot1.SubView(0, batch * 8);
             // factors.1.terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -551,11 +513,11 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
             var dsum5 = slot2.SubView(0, batch * 8);
             var dt2 = slot0.SubView(0, batch * 2);
             // factors.1.terms.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.terms.0.weight */), sum5, batch);
             // factors.1.terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* factors.1.terms.1.lora_A */), t2);
             // factors.1.terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(3 /* factors.1.terms.1.lora_B */), sum5, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 2·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum5, t6, _parameters.Value(1 /* factors.1.terms.0.weight */), _parameters.Value(2 /* factors.1.terms.1.lora_A */), _parameters.Value(3 /* factors.1.terms.1.lora_B */), 2.0f, batch, 8, 12, 2, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
@@ -573,11 +535,11 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
             // weight gradient of factors.1.terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel6(16, dsum5, t2, _parameters.Gradient(3 /* factors.1.terms.1.lora_B */), batch);
             // input gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt2, _parameters.Value(2 /* factors.1.terms.1.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel8(24, dt2, x, _parameters.Gradient(2 /* factors.1.terms.1.lora_A */), batch);
             // input gradient of factors.1.terms.0 (dense): W [8, 12]
-            _matMulTransposedKernel9(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed9, dsum5, _parameters.Value(1 /* factors.1.terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -585,6 +547,7 @@ public sealed partial class Dora : global::StructMat.Runtime.IStructuredLayer, g
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -847,26 +810,6 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         output[b * 3 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x3.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x8; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel3(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -899,16 +842,6 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x3.
     private static void MatMulTransposedKernel8(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -932,16 +865,6 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 8 + g * 8 + o] * input[b * 3 + g * 3 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x8; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (876 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel10(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x8, summed over the batch.
@@ -971,18 +894,27 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("DoraSquare.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel8;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel10;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
+
+        // Block matmul, 1 groups of 8x3: 64 x 8 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(24, 1, 3), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x8; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 876 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed10 = new(A: new(3, 3, 1), B: new(24, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 3, Groups: 1, Tile: new(64, 8, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.DoraSquare layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -991,12 +923,9 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.DiagonalKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
             _biasKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.BiasKernel4",
@@ -1005,14 +934,10 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel5));
             _diagonalGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.DiagonalGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
             _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulTransposedKernel8",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel8));
             _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.WeightGradientKernel9",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
-            _matMulTransposedKernel10 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.MatMulTransposedKernel10",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel10));
             _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.DoraSquare.WeightGradientKernel11",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
         }
@@ -1048,9 +973,9 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
             // factors.1.terms.0 (lowrank): down-projection A [3, 8]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
             // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
             // factors.1.terms.1 (dense): W [8, 8]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
+            _gemm.Run(MatMul2, x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum4, t5, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -1086,9 +1011,9 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
             // factors.1.terms.0 (lowrank): down-projection A [3, 8]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(1 /* factors.1.terms.0.lora_A */), t1);
             // factors.1.terms.0 (lowrank): up-projection B [8, 3]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.1.terms.0.lora_B */), sum4, batch);
             // factors.1.terms.1 (dense): W [8, 8]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
+            _gemm.Run(MatMul2, x, _parameters.Value(3 /* factors.1.terms.1.weight */), sum4, batch);
             // factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum4, t5, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, batch, 8, 8, 3, accumulate: false);
             // bias gradient: column sums of dy
@@ -1104,13 +1029,13 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_B
             _normalize.Gradient(dt5, sum4, _parameters.Value(3 /* factors.1.terms.1.weight */), _parameters.Value(1 /* factors.1.terms.0.lora_A */), _parameters.Value(2 /* factors.1.terms.0.lora_B */), 1.0f, _parameters.Gradient(2 /* factors.1.terms.0.lora_B */), target: 1, batch, 8, 8, 3);
             // input gradient of factors.1.terms.1 (dense): W [8, 8]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dsum4, _parameters.Value(3 /* factors.1.terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dsum4, _parameters.Value(3 /* factors.1.terms.1.weight */), dx, batch);
             // input gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3]
             _matMulTransposedKernel8(new global::ILGPU.Index2D(batch, 3), dsum4, _parameters.Value(2 /* factors.1.terms.0.lora_B */), dt1);
             // weight gradient of factors.1.terms.0 (lowrank): up-projection B [8, 3]
             _weightGradientKernel9(24, dsum4, t1, _parameters.Gradient(2 /* factors.1.terms.0.lora_B */), batch);
             // input gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8]
-            _matMulTransposedKernel10(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* factors.1.terms.0.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed10, dt1, _parameters.Value(1 /* factors.1.terms.0.lora_A */), dx, batch);
             // weight gradient of factors.1.terms.0 (lowrank): down-projection A [3, 8]
             _weightGradientKernel11(24, dt1, x, _parameters.Gradient(1 /* factors.1.terms.0.lora_A */), batch);
         }
@@ -1120,6 +1045,7 @@ public sealed partial class DoraSquare : global::StructMat.Runtime.IStructuredLa
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -1317,16 +1243,6 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         g.RowNormalize(4, 5, Terms0Weight, Terms1LoraA, Terms1LoraB, 1.0f, 6, 6, 1, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 1x6.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -1337,16 +1253,6 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         for (int i = 0; i < 6; i++)
             sum += weight[(g * 1 + o) * 6 + i] * input[b * 6 + g * 6 + i];
         output[b * 1 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 6x1; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #5bcc11" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x1.
@@ -1374,16 +1280,6 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (292 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #c3912b" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 1x6, summed over the batch.
     private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1395,16 +1291,6 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 1 + g * 1 + o] * input[b * 6 + g * 6 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1421,14 +1307,23 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Direction.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
+
+        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 6x1; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 296 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(6, 1, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 1x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 292 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(1, 1, 1), B: new(6, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 1, Groups: 1, Tile: new(64, 8, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 6x6; accumulating: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Direction layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1437,22 +1332,15 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulTransposedKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
             _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.WeightGradientKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Direction.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1483,11 +1371,11 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
             var t2 = slot1.SubView(0, batch * 1);
             var sum4 = slot0.SubView(0, batch * 6);
             // terms.0 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
             // terms.1 (lowrank): down-projection A [1, 6]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [6, 1]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
             // normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum4, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
         }
@@ -1514,11 +1402,11 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
             var dsum4 = slot2.SubView(0, batch * 6);
             var dt2 = slot0.SubView(0, batch * 1);
             // terms.0 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* terms.0.weight */), sum4, batch);
             // terms.1 (lowrank): down-projection A [1, 6]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 1), x, _parameters.Value(1 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [6, 1]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
+            _gemm.Run(MatMul2, t2, _parameters.Value(2 /* terms.1.lora_B */), sum4, batch);
             // input gradient of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ (the same diagonal)
             _normalize.Apply(dy, dsum4, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.1.lora_A */), _parameters.Value(2 /* terms.1.lora_B */), 1.0f, batch, 6, 6, 1, accumulate: false);
             // gradient through the norms of normalize: y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ, lora_A
@@ -1530,11 +1418,11 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
             // weight gradient of terms.1 (lowrank): up-projection B [6, 1]
             _weightGradientKernel4(6, dsum4, t2, _parameters.Gradient(2 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [1, 6]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt2, _parameters.Value(1 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [1, 6]
             _weightGradientKernel6(6, dt2, x, _parameters.Gradient(1 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [6, 6]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dsum4, _parameters.Value(0 /* terms.0.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dsum4, _parameters.Value(0 /* terms.0.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -1542,6 +1430,7 @@ public sealed partial class Direction : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -1829,16 +1718,6 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         g.Transpose(8, 9, 4, 3, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 1x4.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -1849,16 +1728,6 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         for (int i = 0; i < 4; i++)
             sum += weight[(g * 1 + o) * 4 + i] * input[b * 4 + g * 4 + i];
         output[b * 1 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 4x1; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 1 inputs, 1 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #8e53f6" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: elementwise product with the diagonal.
@@ -1959,16 +1828,6 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 1x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 1 outputs, 1 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (276 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel12(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #467db0" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 1x4, summed over the batch.
     private static void WeightGradientKernel13(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1980,16 +1839,6 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 1 + g * 1 + o] * input[b * 4 + g * 4 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel14(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #282490" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -2006,9 +1855,8 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronDora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel4;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel5;
@@ -2018,9 +1866,19 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel9;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel10;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel11;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel12;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel13;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel14;
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 4x1; accumulating: 64 x 4 tiles of output (batch rows x outputs of one block), 1 per step over the block's 1 inputs, 280 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(1, 1, 1), B: new(4, 1, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 1x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 1 per step over the block's 1 outputs, 276 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed12 = new(A: new(1, 1, 1), B: new(4, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 1, Groups: 1, Tile: new(64, 4, 1), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4; accumulating: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed14 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.KronDora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2029,12 +1887,9 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.DiagonalKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel3));
             _transposeKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.TransposeKernel4",
@@ -2053,12 +1908,8 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel10));
             _weightGradientKernel11 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.WeightGradientKernel11",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel11));
-            _matMulTransposedKernel12 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel12",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel12));
             _weightGradientKernel13 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.WeightGradientKernel13",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel13));
-            _matMulTransposedKernel14 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronDora.MatMulTransposedKernel14",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel14));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2093,11 +1944,11 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             var t7 = slot1.SubView(0, batch * 12);
             var t8 = slot0.SubView(0, batch * 12);
             // kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
             // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
             _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
             // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            _gemm.Run(MatMul2, t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
             // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
             // kron.1.factors.0 (diag): y = d ⊙ x
@@ -2142,11 +1993,11 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             var dsum4 = slot2.SubView(0, batch * 12);
             var dt2 = slot0.SubView(0, batch * 3);
             // kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), sum4, batch * 3);
             // kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
             _matMulKernel1(new global::ILGPU.Index2D(batch * 3, 1), x, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), t2);
             // kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
+            _gemm.Run(MatMul2, t2, _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), sum4, batch * 3);
             // kron.1.factors.1 (normalize): y_o = v_o / ‖V_o‖, V = W0 + 1·B A, norms from W0 Aᵀ and A Aᵀ
             _normalize.Apply(sum4, t5, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), _parameters.Value(4 /* kron.1.factors.1.terms.1.lora_B */), 1.0f, batch * 3, 4, 4, 1, accumulate: false);
             // kron.1.factors.0 (diag): y = d ⊙ x
@@ -2176,11 +2027,11 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
             // weight gradient of kron.1.factors.1.terms.1 (lowrank): up-projection B [4, 1]
             _weightGradientKernel11(4, dsum4, t2, _parameters.Gradient(4 /* kron.1.factors.1.terms.1.lora_B */), batch * 3);
             // input gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
-            _matMulTransposedKernel12(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dt2, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed12, dt2, _parameters.Value(3 /* kron.1.factors.1.terms.1.lora_A */), dx, batch * 3);
             // weight gradient of kron.1.factors.1.terms.1 (lowrank): down-projection A [1, 4]
             _weightGradientKernel13(4, dt2, x, _parameters.Gradient(3 /* kron.1.factors.1.terms.1.lora_A */), batch * 3);
             // input gradient of kron.1.factors.1.terms.0 (dense): W [4, 4]
-            _matMulTransposedKernel14(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 3 + 63) / 64, 1, 16), dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
+            _gemm.Run(MatMulTransposed14, dsum4, _parameters.Value(2 /* kron.1.factors.1.terms.0.weight */), dx, batch * 3);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2188,6 +2039,7 @@ public sealed partial class KronDora : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -2394,16 +2246,6 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         g.AddBias(3, Bias);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x10.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 10 inputs, 10 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,960 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -2436,26 +2278,6 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x10.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,944 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 6x10, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2470,13 +2292,20 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("WeightNorm.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
+
+        // Block matmul, 1 groups of 6x10: 64 x 8 tiles of output (batch rows x outputs of one block), 10 per step over the block's 10 inputs, 2,960 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(10, 10, 1), B: new(60, 1, 10), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 10, Groups: 1, Tile: new(64, 8, 10), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 6x10: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,944 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(6, 6, 1), B: new(60, 10, 1), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 6, Groups: 1, Tile: new(64, 16, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 6x10, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(6, 1, 6), B: new(10, 10, 1), C: new(60, 10, 1), Rows: 6, Cols: 10, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.WeightNorm layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2485,8 +2314,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.DiagonalKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.BiasKernel2",
@@ -2495,10 +2323,6 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel3));
             _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.DiagonalGradientKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
-            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.WeightNorm.WeightGradientKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2529,7 +2353,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 10]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
             _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -2560,7 +2384,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
             var dt2 = slot2.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 10]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
             _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 10, 0, accumulate: false);
             // bias gradient: column sums of dy
@@ -2574,9 +2398,9 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
             // gradient through the norms of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation), the weight
             _normalize.Gradient(dt2, t1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, _parameters.Gradient(1 /* factors.1.weight */), target: 2, batch, 6, 10, 0);
             // input gradient of factors.1 (dense): W [6, 10]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [6, 10]
-            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt1, x, _parameters.Gradient(1 /* factors.1.weight */), batch);
+            _gemm.Run(WeightGradient6, dt1, x, _parameters.Gradient(1 /* factors.1.weight */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2584,6 +2408,7 @@ public sealed partial class WeightNorm : global::StructMat.Runtime.IStructuredLa
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }
@@ -2772,16 +2597,6 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         g.Diagonal(2, 3, Factors0Diag, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 6 inputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,776 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -2798,16 +2613,6 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 6x6.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 6 outputs, 6 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,752 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2822,10 +2627,15 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("FrozenDirection.Gpu");
         private readonly global::StructMat.Runtime.Gpu.NormalizeDevice _normalize;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        // Block matmul, 1 groups of 6x6: 64 x 8 tiles of output (batch rows x outputs of one block), 6 per step over the block's 6 inputs, 1,776 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(6, 6, 1), B: new(36, 1, 6), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 6x6: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 6 per step over the block's 6 outputs, 1,752 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(6, 6, 1), B: new(36, 6, 1), C: new(6, 6, 1), Rows: 0, Cols: 6, K: 6, Groups: 1, Tile: new(64, 8, 6), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.FrozenDirection layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2834,14 +2644,11 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _normalize = new global::StructMat.Runtime.Gpu.NormalizeDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.DiagonalKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel1));
             _diagonalGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.DiagonalGradientKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.FrozenDirection.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2872,7 +2679,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
             var t1 = slot0.SubView(0, batch * 6);
             var t2 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
             _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // factors.0 (diag): y = d ⊙ x
@@ -2900,7 +2707,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
             var dt2 = slot0.SubView(0, batch * 6);
             var dt1 = slot1.SubView(0, batch * 6);
             // factors.1 (dense): W [6, 6]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.1.weight */), t1, batch);
             // factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation)
             _normalize.Apply(t1, t2, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // input gradient of factors.0 (diag): y = d ⊙ x
@@ -2910,7 +2717,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
             // input gradient of factors.1 (normalize): y_o = v_o / ‖W_o‖ (weight normalisation) (the same diagonal)
             _normalize.Apply(dt2, dt1, _parameters.Value(1 /* factors.1.weight */), default(global::ILGPU.ArrayView<float>), default(global::ILGPU.ArrayView<float>), 0.0f, batch, 6, 6, 0, accumulate: false);
             // input gradient of factors.1 (dense): W [6, 6]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dt1, _parameters.Value(1 /* factors.1.weight */), dx, batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2918,6 +2725,7 @@ public sealed partial class FrozenDirection : global::StructMat.Runtime.IStructu
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _normalize.Dispose();
         }
     }

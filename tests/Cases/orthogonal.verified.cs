@@ -265,26 +265,6 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 16, 16, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -299,8 +279,13 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Oft.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 16x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Oft layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -309,10 +294,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Oft.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Oft.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -343,7 +325,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: false, accumulate: false);
             // factors.0 (dense): W [16, 16]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -363,7 +345,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 16);
             var dt1 = slot0.SubView(0, batch * 16);
             // input gradient of factors.0 (dense): W [16, 16]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 4, terms: 5, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 4x4 (Cayley-Neumann series of 5 terms)
@@ -375,6 +357,7 @@ public sealed partial class Oft : global::StructMat.Runtime.IStructuredLayer, gl
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -534,26 +517,6 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 8, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -568,8 +531,13 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftExact.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftExact layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -578,10 +546,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftExact.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftExact.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -612,7 +577,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
             // factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: false, accumulate: false);
             // factors.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -632,7 +597,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 3, 4, terms: 0, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 3 rotations of 4x4 (exact Cayley transform)
@@ -644,6 +609,7 @@ public sealed partial class OftExact : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -1017,16 +983,6 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         g.AddBias(2, Bias);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,624 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: bias add.
     private static void BiasKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -1043,16 +999,6 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         biasGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,504 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -1067,10 +1013,15 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftThreeTerms.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel1;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
+
+        // Block matmul, 1 groups of 12x8: 64 x 16 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,624 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(96, 1, 8), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,504 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(12, 12, 1), B: new(96, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftThreeTerms layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1079,14 +1030,11 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftThreeTerms.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _biasKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftThreeTerms.BiasKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel1));
             _biasGradientKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftThreeTerms.BiasGradientKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftThreeTerms.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1117,7 +1065,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
             // factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
             _orthogonal.Apply(x, t1, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 8]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
             // add the bias
             _biasKernel1(new global::ILGPU.Index2D(batch, 12), y, _parameters.Value(2 /* bias */));
         }
@@ -1141,7 +1089,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
             // bias gradient: column sums of dy
             _biasGradientKernel2(12, dy, _parameters.Gradient(2 /* bias */), batch);
             // input gradient of factors.0 (dense): W [12, 8]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms) (dx_i = R_i dy_i)
             _orthogonal.Apply(dt1, dx, _parameters.Value(1 /* factors.1.oft_R */), batch, 4, 2, terms: 3, transposed: true, accumulate: false);
             // weight gradient of factors.1 (oft): y_i = R_iᵀ x_i, 4 rotations of 2x2 (Cayley-Neumann series of 3 terms)
@@ -1153,6 +1101,7 @@ public sealed partial class OftThreeTerms : global::StructMat.Runtime.IStructure
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -1369,36 +1318,6 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x2.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x8; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2.
     private static void MatMulTransposedKernel4(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -1422,16 +1341,6 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 8 + g * 8 + o] * input[b * 2 + g * 2 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (584 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x8, summed over the batch.
@@ -1461,14 +1370,23 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("OftMixed.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+
+        // Block matmul, 1 groups of 8x2: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x8; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 584 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(16, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.OftMixed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1477,20 +1395,13 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
             _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulTransposedKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
             _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.OftMixed.WeightGradientKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
@@ -1527,9 +1438,9 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
             // terms.0.factors.0 (lowrank): down-projection A [2, 8]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
             // terms.0.factors.0 (lowrank): up-projection B [8, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t2, _parameters.Value(1 /* terms.0.factors.0.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(1 /* terms.0.factors.0.lora_B */), y, batch);
             // terms.1 (dense): W [8, 8]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), x, _parameters.Value(3 /* terms.1.weight */), y, batch);
+            _gemm.Run(MatMul2, x, _parameters.Value(3 /* terms.1.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1558,13 +1469,13 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
             // terms.0.factors.0 (lowrank): down-projection A [2, 8]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), t1, _parameters.Value(0 /* terms.0.factors.0.lora_A */), t2);
             // input gradient of terms.1 (dense): W [8, 8]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dy, _parameters.Value(3 /* terms.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed3, dy, _parameters.Value(3 /* terms.1.weight */), dx, batch);
             // input gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
             _matMulTransposedKernel4(new global::ILGPU.Index2D(batch, 2), dy, _parameters.Value(1 /* terms.0.factors.0.lora_B */), dt2);
             // weight gradient of terms.0.factors.0 (lowrank): up-projection B [8, 2]
             _weightGradientKernel5(16, dy, t2, _parameters.Gradient(1 /* terms.0.factors.0.lora_B */), batch);
             // input gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), dt2, _parameters.Value(0 /* terms.0.factors.0.lora_A */), dt1, batch);
+            _gemm.Run(MatMulTransposed6, dt2, _parameters.Value(0 /* terms.0.factors.0.lora_A */), dt1, batch);
             // weight gradient of terms.0.factors.0 (lowrank): down-projection A [2, 8]
             _weightGradientKernel7(16, dt2, t1, _parameters.Gradient(0 /* terms.0.factors.0.lora_A */), batch);
             // input gradient of terms.0.factors.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 4x4 (Cayley-Neumann series of 6 terms) (dx_i = R_i dy_i)
@@ -1578,6 +1489,7 @@ public sealed partial class OftMixed : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -1823,16 +1735,6 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -1847,16 +1749,6 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 16 + j] * input[b * 16 + j];
         diagonalGradient[j] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 16x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 16 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,184 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -1875,11 +1767,16 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block2;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block2Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
+
+        // Block matmul, 1 groups of 16x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(256, 1, 16), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 16x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 16 outputs, 5,184 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(16, 16, 1), B: new(256, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Boft layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1890,16 +1787,13 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             _blockButterflyMap16Group8Block2 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2);
             _blockButterflyMap16Group8Block2Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block2Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Boft.GatherKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Boft.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Boft.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _diagonalGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Boft.DiagonalGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Boft.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -1941,7 +1835,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
             _orthogonal.Apply(t3, t4, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
+            _gemm.Run(MatMul1, t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
             // factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t5, _parameters.Value(0 /* factors.0.diag */), y);
         }
@@ -1983,13 +1877,13 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
             _orthogonal.Apply(t3, t4, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [16, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
+            _gemm.Run(MatMul1, t4, _parameters.Value(1 /* factors.1.weight */), t5, batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), dy, _parameters.Value(0 /* factors.0.diag */), dt5);
             // weight gradient of factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel3(16, dy, t5, _parameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [16, 16]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt5, _parameters.Value(1 /* factors.1.weight */), dt4, batch);
+            _gemm.Run(MatMulTransposed4, dt5, _parameters.Value(1 /* factors.1.weight */), dt4, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4 (dx_i = R_i dy_i)
             _orthogonal.Apply(dt4, dt3, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 64), batch, 4, 4, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 4 Cayley rotations of 4x4
@@ -2011,6 +1905,7 @@ public sealed partial class Boft : global::StructMat.Runtime.IStructuredLayer, g
             _parameters.Dispose();
             _blockButterflyMap16Group8Block2.Dispose();
             _blockButterflyMap16Group8Block2Inverse.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -2317,16 +2212,6 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (5,248 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -2359,16 +2244,6 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2387,13 +2262,18 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group4Block1Inverse;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap16Group8Block1Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
+
+        // Block matmul, 1 groups of 12x16: 64 x 16 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 5,248 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(16, 16, 1), B: new(192, 1, 16), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 16, Groups: 1, Tile: new(64, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(12, 12, 1), B: new(192, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.BoftThree layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2406,10 +2286,9 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group4Block1Inverse);
             _blockButterflyMap16Group8Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap16Group8Block1Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.GatherKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _biasKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.BiasKernel3",
@@ -2418,8 +2297,6 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, BiasGradientKernel4));
             _diagonalGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.DiagonalGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BoftThree.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2470,7 +2347,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // factors.0 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 12), t8, _parameters.Value(0 /* factors.0.diag */), y);
             // add the bias
@@ -2527,7 +2404,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             // factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
             _orthogonal.Apply(t6, t7, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: false, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // factors.1 (dense): W [12, 16]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
+            _gemm.Run(MatMul1, t7, _parameters.Value(1 /* factors.1.weight */), t8, batch);
             // bias gradient: column sums of dy
             _biasGradientKernel4(12, dy, _parameters.Gradient(3 /* bias */), batch);
             // input gradient of factors.0 (diag): y = d ⊙ x
@@ -2535,7 +2412,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             // weight gradient of factors.0 (diag): y = d ⊙ x
             _diagonalGradientKernel5(12, dy, t8, _parameters.Gradient(0 /* factors.0.diag */), batch);
             // input gradient of factors.1 (dense): W [12, 16]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
+            _gemm.Run(MatMulTransposed6, dt8, _parameters.Value(1 /* factors.1.weight */), dt7, batch);
             // input gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2 (dx_i = R_i dy_i)
             _orthogonal.Apply(dt7, dt6, _parameters.Value(2 /* factors.2.boft_R */).SubView(0, 32), batch, 8, 2, terms: 0, transposed: true, accumulate: false, skew: global::StructMat.Runtime.Kernels.SkewLayout.Full);
             // weight gradient of factors.2 (boft): factor 0, y_d = R_(i,d)ᵀ x_d, 8 Cayley rotations of 2x2
@@ -2567,6 +2444,7 @@ public sealed partial class BoftThree : global::StructMat.Runtime.IStructuredLay
             _blockButterflyMap16Group8Block1.Dispose();
             _blockButterflyMap16Group4Block1Inverse.Dispose();
             _blockButterflyMap16Group8Block1Inverse.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -2970,36 +2848,6 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         output[b * 16 + j] = input[b * 16 + r * 4 + c];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -3014,10 +2862,17 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronOft.Gpu");
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronOft layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3026,14 +2881,9 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.TransposeKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronOft.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3069,7 +2919,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
             // kron: view as (4, 4) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (dense): W [4, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 4);
+            _gemm.Run(MatMul1, t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 4);
             // kron: view as (4, 4) and transpose back
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), t3, y);
         }
@@ -3103,9 +2953,9 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
             // gradient of kron: view as (4, 4) and transpose back (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dy, dt3);
             // input gradient of kron.0 (dense): W [4, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 4);
+            _gemm.Run(MatMulTransposed2, dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 4);
             // weight gradient of kron.0 (dense): W [4, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
+            _gemm.Run(WeightGradient3, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 4);
             // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
             // input gradient of kron.1 (oft): y_i = R_iᵀ x_i, 2 rotations of 2x2 (Cayley-Neumann series of 4 terms) (dx_i = R_i dy_i)
@@ -3119,6 +2969,7 @@ public sealed partial class KronOft : global::StructMat.Runtime.IStructuredLayer
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }
@@ -3359,16 +3210,6 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         g.Transpose(6, 7, 4, 4, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [4, 4].
     private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -3383,26 +3224,6 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
     private static void GatherKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 4 + index.Y] = input[index.X * 4 + map[index.Y]];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3421,11 +3242,18 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _blockButterflyMap4Group4Block1Inverse;
         private readonly global::StructMat.Runtime.Gpu.OrthogonalDevice _orthogonal;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronBoft layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3436,16 +3264,11 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             _blockButterflyMap4Group4Block1 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1);
             _blockButterflyMap4Group4Block1Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BlockButterflyMap4Group4Block1Inverse);
             _orthogonal = new global::StructMat.Runtime.Gpu.OrthogonalDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
             _gatherKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.GatherKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
-            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronBoft.WeightGradientKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3480,7 +3303,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             var t5 = slot0.SubView(0, batch * 16);
             var t6 = slot1.SubView(0, batch * 16);
             // kron.1 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
             // kron: view as (4, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
@@ -3525,7 +3348,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             var dt2 = slot0.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // kron.1 (dense): W [4, 4]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* kron.1.weight */), t1, batch * 4);
             // kron: view as (4, 4) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), t1, t2);
             // kron.0 (boft): factor 1, P_1ᵀ (block butterfly, groups of 4)
@@ -3551,9 +3374,9 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             // gradient of kron: view as (4, 4) and transpose (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 16), dt2, dt1);
             // input gradient of kron.1 (dense): W [4, 4]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 4 + 63) / 64, 1, 16), dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 4);
+            _gemm.Run(MatMulTransposed3, dt1, _parameters.Value(1 /* kron.1.weight */), dx, batch * 4);
             // weight gradient of kron.1 (dense): W [4, 4]
-            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 4);
+            _gemm.Run(WeightGradient4, dt1, x, _parameters.Gradient(1 /* kron.1.weight */), batch * 4);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -3563,6 +3386,7 @@ public sealed partial class KronBoft : global::StructMat.Runtime.IStructuredLaye
             _parameters.Dispose();
             _blockButterflyMap4Group4Block1.Dispose();
             _blockButterflyMap4Group4Block1Inverse.Dispose();
+            _gemm.Dispose();
             _orthogonal.Dispose();
         }
     }

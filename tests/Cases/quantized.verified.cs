@@ -375,16 +375,6 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 24x2; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (784 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 24x2; scaled by 2.0f.
     private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -408,16 +398,6 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 24 + g * 24 + o] * input[b * 2 + g * 2 + i];
         weightGradient[e] += 2.0f * sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
@@ -447,12 +427,17 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Qlora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        // Block matmul, 1 groups of 24x2; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 784 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(48, 1, 2), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 2, Groups: 1, Tile: new(64, 32, 2), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Qlora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -461,16 +446,13 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.MatMulTransposedKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
             _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.WeightGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Qlora.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
@@ -505,7 +487,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [24, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -533,7 +515,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
             // weight gradient of terms.1 (lowrank): up-projection B [24, 2]
             _weightGradientKernel3(48, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -545,6 +527,7 @@ public sealed partial class Qlora : global::StructMat.Runtime.IStructuredLayer, 
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -767,16 +750,6 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 10x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 10x2.
     private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -800,16 +773,6 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 10 + g * 10 + o] * input[b * 2 + g * 2 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
@@ -839,12 +802,17 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraSmallGroups.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        // Block matmul, 1 groups of 10x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(20, 1, 2), C: new(10, 10, 1), Rows: 0, Cols: 10, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraSmallGroups layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -853,16 +821,13 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.MatMulTransposedKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
             _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.WeightGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraSmallGroups.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
@@ -897,7 +862,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [10, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -925,7 +890,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
             // weight gradient of terms.1 (lowrank): up-projection B [10, 2]
             _weightGradientKernel3(20, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel5(24, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [10, 12] NF4 codes with one absmax per 4 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -937,6 +902,7 @@ public sealed partial class QloraSmallGroups : global::StructMat.Runtime.IStruct
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -1161,16 +1127,6 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         output[b * 3 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x3; scaled by 2.0f.
     private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -1194,16 +1150,6 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 12 + g * 12 + o] * input[b * 3 + g * 3 + i];
         weightGradient[e] += 2.0f * sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x20.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,164 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 3x20, summed over the batch.
@@ -1233,12 +1179,17 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8Lora.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        // Block matmul, 1 groups of 12x3; scaled by 2.0f, accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 984 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(36, 1, 3), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x20: 64 x 32 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 1,164 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(3, 3, 1), B: new(60, 20, 1), C: new(20, 20, 1), Rows: 0, Cols: 20, K: 3, Groups: 1, Tile: new(64, 32, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Lora layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1247,16 +1198,13 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.MatMulTransposedKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
             _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.WeightGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Lora.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
@@ -1291,7 +1239,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
             // terms.1 (lowrank): down-projection A [3, 20]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -1319,7 +1267,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
             // weight gradient of terms.1 (lowrank): up-projection B [12, 3]
             _weightGradientKernel3(36, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [3, 20]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [3, 20]
             _weightGradientKernel5(60, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [12, 20] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -1331,6 +1279,7 @@ public sealed partial class Int8Lora : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -1554,16 +1503,6 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 40x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,040 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: bias add.
     private static void BiasKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> target, global::ILGPU.ArrayView<float> bias)
     {
@@ -1605,16 +1544,6 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x400.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,032 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: column tiles; padded shared rows; guarded rows, columns] #ce450a" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x400, summed over the batch.
     private static void WeightGradientKernel7(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1642,14 +1571,19 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraDeep.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _biasKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _biasGradientKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
+
+        // Block matmul, 1 groups of 40x2; accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 1,040 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(80, 1, 2), C: new(40, 40, 1), Rows: 0, Cols: 40, K: 2, Groups: 1, Tile: new(64, 64, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x400: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 1,032 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed6 = new(A: new(2, 2, 1), B: new(800, 400, 1), C: new(400, 400, 1), Rows: 0, Cols: 400, K: 2, Groups: 1, Tile: new(64, 64, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraDeep layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1658,10 +1592,9 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _biasKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.BiasKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, BiasKernel2));
             _biasGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.BiasGradientKernel3",
@@ -1670,8 +1603,6 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
-            _matMulTransposedKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.MatMulTransposedKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel6));
             _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraDeep.WeightGradientKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
         }
@@ -1706,7 +1637,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
             // terms.1 (lowrank): down-projection A [2, 400]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [40, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
             // add the bias
             _biasKernel2(new global::ILGPU.Index2D(batch, 40), y, _parameters.Value(4 /* bias */));
         }
@@ -1738,7 +1669,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
             // weight gradient of terms.1 (lowrank): up-projection B [40, 2]
             _weightGradientKernel5(80, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 400]
-            _matMulTransposedKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 7, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed6, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 400]
             _weightGradientKernel7(800, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [40, 400] NF4 codes with one absmax per 16 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -1750,6 +1681,7 @@ public sealed partial class QloraDeep : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -1966,66 +1898,6 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         g.QuantMatMul(2, 3, Factors0Weight, Factors0Scale, global::StructMat.Runtime.Kernels.QuantFormat.Int8, 8, 24, 0, transposed: false, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 16 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 24x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,568 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 24x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 24 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, reduction] #e3bb1a" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 24x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 32 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, reduction] #852620" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,296 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x16, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,280 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2040,12 +1912,25 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8Chain.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 4x16: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 16 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(16, 16, 1), B: new(64, 1, 16), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 16, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 24x4: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 24x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,296 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(64, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 4, Groups: 1, Tile: new(64, 16, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x16, summed over the batch: 4 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,280 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(16, 16, 1), C: new(64, 16, 1), Rows: 4, Cols: 16, K: 0, Groups: 1, Tile: new(4, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8Chain layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2054,18 +1939,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8Chain.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2097,9 +1971,9 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             var t1 = slot0.SubView(0, batch * 4);
             var t2 = slot1.SubView(0, batch * 24);
             // factors.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
             // factors.1 (lowrank): up-projection B [24, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t1, _parameters.Value(3 /* factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(3 /* factors.1.lora_B */), t2, batch);
             // factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(t2, y, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
         }
@@ -2126,17 +2000,17 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
             var dt2 = slot1.SubView(0, batch * 24);
             var dt1 = slot2.SubView(0, batch * 4);
             // factors.1 (lowrank): down-projection A [4, 16]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* factors.1.lora_A */), t1, batch);
             // input gradient of factors.0 (dense): W [8, 24] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dt2, _parameters.Value(0 /* factors.0.weight */), _parameters.Value(1 /* factors.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 8, 24, 0, 1.0f, accumulate: false);
             // input gradient of factors.1 (lowrank): up-projection B [24, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dt2, _parameters.Value(3 /* factors.1.lora_B */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dt2, _parameters.Value(3 /* factors.1.lora_B */), dt1, batch);
             // weight gradient of factors.1 (lowrank): up-projection B [24, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dt2, t1, _parameters.Gradient(3 /* factors.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dt2, t1, _parameters.Gradient(3 /* factors.1.lora_B */), batch);
             // input gradient of factors.1 (lowrank): down-projection A [4, 16]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(2 /* factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt1, _parameters.Value(2 /* factors.1.lora_A */), dx, batch);
             // weight gradient of factors.1 (lowrank): down-projection A [4, 16]
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* factors.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt1, x, _parameters.Gradient(2 /* factors.1.lora_A */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2144,6 +2018,7 @@ public sealed partial class Int8Chain : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -2357,66 +2232,6 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x128.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 128 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,568 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 24 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: padded shared rows; guarded rows, reduction] #d41bea" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 24x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 32 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, reduction] #e19a00" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x128.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,064 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: column tiles; padded shared rows; guarded rows] #3c0147" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x128, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 64 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: column tiles; guarded reduction] #baa84f" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2431,12 +2246,25 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 4x128: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 128 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x128: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x128, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2445,18 +2273,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraQ.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2487,9 +2304,9 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
             // terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [24, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2511,15 +2328,15 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 128] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 24, 128, 64, 1.0f, accumulate: true);
         }
@@ -2529,6 +2346,7 @@ public sealed partial class QloraQ : global::StructMat.Runtime.IStructuredLayer,
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -2741,66 +2559,6 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x64.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 64 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,080 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 64 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: padded shared rows; guarded rows] #dc9170" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 64x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #0fc482" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x64.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,064 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x64, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 64 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2815,12 +2573,25 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 4x64: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 64 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 2,080 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 64 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 64x4, summed over the batch: 64 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x64: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x64, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2829,18 +2600,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraV.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2871,9 +2631,9 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
             // terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [64, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2895,15 +2655,15 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [64, 64] NF4 codes with one absmax per 64 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.absmax */), global::StructMat.Runtime.Kernels.QuantFormat.Nf4, batch, 64, 64, 64, 1.0f, accumulate: true);
         }
@@ -2913,6 +2673,7 @@ public sealed partial class QloraV : global::StructMat.Runtime.IStructuredLayer,
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -3125,66 +2886,6 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 24, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x128.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 128 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 32 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,568 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 128 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows, columns] #503a5c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 24 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: padded shared rows; guarded rows, reduction] #d41bea" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 24x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 32 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,304 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, reduction] #e19a00" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x128.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,064 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: column tiles; padded shared rows; guarded rows] #3c0147" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x128, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 64 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: column tiles; guarded reduction] #baa84f" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -3199,12 +2900,25 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8LoraQ.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 4x128: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 128 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(128, 128, 1), B: new(512, 1, 128), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 128, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 24x4; scaled by 2.0f, accumulating: 64 x 32 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,568 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(96, 1, 4), C: new(24, 24, 1), Rows: 0, Cols: 24, K: 4, Groups: 1, Tile: new(64, 32, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 24x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 24 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(24, 24, 1), B: new(96, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 24, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 24x4, summed over the batch: 32 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,304 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(24, 1, 24), B: new(4, 4, 1), C: new(96, 4, 1), Rows: 24, Cols: 4, K: 0, Groups: 1, Tile: new(32, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x128: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(512, 128, 1), C: new(128, 128, 1), Rows: 0, Cols: 128, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x128, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(128, 128, 1), C: new(512, 128, 1), Rows: 4, Cols: 128, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraQ layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3213,18 +2927,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraQ.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3255,9 +2958,9 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
             // terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [24, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 128), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3279,15 +2982,15 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 128]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [24, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 2, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 128]
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 2, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [24, 128] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 24, 128, 0, 1.0f, accumulate: true);
         }
@@ -3297,6 +3000,7 @@ public sealed partial class Int8LoraQ : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -3509,66 +3213,6 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         g.BlockMatMul(2, 5, Terms1LoraB, 0, 1, 64, 4, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 2.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x64.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 64 inputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,480 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,080 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; scaled by #f, accumulating [tiled: padded shared rows; guarded rows] #2fb739" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 64 outputs, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,416 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; scaled by #f [tiled: padded shared rows; guarded rows] #dc9170" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 64x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #0fc482" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x64.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 64 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,064 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 256 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x64, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 64 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (4,352 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -3583,12 +3227,25 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Int8LoraV.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 4x64: 64 x 4 tiles of output (batch rows x outputs of one block), 16 per step over the block's 64 inputs, 4,480 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(64, 64, 1), B: new(256, 1, 64), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 64x4; scaled by 2.0f, accumulating: 64 x 64 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 2,080 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(256, 1, 4), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 64x4; scaled by 2.0f: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 16 per step over the block's 64 outputs, 4,416 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(64, 64, 1), B: new(256, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 64, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 64x4, summed over the batch: 64 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(64, 1, 64), B: new(4, 4, 1), C: new(256, 4, 1), Rows: 64, Cols: 4, K: 0, Groups: 1, Tile: new(64, 4, 16), Alpha: 2.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x64: 64 x 64 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 2,064 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(4, 4, 1), B: new(256, 64, 1), C: new(64, 64, 1), Rows: 0, Cols: 64, K: 4, Groups: 1, Tile: new(64, 64, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x64, summed over the batch: 4 x 64 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 4,352 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient5 = new(A: new(4, 1, 4), B: new(64, 64, 1), C: new(256, 64, 1), Rows: 4, Cols: 64, K: 0, Groups: 1, Tile: new(4, 64, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Int8LoraV layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3597,18 +3254,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
-            _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Int8LoraV.WeightGradientKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3639,9 +3285,9 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             // terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
             _quantized.Apply(x, y, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: false);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // terms.1 (lowrank): up-projection B [64, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3663,15 +3309,15 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
             var t2 = slot0.SubView(0, batch * 4);
             var dt2 = slot1.SubView(0, batch * 4);
             // terms.1 (lowrank): down-projection A [4, 64]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* terms.1.lora_A */), t2, batch);
             // input gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 16), dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(3 /* terms.1.lora_B */), dt2, batch);
             // weight gradient of terms.1 (lowrank): up-projection B [64, 4]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
+            _gemm.Run(WeightGradient3, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [4, 64]
-            _weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
+            _gemm.Run(WeightGradient5, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [64, 64] int8 codes with one scale per row, decoded in the kernel (never a float32 W) (Wᵀ dy)
             _quantized.ApplyTransposed(dy, dx, _parameters.Value(0 /* terms.0.weight */), _parameters.Value(1 /* terms.0.scale */), global::StructMat.Runtime.Kernels.QuantFormat.Int8, batch, 64, 64, 0, 1.0f, accumulate: true);
         }
@@ -3681,6 +3327,7 @@ public sealed partial class Int8LoraV : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -3903,16 +3550,6 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         output[b * 2 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 13x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (656 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #1f431c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 13x2.
     private static void MatMulTransposedKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient)
     {
@@ -3936,16 +3573,6 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 13 + g * 13 + o] * input[b * 2 + g * 2 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x16.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: weight gradient, 1 groups of 2x16, summed over the batch.
@@ -3975,12 +3602,17 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("QloraTail.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel2;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel5;
+
+        // Block matmul, 1 groups of 13x2; accumulating: 64 x 16 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 656 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(2, 2, 1), B: new(26, 1, 2), C: new(13, 13, 1), Rows: 0, Cols: 13, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x16: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed4 = new(A: new(2, 2, 1), B: new(32, 16, 1), C: new(16, 16, 1), Rows: 0, Cols: 16, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.QloraTail layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3989,16 +3621,13 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulTransposedKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel2));
             _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.WeightGradientKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
-            _matMulTransposedKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.MatMulTransposedKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel4));
             _weightGradientKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.QloraTail.WeightGradientKernel5",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel5));
         }
@@ -4033,7 +3662,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
             // terms.1 (lowrank): down-projection A [2, 16]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t2);
             // terms.1 (lowrank): up-projection B [13, 2]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul1, t2, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -4061,7 +3690,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
             // weight gradient of terms.1 (lowrank): up-projection B [13, 2]
             _weightGradientKernel3(26, dy, t2, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 16]
-            _matMulTransposedKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed4, dt2, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 16]
             _weightGradientKernel5(32, dt2, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0 (dense): W [13, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -4073,6 +3702,7 @@ public sealed partial class QloraTail : global::StructMat.Runtime.IStructuredLay
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -4285,16 +3915,6 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         g.Transpose(3, 4, 8, 8, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 8 inputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,368 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [8, 8].
     private static void TransposeKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -4303,26 +3923,6 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         int c = j / 8;
         int r = j % 8;
         output[b * 64 + j] = input[b * 64 + r * 8 + c];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x8.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,336 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 8x8, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 8 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,024 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 4 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -4339,10 +3939,17 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronInt8.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        // Block matmul, 1 groups of 8x8: 64 x 8 tiles of output (batch rows x outputs of one block), 8 per step over the block's 8 inputs, 2,368 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(8, 8, 1), B: new(64, 1, 8), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x8: 64 x 8 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,336 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(8, 8, 1), B: new(64, 8, 1), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 8, Groups: 1, Tile: new(64, 8, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 8x8, summed over the batch: 8 x 8 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,024 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(8, 1, 8), B: new(8, 8, 1), C: new(64, 8, 1), Rows: 8, Cols: 8, K: 0, Groups: 1, Tile: new(8, 8, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronInt8 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -4351,14 +3958,9 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.TransposeKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronInt8.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -4390,7 +3992,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
             var t2 = slot1.SubView(0, batch * 64);
             var t3 = slot0.SubView(0, batch * 64);
             // kron.1 (dense): W [8, 8]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 8 + 63) / 64, 1, 32), x, _parameters.Value(2 /* kron.1.weight */), t1, batch * 8);
+            _gemm.Run(MatMul0, x, _parameters.Value(2 /* kron.1.weight */), t1, batch * 8);
             // kron: view as (8, 8) and transpose
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), t1, t2);
             // kron.0 (dense): W [8, 8] int8 codes with one scale per row, decoded in the kernel (never a float32 W)
@@ -4425,9 +4027,9 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
             // gradient of kron: view as (8, 8) and transpose (the inverse transpose)
             _transposeKernel1(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
             // input gradient of kron.1 (dense): W [8, 8]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 8 + 63) / 64, 1, 32), dt1, _parameters.Value(2 /* kron.1.weight */), dx, batch * 8);
+            _gemm.Run(MatMulTransposed2, dt1, _parameters.Value(2 /* kron.1.weight */), dx, batch * 8);
             // weight gradient of kron.1 (dense): W [8, 8]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 4), dt1, x, _parameters.Gradient(2 /* kron.1.weight */), batch * 8);
+            _gemm.Run(WeightGradient3, dt1, x, _parameters.Gradient(2 /* kron.1.weight */), batch * 8);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -4435,6 +4037,7 @@ public sealed partial class KronInt8 : global::StructMat.Runtime.IStructuredLaye
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }
@@ -4666,16 +4269,6 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         output[b * 64 + j] = input[b * 64 + r * 16 + c];
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: row transpose of [16, 4].
     private static void TransposeKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> output)
     {
@@ -4684,26 +4277,6 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         int c = j / 16;
         int r = j % 16;
         output[b * 64 + j] = input[b * 64 + r * 4 + c];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows] #8be8e0" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel4(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded reduction] #831672" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -4720,11 +4293,18 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("KronNf4.Gpu");
         private readonly global::StructMat.Runtime.Gpu.QuantizedDevice _quantized;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _transposeKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel3;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
+
+        // Block matmul, 1 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 4, 1), B: new(16, 1, 4), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed3 = new(A: new(4, 4, 1), B: new(16, 4, 1), C: new(4, 4, 1), Rows: 0, Cols: 4, K: 4, Groups: 1, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient4 = new(A: new(4, 1, 4), B: new(4, 4, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 1, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.KronNf4 layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -4733,16 +4313,11 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _quantized = new global::StructMat.Runtime.Gpu.QuantizedDevice(accelerator);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _transposeKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.TransposeKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _transposeKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.TransposeKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, TransposeKernel2));
-            _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.MatMulTransposedKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel3));
-            _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.KronNf4.WeightGradientKernel4",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -4778,7 +4353,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
             // kron: view as (4, 16) and transpose
             _transposeKernel0(new global::ILGPU.Index2D(batch, 64), t1, t2);
             // kron.0 (dense): W [4, 4]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 16 + 63) / 64, 1, 16), t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 16);
+            _gemm.Run(MatMul1, t2, _parameters.Value(0 /* kron.0.weight */), t3, batch * 16);
             // kron: view as (16, 4) and transpose back
             _transposeKernel2(new global::ILGPU.Index2D(batch, 64), t3, y);
         }
@@ -4812,9 +4387,9 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
             // gradient of kron: view as (16, 4) and transpose back (the inverse transpose)
             _transposeKernel0(new global::ILGPU.Index2D(batch, 64), dy, dt3);
             // input gradient of kron.0 (dense): W [4, 4]
-            _matMulTransposedKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch * 16 + 63) / 64, 1, 16), dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 16);
+            _gemm.Run(MatMulTransposed3, dt3, _parameters.Value(0 /* kron.0.weight */), dt2, batch * 16);
             // weight gradient of kron.0 (dense): W [4, 4]
-            _weightGradientKernel4(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 1), dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 16);
+            _gemm.Run(WeightGradient4, dt3, t2, _parameters.Gradient(0 /* kron.0.weight */), batch * 16);
             // gradient of kron: view as (4, 16) and transpose (the inverse transpose)
             _transposeKernel2(new global::ILGPU.Index2D(batch, 64), dt2, dt1);
             // input gradient of kron.1 (dense): W [16, 16] NF4 codes with one absmax per 8 weights of a row, decoded in the kernel (never a float32 W) (Wᵀ dy)
@@ -4826,6 +4401,7 @@ public sealed partial class KronNf4 : global::StructMat.Runtime.IStructuredLayer
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
             _quantized.Dispose();
         }
     }

@@ -524,40 +524,10 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         g.Gather(1, 2, ReverseMap12, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
         output[index.X * 12 + index.Y] = input[index.X * 12 + map[index.Y]];
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 12x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 16 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,048 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded rows, columns, reduction] #40eb5b" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -575,10 +545,17 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Reversed.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap12Inverse;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 12x12, summed over the batch: 16 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 2,048 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(12, 1, 12), B: new(12, 12, 1), C: new(144, 12, 1), Rows: 12, Cols: 12, K: 0, Groups: 1, Tile: new(16, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Reversed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -588,14 +565,9 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 1);
             _reverseMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12);
             _reverseMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap12Inverse);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.GatherKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Reversed.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -624,7 +596,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var t1 = slot0.SubView(0, batch * 12);
             // factors.1 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(0 /* factors.1.weight */), t1, batch);
             // factors.0 (perm): y[j] = x[map[j]], reverse
             _gatherKernel1(new global::ILGPU.Index2D(batch, 12), t1, _reverseMap12.View, y);
         }
@@ -648,9 +620,9 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel1(new global::ILGPU.Index2D(batch, 12), dy, _reverseMap12Inverse.View, dt1);
             // input gradient of factors.1 (dense): W [12, 12]
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
+            _gemm.Run(MatMulTransposed2, dt1, _parameters.Value(0 /* factors.1.weight */), dx, batch);
             // weight gradient of factors.1 (dense): W [12, 12]
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 16), dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
+            _gemm.Run(WeightGradient3, dt1, x, _parameters.Gradient(0 /* factors.1.weight */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -660,6 +632,7 @@ public sealed partial class Reversed : global::StructMat.Runtime.IStructuredLaye
             _parameters.Dispose();
             _reverseMap12.Dispose();
             _reverseMap12Inverse.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -834,36 +807,6 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         output[index.X * 16 + index.Y] = input[index.X * 16 + map[index.Y]];
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel2(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel3(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -879,10 +822,17 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("BitReversed.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _bitReversalMap16Inverse;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel2;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel3;
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed2 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient3 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.BitReversed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -892,14 +842,9 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 2);
             _bitReversalMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16);
             _bitReversalMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, BitReversalMap16Inverse);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _gatherKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.GatherKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
-            _matMulTransposedKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.MatMulTransposedKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel2));
-            _weightGradientKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.BitReversed.WeightGradientKernel3",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel3));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -930,7 +875,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -954,9 +899,9 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
             // factors.1 (perm): y[j] = x[map[j]], bitreversal
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), x, _bitReversalMap16.View, t1);
             // input gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _matMulTransposedKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed2, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // weight gradient of factors.0 (blockdiag): 4 blocks of 4x4
-            _weightGradientKernel3(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
+            _gemm.Run(WeightGradient3, dy, t1, _parameters.Gradient(0 /* factors.0.weight */), batch);
             // input gradient of factors.1 (perm): y[j] = x[map[j]], bitreversal (the inverse map)
             _gatherKernel0(new global::ILGPU.Index2D(batch, 16), dt1, _bitReversalMap16Inverse.View, dx);
         }
@@ -968,6 +913,7 @@ public sealed partial class BitReversed : global::StructMat.Runtime.IStructuredL
             _parameters.Dispose();
             _bitReversalMap16.Dispose();
             _bitReversalMap16Inverse.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -1188,16 +1134,6 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         output[b * 3 + j] = sum;
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x3.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 3 inputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (984 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: permutation as an index map: output j reads input map[j].
     private static void GatherKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<int> map, global::ILGPU.ArrayView<float> output)
     {
@@ -1251,16 +1187,6 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 3x12; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 3 outputs, 3 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (972 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; accumulating [tiled: padded shared rows; guarded rows, columns] #51b50b" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 3x12, summed over the batch.
     private static void WeightGradientKernel9(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -1289,16 +1215,21 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Shuffled.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _shuffleMap12Inverse;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel3;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel4;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel5;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel6;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel8;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel9;
+
+        // Block matmul, 1 groups of 12x3: 64 x 16 tiles of output (batch rows x outputs of one block), 3 per step over the block's 3 inputs, 984 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(3, 3, 1), B: new(36, 1, 3), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 3x12; accumulating: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 3 per step over the block's 3 outputs, 972 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed8 = new(A: new(3, 3, 1), B: new(36, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 3, Groups: 1, Tile: new(64, 16, 3), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Shuffled layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -1308,10 +1239,9 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 3);
             _shuffleMap12 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12);
             _shuffleMap12Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ShuffleMap12Inverse);
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel0",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
             _gatherKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.GatherKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel2));
             _diagonalKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.DiagonalKernel3",
@@ -1324,8 +1254,6 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel6));
             _weightGradientKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel7",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel7));
-            _matMulTransposedKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.MatMulTransposedKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel8));
             _weightGradientKernel9 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Shuffled.WeightGradientKernel9",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel9));
         }
@@ -1360,7 +1288,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
             // terms.0.factors.1 (lowrank): down-projection A [3, 12]
             _matMulKernel0(new global::ILGPU.Index2D(batch, 3), x, _parameters.Value(0 /* terms.0.factors.1.lora_A */), t1);
             // terms.0.factors.1 (lowrank): up-projection B [12, 3]
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(1 /* terms.0.factors.1.lora_B */), t2, batch);
             // terms.0.factors.0 (perm): y[j] = x[map[j]], shuffle
             _gatherKernel2(new global::ILGPU.Index2D(batch, 12), t2, _shuffleMap12.View, y);
             // terms.1 (diag): y = d ⊙ x
@@ -1400,7 +1328,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
             // weight gradient of terms.0.factors.1 (lowrank): up-projection B [12, 3]
             _weightGradientKernel7(36, dt2, t1, _parameters.Gradient(1 /* terms.0.factors.1.lora_B */), batch);
             // input gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
-            _matMulTransposedKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed8, dt1, _parameters.Value(0 /* terms.0.factors.1.lora_A */), dx, batch);
             // weight gradient of terms.0.factors.1 (lowrank): down-projection A [3, 12]
             _weightGradientKernel9(36, dt1, x, _parameters.Gradient(0 /* terms.0.factors.1.lora_A */), batch);
         }
@@ -1412,6 +1340,7 @@ public sealed partial class Shuffled : global::StructMat.Runtime.IStructuredLaye
             _parameters.Dispose();
             _shuffleMap12.Dispose();
             _shuffleMap12Inverse.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2340,26 +2269,6 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         g.BlockMatMul(1, 2, Factors0Weight, 0, 1, 12, 12, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,936 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows, columns] #bf157c" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 12x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 12 outputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,888 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel1(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2374,8 +2283,13 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Hra.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
+
+        // Block matmul, 1 groups of 12x12: 64 x 16 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,936 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(144, 1, 12), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 12x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 12 per step over the block's 12 outputs, 3,888 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed1 = new(A: new(12, 12, 1), B: new(144, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 12, Groups: 1, Tile: new(64, 16, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
 
         internal Gpu(global::StructMat.Tests.Cases.Hra layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2384,10 +2298,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulTransposedKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Hra.MatMulTransposedKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2418,7 +2329,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
             // factors.1 (householder): y = H_1 … H_4 x, 4 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: false, accumulate: false);
             // factors.0 (dense): W [12, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* factors.0.weight */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -2438,7 +2349,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
             global::ILGPU.ArrayView<float> slot0 = _workspace.Get(0, (long)batch * 12);
             var dt1 = slot0.SubView(0, batch * 12);
             // input gradient of factors.0 (dense): W [12, 12]
-            _matMulTransposedKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed1, dy, _parameters.Value(0 /* factors.0.weight */), dt1, batch);
             // input gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* factors.1.hra_u */), _workspace.Get(1, (long)batch * 12), batch, 12, 4, transposed: true, accumulate: false);
             // weight gradient of factors.1 (householder): y = H_1 … H_4 x, 4 reflections
@@ -2450,6 +2361,7 @@ public sealed partial class Hra : global::StructMat.Runtime.IStructuredLayer, gl
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -2663,26 +2575,6 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         g.Gather(5, 6, ReverseMap16, accumulate: false);
     }
 
-    // ILGPU kernel: block matmul, 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #9b0961" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 4 inputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,120 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel1(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #2e80ea" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: elementwise product with the diagonal.
     private static void DiagonalKernel2(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> diagonal, global::ILGPU.ArrayView<float> output)
     {
@@ -2705,46 +2597,6 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         diagonalGradient[j] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded).
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x#; input read strided (permutation folded), output written strided (permutation folded) [tiled: groups on grid y; padded shared rows; guarded rows] #e5f4f7" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel6(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #c6c085" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 4 groups of 4x4.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 4 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 4 outputs, 4 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,104 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 16 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: groups on grid y; padded shared rows; guarded rows] #460874" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 4 groups of 4x4, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 4 x 4 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (512 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 1 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: groups on grid y; guarded reduction] #3393f8" (gpu-kernels.verified.txt)
-    }
-
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
     public Gpu ToAccelerator(global::ILGPU.Runtime.Accelerator accelerator) => new(this, accelerator);
 
@@ -2760,15 +2612,28 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("PermutedMonarch.Gpu");
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16;
         private readonly global::ILGPU.Runtime.MemoryBuffer1D<int, global::ILGPU.Stride1D.Dense> _reverseMap16Inverse;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel1;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _diagonalKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>> _gatherKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _diagonalGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+
+        // Block matmul, 4 groups of 4x4: 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(4, 16, 1), B: new(16, 1, 4), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of output (batch rows x outputs of one block), 4 per step over the block's 4 inputs, 1,120 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul1 = new(A: new(1, 16, 4), B: new(16, 1, 4), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4; input read strided (permutation folded), output written strided (permutation folded): 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(1, 16, 4), B: new(16, 4, 1), C: new(1, 16, 4), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient6 = new(A: new(1, 4, 16), B: new(1, 16, 4), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
+
+        // Transposed block matmul (input gradient), 4 groups of 4x4: 64 x 4 tiles of inputGradient (batch rows x inputs of one block), 4 per step over the block's 4 outputs, 1,104 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(4, 16, 1), B: new(16, 4, 1), C: new(4, 16, 1), Rows: 0, Cols: 4, K: 4, Groups: 4, Tile: new(64, 4, 4), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 4 groups of 4x4, summed over the batch: 4 x 4 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 512 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(4, 1, 16), B: new(4, 16, 1), C: new(16, 4, 1), Rows: 4, Cols: 4, K: 0, Groups: 4, Tile: new(4, 4, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.PermutedMonarch layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -2778,24 +2643,13 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 4);
             _reverseMap16 = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16);
             _reverseMap16Inverse = global::ILGPU.Runtime.ArrayViewExtensions.Allocate1D(accelerator, ReverseMap16Inverse);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
-            _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulKernel1",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel1));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _diagonalKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalKernel2",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, DiagonalKernel2));
             _gatherKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.GatherKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<int>, global::ILGPU.ArrayView<float>>(a, GatherKernel3));
             _diagonalGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.DiagonalGradientKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, DiagonalGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
-            _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel6",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
-            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.PermutedMonarch.WeightGradientKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -2827,9 +2681,9 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
             var t4 = slot1.SubView(0, batch * 16);
             var t5 = slot0.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // factors.1 (diag): y = d ⊙ x
             _diagonalKernel2(new global::ILGPU.Index2D(batch, 16), t4, _parameters.Value(0 /* factors.1.diag */), t5);
             // factors.0 (perm): y[j] = x[map[j]], reverse
@@ -2860,9 +2714,9 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
             var dt4 = slot3.SubView(0, batch * 16);
             var dt1 = slot1.SubView(0, batch * 16);
             // factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
+            _gemm.Run(MatMul0, x, _parameters.Value(1 /* factors.2.blkdiag1 */), t1, batch);
             // factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulKernel1(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
+            _gemm.Run(MatMul1, t1, _parameters.Value(2 /* factors.2.blkdiag2 */), t4, batch);
             // input gradient of factors.0 (perm): y[j] = x[map[j]], reverse (the inverse map)
             _gatherKernel3(new global::ILGPU.Index2D(batch, 16), dy, _reverseMap16Inverse.View, dt5);
             // input gradient of factors.1 (diag): y = d ⊙ x
@@ -2870,13 +2724,13 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
             // weight gradient of factors.1 (diag): y = d ⊙ x
             _diagonalGradientKernel4(16, dt5, t4, _parameters.Gradient(0 /* factors.1.diag */), batch);
             // input gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
+            _gemm.Run(MatMulTransposed5, dt4, _parameters.Value(2 /* factors.2.blkdiag2 */), dt1, batch);
             // weight gradient of factors.2 (monarch): second factor blockdiag(blkdiag2), 4 blocks of 4x4
-            _weightGradientKernel6(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
+            _gemm.Run(WeightGradient6, dt4, t1, _parameters.Gradient(2 /* factors.2.blkdiag2 */), batch);
             // input gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 4, 16), dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
+            _gemm.Run(MatMulTransposed7, dt1, _parameters.Value(1 /* factors.2.blkdiag1 */), dx, batch);
             // weight gradient of factors.2 (monarch): first factor blockdiag(blkdiag1), 4 blocks of 4x4
-            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 4, 1), dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
+            _gemm.Run(WeightGradient8, dt1, x, _parameters.Gradient(1 /* factors.2.blkdiag1 */), batch);
         }
 
         /// <summary>Frees the device memory of this twin; the host layer and its values are not affected.</summary>
@@ -2886,6 +2740,7 @@ public sealed partial class PermutedMonarch : global::StructMat.Runtime.IStructu
             _parameters.Dispose();
             _reverseMap16.Dispose();
             _reverseMap16Inverse.Dispose();
+            _gemm.Dispose();
         }
     }
 }
@@ -3102,16 +2957,6 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         g.BlockMatMul(3, 5, Terms1LoraB, 0, 1, 8, 2, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, global::StructMat.Runtime.Kernels.BlockLayout.Contiguous, 1.0f, accumulate: true);
     }
 
-    // ILGPU kernel: block matmul, 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 12 inputs, 12 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (3,552 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel0(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x# [tiled: padded shared rows; guarded rows] #3a8af9" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: block matmul, 1 groups of 2x12.
     private static void MatMulKernel1(global::ILGPU.Index2D index, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output)
     {
@@ -3122,16 +2967,6 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         for (int i = 0; i < 12; i++)
             sum += weight[(g * 2 + o) * 12 + i] * input[b * 12 + g * 12 + i];
         output[b * 2 + j] = sum;
-    }
-
-    // ILGPU kernel: block matmul, 1 groups of 8x2; accumulating.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 8 tile of output (rows: batch rows; columns: outputs of one block).
-    // The reduction runs over the block's 2 inputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 32 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulKernel2(global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> output, int rows)
-    {
-        // body: kernel class "block matmul, # groups of #x#; accumulating [tiled: padded shared rows; guarded rows] #7d4869" (gpu-kernels.verified.txt)
     }
 
     // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x2.
@@ -3159,16 +2994,6 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         weightGradient[e] += sum;
     }
 
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 2x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 2 outputs, 2 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (648 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel5(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
     // ILGPU kernel: weight gradient, 1 groups of 2x12, summed over the batch.
     private static void WeightGradientKernel6(global::ILGPU.Index1D index, global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int batch)
     {
@@ -3180,26 +3005,6 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         for (int b = 0; b < batch; b++)
             sum += outputGradient[b * 2 + g * 2 + o] * input[b * 12 + g * 12 + i];
         weightGradient[e] += sum;
-    }
-
-    // ILGPU kernel: transposed block matmul (input gradient), 1 groups of 8x12.
-    // Tiled grouped GEMM: a group of threads computes a 64 x 16 tile of inputGradient (rows: batch rows; columns: inputs of one block).
-    // The reduction runs over the block's 8 outputs, 8 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (2,592 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 64 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void MatMulTransposedKernel7(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> weight, global::ILGPU.ArrayView<float> inputGradient, int rows)
-    {
-        // body: kernel class "transposed block matmul (input gradient), # groups of #x# [tiled: padded shared rows; guarded rows, columns] #0d8ddb" (gpu-kernels.verified.txt)
-    }
-
-    // ILGPU kernel: weight gradient, 1 groups of 8x12, summed over the batch.
-    // Tiled grouped GEMM: a group of threads computes a 8 x 16 tile of weightGradient (rows: outputs of one block; columns: its inputs).
-    // The reduction runs over the batch rows, 16 per step and in order (so sums are deterministic), with both operand
-    // tiles staged in shared memory (1,536 bytes). Each thread accumulates a 4 x 4 micro-tile in registers.
-    // 8 threads per group; a smaller group (ILGPU's CPU accelerator has 16) takes the micro-tiles in passes.
-    private static void WeightGradientKernel8(global::ILGPU.ArrayView<float> outputGradient, global::ILGPU.ArrayView<float> input, global::ILGPU.ArrayView<float> weightGradient, int rows)
-    {
-        // body: kernel class "weight gradient, # groups of #x#, summed over the batch [tiled: guarded columns, reduction] #88a789" (gpu-kernels.verified.txt)
     }
 
     /// <summary>Uploads this layer's parameters to <paramref name="accelerator"/> and returns its GPU twin.</summary>
@@ -3216,15 +3021,26 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         private readonly global::StructMat.Runtime.Gpu.DeviceWorkspace _workspace;
         private readonly global::StructMat.Runtime.ExclusiveUse _inUse = new("Mixed.Gpu");
         private readonly global::StructMat.Runtime.Gpu.HouseholderDevice _householder;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel0;
+        private readonly global::StructMat.Runtime.Gpu.TiledGemmDevice _gemm;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulKernel1;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulKernel2;
         private readonly global::System.Action<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>> _matMulTransposedKernel3;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel4;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel5;
         private readonly global::System.Action<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel6;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _matMulTransposedKernel7;
-        private readonly global::System.Action<global::ILGPU.KernelConfig, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int> _weightGradientKernel8;
+
+        // Block matmul, 1 groups of 8x12: 64 x 8 tiles of output (batch rows x outputs of one block), 12 per step over the block's 12 inputs, 3,552 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul0 = new(A: new(12, 12, 1), B: new(96, 1, 12), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 12, Groups: 1, Tile: new(64, 8, 12), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Block matmul, 1 groups of 8x2; accumulating: 64 x 8 tiles of output (batch rows x outputs of one block), 2 per step over the block's 2 inputs, 592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMul2 = new(A: new(2, 2, 1), B: new(16, 1, 2), C: new(8, 8, 1), Rows: 0, Cols: 8, K: 2, Groups: 1, Tile: new(64, 8, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate | global::StructMat.Runtime.Gpu.GemmFlags.PadA | global::StructMat.Runtime.Gpu.GemmFlags.PadB);
+
+        // Transposed block matmul (input gradient), 1 groups of 2x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 2 per step over the block's 2 outputs, 648 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed5 = new(A: new(2, 2, 1), B: new(24, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 2, Groups: 1, Tile: new(64, 16, 2), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Transposed block matmul (input gradient), 1 groups of 8x12: 64 x 16 tiles of inputGradient (batch rows x inputs of one block), 8 per step over the block's 8 outputs, 2,592 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape MatMulTransposed7 = new(A: new(8, 8, 1), B: new(96, 12, 1), C: new(12, 12, 1), Rows: 0, Cols: 12, K: 8, Groups: 1, Tile: new(64, 16, 8), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.PadA);
+
+        // Weight gradient, 1 groups of 8x12, summed over the batch: 8 x 16 tiles of weightGradient (outputs of one block x its inputs), 16 per step over the batch rows, 1,536 bytes of shared memory.
+        private static readonly global::StructMat.Runtime.Gpu.GemmShape WeightGradient8 = new(A: new(8, 1, 8), B: new(12, 12, 1), C: new(96, 12, 1), Rows: 8, Cols: 12, K: 0, Groups: 1, Tile: new(8, 16, 16), Alpha: 1.0f, Flags: global::StructMat.Runtime.Gpu.GemmFlags.Accumulate);
 
         internal Gpu(global::StructMat.Tests.Cases.Mixed layer, global::ILGPU.Runtime.Accelerator accelerator)
         {
@@ -3233,24 +3049,15 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
             _parameters = new global::StructMat.Runtime.Gpu.DeviceParameters(accelerator, layer.Parameters);
             _workspace = new global::StructMat.Runtime.Gpu.DeviceWorkspace(accelerator, 6);
             _householder = new global::StructMat.Runtime.Gpu.HouseholderDevice(accelerator);
-            _matMulKernel0 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel0",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel0));
+            _gemm = new global::StructMat.Runtime.Gpu.TiledGemmDevice(accelerator);
             _matMulKernel1 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel1",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulKernel1));
-            _matMulKernel2 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulKernel2",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulKernel2));
             _matMulTransposedKernel3 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel3",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index2D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>>(a, MatMulTransposedKernel3));
             _weightGradientKernel4 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel4",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel4));
-            _matMulTransposedKernel5 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel5",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel5));
             _weightGradientKernel6 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel6",
                 a => global::ILGPU.Runtime.KernelLoaders.LoadAutoGroupedStreamKernel<global::ILGPU.Index1D, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel6));
-            _matMulTransposedKernel7 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.MatMulTransposedKernel7",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, MatMulTransposedKernel7));
-            _weightGradientKernel8 = global::StructMat.Runtime.Gpu.KernelCache.GetOrLoad(accelerator, "StructMat.Tests.Cases.Mixed.WeightGradientKernel8",
-                a => global::ILGPU.Runtime.KernelLoaders.LoadStreamKernel<global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, global::ILGPU.ArrayView<float>, int>(a, WeightGradientKernel8));
         }
 
         /// <summary>The accelerator that holds this twin's parameters, gradients, workspace and kernels.</summary>
@@ -3282,11 +3089,11 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
             // terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
             _householder.Apply(x, t1, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: false, accumulate: false);
             // terms.0.factors.0 (dense): W [8, 12]
-            _matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
+            _gemm.Run(MatMul0, t1, _parameters.Value(0 /* terms.0.factors.0.weight */), y, batch);
             // terms.1 (lowrank): down-projection A [2, 12]
             _matMulKernel1(new global::ILGPU.Index2D(batch, 2), x, _parameters.Value(2 /* terms.1.lora_A */), t3);
             // terms.1 (lowrank): up-projection B [8, 2]
-            _matMulKernel2(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 32), t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
+            _gemm.Run(MatMul2, t3, _parameters.Value(3 /* terms.1.lora_B */), y, batch);
         }
 
         /// <summary>The backward pass on the device: dx is overwritten, device gradients accumulate.</summary>
@@ -3319,13 +3126,13 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
             // weight gradient of terms.1 (lowrank): up-projection B [8, 2]
             _weightGradientKernel4(16, dy, t3, _parameters.Gradient(3 /* terms.1.lora_B */), batch);
             // input gradient of terms.1 (lowrank): down-projection A [2, 12]
-            _matMulTransposedKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
+            _gemm.Run(MatMulTransposed5, dt3, _parameters.Value(2 /* terms.1.lora_A */), dx, batch);
             // weight gradient of terms.1 (lowrank): down-projection A [2, 12]
             _weightGradientKernel6(24, dt3, x, _parameters.Gradient(2 /* terms.1.lora_A */), batch);
             // input gradient of terms.0.factors.0 (dense): W [8, 12]
-            _matMulTransposedKernel7(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 64), dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
+            _gemm.Run(MatMulTransposed7, dy, _parameters.Value(0 /* terms.0.factors.0.weight */), dt1, batch);
             // weight gradient of terms.0.factors.0 (dense): W [8, 12]
-            _weightGradientKernel8(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 1, 8), dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
+            _gemm.Run(WeightGradient8, dy, t1, _parameters.Gradient(0 /* terms.0.factors.0.weight */), batch);
             // input gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections (Hᵀ: the reflections in reverse order)
             _householder.Apply(dt1, dx, _parameters.Value(1 /* terms.0.factors.1.hra_u */), _workspace.Get(3, (long)batch * 12), batch, 12, 3, transposed: true, accumulate: true);
             // weight gradient of terms.0.factors.1 (householder): y = H_1 … H_3 x, 3 reflections
@@ -3337,6 +3144,7 @@ public sealed partial class Mixed : global::StructMat.Runtime.IStructuredLayer, 
         {
             _workspace.Dispose();
             _parameters.Dispose();
+            _gemm.Dispose();
         }
     }
 }

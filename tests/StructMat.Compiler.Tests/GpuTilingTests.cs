@@ -40,17 +40,31 @@ public class GpuTilingTests
         Assert.Null(GemmTiling.Choose(rows: 2, cols: 2, k: null, groups: 2048, reductionFastInA: false, reductionFastInB: false));
         var butterfly = Launches("layer B : 16 -> 16 = butterfly();");
         Assert.NotEmpty(butterfly);
-        Assert.DoesNotContain(butterfly, line => line.Contains("TiledLaunch"));
+        Assert.DoesNotContain(butterfly, line => line.Contains("_gemm.Run"));
     }
 
+    private static string Shape(string smx, string field) =>
+        SmxCompiler.Compile(smx, "test.smx").Source!.Split('\n').Select(line => line.Trim())
+            .Single(line => line.StartsWith($"private static readonly global::StructMat.Runtime.Gpu.GemmShape {field} = ", System.StringComparison.Ordinal))
+            .Replace("global::StructMat.Runtime.Gpu.", "");
+
     [Fact]
-    public void Monarch_launches_row_tiles_by_blocks_and_weight_gradients_by_block_tiles()
+    public void Monarch_runs_its_block_products_on_the_shared_tiled_kernel_and_splits_weight_gradients_over_the_batch()
     {
-        var launches = Launches("layer M : 4096 -> 4096 = monarch(blocks: 64);");
-        Assert.Contains("_matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 64, 256), x, _parameters.Value(0 /* blkdiag1 */), t1, batch);", launches);
+        const string monarch = "layer M : 4096 -> 4096 = monarch(blocks: 64);";
+        var launches = Launches(monarch);
+        Assert.Contains("_gemm.Run(MatMul0, x, _parameters.Value(0 /* blkdiag1 */), t1, batch);", launches);
+        // 64 blocks of 64 x 64 in 64 x 64 x 16 tiles: the first factor reads x contiguously, both tiles stage transposed (padded).
+        Assert.Equal("private static readonly GemmShape MatMul0 = new(A: new(64, 4096, 1), B: new(4096, 1, 64), C: new(64, 4096, 1), Rows: 0, Cols: 64, K: 64, " +
+                     "Groups: 64, Tile: new(64, 64, 16), Alpha: 1.0f, Flags: GemmFlags.PadA | GemmFlags.PadB);", Shape(monarch, "MatMul0"));
+        // The second factor reads and writes strided (the permutations folded): group stride 1, element stride 64.
+        Assert.Contains("C: new(1, 4096, 64)", Shape(monarch, "MatMul1"));
         // 64 gradient tiles (one per block) and a batch-long reduction: 4 slices of the batch (see the split-K test).
-        Assert.Contains("_weightGradientKernel5(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, 1, 64, 256, splits: 4), dt1, x, _partials.Get(4, 262144), batch);", launches);
+        Assert.Contains("_gemm.Run(WeightGradient5, dt1, x, _parameters.Gradient(0 /* blkdiag1 */), batch);", launches);
+        Assert.Contains("Rows: 64, Cols: 64, K: 0, Groups: 64, Tile: new(64, 64, 16, Splits: 4), Alpha: 1.0f, Flags: GemmFlags.Accumulate);", Shape(monarch, "WeightGradient5"));
         Assert.DoesNotContain(launches, line => line.Contains("TransposeKernel", System.StringComparison.Ordinal)); // permutations folded, no permute kernel
+        // No layer carries a tiled kernel of its own any more.
+        Assert.DoesNotContain("SharedMemory", SmxCompiler.Compile(monarch, "test.smx").Source!, System.StringComparison.Ordinal);
     }
 
     [Fact]
@@ -72,11 +86,11 @@ public class GpuTilingTests
     }
 
     [Fact]
-    public void Split_products_write_partial_planes_that_are_summed_in_order_into_the_output()
+    public void Split_products_declare_their_slices_in_the_shape()
     {
-        var launches = Launches("layer L : 4096 -> 4096 = lowrank(rank: 64);");
-        Assert.Contains("_matMulKernel0(global::StructMat.Runtime.Gpu.TiledLaunch.Config(Accelerator, (batch + 63) / 64, 1, 256, splits: 16), x, _parameters.Value(0 /* lora_A */), _partials.Get(16, (long)batch * 64), batch);", launches);
-        Assert.Contains("_partials.SumInto(t1, splits: 16, planeLength: (long)batch * 64, alpha: 1.0f, accumulate: false);", launches);
-        Assert.Contains("_partials.SumInto(_parameters.Gradient(0 /* lora_A */), splits: 4, planeLength: 262144, alpha: 1.0f, accumulate: true);", launches);
+        const string lowRank = "layer L : 4096 -> 4096 = lowrank(rank: 64);";
+        Assert.Contains("_gemm.Run(MatMul0, x, _parameters.Value(0 /* lora_A */), t1, batch);", Launches(lowRank));
+        Assert.Contains("Rows: 0, Cols: 64, K: 4096, Groups: 1, Tile: new(64, 64, 16, Splits: 16, SliceK: 256), Alpha: 1.0f", Shape(lowRank, "MatMul0"));
+        Assert.Contains("Rows: 64, Cols: 4096, K: 0, Groups: 1, Tile: new(64, 64, 16, Splits: 4), Alpha: 1.0f, Flags: GemmFlags.Accumulate);", Shape(lowRank, "WeightGradient5"));
     }
 }

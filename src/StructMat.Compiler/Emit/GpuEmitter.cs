@@ -6,9 +6,11 @@ using StructMat.Compiler.IR;
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
-/// Emits the GPU path: one specialised ILGPU kernel per distinct IR op (static methods of the layer
-/// class), and the nested <c>Gpu</c> class that owns device parameters, gradients and workspace and
-/// launches the kernels in program order. Kernels are loaded once per accelerator (KernelCache).
+/// Emits the GPU path: the nested <c>Gpu</c> class that owns device parameters, gradients and workspace and launches
+/// the kernels in program order. Block products run on the runtime's tiled GEMM (<c>TiledGemmDevice</c>), which the
+/// layer describes by one <c>GemmShape</c> per distinct product and ILGPU specialises on it; the other ops (elementwise,
+/// tiny blocks) get one generated kernel per distinct op (static methods of the layer class). Kernels are loaded
+/// once per accelerator (KernelCache).
 /// </summary>
 internal static class GpuEmitter
 {
@@ -16,7 +18,7 @@ internal static class GpuEmitter
     {
         var (kernels, kernelOf) = Kernels(model);
 
-        foreach (var kernel in kernels)
+        foreach (var kernel in kernels.Where(k => !k.Grouped))
         {
             w.Comment($"ILGPU kernel: {kernel.Description}.");
             foreach (var note in kernel.Notes) w.Comment(note);
@@ -77,12 +79,18 @@ internal static class GpuEmitter
             if (UsesNormalize(model)) w.Line($"private readonly {TypeNames.NormalizeDevice} _normalize;");
             if (UsesQuantized(model)) w.Line($"private readonly {TypeNames.QuantizedDevice} _quantized;");
             if (UsesButterfly(model)) w.Line($"private readonly {TypeNames.ButterflyDevice} _butterfly;");
-            if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"private readonly {TypeNames.SplitPartials} _partials;");
-            foreach (var k in kernels)
+            if (kernels.Any(k => k.Grouped)) w.Line($"private readonly {TypeNames.TiledGemmDevice} _gemm;");
+            foreach (var k in kernels.Where(k => !k.Grouped))
             {
                 w.Line($"private readonly {k.DelegateType} {KernelField(k)};");
             }
             w.Line();
+            foreach (var k in kernels.Where(k => k.Grouped))
+            {
+                w.Comment($"{char.ToUpperInvariant(k.Description[0])}{k.Description.Substring(1)}: {k.Notes[0]}");
+                w.Line($"private static readonly {TypeNames.GemmShape} {ShapeField(k)} = {k.Gemm!.ShapeLiteral(k.Tiling!)};");
+                w.Line();
+            }
             w.Block($"internal Gpu({model.QualifiedClassName} layer, {TypeNames.Accelerator} accelerator)", () =>
             {
                 w.Line($"{TypeNames.ArgumentNullException}.ThrowIfNull(layer);");
@@ -99,8 +107,8 @@ internal static class GpuEmitter
                 if (UsesNormalize(model)) w.Line($"_normalize = new {TypeNames.NormalizeDevice}(accelerator);");
                 if (UsesQuantized(model)) w.Line($"_quantized = new {TypeNames.QuantizedDevice}(accelerator);");
                 if (UsesButterfly(model)) w.Line($"_butterfly = new {TypeNames.ButterflyDevice}(accelerator);");
-                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line($"_partials = new {TypeNames.SplitPartials}(accelerator);");
-                foreach (var k in kernels)
+                if (kernels.Any(k => k.Grouped)) w.Line($"_gemm = new {TypeNames.TiledGemmDevice}(accelerator);");
+                foreach (var k in kernels.Where(k => !k.Grouped))
                 {
                     w.Line($"{KernelField(k)} = {TypeNames.KernelCache}.GetOrLoad(accelerator, {CSharp.String(model.Namespace + "." + model.ClassName + "." + k.Method)},");
                     w.Line($"    a => {TypeNames.KernelLoaders}.{k.Loader}(a, {k.Method}));");
@@ -150,7 +158,7 @@ internal static class GpuEmitter
                 w.Line("_workspace.Dispose();");
                 w.Line("_parameters.Dispose();");
                 foreach (var map in IndexMaps.Distinct(model)) w.Line($"{MapField(map)}.Dispose();");
-                if (kernels.Any(k => k.Tiling is { IsSplit: true })) w.Line("_partials.Dispose();");
+                if (kernels.Any(k => k.Grouped)) w.Line("_gemm.Dispose();");
                 if (UsesOrthogonal(model)) w.Line("_orthogonal.Dispose();");
                 if (UsesHadamard(model)) w.Line("_hadamard.Dispose();");
                 if (UsesNormalize(model)) w.Line("_normalize.Dispose();");
@@ -190,6 +198,9 @@ internal static class GpuEmitter
 
     private static string KernelField(GpuKernel kernel) => "_" + char.ToLowerInvariant(kernel.Method[0]) + kernel.Method.Substring(1);
 
+    /// <summary>The <c>GemmShape</c> field of a tiled product: its kernel's name without "Kernel" (MatMul0, WeightGradient5).</summary>
+    private static string ShapeField(GpuKernel kernel) => kernel.Method.Replace("Kernel", "");
+
     private static void EmitLaunches(SourceWriter w, LayerModel model, IrProgram program, BufferPlan plan,
         Dictionary<int, string> names, Dictionary<IrOp, GpuKernel> kernelOf)
     {
@@ -212,10 +223,10 @@ internal static class GpuEmitter
                 offset == 0 && length == model.Ir.Parameter(id).Length ? view : $"{view}.SubView({offset}, {length})";
             int Width(int id) => program.Value(id).Width;
             var batch = OpComments.Rows(op); // rows the kernel sees (kron sub-rows)
-            if (kernel.Tiling is GemmTiling tiling)
+            if (kernel.Grouped)
             {
                 w.Comment(op.Comment);
-                foreach (var line in TiledLaunch(op, kernel, tiling, field, batch, V, P, G, Slice)) w.Line(line);
+                w.Line(TiledLaunch(op, kernel, batch, V, P, G, Slice));
                 continue;
             }
             var launch = op switch
@@ -238,34 +249,19 @@ internal static class GpuEmitter
         }
     }
 
-    /// <summary>
-    /// A tiled kernel's launch: grid = row tiles × column tiles of every block (× slices when split-K), and for a
-    /// split kernel the partial-sum planes it writes, then their in-order sum into the op's output.
-    /// </summary>
-    private static IEnumerable<string> TiledLaunch(IrOp op, GpuKernel kernel, GemmTiling t, string field, string batch,
+    /// <summary>A block product on the runtime's tiled GEMM: its shape, operands A and B, output C and the launch rows.</summary>
+    private static string TiledLaunch(IrOp op, GpuKernel kernel, string batch,
         System.Func<int, string> V, System.Func<int, string> P, System.Func<int, string> G,
         System.Func<string, int, int, long, string> Slice)
     {
-        var rowTiles = $"({batch} + {t.TileRows - 1}) / {t.TileRows}";
-        var (operands, output, rows, plane, alpha, accumulate) = op switch
+        var (a, b, c) = op switch
         {
-            MatMulOp m => ($"{V(m.Input)}, {Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn)}",
-                V(m.Output), rowTiles, $"(long){batch} * {m.Groups * m.BlockOut}", m.Alpha, m.Accumulate),
-            MatMulTransposedOp tr => ($"{V(tr.OutputGradient)}, {Slice(P(tr.Weight), tr.Weight, tr.WeightOffset, (long)tr.Groups * tr.BlockOut * tr.BlockIn)}",
-                V(tr.InputGradient), rowTiles, $"(long){batch} * {tr.Groups * tr.BlockIn}", tr.Alpha, tr.Accumulate),
-            WeightGradientOp g => ($"{V(g.OutputGradient)}, {V(g.Input)}",
-                Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn),
-                $"{(g.BlockOut + t.TileRows - 1) / t.TileRows}", $"{(long)g.Groups * g.BlockOut * g.BlockIn}", g.Alpha, true),
+            MatMulOp m => (V(m.Input), Slice(P(m.Weight), m.Weight, m.WeightOffset, (long)m.Groups * m.BlockOut * m.BlockIn), V(m.Output)),
+            MatMulTransposedOp t => (V(t.OutputGradient), Slice(P(t.Weight), t.Weight, t.WeightOffset, (long)t.Groups * t.BlockOut * t.BlockIn), V(t.InputGradient)),
+            WeightGradientOp g => (V(g.OutputGradient), V(g.Input), Slice(G(g.Weight), g.Weight, g.WeightOffset, (long)g.Groups * g.BlockOut * g.BlockIn)),
             _ => throw new System.InvalidOperationException($"No tiled launch for {op.GetType().Name}"),
         };
-        var config = $"{TypeNames.TiledLaunch}.Config(Accelerator, {rows}, {kernel.ColumnTiles}, {t.MicroTiles}{(t.IsSplit ? $", splits: {t.Splits}" : "")})";
-        if (!t.IsSplit)
-        {
-            yield return $"{field}({config}, {operands}, {output}, {batch});";
-            yield break;
-        }
-        yield return $"{field}({config}, {operands}, _partials.Get({t.Splits}, {plane}), {batch});";
-        yield return $"_partials.SumInto({output}, splits: {t.Splits}, planeLength: {plane}, alpha: {CSharp.Float(alpha)}, accumulate: {(accumulate ? "true" : "false")});";
+        return $"_gemm.Run({ShapeField(kernel)}, {a}, {b}, {c}, {batch});";
     }
 
     private static string LibraryLaunch(LayerModel model, IrOp op, Dictionary<int, string> names)

@@ -5,9 +5,10 @@ using StructMat.Compiler.IR;
 namespace StructMat.Compiler.Emit;
 
 /// <summary>
-/// Builds the ILGPU kernel for each IR op. Block products are shared-memory tiled grouped GEMMs
-/// (<see cref="TiledGemm"/>) where a tile fits the blocks, and one thread per output element otherwise (tiny
-/// blocks), as are the elementwise ops; sizes are literals so the GPU compiler sees constant loop bounds.
+/// Builds the ILGPU kernel for each IR op. Block products run on the runtime's shared-memory tiled grouped GEMM
+/// (<see cref="TiledGemm"/>: the layer holds only its shape) where a tile fits the blocks, and on a generated kernel
+/// with one thread per output element otherwise (tiny blocks), as do the elementwise ops; sizes are literals (or, for
+/// the tiled kernel, specialised constants) so the GPU compiler sees constant loop bounds.
 /// Identical ops share one kernel (keyed by their arithmetic).
 /// </summary>
 internal static class GpuKernelBuilder
@@ -31,7 +32,7 @@ internal static class GpuKernelBuilder
                     RowsMeaning: "batch rows", ColsMeaning: "outputs of one block", KMeaning: $"the block's {m.BlockIn} inputs");
                 if (tiled.Tiling is GemmTiling tiling)
                 {
-                    return Tiled("MatMulKernel" + number, key, description, tiled, tiling, new[] { $"{View} input", $"{View} weight", $"{View} output" });
+                    return Tiled("MatMulKernel" + number, key, description, tiled, tiling);
                 }
                 var body = new List<string>
                 {
@@ -58,7 +59,7 @@ internal static class GpuKernelBuilder
                     RowsMeaning: "batch rows", ColsMeaning: "inputs of one block", KMeaning: $"the block's {t.BlockOut} outputs");
                 if (tiled.Tiling is GemmTiling tiling)
                 {
-                    return Tiled("MatMulTransposedKernel" + number, key, description, tiled, tiling, new[] { $"{View} outputGradient", $"{View} weight", $"{View} inputGradient" });
+                    return Tiled("MatMulTransposedKernel" + number, key, description, tiled, tiling);
                 }
                 var body = new List<string>
                 {
@@ -90,7 +91,7 @@ internal static class GpuKernelBuilder
                     RowsMeaning: "outputs of one block", ColsMeaning: "its inputs", KMeaning: "the batch rows");
                 if (tiled.Tiling is GemmTiling tiling)
                 {
-                    return Tiled("WeightGradientKernel" + number, key, description, tiled, tiling, new[] { $"{View} outputGradient", $"{View} input", $"{View} weightGradient" });
+                    return Tiled("WeightGradientKernel" + number, key, description, tiled, tiling);
                 }
                 var body = new[]
                 {
@@ -208,20 +209,14 @@ internal static class GpuKernelBuilder
             : new AffineView(name, groupStride, XStride: elementStride, YStride: rowStride);
     }
 
-    private static GpuKernel Tiled(string method, string key, string description, TiledGemm gemm, GemmTiling tiling, string[] views)
-    {
-        // A split kernel writes partial sums, not the op's output (the last view).
-        var parameters = views.Take(views.Length - 1)
-            .Append(tiling.IsSplit ? $"{View} {TiledGemm.Partials}" : views[views.Length - 1])
-            .Append("int rows")
-            .ToArray();
-        return new GpuKernel(key, method, IndexType: "", parameters, gemm.Body(tiling), description)
+    /// <summary>A block product the runtime's tiled kernel runs: no body of its own, only its shape.</summary>
+    private static GpuKernel Tiled(string method, string key, string description, TiledGemm gemm, GemmTiling tiling) =>
+        new(key, method, IndexType: "", Parameters: System.Array.Empty<string>(), Body: System.Array.Empty<string>(), description)
         {
             Tiling = tiling,
-            ColumnTiles = gemm.Groups * TiledGemm.ColumnTiles(tiling, gemm.Cols),
-            Notes = gemm.Notes(tiling),
+            Gemm = gemm,
+            Notes = new[] { gemm.Note(tiling) },
         };
-    }
 
     internal static string Store(string target, string at, float alpha, bool accumulate, string value = "sum")
     {

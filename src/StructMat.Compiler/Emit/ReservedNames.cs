@@ -40,7 +40,7 @@ public static class ReservedNames
         if (PrivateMembers.Contains(name)) return $"the private member '{name}' of generated layers";
         if (name == LayerEmitter.ResetMagnitudes && layer.Ir.Parameters.Any(p => p.MagnitudeOf is not null)) return $"the member '{name}' of layers with a normalize";
         if (IndexMaps.Distinct(layer).Any(map => IndexMaps.Field(map) == name)) return $"the layer's index map field '{name}'";
-        if (GpuEmitter.Kernels(layer).Kernels.Any(kernel => kernel.Method == name)) return $"the layer's GPU kernel method '{name}'";
+        if (GpuEmitter.Kernels(layer).Kernels.Any(kernel => !kernel.Grouped && kernel.Method == name)) return $"the layer's GPU kernel method '{name}'";
         return null;
     }
 

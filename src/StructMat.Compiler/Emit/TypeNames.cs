@@ -31,7 +31,6 @@ internal static class TypeNames
     public const string Group = "global::ILGPU.Group";
     public const string Index1D = "global::ILGPU.Index1D";
     public const string Index2D = "global::ILGPU.Index2D";
-    public const string KernelConfig = "global::ILGPU.KernelConfig";
     public const string MemoryBuffer1D = "global::ILGPU.Runtime.MemoryBuffer1D";
     public const string SharedMemory = "global::ILGPU.SharedMemory";
     public const string DenseStride1D = "global::ILGPU.Stride1D.Dense";
@@ -54,8 +53,9 @@ internal static class TypeNames
     public const string ButterflyDevice = "global::StructMat.Runtime.Gpu.ButterflyDevice";
     public const string NormalizeDevice = "global::StructMat.Runtime.Gpu.NormalizeDevice";
     public const string KernelCache = "global::StructMat.Runtime.Gpu.KernelCache";
-    public const string SplitPartials = "global::StructMat.Runtime.Gpu.SplitPartials";
-    public const string TiledLaunch = "global::StructMat.Runtime.Gpu.TiledLaunch";
+    public const string TiledGemmDevice = "global::StructMat.Runtime.Gpu.TiledGemmDevice";
+    public const string GemmShape = "global::StructMat.Runtime.Gpu.GemmShape";
+    public const string GemmFlags = "global::StructMat.Runtime.Gpu.GemmFlags";
     public const string Initializers = "global::StructMat.Runtime.Init.Initializers";
     public const string BatchTiles = "global::StructMat.Runtime.Kernels.BatchTiles";
     public const string BlockLayout = "global::StructMat.Runtime.Kernels.BlockLayout";
